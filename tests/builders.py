@@ -1,0 +1,113 @@
+"""
+Builders of test data: pushes as the store takes them and webhook bodies as
+GitHub sends them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from julytwisted.models import CommitEvent, FileChange, ProjectInfo, Push
+
+#: A moment inside Julython 2026.
+IN_JULY = datetime(2026, 7, 10, 9, 30, tzinfo=UTC)
+
+
+def sha(seed: str) -> str:
+    """@return: a 40-character commit hash made from C{seed}."""
+    return hashlib.sha1(seed.encode()).hexdigest()
+
+
+def commit(
+    seed: str,
+    email: str = "ada@example.com",
+    when: datetime = IN_JULY,
+    message: str | None = None,
+    files: tuple[str, ...] = ("main.py",),
+) -> CommitEvent:
+    """A commit whose hash comes from C{seed}."""
+    return CommitEvent(
+        hash=sha(seed),
+        author_name="Ada",
+        author_email=email,
+        message=message if message is not None else f"commit {seed}",
+        timestamp=when,
+        url=f"https://github.com/ada/engine/commit/{sha(seed)}",
+        files=tuple(
+            FileChange(path, "added", "Python" if path.endswith(".py") else None)
+            for path in files
+        ),
+    )
+
+
+def project(owner: str = "ada", name: str = "engine") -> ProjectInfo:
+    """A GitHub project."""
+    return ProjectInfo(
+        service="github",
+        slug=f"gh-{owner}-{name}",
+        name=name,
+        url=f"https://github.com/{owner}/{name}",
+    )
+
+
+def push(*commits: CommitEvent, proj: ProjectInfo | None = None) -> Push:
+    """A push of C{commits} to C{proj} (ada/engine by default)."""
+    return Push(project=proj or project(), commits=commits, ref="refs/heads/main")
+
+
+def github_payload(
+    *seeds: str,
+    email: str = "ada@example.com",
+    when: datetime = IN_JULY,
+    owner: str = "ada",
+    name: str = "engine",
+    message: str | None = None,
+) -> dict[str, Any]:
+    """A GitHub push payload, current format, with a commit per seed."""
+    commits = [
+        {
+            "id": sha(seed),
+            "distinct": True,
+            "message": message if message is not None else f"commit {seed}",
+            "timestamp": (when + timedelta(seconds=i)).isoformat(),
+            "url": f"https://github.com/{owner}/{name}/commit/{sha(seed)}",
+            "author": {"name": "Ada", "email": email, "username": owner},
+            "committer": {"name": "Ada", "email": email, "username": owner},
+            "added": ["main.py"],
+            "removed": [],
+            "modified": ["README.md"],
+        }
+        for i, seed in enumerate(seeds)
+    ]
+    return {
+        "ref": "refs/heads/main",
+        "before": "0" * 39 + "1",
+        "after": commits[-1]["id"] if commits else "0" * 40,
+        "created": False,
+        "deleted": False,
+        "forced": False,
+        "commits": commits,
+        "head_commit": commits[-1] if commits else None,
+        "repository": {
+            "id": 1,
+            "name": name,
+            "full_name": f"{owner}/{name}",
+            "html_url": f"https://github.com/{owner}/{name}",
+            "url": f"https://github.com/{owner}/{name}",
+            "description": "an engine",
+            "fork": False,
+            "watchers_count": 3,
+            "stargazers_count": 3,
+            "forks_count": 1,
+            "owner": {"login": owner, "name": owner, "email": email},
+        },
+        "pusher": {"name": owner, "email": email},
+    }
+
+
+def body(payload: dict[str, Any]) -> bytes:
+    """@return: the payload as a JSON body."""
+    return json.dumps(payload).encode()

@@ -1,0 +1,133 @@
+"""
+Fixtures, one per real component: a redis-server on a private Unix socket,
+the product's Redis client on it, the store, and a Site listening on
+127.0.0.1.  Nothing is faked but the clock the store reads the time from.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.task import Clock
+from twisted.logger import LogLevel, globalLogPublisher
+
+from julytwisted.config import Config, RedisAddress
+from julytwisted.redis_service import RedisService, find_redis_server
+from julytwisted.store import Store
+
+#: The store's "now" in the tests: the middle of Julython 2026.
+NOW = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
+
+
+def start_redis_server(directory: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """
+    Start a throwaway redis-server on a Unix socket under C{directory}.
+
+    @return: the process and its socket path, once it answers.
+    """
+    socket = directory / "redis.sock"
+    process = subprocess.Popen(
+        [
+            find_redis_server(),
+            "--port", "0",
+            "--unixsocket", str(socket),
+            "--dir", str(directory),
+            "--save", "",
+            "--appendonly", "no",
+            "--loglevel", "warning",
+        ],  # fmt: skip
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not socket.exists():
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("redis-server did not start")
+        time.sleep(0.02)
+    return process, socket
+
+
+@pytest.fixture(scope="session")
+def redis_socket() -> Iterator[Path]:
+    """A real redis-server for the whole test session, on a private socket."""
+    directory = Path(tempfile.mkdtemp(prefix="julython-redis-"))
+    process, socket = start_redis_server(directory)
+    yield socket
+    process.terminate()
+    process.wait(10)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest_twisted.async_yield_fixture
+async def redis(redis_socket: Path, tmp_path: Path) -> AsyncIterator[RedisService]:
+    """The product's Redis service on the session's server, emptied first."""
+    service = RedisService(
+        reactor, RedisAddress(None, None, str(redis_socket), 0, None), tmp_path
+    )
+    service.startService()
+    await service.client.execute("FLUSHALL")
+    yield service
+    await service.stopService()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The clock the store reads the time from, set to L{NOW}."""
+    c = Clock()
+    c.advance(NOW.timestamp())
+    return c
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    """A configuration with an admin token and no webhook secret."""
+    return Config(data_dir=tmp_path, admin_token="admin-secret")
+
+
+@pytest.fixture
+def store(redis: RedisService, clock: Clock, config: Config) -> Store:
+    """The store over the real Redis."""
+    return Store(redis.client, clock, config.games)
+
+
+@pytest_twisted.async_yield_fixture
+async def server(store: Store, config: Config) -> AsyncIterator[str]:
+    """A real Site listening on 127.0.0.1; yields its base URL."""
+    from julytwisted.service import build_site
+
+    port = reactor.listenTCP(0, build_site(store, config), interface="127.0.0.1")
+    yield f"http://127.0.0.1:{port.getHost().port}"
+    await port.stopListening()
+
+
+@pytest.fixture(autouse=True)
+def no_logged_errors(request: pytest.FixtureRequest) -> Iterator[list[dict[str, Any]]]:
+    """
+    Fail a test that logs an error or a failure, as trial would; a test that
+    expects some takes this fixture and empties the list.
+    """
+    errors: list[dict[str, Any]] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        level = event.get("log_level")
+        if "log_failure" in event or level in (LogLevel.error, LogLevel.critical):
+            errors.append(event)
+
+    globalLogPublisher.addObserver(observe)
+    yield errors
+    globalLogPublisher.removeObserver(observe)
+    if errors:
+        from twisted.logger import formatEvent
+
+        shown = "; ".join(formatEvent(e) for e in errors)
+        pytest.fail(f"errors were logged: {shown}")
