@@ -10,6 +10,7 @@ fail fast (503) instead of hanging.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -22,8 +23,11 @@ from twisted.application.service import MultiService, Service
 from twisted.internet.defer import (
     CancelledError,
     Deferred,
-    TimeoutError as DeferredTimeoutError,
+    fail,
     succeed,
+)
+from twisted.internet.defer import (
+    TimeoutError as DeferredTimeoutError,
 )
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
 from twisted.internet.error import ProcessExitedAlready
@@ -54,7 +58,9 @@ class RedisReactor(Protocol):
 
     def seconds(self) -> float: ...
 
-    def callLater(self, delay: float, f: Any, *args: Any, **kw: Any) -> IDelayedCall: ...
+    def callLater(
+        self, delay: float, f: Any, *args: Any, **kw: Any
+    ) -> IDelayedCall: ...
 
     def spawnProcess(self, *args: Any, **kwargs: Any) -> Any: ...
 
@@ -96,6 +102,7 @@ def embedded_arguments(binary: str, data_dir: Path) -> list[str]:
         "--unixsocket", str(data_dir / "redis.sock"),
         "--unixsocketperm", "700",
         "--dir", str(data_dir),
+        "--pidfile", str(data_dir / "redis.pid"),
         "--appendonly", "yes",
         "--appendfsync", "everysec",
         "--appendfilename", "julython.aof",
@@ -184,7 +191,9 @@ class EmbeddedRedis(Service):
         self._reactor.spawnProcess(
             self._protocol, argv[0], argv, env=None, path=str(self.data_dir)
         )
-        log.info("started {binary} on {socket}", binary=argv[0], socket=self.socket_path)
+        log.info(
+            "started {binary} on {socket}", binary=argv[0], socket=self.socket_path
+        )
 
     def _processEnded(self, protocol: _RedisProcess, reason: Failure) -> None:
         if protocol is not self._protocol:
@@ -226,10 +235,8 @@ class EmbeddedRedis(Service):
 
 def _kill(transport: Any) -> None:
     log.warn("redis-server did not stop in time; killing it")
-    try:
+    with contextlib.suppress(ProcessExitedAlready):
         transport.signalProcess("KILL")
-    except ProcessExitedAlready:
-        pass
 
 
 def _cancel_call(result: object, call: IDelayedCall) -> object:
@@ -257,15 +264,21 @@ class RedisClient:
     on every command and Redis outages reported as L{RedisUnavailable}.
     """
 
-    def __init__(self, pool: Any, clock: IReactorTime, timeout: float = 5.0) -> None:
+    def __init__(self, factory: Any, clock: IReactorTime, timeout: float = 5.0) -> None:
         """
-        @param pool: a txredisapi connection handler.
+        @param factory: a txredisapi C{RedisFactory}, the pool.
         @param clock: the clock the deadlines run on.
         @param timeout: seconds a command may take before it counts as an outage.
         """
-        self._pool = pool
+        self._factory = factory
+        self._pool = factory.handler
         self._clock = clock
         self.timeout = timeout
+
+    @property
+    def connected(self) -> bool:
+        """Whether at least one connection of the pool is up now."""
+        return bool(self._factory.size)
 
     def execute(self, *command: object, timeout: float | None = None) -> Deferred[Any]:
         """
@@ -292,7 +305,9 @@ class RedisClient:
 
         @return: a Deferred firing with the script's reply.
         """
-        d = self.execute("EVALSHA", script.sha, len(keys), *keys, *args, timeout=timeout)
+        d = self.execute(
+            "EVALSHA", script.sha, len(keys), *keys, *args, timeout=timeout
+        )
 
         def reload(failure: Failure) -> Deferred[Any] | Failure:
             if failure.check(txredisapi.ResponseError) and str(
@@ -306,7 +321,12 @@ class RedisClient:
         return d.addErrback(reload)
 
     def ping(self, timeout: float = 1.0) -> Deferred[Any]:
-        """@return: a Deferred firing with C{"PONG"} when Redis answers."""
+        """
+        @return: a Deferred firing with C{"PONG"} when Redis answers, failing
+            with L{RedisUnavailable} at once when no connection is up.
+        """
+        if not self.connected:
+            return fail(RedisUnavailable("Redis is not connected"))
         return self.execute("PING", timeout=timeout)
 
 
@@ -375,7 +395,7 @@ class RedisService(MultiService):
         # Come back within a second or two of Redis returning, not ten.
         self._factory.initialDelay = 0.1
         self._factory.maxDelay = 2
-        self.client = RedisClient(self._factory.handler, reactor, timeout)
+        self.client = RedisClient(self._factory, reactor, timeout)
 
     def startService(self) -> None:
         MultiService.startService(self)

@@ -10,9 +10,9 @@ each, so they are atomic and a redelivered push counts once.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-import functools
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -334,7 +334,9 @@ class Store:
         return _offset_page(models, offset, limit, total)
 
     @_deferred
-    async def detail(self, kind: str, member: str, game: str | None = None) -> dict[str, Any]:
+    async def detail(
+        self, kind: str, member: str, game: str | None = None
+    ) -> dict[str, Any]:
         """
         One member of a board, with its points and rank in a game.
 

@@ -39,13 +39,19 @@ def start_redis_server(directory: Path) -> tuple[subprocess.Popen[bytes], Path]:
     process = subprocess.Popen(
         [
             find_redis_server(),
-            "--port", "0",
-            "--unixsocket", str(socket),
-            "--dir", str(directory),
-            "--save", "",
-            "--appendonly", "no",
-            "--loglevel", "warning",
-        ],  # fmt: skip
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket),
+            "--dir",
+            str(directory),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--loglevel",
+            "warning",
+        ],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10

@@ -21,7 +21,9 @@ from julytwisted.store import Store, language_slug
 from tests.builders import commit, project, push, sha
 
 
-async def ada(store: Store, location: str | None = "Austin", team: str | None = None) -> None:
+async def ada(
+    store: Store, location: str | None = "Austin", team: str | None = None
+) -> None:
     await store.create_player(
         "ada", "Ada L.", ["Ada@Example.com"], location, team, approve_team=True
     )
@@ -120,7 +122,9 @@ async def test_commit_outside_every_game(store: Store) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_commit_scores_in_every_game_holding_it(redis: RedisService, clock: object) -> None:
+async def test_commit_scores_in_every_game_holding_it(
+    redis: RedisService, clock: object
+) -> None:
     """A commit inside a custom game and Julython scores in both."""
     sprint = Game(
         "PyCon Sprint",

@@ -1,0 +1,86 @@
+# -*- test-case-name: tests.test_service -*-
+"""
+Composition: builds every part of a julytwisted process from a L{Config} and
+hands each its collaborators.  The only module, with the plugin, that touches
+the real reactor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import IService, MultiService
+from twisted.internet.defer import Deferred, succeed
+from twisted.web.resource import Resource
+
+from julytwisted.config import Config, Options
+from julytwisted.redis_service import RedisReactor, RedisService
+from julytwisted.site import JulythonSite, WebService
+from julytwisted.store import Store
+from julytwisted.web import WebApp, WebSettings
+
+
+class OrderedMultiService(MultiService):
+    """
+    Starts its children in the order they were added and stops them one at a
+    time in reverse, each after the one before has finished: the web stops
+    answering before Redis stops writing.
+    """
+
+    def stopService(self) -> Deferred[None]:
+        self.running = 0
+        d: Deferred[Any] = succeed(None)
+        for child in reversed(list(self)):
+            d.addCallback(lambda _, child=child: child.stopService())
+        return d.addCallback(lambda _: None)
+
+
+def build_site(store: Store, config: Config) -> JulythonSite:
+    """
+    @return: the Site serving every resource, webhook bodies bounded by
+        C{config.webhook_max_body}.
+    """
+    web = WebApp(
+        store,
+        WebSettings(
+            webhook_secret=config.webhook_secret, admin_token=config.admin_token
+        ),
+    )
+    root: Resource = web.app.resource()
+    limits = [
+        (f"/api/v1/{service}".encode(), config.webhook_max_body)
+        for service in ("github", "bitbucket", "gitlab")
+    ]
+    return JulythonSite(root, limits=limits)
+
+
+def build(
+    config: Config, reactor: RedisReactor
+) -> tuple[MultiService, Store, JulythonSite]:
+    """
+    Build a whole process.
+
+    @return: the top service, the store and the site.
+    """
+    top = OrderedMultiService()
+    redis = RedisService(
+        reactor, config.redis, config.data_dir, timeout=config.redis_timeout
+    )
+    redis.setServiceParent(top)
+    store = Store(redis.client, reactor, config.games)
+    site = build_site(store, config)
+    WebService(site, config.listen, reactor).setServiceParent(top)
+    return top, store, site
+
+
+def makeService(options: Options) -> IService:
+    """
+    The twistd entry point: a service from parsed command-line options.
+    """
+    from twisted.internet import reactor
+
+    top, _, _ = build(options.config, reactor)  # type: ignore[arg-type]
+    return top
+
+
+__all__ = ["OrderedMultiService", "build", "build_site", "makeService"]

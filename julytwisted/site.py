@@ -1,0 +1,177 @@
+# -*- test-case-name: tests.test_site -*-
+"""
+The HTTP server around every resource: request bodies bounded per path before
+they are read, and a graceful stop that lets in-flight requests finish.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from twisted.application.service import MultiService
+from twisted.application.strports import service as strport_service
+from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.web.resource import IResource
+from twisted.web.server import Request, Site
+
+log = Logger()
+
+#: The body limit of any path no rule names.
+DEFAULT_BODY_LIMIT = 1024 * 1024
+
+
+class LimitedRequest(Request):
+    """
+    A request whose body is refused with 413 as soon as it is known to pass the
+    limit of its path: from Content-Length before any of it is read, or while
+    a chunked body streams in.
+    """
+
+    _refused = False
+    _received = 0
+    _limit: int | None = None
+
+    def gotLength(self, length: int | None) -> None:
+        site: JulythonSite = self.channel.site
+        # The request line is parsed but not yet handed to the request; the
+        # channel is the only place its path can be read this early.
+        path = getattr(self.channel, "_path", b"")
+        self._limit = site.body_limit(path)
+        if length is not None and length > self._limit:
+            self._refuse(length)
+            return
+        Request.gotLength(self, length)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self._refused:
+            return
+        self._received += len(data)
+        if self._limit is not None and self._received > self._limit:
+            self._refuse(None)
+            return
+        Request.handleContentChunk(self, data)
+
+    def _refuse(self, length: int | None) -> None:
+        self._refused = True
+        declared = "" if length is None else f" ({length} bytes)"
+        error = f"request body{declared} is over the limit of {self._limit} bytes"
+        body = json.dumps({"error": error}).encode()
+        transport = self.channel.transport
+        transport.write(
+            b"HTTP/1.1 413 Payload Too Large\r\n"
+            b"Content-Type: application/json\r\n"
+            b"Access-Control-Allow-Origin: *\r\n"
+            b"Connection: close\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+        transport.loseConnection()
+
+
+class JulythonSite(Site):
+    """
+    A Site with a body limit per path prefix and a count of the requests it is
+    answering.
+
+    @ivar active: the requests received and not yet finished.
+    """
+
+    requestFactory = LimitedRequest
+
+    def __init__(
+        self,
+        resource: IResource,
+        limits: Iterable[tuple[bytes, int]] = (),
+        default_limit: int = DEFAULT_BODY_LIMIT,
+        **kwargs: Any,
+    ) -> None:
+        """
+        @param limits: C{(path prefix, bytes)} pairs; the longest prefix that
+            matches a request's path gives its limit.
+        @param default_limit: the limit for every other path.
+        """
+        kwargs.setdefault("parsePOSTFormSubmission", False)
+        Site.__init__(self, resource, **kwargs)
+        self._limits = sorted(limits, key=lambda pair: len(pair[0]), reverse=True)
+        self._default_limit = default_limit
+        self.active = 0
+        self._idle: list[Deferred[None]] = []
+
+    def body_limit(self, path: bytes) -> int:
+        """@return: the largest body, in bytes, a request to C{path} may send."""
+        for prefix, limit in self._limits:
+            if path.startswith(prefix):
+                return limit
+        return self._default_limit
+
+    def getResourceFor(self, request: Request) -> IResource:
+        self.active += 1
+        request.notifyFinish().addBoth(self._finished)
+        return Site.getResourceFor(self, request)
+
+    def _finished(self, _: object) -> None:
+        self.active -= 1
+        if self.active == 0:
+            waiting, self._idle = self._idle, []
+            for d in waiting:
+                d.callback(None)
+
+    def when_idle(self) -> Deferred[None]:
+        """@return: a Deferred that fires once no request is in flight."""
+        if self.active == 0:
+            return succeed(None)
+        d: Deferred[None] = Deferred()
+        self._idle.append(d)
+        return d
+
+
+class WebService(MultiService):
+    """
+    The Site on each listening endpoint.  Stopping closes the ports first, then
+    waits (up to C{drain_timeout}) for requests in flight to finish.
+    """
+
+    name = "web"
+
+    def __init__(
+        self,
+        site: JulythonSite,
+        listen: Sequence[str],
+        clock: IReactorTime,
+        drain_timeout: float = 10.0,
+    ) -> None:
+        MultiService.__init__(self)
+        self.site = site
+        self._clock = clock
+        self._drain_timeout = drain_timeout
+        for description in listen:
+            strport_service(description, site).setServiceParent(self)
+
+    def stopService(self) -> Deferred[None]:
+        stopped = MultiService.stopService(self)
+        d: Deferred[Any] = stopped if stopped is not None else succeed(None)
+
+        def drain(_: object) -> Deferred[None]:
+            if self.site.active:
+                log.info("waiting for {n} requests to finish", n=self.site.active)
+            idle = self.site.when_idle()
+            idle.addTimeout(self._drain_timeout, self._clock)
+            return idle.addErrback(self._gave_up)
+
+        return d.addCallback(drain)
+
+    def _gave_up(self, _: object) -> None:
+        log.warn("{n} requests still running at shutdown", n=self.site.active)
+
+    def ports(self) -> DeferredList[Any]:
+        """
+        @return: a Deferred firing with the listening ports, once they listen
+            (each child's C{_waitingForPort}).
+        """
+        return DeferredList([child._waitingForPort for child in self])  # type: ignore[attr-defined]
+
+
+__all__ = ["DEFAULT_BODY_LIMIT", "JulythonSite", "LimitedRequest", "WebService"]

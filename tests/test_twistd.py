@@ -1,0 +1,196 @@
+"""
+The whole service as users start it: C{twistd -n julython} in a subprocess,
+with its embedded redis-server, driven over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.builders import body, github_payload, sha
+
+TWISTD = [str(Path(sys.executable).parent / "twistd")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def request(
+    url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    req = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+class Node:
+    """One twistd julython process on a port and a data dir."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = open(self.data_dir / "twistd.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                *TWISTD,
+                "--pidfile=",
+                "-n",
+                "julython",
+                "--listen",
+                f"tcp:{self.port}:interface=127.0.0.1",
+                "--data-dir",
+                str(self.data_dir),
+                "--admin-token",
+                "t0ken",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "JULYTHON_WEBHOOK_SECRET": ""},
+        )
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None and self.process.poll() is None, self.log()
+            try:
+                if request(self.url + "/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("never healthy:\n" + self.log())
+
+    def stop(self) -> bool:
+        """
+        SIGTERM, then wait.  twistd ends a clean shutdown by re-raising the
+        signal that stopped it, so its exit status is -SIGTERM.
+
+        @return: whether the process shut down cleanly.
+        """
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(30)
+        return code in (0, -signal.SIGTERM) and "Server Shut Down." in self.log()
+
+    def log(self) -> str:
+        return (self.data_dir / "twistd.log").read_text(errors="replace")
+
+    def redis_pid(self) -> int:
+        """The embedded redis-server's pid, from the pidfile it keeps."""
+        return int((self.data_dir / "redis.pid").read_text())
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Node]:
+    n = Node(tmp_path, free_port())
+    yield n
+    if n.process is not None and n.process.poll() is None:
+        n.process.kill()
+        n.process.wait()
+
+
+def push(node: Node, *seeds: str) -> tuple[int, Any]:
+    return request(
+        node.url + "/api/v1/github",
+        body(github_payload(*seeds)),
+        {"Content-Type": "application/json", "X-GitHub-Event": "push"},
+    )
+
+
+def add_player(node: Node) -> None:
+    player = {"username": "ada", "emails": ["ada@example.com"], "location": "Austin"}
+    code, _ = request(
+        node.url + "/api/v1/people",
+        json.dumps(player).encode(),
+        {"Content-Type": "application/json", "Authorization": "Bearer t0ken"},
+    )
+    assert code == 201
+
+
+def test_plugin_is_listed() -> None:
+    """twistd --help lists the julython plugin."""
+    out = subprocess.run(
+        [*TWISTD, "--help"], capture_output=True, text=True, check=True
+    )
+    assert "julython" in out.stdout
+
+
+def test_bad_option_is_a_usage_error(tmp_path: Path) -> None:
+    """A bad option value is refused with a clear message and a failing exit."""
+    out = subprocess.run(
+        [*TWISTD, "-n", "julython", "--redis", "http://nope"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert out.returncode != 0
+    assert "redis" in (out.stdout + out.stderr).lower()
+
+
+def test_points_survive_a_restart(node: Node) -> None:
+    """
+    A push, SIGTERM, a fresh start on the same data dir: the board still holds
+    the points, and the process exited cleanly.
+    """
+    node.start()
+    add_player(node)
+    assert push(node, "a", "b") == (201, {"commits": [sha("a"), sha("b")]})
+    assert node.stop()
+    node.start()
+    code, player = request(node.url + "/api/v1/people/ada?game=julython-2026")
+    assert code == 200 and player["points"] == 12
+    assert node.stop()
+
+
+def test_killed_redis_is_restarted_and_keeps_acknowledged_commits(node: Node) -> None:
+    """
+    SIGKILL to the embedded redis-server: /healthz says 503 meanwhile, the
+    server comes back, and every acknowledged commit is still there.
+    """
+    node.start()
+    add_player(node)
+    acknowledged = []
+    for i in range(5):
+        code, answer = push(node, f"c{i}")
+        assert code == 201
+        acknowledged += answer["commits"]
+    time.sleep(1.5)  # the append-only file is fsynced every second
+    os.kill(node.redis_pid(), signal.SIGKILL)
+    saw_503 = False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        code, _ = request(node.url + "/healthz")
+        if code == 503:
+            saw_503 = True
+        elif saw_503:
+            break
+        time.sleep(0.02)
+    assert saw_503, "healthz never reported the outage"
+    node.wait_healthy()
+    for h in acknowledged:
+        assert request(node.url + f"/api/v1/commits/{h}")[0] == 200
+    assert node.stop()
