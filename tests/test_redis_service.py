@@ -137,3 +137,30 @@ async def test_script_reloaded_after_flush(redis: RedisService) -> None:
     assert await redis.client.run(script, args=("hi",)) == "hi!"
     await redis.client.execute("SCRIPT", "FLUSH")
     assert await redis.client.run(script, args=("again",)) == "again!"
+
+
+@pytest_twisted.ensureDeferred
+async def test_external_server_reconnects_after_outage(tmp_path: Path) -> None:
+    """
+    An external server that goes away and comes back on the same socket is
+    reconnected to: commands fail with RedisUnavailable meanwhile, then work.
+    """
+    from julytwisted.config import RedisAddress
+    from tests.conftest import start_redis_server
+
+    process, socket = start_redis_server(tmp_path)
+    service = RedisService(reactor, RedisAddress(None, None, str(socket)), tmp_path)
+    service.startService()
+    try:
+        assert await answers(service) == "PONG"
+        process.terminate()
+        process.wait(10)
+        await until(lambda: not service.client.connected)
+        with pytest.raises(RedisUnavailable):
+            await service.client.ping()
+        process, socket = start_redis_server(tmp_path)
+        assert await answers(service) == "PONG"
+    finally:
+        await service.stopService()
+        process.terminate()
+        process.wait(10)

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import socket
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
@@ -446,3 +447,59 @@ async def test_pages_answer(server: str, path: str) -> None:
     response = await treq.get(server + path)
     await response.content()
     assert response.code == 200
+
+
+PAYLOADS = Path(__file__).parent / "payloads"
+
+
+@pytest.mark.parametrize(
+    ("service", "name", "headers"),
+    [
+        ("bitbucket", "bitbucket_push.json", {"X-Event-Key": "repo:push"}),
+        ("bitbucket", "bitbucket_post.json", {}),
+        ("gitlab", "gitlab_push.json", {"X-Gitlab-Event": "Push Hook"}),
+        ("gitlab", "gitlab_push_legacy.json", {}),
+        ("github", "github_push_2012.json", {"X-GitHub-Event": "push"}),
+    ],
+)
+@pytest_twisted.ensureDeferred
+async def test_each_service_format_lands(
+    server: str, service: str, name: str, headers: dict[str, str]
+) -> None:
+    """Each format's sample push is 201 and its commits can be read back."""
+    data = (PAYLOADS / name).read_bytes()
+    code, answer, _ = await call(
+        "POST",
+        f"{server}/api/v1/{service}",
+        data=data,
+        headers={"Content-Type": "application/json", **headers},
+    )
+    assert code == 201, answer
+    for h in answer["commits"]:
+        code, stored, _ = await call("GET", f"{server}/api/v1/commits/{h}")
+        assert code == 200 and stored["hash"] == h
+
+
+@pytest.mark.parametrize(
+    ("service", "name"),
+    [
+        ("bitbucket", "bitbucket_tag_push.json"),
+        ("bitbucket", "bitbucket_branch_delete.json"),
+        ("gitlab", "gitlab_tag_push.json"),
+        ("github", "github_branch_delete.json"),
+    ],
+)
+@pytest_twisted.ensureDeferred
+async def test_tags_and_deletions_store_nothing(
+    server: str, service: str, name: str
+) -> None:
+    """Tag pushes and branch deletions are 200 with no commits, and store none."""
+    code, answer, _ = await call(
+        "POST",
+        f"{server}/api/v1/{service}",
+        data=(PAYLOADS / name).read_bytes(),
+        headers=JSON,
+    )
+    assert (code, answer) == (200, {"commits": []})
+    _, commits, _ = await call("GET", server + "/api/v1/commits")
+    assert commits["models"] == []
