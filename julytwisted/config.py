@@ -345,7 +345,7 @@ class Options(usage.Options):
         @param environ: the environment to read secrets from; L{os.environ}
             (as it is now) by default.
         """
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()
         # Help texts come from indented docstrings; twistd prints them reflowed.
         self.docs = {
             name: " ".join((doc or "").split()) for name, doc in self.docs.items()

@@ -16,7 +16,7 @@ import importlib.util
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import txredisapi
 from twisted.application.service import MultiService, Service
@@ -33,6 +33,7 @@ from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
 from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.interfaces import (
     IDelayedCall,
+    IReactorProcess,
     IReactorTime,
     IStreamClientEndpoint,
 )
@@ -48,21 +49,6 @@ log = Logger()
 
 #: Redis error replies that mean "not now" rather than "never".
 _TRANSIENT_PREFIXES = ("LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN")
-
-
-class RedisReactor(Protocol):
-    """
-    The reactor features this module needs: L{IReactorTime} for deadlines and
-    restarts, L{IReactorProcess} for the child, and connecting endpoints.
-    """
-
-    def seconds(self) -> float: ...
-
-    def callLater(
-        self, delay: float, f: Any, *args: Any, **kw: Any
-    ) -> IDelayedCall: ...
-
-    def spawnProcess(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
 def find_redis_server() -> str:
@@ -142,7 +128,7 @@ class EmbeddedRedis(Service):
 
     def __init__(
         self,
-        reactor: RedisReactor,
+        reactor: IReactorTime,
         data_dir: Path,
         binary: str | None = None,
         min_restart_delay: float = 0.2,
@@ -167,7 +153,7 @@ class EmbeddedRedis(Service):
         """The running child's process id, or L{None} between restarts."""
         if self._protocol is None or self._protocol.transport is None:
             return None
-        pid: int | None = self._protocol.transport.pid  # type: ignore[attr-defined]
+        pid: int | None = self._protocol.transport.pid
         return pid
 
     def startService(self) -> None:
@@ -188,7 +174,7 @@ class EmbeddedRedis(Service):
         argv = embedded_arguments(self._binary, self.data_dir)
         self._protocol = _RedisProcess(self)
         self._started_at = self._reactor.seconds()
-        self._reactor.spawnProcess(
+        IReactorProcess(self._reactor).spawnProcess(
             self._protocol, argv[0], argv, env=None, path=str(self.data_dir)
         )
         log.info(
@@ -343,7 +329,7 @@ def _as_unavailable(failure: Failure) -> Failure:
 
 
 def _endpoint(
-    reactor: RedisReactor, address: RedisAddress | None, socket_path: Path | None
+    reactor: IReactorTime, address: RedisAddress | None, socket_path: Path | None
 ) -> IStreamClientEndpoint:
     if address is None:
         assert socket_path is not None
@@ -368,7 +354,7 @@ class RedisService(MultiService):
 
     def __init__(
         self,
-        reactor: RedisReactor,
+        reactor: IReactorTime,
         address: RedisAddress | None,
         data_dir: Path,
         timeout: float = 5.0,

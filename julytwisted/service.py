@@ -11,10 +11,11 @@ from typing import Any
 
 from twisted.application.service import IService, MultiService
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.resource import Resource
 
 from julytwisted.config import Config, Options
-from julytwisted.redis_service import RedisReactor, RedisService
+from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, WebService
 from julytwisted.store import Store
 from julytwisted.web import WebApp, WebSettings
@@ -31,8 +32,13 @@ class OrderedMultiService(MultiService):
         self.running = 0
         d: Deferred[Any] = succeed(None)
         for child in reversed(list(self)):
-            d.addCallback(lambda _, child=child: child.stopService())
+            d.addCallback(_stop, child)
         return d.addCallback(lambda _: None)
+
+
+def _stop(_: object, child: IService) -> Deferred[None] | None:
+    result: Deferred[None] | None = child.stopService()
+    return result
 
 
 def build_site(store: Store, config: Config) -> JulythonSite:
@@ -55,7 +61,7 @@ def build_site(store: Store, config: Config) -> JulythonSite:
 
 
 def build(
-    config: Config, reactor: RedisReactor
+    config: Config, reactor: IReactorTime
 ) -> tuple[MultiService, Store, JulythonSite]:
     """
     Build a whole process.
@@ -79,7 +85,7 @@ def makeService(options: Options) -> IService:
     """
     from twisted.internet import reactor
 
-    top, _, _ = build(options.config, reactor)  # type: ignore[arg-type]
+    top, _, _ = build(options.config, reactor)
     return top
 
 

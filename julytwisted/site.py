@@ -12,7 +12,7 @@ from typing import Any
 
 from twisted.application.service import MultiService
 from twisted.application.strports import service as strport_service
-from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web.resource import IResource
@@ -36,7 +36,8 @@ class LimitedRequest(Request):
     _limit: int | None = None
 
     def gotLength(self, length: int | None) -> None:
-        site: JulythonSite = self.channel.site
+        # HTTPChannel.site is set by Site.buildProtocol, not declared.
+        site: JulythonSite = self.channel.site  # type: ignore[attr-defined]
         # The request line is parsed but not yet handed to the request; the
         # channel is the only place its path can be read this early.
         path = getattr(self.channel, "_path", b"")
@@ -61,6 +62,7 @@ class LimitedRequest(Request):
         error = f"request body{declared} is over the limit of {self._limit} bytes"
         body = json.dumps({"error": error}).encode()
         transport = self.channel.transport
+        assert transport is not None
         transport.write(
             b"HTTP/1.1 413 Payload Too Large\r\n"
             b"Content-Type: application/json\r\n"
@@ -110,7 +112,8 @@ class JulythonSite(Site):
     def getResourceFor(self, request: Request) -> IResource:
         self.active += 1
         request.notifyFinish().addBoth(self._finished)
-        return Site.getResourceFor(self, request)
+        resource: IResource = Site.getResourceFor(self, request)
+        return resource
 
     def _finished(self, _: object) -> None:
         self.active -= 1
@@ -165,13 +168,6 @@ class WebService(MultiService):
 
     def _gave_up(self, _: object) -> None:
         log.warn("{n} requests still running at shutdown", n=self.site.active)
-
-    def ports(self) -> DeferredList[Any]:
-        """
-        @return: a Deferred firing with the listening ports, once they listen
-            (each child's C{_waitingForPort}).
-        """
-        return DeferredList([child._waitingForPort for child in self])  # type: ignore[attr-defined]
 
 
 __all__ = ["DEFAULT_BODY_LIMIT", "JulythonSite", "LimitedRequest", "WebService"]

@@ -281,8 +281,9 @@ class Store:
         @raise InvalidInput: for a malformed username, e-mail or name.
         @raise Conflict: when the username or an e-mail is taken.
         """
+        username = _valid_username(username)
         request = {
-            "username": _valid_username(username),
+            "username": username,
             "name": _valid_name(name or username, "name"),
             "emails": sorted({_valid_email(e) for e in emails}),
             "location": _group(location, "location"),
@@ -295,7 +296,7 @@ class Store:
         )
         if result["status"] == "conflict":
             raise Conflict(f"{result['field']} {result['value']!r} is taken")
-        return await self.player(request["username"])
+        return await self.player(username)
 
     @_deferred
     async def set_project_active(self, slug: str, active: bool) -> None:
@@ -343,6 +344,9 @@ class Store:
         @raise NotFound: when there is no such member.
         """
         g = self.game(game)
+        if kind != "languages":
+            # Usernames and slugs are stored lower-cased.
+            member = member.lower()
         _, rows = await self._read_board(g, kind, {"members": [member]})
         if not rows or (kind != "languages" and not rows[0]["fields"]):
             raise NotFound(f"no {_SINGULAR[kind]} {member!r}")
@@ -351,7 +355,7 @@ class Store:
     @_deferred
     async def player(self, username: str, game: str | None = None) -> dict[str, Any]:
         """@return: the player's model in a game (the current one by default)."""
-        return await self.detail("people", username.lower(), game)
+        return await self.detail("people", username, game)
 
     async def _read_board(
         self, game: Game, kind: str, what: dict[str, Any]

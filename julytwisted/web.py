@@ -75,7 +75,8 @@ def _arg(request: IRequest, name: str) -> str | None:
     if not values:
         return None
     try:
-        return values[-1].decode("utf-8")
+        text: str = values[-1].decode("utf-8")
+        return text
     except UnicodeDecodeError:
         raise InvalidInput(f"{name} is not UTF-8") from None
 
@@ -124,7 +125,8 @@ class WebApp:
 
     @app.handle_errors(JulythonError)
     def api_error(self, request: IRequest, failure: Failure) -> bytes:
-        error: JulythonError = failure.value
+        error = failure.value
+        assert isinstance(error, JulythonError)
         if isinstance(error, Unauthorized):
             request.setHeader(b"WWW-Authenticate", b'Bearer realm="julython"')
         if isinstance(error, RedisUnavailable):
@@ -133,7 +135,8 @@ class WebApp:
 
     @app.handle_errors(HTTPException)
     def http_error(self, request: IRequest, failure: Failure) -> bytes:
-        error: HTTPException = failure.value
+        error = failure.value
+        assert isinstance(error, HTTPException)
         if isinstance(error, MethodNotAllowed):
             allowed = set(error.valid_methods or ()) - {"OPTIONS"}
             if not allowed:

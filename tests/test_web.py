@@ -77,6 +77,8 @@ async def test_worked_example_over_http(server: str) -> None:
     assert answer == {"commits": [sha("a"), sha("b")]}
     _, player, _ = await call("GET", server + "/api/v1/people/ada")
     assert (player["points"], player["rank"], player["commits"]) == (12, 1, 2)
+    _, same, _ = await call("GET", server + "/api/v1/people/Ada")
+    assert same == player
     _, proj, _ = await call("GET", server + "/api/v1/projects/gh-ada-engine")
     assert proj["points"] == 12
     _, where, _ = await call("GET", server + "/api/v1/locations/austin-tx")

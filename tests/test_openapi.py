@@ -1,0 +1,383 @@
+"""
+The OpenAPI document: valid OpenAPI 3.1, one operation per route of the klein
+app and no other, and schemas that the running server's answers satisfy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+import treq
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from twisted.internet import reactor
+from twisted.internet.task import Clock
+from werkzeug.routing import Rule
+
+from julytwisted import __version__
+from julytwisted.config import Config, RedisAddress
+from julytwisted.openapi import openapi_document
+from julytwisted.redis_service import RedisService
+from julytwisted.service import build_site
+from julytwisted.store import Store
+from julytwisted.web import WebApp
+from tests.builders import github_payload, sha
+
+DOCUMENT = openapi_document()
+URI = "urn:julytwisted:openapi"
+REGISTRY: Registry[Any] = Registry().with_resource(
+    URI, Resource.from_contents(DOCUMENT, default_specification=DRAFT202012)
+)
+ADMIN = {"Authorization": "Bearer admin-secret", "Content-Type": "application/json"}
+PUSH = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+_VARIABLE = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?\w+>")
+_TEMPLATE = re.compile(r"\{[^}]+\}")
+
+
+def _expand(rule: Rule) -> list[str]:
+    """The paths of a werkzeug rule: C{any()} spelled out, other variables C{{}}."""
+    paths = [""]
+    position = 0
+    for match in _VARIABLE.finditer(rule.rule):
+        literal = rule.rule[position : match.start()]
+        converter, arguments = match.group(1), match.group(2)
+        choices = arguments.split(",") if converter == "any" else ["{}"]
+        paths = [p + literal + c.strip() for p in paths for c in choices]
+        position = match.end()
+    return [p + rule.rule[position:] for p in paths]
+
+
+def _operations() -> Iterator[tuple[str, str]]:
+    """Every C{(path, METHOD)} of the document."""
+    for path, item in DOCUMENT["paths"].items():
+        for method in item:
+            if method != "parameters":
+                yield path, method.upper()
+
+
+def _operation(path: str, method: str) -> dict[str, Any]:
+    operation: dict[str, Any] = DOCUMENT["paths"][path][method.lower()]
+    return operation
+
+
+def _pointer(*parts: str) -> str:
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _response(template: str, method: str, status: int) -> tuple[dict[str, Any], str]:
+    """The response object the document gives, and its JSON pointer."""
+    operation = DOCUMENT["paths"][template][method.lower()]
+    assert str(status) in operation["responses"], (template, method, status)
+    response = operation["responses"][str(status)]
+    pointer = _pointer("paths", template, method.lower(), "responses", str(status))
+    if "$ref" in response:
+        pointer = response["$ref"].removeprefix("#")
+        response = REGISTRY.resolver(URI).lookup(URI + "#" + pointer).contents
+    return response, pointer
+
+
+def _validator(pointer: str) -> Draft202012Validator:
+    return Draft202012Validator(
+        {"$ref": URI + "#" + pointer},
+        registry=REGISTRY,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+
+
+async def exchange(
+    server: str, method: str, template: str, path: str | None = None, **kw: Any
+) -> tuple[int, Any]:
+    """
+    Send a request to C{path} (by default C{template}) and check the answer
+    against the document's response for its status: body and headers.
+
+    @return: the status and the decoded body.
+    """
+    if isinstance(kw.get("data"), str):
+        kw["data"] = kw["data"].encode()
+    answer = await treq.request(method, server + (path or template), **kw)
+    content = await answer.content()
+    response, pointer = _response(template, method, answer.code)
+    for header in response.get("headers", {}):
+        assert answer.headers.hasHeader(header), (path or template, header)
+    if "content" not in response:
+        assert content == b""
+        return answer.code, None
+    (media_type,) = response["content"]
+    assert answer.headers.getRawHeaders("Content-Type")[0].startswith(media_type)
+    if media_type != "application/json":
+        return answer.code, content
+    body = json.loads(content)
+    media = _pointer("content", media_type, "schema")
+    _validator(pointer + media).validate(body)
+    return answer.code, body
+
+
+def test_document_is_valid_openapi_31() -> None:
+    """openapi-spec-validator finds the document a valid OpenAPI 3.1.0 one."""
+    assert DOCUMENT["openapi"] == "3.1.0"
+    validate(DOCUMENT, cls=OpenAPIV31SpecValidator)
+
+
+def test_document_is_built_once_and_is_json() -> None:
+    """Every call returns the one cached document, which survives JSON."""
+    assert openapi_document() is DOCUMENT
+    assert json.loads(json.dumps(DOCUMENT)) == DOCUMENT
+
+
+def test_info_and_servers() -> None:
+    """info names julytwisted at the package's version; the server is /."""
+    assert DOCUMENT["info"]["title"] == "julytwisted"
+    assert DOCUMENT["info"]["version"] == __version__
+    assert DOCUMENT["info"]["description"]
+    assert DOCUMENT["servers"] == [{"url": "/"}]
+    tags = {t["name"] for t in DOCUMENT["tags"]}
+    assert {tag for p, m in _operations() for tag in _operation(p, m)["tags"]} <= tags
+
+
+def test_every_route_is_described() -> None:
+    """Each klein route has its path and method in the document."""
+    described = {(_TEMPLATE.sub("{}", p), m) for p, m in _operations()}
+    api_paths = {p for p, _ in described if p.startswith("/api/v1/")}
+    for rule in WebApp.app.url_map.iter_rules():
+        for method in (rule.methods or set()) - {"HEAD"}:
+            if rule.rule == "/api/v1/<path:rest>":
+                # The catch-all preflight answers OPTIONS on every API path.
+                assert {(p, "OPTIONS") for p in api_paths} <= described
+                continue
+            for path in _expand(rule):
+                assert (path, method) in described, (rule.rule, method)
+
+
+def test_every_operation_is_a_route() -> None:
+    """Each path and method of the document is answered by a klein route."""
+    adapter = WebApp.app.url_map.bind("localhost")
+    for path, method in _operations():
+        endpoint, _ = adapter.match(_TEMPLATE.sub("x", path), method=method)
+        assert (endpoint == "preflight") == (method == "OPTIONS"), (path, method)
+
+
+def test_errors_share_the_error_schema() -> None:
+    """Every 4xx and 5xx answer of the API is described by the Error schema."""
+    for path, method in _operations():
+        for status in _operation(path, method)["responses"]:
+            if status[0] not in "45" or path == "/healthz":
+                continue
+            response, _ = _response(path, method, int(status))
+            schema = response["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Error"}, (path, status)
+
+
+def test_routes_touching_redis_may_answer_503() -> None:
+    """Every operation that reads or writes Redis documents 503."""
+    quiet = {"/", "/api/v1/", "/api/v1/openapi.json"}
+    for path, method in _operations():
+        if path not in quiet and method != "OPTIONS":
+            assert "503" in _operation(path, method)["responses"], (path, method)
+
+
+async def _seed(server: str) -> None:
+    """Store a player with a location and a team, their push and an orphan's."""
+    player = {
+        "username": "ada",
+        "name": "Ada",
+        "emails": ["ada@example.com"],
+        "location": "Austin, TX",
+        "team": "Snakes",
+    }
+    code, created = await exchange(
+        server, "POST", "/api/v1/people", data=json.dumps(player), headers=ADMIN
+    )
+    assert code == 201 and created["team"] == "snakes"
+    code, _ = await exchange(
+        server,
+        "POST",
+        "/api/v1/github",
+        data=json.dumps(github_payload("a", "b")),
+        headers=PUSH,
+    )
+    assert code == 201
+    orphan = github_payload("c", email="ghost@example.com")
+    await exchange(
+        server, "POST", "/api/v1/github", data=json.dumps(orphan), headers=PUSH
+    )
+
+
+#: Each readable path, and the concrete paths of it that the tests ask for.
+READS = {
+    "/healthz": ["/healthz"],
+    "/": ["/"],
+    "/api/v1/": ["/api/v1/"],
+    "/api/v1/openapi.json": ["/api/v1/openapi.json"],
+    "/api/v1/people": ["/api/v1/people", "/api/v1/people?game=julython-2026"],
+    "/api/v1/projects": ["/api/v1/projects?limit=1"],
+    "/api/v1/locations": ["/api/v1/locations"],
+    "/api/v1/teams": ["/api/v1/teams"],
+    "/api/v1/languages": ["/api/v1/languages?cursor=0"],
+    "/api/v1/games": ["/api/v1/games?limit=1"],
+    "/api/v1/commits": [
+        "/api/v1/commits?limit=1",
+        "/api/v1/commits?username=ada",
+        "/api/v1/commits?project=gh-ada-engine",
+        "/api/v1/commits?game=julython-2026",
+    ],
+    "/api/v1/people/{username}": [
+        "/api/v1/people/ada",
+        "/api/v1/people/ada?game=j-an-ulython-2026",
+    ],
+    "/api/v1/projects/{slug}": ["/api/v1/projects/gh-ada-engine"],
+    "/api/v1/locations/{slug}": ["/api/v1/locations/austin-tx"],
+    "/api/v1/teams/{slug}": ["/api/v1/teams/snakes"],
+    "/api/v1/commits/{hash}": [f"/api/v1/commits/{sha('a')}"],
+}
+
+
+def test_every_read_is_exercised() -> None:
+    """L{READS} asks for every GET of the document."""
+    assert set(READS) == {p for p, m in _operations() if m == "GET"}
+
+
+@pytest_twisted.ensureDeferred
+async def test_reads_match_their_schemas(server: str) -> None:
+    """
+    With a player, a scored push and an orphan commit stored, every GET of the
+    document answers 200 with a body its schema accepts.
+    """
+    await _seed(server)
+    for template, paths in READS.items():
+        for path in paths:
+            code, _ = await exchange(server, "GET", template, path)
+            assert code == 200, path
+    _, page = await exchange(server, "GET", "/api/v1/commits", "/api/v1/commits")
+    assert {c["username"] for c in page["models"]} == {"ada", None}
+    _, other = await exchange(
+        server,
+        "GET",
+        "/api/v1/people/{username}",
+        "/api/v1/people/ada?game=j-an-ulython-2026",
+    )
+    assert other["rank"] is None
+    _, team = await exchange(
+        server, "GET", "/api/v1/teams/{slug}", "/api/v1/teams/snakes"
+    )
+    assert team["approved"] is True
+
+
+@pytest_twisted.ensureDeferred
+async def test_served_document_is_this_one(server: str) -> None:
+    """GET /api/v1/openapi.json serves the document."""
+    _, served = await exchange(server, "GET", "/api/v1/openapi.json")
+    assert served == DOCUMENT
+
+
+@pytest_twisted.ensureDeferred
+async def test_preflight_on_every_api_path(server: str) -> None:
+    """OPTIONS on each API path of the document is 204 with the listed headers."""
+    for template in DOCUMENT["paths"]:
+        if template.startswith("/api/v1/"):
+            path = _TEMPLATE.sub("x", template)
+            code, _ = await exchange(server, "OPTIONS", template, path)
+            assert code == 204, template
+
+
+@pytest_twisted.ensureDeferred
+async def test_error_bodies_match_their_schemas(server: str) -> None:
+    """404, 400, 401, 403, 409 and 415 answers are described as they are sent."""
+    await _seed(server)
+    for template, path, expected in [
+        ("/api/v1/people/{username}", "/api/v1/people/nobody", 404),
+        ("/api/v1/commits/{hash}", "/api/v1/commits/" + "0" * 40, 404),
+        ("/api/v1/people", "/api/v1/people?game=nope", 404),
+        ("/api/v1/people", "/api/v1/people?limit=101", 400),
+        ("/api/v1/commits", "/api/v1/commits?cursor=x", 400),
+        ("/api/v1/games", "/api/v1/games?limit=0", 400),
+    ]:
+        code, answer = await exchange(server, "GET", template, path)
+        assert code == expected and answer["error"], path
+    ada = json.dumps({"username": "ada", "emails": []})
+    json_type = {"Content-Type": "application/json"}
+    for headers, expected in [
+        (json_type, 401),
+        ({**json_type, "Authorization": "Bearer wrong"}, 403),
+        (ADMIN, 409),
+        ({**ADMIN, "Content-Type": "text/plain"}, 415),
+    ]:
+        code, _ = await exchange(
+            server, "POST", "/api/v1/people", data=ada, headers=headers
+        )
+        assert code == expected
+    code, _ = await exchange(
+        server, "POST", "/api/v1/github", data=b"hi", headers={"Content-Type": "x/y"}
+    )
+    assert code == 415
+
+
+@pytest_twisted.ensureDeferred
+async def test_webhook_answers_match_their_schemas(server: str, store: Store) -> None:
+    """201, the 200 of a redelivery and of a ping, 400 and 202 are as described."""
+    data = json.dumps(github_payload("a"))
+    hook = "/api/v1/github"
+    assert await exchange(server, "POST", hook, data=data, headers=PUSH) == (
+        201,
+        {"commits": [sha("a")]},
+    )
+    assert await exchange(server, "POST", hook, data=data, headers=PUSH) == (
+        200,
+        {"commits": []},
+    )
+    ping = {**PUSH, "X-GitHub-Event": "ping"}
+    assert await exchange(server, "POST", hook, data="{}", headers=ping) == (
+        200,
+        {"message": "pong"},
+    )
+    code, _ = await exchange(server, "POST", hook, data="{", headers=PUSH)
+    assert code == 400
+    await store.set_project_active("gh-ada-engine", False)
+    answer = await exchange(
+        server, "POST", hook, data=json.dumps(github_payload("b")), headers=PUSH
+    )
+    assert answer == (202, {"error": "abuse"})
+
+
+@pytest_twisted.ensureDeferred
+async def test_unavailable_redis_is_as_described(
+    config: Config, clock: Clock, tmp_path: Path
+) -> None:
+    """Without Redis, /healthz and a board answer the 503s the document gives."""
+    dead = RedisService(
+        reactor,
+        RedisAddress(None, None, str(tmp_path / "none.sock"), 0, None),
+        tmp_path,
+    )
+    dead.client.timeout = 0.5
+    dead.startService()
+    site = build_site(Store(dead.client, clock), config)
+    port = reactor.listenTCP(0, site, interface="127.0.0.1")
+    server = f"http://127.0.0.1:{port.getHost().port}"
+    try:
+        health = await exchange(server, "GET", "/healthz")
+        board, _ = await exchange(server, "GET", "/api/v1/people")
+    finally:
+        await port.stopListening()
+        await dead.stopService()
+    assert health == (503, {"redis": "unavailable"})
+    assert board == 503
+
+
+@pytest.mark.parametrize("service", ["bitbucket", "gitlab"])
+@pytest_twisted.ensureDeferred
+async def test_other_hooks_answer_as_described(server: str, service: str) -> None:
+    """Bitbucket's and GitLab's hooks answer a payload of the wrong shape 400."""
+    path = f"/api/v1/{service}"
+    code, answer = await exchange(
+        server, "POST", path, data="{}", headers={"Content-Type": "application/json"}
+    )
+    assert code == 400 and answer["error"]
