@@ -11,8 +11,9 @@ each, so they are atomic and a redelivered push counts once.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
-import re
+import secrets
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -23,21 +24,40 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IReactorTime
 
 from julytwisted import scoring
+from julytwisted._store_models import (
+    MODELS,
+    SINGULAR,
+    Page,
+    board_rows,
+    commit_model,
+    commit_request,
+    cursor_int,
+    game_model,
+    group_request,
+    hash_reply,
+    iso,
+    language_slug,
+    offset_page,
+    valid_email,
+    valid_name,
+    valid_username,
+)
 from julytwisted.errors import Conflict, InvalidInput, NotFound
-from julytwisted.models import CommitEvent, Game, Push, slugify
+from julytwisted.models import Game, Push
 from julytwisted.redis_service import RedisClient, Script
 
 #: How many entries each feed stream keeps for replay.
 FEED_LENGTH = 1000
 
-#: The longest message a feed entry carries.
-SUMMARY_LENGTH = 200
-
 #: The most rows one page of a listing may ask for.
 MAX_LIMIT = 100
 
-_USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,38}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+#: The scoring rules, as the Lua scripts take them.
+_POINTS = {
+    "commit_points": scoring.COMMIT_POINTS,
+    "first_bonus": scoring.FIRST_COMMIT_BONUS,
+}
 
 #: Each board's members' own hashes.
 _PREFIXES = {
@@ -65,13 +85,21 @@ def _deferred(
     return wrapper
 
 
-def _script(name: str) -> Script:
-    return Script(files("julytwisted").joinpath("lua", name).read_text("utf-8"))
+def _script(name: str, scoring: bool = False) -> Script:
+    lua = files("julytwisted").joinpath("lua")
+    source = lua.joinpath(name).read_text("utf-8")
+    if scoring:
+        source = lua.joinpath("_scoring.lua").read_text("utf-8") + "\n" + source
+    return Script(source)
 
 
-_INGEST = _script("ingest.lua")
+_INGEST = _script("ingest.lua", scoring=True)
 _BOARD = _script("board.lua")
 _CREATE_PLAYER = _script("create_player.lua")
+_MOVE_MEMBER = _script("move_member.lua", scoring=True)
+_APPROVE_TEAM = _script("approve_team.lua", scoring=True)
+_ADOPT = _script("adopt.lua", scoring=True)
+_ADD_EMAIL = _script("add_email.lua")
 _SET_IF_EXISTS = Script(
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1"
@@ -91,53 +119,6 @@ class IngestResult:
     project: str
     new: tuple[str, ...]
     active: bool = True
-
-
-@attrs.frozen
-class Page:
-    """
-    One page of a listing.
-
-    @ivar models: the rows, as JSON-ready dicts.
-    @ivar next: the cursor of the next page, or L{None} on the last one.
-    """
-
-    models: list[dict[str, Any]]
-    next: str | None
-
-
-def language_slug(name: str) -> str:
-    """
-    @param name: a language name such as C{"C++"}.
-    @return: its slug, keeping C{+} and C{#} apart (C{"cpp"}, C{"csharp"}).
-    """
-    return slugify(name.replace("+", "p").replace("#", "sharp"))
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _summary(message: str) -> str:
-    first = message.strip().splitlines()[0] if message.strip() else ""
-    return first[:SUMMARY_LENGTH]
-
-
-def _rows(reply: str) -> tuple[int, list[dict[str, Any]]]:
-    decoded = json.loads(reply)
-    rows = decoded["rows"]
-    # cjson has one encoding for an empty table: an object.
-    return int(decoded["total"]), rows if isinstance(rows, list) else []
-
-
-def _hash(flat: list[str]) -> dict[str, str]:
-    """@return: an HGETALL reply, C{[field, value, ...]}, as a dict."""
-    return dict(zip(flat[0::2], flat[1::2], strict=True))
-
-
-def _list(value: str) -> list[Any]:
-    decoded = json.loads(value) if value else []
-    return decoded if isinstance(decoded, list) else []
 
 
 class Store:
@@ -199,8 +180,8 @@ class Store:
             if found is not None:
                 known[found.slug] = found
         ordered = sorted(known.values(), key=lambda g: g.start, reverse=True)
-        models = [_game_model(g, g == current) for g in ordered]
-        return _offset_page(models[offset : offset + limit], offset, limit, len(models))
+        models = [game_model(g, g == current) for g in ordered]
+        return offset_page(models[offset : offset + limit], offset, limit, len(models))
 
     # Ingest
 
@@ -231,11 +212,11 @@ class Store:
                 games[g.slug] = {
                     "slug": g.slug,
                     "name": g.name,
-                    "start": _iso(g.start),
-                    "end": _iso(g.end),
+                    "start": iso(g.start),
+                    "end": iso(g.end),
                     "start_ts": int(g.start.timestamp()),
                 }
-            commits.append(_commit_request(commit, [g.slug for g in held]))
+            commits.append(commit_request(commit, [g.slug for g in held]))
         p = push.project
         return {
             "project": {
@@ -250,7 +231,7 @@ class Store:
             },
             "commits": commits,
             "games": list(games.values()),
-            "now": _iso(self.now()),
+            "now": iso(self.now()),
             "commit_points": scoring.COMMIT_POINTS,
             "first_bonus": scoring.FIRST_COMMIT_BONUS,
             "feed_maxlen": FEED_LENGTH,
@@ -267,6 +248,7 @@ class Store:
         location: str | None = None,
         team: str | None = None,
         approve_team: bool = False,
+        password_hash: str = "",
     ) -> dict[str, Any]:
         """
         Create a player.
@@ -277,19 +259,22 @@ class Store:
         @param location: a location's name, created when new.
         @param team: a team's name, created when new (unapproved unless
             C{approve_team}).
+        @param password_hash: the player's password as
+            L{julytwisted.passwords} hashes it, or empty for none.
         @return: the player's model.
         @raise InvalidInput: for a malformed username, e-mail or name.
         @raise Conflict: when the username or an e-mail is taken.
         """
-        username = _valid_username(username)
+        username = valid_username(username)
         request = {
             "username": username,
-            "name": _valid_name(name or username, "name"),
-            "emails": sorted({_valid_email(e) for e in emails}),
-            "location": _group(location, "location"),
-            "team": _group(team, "team"),
+            "name": valid_name(name or username, "name"),
+            "emails": sorted({valid_email(e) for e in emails}),
+            "location": group_request(location, "location"),
+            "team": group_request(team, "team"),
             "approve_team": approve_team,
-            "now": _iso(self.now()),
+            "now": iso(self.now()),
+            "password": password_hash,
         }
         result = json.loads(
             await self.redis.run(_CREATE_PLAYER, args=(json.dumps(request),))
@@ -313,6 +298,125 @@ class Store:
         if not found:
             raise NotFound(f"no project {slug!r}")
 
+    @_deferred
+    async def add_email(self, username: str, email: str) -> int:
+        """
+        Give a player another commit e-mail.
+
+        @return: how many orphan commits wait for that e-mail (see
+            L{adopt_orphans}).
+        @raise Conflict: when another player has it.
+        @raise NotFound: when there is no such player.
+        """
+        request = {"username": username.lower(), "email": valid_email(email)}
+        result = json.loads(
+            await self.redis.run(_ADD_EMAIL, args=(json.dumps(request),))
+        )
+        if result["status"] == "missing":
+            raise NotFound(f"no player {username!r}")
+        if result["status"] == "taken":
+            raise Conflict(f"email {request['email']!r} is taken")
+        return int(result["orphans"])
+
+    @_deferred
+    async def adopt_orphans(self, email: str) -> int:
+        """
+        Score the orphan commits of an e-mail for the player who owns it now.
+        Idempotent: a commit is adopted once however often this runs.
+
+        @return: how many commits were adopted.
+        """
+        request = {"email": valid_email(email), **_POINTS}
+        result = json.loads(await self.redis.run(_ADOPT, args=(json.dumps(request),)))
+        return int(result["adopted"])
+
+    @_deferred
+    async def move_member(
+        self, username: str, board: str, name: str | None, approve: bool = False
+    ) -> list[str]:
+        """
+        Move a player to another location or team, or to none, taking their
+        points along: both groups are recounted in every game the player has
+        commits in.
+
+        @param board: C{"locations"} or C{"teams"}.
+        @param name: the new group's name (created when new), or L{None}.
+        @param approve: approve a team created by this move.
+        @return: the slugs of the games recounted.
+        @raise NotFound: when there is no such player.
+        """
+        if board not in ("locations", "teams"):
+            raise InvalidInput(f"players belong to locations or teams, not {board!r}")
+        what = "location" if board == "locations" else "team"
+        request = {
+            "username": username.lower(),
+            "board": board,
+            "group": group_request(name, what),
+            "approve": approve,
+            **_POINTS,
+        }
+        result = json.loads(
+            await self.redis.run(_MOVE_MEMBER, args=(json.dumps(request),))
+        )
+        if result["status"] == "missing":
+            raise NotFound(f"no player {username!r}")
+        return sorted(result["games"] or [])
+
+    @_deferred
+    async def approve_team(self, slug: str, approved: bool = True) -> list[str]:
+        """
+        Approve or unapprove a team; it scores only while approved.
+
+        @return: the slugs of the games its board entry was recounted in.
+        @raise NotFound: when there is no such team.
+        """
+        request = {"slug": slug.lower(), "approved": approved, **_POINTS}
+        result = json.loads(
+            await self.redis.run(_APPROVE_TEAM, args=(json.dumps(request),))
+        )
+        if result["status"] == "missing":
+            raise NotFound(f"no team {slug!r}")
+        return sorted(result["games"] or [])
+
+    # Credentials
+
+    @_deferred
+    async def password_hash(self, username: str) -> str | None:
+        """@return: the stored password hash of a player, or L{None}."""
+        stored: str | None = await self.redis.execute(
+            "HGET", "j:auth:" + username.lower(), "password"
+        )
+        return stored
+
+    @_deferred
+    async def emails(self, username: str) -> list[str]:
+        """@return: a player's commit e-mails, sorted."""
+        found = await self.redis.execute(
+            "SMEMBERS", f"j:player:{username.lower()}:emails"
+        )
+        return sorted(found)
+
+    @_deferred
+    async def create_token(self, username: str) -> str:
+        """
+        Make a new API token for a player.  Only its SHA-256 is stored, so
+        this is the one time it can be read.
+
+        @return: the token.
+        """
+        token = secrets.token_urlsafe(32)
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        await self.redis.execute("SET", "j:token:" + digest, username.lower())
+        await self.redis.execute("SADD", f"j:player:{username.lower()}:tokens", digest)
+        return token
+
+    @_deferred
+    async def token_owner(self, token: str) -> str | None:
+        """@return: the username an API token belongs to, or L{None}."""
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        owner: str | None = await self.redis.execute("GET", "j:token:" + digest)
+        return owner
+
     # Boards and details
 
     @_deferred
@@ -331,8 +435,8 @@ class Store:
         total, rows = await self._read_board(
             g, kind, {"offset": offset, "limit": limit}
         )
-        models = [_MODELS[kind](row) for row in rows]
-        return _offset_page(models, offset, limit, total)
+        models = [MODELS[kind](row) for row in rows]
+        return offset_page(models, offset, limit, total)
 
     @_deferred
     async def detail(
@@ -349,8 +453,8 @@ class Store:
             member = member.lower()
         _, rows = await self._read_board(g, kind, {"members": [member]})
         if not rows or (kind != "languages" and not rows[0]["fields"]):
-            raise NotFound(f"no {_SINGULAR[kind]} {member!r}")
-        return _MODELS[kind](rows[0])
+            raise NotFound(f"no {SINGULAR[kind]} {member!r}")
+        return MODELS[kind](rows[0])
 
     @_deferred
     async def player(self, username: str, game: str | None = None) -> dict[str, Any]:
@@ -361,7 +465,7 @@ class Store:
         self, game: Game, kind: str, what: dict[str, Any]
     ) -> tuple[int, list[dict[str, Any]]]:
         request = {"game": game.slug, "board": kind, "prefix": _PREFIXES[kind], **what}
-        return _rows(await self.redis.run(_BOARD, args=(json.dumps(request),)))
+        return board_rows(await self.redis.run(_BOARD, args=(json.dumps(request),)))
 
     # Commits
 
@@ -374,7 +478,7 @@ class Store:
         fields = await self.redis.execute("HGETALL", "j:commit:" + hash.lower())
         if not fields:
             raise NotFound(f"no commit {hash!r}")
-        return _commit_model(_hash(fields))
+        return commit_model(hash_reply(fields))
 
     @_deferred
     async def commits(
@@ -399,7 +503,7 @@ class Store:
             key = f"j:game:{self.game(game).slug}:commits"
         else:
             key = "j:commits"
-        top = "+inf" if cursor is None else f"({_cursor_int(cursor)}"
+        top = "+inf" if cursor is None else f"({cursor_int(cursor)}"
         hashes_scores = await self.redis.execute(
             "ZREVRANGEBYSCORE", key, top, "-inf", "WITHSCORES", "LIMIT", 0, limit + 1
         )
@@ -408,172 +512,9 @@ class Store:
         found = await gatherResults(
             [self.redis.execute("HGETALL", "j:commit:" + h) for h in hashes]
         )
-        models = [_commit_model(_hash(f)) for f in found if f]
+        models = [commit_model(hash_reply(f)) for f in found if f]
         more = len(hashes_scores) // 2 > limit
         return Page(models, str(int(float(scores[limit - 1]))) if more else None)
 
-
-def _commit_request(commit: CommitEvent, games: list[str]) -> dict[str, Any]:
-    return {
-        "hash": commit.hash,
-        "url": commit.url,
-        "message": commit.message,
-        "summary": _summary(commit.message),
-        "timestamp": _iso(commit.timestamp),
-        "author": commit.author_name,
-        "email": commit.author_email,
-        "files": json.dumps(
-            [
-                {"path": f.path, "change": f.change, "language": f.language}
-                for f in commit.files
-            ]
-        ),
-        "languages": list(commit.languages),
-        "games": games,
-    }
-
-
-def _valid_username(username: str) -> str:
-    if not isinstance(username, str) or not _USERNAME.fullmatch(username.lower()):
-        raise InvalidInput(
-            "username must be 1 to 39 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return username.lower()
-
-
-def _valid_email(email: str) -> str:
-    if not isinstance(email, str) or len(email) > 254:
-        raise InvalidInput(f"invalid e-mail address {email!r}")
-    cleaned = email.strip().lower()
-    if not _EMAIL.fullmatch(cleaned):
-        raise InvalidInput(f"invalid e-mail address {email!r}")
-    return cleaned
-
-
-def _valid_name(name: str, what: str) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        raise InvalidInput(f"{what} must be 1 to 100 characters")
-    return name.strip()
-
-
-def _group(name: str | None, what: str) -> dict[str, str] | None:
-    if name is None or name == "":
-        return None
-    cleaned = _valid_name(name, what)
-    slug = slugify(cleaned)
-    if not slug:
-        raise InvalidInput(f"{what} {name!r} needs at least one letter or digit")
-    return {"slug": slug, "name": cleaned}
-
-
-def _cursor_int(cursor: str) -> int:
-    if not cursor.isdigit():
-        raise InvalidInput(f"invalid cursor {cursor!r}")
-    return int(cursor)
-
-
-def _offset_page(
-    models: list[dict[str, Any]], offset: int, limit: int, total: int
-) -> Page:
-    return Page(models, str(offset + limit) if offset + limit < total else None)
-
-
-def _game_model(game: Game, current: bool) -> dict[str, Any]:
-    return {
-        "slug": game.slug,
-        "name": game.name,
-        "start": _iso(game.start),
-        "end": _iso(game.end),
-        "current": current,
-    }
-
-
-def _player_model(row: dict[str, Any]) -> dict[str, Any]:
-    f = row["fields"]
-    return {
-        "username": row["member"],
-        "name": f.get("name", row["member"]),
-        "points": row["points"],
-        "rank": row["rank"] or None,
-        "commits": row["commits"],
-        "projects": row["projects"],
-        "location": f.get("location") or None,
-        "team": f.get("team") or None,
-        "picture_url": f.get("picture_url") or None,
-    }
-
-
-def _project_model(row: dict[str, Any]) -> dict[str, Any]:
-    f = row["fields"]
-    return {
-        "slug": row["member"],
-        "name": f.get("name", row["member"]),
-        "url": f.get("url", ""),
-        "service": f.get("service", ""),
-        "description": f.get("description", ""),
-        "watchers": int(f.get("watchers") or 0),
-        "forks": int(f.get("forks") or 0),
-        "active": f.get("active", "1") == "1",
-        "points": row["points"],
-        "rank": row["rank"] or None,
-        "commits": row["commits"],
-    }
-
-
-def _group_model(row: dict[str, Any]) -> dict[str, Any]:
-    f = row["fields"]
-    model = {
-        "slug": row["member"],
-        "name": f.get("name", row["member"]),
-        "points": row["points"],
-        "rank": row["rank"] or None,
-        "commits": row["commits"],
-    }
-    if "approved" in f:
-        model["approved"] = f["approved"] == "1"
-    return model
-
-
-def _language_model(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "slug": language_slug(row["member"]),
-        "name": row["member"],
-        "points": row["points"],
-        "rank": row["rank"] or None,
-        "commits": row["commits"],
-    }
-
-
-def _commit_model(f: dict[str, str]) -> dict[str, Any]:
-    return {
-        "hash": f["hash"],
-        "url": f.get("url", ""),
-        "message": f.get("message", ""),
-        "timestamp": f.get("timestamp", ""),
-        "author": f.get("author", ""),
-        "username": f.get("username") or None,
-        "project": f.get("project", ""),
-        "files": _list(f.get("files", "")),
-        "languages": _list(f.get("languages", "")),
-        "games": _list(f.get("games", "")),
-    }
-
-
-_MODELS = {
-    "people": _player_model,
-    "projects": _project_model,
-    "locations": _group_model,
-    "teams": _group_model,
-    "languages": _language_model,
-}
-
-_SINGULAR = {
-    "people": "player",
-    "projects": "project",
-    "locations": "location",
-    "teams": "team",
-    "languages": "language",
-}
 
 __all__ = ["FEED_LENGTH", "MAX_LIMIT", "IngestResult", "Page", "Store", "language_slug"]

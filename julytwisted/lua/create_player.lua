@@ -2,7 +2,8 @@
 -- conflict and change nothing.
 --
 -- ARGV[1]: JSON {username, name, emails = [...], location = {slug, name} or
---          null, team = {slug, name} or null, approve_team, now}.
+--          null, team = {slug, name} or null, approve_team, now, password}
+--          (password: the stored hash, or "" for none).
 -- Returns JSON {status = "ok"} or {status = "conflict", field, value}.
 
 local req = cjson.decode(ARGV[1])
@@ -21,6 +22,7 @@ if req.location ~= cjson.null then
   location = req.location.slug
   redis.call('HSETNX', 'j:location:' .. location, 'name', req.location.name)
   redis.call('HSETNX', 'j:location:' .. location, 'slug', location)
+  redis.call('SADD', 'j:location:' .. location .. ':members', req.username)
 end
 if req.team ~= cjson.null then
   team = req.team.slug
@@ -29,10 +31,14 @@ if req.team ~= cjson.null then
   redis.call('HSETNX', tkey, 'slug', team)
   redis.call('HSETNX', tkey, 'approved', '0')
   if req.approve_team then redis.call('HSET', tkey, 'approved', '1') end
+  redis.call('SADD', tkey .. ':members', req.username)
 end
 
 redis.call('HSET', pkey, 'username', req.username, 'name', req.name,
   'location', location, 'team', team, 'picture_url', '', 'created', req.now)
+if req.password ~= '' then
+  redis.call('HSET', 'j:auth:' .. req.username, 'password', req.password)
+end
 redis.call('ZADD', 'j:players', redis.call('INCR', 'j:seq:players'), req.username)
 for _, email in ipairs(req.emails) do
   redis.call('SET', 'j:email:' .. email, req.username)

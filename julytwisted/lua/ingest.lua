@@ -8,30 +8,7 @@
 
 local req = cjson.decode(ARGV[1])
 local P = req.project
-local COMMIT, BONUS = req.commit_points, req.first_bonus
--- Ties on a board go to whoever got there first: the score is points plus a
--- fraction that shrinks with every update of the board.
-local TICKS = 1073741824
-
-local function bump(game, board, member, delta)
-  local key = 'j:game:' .. game .. ':board:' .. board
-  local old = redis.call('ZSCORE', key, member)
-  local points = delta
-  if old then points = points + math.floor(tonumber(old)) end
-  local tick = redis.call('HINCRBY', 'j:game:' .. game .. ':ticks', board, 1)
-  redis.call('ZADD', key, string.format('%.17g', points + (TICKS - tick) / TICKS), member)
-end
-
--- 1 for the commit, plus the bonus the first time this member scores on this
--- project in this game.  Returns the points given.
-local function score(game, board, member, project)
-  local first = redis.call('SADD', 'j:game:' .. game .. ':projects:' .. board .. ':' .. member, project)
-  local points = COMMIT
-  if first == 1 then points = points + BONUS end
-  bump(game, board, member, points)
-  redis.call('HINCRBY', 'j:game:' .. game .. ':count:' .. board, member, 1)
-  return points
-end
+COMMIT, BONUS = req.commit_points, req.first_bonus
 
 -- The project: found by its URL; a new one takes its slug, suffixed if taken.
 local slug = redis.call('GET', 'j:project-url:' .. P.url)

@@ -1,0 +1,95 @@
+-- Shared by the scripts that score: prepended to each by julytwisted/store.py.
+-- Each script sets COMMIT and BONUS (the points of a commit and of a first
+-- commit on a project), passed from julytwisted.scoring, before calling these.
+
+local COMMIT, BONUS
+
+-- Ties on a board go to whoever got there first: the score is points plus a
+-- fraction that shrinks with every update of the board.
+local TICKS = 1073741824
+
+local function next_fraction(game, board)
+  local tick = redis.call('HINCRBY', 'j:game:' .. game .. ':ticks', board, 1)
+  return (TICKS - tick) / TICKS
+end
+
+local function set_points(game, board, member, points, fraction)
+  local key = 'j:game:' .. game .. ':board:' .. board
+  redis.call('ZADD', key, string.format('%.17g', points + fraction), member)
+end
+
+local function bump(game, board, member, delta)
+  local old = redis.call('ZSCORE', 'j:game:' .. game .. ':board:' .. board, member)
+  local points = delta
+  if old then points = points + math.floor(tonumber(old)) end
+  set_points(game, board, member, points, next_fraction(game, board))
+end
+
+-- 1 for the commit, plus the bonus the first time this member scores on this
+-- project in this game.  Returns the points given.
+local function score(game, board, member, project)
+  local first = redis.call('SADD', 'j:game:' .. game .. ':projects:' .. board .. ':' .. member, project)
+  local points = COMMIT
+  if first == 1 then points = points + BONUS end
+  bump(game, board, member, points)
+  redis.call('HINCRBY', 'j:game:' .. game .. ':count:' .. board, member, 1)
+  return points
+end
+
+local function json_list(text)
+  if not text or text == '' then return {} end
+  local decoded = cjson.decode(text)
+  if type(decoded) ~= 'table' then return {} end
+  return decoded
+end
+
+-- The games a player has commits in, as a set.
+local function games_of_player(username)
+  local games = {}
+  for _, hash in ipairs(redis.call('ZRANGE', 'j:player:' .. username .. ':commits', 0, -1)) do
+    for _, game in ipairs(json_list(redis.call('HGET', 'j:commit:' .. hash, 'games'))) do
+      games[game] = true
+    end
+  end
+  return games
+end
+
+-- Rebuild one group's (a location's or a team's) entry on a game's board from
+-- the commits of its members now: each commit 1, each distinct project 10.
+-- The member keeps its place among ties when its points do not change.
+local function recount_group(game, board, slug, scores)
+  local key = 'j:game:' .. game .. ':board:' .. board
+  local projects_key = 'j:game:' .. game .. ':projects:' .. board .. ':' .. slug
+  local commits, projects, nprojects = 0, {}, 0
+  if scores then
+    local prefix = board == 'locations' and 'j:location:' or 'j:team:'
+    for _, username in ipairs(redis.call('SMEMBERS', prefix .. slug .. ':members')) do
+      for _, hash in ipairs(redis.call('ZRANGE', 'j:player:' .. username .. ':commits', 0, -1)) do
+        local c = redis.call('HMGET', 'j:commit:' .. hash, 'games', 'project')
+        for _, g in ipairs(json_list(c[1])) do
+          if g == game then
+            commits = commits + 1
+            if not projects[c[2]] then projects[c[2]] = true; nprojects = nprojects + 1 end
+          end
+        end
+      end
+    end
+  end
+  redis.call('DEL', projects_key)
+  for project in pairs(projects) do redis.call('SADD', projects_key, project) end
+  if commits == 0 then
+    redis.call('ZREM', key, slug)
+    redis.call('HDEL', 'j:game:' .. game .. ':count:' .. board, slug)
+    return
+  end
+  local points = commits * COMMIT + nprojects * BONUS
+  local old = redis.call('ZSCORE', key, slug)
+  local fraction
+  if old and math.floor(tonumber(old)) == points then
+    fraction = tonumber(old) - points
+  else
+    fraction = next_fraction(game, board)
+  end
+  set_points(game, board, slug, points, fraction)
+  redis.call('HSET', 'j:game:' .. game .. ':count:' .. board, slug, commits)
+end
