@@ -53,9 +53,11 @@ class Game:
         if value <= self.start:
             raise ValueError(f"game {self.name!r} ends before it starts")
 
-    @property
-    def slug(self) -> str:
-        """The game's slug: its name lower-cased, other runs turned into C{-}."""
+    #: The game's slug: its name lower-cased, other runs turned into C{-}.
+    slug: str = attrs.field(init=False, eq=False, repr=False)
+
+    @slug.default
+    def _slug(self) -> str:
         return slugify(self.name)
 
     def holds(self, when: datetime) -> bool:

@@ -15,6 +15,7 @@ L{Game} values; a custom game whose slug equals a built-in one replaces it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from datetime import MAXYEAR, MINYEAR, UTC, datetime, timedelta
@@ -46,6 +47,7 @@ def _window(name: str, start: datetime, end: datetime) -> Game:
     return Game(name, start - _PADDING, end + _PADDING)
 
 
+@functools.lru_cache(maxsize=64)
 def builtin_games(year: int) -> tuple[Game, Game]:
     """
     The two games every year holds.
