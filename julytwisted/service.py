@@ -7,16 +7,19 @@ the real reactor.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from twisted.application.service import IService, MultiService
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
-from twisted.web.resource import Resource
+from twisted.internet.threads import deferToThread
 
+from julytwisted import __version__, rpc
 from julytwisted.config import Config, Options
+from julytwisted.methods import Authenticator, RunInThread, build_registry, translate
 from julytwisted.redis_service import RedisService
-from julytwisted.site import JulythonSite, WebService
+from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
 from julytwisted.web import WebApp, WebSettings
 
@@ -41,8 +44,12 @@ def _stop(_: object, child: IService) -> Deferred[None] | None:
     return result
 
 
-def build_site(store: Store, config: Config) -> JulythonSite:
+def build_site(
+    store: Store, config: Config, run_in_thread: RunInThread[Any] | None = None
+) -> JulythonSite:
     """
+    @param run_in_thread: runs blocking work (password hashing) off the
+        reactor; the reactor's thread pool by default.
     @return: the Site serving every resource, webhook bodies bounded by
         C{config.webhook_max_body}.
     """
@@ -52,12 +59,28 @@ def build_site(store: Store, config: Config) -> JulythonSite:
             webhook_secret=config.webhook_secret, admin_token=config.admin_token
         ),
     )
-    root: Resource = web.app.resource()
+    root = Root(web.app.resource())
+    threaded = run_in_thread or _in_reactor_threads
+    root.putChild(
+        b"json",
+        rpc.JSONRPCResource(
+            build_registry(store, threaded),
+            authenticate=Authenticator(store, config.admin_token, threaded),
+            translate=translate,
+            title="Julython",
+            version=__version__,
+        ),
+    )
     limits = [
         (f"/api/v1/{service}".encode(), config.webhook_max_body)
         for service in ("github", "bitbucket", "gitlab")
     ]
     return JulythonSite(root, limits=limits)
+
+
+def _in_reactor_threads(f: Callable[[], Any]) -> Deferred[Any]:
+    """Run C{f} in the reactor's thread pool."""
+    return deferToThread(f)
 
 
 def build(

@@ -15,13 +15,36 @@ from twisted.application.strports import service as strport_service
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
-from twisted.web.resource import IResource
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 log = Logger()
 
 #: The body limit of any path no rule names.
 DEFAULT_BODY_LIMIT = 1024 * 1024
+
+
+class Root(Resource):
+    """
+    The root of the tree: its own children (C{json}, C{upload}, ...) first,
+    every other path to one fallback resource, the klein app, which sees the
+    path whole.
+    """
+
+    def __init__(self, fallback: IResource) -> None:
+        Resource.__init__(self)
+        self._fallback = fallback
+
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
+        # Resource traversal has moved the first segment to prepath; the
+        # fallback routes on the whole path, so give it back.
+        request.postpath.insert(0, request.prepath.pop())
+        return self._fallback
+
+    def render(self, request: IRequest) -> bytes | int:
+        result: bytes | int = self._fallback.render(request)
+        return result
 
 
 class LimitedRequest(Request):
@@ -170,4 +193,4 @@ class WebService(MultiService):
         log.warn("{n} requests still running at shutdown", n=self.site.active)
 
 
-__all__ = ["DEFAULT_BODY_LIMIT", "JulythonSite", "LimitedRequest", "WebService"]
+__all__ = ["DEFAULT_BODY_LIMIT", "JulythonSite", "LimitedRequest", "Root", "WebService"]

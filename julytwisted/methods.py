@@ -1,0 +1,328 @@
+# -*- test-case-name: tests.test_methods -*-
+"""
+The product's JSON-RPC methods at C{/json/}: boards and players under
+C{julython.}, the signed-in player's own under C{julython.} too
+(authenticated), and the organisers' under C{admin.}.
+
+The mapping from L{JulythonError}s to JSON-RPC error codes lives here, in
+L{translate}, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import attrs
+
+from julytwisted import rpc, scoring
+from julytwisted.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    JulythonError,
+    NotFound,
+    PayloadTooLarge,
+    RedisUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from julytwisted.passwords import check_strength, hash_password, verify_password
+from julytwisted.store import MAX_LIMIT, Store
+
+_T = TypeVar("_T")
+
+#: Runs a blocking function off the reactor (password hashing).
+RunInThread = Callable[[Callable[[], _T]], Awaitable[_T]]
+
+#: JSON-RPC codes of the product's errors; HTTP-like outside the reserved range.
+_CODES: dict[type[JulythonError], int] = {
+    InvalidInput: -32602,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    RedisUnavailable: 503,
+}
+
+
+@attrs.frozen
+class Principal:
+    """
+    Who is calling: a player, the admin token, or both (an admin player).
+
+    @ivar username: the player, or L{None} for the bare admin token.
+    @ivar admin: whether the caller may use C{admin.} methods.
+    """
+
+    username: str | None
+    admin: bool = False
+
+
+def translate(error: Exception) -> rpc.JSONRPCError | None:
+    """
+    The one mapping of product errors to JSON-RPC errors.
+
+    @return: the JSON-RPC error for a L{JulythonError}, else L{None} (an
+        internal error, logged and answered -32603 by the rpc layer).
+    """
+    if not isinstance(error, JulythonError):
+        return None
+    for kind in type(error).__mro__:
+        if kind in _CODES:
+            code = _CODES[kind]
+            break
+    else:
+        return None
+    return rpc.JSONRPCError(code, error.message, {"type": type(error).__name__})
+
+
+def _limit(limit: int) -> int:
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return limit
+
+
+def _player_of(ctx: rpc.CallContext) -> str:
+    user = ctx.user
+    if not isinstance(user, Principal) or user.username is None:
+        raise Forbidden("this method is for players: sign in as one")
+    return user.username
+
+
+def _admin(ctx: rpc.CallContext) -> None:
+    user = ctx.user
+    if not isinstance(user, Principal) or not user.admin:
+        raise Forbidden("this method is for admins")
+
+
+def build_registry(store: Store, run_in_thread: RunInThread[Any]) -> rpc.Registry:
+    """
+    The product's methods, bound to a store.
+
+    @param store: where the data is.
+    @param run_in_thread: runs password hashing off the reactor.
+    @return: a registry to serve with L{rpc.JSONRPCResource}.
+    """
+    registry = rpc.Registry()
+    _register_reads(registry, store)
+    _register_player(registry, store, run_in_thread)
+    _register_admin(registry, store)
+    return registry
+
+
+def _register_reads(registry: rpc.Registry, store: Store) -> None:
+    @registry.method(
+        "julython.leaders(board=String, game=String, limit=Number, offset=Number)"
+        " -> Array",
+        safe=True,
+    )
+    async def leaders(
+        ctx: rpc.CallContext,
+        board: str = "people",
+        game: str | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """
+        A board, highest points first: people, projects, locations, teams or
+        languages, of the current game unless C{game} names another.
+        """
+        if board not in scoring.BOARDS:
+            raise InvalidInput(f"board must be one of {', '.join(scoring.BOARDS)}")
+        if not isinstance(offset, int) or offset < 0:
+            raise InvalidInput("offset must be a whole number, 0 or more")
+        page = await store.board(board, game, offset, _limit(limit))
+        return page.models
+
+    @registry.method(
+        "julython.player(username=String, game=String) -> Object", safe=True
+    )
+    async def player(
+        ctx: rpc.CallContext, username: str, game: str | None = None
+    ) -> dict[str, Any]:
+        """A player with points, rank, commits and projects in a game."""
+        return await store.player(username, game)
+
+    @registry.method("julython.project(slug=String, game=String) -> Object", safe=True)
+    async def project(
+        ctx: rpc.CallContext, slug: str, game: str | None = None
+    ) -> dict[str, Any]:
+        """A project with its points, rank and commits in a game."""
+        return await store.detail("projects", slug, game)
+
+    @registry.method(
+        "julython.commits(username=String, project=String, limit=Number,"
+        " cursor=String) -> Object",
+        safe=True,
+    )
+    async def commits(
+        ctx: rpc.CallContext,
+        username: str | None = None,
+        project: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """
+        Commits, newest first, of a player or a project or of everyone:
+        C{{"models": [...], "next": cursor}}; pass C{next} back as C{cursor}.
+        """
+        page = await store.commits(
+            cursor=cursor, limit=_limit(limit), username=username, project=project
+        )
+        return {"models": page.models, "next": page.next}
+
+    @registry.method("julython.games() -> Array", safe=True)
+    async def games(ctx: rpc.CallContext) -> list[dict[str, Any]]:
+        """Every game with commits, every configured game and the current one."""
+        return (await store.list_games(0, 1000)).models
+
+
+def _register_player(
+    registry: rpc.Registry, store: Store, run_in_thread: RunInThread[Any]
+) -> None:
+    @registry.method(
+        "julython.signup(username=String, password=String, email=String) -> Object"
+    )
+    async def signup(
+        ctx: rpc.CallContext, username: str, password: str, email: str
+    ) -> dict[str, Any]:
+        """
+        Make an account: a username, a password (8 characters or more) and the
+        e-mail your commits carry.  Sign in afterwards with HTTP Basic.
+        """
+        hashed = await run_in_thread(lambda: hash_password(check_strength(password)))
+        return await store.create_player(
+            username, username, [email], password_hash=hashed
+        )
+
+    @registry.method("julython.whoami() -> Object", authenticated=True)
+    async def whoami(ctx: rpc.CallContext) -> dict[str, Any]:
+        """The signed-in player, with their commit e-mails."""
+        username = _player_of(ctx)
+        model = await store.player(username)
+        return {**model, "emails": await store.emails(username)}
+
+    @registry.method("julython.addEmail(email=String) -> Object", authenticated=True)
+    async def add_email(ctx: rpc.CallContext, email: str) -> dict[str, Any]:
+        """
+        Add a commit e-mail; commits already made with it (orphans) are
+        scored for you.
+        """
+        username = _player_of(ctx)
+        await store.add_email(username, email)
+        adopted = await store.adopt_orphans(email)
+        return {"emails": await store.emails(username), "adopted": adopted}
+
+    @registry.method("julython.setLocation(name=String) -> Object", authenticated=True)
+    async def set_location(ctx: rpc.CallContext, name: str | None) -> dict[str, Any]:
+        """Move to a location (by name; null for none), taking your points along."""
+        username = _player_of(ctx)
+        await store.move_member(username, "locations", name)
+        return await store.player(username)
+
+    @registry.method("julython.setTeam(name=String) -> Object", authenticated=True)
+    async def set_team(ctx: rpc.CallContext, name: str | None) -> dict[str, Any]:
+        """
+        Join a team (by name; null for none), taking your points along.  A new
+        team scores once an admin approves it.
+        """
+        username = _player_of(ctx)
+        await store.move_member(username, "teams", name)
+        return await store.player(username)
+
+    @registry.method("julython.createToken() -> String", authenticated=True)
+    async def create_token(ctx: rpc.CallContext) -> str:
+        """
+        A new API token for scripts: send it as C{Authorization: Bearer TOKEN}.
+        It is shown this once; only its hash is kept.
+        """
+        return await store.create_token(_player_of(ctx))
+
+
+def _register_admin(registry: rpc.Registry, store: Store) -> None:
+    @registry.method(
+        "admin.deactivateProject(slug=String) -> Object", authenticated=True
+    )
+    async def deactivate_project(ctx: rpc.CallContext, slug: str) -> dict[str, Any]:
+        """Stop a project scoring: its pushes are refused as abuse."""
+        _admin(ctx)
+        await store.set_project_active(slug, False)
+        return await store.detail("projects", slug)
+
+    @registry.method("admin.activateProject(slug=String) -> Object", authenticated=True)
+    async def activate_project(ctx: rpc.CallContext, slug: str) -> dict[str, Any]:
+        """Let a deactivated project score again."""
+        _admin(ctx)
+        await store.set_project_active(slug, True)
+        return await store.detail("projects", slug)
+
+    @registry.method("admin.approveTeam(slug=String) -> Object", authenticated=True)
+    async def approve_team(ctx: rpc.CallContext, slug: str) -> dict[str, Any]:
+        """Approve a team: it scores from now on, its members' past commits too."""
+        _admin(ctx)
+        await store.approve_team(slug)
+        return await store.detail("teams", slug)
+
+    @registry.method(
+        "admin.createPlayer(username=String, name=String, emails=Array,"
+        " location=String, team=String) -> Object",
+        authenticated=True,
+    )
+    async def create_player(
+        ctx: rpc.CallContext,
+        username: str,
+        name: str | None = None,
+        emails: list[str] | None = None,
+        location: str | None = None,
+        team: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a player; a team named here is approved."""
+        _admin(ctx)
+        return await store.create_player(
+            username, name or username, emails or [], location, team, approve_team=True
+        )
+
+
+class Authenticator:
+    """
+    Turns credentials into a L{Principal}: the admin token, a player's API
+    token, or a player's username and password.
+    """
+
+    def __init__(
+        self, store: Store, admin_token: str | None, run_in_thread: RunInThread[Any]
+    ) -> None:
+        self._store = store
+        self._admin_token = admin_token
+        self._run_in_thread = run_in_thread
+
+    async def __call__(
+        self, request: object, credentials: rpc.Credentials
+    ) -> Principal | None:
+        """@return: who the credentials name, or L{None} when they are wrong."""
+        if credentials.scheme == "bearer":
+            return await self._bearer(credentials.token or "")
+        if credentials.username is None or credentials.password is None:
+            return None
+        username = credentials.username.lower()
+        stored = await self._store.password_hash(username)
+        if stored is None:
+            return None
+        password = credentials.password
+        ok = await self._run_in_thread(lambda: verify_password(password, stored))
+        return Principal(username) if ok else None
+
+    async def _bearer(self, token: str) -> Principal | None:
+        if self._admin_token and hmac.compare_digest(
+            token.encode(), self._admin_token.encode()
+        ):
+            return Principal(None, admin=True)
+        owner = await self._store.token_owner(token)
+        return None if owner is None else Principal(owner)
+
+
+__all__ = ["Authenticator", "Principal", "build_registry", "translate"]

@@ -1,0 +1,221 @@
+"""
+The product's JSON-RPC methods at /json/, over real HTTP against a real
+redis-server: reads, sign-up and sign-in in each form, the player's own
+methods and the admin's.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from typing import Any
+
+import pytest_twisted
+import treq
+
+from tests.builders import body, github_payload
+
+_ids = itertools.count(1)
+
+
+async def rpc(
+    server: str, method: str, params: Any = None, auth: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """One JSON-RPC 2.0 call; returns the HTTP status and the response object."""
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
+    request = {"jsonrpc": "2.0", "method": method, "id": next(_ids)}
+    if params is not None:
+        request["params"] = params
+    response = await treq.post(
+        server + "/json/", data=json.dumps(request).encode(), headers=headers
+    )
+    return response.code, json.loads(await response.content())
+
+
+def basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+ADMIN = "Bearer admin-secret"
+
+
+async def push(server: str, *seeds: str, email: str = "ada@example.com") -> None:
+    response = await treq.post(
+        server + "/api/v1/github",
+        data=body(github_payload(*seeds, email=email)),
+        headers={"Content-Type": "application/json", "X-GitHub-Event": "push"},
+    )
+    assert response.code in (200, 201), await response.content()
+
+
+async def signup(server: str) -> None:
+    code, answer = await rpc(
+        server,
+        "julython.signup",
+        {"username": "ada", "password": "correct horse", "email": "ada@example.com"},
+    )
+    assert code == 200 and answer["result"]["username"] == "ada", answer
+
+
+@pytest_twisted.ensureDeferred
+async def test_leaders_after_a_push(server: str) -> None:
+    """julython.leaders shows the board the push scored on."""
+    await signup(server)
+    await push(server, "a", "b")
+    _, answer = await rpc(server, "julython.leaders", {"board": "people"})
+    assert [(m["username"], m["points"]) for m in answer["result"]] == [("ada", 12)]
+    _, answer = await rpc(server, "julython.leaders", ["projects", None, 5])
+    assert answer["result"][0]["slug"] == "gh-ada-engine"
+
+
+@pytest_twisted.ensureDeferred
+async def test_safe_method_by_get(server: str) -> None:
+    """A safe method answers GET /json/<method>?params."""
+    await signup(server)
+    response = await treq.get(server + "/json/julython.player?username=ada")
+    answer = json.loads(await response.content())
+    assert response.code == 200 and answer["result"]["username"] == "ada"
+
+
+@pytest_twisted.ensureDeferred
+async def test_reads_and_their_errors(server: str) -> None:
+    """Unknown objects are 404 errors; bad params are -32602."""
+    await signup(server)
+    await push(server, "a")
+    _, answer = await rpc(server, "julython.project", {"slug": "gh-ada-engine"})
+    assert answer["result"]["commits"] == 1
+    _, answer = await rpc(server, "julython.commits", {"username": "ada"})
+    assert len(answer["result"]["models"]) == 1
+    _, answer = await rpc(server, "julython.games")
+    assert any(g["current"] for g in answer["result"])
+    _, answer = await rpc(server, "julython.player", {"username": "nobody"})
+    assert answer["error"]["code"] == 404
+    _, answer = await rpc(server, "julython.leaders", {"board": "cats"})
+    assert answer["error"]["code"] == -32602 and "board" in answer["error"]["message"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_signup_refusals(server: str) -> None:
+    """A taken username is 409, a short password -32602; nothing is created."""
+    await signup(server)
+    _, answer = await rpc(
+        server, "julython.signup", ["ada", "long enough", "other@example.com"]
+    )
+    assert answer["error"]["code"] == 409
+    _, answer = await rpc(
+        server, "julython.signup", ["bob", "short", "bob@example.com"]
+    )
+    assert answer["error"]["code"] == -32602
+    _, answer = await rpc(server, "julython.player", {"username": "bob"})
+    assert answer["error"]["code"] == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_basic_auth_and_bad_password(server: str) -> None:
+    """whoami with the right password answers; a wrong one is 401 (and HTTP 401)."""
+    await signup(server)
+    code, answer = await rpc(
+        server, "julython.whoami", auth=basic("ada", "correct horse")
+    )
+    assert code == 200
+    assert answer["result"]["emails"] == ["ada@example.com"]
+    code, answer = await rpc(
+        server, "julython.whoami", auth=basic("ada", "wrong horse")
+    )
+    assert code == 401 and answer["error"]["code"] == 401
+    code, answer = await rpc(server, "julython.whoami")
+    assert code == 401 and answer["error"]["code"] == 401
+
+
+@pytest_twisted.ensureDeferred
+async def test_password_as_leading_params(server: str) -> None:
+    """django-json-rpc's form: username and password as the first params."""
+    await signup(server)
+    code, answer = await rpc(server, "julython.whoami", ["ada", "correct horse"])
+    assert code == 200 and answer["result"]["username"] == "ada"
+
+
+@pytest_twisted.ensureDeferred
+async def test_api_token(server: str) -> None:
+    """A token made with createToken signs in as Bearer; a made-up one does not."""
+    await signup(server)
+    _, answer = await rpc(
+        server, "julython.createToken", auth=basic("ada", "correct horse")
+    )
+    token = answer["result"]
+    code, answer = await rpc(server, "julython.whoami", auth=f"Bearer {token}")
+    assert code == 200 and answer["result"]["username"] == "ada"
+    code, _ = await rpc(server, "julython.whoami", auth="Bearer made-up")
+    assert code == 401
+
+
+@pytest_twisted.ensureDeferred
+async def test_add_email_adopts_orphans(server: str) -> None:
+    """Commits made with an e-mail before it was added score once it is."""
+    await signup(server)
+    await push(server, "w1", "w2", email="ada@work.example")
+    auth = basic("ada", "correct horse")
+    _, answer = await rpc(server, "julython.addEmail", ["ada@work.example"], auth=auth)
+    assert answer["result"] == {
+        "emails": ["ada@example.com", "ada@work.example"],
+        "adopted": 2,
+    }
+    _, answer = await rpc(server, "julython.whoami", auth=auth)
+    assert answer["result"]["points"] == 12
+    _, answer = await rpc(server, "julython.addEmail", ["ada@work.example"], auth=auth)
+    assert answer["result"]["adopted"] == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_set_location_and_team(server: str) -> None:
+    """Location and team moves take the points along; a new team waits for approval."""
+    await signup(server)
+    await push(server, "a")
+    auth = basic("ada", "correct horse")
+    _, answer = await rpc(server, "julython.setLocation", ["Berlin"], auth=auth)
+    assert answer["result"]["location"] == "berlin"
+    _, answer = await rpc(server, "julython.leaders", {"board": "locations"})
+    assert [(m["slug"], m["points"]) for m in answer["result"]] == [("berlin", 11)]
+    _, answer = await rpc(server, "julython.setTeam", ["Snakes"], auth=auth)
+    assert answer["result"]["team"] == "snakes"
+    _, answer = await rpc(server, "julython.leaders", {"board": "teams"})
+    assert answer["result"] == []
+    _, answer = await rpc(server, "admin.approveTeam", ["snakes"], auth=ADMIN)
+    assert answer["result"]["points"] == 11 and answer["result"]["approved"] is True
+
+
+@pytest_twisted.ensureDeferred
+async def test_admin_methods_need_the_admin(server: str) -> None:
+    """A player may not use admin methods; the admin token may."""
+    await signup(server)
+    await push(server, "a")
+    code, answer = await rpc(
+        server,
+        "admin.deactivateProject",
+        ["gh-ada-engine"],
+        auth=basic("ada", "correct horse"),
+    )
+    assert code == 403 and answer["error"]["code"] == 403
+    _, answer = await rpc(
+        server, "admin.deactivateProject", ["gh-ada-engine"], auth=ADMIN
+    )
+    assert answer["result"]["active"] is False
+    response = await treq.post(
+        server + "/api/v1/github",
+        data=body(github_payload("b")),
+        headers={"Content-Type": "application/json", "X-GitHub-Event": "push"},
+    )
+    assert response.code == 202
+    await response.content()
+    _, answer = await rpc(
+        server,
+        "admin.createPlayer",
+        {"username": "bob", "emails": ["bob@example.com"], "team": "Owls"},
+        auth=ADMIN,
+    )
+    assert answer["result"]["team"] == "owls"
+    _, answer = await rpc(server, "julython.whoami", auth=ADMIN)
+    assert answer["error"]["code"] == 403

@@ -1,0 +1,215 @@
+"""
+Introspection (C{system.*}, the 1.1 service description, OpenRPC) and the
+service browser, over real HTTP.
+
+A headless-Chromium test of the browser page is still to come: Chromium is
+not installed yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest_twisted
+from jsonschema import Draft7Validator
+
+from julytwisted.rpc import CallContext, Registry
+from tests.test_rpc import REGISTRY, Server, serving
+
+EVIL = Registry()
+
+
+@EVIL.method(name="evil.<b>bold</b>", safe=True)
+def evil(context: CallContext, text: str = "") -> str:
+    """Say <script>alert("x")</script> & more."""
+    return text
+
+
+@pytest_twisted.async_yield_fixture
+async def rpc() -> AsyncIterator[Server]:
+    """The test registry at C{/json} on a listening site."""
+    async with serving() as server:
+        yield server
+
+
+async def result(server: Server, method: str, params: Any = None) -> Any:
+    request: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": 1}
+    if params is not None:
+        request["params"] = params
+    answer = await server.post(request)
+    assert "result" in answer.json, answer.json
+    return answer.json["result"]
+
+
+SYSTEM = [
+    "rpc.discover",
+    "system.describe",
+    "system.listMethods",
+    "system.methodHelp",
+    "system.methodSignature",
+]
+
+
+@pytest_twisted.ensureDeferred
+async def test_list_methods(rpc: Server) -> None:
+    """Every method, sorted, the introspection ones included."""
+    names = await result(rpc, "system.listMethods")
+    assert names == sorted([*REGISTRY.methods, *SYSTEM])
+
+
+@pytest_twisted.ensureDeferred
+async def test_system_methods_stay_out_of_the_registry(rpc: Server) -> None:
+    """The resource's own methods are not added to the application's."""
+    assert not set(SYSTEM) & set(REGISTRY.methods)
+
+
+@pytest_twisted.ensureDeferred
+async def test_method_help(rpc: Server) -> None:
+    """The docstring; an unknown name is invalid params."""
+    assert await result(rpc, "system.methodHelp", ["subtract"]) == (
+        "Subtract C{subtrahend} from C{minuend}."
+    )
+    answer = await rpc.post(
+        {"jsonrpc": "2.0", "method": "system.methodHelp", "params": ["no"], "id": 1}
+    )
+    assert answer.json["error"]["code"] == -32602
+
+
+@pytest_twisted.ensureDeferred
+async def test_method_signature(rpc: Server) -> None:
+    """django-json-rpc's signature string."""
+    assert await result(rpc, "system.methodSignature", {"name": "subtract"}) == (
+        "subtract(minuend=Number, subtrahend=Number) -> Number"
+    )
+    assert await result(rpc, "system.methodSignature", ["greet"]) == (
+        "greet(name=String, punctuation=String) -> String"
+    )
+
+
+@pytest_twisted.ensureDeferred
+async def test_introspection_by_get(rpc: Server) -> None:
+    """The introspection methods are safe: GET may call them."""
+    answer = await rpc.get("/json/system.methodSignature?name=get_data")
+    assert answer.json["result"] == "get_data() -> Array"
+
+
+@pytest_twisted.ensureDeferred
+async def test_service_description(rpc: Server) -> None:
+    """system.describe: a JSON-RPC 1.1 service description."""
+    described = await result(rpc, "system.describe")
+    assert described["sdversion"] == "1.0"
+    assert described["name"] == "JSON-RPC service"
+    assert described["id"] == described["address"] == rpc.endpoint
+    procs = {p["name"]: p for p in described["procs"]}
+    assert set(procs) == {*REGISTRY.methods, *SYSTEM}
+    assert procs["subtract"] == {
+        "name": "subtract",
+        "summary": "Subtract C{subtrahend} from C{minuend}.",
+        "help": "Subtract C{subtrahend} from C{minuend}.",
+        "idempotent": True,
+        "params": [
+            {"name": "minuend", "type": "num"},
+            {"name": "subtrahend", "type": "num"},
+        ],
+        "return": {"type": "num"},
+    }
+    assert procs["update"]["idempotent"] is False
+
+
+@pytest_twisted.ensureDeferred
+async def test_openrpc_document(rpc: Server) -> None:
+    """rpc.discover: an OpenRPC 1.2.6 document of every method."""
+    document = await result(rpc, "rpc.discover")
+    assert document["openrpc"] == "1.2.6"
+    assert set(document["info"]) >= {"title", "version"}
+    assert document["servers"][0]["url"] == rpc.endpoint
+    methods = {m["name"]: m for m in document["methods"]}
+    assert len(methods) == len(document["methods"])
+    assert set(methods) == {*REGISTRY.methods, *SYSTEM}
+    for method in document["methods"]:
+        assert {"name", "summary", "description", "params", "result"} <= set(method)
+        for param in method["params"]:
+            assert {"name", "required", "schema"} <= set(param)
+            Draft7Validator.check_schema(param["schema"])
+        assert set(method["result"]) == {"name", "schema"}
+        Draft7Validator.check_schema(method["result"]["schema"])
+    greet = methods["greet"]
+    assert greet["params"] == [
+        {"name": "name", "required": True, "schema": {"type": "string"}},
+        {"name": "punctuation", "required": False, "schema": {"type": "string"}},
+    ]
+    assert greet["result"]["schema"] == {"type": "string"}
+    assert greet["x-safe"] is True
+    assert methods["sum"]["paramStructure"] == "by-position"
+    assert methods["echo"]["result"]["schema"] == {}
+
+
+@pytest_twisted.ensureDeferred
+async def test_openrpc_validates_an_example_call(rpc: Server) -> None:
+    """The param schemas accept what the method accepts, and refuse the rest."""
+    document = await result(rpc, "rpc.discover")
+    [subtract] = [m for m in document["methods"] if m["name"] == "subtract"]
+    schema = subtract["params"][0]["schema"]
+    assert Draft7Validator(schema).is_valid(42)
+    assert not Draft7Validator(schema).is_valid("42")
+
+
+# The browser
+
+
+@pytest_twisted.ensureDeferred
+async def test_browser_lists_every_method(rpc: Server) -> None:
+    """The page names each method with its signature, docs and a form."""
+    answer = await rpc.get("/json/browse/")
+    assert answer.code == 200
+    assert answer.header("Content-Type") == "text/html; charset=utf-8"
+    assert "script-src 'self'" in (answer.header("Content-Security-Policy") or "")
+    page = answer.body.decode()
+    for name in [*REGISTRY.methods, *SYSTEM]:
+        assert f'<form class="call" data-method="{name}">' in page
+    assert "subtract(minuend=Number, subtrahend=Number) -&gt; Number" in page
+    assert "Say hello to C{name}." in page
+    assert '<script src="browser.js" defer></script>' in page
+    assert "http://" not in page and "https://" not in page
+
+
+@pytest_twisted.ensureDeferred
+async def test_browser_escapes_names_and_docs() -> None:
+    """Method names and docstrings are inserted as text, escaped."""
+    async with serving(registry=EVIL) as server:
+        answer = await server.get("/json/browse/")
+    page = answer.body.decode()
+    assert "<script>alert" not in page and "<b>bold" not in page
+    assert "Say &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more." in page
+    assert 'data-method="evil.&lt;b&gt;bold&lt;/b&gt;"' in page
+    assert page.count("<script") == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_browser_files(rpc: Server) -> None:
+    """The script and style sheet are served beside the page; nothing else."""
+    answer = await rpc.get("/json/browse/browser.js")
+    assert answer.header("Content-Type") == "text/javascript; charset=utf-8"
+    assert b"fetch(" in answer.body and b"textContent" in answer.body
+    assert b"innerHTML" not in answer.body
+    answer = await rpc.get("/json/browse/browser.css")
+    assert answer.header("Content-Type") == "text/css; charset=utf-8"
+    answer = await rpc.get("/json/browse/../../etc/passwd")
+    assert answer.code == 404
+    answer = await rpc.get("/json/browse/nothing.js")
+    assert answer.code == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_browser_without_slash_redirects(rpc: Server) -> None:
+    """/json/browse redirects to /json/browse/, relative to where it is."""
+    answer = await rpc.request("GET", "/json/browse", allow_redirects=False)
+    assert (answer.code, answer.header("Location")) == (301, "browse/")
+
+
+@pytest_twisted.ensureDeferred
+async def test_browser_is_read_only(rpc: Server) -> None:
+    """POST to the browser is 405."""
+    answer = await rpc.post({}, path="/json/browse/")
+    assert answer.code == 405

@@ -1,0 +1,387 @@
+"""
+The registry, signatures, params binding and the error classes: pure code,
+tested without a reactor.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+from typing import Any, Optional, Union
+
+import pytest
+from twisted.internet.defer import Deferred
+
+from julytwisted._rpc_registry import make_method, parse_signature
+from julytwisted.rpc import (
+    AuthenticationError,
+    CallContext,
+    InternalError,
+    InvalidParams,
+    InvalidRequest,
+    JSONRPCError,
+    Method,
+    MethodNotFound,
+    Param,
+    ParseError,
+    Registry,
+    ServerError,
+    default_registry,
+    jsonrpc_method,
+)
+
+
+def method_of(function: Any, signature: str | None = None, **options: Any) -> Method:
+    return make_method(function, signature, **options)
+
+
+# Signatures
+
+
+def test_parse_named_signature() -> None:
+    """Named params with types, and the return type."""
+    name, entries, returns = parse_signature(
+        "julython.leaders(board=String, game=String, limit=Number) -> Array"
+    )
+    assert name == "julython.leaders"
+    assert entries == [
+        ("board", "String", False),
+        ("game", "String", False),
+        ("limit", "Number", False),
+    ]
+    assert returns == "Array"
+
+
+def test_parse_positional_signature() -> None:
+    """Types alone, aliases, no return type (Any), no parens at all."""
+    assert parse_signature("sum(Number, number, int)") == (
+        "sum",
+        [(None, "Number", False)] * 3,
+        "Any",
+    )
+    assert parse_signature("ping") == ("ping", [], "Any")
+    assert parse_signature("f(*rest=str) -> nil") == (
+        "f",
+        [("rest", "String", True)],
+        "Nil",
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "f(", "f(a=)", "f(a=Strin)", "f() -> Thing", "f(*a=Any, b=Any)", "a b()"],
+)
+def test_bad_signatures(text: str) -> None:
+    """Malformed signatures and unknown types are refused at registration."""
+    with pytest.raises(ValueError):
+        parse_signature(text)
+
+
+def test_signature_string_names_function_params() -> None:
+    """Positional types take the function's param names; defaults make optional."""
+
+    def leaders(ctx: CallContext, board: str, limit: int = 10) -> list[Any]:
+        return []
+
+    method = method_of(leaders, "julython.leaders(String, Number) -> Array")
+    assert method.name == "julython.leaders"
+    assert method.params == (
+        Param("board", "String", True),
+        Param("limit", "Number", False),
+    )
+    assert method.signature == "julython.leaders(board=String, limit=Number) -> Array"
+
+
+def test_signature_string_takes_null_from_annotations() -> None:
+    """A signature string's param admits null if the annotation is Optional."""
+
+    def f(ctx: CallContext, a: str | None, b: str, c: int | None) -> None:
+        pass
+
+    method = method_of(f, "f(a=String, b=String, c=String)")
+    assert [p.nullable for p in method.params] == [True, False, False]
+
+
+def test_signature_string_must_fit_the_function() -> None:
+    """Unknown names, extra params, or required params left out: ValueError."""
+
+    def f(ctx: CallContext, a: str, b: str = "") -> None:
+        pass
+
+    with pytest.raises(ValueError, match="no param 'c'"):
+        method_of(f, "f(a=String, c=String)")
+    with pytest.raises(ValueError, match="more params"):
+        method_of(f, "f(String, String, String)")
+    with pytest.raises(ValueError, match="required param 'a'"):
+        method_of(f, "f(b=String)")
+    with pytest.raises(ValueError, match=r"\*args"):
+        method_of(f, "f(a=String, *rest=Any)")
+
+
+def test_function_needs_a_context() -> None:
+    """A function that takes no call context cannot be a method."""
+    with pytest.raises(TypeError):
+        method_of(lambda: None)
+
+
+def test_types_from_annotations() -> None:
+    """Annotations give the JSON types; Optional admits null; others are Any."""
+
+    def f(
+        ctx: CallContext,
+        s: str,
+        i: int,
+        x: float,
+        b: bool,
+        items: list[int],
+        mapping: dict[str, int],
+        nothing: None,
+        maybe: Optional[str],  # noqa: UP045
+        either: int | None,
+        union: Union[int, str],  # noqa: UP007
+        sequence: collections.abc.Sequence[str],
+        untyped,  # type: ignore[no-untyped-def]
+        other: bytes = b"",
+    ) -> Deferred[list[int]]:
+        raise NotImplementedError
+
+    method = method_of(f)
+    assert [(p.name, p.type, p.nullable) for p in method.params] == [
+        ("s", "String", False),
+        ("i", "Number", False),
+        ("x", "Number", False),
+        ("b", "Boolean", False),
+        ("items", "Array", False),
+        ("mapping", "Object", False),
+        ("nothing", "Nil", False),
+        ("maybe", "String", True),
+        ("either", "Number", True),
+        ("union", "Any", False),
+        ("sequence", "Array", False),
+        ("untyped", "Any", False),
+        ("other", "Any", False),
+    ]
+    assert method.params[-1].required is False
+    assert method.returns == "Array"
+    assert method.name == "f"
+
+
+def test_coroutine_return_type() -> None:
+    """An async def's return annotation is its result's type."""
+
+    async def f(ctx: CallContext) -> dict[str, int]:
+        return {}
+
+    assert method_of(f).returns == "Object"
+
+
+def test_unresolvable_annotation_is_any() -> None:
+    """An annotation naming something that does not exist is Any."""
+
+    def f(ctx: CallContext, a: NoSuchType) -> None:  # type: ignore[name-defined]  # noqa: F821
+        pass
+
+    assert method_of(f).params == (Param("a", "Any"),)
+
+
+# Binding
+
+
+def bind(method: Method, *args: Any, **named: Any) -> tuple[Any, ...]:
+    return method.bind(list(args), named)
+
+
+def subtract(ctx: CallContext, minuend: float, subtrahend: float = 0) -> float:
+    return minuend - subtrahend
+
+
+def test_bind_positional_and_named() -> None:
+    """Params bind by position or by name."""
+    method = method_of(subtract)
+    assert bind(method, 42, 23) == ((), {"minuend": 42, "subtrahend": 23})
+    assert bind(method, subtrahend=23, minuend=42) == (
+        (),
+        {"minuend": 42, "subtrahend": 23},
+    )
+    assert bind(method, 42) == ((), {"minuend": 42})
+
+
+@pytest.mark.parametrize(
+    ("args", "named", "message"),
+    [
+        ((1, 2, 3), {}, "at most 2 params, 3 given"),
+        ((), {"minuend": 1, "other": 2}, "unknown param 'other'"),
+        ((1,), {"minuend": 1}, "param 'minuend' given twice"),
+        ((), {"subtrahend": 1}, "missing required param 'minuend'"),
+        (("1",), {}, "param 'minuend' must be Number, not String"),
+        ((True,), {}, "param 'minuend' must be Number, not Boolean"),
+        ((1, None), {}, "param 'subtrahend' must be Number, not Nil"),
+    ],
+)
+def test_bind_refusals(
+    args: tuple[Any, ...], named: dict[str, Any], message: str
+) -> None:
+    """Each wrong call is InvalidParams naming the param at fault."""
+    with pytest.raises(InvalidParams) as raised:
+        bind(method_of(subtract), *args, **named)
+    assert message in raised.value.message
+    assert raised.value.code == -32602
+
+
+def test_validate_off_skips_types_only() -> None:
+    """validate=False passes any types, but still checks names and counts."""
+    method = method_of(subtract, validate=False)
+    assert bind(method, "a", None) == ((), {"minuend": "a", "subtrahend": None})
+    with pytest.raises(InvalidParams):
+        bind(method)
+
+
+def test_nullable_admits_null() -> None:
+    """An Optional param takes null."""
+
+    def f(ctx: CallContext, name: str | None) -> None:
+        pass
+
+    assert bind(method_of(f), None) == ((), {"name": None})
+
+
+def test_variadic_params() -> None:
+    """*args takes further positional params, each checked against its type."""
+
+    def total(ctx: CallContext, first: int, *rest: int) -> int:
+        return first + sum(rest)
+
+    method = method_of(total)
+    assert method.variadic == Param("rest", "Number", required=False)
+    assert bind(method, 1, 2, 3) == ((1, 2, 3), {})
+    with pytest.raises(InvalidParams, match=r"'rest\[1\]' must be Number"):
+        bind(method, 1, 2, "x")
+    assert method.signature == "total(first=Number, *rest=Number) -> Number"
+
+
+def test_keyword_params() -> None:
+    """**kwargs takes unknown names; keyword-only params bind by name."""
+
+    def f(ctx: CallContext, a: int, *, b: int = 0, **more: Any) -> None:
+        pass
+
+    method = method_of(f)
+    assert bind(method, 1, b=2, c=3) == ((), {"a": 1, "b": 2, "c": 3})
+
+
+def test_positional_only_params() -> None:
+    """Positional-only params are passed by position, defaults filled in."""
+
+    def f(ctx: CallContext, a: int = 1, b: int = 2, /, c: int = 3) -> None:
+        pass
+
+    method = method_of(f)
+    assert bind(method, b=5, c=6) == ((1, 5), {"c": 6})
+    assert bind(method, 7) == ((7,), {})
+
+
+# The registry
+
+
+def test_registry_decorator() -> None:
+    """The decorator registers and returns the function unchanged."""
+    registry = Registry()
+
+    @registry.method("demo.add(a=Number, b=Number) -> Number", safe=True)
+    def add(ctx: CallContext, a: float, b: float) -> float:
+        """
+        Add two numbers.
+
+        Indented help.
+        """
+        return a + b
+
+    assert add(None, 1, 2) == 3  # type: ignore[arg-type]
+    method = registry.methods["demo.add"]
+    assert (method.function, method.safe, method.authenticated) == (add, True, False)
+    assert method.doc == "Add two numbers.\n\nIndented help."
+    with pytest.raises(TypeError):
+        registry.methods["x"] = method  # type: ignore[index]
+
+
+def test_registry_names() -> None:
+    """name= overrides; the same name twice is refused."""
+    registry = Registry()
+
+    @registry.method(name="a.b", authenticated=True)
+    def f(ctx: CallContext) -> None:
+        pass
+
+    assert list(registry.methods) == ["a.b"]
+    assert registry.methods["a.b"].authenticated
+    with pytest.raises(ValueError, match="registered already"):
+        registry.method(name="a.b")(f)
+
+
+def test_jsonrpc_method_uses_the_default_registry() -> None:
+    """jsonrpc_method is the same decorator on default_registry."""
+
+    @jsonrpc_method("test.default() -> Nil")
+    def f(ctx: CallContext) -> None:
+        pass
+
+    try:
+        assert default_registry.methods["test.default"].function is f
+    finally:
+        default_registry._methods.pop("test.default")
+
+
+# Errors
+
+
+def test_error_with_code_message_and_data() -> None:
+    """JSONRPCError(code, message, data) carries the three."""
+    error = JSONRPCError(403, "forbidden", {"why": "no"})
+    assert (error.code, error.message, error.data) == (403, "forbidden", {"why": "no"})
+    assert JSONRPCError(5, message="m", data=1).data == 1
+
+
+def test_error_subclass_with_class_attributes() -> None:
+    """A subclass sets code and message; instances may override the message."""
+
+    class Overdrawn(JSONRPCError):
+        code = 4001
+        message = "overdrawn"
+
+    assert (Overdrawn().code, Overdrawn().message, Overdrawn().data) == (
+        4001,
+        "overdrawn",
+        None,
+    )
+    error = Overdrawn("by 5", {"amount": 5})
+    assert (error.message, error.data) == ("by 5", {"amount": 5})
+    assert Overdrawn(data=1).message == "overdrawn"
+
+
+def test_predefined_errors() -> None:
+    """The specification's codes, and the builtins they resemble."""
+    assert [
+        e.code
+        for e in (
+            ParseError(),
+            InvalidRequest(),
+            MethodNotFound(),
+            InvalidParams(),
+            InternalError(),
+            ServerError(),
+            AuthenticationError(),
+        )
+    ] == [-32700, -32600, -32601, -32602, -32603, -32000, 401]
+    assert isinstance(InvalidParams(), ValueError)
+    assert isinstance(MethodNotFound(), LookupError)
+    assert isinstance(AuthenticationError(), PermissionError)
+    assert ServerError(message="x").code == -32000
+
+
+def test_error_arguments_are_checked() -> None:
+    """A code without a message, or unknown arguments: TypeError."""
+    with pytest.raises(TypeError):
+        JSONRPCError(403)
+    with pytest.raises(TypeError):
+        JSONRPCError("m", None, 3)
+    with pytest.raises(TypeError):
+        JSONRPCError("m", colour="red")
