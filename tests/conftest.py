@@ -137,3 +137,46 @@ def no_logged_errors(request: pytest.FixtureRequest) -> Iterator[list[dict[str, 
 
         shown = "; ".join(formatEvent(e) for e in errors)
         pytest.fail(f"errors were logged: {shown}")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """
+    Headless Chromium (Debian's chromium and chromium-driver) driven by
+    Selenium.  Missing, it skips the test, unless JULYTHON_REQUIRE_BROWSER is
+    set, as .ci/run sets it, and then it fails.  Drive it from a thread
+    (deferToThread): its calls block, and the reactor must keep serving.
+    """
+    import os
+
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        message = "headless Chromium needs: apt-get install chromium chromium-driver"
+        if os.environ.get("JULYTHON_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
