@@ -193,3 +193,25 @@ async def test_password_hash_stored_at_creation(store: Store) -> None:
     await store.create_player("cy", "Cy", ["cy@example.com"], password_hash="scrypt$x")
     assert await store.password_hash("cy") == "scrypt$x"
     assert await store.password_hash("nobody") is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_recount_repairs_tampering(store: Store) -> None:
+    """A board tampered with is restored by recount, which says what it fixed."""
+    await two_players(store)
+    assert (await store.recount("julython-2026"))["repaired"] == []
+    key = "j:game:julython-2026:board:people"
+    await store.redis.execute("ZADD", key, "999.5", "ada")
+    await store.redis.execute("ZADD", key, "5.5", "mallory")
+    await store.redis.execute("ZREM", "j:game:julython-2026:board:locations", "austin")
+    result = await store.recount("julython-2026")
+    assert result["commits"] == 4
+    assert sorted(
+        (r["board"], r["member"], r["was"], r["now"]) for r in result["repaired"]
+    ) == [
+        ("locations", "austin", 0, 24),
+        ("people", "ada", 999, 12),
+        ("people", "mallory", 5, 0),
+    ]
+    await assert_boards_match_tally(store)
+    assert (await store.recount("julython-2026"))["repaired"] == []

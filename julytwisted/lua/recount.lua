@@ -1,0 +1,83 @@
+-- Rebuild every board of a game from its commits, as the rules score them
+-- with each player's location and team now, and report what had drifted.
+-- Idempotent: a second run finds nothing to repair.
+--
+-- ARGV[1]: JSON {game, commit_points, first_bonus}.
+-- Returns JSON {commits = N, repaired = [{board, member, was, now}]}.
+
+local req = cjson.decode(ARGV[1])
+COMMIT, BONUS = req.commit_points, req.first_bonus
+local game = req.game
+local base = 'j:game:' .. game
+
+-- board -> member -> {commits = n, projects = {slug = true}, nprojects = n}
+local totals = {people = {}, projects = {}, locations = {}, teams = {}, languages = {}}
+local function add(board, member, project)
+  local t = totals[board][member]
+  if not t then
+    t = {commits = 0, projects = {}, nprojects = 0}
+    totals[board][member] = t
+  end
+  t.commits = t.commits + 1
+  if project and not t.projects[project] then
+    t.projects[project] = true
+    t.nprojects = t.nprojects + 1
+  end
+end
+
+local groups = {}
+local function groups_of(username)
+  local g = groups[username]
+  if g == nil then
+    local who = redis.call('HMGET', 'j:player:' .. username, 'location', 'team')
+    local team = who[2] or ''
+    if team ~= '' and redis.call('HGET', 'j:team:' .. team, 'approved') ~= '1' then team = '' end
+    g = {location = who[1] or '', team = team}
+    groups[username] = g
+  end
+  return g
+end
+
+local hashes = redis.call('ZRANGE', base .. ':commits', 0, -1)
+for _, hash in ipairs(hashes) do
+  local c = redis.call('HMGET', 'j:commit:' .. hash, 'username', 'project', 'languages')
+  add('projects', c[2], c[2])
+  if c[1] and c[1] ~= '' then
+    add('people', c[1], c[2])
+    local g = groups_of(c[1])
+    if g.location ~= '' then add('locations', g.location, c[2]) end
+    if g.team ~= '' then add('teams', g.team, c[2]) end
+  end
+  for _, language in ipairs(json_list(c[3])) do add('languages', language, nil) end
+end
+
+local repaired = {}
+for board, members in pairs(totals) do
+  local key = base .. ':board:' .. board
+  for member, t in pairs(members) do
+    local points = t.commits * COMMIT + t.nprojects * BONUS
+    local old = redis.call('ZSCORE', key, member)
+    local was = old and math.floor(tonumber(old)) or 0
+    if was ~= points then
+      repaired[#repaired + 1] = {board = board, member = member, was = was, now = points}
+      set_points(game, board, member, points, next_fraction(game, board))
+    end
+    redis.call('HSET', base .. ':count:' .. board, member, t.commits)
+    if board ~= 'languages' then
+      local pkey = base .. ':projects:' .. board .. ':' .. member
+      redis.call('DEL', pkey)
+      for project in pairs(t.projects) do redis.call('SADD', pkey, project) end
+    end
+  end
+  for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    if not members[member] then
+      local old = redis.call('ZSCORE', key, member)
+      repaired[#repaired + 1] = {board = board, member = member,
+        was = math.floor(tonumber(old)), now = 0}
+      redis.call('ZREM', key, member)
+      redis.call('HDEL', base .. ':count:' .. board, member)
+      redis.call('DEL', base .. ':projects:' .. board .. ':' .. member)
+    end
+  end
+end
+return cjson.encode({commits = #hashes, repaired = repaired})
