@@ -24,6 +24,7 @@ from twisted.internet.defer import (
     CancelledError,
     Deferred,
     fail,
+    gatherResults,
     succeed,
 )
 from twisted.internet.defer import (
@@ -321,8 +322,10 @@ def _as_unavailable(failure: Failure) -> Failure:
         raise RedisUnavailable("Redis did not answer in time") from failure.value
     if failure.check(txredisapi.ConnectionError):
         raise RedisUnavailable("Redis is not connected") from failure.value
-    if failure.check(txredisapi.ResponseError) and str(failure.value).startswith(
-        _TRANSIENT_PREFIXES
+    if (
+        failure.check(txredisapi.ResponseError)
+        # The first word: BUSYGROUP is an answer, BUSY (a script running) is not.
+        and str(failure.value).split(" ", 1)[0] in _TRANSIENT_PREFIXES
     ):
         raise RedisUnavailable(f"Redis is busy: {failure.value}") from failure.value
     return failure
@@ -370,8 +373,15 @@ class RedisService(MultiService):
             self.embedded.setServiceParent(self)
             socket_path = self.embedded.socket_path
         self._endpoint = _endpoint(reactor, address, socket_path)
-        self._factory = txredisapi.RedisFactory(
-            str(socket_path or address),
+        self._factory = self._make_factory(poolsize)
+        self._timeout = timeout
+        self._factories = [self._factory]
+        self.client = RedisClient(self._factory, reactor, timeout)
+
+    def _make_factory(self, poolsize: int) -> Any:
+        address = self.address
+        factory = txredisapi.RedisFactory(
+            str(self._endpoint),
             address.db if address else None,
             poolsize,
             isLazy=True,
@@ -379,17 +389,31 @@ class RedisService(MultiService):
             convertNumbers=False,
         )
         # Come back within a second or two of Redis returning, not ten.
-        self._factory.initialDelay = 0.1
-        self._factory.maxDelay = 2
-        self.client = RedisClient(self._factory, reactor, timeout)
+        factory.initialDelay = 0.1
+        factory.maxDelay = 2
+        return factory
+
+    def dedicated_client(self) -> RedisClient:
+        """
+        A client on a connection of its own, for blocking commands (a worker's
+        XREADGROUP BLOCK) that would stall every command queued behind them.
+        """
+        factory = self._make_factory(1)
+        self._factories.append(factory)
+        if self.running:
+            factory.startConnecting(self._endpoint)
+        return RedisClient(factory, self._reactor, self._timeout)
 
     def startService(self) -> None:
         MultiService.startService(self)
-        self._factory.startConnecting(self._endpoint)
+        for factory in self._factories:
+            factory.startConnecting(self._endpoint)
 
     def stopService(self) -> Deferred[None]:
         Service.stopService(self)
-        d: Deferred[Any] = self._factory.disconnect()
+        d: Deferred[Any] = gatherResults(
+            [factory.disconnect() for factory in self._factories], consumeErrors=True
+        )
         if self.embedded is not None:
             embedded = self.embedded
             d.addBoth(lambda _: embedded.stopService())

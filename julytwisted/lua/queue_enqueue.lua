@@ -1,0 +1,14 @@
+-- Put a job in the queue: its hash, then the stream (due now) or the delayed
+-- set (due later).
+-- ARGV: id, name, args (JSON), max_attempts, now (seconds), due (seconds).
+local id, now, due = ARGV[1], tonumber(ARGV[5]), tonumber(ARGV[6])
+redis.call('HSET', 'j:q:job:' .. id, 'id', id, 'name', ARGV[2], 'args', ARGV[3],
+  'max_attempts', ARGV[4], 'attempts', 0, 'created', ARGV[5], 'run_at', ARGV[6])
+if due > now then
+  redis.call('HSET', 'j:q:job:' .. id, 'state', 'delayed')
+  redis.call('ZADD', 'j:q:delayed', ARGV[6], id)
+else
+  redis.call('HSET', 'j:q:job:' .. id, 'state', 'queued')
+  redis.call('XADD', 'j:q:stream', '*', 'id', id)
+end
+return id

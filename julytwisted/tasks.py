@@ -1,0 +1,440 @@
+# -*- test-case-name: tests.test_tasks -*-
+"""
+The job queue: work moved out of the request, run by any node, never lost.
+
+Jobs are registered by name with JSON arguments (never pickled code).  The
+queue is a Redis stream read through one consumer group: a job is handed to
+one worker, acknowledged when its run ends, and handed to another worker by
+C{XAUTOCLAIM} once it has sat unacknowledged past the visibility timeout
+(its worker died).  Running workers reset that clock for their jobs
+(heartbeats), so a long job is not taken from a live worker.  Failures are
+retried with exponential backoff and jitter; after the last attempt a job
+goes to the dead letters, where an admin can list and requeue it.  Delayed
+jobs wait in a sorted set.
+
+This module and the C{queue_*.lua} scripts spell the queue's keys
+(C{j:q:...}); the product's data is L{julytwisted.store}'s.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from importlib.resources import files
+from typing import Any
+
+import attrs
+from twisted.application.service import Service
+from twisted.internet.defer import (
+    CancelledError,
+    Deferred,
+    DeferredList,
+    ensureDeferred,
+)
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import LoopingCall, deferLater
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from julytwisted.errors import InvalidInput, NotFound, RedisUnavailable
+from julytwisted.redis_service import RedisClient, Script
+
+log = Logger()
+
+_STREAM = "j:q:stream"
+_GROUP = "workers"
+_DELAYED = "j:q:delayed"
+_DEAD = "j:q:dead"
+
+
+def _job_key(job_id: str) -> str:
+    return "j:q:job:" + job_id
+
+
+def _script(name: str) -> Script:
+    return Script(files("julytwisted").joinpath("lua", name).read_text("utf-8"))
+
+
+_ENQUEUE = _script("queue_enqueue.lua")
+_PROMOTE = _script("queue_promote.lua")
+_START = _script("queue_start.lua")
+_FINISH = _script("queue_finish.lua")
+_REQUEUE = _script("queue_requeue.lua")
+
+#: A job function: takes the JSON arguments it was enqueued with.
+JobFunction = Callable[..., Awaitable[Any]]
+
+
+class JobRegistry:
+    """Job functions by name."""
+
+    def __init__(self) -> None:
+        self.functions: dict[str, JobFunction] = {}
+
+    def job(self, name: str) -> Callable[[JobFunction], JobFunction]:
+        """Register the decorated coroutine function as the job C{name}."""
+
+        def register(function: JobFunction) -> JobFunction:
+            self.functions[name] = function
+            return function
+
+        return register
+
+
+class Queue:
+    """
+    Enqueueing and inspecting jobs, and the queue operations workers use.
+    """
+
+    def __init__(self, redis: RedisClient, clock: IReactorTime) -> None:
+        self.redis = redis
+        self._clock = clock
+
+    async def enqueue(
+        self, name: str, *args: object, delay: float = 0, max_attempts: int = 5
+    ) -> str:
+        """
+        Add a job; returns once it is in Redis.
+
+        @param name: a registered job's name.
+        @param args: its JSON-serialisable arguments.
+        @param delay: seconds to wait before it may run.
+        @param max_attempts: runs before it is given up as dead.
+        @return: the job's id.
+        """
+        if max_attempts < 1 or delay < 0:
+            raise InvalidInput("max_attempts must be 1 or more and delay 0 or more")
+        job_id = uuid.uuid4().hex
+        now = self._clock.seconds()
+        await self.redis.run(
+            _ENQUEUE,
+            args=(job_id, name, json.dumps(list(args)), max_attempts, now, now + delay),
+        )
+        return job_id
+
+    async def status(self, job_id: str) -> dict[str, Any]:
+        """
+        @return: the job's state (C{delayed}, C{queued}, C{running}, C{done},
+            C{failed}), attempts, result or error, and when.
+        @raise NotFound: for an unknown id.
+        """
+        flat = await self.redis.execute("HGETALL", _job_key(job_id))
+        if not flat:
+            raise NotFound(f"no job {job_id!r}")
+        return _status_model(dict(zip(flat[0::2], flat[1::2], strict=True)))
+
+    async def stats(self) -> dict[str, int]:
+        """@return: how many jobs are queued, delayed, running and dead."""
+        await self._ensure_group()
+        length, delayed, dead, pending = await DeferredList(
+            [
+                self.redis.execute("XLEN", _STREAM),
+                self.redis.execute("ZCARD", _DELAYED),
+                self.redis.execute("ZCARD", _DEAD),
+                self.redis.execute("XPENDING", _STREAM, _GROUP),
+            ],
+            fireOnOneErrback=True,
+            consumeErrors=True,
+        ).addCallback(lambda results: [value for _, value in results])
+        running = int(pending[0]) if pending else 0
+        return {
+            "queued": int(length) - running,
+            "running": running,
+            "delayed": int(delayed),
+            "dead": int(dead),
+        }
+
+    async def dead(self, limit: int = 100) -> list[dict[str, Any]]:
+        """@return: the dead jobs, the latest first."""
+        ids = await self.redis.execute("ZREVRANGE", _DEAD, 0, limit - 1)
+        return [await self.status(job_id) for job_id in ids]
+
+    async def requeue(self, job_id: str) -> None:
+        """
+        Give a dead job a new round of attempts.
+
+        @raise NotFound: when no dead job has that id.
+        """
+        if not await self.redis.run(_REQUEUE, args=(job_id,)):
+            raise NotFound(f"no dead job {job_id!r}")
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self.redis.execute(
+                "XGROUP", "CREATE", _STREAM, _GROUP, "0", "MKSTREAM"
+            )
+        except RedisUnavailable:
+            raise
+        except Exception as e:
+            if "BUSYGROUP" not in str(e):
+                raise
+
+    # What workers use.
+
+    async def promote_due(self, batch: int = 100) -> int:
+        """Move the delayed jobs that are due into the stream."""
+        moved: int = await self.redis.run(_PROMOTE, args=(self._clock.seconds(), batch))
+        return moved
+
+    async def take(
+        self, blocking: RedisClient, consumer: str, count: int, block_ms: int
+    ) -> list[tuple[str, str]]:
+        """
+        Wait up to C{block_ms} for new jobs.
+
+        @param blocking: a client whose connection may block.
+        @return: C{(entry id, job id)} pairs handed to C{consumer}.
+        """
+        reply = await blocking.execute(
+            "XREADGROUP", "GROUP", _GROUP, consumer, "COUNT", count,
+            "BLOCK", block_ms, "STREAMS", _STREAM, ">",
+            timeout=block_ms / 1000 + blocking.timeout,
+        )  # fmt: skip
+        return _entries(reply[0][1]) if reply else []
+
+    async def reclaim(
+        self, consumer: str, idle_ms: int, count: int
+    ) -> list[tuple[str, str]]:
+        """
+        Take over jobs whose worker has not touched them for C{idle_ms}.
+
+        @return: C{(entry id, job id)} pairs now C{consumer}'s.
+        """
+        reply = await self.redis.execute(
+            "XAUTOCLAIM", _STREAM, _GROUP, consumer, idle_ms, "0-0", "COUNT", count
+        )
+        return _entries(reply[1])
+
+    async def heartbeat(self, consumer: str, entries: Sequence[str]) -> None:
+        """Reset the idle clock of jobs C{consumer} is running."""
+        if entries:
+            await self.redis.execute(
+                "XCLAIM", _STREAM, _GROUP, consumer, 0, *entries, "JUSTID"
+            )
+
+    async def start(self, entry: str, job_id: str, consumer: str) -> int:
+        """@return: the attempt number, or 0 when the job must not run."""
+        attempt: int = await self.redis.run(
+            _START, args=(entry, job_id, self._clock.seconds(), consumer)
+        )
+        return attempt
+
+    async def finish(
+        self, entry: str, job_id: str, outcome: str, detail: object, retry_at: float = 0
+    ) -> None:
+        """Record the end of a run: C{done}, C{retry} at a time, or C{failed}."""
+        await self.redis.run(
+            _FINISH,
+            args=(
+                entry, job_id, self._clock.seconds(), outcome,
+                json.dumps(detail), retry_at,
+            ),
+        )  # fmt: skip
+
+    async def job(self, job_id: str) -> tuple[str, list[Any], int]:
+        """@return: a job's name, arguments and maximum attempts."""
+        name, args, most = await self.redis.execute(
+            "HMGET", _job_key(job_id), "name", "args", "max_attempts"
+        )
+        return name, json.loads(args), int(most)
+
+
+def _entries(raw: list[Any]) -> list[tuple[str, str]]:
+    pairs = []
+    for entry_id, fields in raw:
+        if fields:
+            values = dict(zip(fields[0::2], fields[1::2], strict=True))
+            pairs.append((entry_id, values["id"]))
+    return pairs
+
+
+def _status_model(f: dict[str, str]) -> dict[str, Any]:
+    model: dict[str, Any] = {
+        "id": f["id"],
+        "name": f.get("name"),
+        "state": f.get("state"),
+        "attempts": int(f.get("attempts", 0)),
+        "max_attempts": int(f.get("max_attempts", 0)),
+        "created": float(f["created"]) if "created" in f else None,
+        "run_at": float(f["run_at"]) if "run_at" in f else None,
+        "started": float(f["started"]) if "started" in f else None,
+        "finished": float(f["finished"]) if "finished" in f else None,
+    }
+    if "result" in f:
+        model["result"] = json.loads(f["result"])
+    if "error" in f:
+        model["error"] = json.loads(f["error"]) if f["error"][:1] == '"' else f["error"]
+    return model
+
+
+@attrs.frozen
+class Backoff:
+    """
+    Seconds before retry N: C{base * 2 ** (N - 1)}, at most C{cap}, times a
+    random factor in [1 - jitter, 1].
+    """
+
+    base: float = 1.0
+    cap: float = 300.0
+    jitter: float = 0.5
+
+    def delay(self, attempt: int) -> float:
+        raw: float = min(self.cap, self.base * 2.0 ** (attempt - 1))
+        return raw * (1 - self.jitter * random.random())
+
+
+class WorkerService(Service):
+    """
+    Runs jobs from the queue, up to C{concurrency} at once.
+
+    Stopping stops taking jobs, lets running ones finish up to
+    C{stop_timeout}, and cancels the rest; a cancelled job is left
+    unacknowledged, so another worker reclaims it and runs it again from the
+    start (job functions are idempotent).
+    """
+
+    name = "worker"
+
+    def __init__(
+        self,
+        queue: Queue,
+        blocking: RedisClient,
+        registry: JobRegistry,
+        clock: IReactorTime,
+        concurrency: int = 4,
+        visibility: float = 30.0,
+        stop_timeout: float = 10.0,
+        backoff: Backoff = Backoff(),
+        poll: float = 1.0,
+    ) -> None:
+        self._queue = queue
+        self._blocking = blocking
+        self._registry = registry
+        self._clock = clock
+        self.concurrency = concurrency
+        self._visibility = visibility
+        self._stop_timeout = stop_timeout
+        self._backoff = backoff
+        self._poll = poll
+        self.consumer = f"{uuid.uuid4().hex[:12]}"
+        self.running_jobs: dict[str, Deferred[None]] = {}
+        self._loop: Deferred[None] | None = None
+        self._heartbeat = LoopingCall(self._beat)
+        self._heartbeat.clock = clock
+
+    def startService(self) -> None:
+        Service.startService(self)
+        self._loop = ensureDeferred(self._run())
+        self._loop.addErrback(lambda f: log.failure("worker loop died", f))
+        self._heartbeat.start(max(self._visibility / 3, 0.1), now=False)
+
+    async def _run(self) -> None:
+        await self._until_ready()
+        while self.running:
+            try:
+                await self._round()
+            except RedisUnavailable:
+                await deferLater(self._clock, self._poll, lambda: None)
+
+    async def _until_ready(self) -> None:
+        while self.running:
+            try:
+                await self._queue._ensure_group()
+                return
+            except RedisUnavailable:
+                await deferLater(self._clock, self._poll, lambda: None)
+
+    async def _round(self) -> None:
+        await self._queue.promote_due()
+        free = self.concurrency - len(self.running_jobs)
+        if free <= 0:
+            await deferLater(self._clock, 0.05, lambda: None)
+            return
+        idle = int(self._visibility * 1000)
+        taken = await self._queue.reclaim(self.consumer, idle, free)
+        if not taken:
+            block = int(self._poll * 1000)
+            taken = await self._queue.take(self._blocking, self.consumer, free, block)
+        for entry, job_id in taken:
+            if self.running:
+                d = ensureDeferred(self._work(entry, job_id))
+                self.running_jobs[entry] = d
+                d.addBoth(self._forget, entry)
+
+    def _forget(self, result: object, entry: str) -> None:
+        self.running_jobs.pop(entry, None)
+        if not isinstance(result, Failure) or result.check(CancelledError):
+            return
+        if result.check(RedisUnavailable):
+            log.warn("job {entry} left for another worker: Redis is away", entry=entry)
+        else:
+            log.failure("job {entry} ended badly", result, entry=entry)
+
+    async def _work(self, entry: str, job_id: str) -> None:
+        attempt = await self._queue.start(entry, job_id, self.consumer)
+        if attempt == 0:
+            return
+        name, args, most = await self._queue.job(job_id)
+        function = self._registry.functions.get(name)
+        try:
+            if function is None:
+                raise LookupError(f"no job function {name!r}")
+            result = await function(*args)
+        except CancelledError:
+            # Stopping: left unacknowledged, for another worker to reclaim.
+            raise
+        except Exception as e:
+            await self._failed(entry, job_id, name, attempt, most, e)
+            return
+        await self._queue.finish(entry, job_id, "done", result)
+
+    async def _failed(
+        self,
+        entry: str,
+        job_id: str,
+        name: str,
+        attempt: int,
+        most: int,
+        error: Exception,
+    ) -> None:
+        message = f"{type(error).__name__}: {error}"
+        if attempt >= most:
+            log.warn(
+                "job {name} {id} failed for good: {e}", name=name, id=job_id, e=message
+            )
+            await self._queue.finish(entry, job_id, "failed", message)
+            return
+        retry_at = self._clock.seconds() + self._backoff.delay(attempt)
+        log.info(
+            "job {name} {id} failed ({e}); retrying", name=name, id=job_id, e=message
+        )
+        await self._queue.finish(entry, job_id, "retry", message, retry_at)
+
+    def _beat(self) -> Deferred[None]:
+        d = ensureDeferred(
+            self._queue.heartbeat(self.consumer, list(self.running_jobs))
+        )
+        return d.addErrback(lambda f: f.trap(RedisUnavailable))
+
+    def stopService(self) -> Deferred[None]:
+        Service.stopService(self)
+        running = list(self.running_jobs.values())
+        done = DeferredList(running, consumeErrors=True)
+        # On timeout, cancelling the DeferredList cancels every running job.
+        done.addTimeout(self._stop_timeout, self._clock)
+        d: Deferred[Any] = done.addBoth(lambda _: self._stop_loop())
+        return d
+
+    def _stop_loop(self) -> Deferred[None] | None:
+        if self._heartbeat.running:
+            self._heartbeat.stop()
+        loop = self._loop
+        if loop is None or loop.called:
+            return None
+        # The loop is waiting on a blocking read of at most `poll` seconds.
+        return loop.addErrback(lambda f: f.trap(Exception))
+
+
+__all__ = ["Backoff", "JobFunction", "JobRegistry", "Queue", "WorkerService"]
