@@ -62,7 +62,7 @@ async def running(
 async def test_job_runs_and_reads_done(
     running: WorkerService, queue: Queue, registry: JobRegistry
 ) -> None:
-    """An enqueued job runs with its arguments; its status says done, with the result."""
+    """An enqueued job runs with its arguments and reads done, with its result."""
 
     @registry.job("add")
     async def add(a: int, b: int) -> int:
