@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -72,6 +72,10 @@ class RedisAddress:
         return self.path is not None
 
 
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 @attrs.frozen(kw_only=True)
 class Config:
     """
@@ -88,6 +92,9 @@ class Config:
     @ivar games: the games besides the built-in Julython and J(an)ulython.
     @ivar webhook_max_body: the largest webhook body accepted, in bytes.
     @ivar redis_timeout: seconds to wait for Redis before answering 503.
+    @ivar workers: jobs this process runs at once; 0 runs none (web only).
+    @ivar notify: outgoing webhooks (Discord- or Slack-compatible) told of
+        every push that brought new commits.
     """
 
     listen: tuple[str, ...] = attrs.field(default=(DEFAULT_LISTEN,), converter=tuple)
@@ -98,6 +105,8 @@ class Config:
     games: tuple[Game, ...] = attrs.field(default=(), converter=tuple)
     webhook_max_body: int = 25 * 1024 * 1024
     redis_timeout: float = 5.0
+    workers: int = 4
+    notify: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
 
 def parse_listen(description: str) -> str:
@@ -336,6 +345,16 @@ class Options(usage.Options):
             "Bearer token that authorises admin.* calls "
             f"(default: ${ADMIN_TOKEN_ENV}; unset refuses them all).",
         ],
+        ["workers", None, "4", "Run up to this many background jobs at once."],
+    ]
+
+    optFlags = [
+        [
+            "no-worker",
+            None,
+            "Run no background jobs in this process (a web-only node); "
+            "other nodes' workers run them.",
+        ],
     ]
 
     config: Config
@@ -353,6 +372,7 @@ class Options(usage.Options):
         self._environ = dict(os.environ if environ is None else environ)
         self._listen: list[str] = []
         self._games: list[Game] = []
+        self._notify: list[str] = []
 
     def opt_listen(self, description: str) -> None:
         """
@@ -370,6 +390,23 @@ class Options(usage.Options):
         "Spring Sprint=2026-04-01T00:00Z/2026-04-08T00:00Z". Repeatable.
         """
         self._games.append(parse_game(spec))
+
+    def opt_notify(self, url: str) -> None:
+        """
+        POST a message about every push with new commits to this URL (a
+        Discord or Slack incoming webhook). Repeatable.
+        """
+        if not url.startswith(("http://", "https://")):
+            raise usage.UsageError(f"--notify: {url!r} is not an http(s) URL")
+        self._notify.append(url)
+
+    def _workers(self) -> int:
+        if self["no-worker"]:
+            return 0
+        raw = str(self["workers"])
+        if not raw.isdigit() or not 1 <= int(raw) <= 256:
+            raise usage.UsageError("--workers: a whole number from 1 to 256")
+        return int(raw)
 
     def _secret(self, option: str, variable: str) -> str | None:
         value = self[option] or self._environ.get(variable, "")
@@ -395,6 +432,8 @@ class Options(usage.Options):
             webhook_secret=self._secret("webhook-secret", WEBHOOK_SECRET_ENV),
             admin_token=self._secret("admin-token", ADMIN_TOKEN_ENV),
             games=self["game"],
+            workers=self._workers(),
+            notify=self._notify,
         )
 
 

@@ -30,6 +30,7 @@ from julytwisted.errors import (
 )
 from julytwisted.passwords import check_strength, hash_password, verify_password
 from julytwisted.store import MAX_LIMIT, Store
+from julytwisted.tasks import Queue
 
 _T = TypeVar("_T")
 
@@ -99,19 +100,33 @@ def _admin(ctx: rpc.CallContext) -> None:
         raise Forbidden("this method is for admins")
 
 
-def build_registry(store: Store, run_in_thread: RunInThread[Any]) -> rpc.Registry:
+def build_registry(
+    store: Store, queue: Queue, run_in_thread: RunInThread[Any]
+) -> rpc.Registry:
     """
-    The product's methods, bound to a store.
+    The product's methods, bound to a store and a job queue.
 
     @param store: where the data is.
+    @param queue: where slow follow-ups go.
     @param run_in_thread: runs password hashing off the reactor.
     @return: a registry to serve with L{rpc.JSONRPCResource}.
     """
     registry = rpc.Registry()
     _register_reads(registry, store)
-    _register_player(registry, store, run_in_thread)
-    _register_admin(registry, store)
+    _register_player(registry, store, queue, run_in_thread)
+    _register_admin(registry, store, queue)
+    _register_jobs(registry, queue)
     return registry
+
+
+def _register_jobs(registry: rpc.Registry, queue: Queue) -> None:
+    @registry.method("jobs.status(id=String) -> Object", safe=True)
+    async def status(ctx: rpc.CallContext, id: str) -> dict[str, Any]:
+        """
+        A background job: its state (delayed, queued, running, done or
+        failed), attempts, result or error, and when.
+        """
+        return await queue.status(id)
 
 
 def _register_reads(registry: rpc.Registry, store: Store) -> None:
@@ -182,7 +197,7 @@ def _register_reads(registry: rpc.Registry, store: Store) -> None:
 
 
 def _register_player(
-    registry: rpc.Registry, store: Store, run_in_thread: RunInThread[Any]
+    registry: rpc.Registry, store: Store, queue: Queue, run_in_thread: RunInThread[Any]
 ) -> None:
     @registry.method(
         "julython.signup(username=String, password=String, email=String) -> Object"
@@ -209,30 +224,38 @@ def _register_player(
     @registry.method("julython.addEmail(email=String) -> Object", authenticated=True)
     async def add_email(ctx: rpc.CallContext, email: str) -> dict[str, Any]:
         """
-        Add a commit e-mail; commits already made with it (orphans) are
-        scored for you.
+        Add a commit e-mail.  Commits already made with it (orphans) are
+        scored for you by a background job: follow it with jobs.status.
         """
         username = _player_of(ctx)
         await store.add_email(username, email)
-        adopted = await store.adopt_orphans(email)
-        return {"emails": await store.emails(username), "adopted": adopted}
+        job = await queue.enqueue("adopt_orphans", email.strip().lower(), username)
+        return {"emails": await store.emails(username), "job": job}
 
     @registry.method("julython.setLocation(name=String) -> Object", authenticated=True)
     async def set_location(ctx: rpc.CallContext, name: str | None) -> dict[str, Any]:
-        """Move to a location (by name; null for none), taking your points along."""
+        """
+        Move to a location (by name; null for none).  A background job moves
+        your points along: follow it with jobs.status.
+        """
+        return await _move(ctx, "locations", name)
+
+    async def _move(
+        ctx: rpc.CallContext, board: str, name: str | None
+    ) -> dict[str, Any]:
         username = _player_of(ctx)
-        await store.move_member(username, "locations", name)
-        return await store.player(username)
+        store.check_group_name(name, board)
+        await store.player(username)
+        return {"job": await queue.enqueue("move_player_points", username, board, name)}
 
     @registry.method("julython.setTeam(name=String) -> Object", authenticated=True)
     async def set_team(ctx: rpc.CallContext, name: str | None) -> dict[str, Any]:
         """
-        Join a team (by name; null for none), taking your points along.  A new
-        team scores once an admin approves it.
+        Join a team (by name; null for none).  A background job moves your
+        points along (jobs.status follows it); a new team scores once an
+        admin approves it.
         """
-        username = _player_of(ctx)
-        await store.move_member(username, "teams", name)
-        return await store.player(username)
+        return await _move(ctx, "teams", name)
 
     @registry.method("julython.createToken() -> String", authenticated=True)
     async def create_token(ctx: rpc.CallContext) -> str:
@@ -243,7 +266,26 @@ def _register_player(
         return await store.create_token(_player_of(ctx))
 
 
-def _register_admin(registry: rpc.Registry, store: Store) -> None:
+def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
+    @registry.method("admin.jobs() -> Object", authenticated=True)
+    async def jobs(ctx: rpc.CallContext) -> dict[str, Any]:
+        """Queue depth, running and dead jobs, and the dead jobs themselves."""
+        _admin(ctx)
+        return {**(await queue.stats()), "dead_jobs": await queue.dead()}
+
+    @registry.method("admin.requeueJob(id=String) -> Object", authenticated=True)
+    async def requeue_job(ctx: rpc.CallContext, id: str) -> dict[str, Any]:
+        """Give a dead job a new round of attempts."""
+        _admin(ctx)
+        await queue.requeue(id)
+        return await queue.status(id)
+
+    @registry.method("admin.recount(game=String) -> Object", authenticated=True)
+    async def recount(ctx: rpc.CallContext, game: str | None = None) -> dict[str, Any]:
+        """Rebuild a game's boards from its commits in a background job."""
+        _admin(ctx)
+        return {"job": await queue.enqueue("recount", store.game(game).slug)}
+
     @registry.method(
         "admin.deactivateProject(slug=String) -> Object", authenticated=True
     )

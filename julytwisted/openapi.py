@@ -188,6 +188,23 @@ def _model_schemas() -> dict[str, Schema]:
             },
             description="A stored commit.",
         ),
+        "Job": _object(
+            {
+                "id": _string(),
+                "name": _string("The job function's name."),
+                "state": {"enum": ["delayed", "queued", "running", "done", "failed"]},
+                "attempts": _count("Runs started so far."),
+                "max_attempts": _count("Runs before it is given up as dead."),
+                "created": _nullable("number", "When it was queued (Unix time)."),
+                "run_at": _nullable("number", "When it may run next (Unix time)."),
+                "started": _nullable("number", "When its last run started."),
+                "finished": _nullable("number", "When it ended, done or failed."),
+                "result": {"description": "What the job returned, once done."},
+                "error": _string("Why its last run failed."),
+            },
+            required=["id", "name", "state", "attempts", "max_attempts"],
+            description="A background job.",
+        ),
         "Game": _object(
             {
                 "slug": slug,
@@ -349,6 +366,17 @@ def _read_paths() -> dict[str, Schema]:
         "/api/v1/games": {
             "get": _list_op("games", "Games, latest start first", "Game", "offset")
         },
+        "/api/v1/jobs/{id}": {
+            "parameters": [_parameter("path", "id", "The job's id.")],
+            "get": _op(
+                "jobs",
+                "A background job's state",
+                {
+                    "200": _json("The job.", _schema("Job")),
+                    **_errors(_404="No such job.", _503=""),
+                },
+            ),
+        },
     }
 
 
@@ -499,6 +527,7 @@ _TAGS = {
     "boards": "Boards of a game and their members.",
     "commits": "Stored commits.",
     "games": "The competitions' windows of time.",
+    "jobs": "Background work, followed by its id.",
     "people": "Administration of players.",
     "webhooks": "Pushes delivered by the code hosts.",
 }

@@ -17,10 +17,12 @@ from twisted.internet.threads import deferToThread
 
 from julytwisted import __version__, rpc
 from julytwisted.config import Config, Options
+from julytwisted.jobs import build_jobs
 from julytwisted.methods import Authenticator, RunInThread, build_registry, translate
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
+from julytwisted.tasks import Queue, WorkerService
 from julytwisted.web import WebApp, WebSettings
 
 
@@ -45,26 +47,29 @@ def _stop(_: object, child: IService) -> Deferred[None] | None:
 
 
 def build_site(
-    store: Store, config: Config, run_in_thread: RunInThread[Any] | None = None
+    store: Store,
+    config: Config,
+    queue: Queue,
+    run_in_thread: RunInThread[Any] | None = None,
 ) -> JulythonSite:
     """
+    @param queue: where slow follow-ups go.
     @param run_in_thread: runs blocking work (password hashing) off the
         reactor; the reactor's thread pool by default.
     @return: the Site serving every resource, webhook bodies bounded by
         C{config.webhook_max_body}.
     """
-    web = WebApp(
-        store,
-        WebSettings(
-            webhook_secret=config.webhook_secret, admin_token=config.admin_token
-        ),
+    settings = WebSettings(
+        webhook_secret=config.webhook_secret,
+        admin_token=config.admin_token,
+        notify=config.notify,
     )
-    root = Root(web.app.resource())
+    root = Root(WebApp(store, settings, queue).app.resource())
     threaded = run_in_thread or _in_reactor_threads
     root.putChild(
         b"json",
         rpc.JSONRPCResource(
-            build_registry(store, threaded),
+            build_registry(store, queue, threaded),
             authenticate=Authenticator(store, config.admin_token, threaded),
             translate=translate,
             title="Julython",
@@ -87,7 +92,8 @@ def build(
     config: Config, reactor: IReactorTime
 ) -> tuple[MultiService, Store, JulythonSite]:
     """
-    Build a whole process.
+    Build a whole process: Redis, the job worker (unless C{config.workers}
+    is 0), and the web.  They start in that order and stop in reverse.
 
     @return: the top service, the store and the site.
     """
@@ -97,7 +103,18 @@ def build(
     )
     redis.setServiceParent(top)
     store = Store(redis.client, reactor, config.games)
-    site = build_site(store, config)
+    queue = Queue(redis.client, reactor)
+    if config.workers:
+        import treq
+
+        WorkerService(
+            queue,
+            redis.dedicated_client(),
+            build_jobs(store, treq.post),
+            reactor,
+            concurrency=config.workers,
+        ).setServiceParent(top)
+    site = build_site(store, config, queue)
     WebService(site, config.listen, reactor).setServiceParent(top)
     return top, store, site
 

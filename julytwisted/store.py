@@ -363,6 +363,12 @@ class Store:
             raise NotFound(f"no player {username!r}")
         return sorted(result["games"] or [])
 
+    def check_group_name(self, name: str | None, board: str) -> None:
+        """
+        @raise InvalidInput: when C{name} cannot name a location or team.
+        """
+        group_request(name, "location" if board == "locations" else "team")
+
     @_deferred
     async def approve_team(self, slug: str, approved: bool = True) -> list[str]:
         """

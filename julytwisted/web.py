@@ -32,8 +32,10 @@ from julytwisted.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from julytwisted.models import Push
 from julytwisted.openapi import openapi_document
 from julytwisted.store import MAX_LIMIT, Page, Store
+from julytwisted.tasks import Queue
 
 log = Logger()
 
@@ -52,10 +54,12 @@ class WebSettings:
 
     @ivar webhook_secret: the shared secret of webhook signatures, if any.
     @ivar admin_token: the bearer token of the admin API, if any.
+    @ivar notify: outgoing webhooks to tell of pushes with new commits.
     """
 
     webhook_secret: str | None = None
     admin_token: str | None = None
+    notify: tuple[str, ...] = ()
 
 
 def _dumps(body: object) -> bytes:
@@ -106,9 +110,10 @@ class WebApp:
 
     app = Klein()
 
-    def __init__(self, store: Store, settings: WebSettings) -> None:
+    def __init__(self, store: Store, settings: WebSettings, queue: Queue) -> None:
         self.store = store
         self.settings = settings
+        self.queue = queue
 
     # Answers
 
@@ -212,6 +217,10 @@ class WebApp:
     async def commit(self, request: IRequest, hash: str) -> bytes:
         return self._json(request, await self.store.commit(hash))
 
+    @app.route("/api/v1/jobs/<id>", methods=["GET"])
+    async def job(self, request: IRequest, id: str) -> bytes:
+        return self._json(request, await self.queue.status(id))
+
     @app.route("/api/v1/games", methods=["GET"])
     async def games(self, request: IRequest) -> bytes:
         page = await self.store.list_games(_offset(request), _limit(request))
@@ -293,9 +302,28 @@ class WebApp:
         result = await self.store.ingest(push)
         if not result.active:
             return self._json(request, {"error": "abuse"}, 202)
+        if result.new and self.settings.notify:
+            await self._notify(push, result.new)
         return self._json(
             request, {"commits": list(result.new)}, 201 if result.new else 200
         )
+
+    async def _notify(self, push: Push, new: tuple[str, ...]) -> None:
+        fresh = set(new)
+        event = {
+            "project": {"name": push.project.name, "url": push.project.url},
+            "commits": [
+                {"hash": c.hash, "message": c.message, "username": c.author_name}
+                for c in push.commits
+                if c.hash in fresh
+            ],
+        }
+        try:
+            for url in self.settings.notify:
+                await self.queue.enqueue("notify", url, event)
+        except RedisUnavailable:
+            # The commits are stored; only the announcement is lost.
+            log.warn("could not queue notifications for {n} commits", n=len(new))
 
     def _require_admin(self, request: IRequest) -> None:
         token = self.settings.admin_token

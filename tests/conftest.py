@@ -24,6 +24,7 @@ from twisted.logger import LogLevel, globalLogPublisher
 from julytwisted.config import Config, RedisAddress
 from julytwisted.redis_service import RedisService, find_redis_server
 from julytwisted.store import Store
+from julytwisted.tasks import Queue, WorkerService
 
 #: The store's "now" in the tests: the middle of Julython 2026.
 NOW = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
@@ -106,14 +107,37 @@ def store(redis: RedisService, clock: Clock, config: Config) -> Store:
     return Store(redis.client, clock, config.games)
 
 
+@pytest.fixture
+def queue(redis: RedisService) -> Queue:
+    """The job queue on the real Redis."""
+    return Queue(redis.client, reactor)
+
+
 @pytest_twisted.async_yield_fixture
-async def server(store: Store, config: Config) -> AsyncIterator[str]:
-    """A real Site listening on 127.0.0.1; yields its base URL."""
+async def server(
+    store: Store, config: Config, queue: Queue, redis: RedisService
+) -> AsyncIterator[str]:
+    """
+    A real Site listening on 127.0.0.1, with a job worker running beside it
+    as in every node; yields its base URL.
+    """
+    import treq
+
+    from julytwisted.jobs import build_jobs
     from julytwisted.service import build_site
 
-    port = reactor.listenTCP(0, build_site(store, config), interface="127.0.0.1")
+    worker = WorkerService(
+        queue,
+        redis.dedicated_client(),
+        build_jobs(store, treq.post),
+        reactor,
+        poll=0.2,
+    )
+    worker.startService()
+    port = reactor.listenTCP(0, build_site(store, config, queue), interface="127.0.0.1")
     yield f"http://127.0.0.1:{port.getHost().port}"
     await port.stopListening()
+    await worker.stopService()
 
 
 @pytest.fixture(autouse=True)

@@ -393,3 +393,30 @@ def test_config_frozen() -> None:
     config = Config(data_dir=Path("/srv/j"))
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         config.admin_token = "x"  # type: ignore[misc]
+
+
+def test_workers_and_no_worker() -> None:
+    """--workers sets how many jobs run at once; --no-worker makes it 0."""
+    from julytwisted.config import Options
+
+    def config(*argv: str) -> object:
+        options = Options(environ={})
+        options.parseOptions(list(argv))
+        return options.config
+
+    assert config().workers == 4  # type: ignore[attr-defined]
+    assert config("--workers", "8").workers == 8  # type: ignore[attr-defined]
+    assert config("--no-worker").workers == 0  # type: ignore[attr-defined]
+    with pytest.raises(UsageError, match="--workers"):
+        config("--workers", "0")
+
+
+def test_notify_urls() -> None:
+    """--notify is repeatable and must be http(s)."""
+    from julytwisted.config import Options
+
+    options = Options(environ={})
+    options.parseOptions(["--notify", "https://a.example/x", "--notify", "http://b/y"])
+    assert options.config.notify == ("https://a.example/x", "http://b/y")
+    with pytest.raises(UsageError, match="--notify"):
+        Options(environ={}).parseOptions(["--notify", "ftp://nope"])

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest_twisted
 import treq
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
 
 from tests.builders import body, github_payload
 
@@ -40,6 +42,17 @@ def basic(username: str, password: str) -> str:
 
 
 ADMIN = "Bearer admin-secret"
+
+
+async def finished(server: str, job: str) -> dict[str, Any]:
+    """Follow a job with jobs.status until it is done; return its status."""
+    for _ in range(200):
+        _, answer = await rpc(server, "jobs.status", [job])
+        if answer["result"]["state"] in ("done", "failed"):
+            assert answer["result"]["state"] == "done", answer
+            return answer["result"]  # type: ignore[no-any-return]
+        await deferLater(reactor, 0.05, lambda: None)
+    raise AssertionError("the job never finished")
 
 
 async def push(server: str, *seeds: str, email: str = "ada@example.com") -> None:
@@ -159,14 +172,14 @@ async def test_add_email_adopts_orphans(server: str) -> None:
     await push(server, "w1", "w2", email="ada@work.example")
     auth = basic("ada", "correct horse")
     _, answer = await rpc(server, "julython.addEmail", ["ada@work.example"], auth=auth)
-    assert answer["result"] == {
-        "emails": ["ada@example.com", "ada@work.example"],
-        "adopted": 2,
-    }
+    assert answer["result"]["emails"] == ["ada@example.com", "ada@work.example"]
+    status = await finished(server, answer["result"]["job"])
+    assert status["result"]["adopted"] == 2
     _, answer = await rpc(server, "julython.whoami", auth=auth)
     assert answer["result"]["points"] == 12
     _, answer = await rpc(server, "julython.addEmail", ["ada@work.example"], auth=auth)
-    assert answer["result"]["adopted"] == 0
+    status = await finished(server, answer["result"]["job"])
+    assert status["result"]["adopted"] == 0
 
 
 @pytest_twisted.ensureDeferred
@@ -176,11 +189,13 @@ async def test_set_location_and_team(server: str) -> None:
     await push(server, "a")
     auth = basic("ada", "correct horse")
     _, answer = await rpc(server, "julython.setLocation", ["Berlin"], auth=auth)
+    await finished(server, answer["result"]["job"])
+    _, answer = await rpc(server, "julython.whoami", auth=auth)
     assert answer["result"]["location"] == "berlin"
     _, answer = await rpc(server, "julython.leaders", {"board": "locations"})
     assert [(m["slug"], m["points"]) for m in answer["result"]] == [("berlin", 11)]
     _, answer = await rpc(server, "julython.setTeam", ["Snakes"], auth=auth)
-    assert answer["result"]["team"] == "snakes"
+    await finished(server, answer["result"]["job"])
     _, answer = await rpc(server, "julython.leaders", {"board": "teams"})
     assert answer["result"] == []
     _, answer = await rpc(server, "admin.approveTeam", ["snakes"], auth=ADMIN)
@@ -219,3 +234,30 @@ async def test_admin_methods_need_the_admin(server: str) -> None:
     assert answer["result"]["team"] == "owls"
     _, answer = await rpc(server, "julython.whoami", auth=ADMIN)
     assert answer["error"]["code"] == 403
+
+
+@pytest_twisted.ensureDeferred
+async def test_bad_location_refused_before_any_job(server: str) -> None:
+    """A name with no letter or digit is refused at once; no job is queued."""
+    await signup(server)
+    auth = basic("ada", "correct horse")
+    _, answer = await rpc(server, "julython.setLocation", ["!!!"], auth=auth)
+    assert answer["error"]["code"] == -32602
+    _, answer = await rpc(server, "admin.jobs", auth=ADMIN)
+    assert answer["result"]["queued"] == 0 and answer["result"]["dead"] == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_admin_recount_and_job_status_over_rest(server: str) -> None:
+    """admin.recount queues a recount; its status reads done over REST too."""
+    await signup(server)
+    await push(server, "a")
+    _, answer = await rpc(server, "admin.recount", [], auth=ADMIN)
+    job = answer["result"]["job"]
+    status = await finished(server, job)
+    assert status["result"] == {"commits": 1, "repaired": []}
+    response = await treq.get(f"{server}/api/v1/jobs/{job}")
+    assert json.loads(await response.content())["state"] == "done"
+    response = await treq.get(f"{server}/api/v1/jobs/{'0' * 32}")
+    assert response.code == 404
+    await response.content()

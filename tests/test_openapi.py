@@ -28,6 +28,7 @@ from julytwisted.openapi import openapi_document
 from julytwisted.redis_service import RedisService
 from julytwisted.service import build_site
 from julytwisted.store import Store
+from julytwisted.tasks import Queue
 from julytwisted.web import WebApp
 from tests.builders import github_payload, sha
 
@@ -211,6 +212,21 @@ async def _seed(server: str) -> None:
     )
 
 
+async def _queue_a_job(server: str) -> str:
+    """Queue a recount through JSON-RPC; return the job's id."""
+    call = {"jsonrpc": "2.0", "id": 1, "method": "admin.recount", "params": []}
+    response = await treq.post(
+        server + "/json/",
+        data=json.dumps(call).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": "Bearer admin-secret",
+        },
+    )
+    job: str = json.loads(await response.content())["result"]["job"]
+    return job
+
+
 #: Each readable path, and the concrete paths of it that the tests ask for.
 READS = {
     "/healthz": ["/healthz"],
@@ -237,6 +253,7 @@ READS = {
     "/api/v1/locations/{slug}": ["/api/v1/locations/austin-tx"],
     "/api/v1/teams/{slug}": ["/api/v1/teams/snakes"],
     "/api/v1/commits/{hash}": [f"/api/v1/commits/{sha('a')}"],
+    "/api/v1/jobs/{id}": ["/api/v1/jobs/{job}"],
 }
 
 
@@ -252,8 +269,10 @@ async def test_reads_match_their_schemas(server: str) -> None:
     document answers 200 with a body its schema accepts.
     """
     await _seed(server)
+    job = await _queue_a_job(server)
     for template, paths in READS.items():
         for path in paths:
+            path = path.replace("{job}", job)
             code, _ = await exchange(server, "GET", template, path)
             assert code == 200, path
     _, page = await exchange(server, "GET", "/api/v1/commits", "/api/v1/commits")
@@ -359,7 +378,7 @@ async def test_unavailable_redis_is_as_described(
     )
     dead.client.timeout = 0.5
     dead.startService()
-    site = build_site(Store(dead.client, clock), config)
+    site = build_site(Store(dead.client, clock), config, Queue(dead.client, reactor))
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     server = f"http://127.0.0.1:{port.getHost().port}"
     try:

@@ -22,6 +22,7 @@ from twisted.internet import reactor, threads
 from julytwisted.config import Config
 from julytwisted.service import build_site
 from julytwisted.store import Store
+from julytwisted.tasks import Queue
 from tests.builders import body, github_payload, sha
 
 ADMIN = {"Authorization": "Bearer admin-secret", "Content-Type": "application/json"}
@@ -196,9 +197,9 @@ async def test_push_of_2048_commits(server: str) -> None:
 
 
 @pytest_twisted.async_yield_fixture
-async def signed_server(store: Store, config: Config) -> Any:
+async def signed_server(store: Store, config: Config, queue: Queue) -> Any:
     """A Site whose webhooks need the signature of the secret 's3cret'."""
-    site = build_site(store, attrs.evolve(config, webhook_secret="s3cret"))
+    site = build_site(store, attrs.evolve(config, webhook_secret="s3cret"), queue)
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     yield f"http://127.0.0.1:{port.getHost().port}"
     await port.stopListening()
@@ -287,9 +288,11 @@ async def test_body_over_limit_refused_before_it_is_read(server: str) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_chunked_body_over_limit_is_413(store: Store, config: Config) -> None:
+async def test_chunked_body_over_limit_is_413(
+    store: Store, config: Config, queue: Queue
+) -> None:
     """A chunked body is cut off with 413 once it passes the limit."""
-    site = build_site(store, attrs.evolve(config, webhook_max_body=1000))
+    site = build_site(store, attrs.evolve(config, webhook_max_body=1000), queue)
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     try:
         url = f"http://127.0.0.1:{port.getHost().port}"
@@ -426,7 +429,9 @@ async def test_healthz_503_without_redis(
     dead.client.timeout = 0.5
     dead.startService()
     port = reactor.listenTCP(
-        0, build_site(Store(dead.client, clock), config), interface="127.0.0.1"
+        0,
+        build_site(Store(dead.client, clock), config, Queue(dead.client, reactor)),
+        interface="127.0.0.1",
     )
     try:
         code, answer, _ = await call(
