@@ -140,6 +140,25 @@ async def server(
     await worker.stopService()
 
 
+@pytest_twisted.async_yield_fixture
+async def server_without_redis(
+    config: Config, clock: Clock, tmp_path: Path
+) -> AsyncIterator[str]:
+    """A real Site whose Redis never answers (no server on its socket)."""
+    from julytwisted.service import build_site
+
+    dead = RedisService(
+        reactor, RedisAddress(None, None, str(tmp_path / "none.sock")), tmp_path
+    )
+    dead.client.timeout = 0.5
+    dead.startService()
+    site = build_site(Store(dead.client, clock), config, Queue(dead.client, reactor))
+    port = reactor.listenTCP(0, site, interface="127.0.0.1")
+    yield f"http://127.0.0.1:{port.getHost().port}"
+    await port.stopListening()
+    await dead.stopService()
+
+
 @pytest.fixture(autouse=True)
 def no_logged_errors(request: pytest.FixtureRequest) -> Iterator[list[dict[str, Any]]]:
     """

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,17 +17,11 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from twisted.internet import reactor
-from twisted.internet.task import Clock
 from werkzeug.routing import Rule
 
 from julytwisted import __version__
-from julytwisted.config import Config, RedisAddress
 from julytwisted.openapi import openapi_document
-from julytwisted.redis_service import RedisService
-from julytwisted.service import build_site
 from julytwisted.store import Store
-from julytwisted.tasks import Queue
 from julytwisted.web import WebApp
 from tests.builders import github_payload, sha
 
@@ -367,26 +360,10 @@ async def test_webhook_answers_match_their_schemas(server: str, store: Store) ->
 
 
 @pytest_twisted.ensureDeferred
-async def test_unavailable_redis_is_as_described(
-    config: Config, clock: Clock, tmp_path: Path
-) -> None:
+async def test_unavailable_redis_is_as_described(server_without_redis: str) -> None:
     """Without Redis, /healthz and a board answer the 503s the document gives."""
-    dead = RedisService(
-        reactor,
-        RedisAddress(None, None, str(tmp_path / "none.sock"), 0, None),
-        tmp_path,
-    )
-    dead.client.timeout = 0.5
-    dead.startService()
-    site = build_site(Store(dead.client, clock), config, Queue(dead.client, reactor))
-    port = reactor.listenTCP(0, site, interface="127.0.0.1")
-    server = f"http://127.0.0.1:{port.getHost().port}"
-    try:
-        health = await exchange(server, "GET", "/healthz")
-        board, _ = await exchange(server, "GET", "/api/v1/people")
-    finally:
-        await port.stopListening()
-        await dead.stopService()
+    health = await exchange(server_without_redis, "GET", "/healthz")
+    board, _ = await exchange(server_without_redis, "GET", "/api/v1/people")
     assert health == (503, {"redis": "unavailable"})
     assert board == 503
 

@@ -414,35 +414,10 @@ async def test_healthz(server: str) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_healthz_503_without_redis(
-    config: Config, clock: Any, tmp_path: Any
-) -> None:
-    """/healthz is 503 when Redis does not answer."""
-    from julytwisted.config import RedisAddress
-    from julytwisted.redis_service import RedisService
-
-    dead = RedisService(
-        reactor,
-        RedisAddress(None, None, str(tmp_path / "none.sock"), 0, None),
-        tmp_path,
-    )
-    dead.client.timeout = 0.5
-    dead.startService()
-    port = reactor.listenTCP(
-        0,
-        build_site(Store(dead.client, clock), config, Queue(dead.client, reactor)),
-        interface="127.0.0.1",
-    )
-    try:
-        code, answer, _ = await call(
-            "GET", f"http://127.0.0.1:{port.getHost().port}/healthz"
-        )
-        code2, answer2, _ = await call(
-            "GET", f"http://127.0.0.1:{port.getHost().port}/api/v1/people"
-        )
-    finally:
-        await port.stopListening()
-        await dead.stopService()
+async def test_healthz_503_without_redis(server_without_redis: str) -> None:
+    """/healthz is 503 when Redis does not answer, and so is a board."""
+    code, answer, _ = await call("GET", server_without_redis + "/healthz")
+    code2, answer2, _ = await call("GET", server_without_redis + "/api/v1/people")
     assert (code, answer) == (503, {"redis": "unavailable"})
     assert code2 == 503 and "Redis" in answer2["error"]
 
