@@ -259,7 +259,7 @@ class Dispatcher:
         if len(replies) == len(answers):
             return self._combine(replies, batch)
         ds = [a if isinstance(a, Deferred) else succeed(a) for a in answers]
-        if len(ds) == 1:
+        if len(ds) == 1 and not batch:
             return ds[0]
         return gatherResults(ds).addCallback(self._combine, batch)
 

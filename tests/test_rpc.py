@@ -594,6 +594,15 @@ async def test_batch_mixes_versions_errors_and_notifications(
 
 
 @pytest_twisted.ensureDeferred
+async def test_batch_of_one_slow_call_is_an_array(rpc: Server) -> None:
+    """A batch of one call answered later is still an array of one response."""
+    answer = await rpc.post(
+        [{"jsonrpc": "2.0", "method": "later", "params": ["a"], "id": 1}]
+    )
+    assert answer.json == [{"jsonrpc": "2.0", "result": "a", "id": 1}]
+
+
+@pytest_twisted.ensureDeferred
 async def test_batch_runs_concurrently(rpc: Server) -> None:
     """Ten slow-ish calls in a batch take about as long as one."""
     start = reactor.seconds()
