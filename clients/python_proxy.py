@@ -23,6 +23,7 @@ with C{--call METHOD ARGS...} for one call printed as JSON.
 
 from __future__ import annotations
 
+import abc
 import argparse
 import base64
 import builtins
@@ -363,7 +364,7 @@ class _Method:
         return f"<JSON-RPC {self._kind} {self._name or '*'} of {self._owner!r}>"
 
 
-class _Names:
+class _Names(abc.ABC):
     """
     C{obj.a.b(...)} and C{obj["a"].b(...)} call C{a.b}; names that start
     with C{_} or are attributes of C{obj} are reached with C{obj["name"]}
@@ -382,10 +383,11 @@ class _Names:
         """Call C{method} with params by position or by name."""
         return self._invoke("call", method, args, kwargs)
 
+    @abc.abstractmethod
     def _invoke(
         self, kind: str, method: str, args: tuple[Any, ...], kw: dict[str, Any]
     ) -> Any:
-        raise NotImplementedError()
+        """Make the call: each kind of proxy (single, batch) its own way."""
 
 
 class Proxy(_Names):
