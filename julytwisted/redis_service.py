@@ -15,6 +15,7 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -169,8 +170,29 @@ class EmbeddedRedis(Service):
         Service.startService(self)
         self._spawn()
 
-    def _spawn(self) -> None:
+    def _orphan(self) -> int | None:
+        """
+        The pid of a redis-server left running on this data dir by a julython
+        process that died without stopping it, or L{None}.  Holding the lock
+        proves that process is gone.
+        """
+        try:
+            pid = int((self.data_dir / "redis.pid").read_text().strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def _spawn(self, waited: float = 0.0) -> None:
         self._restart = None
+        orphan = self._orphan()
+        if orphan is not None:
+            # Two servers on one append-only file would corrupt it: stop the
+            # orphan (it saves on SIGTERM) and start once it is gone.
+            log.warn("stopping orphaned redis-server {pid}", pid=orphan)
+            os.kill(orphan, signal.SIGTERM if waited < 10 else signal.SIGKILL)
+            self._restart = self._reactor.callLater(0.1, self._spawn, waited + 0.1)
+            return
         assert self._binary is not None
         argv = embedded_arguments(self._binary, self.data_dir)
         self._protocol = _RedisProcess(self)

@@ -164,3 +164,29 @@ async def test_external_server_reconnects_after_outage(tmp_path: Path) -> None:
         await service.stopService()
         process.terminate()
         process.wait(10)
+
+
+@pytest_twisted.ensureDeferred
+async def test_orphaned_server_is_stopped_before_starting(tmp_path: Path) -> None:
+    """
+    A redis-server left on the data dir by a julython process killed with
+    SIGKILL is stopped first, so two servers never share the append-only file.
+    """
+    import subprocess
+
+    argv = embedded_arguments(find_redis_server(), tmp_path)
+    orphan = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.DEVNULL)
+    try:
+        await until(lambda: (tmp_path / "redis.pid").exists())
+        embedded = EmbeddedRedis(reactor, tmp_path)
+        embedded.startService()
+        try:
+            await until(lambda: orphan.poll() is not None)
+            await until(lambda: embedded.pid is not None)
+            assert embedded.pid != orphan.pid
+        finally:
+            await embedded.stopService()
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()
+        orphan.wait()

@@ -5,6 +5,7 @@ with its embedded redis-server, driven over HTTP.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -111,6 +112,9 @@ def node(tmp_path: Path) -> Iterator[Node]:
     if n.process is not None and n.process.poll() is None:
         n.process.kill()
         n.process.wait()
+        # SIGKILL leaves no chance to stop the embedded server: do it here.
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(n.redis_pid(), signal.SIGTERM)
 
 
 def push(node: Node, *seeds: str) -> tuple[int, Any]:
