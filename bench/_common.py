@@ -9,11 +9,13 @@ failure or Ctrl-C anywhere stops it and removes its files.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import math
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -301,3 +303,55 @@ def machine() -> str:
         f"redis-server {redis_version()}, "
         f"load average {os.getloadavg()[0]:.2f} before the run"
     )
+
+
+# wrk, the load generator both benchmarks drive
+
+
+def find_wrk() -> str:
+    """
+    @return: the path of wrk.
+    @raise BenchError: when it is not installed.
+    """
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise BenchError("wrk is not installed: apt-get install wrk")
+    return wrk
+
+
+def add_wrk_options(parser: argparse.ArgumentParser, unit: str) -> None:
+    """Add C{--duration}, C{--connections}, C{--threads} and C{--quick}."""
+    parser.add_argument("--duration", type=int, default=10, help=f"seconds per {unit}")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--quick", action="store_true", help=f"2 s per {unit}")
+
+
+def run_wrk(
+    wrk: str,
+    script: Path,
+    url: str,
+    script_args: Sequence[str],
+    threads: int,
+    connections: int,
+    duration: int,
+) -> dict[str, int]:
+    """
+    Run wrk with a Lua script whose C{done()} prints one C{wrk-result k=v ...}
+    line.
+
+    @return: that line's counts.
+    @raise BenchError: when wrk fails or prints no result.
+    """
+    argv = [
+        wrk, "--threads", str(threads), "--connections", str(connections),
+        "--duration", f"{duration}s", "--timeout", "10s",
+        "--script", str(script), url, "--", *script_args,
+    ]  # fmt: skip
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
+    if out.returncode != 0:
+        raise BenchError(f"wrk failed ({out.returncode}):\n{out.stderr}")
+    for line in out.stdout.splitlines():
+        if line.startswith("wrk-result "):
+            return {k: int(v) for k, v in (f.split("=") for f in line.split()[1:])}
+    raise BenchError(f"wrk printed no result:\n{out.stdout}")

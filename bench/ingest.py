@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +28,9 @@ from typing import Any, TypeVar
 import attrs
 from _common import (
     BenchError,
+    add_wrk_options,
     create_player,
+    find_wrk,
     github_payload,
     machine,
     percentile,
@@ -38,6 +38,7 @@ from _common import (
     print_tail,
     raise_on_sigterm,
     redis_call,
+    run_wrk,
     start_redis,
     start_service,
 )
@@ -101,12 +102,9 @@ class Options:
 def parse_options(argv: list[str]) -> Options:
     """@return: the command line's options."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per path")
-    parser.add_argument("--connections", type=int, default=8, help="pushes in flight")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    add_wrk_options(parser, "path")
     parser.add_argument("--commits", type=int, default=20, help="commits per push")
     parser.add_argument("--big", type=int, default=2048, help="commits of the big push")
-    parser.add_argument("--quick", action="store_true", help="2 s per path")
     ns = parser.parse_args(argv)
     if min(ns.duration, ns.connections, ns.threads, ns.commits, ns.big) < 1:
         parser.error("every count and the duration must be at least 1")
@@ -145,35 +143,16 @@ def evalsha_us(redis: Path) -> float:
 # HTTP, with wrk
 
 
-def _wrk_result(stdout: str) -> dict[str, int]:
-    for line in stdout.splitlines():
-        if line.startswith("wrk-result "):
-            return {k: int(v) for k, v in (f.split("=") for f in line.split()[1:])}
-    raise BenchError(f"wrk printed no result:\n{stdout}")
-
-
-def run_wrk(url: str, options: Options) -> Figures:
+def run_http(url: str, options: Options) -> Figures:
     """
     Post pushes of fresh commits for C{options.duration} seconds.
 
     @raise BenchError: when wrk is missing or fails.
     """
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise BenchError("wrk is not installed: apt-get install wrk")
-    argv = [
-        wrk, "--threads", str(options.threads),
-        "--connections", str(options.connections),
-        "--duration", f"{options.duration}s", "--timeout", "10s",
-        "--script", str(WRK_SCRIPT), url + "/api/v1/github",
-        "--", str(options.commits),
-    ]  # fmt: skip
-    out = subprocess.run(
-        argv, capture_output=True, text=True, timeout=options.duration + 60
-    )
-    if out.returncode != 0:
-        raise BenchError(f"wrk failed ({out.returncode}):\n{out.stderr}")
-    r = _wrk_result(out.stdout)
+    r = run_wrk(
+        find_wrk(), WRK_SCRIPT, url + "/api/v1/github", [str(options.commits)],
+        options.threads, options.connections, options.duration,
+    )  # fmt: skip
     if r["other"]:
         print(f"  wrk: {r['other']} answers not 201, the last {r['last_other']}")
     errors = r["other"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
@@ -391,7 +370,7 @@ def run(options: Options, workdir: Path, stack: contextlib.ExitStack) -> int:
         url = start_service(stack, redis, log.parent, _TOKEN)
         create_player(url, _TOKEN)
         evalsha_us(redis)
-        http = attrs.evolve(run_wrk(url, options), redis_us=evalsha_us(redis))
+        http = attrs.evolve(run_http(url, options), redis_us=evalsha_us(redis))
         big_http = big_http_push(url, options.big)
         store, big_store = on_reactor(lambda r: ceiling(r, redis, options))
     except BenchError:

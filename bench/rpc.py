@@ -26,7 +26,6 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,11 +37,14 @@ import attrs
 from _common import (
     LOOPBACK,
     BenchError,
+    add_wrk_options,
+    find_wrk,
     free_port,
     machine,
     post_or_get,
     print_tail,
     raise_on_sigterm,
+    run_wrk,
     stop_process,
 )
 
@@ -104,10 +106,7 @@ class Options:
 def parse_options(argv: list[str]) -> Options:
     """@return: the command line's options."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per run")
-    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--quick", action="store_true", help="2 s per run")
+    add_wrk_options(parser, "run")
     parser.add_argument(
         "--no-access-log", action="store_true", help="servers log no requests"
     )
@@ -157,9 +156,7 @@ def check_tools() -> str:
     @return: the path of wrk.
     @raise BenchError: when wrk or the peer's packages are missing.
     """
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise BenchError("wrk is not installed: apt-get install wrk")
+    wrk = find_wrk()
     missing = [p for p in PEER_PACKAGES if importlib.util.find_spec(p) is None]
     if missing:
         raise BenchError(f"the peer server needs: pip install {' '.join(missing)}")
@@ -240,33 +237,17 @@ def start_server(
 # Load, with wrk
 
 
-def _wrk_result(stdout: str) -> dict[str, int]:
-    for line in stdout.splitlines():
-        if line.startswith("wrk-result "):
-            return {k: int(v) for k, v in (f.split("=") for f in line.split()[1:])}
-    raise BenchError(f"wrk printed no result:\n{stdout}")
-
-
-def run_wrk(wrk: str, url: str, count: int, options: Options) -> Figures:
+def run_load(wrk: str, url: str, count: int, options: Options) -> Figures:
     """
     Post L{body}C{(count)} over C{options.connections} connections for
     C{options.duration} seconds.
 
     @raise BenchError: when wrk fails.
     """
-    argv = [
-        wrk, "--threads", str(options.threads),
-        "--connections", str(options.connections),
-        "--duration", f"{options.duration}s", "--timeout", "10s",
-        "--script", str(WRK_SCRIPT), url,
-        "--", body(count).decode(), str(count),
-    ]  # fmt: skip
-    out = subprocess.run(
-        argv, capture_output=True, text=True, timeout=options.duration + 60
-    )
-    if out.returncode != 0:
-        raise BenchError(f"wrk failed ({out.returncode}):\n{out.stderr}")
-    r = _wrk_result(out.stdout)
+    r = run_wrk(
+        wrk, WRK_SCRIPT, url, [body(count).decode(), str(count)],
+        options.threads, options.connections, options.duration,
+    )  # fmt: skip
     if r["bad"]:
         print(f"  wrk: {r['bad']} wrong answers, the last with status {r['last_bad']}")
     errors = r["bad"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
@@ -292,8 +273,8 @@ def measure(
     try:
         with contextlib.ExitStack() as stack:
             url = start_server(stack, kind, log, options)
-            single = run_wrk(wrk, url, 1, options)
-            batch = run_wrk(wrk, url, BATCH, options)
+            single = run_load(wrk, url, 1, options)
+            batch = run_load(wrk, url, BATCH, options)
     except BenchError:
         print_tail(log)
         raise
@@ -315,7 +296,7 @@ def profile_ours(wrk: str, workdir: Path, options: Options) -> None:
     try:
         with contextlib.ExitStack() as stack:
             url = start_server(stack, "ours", log, options, stats_file)
-            figures = run_wrk(wrk, url, 1, options)
+            figures = run_load(wrk, url, 1, options)
     except BenchError:
         print_tail(log)
         raise
