@@ -95,6 +95,10 @@ class Config:
     @ivar workers: jobs this process runs at once; 0 runs none (web only).
     @ivar notify: outgoing webhooks (Discord- or Slack-compatible) told of
         every push that brought new commits.
+    @ivar job_visibility: seconds a job may go without a heartbeat from its
+        worker before another worker takes it over.
+    @ivar job_grace: seconds a stopping worker waits for its running jobs
+        before leaving them to be taken over.
     """
 
     listen: tuple[str, ...] = attrs.field(default=(DEFAULT_LISTEN,), converter=tuple)
@@ -107,6 +111,8 @@ class Config:
     redis_timeout: float = 5.0
     workers: int = 4
     notify: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    job_visibility: float = 30.0
+    job_grace: float = 10.0
 
 
 def parse_listen(description: str) -> str:
@@ -346,6 +352,20 @@ class Options(usage.Options):
             f"(default: ${ADMIN_TOKEN_ENV}; unset refuses them all).",
         ],
         ["workers", None, "4", "Run up to this many background jobs at once."],
+        [
+            "job-visibility",
+            None,
+            "30",
+            "Seconds a running job may go unheard from (its process died) "
+            "before another worker takes it over.",
+        ],
+        [
+            "job-grace",
+            None,
+            "10",
+            "Seconds a stopping process waits for its running jobs; the rest "
+            "are left for other workers to run again.",
+        ],
     ]
 
     optFlags = [
@@ -408,6 +428,18 @@ class Options(usage.Options):
             raise usage.UsageError("--workers: a whole number from 1 to 256")
         return int(raw)
 
+    def _seconds(self, option: str, least: float) -> float:
+        raw = str(self[option])
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not least <= value <= 86400:
+            raise usage.UsageError(
+                f"--{option}: a number of seconds from {least:g} to 86400, not {raw!r}"
+            )
+        return value
+
     def _secret(self, option: str, variable: str) -> str | None:
         value = self[option] or self._environ.get(variable, "")
         return value or None
@@ -434,6 +466,8 @@ class Options(usage.Options):
             games=self["game"],
             workers=self._workers(),
             notify=self._notify,
+            job_visibility=self._seconds("job-visibility", 1),
+            job_grace=self._seconds("job-grace", 0),
         )
 
 

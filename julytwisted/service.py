@@ -113,6 +113,8 @@ def build(
             build_jobs(store, treq.post),
             reactor,
             concurrency=config.workers,
+            visibility=config.job_visibility,
+            stop_timeout=config.job_grace,
         ).setServiceParent(top)
     site = build_site(store, config, queue)
     WebService(site, config.listen, reactor).setServiceParent(top)

@@ -420,3 +420,29 @@ def test_notify_urls() -> None:
     assert options.config.notify == ("https://a.example/x", "http://b/y")
     with pytest.raises(UsageError, match="--notify"):
         Options(environ={}).parseOptions(["--notify", "ftp://nope"])
+
+
+def test_job_timing_options() -> None:
+    """
+    --job-visibility and --job-grace take seconds within bounds; a bad value
+    is refused with the option's name.
+    """
+    from julytwisted.config import Options
+
+    def config(*argv: str) -> Config:
+        options = Options(environ={})
+        options.parseOptions(list(argv))
+        return options.config
+
+    assert (config().job_visibility, config().job_grace) == (30.0, 10.0)
+    chosen = config("--job-visibility", "2.5", "--job-grace", "0")
+    assert (chosen.job_visibility, chosen.job_grace) == (2.5, 0.0)
+    for option, value in [
+        ("--job-visibility", "0.5"),
+        ("--job-visibility", "soon"),
+        ("--job-grace", "-1"),
+        ("--job-grace", "nan"),
+        ("--job-grace", "100000"),
+    ]:
+        with pytest.raises(UsageError, match=option):
+            config(option, value)
