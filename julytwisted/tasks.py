@@ -214,12 +214,23 @@ class Queue:
                 "XCLAIM", _STREAM, _GROUP, consumer, 0, *entries, "JUSTID"
             )
 
-    async def start(self, entry: str, job_id: str, consumer: str) -> int:
-        """@return: the attempt number, or 0 when the job must not run."""
-        attempt: int = await self.redis.run(
+    async def start(
+        self, entry: str, job_id: str, consumer: str
+    ) -> tuple[int, str, list[Any], int] | None:
+        """
+        Count a run's attempt and mark the job running.
+
+        @return: the attempt number, the job's name, arguments and maximum
+            attempts; or L{None} when the job must not run (done, gone, or
+            out of attempts).
+        """
+        reply = await self.redis.run(
             _START, args=(entry, job_id, self._clock.seconds(), consumer)
         )
-        return attempt
+        if not reply:
+            return None
+        attempt, name, args, most = reply
+        return int(attempt), name, json.loads(args), int(most)
 
     async def finish(
         self, entry: str, job_id: str, outcome: str, detail: object, retry_at: float = 0
@@ -232,13 +243,6 @@ class Queue:
                 json.dumps(detail), retry_at,
             ),
         )  # fmt: skip
-
-    async def job(self, job_id: str) -> tuple[str, list[Any], int]:
-        """@return: a job's name, arguments and maximum attempts."""
-        name, args, most = await self.redis.execute(
-            "HMGET", _job_key(job_id), "name", "args", "max_attempts"
-        )
-        return name, json.loads(args), int(most)
 
 
 def _entries(raw: list[Any]) -> list[tuple[str, str]]:
@@ -321,6 +325,8 @@ class WorkerService(Service):
         self.consumer = f"{uuid.uuid4().hex[:12]}"
         self.running_jobs: dict[str, Deferred[None]] = {}
         self._loop: Deferred[None] | None = None
+        self._slot_freed: Deferred[None] | None = None
+        self._next_sweep = 0.0
         self._heartbeat = LoopingCall(self._beat)
         self._heartbeat.clock = clock
 
@@ -347,13 +353,19 @@ class WorkerService(Service):
                 await deferLater(self._clock, self._poll, lambda: None)
 
     async def _round(self) -> None:
-        await self._queue.promote_due()
         free = self.concurrency - len(self.running_jobs)
         if free <= 0:
-            await deferLater(self._clock, 0.05, lambda: None)
+            self._slot_freed = Deferred()
+            await self._slot_freed
             return
-        idle = int(self._visibility * 1000)
-        taken = await self._queue.reclaim(self.consumer, idle, free)
+        taken: list[tuple[str, str]] = []
+        if self._clock.seconds() >= self._next_sweep:
+            # Due delayed jobs and dead workers' jobs: once per poll interval,
+            # not per round, so that busy rounds cost one Redis call.
+            self._next_sweep = self._clock.seconds() + self._poll
+            await self._queue.promote_due()
+            idle = int(self._visibility * 1000)
+            taken = await self._queue.reclaim(self.consumer, idle, free)
         if not taken:
             block = int(self._poll * 1000)
             taken = await self._queue.take(self._blocking, self.consumer, free, block)
@@ -365,6 +377,9 @@ class WorkerService(Service):
 
     def _forget(self, result: object, entry: str) -> None:
         self.running_jobs.pop(entry, None)
+        freed, self._slot_freed = self._slot_freed, None
+        if freed is not None:
+            freed.callback(None)
         if not isinstance(result, Failure) or result.check(CancelledError):
             return
         if result.check(RedisUnavailable):
@@ -373,10 +388,10 @@ class WorkerService(Service):
             log.failure("job {entry} ended badly", result, entry=entry)
 
     async def _work(self, entry: str, job_id: str) -> None:
-        attempt = await self._queue.start(entry, job_id, self.consumer)
-        if attempt == 0:
+        started = await self._queue.start(entry, job_id, self.consumer)
+        if started is None:
             return
-        name, args, most = await self._queue.job(job_id)
+        attempt, name, args, most = started
         function = self._registry.functions.get(name)
         try:
             if function is None:
