@@ -23,12 +23,17 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
+
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from julytwisted.redis_service import embedded_arguments, find_redis_server
+
+_T = TypeVar("_T")
 
 #: The twistd next to this interpreter: the venv's.
 TWISTD = str(Path(sys.executable).parent / "twistd")
@@ -355,3 +360,37 @@ def run_wrk(
         if line.startswith("wrk-result "):
             return {k: int(v) for k, v in (f.split("=") for f in line.split()[1:])}
     raise BenchError(f"wrk printed no result:\n{out.stdout}")
+
+
+def on_reactor(main: Callable[[Any], Coroutine[Any, Any, _T]]) -> _T:
+    """
+    Run C{main(reactor)} to its end on the global reactor, which runs once.
+
+    @raise KeyboardInterrupt: when a signal stopped the reactor first.
+    """
+    from twisted.internet import reactor
+
+    outcome: list[_T | Failure] = []
+    interrupted: list[bool] = []
+
+    def finish(result: _T | Failure) -> None:
+        if not interrupted:
+            outcome.append(result)
+            reactor.stop()
+
+    def start() -> None:
+        Deferred.fromCoroutine(main(reactor)).addBoth(finish)
+
+    def shutting_down() -> None:
+        # A signal stopped the reactor: the connections it now drops fail main.
+        if not outcome:
+            interrupted.append(True)
+
+    reactor.callWhenRunning(start)
+    reactor.addSystemEventTrigger("before", "shutdown", shutting_down)
+    reactor.run()
+    if not outcome:
+        raise KeyboardInterrupt("the reactor was stopped")
+    if isinstance(outcome[0], Failure):
+        outcome[0].raiseException()
+    return outcome[0]

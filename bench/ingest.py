@@ -21,9 +21,9 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 from _common import (
@@ -33,6 +33,7 @@ from _common import (
     find_wrk,
     github_payload,
     machine,
+    on_reactor,
     percentile,
     post_or_get,
     print_tail,
@@ -43,7 +44,6 @@ from _common import (
     start_service,
 )
 from twisted.internet.defer import Deferred, gatherResults
-from twisted.python.failure import Failure
 
 from julytwisted.config import parse_redis_url
 from julytwisted.errors import JulythonError
@@ -64,8 +64,6 @@ _HTTP_BIG, _CEILING, _CEILING_BIG = 0xB0000000, 0xC0000000, 0xCB000000
 
 _HEADERS = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
 _TOKEN = "bench-token"
-
-_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -275,40 +273,6 @@ async def ceiling(reactor: Any, redis: Path, options: Options) -> tuple[Figures,
         return figures, await big_store_push(store, options.big)
     finally:
         await service.stopService()
-
-
-def on_reactor(main: Callable[[Any], Coroutine[Any, Any, _T]]) -> _T:
-    """
-    Run C{main(reactor)} to its end on the global reactor, which runs once.
-
-    @raise KeyboardInterrupt: when a signal stopped the reactor first.
-    """
-    from twisted.internet import reactor
-
-    outcome: list[_T | Failure] = []
-    interrupted: list[bool] = []
-
-    def finish(result: _T | Failure) -> None:
-        if not interrupted:
-            outcome.append(result)
-            reactor.stop()
-
-    def start() -> None:
-        Deferred.fromCoroutine(main(reactor)).addBoth(finish)
-
-    def shutting_down() -> None:
-        # A signal stopped the reactor: the connections it now drops fail main.
-        if not outcome:
-            interrupted.append(True)
-
-    reactor.callWhenRunning(start)
-    reactor.addSystemEventTrigger("before", "shutdown", shutting_down)
-    reactor.run()
-    if not outcome:
-        raise KeyboardInterrupt("the reactor was stopped")
-    if isinstance(outcome[0], Failure):
-        outcome[0].raiseException()
-    return outcome[0]
 
 
 # The run
