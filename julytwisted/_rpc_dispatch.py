@@ -174,6 +174,8 @@ class Dispatcher:
     @ivar clock: the clock of the deadlines, asked for when first needed.
     @ivar timeout: seconds a call may run before it is cancelled.
     @ivar max_batch: the most request objects one batch may hold.
+    @ivar observe: told of every call run, with its method's name (L{None}
+        for a name no method has) and C{0} or its error code.
     """
 
     lookup: Callable[[str], Method | None]
@@ -182,6 +184,7 @@ class Dispatcher:
     translate: Translator | None = None
     timeout: float = 30.0
     max_batch: int = 1000
+    observe: Callable[[str | None, int], None] | None = None
 
     def handle_body(self, body: bytes, incoming: Incoming) -> Answer:
         """
@@ -339,7 +342,13 @@ class Dispatcher:
             return Deferred.fromCoroutine(result)
         return result
 
+    def _observed(self, call: Call, code: int) -> None:
+        if self.observe is not None:
+            known = self.lookup(call.method) is not None
+            self.observe(call.method if known else None, code)
+
     def _succeeded(self, result: object, call: Call) -> Reply:
+        self._observed(call, 0)
         if call.notification:
             return Reply(None)
         try:
@@ -352,6 +361,7 @@ class Dispatcher:
 
     def _failed(self, reason: Failure, call: Call) -> Reply:
         error = self.error_for(reason, call.method)
+        self._observed(call, error.code)
         return Reply(None) if call.notification else self._error_reply(call, error)
 
     def _error_reply(self, call: Call, error: JSONRPCError) -> Reply:

@@ -20,7 +20,7 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote_to_bytes
 
@@ -169,6 +169,7 @@ class JSONRPCResource(Resource):
         max_batch: int = 1000,
         title: str = "JSON-RPC service",
         version: str = "1.0.0",
+        observe: Callable[[str | None, int], None] | None = None,
     ) -> None:
         """
         @param authenticate: C{authenticate(request, credentials)} returns the
@@ -188,6 +189,9 @@ class JSONRPCResource(Resource):
         @param max_batch: the most calls one batch may hold.
         @param title: the service's name in its descriptions.
         @param version: the service's version in its OpenRPC document.
+        @param observe: told of every call, for metrics: the method's name
+            (L{None} when no method has the name called) and C{0} or the
+            error code.
         """
         Resource.__init__(self)
         self.registry = registry
@@ -205,6 +209,7 @@ class JSONRPCResource(Resource):
             translate=translate,
             timeout=timeout,
             max_batch=max_batch,
+            observe=observe,
         )
 
     def _get_clock(self) -> IReactorTime:

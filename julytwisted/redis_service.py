@@ -16,6 +16,8 @@ import importlib.util
 import os
 import shutil
 import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -262,9 +264,18 @@ class Script:
     @ivar sha: its SHA-1, hex.
     """
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, name: str = "script") -> None:
+        """
+        @param name: what metrics call it, such as C{"ingest"}.
+        """
         self.source = source
+        self.name = name
         self.sha = hashlib.sha1(source.encode("utf-8")).hexdigest()
+
+
+#: Told of every finished Redis call: its name (the command, or the script's
+#: name), its seconds, and C{None}, C{"unavailable"} or C{"error"}.
+RedisObserver = Callable[[str, float, "str | None"], None]
 
 
 class RedisClient:
@@ -273,34 +284,58 @@ class RedisClient:
     on every command and Redis outages reported as L{RedisUnavailable}.
     """
 
-    def __init__(self, factory: Any, clock: IReactorTime, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        factory: Any,
+        clock: IReactorTime,
+        timeout: float = 5.0,
+        observe: RedisObserver | None = None,
+    ) -> None:
         """
         @param factory: a txredisapi C{RedisFactory}, the pool.
         @param clock: the clock the deadlines run on.
         @param timeout: seconds a command may take before it counts as an outage.
+        @param observe: told of every call as it ends, for metrics.
         """
         self._factory = factory
         self._pool = factory.handler
         self._clock = clock
         self.timeout = timeout
+        self._observe = observe
 
     @property
     def connected(self) -> bool:
         """Whether at least one connection of the pool is up now."""
         return bool(self._factory.size)
 
-    def execute(self, *command: object, timeout: float | None = None) -> Deferred[Any]:
+    def execute(
+        self, *command: object, timeout: float | None = None, name: str | None = None
+    ) -> Deferred[Any]:
         """
         Run one command.
 
         @param command: the command name and its arguments.
         @param timeout: seconds to wait, if not the client's default.
+        @param name: what metrics call it, if not the command's name.
         @return: a Deferred firing with the decoded reply, or failing with
             L{RedisUnavailable} when Redis is away or too slow.
         """
+        started = time.perf_counter()
         d: Deferred[Any] = self._pool.execute_command(*command)
         d.addTimeout(self.timeout if timeout is None else timeout, self._clock)
-        return d.addErrback(_as_unavailable)
+        d.addErrback(_as_unavailable)
+        if self._observe is not None:
+            label = name or str(command[0]).upper()
+            d.addBoth(self._observed, label, started)
+        return d
+
+    def _observed(self, result: object, name: str, started: float) -> object:
+        assert self._observe is not None
+        outcome = None
+        if isinstance(result, Failure):
+            outcome = "unavailable" if result.check(RedisUnavailable) else "error"
+        self._observe(name, time.perf_counter() - started, outcome)
+        return result
 
     def run(
         self,
@@ -314,8 +349,9 @@ class RedisClient:
 
         @return: a Deferred firing with the script's reply.
         """
+        name = f"script:{script.name}"
         d = self.execute(
-            "EVALSHA", script.sha, len(keys), *keys, *args, timeout=timeout
+            "EVALSHA", script.sha, len(keys), *keys, *args, timeout=timeout, name=name
         )
 
         def reload(failure: Failure) -> Deferred[Any] | Failure:
@@ -323,8 +359,9 @@ class RedisClient:
                 failure.value
             ).startswith("NOSCRIPT"):
                 return self.execute(
-                    "EVAL", script.source, len(keys), *keys, *args, timeout=timeout
-                )
+                    "EVAL", script.source, len(keys), *keys, *args,
+                    timeout=timeout, name=name,
+                )  # fmt: skip
             return failure
 
         return d.addErrback(reload)
@@ -384,8 +421,13 @@ class RedisService(MultiService):
         data_dir: Path,
         timeout: float = 5.0,
         poolsize: int = 4,
+        observe: RedisObserver | None = None,
     ) -> None:
+        """
+        @param observe: told of every call of every client, for metrics.
+        """
         MultiService.__init__(self)
+        self._observe = observe
         self._reactor = reactor
         self.address = address
         self.embedded: EmbeddedRedis | None = None
@@ -398,7 +440,7 @@ class RedisService(MultiService):
         self._factory = self._make_factory(poolsize)
         self._timeout = timeout
         self._factories = [self._factory]
-        self.client = RedisClient(self._factory, reactor, timeout)
+        self.client = RedisClient(self._factory, reactor, timeout, observe)
 
     def _make_factory(self, poolsize: int) -> Any:
         address = self.address
@@ -424,7 +466,7 @@ class RedisService(MultiService):
         self._factories.append(factory)
         if self.running:
             factory.startConnecting(self._endpoint)
-        return RedisClient(factory, self._reactor, self._timeout)
+        return RedisClient(factory, self._reactor, self._timeout, self._observe)
 
     def startService(self) -> None:
         MultiService.startService(self)

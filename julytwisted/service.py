@@ -19,6 +19,7 @@ from julytwisted import __version__, rpc
 from julytwisted.config import Config, Options
 from julytwisted.jobs import build_jobs
 from julytwisted.methods import Authenticator, RunInThread, build_registry, translate
+from julytwisted.metrics import Metrics, MetricsResource
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
@@ -51,20 +52,24 @@ def build_site(
     config: Config,
     queue: Queue,
     run_in_thread: RunInThread[Any] | None = None,
+    metrics: Metrics | None = None,
 ) -> JulythonSite:
     """
     @param queue: where slow follow-ups go.
     @param run_in_thread: runs blocking work (password hashing) off the
         reactor; the reactor's thread pool by default.
+    @param metrics: what the Site counts and serves at C{/metrics}; new
+        ones by default.
     @return: the Site serving every resource, webhook bodies bounded by
         C{config.webhook_max_body}.
     """
+    metrics = metrics or Metrics()
     settings = WebSettings(
         webhook_secret=config.webhook_secret,
         admin_token=config.admin_token,
         notify=config.notify,
     )
-    root = Root(WebApp(store, settings, queue).app.resource())
+    root = Root(WebApp(store, settings, queue, metrics.push).app.resource())
     threaded = run_in_thread or _in_reactor_threads
     root.putChild(
         b"json",
@@ -74,13 +79,18 @@ def build_site(
             translate=translate,
             title="Julython",
             version=__version__,
+            observe=metrics.rpc_call,
         ),
     )
+    root.putChild(b"metrics", MetricsResource(metrics, queue.stats))
     limits = [
         (f"/api/v1/{service}".encode(), config.webhook_max_body)
         for service in ("github", "bitbucket", "gitlab")
     ]
-    return JulythonSite(root, limits=limits)
+    site = JulythonSite(root, limits=limits)
+    site.observe = metrics.request
+    metrics.in_flight_from(lambda: site.active)
+    return site
 
 
 def _in_reactor_threads(f: Callable[[], Any]) -> Deferred[Any]:
@@ -98,8 +108,13 @@ def build(
     @return: the top service, the store and the site.
     """
     top = OrderedMultiService()
+    metrics = Metrics()
     redis = RedisService(
-        reactor, config.redis, config.data_dir, timeout=config.redis_timeout
+        reactor,
+        config.redis,
+        config.data_dir,
+        timeout=config.redis_timeout,
+        observe=metrics.redis_call,
     )
     redis.setServiceParent(top)
     store = Store(redis.client, reactor, config.games)
@@ -115,8 +130,9 @@ def build(
             concurrency=config.workers,
             visibility=config.job_visibility,
             stop_timeout=config.job_grace,
+            observe=metrics.job,
         ).setServiceParent(top)
-    site = build_site(store, config, queue)
+    site = build_site(store, config, queue, metrics=metrics)
     WebService(site, config.listen, reactor).setServiceParent(top)
     return top, store, site
 

@@ -7,7 +7,8 @@ they are read, and a graceful stop that lets in-flight requests finish.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from twisted.application.service import MultiService
@@ -20,6 +21,9 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 log = Logger()
+
+#: Told of a request that ended: its method, path, status and seconds.
+RequestObserver = Callable[[bytes, bytes, int, float], None]
 
 #: The body limit of any path no rule names.
 DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -102,6 +106,8 @@ class JulythonSite(Site):
     answering.
 
     @ivar active: the requests received and not yet finished.
+    @ivar observe: told of every request as it ends, for metrics: its
+        method, path, status and seconds from arrival to the last byte.
     """
 
     requestFactory = LimitedRequest
@@ -124,6 +130,7 @@ class JulythonSite(Site):
         self._default_limit = default_limit
         self.active = 0
         self._idle: list[Deferred[None]] = []
+        self.observe: RequestObserver | None = None
 
     def body_limit(self, path: bytes) -> int:
         """@return: the largest body, in bytes, a request to C{path} may send."""
@@ -134,11 +141,16 @@ class JulythonSite(Site):
 
     def getResourceFor(self, request: Request) -> IResource:
         self.active += 1
-        request.notifyFinish().addBoth(self._finished)
+        started = time.perf_counter()
+        request.notifyFinish().addBoth(self._finished, request, started)
         resource: IResource = Site.getResourceFor(self, request)
         return resource
 
-    def _finished(self, _: object) -> None:
+    def _finished(self, _: object, request: Request, started: float) -> None:
+        if self.observe is not None:
+            path = request.path or b"/"
+            seconds = time.perf_counter() - started
+            self.observe(request.method, path, request.code, seconds)
         self.active -= 1
         if self.active == 0:
             waiting, self._idle = self._idle, []

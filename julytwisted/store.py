@@ -90,7 +90,7 @@ def _script(name: str, scoring: bool = False) -> Script:
     source = lua.joinpath(name).read_text("utf-8")
     if scoring:
         source = lua.joinpath("_scoring.lua").read_text("utf-8") + "\n" + source
-    return Script(source)
+    return Script(source, name.removesuffix(".lua"))
 
 
 _INGEST = _script("ingest.lua", scoring=True)
@@ -103,7 +103,8 @@ _ADD_EMAIL = _script("add_email.lua")
 _RECOUNT = _script("recount.lua", scoring=True)
 _SET_IF_EXISTS = Script(
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
-    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1"
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1",
+    "set_if_exists",
 )
 
 

@@ -54,7 +54,8 @@ def _job_key(job_id: str) -> str:
 
 
 def _script(name: str) -> Script:
-    return Script(files("julytwisted").joinpath("lua", name).read_text("utf-8"))
+    source = files("julytwisted").joinpath("lua", name).read_text("utf-8")
+    return Script(source, name.removesuffix(".lua"))
 
 
 _ENQUEUE = _script("queue_enqueue.lua")
@@ -312,8 +313,14 @@ class WorkerService(Service):
         stop_timeout: float = 10.0,
         backoff: Backoff = Backoff(),
         poll: float = 1.0,
+        observe: Callable[[str, str], None] | None = None,
     ) -> None:
+        """
+        @param observe: told of every run's end, for metrics: the job's name
+            and C{done}, C{retry} or C{failed}.
+        """
         self._queue = queue
+        self._observe = observe
         self._blocking = blocking
         self._registry = registry
         self._clock = clock
@@ -404,6 +411,12 @@ class WorkerService(Service):
             await self._failed(entry, job_id, name, attempt, most, e)
             return
         await self._queue.finish(entry, job_id, "done", result)
+        self._observed(name, "done")
+
+    def _observed(self, name: str, outcome: str) -> None:
+        if self._observe is not None:
+            known = name in self._registry.functions
+            self._observe(name if known else "(unknown)", outcome)
 
     async def _failed(
         self,
@@ -420,12 +433,14 @@ class WorkerService(Service):
                 "job {name} {id} failed for good: {e}", name=name, id=job_id, e=message
             )
             await self._queue.finish(entry, job_id, "failed", message)
+            self._observed(name, "failed")
             return
         retry_at = self._clock.seconds() + self._backoff.delay(attempt)
         log.info(
             "job {name} {id} failed ({e}); retrying", name=name, id=job_id, e=message
         )
         await self._queue.finish(entry, job_id, "retry", message, retry_at)
+        self._observed(name, "retry")
 
     def _beat(self) -> Deferred[None]:
         d = ensureDeferred(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -110,10 +111,21 @@ class WebApp:
 
     app = Klein()
 
-    def __init__(self, store: Store, settings: WebSettings, queue: Queue) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: WebSettings,
+        queue: Queue,
+        on_push: Callable[[str, int], None] | None = None,
+    ) -> None:
+        """
+        @param on_push: told of every push ingested, for metrics: the
+            service it came from and how many of its commits were new.
+        """
         self.store = store
         self.settings = settings
         self.queue = queue
+        self._on_push = on_push
 
     # Answers
 
@@ -300,6 +312,8 @@ class WebApp:
         if not push.commits:
             return self._json(request, {"commits": []})
         result = await self.store.ingest(push)
+        if self._on_push is not None:
+            self._on_push(service, len(result.new))
         if not result.active:
             return self._json(request, {"error": "abuse"}, 202)
         if result.new and self.settings.notify:

@@ -177,7 +177,10 @@ async def test_orphaned_server_is_stopped_before_starting(tmp_path: Path) -> Non
     argv = embedded_arguments(find_redis_server(), tmp_path)
     orphan = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.DEVNULL)
     try:
-        await until(lambda: (tmp_path / "redis.pid").exists())
+        # Written, not merely created: the orphan of a killed julython has
+        # long written its pid.
+        pidfile = tmp_path / "redis.pid"
+        await until(lambda: pidfile.exists() and pidfile.read_text().strip())
         embedded = EmbeddedRedis(reactor, tmp_path)
         embedded.startService()
         try:
