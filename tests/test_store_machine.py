@@ -1,0 +1,164 @@
+"""
+The store under any order of events, against a real redis-server: pushes
+(redelivered too), players created, e-mails added and their orphans adopted
+(twice, as a retried job would), moves between locations and teams, team
+approvals and recounts.  After every step every board of both games equals
+the reference tally of L{julytwisted.scoring} over the stored commits, and a
+recount finds nothing to repair.
+
+A hypothesis state machine run in a thread; its rules call the store on the
+reactor with L{blockingCallFromThread}.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import pytest_twisted
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import blockingCallFromThread, deferToThread
+
+from julytwisted.errors import Conflict, NotFound
+from julytwisted.redis_service import RedisService
+from julytwisted.scoring import builtin_games
+from julytwisted.store import Store
+from tests.builders import commit, project, push
+from tests.test_store_members import assert_boards_match_tally
+
+_T = TypeVar("_T")
+
+GAMES = [game.slug for game in builtin_games(2026)]
+USERS = ["ada", "bob", "cy"]
+EMAILS = [f"{name}@example.com" for name in (*USERS, "dee", "eve")]
+PLACES = ["Austin", "Boston", None]
+TEAMS = ["Snakes", "Owls", None]
+PROJECTS = [project("ada", "engine"), project("bob", "loom")]
+#: Moments in J(an)ulython, in Julython, and in neither.
+WHEN = [
+    datetime(2026, 1, 15, 12, tzinfo=UTC),
+    datetime(2026, 7, 10, 9, 30, tzinfo=UTC),
+    datetime(2026, 7, 31, 23, 59, tzinfo=UTC),
+    datetime(2026, 4, 1, tzinfo=UTC),
+]
+
+commits = st.builds(
+    lambda seed, email, when, minutes, files: commit(
+        f"c{seed}", email, WHEN[when] + timedelta(minutes=minutes), files=files
+    ),
+    # Few seeds: the same commit comes again, in other pushes too.
+    seed=st.integers(0, 15),
+    email=st.sampled_from(EMAILS),
+    when=st.integers(0, len(WHEN) - 1),
+    minutes=st.integers(0, 3),
+    files=st.sampled_from([("main.py",), ("app.js", "lib.py"), ("README",), ()]),
+)
+
+
+def wait(work: Coroutine[Any, Any, _T] | Deferred[_T]) -> _T:
+    """Run C{work} on the reactor and wait, in this thread, for its result."""
+
+    def start() -> Deferred[_T]:
+        return work if isinstance(work, Deferred) else Deferred.fromCoroutine(work)
+
+    result: _T = blockingCallFromThread(reactor, start)
+    return result
+
+
+class StoreMachine(RuleBasedStateMachine):
+    store: Store
+    redis: RedisService
+
+    def __init__(self) -> None:
+        super().__init__()
+        wait(self.redis.client.execute("FLUSHALL"))
+
+    @rule(pushed=st.lists(commits, min_size=1, max_size=4), where=st.integers(0, 1))
+    def push(self, pushed: list[Any], where: int) -> None:
+        unique = {c.hash: c for c in pushed}
+        wait(self.store.ingest(push(*unique.values(), proj=PROJECTS[where])))
+
+    @rule(
+        username=st.sampled_from(USERS),
+        email=st.sampled_from(EMAILS),
+        location=st.sampled_from(PLACES),
+        team=st.sampled_from(TEAMS),
+        approve=st.booleans(),
+    )
+    def create_player(
+        self, username: str, email: str, location: str, team: str, approve: bool
+    ) -> None:
+        # Conflict: the username or the e-mail is taken, and nothing changed.
+        with contextlib.suppress(Conflict):
+            wait(
+                self.store.create_player(
+                    username, username.title(), [email], location, team, approve
+                )
+            )
+
+    @rule(username=st.sampled_from(USERS), email=st.sampled_from(EMAILS))
+    def add_email(self, username: str, email: str) -> None:
+        with contextlib.suppress(Conflict, NotFound):
+            wait(self.store.add_email(username, email))
+
+    @rule(email=st.sampled_from(EMAILS))
+    def adopt_orphans(self, email: str) -> None:
+        """The job add_email queues; it may run late, or twice."""
+        wait(self.store.adopt_orphans(email))
+
+    @rule(username=st.sampled_from(USERS), location=st.sampled_from(PLACES))
+    def move_location(self, username: str, location: str | None) -> None:
+        with contextlib.suppress(NotFound):
+            wait(self.store.move_member(username, "locations", location))
+
+    @rule(
+        username=st.sampled_from(USERS),
+        team=st.sampled_from(TEAMS),
+        approve=st.booleans(),
+    )
+    def move_team(self, username: str, team: str | None, approve: bool) -> None:
+        with contextlib.suppress(NotFound):
+            wait(self.store.move_member(username, "teams", team, approve))
+
+    @rule(team=st.sampled_from(["snakes", "owls"]), approved=st.booleans())
+    def approve_team(self, team: str, approved: bool) -> None:
+        with contextlib.suppress(NotFound):
+            wait(self.store.approve_team(team, approved))
+
+    @rule(game=st.sampled_from(GAMES))
+    def recount(self, game: str) -> None:
+        result = wait(self.store.recount(game))
+        assert result["repaired"] == [], "the boards had drifted from their commits"
+
+    @invariant()
+    def boards_equal_the_tally(self) -> None:
+        for game in GAMES:
+            wait(assert_boards_match_tally(self.store, game))
+
+
+@pytest_twisted.ensureDeferred
+async def test_boards_always_equal_a_recount(store: Store, redis: RedisService) -> None:
+    """Any sequence of the rules above keeps every board equal to the tally."""
+    StoreMachine.store = store
+    StoreMachine.redis = redis
+    await deferToThread(
+        run_state_machine_as_test,
+        StoreMachine,
+        settings=settings(
+            max_examples=50,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
