@@ -260,7 +260,8 @@ class Store:
         @param emails: the commit e-mails that identify the player.
         @param location: a location's name, created when new.
         @param team: a team's name, created when new (unapproved unless
-            C{approve_team}).
+            C{approve_team}; an existing team keeps its approval, which
+            L{approve_team} changes).
         @param password_hash: the player's password as
             L{julytwisted.passwords} hashes it, or empty for none.
         @return: the player's model.

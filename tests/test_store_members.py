@@ -215,3 +215,20 @@ async def test_recount_repairs_tampering(store: Store) -> None:
     ]
     await assert_boards_match_tally(store)
     assert (await store.recount("julython-2026"))["repaired"] == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_creating_a_player_never_approves_an_existing_team(store: Store) -> None:
+    """
+    approve_team at creation approves only a team the creation makes: an
+    existing unapproved team stays so (its members' points are counted only
+    by approve_team, which recounts them).  Found by the state machine.
+    """
+    await store.create_player("ada", "Ada", ["ada@example.com"], None, "Snakes")
+    await store.ingest(push(commit("a1")))
+    await store.create_player("bob", "Bob", ["bob@example.com"], None, "Snakes", True)
+    assert (await store.detail("teams", "snakes"))["approved"] is False
+    await assert_boards_match_tally(store)
+    await store.approve_team("snakes")
+    assert (await store.detail("teams", "snakes"))["points"] == 11
+    await assert_boards_match_tally(store)

@@ -29,8 +29,9 @@ if req.team ~= cjson.null then
   local tkey = 'j:team:' .. team
   redis.call('HSETNX', tkey, 'name', req.team.name)
   redis.call('HSETNX', tkey, 'slug', team)
-  redis.call('HSETNX', tkey, 'approved', '0')
-  if req.approve_team then redis.call('HSET', tkey, 'approved', '1') end
+  -- approve_team approves a team this creates; approving one that exists
+  -- (its members' points recounted) is approve_team.lua's work.
+  redis.call('HSETNX', tkey, 'approved', req.approve_team and '1' or '0')
   redis.call('SADD', tkey .. ':members', req.username)
 end
 
