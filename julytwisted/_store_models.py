@@ -20,8 +20,26 @@ from julytwisted.models import CommitEvent, Game, slugify
 #: The longest message a feed entry carries.
 SUMMARY_LENGTH = 200
 
-USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,38}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+#: Blanks as C{str.strip} and C{str.isspace} know them, spelled out for
+#: JSON Schema, whose C{\\s} (ECMA-262's) is another set.
+_BLANK = (
+    r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a"
+    r"\u2028\u2029\u202f\u205f\u3000"
+)
+_ATOM = rf"[^@{_BLANK}\x00-\x08\x0e-\x1b\x7f]+"
+
+#: A username, as the API takes it (stored lower-cased).
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$"
+#: A commit e-mail as the API takes it: blanks around it are dropped; no
+#: blank or control character within.
+EMAIL_PATTERN = rf"^[{_BLANK}]*{_ATOM}@{_ATOM}\.{_ATOM}[{_BLANK}]*$"
+#: A name (a player's, a location's, a team's): not blank; at most 100
+#: characters (C{maxLength}), checked apart.
+NAME_PATTERN = rf"[^{_BLANK}]"
+
+USERNAME = re.compile(USERNAME_PATTERN)
+EMAIL = re.compile(EMAIL_PATTERN)
+_NAME = re.compile(NAME_PATTERN)
 
 
 @attrs.frozen
@@ -92,7 +110,8 @@ def commit_request(commit: CommitEvent, games: list[str]) -> dict[str, Any]:
 
 
 def valid_username(username: str) -> str:
-    if not isinstance(username, str) or not USERNAME.fullmatch(username.lower()):
+    # Checked before lower-casing: "\u212a".lower() is an ASCII "k".
+    if not isinstance(username, str) or not USERNAME.fullmatch(username):
         raise InvalidInput(
             "username must be 1 to 39 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
@@ -103,14 +122,13 @@ def valid_username(username: str) -> str:
 def valid_email(email: str) -> str:
     if not isinstance(email, str) or len(email) > 254:
         raise InvalidInput(f"invalid e-mail address {email!r}")
-    cleaned = email.strip().lower()
-    if not EMAIL.fullmatch(cleaned):
+    if not EMAIL.fullmatch(email):
         raise InvalidInput(f"invalid e-mail address {email!r}")
-    return cleaned
+    return email.strip().lower()
 
 
 def valid_name(name: str, what: str) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+    if not isinstance(name, str) or not _NAME.search(name) or len(name) > 100:
         raise InvalidInput(f"{what} must be 1 to 100 characters")
     return name.strip()
 
@@ -120,15 +138,25 @@ def group_request(name: str | None, what: str) -> dict[str, str] | None:
         return None
     cleaned = valid_name(name, what)
     slug = slugify(cleaned)
-    if not slug:
+    if not _ASCII_ALNUM.search(cleaned):
         raise InvalidInput(f"{what} {name!r} needs at least one letter or digit")
     return {"slug": slug, "name": cleaned}
 
 
 def cursor_int(cursor: str) -> int:
-    if not cursor.isdigit():
-        raise InvalidInput(f"invalid cursor {cursor!r}")
+    """
+    @param cursor: a page's C{next}: ASCII digits, at most 15 of them.
+    @return: its value.
+    @raise InvalidInput: for anything else (C{str.isdigit} would also take
+        other scripts' digits and superscripts, and Redis no huge numbers).
+    """
+    if not _CURSOR.fullmatch(cursor):
+        raise InvalidInput(f"invalid cursor {cursor[:40]!r}")
     return int(cursor)
+
+
+_CURSOR = re.compile(r"[0-9]{1,15}")
+_ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
 
 
 def offset_page(

@@ -16,13 +16,20 @@ import re
 from typing import Any, Final
 
 from julytwisted import __version__
-from julytwisted.store import MAX_LIMIT
+from julytwisted.store import (
+    EMAIL_PATTERN,
+    MAX_LIMIT,
+    NAME_PATTERN,
+    USERNAME_PATTERN,
+)
 
 Schema = dict[str, Any]
 """A JSON object of the document: a schema, an operation, a response."""
 
 _HASH = "^[0-9a-f]{7,64}$"
-_DIGITS = "^[0-9]+$"
+_DIGITS = "^[0-9]{1,15}$"
+#: A player's name: empty (the username), or one not all blank.
+_NAME = f"^$|{NAME_PATTERN}"
 _NOT_NAME = re.compile("[^a-z0-9]+")
 
 #: Each board: its model's schema, its detail's path parameter, its member.
@@ -78,6 +85,12 @@ def _array(items: Schema, description: str | None = None) -> Schema:
 
 def _nullable(kind: str, description: str, **extra: Any) -> Schema:
     return {"type": [kind, "null"], "description": description, **extra}
+
+
+def _group(description: str) -> Schema:
+    """A location or team name: empty or null for none, else one with an
+    ASCII letter or digit (its slug's), at most 100 characters."""
+    return _nullable("string", description, maxLength=100, pattern="^$|[A-Za-z0-9]")
 
 
 def _count(description: str) -> Schema:
@@ -236,11 +249,19 @@ def _answer_schemas() -> dict[str, Schema]:
         "Abuse": _object({"error": {"const": "abuse"}}),
         "NewPlayer": _object(
             {
-                "username": _string("1 to 39 letters, digits, '.', '_' or '-'."),
-                "name": _nullable("string", "By default the username."),
-                "emails": _array(_string(), "The commit e-mails of the player."),
-                "location": _nullable("string", "A location's name; made if new."),
-                "team": _nullable("string", "A team's name; made if new; approved."),
+                "username": _string(
+                    "1 to 39 letters, digits, '.', '_' or '-'; stored lower-cased.",
+                    pattern=USERNAME_PATTERN,
+                ),
+                "name": _nullable(
+                    "string", "By default the username.", maxLength=100, pattern=_NAME
+                ),
+                "emails": _array(
+                    _string(maxLength=254, pattern=EMAIL_PATTERN),
+                    "The commit e-mails of the player.",
+                ),
+                "location": _group("A location's name; made if new."),
+                "team": _group("A team's name; made if new; approved."),
             },
             required=["username"],
             closed=False,

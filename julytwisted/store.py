@@ -25,8 +25,11 @@ from twisted.internet.interfaces import IReactorTime
 
 from julytwisted import scoring
 from julytwisted._store_models import (
+    EMAIL_PATTERN,
     MODELS,
+    NAME_PATTERN,
     SINGULAR,
+    USERNAME_PATTERN,
     Page,
     board_rows,
     commit_model,
@@ -544,4 +547,15 @@ class Store:
         return Page(models, str(int(float(scores[limit - 1]))) if more else None)
 
 
-__all__ = ["FEED_LENGTH", "MAX_LIMIT", "IngestResult", "Page", "Store", "language_slug"]
+__all__ = [
+    "EMAIL_PATTERN",
+    "FEED_LENGTH",
+    "MAX_LIMIT",
+    "NAME_PATTERN",
+    "USERNAME_PATTERN",
+    "IngestResult",
+    "Page",
+    "Store",
+    "cursor_int",
+    "language_slug",
+]

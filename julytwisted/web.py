@@ -22,6 +22,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import PathConverter
 
 from julytwisted import hooks
 from julytwisted.errors import (
@@ -35,7 +36,7 @@ from julytwisted.errors import (
 )
 from julytwisted.models import Push
 from julytwisted.openapi import openapi_document
-from julytwisted.store import MAX_LIMIT, Page, Store
+from julytwisted.store import MAX_LIMIT, Page, Store, cursor_int
 from julytwisted.tasks import Queue
 
 log = Logger()
@@ -90,18 +91,23 @@ def _limit(request: IRequest) -> int:
     raw = _arg(request, "limit")
     if raw is None:
         return 20
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 
 
 def _offset(request: IRequest) -> int:
     raw = _arg(request, "cursor")
-    if raw is None:
-        return 0
-    if not raw.isdigit():
-        raise InvalidInput(f"invalid cursor {raw!r}")
-    return int(raw)
+    return 0 if raw is None else cursor_int(raw)
+
+
+class _AnyPath(PathConverter):
+    """
+    Any rest of a path, line breaks included (werkzeug's C{path} stops at
+    one, so OPTIONS on C{/api/v1/people/%0A} would answer 405, not 404).
+    """
+
+    regex = r"[^/][\s\S]*?"
 
 
 class WebApp:
@@ -110,6 +116,7 @@ class WebApp:
     """
 
     app = Klein()
+    app.url_map.converters["anypath"] = _AnyPath
 
     def __init__(
         self,
@@ -262,7 +269,7 @@ class WebApp:
         return self._json(request, player, 201)
 
     @app.route("/api/v1/", methods=["OPTIONS"])
-    @app.route("/api/v1/<path:rest>", methods=["OPTIONS"])
+    @app.route("/api/v1/<anypath:rest>", methods=["OPTIONS"])
     def preflight(self, request: IRequest, rest: str = "") -> bytes:
         mapper = IKleinRequest(request).mapper
         allowed = sorted(set(mapper.allowed_methods()) | {"OPTIONS"})

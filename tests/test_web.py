@@ -485,3 +485,24 @@ async def test_tags_and_deletions_store_nothing(
     assert (code, answer) == (200, {"commits": []})
     _, commits, _ = await call("GET", server + "/api/v1/commits")
     assert commits["models"] == []
+
+
+@pytest_twisted.ensureDeferred
+@pytest.mark.parametrize(
+    "query",
+    [
+        "cursor=496554501053046051316204444090331",  # found by schemathesis: a 500
+        "cursor=%C2%B2",  # a superscript two: isdigit() but not int()
+        "cursor=%D9%A3",  # an Arabic-Indic three
+        "cursor=-1",
+        "limit=%C2%B9",
+        "limit=0",
+        "limit=101",
+    ],
+)
+async def test_bad_paging_is_400(server: str, query: str) -> None:
+    """Paging arguments are ASCII digits in range; anything else is a 400."""
+    for kind in ("locations", "commits"):
+        code, answer, _ = await call("GET", f"{server}/api/v1/{kind}?{query}")
+        assert code == 400, (kind, answer)
+        assert "cursor" in answer["error"] or "limit" in answer["error"]
