@@ -20,10 +20,11 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -55,6 +56,15 @@ MEDIA_TYPES = frozenset(
 _ALLOW = b"GET, POST, OPTIONS"
 _CHARSETS = (b"utf-8", b"utf8")
 _STATUSES = (401, 403, 429)
+
+#: Asked before a request's calls run: L{None} to go on, or seconds to wait.
+Admitter = Callable[[IRequest], Awaitable[float | None]]
+
+
+async def _awaited(value: Awaitable[float | None]) -> float | None:
+    return await value
+
+
 _LITERALS = {"true": True, "false": False, "null": None}
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
 
@@ -170,6 +180,7 @@ class JSONRPCResource(Resource):
         title: str = "JSON-RPC service",
         version: str = "1.0.0",
         observe: Callable[[str | None, int], None] | None = None,
+        admit: Admitter | None = None,
     ) -> None:
         """
         @param authenticate: C{authenticate(request, credentials)} returns the
@@ -192,6 +203,9 @@ class JSONRPCResource(Resource):
         @param observe: told of every call, for metrics: the method's name
             (L{None} when no method has the name called) and C{0} or the
             error code.
+        @param admit: asked before each request's calls run (a rate limit):
+            returns L{None} to go on, or the seconds to wait, which answers
+            the request with error 429 and HTTP 429 with C{Retry-After}.
         """
         Resource.__init__(self)
         self.registry = registry
@@ -199,6 +213,7 @@ class JSONRPCResource(Resource):
             cors_origins = [cors_origins]
         self.cors_origins = tuple(cors_origins or ())
         self.max_body = max_body
+        self._admit = admit
         self.title = title
         self._clock = clock
         self._system = system_registry(self.all_methods, title, version)
@@ -295,7 +310,10 @@ class JSONRPCResource(Resource):
         if len(body) > self.max_body:
             return self._too_large(request)
         incoming = Incoming(request, header_credentials(request))
-        return self._answer(request, self.dispatcher.handle_body(body, incoming), media)
+        answer = self._admitted(
+            request, lambda: self.dispatcher.handle_body(body, incoming)
+        )
+        return self._answer(request, answer, media)
 
     def _too_large(self, request: IRequest) -> bytes:
         message = f"the body is over the limit of {self.max_body} bytes"
@@ -309,15 +327,32 @@ class JSONRPCResource(Resource):
             if not query:
                 return self._bare_get(request, path)
             body = _request_in_query(query)
-            d = self.dispatcher.handle_body(body, incoming)
-            return self._answer(request, d, media)
+            answer = self._admitted(
+                request, lambda: self.dispatcher.handle_body(body, incoming)
+            )
+            return self._answer(request, answer, media)
         if len(path) > 1:
             return self._http_error(request, 404, "no such resource")
         # twisted.web has unquoted the path's segments already.
         name = path[0].decode("utf-8", "replace")
         params = query_params(query.decode("latin-1"))
         call = {"jsonrpc": "2.0", "method": name, "params": params, "id": None}
-        return self._answer(request, self.dispatcher.handle(call, incoming), media)
+        answer = self._admitted(request, lambda: self.dispatcher.handle(call, incoming))
+        return self._answer(request, answer, media)
+
+    def _admitted(self, request: IRequest, run: Callable[[], Answer]) -> Answer:
+        """C{run()}, once C{admit} lets the request through."""
+        if self._admit is None:
+            return run()
+
+        def decided(wait: float | None) -> Answer:
+            if wait is None:
+                return run()
+            error = JSONRPCError(429, "rate limited", {"retry_after": wait})
+            return Reply(encode(failure("2.0", None, error)), error)
+
+        d: Deferred[Any] = Deferred.fromCoroutine(_awaited(self._admit(request)))
+        return d.addCallback(decided)
 
     def _bare_get(self, request: IRequest, path: list[bytes]) -> bytes:
         if b"text/html" in (request.getHeader(b"accept") or b""):

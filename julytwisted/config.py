@@ -11,6 +11,7 @@ L{julytwisted.service} turns them into endpoints.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -72,6 +73,62 @@ class RedisAddress:
         return self.path is not None
 
 
+@attrs.frozen
+class Limit:
+    """
+    A rate limit: C{count} requests at once, then C{count} per C{period}.
+
+    @ivar count: requests allowed at once, and per C{period} after.
+    @ivar period: seconds.
+    """
+
+    count: int
+    period: float
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.period:g}s"
+
+
+#: The rate limits by name, and their defaults: webhook posts per client
+#: address (a code host posts from few addresses: keep it generous),
+#: JSON-RPC requests per token (per address when anonymous), sign-ups and
+#: logins per address, websocket connects per address.
+DEFAULT_LIMITS: dict[str, Limit | None] = {
+    "webhooks": Limit(1200, 60.0),
+    "rpc": Limit(600, 60.0),
+    "login": Limit(10, 60.0),
+    "live": Limit(60, 60.0),
+}
+
+_LIMIT = re.compile(r"(?P<count>[0-9]{1,6})/(?P<period>[0-9]{0,5})(?P<unit>[smh])")
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_limit(spec: str) -> tuple[str, Limit | None]:
+    """
+    @param spec: C{NAME=COUNT/PERIOD}, the period in seconds, minutes or hours
+        with an optional number before the unit (C{rpc=600/m},
+        C{login=5/10m}), or C{NAME=off}.
+    @return: the name and the limit (L{None} for off).
+    @raise usage.UsageError: for an unknown name or a malformed limit.
+    """
+    name, _, value = spec.partition("=")
+    name, value = name.strip(), value.strip()
+    if name not in DEFAULT_LIMITS:
+        known = ", ".join(DEFAULT_LIMITS)
+        raise usage.UsageError(f"--rate-limit: {name!r} is none of {known}")
+    if value.lower() == "off":
+        return name, None
+    found = _LIMIT.fullmatch(value)
+    if found is None or int(found["count"]) == 0 or found["period"] == "0":
+        raise usage.UsageError(
+            f"--rate-limit: {spec!r} is not NAME=COUNT/PERIOD like rpc=600/m, "
+            "login=5/10m or webhooks=off"
+        )
+    seconds = int(found["period"] or 1) * _UNITS[found["unit"]]
+    return name, Limit(int(found["count"]), float(seconds))
+
+
 def _strings(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(values)
 
@@ -99,6 +156,9 @@ class Config:
         worker before another worker takes it over.
     @ivar job_grace: seconds a stopping worker waits for its running jobs
         before leaving them to be taken over.
+    @ivar rate_limits: every rate limit by name; L{None} for none.
+    @ivar trusted_proxies: addresses or networks of the proxies in front,
+        whose C{X-Forwarded-For} is believed.
     """
 
     listen: tuple[str, ...] = attrs.field(default=(DEFAULT_LISTEN,), converter=tuple)
@@ -113,6 +173,10 @@ class Config:
     notify: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     job_visibility: float = 30.0
     job_grace: float = 10.0
+    rate_limits: dict[str, Limit | None] = attrs.field(
+        factory=lambda: dict(DEFAULT_LIMITS)
+    )
+    trusted_proxies: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
 
 def parse_listen(description: str) -> str:
@@ -393,6 +457,8 @@ class Options(usage.Options):
         self._listen: list[str] = []
         self._games: list[Game] = []
         self._notify: list[str] = []
+        self._limits = dict(DEFAULT_LIMITS)
+        self._proxies: list[str] = []
 
     def opt_listen(self, description: str) -> None:
         """
@@ -419,6 +485,30 @@ class Options(usage.Options):
         if not url.startswith(("http://", "https://")):
             raise usage.UsageError(f"--notify: {url!r} is not an http(s) URL")
         self._notify.append(url)
+
+    def opt_rate_limit(self, spec: str) -> None:
+        """
+        Set a rate limit NAME=COUNT/PERIOD (COUNT at once, then COUNT per
+        PERIOD; periods like s, m, h, 10m), or NAME=off. Names: webhooks
+        (per address; default 1200/m), rpc (per token, else address; 600/m),
+        login (sign-ups and logins per address; 10/m), live (websocket
+        connects per address; 60/m). Repeatable.
+        """
+        name, limit = parse_limit(spec)
+        self._limits[name] = limit
+
+    def opt_trusted_proxy(self, address: str) -> None:
+        """
+        Believe X-Forwarded-For from this proxy address or network (nginx in
+        front), for per-address rate limits. Repeatable.
+        """
+        try:
+            ipaddress.ip_network(address, strict=False)
+        except ValueError:
+            raise usage.UsageError(
+                f"--trusted-proxy: {address!r} is not an address or network"
+            ) from None
+        self._proxies.append(address)
 
     def _workers(self) -> int:
         if self["no-worker"]:
@@ -468,20 +558,25 @@ class Options(usage.Options):
             notify=self._notify,
             job_visibility=self._seconds("job-visibility", 1),
             job_grace=self._seconds("job-grace", 0),
+            rate_limits=self._limits,
+            trusted_proxies=self._proxies,
         )
 
 
 __all__ = [
     "ADMIN_TOKEN_ENV",
     "DEFAULT_DATA_DIR",
+    "DEFAULT_LIMITS",
     "DEFAULT_LISTEN",
     "DEFAULT_REDIS_PORT",
     "ENDPOINT_TYPES",
     "WEBHOOK_SECRET_ENV",
     "Config",
+    "Limit",
     "Options",
     "RedisAddress",
     "parse_game",
+    "parse_limit",
     "parse_listen",
     "parse_redis_url",
 ]

@@ -31,6 +31,21 @@ class JulythonError(Exception):
         return (type(self).__doc__ or type(self).__name__).strip().splitlines()[0]
 
 
+class RateLimited(JulythonError):
+    """Too many requests: wait before the next one."""
+
+    status = 429
+
+    def __init__(self, retry_after: float, limit: str = "") -> None:
+        """
+        @param retry_after: seconds until a request would be allowed.
+        @param limit: the name of the limit reached.
+        """
+        super().__init__(f"too many requests; retry in {retry_after:.1f} s")
+        self.retry_after = retry_after
+        self.limit = limit
+
+
 class InvalidInput(JulythonError, ValueError):
     """The request was malformed."""
 
@@ -98,6 +113,7 @@ __all__ = [
     "JulythonError",
     "NotFound",
     "PayloadTooLarge",
+    "RateLimited",
     "RedisUnavailable",
     "Unauthorized",
     "UnsupportedMediaType",

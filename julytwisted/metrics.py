@@ -140,6 +140,12 @@ class Metrics:
             ["call", "kind"],
             registry=r,
         )
+        self._limited = Counter(
+            "julython_rate_limited",
+            "Requests refused by a rate limit, by limit.",
+            ["limit"],
+            registry=r,
+        )
         self.live_connections = Gauge(
             "julython_live_connections",
             "Websocket watchers connected to this process.",
@@ -179,6 +185,10 @@ class Metrics:
         """
         name = method if method and _METHOD_NAME.fullmatch(method) else "(unknown)"
         self._rpc.labels(name, str(code)).inc()
+
+    def limited(self, limit: str) -> None:
+        """A request was refused by the rate limit C{limit}."""
+        self._limited.labels(limit).inc()
 
     def job(self, name: str, outcome: str) -> None:
         """A job run ended: C{done}, C{retry} or C{failed}."""

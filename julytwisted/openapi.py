@@ -464,6 +464,7 @@ def _webhook(service: str) -> Schema:
                 _401="A missing or wrong signature.",
                 _413="The body is over the webhook limit.",
                 _415="Neither JSON nor a form with a payload field.",
+                _429="Too many posts from this address: see Retry-After.",
                 _503="",
             ),
         },

@@ -20,6 +20,7 @@ from julytwisted.config import Config, Options
 from julytwisted.jobs import build_jobs
 from julytwisted.methods import Authenticator, RunInThread, build_registry, translate
 from julytwisted.metrics import Metrics, MetricsResource
+from julytwisted.ratelimit import ClientAddress, RateLimiter
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
@@ -69,7 +70,12 @@ def build_site(
         admin_token=config.admin_token,
         notify=config.notify,
     )
-    root = Root(WebApp(store, settings, queue, metrics.push).app.resource())
+    limiter = RateLimiter(
+        store.redis, config.rate_limits, ClientAddress(config.trusted_proxies)
+    )
+    limiter.on_limited = metrics.limited
+    web = WebApp(store, settings, queue, metrics.push, limiter)
+    root = Root(web.app.resource())
     threaded = run_in_thread or _in_reactor_threads
     root.putChild(
         b"json",
@@ -80,6 +86,7 @@ def build_site(
             title="Julython",
             version=__version__,
             observe=metrics.rpc_call,
+            admit=lambda request: limiter.wait("rpc", request, by_token=True),
         ),
     )
     root.putChild(b"metrics", MetricsResource(metrics, queue.stats))

@@ -83,6 +83,13 @@ class LimitedRequest(Request):
             return
         Request.handleContentChunk(self, data)
 
+    def process(self) -> None:
+        # A body refused as it streamed may still end in the same read, which
+        # would hand the request on: it was answered already.
+        if self._refused:
+            return
+        Request.process(self)
+
     def _refuse(self, length: int | None) -> None:
         self._refused = True
         declared = "" if length is None else f" ({length} bytes)"

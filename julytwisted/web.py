@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -30,12 +31,14 @@ from julytwisted.errors import (
     InvalidInput,
     JulythonError,
     NotFound,
+    RateLimited,
     RedisUnavailable,
     Unauthorized,
     UnsupportedMediaType,
 )
 from julytwisted.models import Push
 from julytwisted.openapi import openapi_document
+from julytwisted.ratelimit import RateLimiter
 from julytwisted.store import MAX_LIMIT, Page, Store, cursor_int
 from julytwisted.tasks import Queue
 
@@ -124,15 +127,18 @@ class WebApp:
         settings: WebSettings,
         queue: Queue,
         on_push: Callable[[str, int], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         """
         @param on_push: told of every push ingested, for metrics: the
             service it came from and how many of its commits were new.
+        @param limiter: limits webhook posts per client address.
         """
         self.store = store
         self.settings = settings
         self.queue = queue
         self._on_push = on_push
+        self._limiter = limiter
 
     # Answers
 
@@ -155,6 +161,8 @@ class WebApp:
             request.setHeader(b"WWW-Authenticate", b'Bearer realm="julython"')
         if isinstance(error, RedisUnavailable):
             request.setHeader(b"Retry-After", b"1")
+        if isinstance(error, RateLimited):
+            request.setHeader(b"Retry-After", b"%d" % math.ceil(error.retry_after))
         return self._json(request, {"error": error.message}, error.status)
 
     @app.handle_errors(HTTPException)
@@ -288,11 +296,7 @@ class WebApp:
 
     @app.route("/api/v1/github", methods=["POST"])
     def github(self, request: IRequest) -> Any:
-        event = _header(request, b"X-GitHub-Event")
-        if event == "ping":
-            self._verify(request, "github")
-            return self._json(request, {"message": "pong"})
-        return self._hook(request, "github", event)
+        return self._hook(request, "github", _header(request, b"X-GitHub-Event"))
 
     @app.route("/api/v1/bitbucket", methods=["POST"])
     def bitbucket(self, request: IRequest) -> Any:
@@ -313,7 +317,11 @@ class WebApp:
         return body
 
     async def _hook(self, request: IRequest, service: str, event: str | None) -> bytes:
+        if self._limiter is not None:
+            await self._limiter.admit("webhooks", request)
         body = self._verify(request, service)
+        if service == "github" and event == "ping":
+            return self._json(request, {"message": "pong"})
         payload = hooks.decode_body(_header(request, b"Content-Type"), body)
         push = hooks.parse(service, payload, _push_event(service, event))
         if not push.commits:
