@@ -41,7 +41,27 @@ ADMIN_TOKEN_ENV = "JULYTHON_ADMIN_TOKEN"
 ENDPOINT_TYPES = ("tcp", "tcp6", "ssl", "unix", "systemd")
 """The server endpoint types C{--listen} accepts."""
 
+MiB = 1024 * 1024
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+DEFAULT_UPLOAD_TYPES: Mapping[str, tuple[str, ...]] = {
+    "avatar": IMAGE_TYPES,
+    "screenshot": IMAGE_TYPES,
+    "file": (
+        *IMAGE_TYPES,
+        "application/pdf",
+        "application/zip",
+        "application/gzip",
+        "text/plain",
+        "application/octet-stream",
+    ),
+}
+"""The content types, as the bytes show them, each kind of upload accepts."""
+
 _DIGITS = re.compile(r"[0-9]+")
+_SIZE = re.compile(r"([0-9]+)\s*([kmg]i?b?|b)?", re.I)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}
 _BUILTIN_SLUG = re.compile(r"(julython|j-an-ulython)-[0-9]{4}")
 _REDIS_FORMS = "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH/TO.sock[?db=DB]"
 
@@ -95,6 +115,12 @@ class Config:
     @ivar workers: jobs this process runs at once; 0 runs none (web only).
     @ivar notify: outgoing webhooks (Discord- or Slack-compatible) told of
         every push that brought new commits.
+    @ivar upload_max_file: the largest uploaded file, in bytes.
+    @ivar upload_max_body: the largest upload body, all its files, in bytes.
+    @ivar upload_max_parts: the most files in one upload.
+    @ivar upload_quota: the bytes of distinct files one player may upload.
+    @ivar upload_types: the content types each kind of upload accepts; C{*}
+        accepts any.
     """
 
     listen: tuple[str, ...] = attrs.field(default=(DEFAULT_LISTEN,), converter=tuple)
@@ -107,6 +133,11 @@ class Config:
     redis_timeout: float = 5.0
     workers: int = 4
     notify: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    upload_max_file: int = 20 * MiB
+    upload_max_body: int = 100 * MiB
+    upload_max_parts: int = 10
+    upload_quota: int = 200 * MiB
+    upload_types: Mapping[str, tuple[str, ...]] = DEFAULT_UPLOAD_TYPES
 
 
 def parse_listen(description: str) -> str:
@@ -139,6 +170,50 @@ def parse_listen(description: str) -> str:
             f"as in {DEFAULT_LISTEN!r}"
         )
     return text
+
+
+def parse_size(option: str, text: str) -> int:
+    """
+    @param text: a number of bytes, or of KiB, MiB or GiB with a suffix
+        C{K}, C{M} or C{G} (C{20M}, C{1GiB}).
+    @return: the bytes, at least 1.
+    @raise usage.UsageError: for anything else.
+    """
+    match = _SIZE.fullmatch(text.strip())
+    if not match or int(match.group(1)) < 1:
+        raise usage.UsageError(
+            f"--{option}: {text!r} is not a size such as 1048576, 512K, 20M or 1G"
+        )
+    unit = (match.group(2) or "")[:1].lower()
+    return int(match.group(1)) * _UNITS[unit]
+
+
+def parse_upload_types(
+    specs: Iterable[str],
+) -> Mapping[str, tuple[str, ...]]:
+    """
+    @param specs: C{KIND=TYPE,TYPE...} values, each replacing the default
+        list of its kind (C{avatar}, C{screenshot} or C{file}).
+    @return: the accepted types of every kind.
+    @raise usage.UsageError: for an unknown kind or a malformed type.
+    """
+    types = dict(DEFAULT_UPLOAD_TYPES)
+    for spec in specs:
+        kind, equals, listed = spec.partition("=")
+        kind = kind.strip()
+        if not equals or kind not in types:
+            raise usage.UsageError(
+                f"--upload-types {spec!r}: expected KIND=TYPE,... with KIND one "
+                f"of {', '.join(types)}"
+            )
+        names = tuple(t.strip().lower() for t in listed.split(",") if t.strip())
+        for name in names:
+            if name != "*" and not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", name):
+                raise usage.UsageError(
+                    f"--upload-types {spec!r}: {name!r} is not a content type"
+                )
+        types[kind] = names
+    return types
 
 
 def _redact(url: str) -> str:
@@ -346,6 +421,20 @@ class Options(usage.Options):
             f"(default: ${ADMIN_TOKEN_ENV}; unset refuses them all).",
         ],
         ["workers", None, "4", "Run up to this many background jobs at once."],
+        ["upload-max-file", None, "20M", "Refuse uploaded files over this size."],
+        [
+            "upload-max-body",
+            None,
+            "100M",
+            "Refuse upload bodies (all their files) over this size.",
+        ],
+        ["upload-max-parts", None, "10", "Refuse uploads of more files than this."],
+        [
+            "upload-quota",
+            None,
+            "200M",
+            "Let each player store this much in distinct uploaded files.",
+        ],
     ]
 
     optFlags = [
@@ -373,6 +462,7 @@ class Options(usage.Options):
         self._listen: list[str] = []
         self._games: list[Game] = []
         self._notify: list[str] = []
+        self._upload_types: list[str] = []
 
     def opt_listen(self, description: str) -> None:
         """
@@ -399,6 +489,20 @@ class Options(usage.Options):
         if not url.startswith(("http://", "https://")):
             raise usage.UsageError(f"--notify: {url!r} is not an http(s) URL")
         self._notify.append(url)
+
+    def opt_upload_types(self, spec: str) -> None:
+        """
+        Accept these content types (as the bytes show them) for a kind of
+        upload: KIND=TYPE,TYPE with KIND avatar, screenshot or file (no kind
+        given), replacing its default list; * accepts any. Repeatable.
+        """
+        self._upload_types.append(spec)
+
+    def _upload_parts(self) -> int:
+        raw = str(self["upload-max-parts"])
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            raise usage.UsageError("--upload-max-parts: a whole number from 1 to 1000")
+        return int(raw)
 
     def _workers(self) -> int:
         if self["no-worker"]:
@@ -434,6 +538,11 @@ class Options(usage.Options):
             games=self["game"],
             workers=self._workers(),
             notify=self._notify,
+            upload_max_file=parse_size("upload-max-file", self["upload-max-file"]),
+            upload_max_body=parse_size("upload-max-body", self["upload-max-body"]),
+            upload_max_parts=self._upload_parts(),
+            upload_quota=parse_size("upload-quota", self["upload-quota"]),
+            upload_types=parse_upload_types(self._upload_types),
         )
 
 
@@ -442,6 +551,7 @@ __all__ = [
     "DEFAULT_DATA_DIR",
     "DEFAULT_LISTEN",
     "DEFAULT_REDIS_PORT",
+    "DEFAULT_UPLOAD_TYPES",
     "ENDPOINT_TYPES",
     "WEBHOOK_SECRET_ENV",
     "Config",
@@ -450,4 +560,6 @@ __all__ = [
     "parse_game",
     "parse_listen",
     "parse_redis_url",
+    "parse_size",
+    "parse_upload_types",
 ]

@@ -149,7 +149,25 @@ def _model_schemas() -> dict[str, Schema]:
                 "forks": _count("As the last push reported."),
                 "active": {"type": "boolean", "description": "False if deactivated."},
                 **_scores(),
+                "screenshots": _array(
+                    _string(pattern="^/files/[0-9a-f]{64}$"),
+                    "The URLs of its latest screenshots, latest first (in a "
+                    "project's detail, not in the board).",
+                ),
             },
+            required=[
+                "slug",
+                "name",
+                "url",
+                "service",
+                "description",
+                "watchers",
+                "forks",
+                "active",
+                "points",
+                "rank",
+                "commits",
+            ],
             description="A repository that pushed commits.",
         ),
         "Group": _object(

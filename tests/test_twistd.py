@@ -46,9 +46,11 @@ def request(
 class Node:
     """One twistd julython process on a port and a data dir."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, *options: str) -> None:
+        """@param options: more command-line options of twistd julython."""
         self.data_dir = data_dir
         self.port = port
+        self.options = options
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -66,6 +68,7 @@ class Node:
                 str(self.data_dir),
                 "--admin-token",
                 "t0ken",
+                *self.options,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
