@@ -198,6 +198,11 @@ class UploadStream:
             self._current += event
 
     def _begin(self, segment: MultipartSegment) -> None:
+        for name, value in segment.headerlist:
+            if "\n" in name or "\n" in value:
+                raise InvalidInput("malformed multipart body: a bare LF in a header")
+        if segment.disposition != "form-data" or segment.name is None:
+            raise InvalidInput("malformed multipart body: a part is not form-data")
         if segment.name != "file":
             if len(self._fields) >= MAX_FIELDS:
                 raise InvalidInput("too many form fields")
@@ -251,6 +256,8 @@ class UploadStream:
     def _finish_part(self) -> None:
         current, self._current = self._current, None
         if isinstance(current, _Part):
+            if not current.file.size:
+                raise InvalidInput(f"{current.filename} is empty (or no file chosen)")
             if current.content_type is None:
                 self._judge(current)
             current.file.close()
