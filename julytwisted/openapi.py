@@ -223,6 +223,16 @@ def _model_schemas() -> dict[str, Schema]:
             required=["id", "name", "state", "attempts", "max_attempts"],
             description="A background job.",
         ),
+        "File": _object(
+            {
+                "sha256": _string(pattern="^[0-9a-f]{64}$"),
+                "size": _count("Bytes."),
+                "content_type": _string("As its bytes show it."),
+                "url": _string("Where it is served: /files/ and its SHA-256."),
+                "created": _string("When it was first uploaded.", format="date-time"),
+            },
+            description="An uploaded file, stored once however often uploaded.",
+        ),
         "Game": _object(
             {
                 "slug": slug,
@@ -383,6 +393,17 @@ def _read_paths() -> dict[str, Schema]:
         },
         "/api/v1/games": {
             "get": _list_op("games", "Games, latest start first", "Game", "offset")
+        },
+        "/api/v1/files/{sha256}": {
+            "parameters": [_parameter("path", "sha256", "The file's SHA-256, hex.")],
+            "get": _op(
+                "files",
+                "An uploaded file's metadata",
+                {
+                    "200": _json("The file.", _schema("File")),
+                    **_errors(_404="No such file.", _503=""),
+                },
+            ),
         },
         "/api/v1/jobs/{id}": {
             "parameters": [_parameter("path", "id", "The job's id.")],
@@ -546,6 +567,7 @@ _TAGS = {
     "commits": "Stored commits.",
     "games": "The competitions' windows of time.",
     "jobs": "Background work, followed by its id.",
+    "files": "Uploaded files: POST /upload/ stores them, /files/ serves them.",
     "people": "Administration of players.",
     "webhooks": "Pushes delivered by the code hosts.",
 }

@@ -89,6 +89,12 @@ async def test_upload_is_stored_and_served(
     assert headers.getRawHeaders("ETag") == [f'"{sha}"']
     assert not headers.hasHeader("Content-Disposition")
     assert await store.upload_usage("ada") == len(PNG)
+    response = await treq.get(server + f"/api/v1/files/{sha}")
+    metadata = json.loads(await response.content())
+    assert metadata == {**answer[0], "created": "2026-07-15T12:00:00Z"}
+    response = await treq.get(server + f"/api/v1/files/{'0' * 64}")
+    assert response.code == 404
+    await response.content()
 
 
 @pytest_twisted.ensureDeferred
