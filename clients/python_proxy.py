@@ -20,8 +20,9 @@ treq (and crochet for the blocking parts): copy it into any project.
 
 Failures are L{ProxyError}s: L{JSONRPCError} (the server's error object),
 L{HTTPError}, L{ProtocolError} (not JSON-RPC), L{TransportError} and
-L{RequestTimeout}.  Run it as C{python python_proxy.py URL} for a shell, or
-with C{--call METHOD ARGS...} for one call printed as JSON.
+L{RequestTimeout}.  Run it as C{python python_proxy.py URL} for a shell,
+with C{--call METHOD ARGS...} for one call printed as JSON, or with
+C{--upload PATH} to send a file to julytwisted's C{/upload/}.
 """
 
 from __future__ import annotations
@@ -1041,6 +1042,19 @@ def call_once(service: ServiceProxy, options: argparse.Namespace) -> int:
     return 1
 
 
+def upload_once(service: ServiceProxy, options: argparse.Namespace) -> int:
+    """Make C{--upload}'s upload and print the answer; @return: the exit status."""
+    try:
+        answer = service.upload(
+            "/upload/", options.upload, options.kind, options.project
+        )
+    except HTTPError as e:
+        print(f"python_proxy: HTTP {e.status}: {e.body.decode(errors='replace')}")
+        return 1
+    print(json.dumps(answer, indent=2))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python_proxy", description="A JSON-RPC shell, or one call."
@@ -1061,6 +1075,14 @@ def _parser() -> argparse.ArgumentParser:
         help="a named param of --call (repeatable)",
     )
     parser.add_argument("--get", action="store_true", help="--call by HTTP GET")
+    parser.add_argument(
+        "--upload",
+        metavar="PATH",
+        help="upload a file to the server's /upload/ (with --token), "
+        "showing progress, and print the answer as JSON",
+    )
+    parser.add_argument("--kind", help="--upload's kind: avatar or screenshot")
+    parser.add_argument("--project", help="--upload's project slug (screenshots)")
     parser.add_argument(
         "--version",
         choices=VERSIONS,
@@ -1092,6 +1114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         auth = (options.user, password)
     try:
         service = ServiceProxy(options.url, options.rpc_version, auth, options.timeout)
+        if options.upload:
+            return upload_once(service, options)
         if options.call:
             return call_once(service, options)
         methods = list_methods(service)

@@ -149,6 +149,18 @@ class UploadResource(Resource):
         request.setHeader(b"X-Content-Type-Options", b"nosniff")
         return FORM_PAGE
 
+    def render_OPTIONS(self, request: IRequest) -> bytes:
+        """The CORS preflight of a script on another origin."""
+        request.setResponseCode(204)
+        request.setHeader(b"Allow", b"GET, POST, OPTIONS")
+        request.setHeader(b"Access-Control-Allow-Origin", b"*")
+        request.setHeader(b"Access-Control-Allow-Methods", b"POST")
+        request.setHeader(
+            b"Access-Control-Allow-Headers", b"Authorization, Content-Type"
+        )
+        request.setHeader(b"Access-Control-Max-Age", b"86400")
+        return b""
+
     def render_POST(self, request: IRequest) -> bytes | int:
         stream = getattr(request, "stream", None)
         if not isinstance(stream, UploadStream):

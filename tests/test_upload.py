@@ -152,6 +152,50 @@ async def test_anonymous_gets_401(server: str, config: Config) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_anonymous_is_refused_before_the_body(
+    server: str, config: Config
+) -> None:
+    """
+    Without credentials, a declared 50 MiB body is answered 401 from the
+    headers alone and the connection closed, none of it read.
+    """
+    address = urlparse(server)
+    answer = await deferToThread(
+        _send_headers_only,
+        address.hostname,
+        address.port,
+        f"Content-Length: {50 << 20}\r\nContent-Type: {FORM['Content-Type']}\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert b"WWW-Authenticate: Bearer" in answer
+    assert stored_files(config.data_dir) == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_redis_away_is_503(
+    server_without_redis: str, config: Config, tmp_path: Path
+) -> None:
+    """
+    When Redis does not answer, the sender cannot be known: 503, and the
+    partial file is removed.
+    """
+    body = multipart([("a.txt", "text/plain", b"hello")])
+    code, answer, _ = await post(server_without_redis, body, "some-token")
+    assert code == 503 and answer["error"]
+    assert stored_files(config.data_dir) == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_preflight(server: str) -> None:
+    """OPTIONS /upload/ allows a script on another origin to POST with a token."""
+    response = await treq.request("OPTIONS", server + "/upload/")
+    await response.content()
+    assert response.code == 204
+    allowed = response.headers.getRawHeaders("Access-Control-Allow-Headers")
+    assert allowed == ["Authorization, Content-Type"]
+
+
+@pytest_twisted.ensureDeferred
 async def test_admin_token_is_not_a_player(server: str, config: Config) -> None:
     """The admin token names no player: 403."""
     body = multipart([("a.png", "image/png", PNG)])
