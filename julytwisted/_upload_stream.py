@@ -181,6 +181,10 @@ class UploadStream:
             self._fail(InvalidInput(f"malformed multipart body: {e}"))
         except JulythonError as e:
             self._fail(e)
+        except OSError:
+            # The disk is full, say: the client can only be told to retry.
+            log.failure("writing an upload under {root}", root=self._files.root)
+            self._fail(JulythonError("the server could not store the file"))
 
     def _event(self, event: MultipartSegment | bytes | None) -> None:
         if isinstance(event, MultipartSegment):

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from twisted.application.service import MultiService
 from twisted.application.strports import service as strport_service
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
@@ -26,12 +26,16 @@ log = Logger()
 #: The body limit of any path no rule names.
 DEFAULT_BODY_LIMIT = 1024 * 1024
 
+#: Seconds a refused request's connection is kept to drop the rest of its body.
+LINGER = 30.0
+
 _REASONS = {
     400: b"Bad Request",
     401: b"Unauthorized",
     403: b"Forbidden",
     413: b"Payload Too Large",
     415: b"Unsupported Media Type",
+    500: b"Internal Server Error",
     503: b"Service Unavailable",
 }
 
@@ -94,6 +98,7 @@ class LimitedRequest(Request):
     """
 
     _refused = False
+    _lingering: IDelayedCall | None = None
     _received = 0
     _limit: int | None = None
     stream: BodyStream | None = None
@@ -141,6 +146,8 @@ class LimitedRequest(Request):
         Request.requestReceived(self, command, path, version)
 
     def connectionLost(self, reason: Any) -> None:
+        if self._lingering is not None and self._lingering.active():
+            self._lingering.cancel()
         if self.stream is not None and not self.finished:
             self.stream.abort()
         Request.connectionLost(self, reason)
@@ -159,14 +166,15 @@ class LimitedRequest(Request):
     ) -> None:
         """
         Answer at once with C{status} and C{{"error": error}}, before the body
-        is read or in the middle of it, and close the connection.  The rest of
-        the body is not read, and the request never reaches a resource.
+        is read or in the middle of it, and close the connection.  The request
+        never reaches a resource.
 
         @param headers: more response headers.
         @param linger: keep reading (and dropping) the rest of the body until
-            it ends before closing, so that clients still sending see the
-            answer rather than a connection reset; the path's body limit still
-            bounds what is read.
+            it ends, for at most L{LINGER} seconds, before closing, so that
+            clients still sending see the answer rather than a connection
+            reset; the path's body limit still bounds what is read.  Without
+            it, no more of the body is read.
         """
         if self._refused:
             return
@@ -184,7 +192,10 @@ class LimitedRequest(Request):
             b"Access-Control-Allow-Origin: *\r\n" + extra + b"Connection: close\r\n"
             b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
         )
-        if not linger:
+        if linger:
+            # TimeoutMixin's callLater: the reactor's, unless a test set one.
+            self._lingering = self.channel.callLater(LINGER, transport.loseConnection)
+        else:
             transport.loseConnection()
 
 
@@ -299,6 +310,7 @@ class WebService(MultiService):
 
 __all__ = [
     "DEFAULT_BODY_LIMIT",
+    "LINGER",
     "BodyStream",
     "JulythonSite",
     "LimitedRequest",
