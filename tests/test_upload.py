@@ -271,6 +271,49 @@ async def test_body_over_its_limit_is_refused_unread(
     assert stored_files(config.data_dir) == []
 
 
+@pytest_twisted.ensureDeferred
+async def test_chunked_body_over_its_limit_is_cut_off(
+    server_with: Callable[[Config], str], store: Store, config: Config
+) -> None:
+    """
+    A chunked body (no Content-Length to refuse it by) passing the body limit
+    of 5000 bytes with a file its own limit allows: 413 once it does, and the
+    partial file removed.
+    """
+    server = server_with(attrs.evolve(config, upload_max_body=5000))
+    token = await token_for(store)
+    body = multipart([("big.txt", "text/plain", b"z" * 10_000)])
+    address = urlparse(server)
+    head = (
+        f"POST /upload/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: {FORM['Content-Type']}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    )
+    chunks = [body[i : i + 1000] for i in range(0, len(body), 1000)]
+    answer = await deferToThread(
+        _send_chunked, address.hostname, address.port, head.encode(), chunks
+    )
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
+    assert b"5000" in answer
+    assert await _until(lambda: not stored_files(config.data_dir))
+
+
+def _send_chunked(host: str, port: int, head: bytes, chunks: list[bytes]) -> bytes:
+    """Send a chunked body and read what the server answers until it closes."""
+    with socket.create_connection((host, port), timeout=5) as s:
+        s.sendall(head)
+        try:
+            for chunk in chunks:
+                s.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            s.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # closed under us once refused: read the answer all the same
+        received = b""
+        while chunk := s.recv(65536):
+            received += chunk
+    return received
+
+
 def _send_headers_only(host: str, port: int, headers: str) -> bytes:
     """Send a request's headers and no body; return all the server answers."""
     with socket.create_connection((host, port), timeout=5) as s:
