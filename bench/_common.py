@@ -160,7 +160,12 @@ def redis_version() -> str:
 
 
 def start_service(
-    stack: contextlib.ExitStack, redis_socket: Path, directory: Path, token: str
+    stack: contextlib.ExitStack,
+    redis_socket: Path,
+    directory: Path,
+    token: str,
+    options: Sequence[str] = (),
+    started: list[subprocess.Popen[bytes]] | None = None,
 ) -> str:
     """
     Start C{twistd -n julython} on a free loopback port, on an external Redis,
@@ -170,6 +175,8 @@ def start_service(
     @param redis_socket: the Redis it uses.
     @param directory: its data directory (and log), created.
     @param token: its admin token.
+    @param options: more options of C{twistd julython}.
+    @param started: the twistd process is appended to it, when given.
     @return: its base URL.
     """
     directory.mkdir(parents=True)
@@ -182,11 +189,14 @@ def start_service(
         "--admin-token", token,
         # The load comes from one address, far past the per-address limits.
         "--rate-limit", "webhooks=off", "--rate-limit", "rpc=off",
+        *options,
     ]  # fmt: skip
     log = stack.enter_context(open(directory / "twistd.log", "wb"))  # noqa: SIM115
     env = {**os.environ, "JULYTHON_WEBHOOK_SECRET": ""}
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
     stack.callback(stop_process, process)
+    if started is not None:
+        started.append(process)
     url = f"http://{LOOPBACK}:{port}"
     _wait_for(lambda: post_or_get(url + "/healthz")[0] == 200, "twistd", process)
     return url

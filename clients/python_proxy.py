@@ -15,10 +15,14 @@ treq (and crochet for the blocking parts): copy it into any project.
     s = ServiceProxy("http://127.0.0.1:8080/json/")           # blocking
     s.julython.player("ada")  # {"result": {...}, "error": None, "id": 1, ...}
 
+    s = ServiceProxy(URL, auth=TOKEN)                         # a file, streamed
+    s.upload("/upload/", "me.png", kind="avatar")  # a progress bar, then [{...}]
+
 Failures are L{ProxyError}s: L{JSONRPCError} (the server's error object),
 L{HTTPError}, L{ProtocolError} (not JSON-RPC), L{TransportError} and
-L{RequestTimeout}.  Run it as C{python python_proxy.py URL} for a shell, or
-with C{--call METHOD ARGS...} for one call printed as JSON.
+L{RequestTimeout}.  Run it as C{python python_proxy.py URL} for a shell,
+with C{--call METHOD ARGS...} for one call printed as JSON, or with
+C{--upload PATH} to send a file to julytwisted's C{/upload/}.
 """
 
 from __future__ import annotations
@@ -30,17 +34,22 @@ import builtins
 import code
 import itertools
 import json
+import mimetypes
+import os
 import pprint
+import secrets
 import select
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
-from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError
+from twisted.internet.interfaces import IConsumer
 from twisted.internet.protocol import Protocol, connectionDone
+from twisted.internet.task import CooperativeTask, cooperate
 from twisted.python.failure import Failure
 from twisted.web._newclient import RequestNotSent
 from twisted.web.client import (
@@ -51,7 +60,8 @@ from twisted.web.client import (
     ResponseNeverReceived,
 )
 from twisted.web.http import PotentialDataLoss
-from twisted.web.iweb import IResponse
+from twisted.web.iweb import IBodyProducer, IResponse
+from zope.interface import implementer
 
 __version__ = "1.0"
 
@@ -457,6 +467,51 @@ class Proxy(_Names):
         """@return: a new batch of calls sent as one request."""
         return Batch(self)
 
+    def upload(
+        self,
+        url: str,
+        path: str | os.PathLike[str],
+        kind: str | None = None,
+        project: str | None = None,
+        progress: Progress | None = None,
+    ) -> Deferred[list[dict[str, Any]]]:
+        """
+        Upload a file as C{multipart/form-data}, read from disk as it is sent
+        (never whole in memory), with this proxy's credentials.
+
+        @param url: the upload URL, absolute or relative to the proxy's
+            (C{"/upload/"}).
+        @param kind: C{"avatar"}, C{"screenshot"} or L{None} for a plain file.
+        @param project: the project's slug, for a screenshot.
+        @param progress: called with the bytes sent and the body's length.
+        @return: a Deferred of the server's 2xx answer (for julytwisted, a
+            list of C{{sha256, size, content_type, url}}); any other status
+            fails it with L{HTTPError}.
+        """
+        fields = {"kind": kind, "project": project}
+        body = MultipartFile(path, {k: v for k, v in fields.items() if v}, progress)
+        target = urljoin(self.url, url)
+        headers = dict(self._headers)
+        headers[b"Content-Type"] = [body.content_type.encode()]
+        d = Deferred.fromCoroutine(self._post_file(target, headers, body))
+        d.addErrback(_transport_failure, target)
+        return d
+
+    async def _post_file(
+        self, url: str, headers: dict[bytes, list[bytes]], body: MultipartFile
+    ) -> list[dict[str, Any]]:
+        response = await self._get_client().request(
+            "POST", url, headers=headers, data=body, unbuffered=True
+        )
+        content = await _read_body(response)
+        if not 200 <= response.code < 300:
+            raise HTTPError(url, response.code, content)
+        try:
+            answer: list[dict[str, Any]] = json.loads(content)
+        except ValueError:
+            raise ProtocolError(url, "the answer is not JSON", content) from None
+        return answer
+
     def close(self) -> Deferred[None]:
         """Close the pooled connections this proxy opened."""
         if self._pool is None:
@@ -567,6 +622,112 @@ def _notified(answer: Any) -> None:
 
 def _result_or_none(response: dict[str, Any] | None) -> Any:
     return None if response is None else result_of(response)
+
+
+#: Told the bytes of a body sent so far and its whole length.
+Progress = Callable[[int, int], None]
+
+
+@implementer(IBodyProducer)
+class MultipartFile:
+    """
+    A C{multipart/form-data} body of form fields and one file part named
+    C{file}, produced from the file on disk a chunk at a time, so that the
+    transport's flow control holds back the reading.
+
+    @ivar length: the body's length, known before it is sent.
+    @ivar content_type: the request's C{Content-Type}, with the boundary.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fields: dict[str, str] | None = None,
+        progress: Progress | None = None,
+        chunk_size: int = 256 * 1024,
+    ) -> None:
+        self._path = os.fspath(path)
+        boundary = "python-proxy-" + secrets.token_hex(12)
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        name = os.path.basename(self._path).replace('"', "%22")
+        declared = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'
+            f"{value}\r\n"
+            for key, value in (fields or {}).items()
+        ]
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{name}"\r\nContent-Type: {declared}\r\n\r\n'
+        )
+        self._head = "".join(parts).encode()
+        self._tail = f"\r\n--{boundary}--\r\n".encode()
+        self._size = os.path.getsize(self._path)
+        self.length = len(self._head) + self._size + len(self._tail)
+        self._progress = progress or (lambda sent, total: None)
+        self._chunk_size = chunk_size
+        self._task: CooperativeTask[Any] | None = None
+
+    def startProducing(self, consumer: IConsumer) -> Deferred[None]:
+        self._task = cooperate(self._write(consumer))
+        d: Deferred[None] = self._task.whenDone().addCallback(lambda _: None)
+        return d
+
+    def _write(self, consumer: IConsumer) -> Iterator[None]:
+        sent = 0
+
+        def send(data: bytes) -> None:
+            nonlocal sent
+            consumer.write(data)
+            sent += len(data)
+            self._progress(sent, self.length)
+
+        send(self._head)
+        with open(self._path, "rb") as f:
+            while data := _read(f, self._chunk_size):
+                send(data)
+                yield None
+        send(self._tail)
+
+    def pauseProducing(self) -> None:
+        if self._task is not None:
+            self._task.pause()
+
+    def resumeProducing(self) -> None:
+        if self._task is not None:
+            self._task.resume()
+
+    def stopProducing(self) -> None:
+        if self._task is not None:
+            self._task.stop()
+
+
+def _read(f: IO[bytes], size: int) -> bytes:
+    return f.read(size)
+
+
+class ProgressBar:
+    """A progress bar on a terminal's line: C{[#####.....]  52%  10.4/20.0 MiB}."""
+
+    def __init__(self, stream: IO[str] | None = None, width: int = 30) -> None:
+        self._stream = stream or sys.stderr
+        self._width = width
+        self._shown = -1
+
+    def __call__(self, sent: int, total: int) -> None:
+        percent = 100 * sent // total if total else 100
+        if percent == self._shown:
+            return
+        self._shown = percent
+        filled = self._width * percent // 100
+        bar = "#" * filled + "." * (self._width - filled)
+        mib = 1024 * 1024
+        self._stream.write(
+            f"\r[{bar}] {percent:3d}%  {sent / mib:.1f}/{total / mib:.1f} MiB"
+        )
+        if sent >= total:
+            self._stream.write("\n")
+        self._stream.flush()
 
 
 class Batch(_Names):
@@ -683,6 +844,28 @@ class ServiceProxy(_Names):
     def close(self) -> None:
         """Close the pooled connections."""
         self._wait(self.proxy.close)
+
+    def upload(
+        self,
+        url: str,
+        path: str | os.PathLike[str],
+        kind: str | None = None,
+        project: str | None = None,
+        progress: bool | Progress = True,
+    ) -> list[dict[str, Any]]:
+        """
+        Upload a file, streamed from disk; see L{Proxy.upload}.
+
+        @param progress: L{True} for a L{ProgressBar} on standard error, or a
+            callable of its own, or L{False} for nothing.
+        @return: the server's answer.
+        @raise ProxyError: on any status but 2xx, or no answer.
+        """
+        shown = ProgressBar() if progress is True else progress or None
+        eventual = _crochet().run_in_reactor(self.proxy.upload)(
+            url, path, kind, project, shown
+        )
+        return eventual.wait(None)  # type: ignore[no-any-return]
 
     def _invoke(
         self, kind: str, method: str, args: tuple[Any, ...], kw: dict[str, Any]
@@ -825,7 +1008,8 @@ def shell(service: ServiceProxy, methods: list[str] | None) -> None:
     banner = (
         f"JSON-RPC shell on {service.proxy.url} ({known}).\n"
         "s.some.method(...) calls, s.get.some.method(...) calls by GET, "
-        "s.notify.some.method(...) notifies;\n"
+        "s.notify.some.method(...) notifies; s.upload('/upload/', PATH, "
+        "kind='avatar') sends a file;\n"
         "Tab completes method names; help(s.some.method) documents one; "
         "Ctrl-D quits."
     )
@@ -858,6 +1042,19 @@ def call_once(service: ServiceProxy, options: argparse.Namespace) -> int:
     return 1
 
 
+def upload_once(service: ServiceProxy, options: argparse.Namespace) -> int:
+    """Make C{--upload}'s upload and print the answer; @return: the exit status."""
+    try:
+        answer = service.upload(
+            "/upload/", options.upload, options.kind, options.project
+        )
+    except HTTPError as e:
+        print(f"python_proxy: HTTP {e.status}: {e.body.decode(errors='replace')}")
+        return 1
+    print(json.dumps(answer, indent=2))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python_proxy", description="A JSON-RPC shell, or one call."
@@ -878,6 +1075,14 @@ def _parser() -> argparse.ArgumentParser:
         help="a named param of --call (repeatable)",
     )
     parser.add_argument("--get", action="store_true", help="--call by HTTP GET")
+    parser.add_argument(
+        "--upload",
+        metavar="PATH",
+        help="upload a file to the server's /upload/ (with --token), "
+        "showing progress, and print the answer as JSON",
+    )
+    parser.add_argument("--kind", help="--upload's kind: avatar or screenshot")
+    parser.add_argument("--project", help="--upload's project slug (screenshots)")
     parser.add_argument(
         "--version",
         choices=VERSIONS,
@@ -909,6 +1114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         auth = (options.user, password)
     try:
         service = ServiceProxy(options.url, options.rpc_version, auth, options.timeout)
+        if options.upload:
+            return upload_once(service, options)
         if options.call:
             return call_once(service, options)
         methods = list_methods(service)
@@ -924,6 +1131,9 @@ __all__ = [
     "Batch",
     "HTTPError",
     "JSONRPCError",
+    "MultipartFile",
+    "Progress",
+    "ProgressBar",
     "ProtocolError",
     "Proxy",
     "ProxyError",

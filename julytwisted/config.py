@@ -42,7 +42,27 @@ ADMIN_TOKEN_ENV = "JULYTHON_ADMIN_TOKEN"
 ENDPOINT_TYPES = ("tcp", "tcp6", "ssl", "unix", "systemd")
 """The server endpoint types C{--listen} accepts."""
 
+MiB = 1024 * 1024
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+DEFAULT_UPLOAD_TYPES: Mapping[str, tuple[str, ...]] = {
+    "avatar": IMAGE_TYPES,
+    "screenshot": IMAGE_TYPES,
+    "file": (
+        *IMAGE_TYPES,
+        "application/pdf",
+        "application/zip",
+        "application/gzip",
+        "text/plain",
+        "application/octet-stream",
+    ),
+}
+"""The content types, as the bytes show them, each kind of upload accepts."""
+
 _DIGITS = re.compile(r"[0-9]+")
+_SIZE = re.compile(r"([0-9]+)\s*([kmg]i?b?|b)?", re.I)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}
 _BUILTIN_SLUG = re.compile(r"(julython|j-an-ulython)-[0-9]{4}")
 _REDIS_FORMS = "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH/TO.sock[?db=DB]"
 
@@ -101,7 +121,7 @@ DEFAULT_LIMITS: dict[str, Limit | None] = {
 }
 
 _LIMIT = re.compile(r"(?P<count>[0-9]{1,6})/(?P<period>[0-9]{0,5})(?P<unit>[smh])")
-_UNITS = {"s": 1, "m": 60, "h": 3600}
+_PERIODS = {"s": 1, "m": 60, "h": 3600}
 
 
 def parse_limit(spec: str) -> tuple[str, Limit | None]:
@@ -125,7 +145,7 @@ def parse_limit(spec: str) -> tuple[str, Limit | None]:
             f"--rate-limit: {spec!r} is not NAME=COUNT/PERIOD like rpc=600/m, "
             "login=5/10m or webhooks=off"
         )
-    seconds = int(found["period"] or 1) * _UNITS[found["unit"]]
+    seconds = int(found["period"] or 1) * _PERIODS[found["unit"]]
     return name, Limit(int(found["count"]), float(seconds))
 
 
@@ -159,6 +179,12 @@ class Config:
     @ivar rate_limits: every rate limit by name; L{None} for none.
     @ivar trusted_proxies: addresses or networks of the proxies in front,
         whose C{X-Forwarded-For} is believed.
+    @ivar upload_max_file: the largest uploaded file, in bytes.
+    @ivar upload_max_body: the largest upload body, all its files, in bytes.
+    @ivar upload_max_parts: the most files in one upload.
+    @ivar upload_quota: the bytes of distinct files one player may upload.
+    @ivar upload_types: the content types each kind of upload accepts; C{*}
+        accepts any.
     """
 
     listen: tuple[str, ...] = attrs.field(default=(DEFAULT_LISTEN,), converter=tuple)
@@ -177,6 +203,11 @@ class Config:
         factory=lambda: dict(DEFAULT_LIMITS)
     )
     trusted_proxies: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    upload_max_file: int = 20 * MiB
+    upload_max_body: int = 100 * MiB
+    upload_max_parts: int = 10
+    upload_quota: int = 200 * MiB
+    upload_types: Mapping[str, tuple[str, ...]] = DEFAULT_UPLOAD_TYPES
 
 
 def parse_listen(description: str) -> str:
@@ -209,6 +240,50 @@ def parse_listen(description: str) -> str:
             f"as in {DEFAULT_LISTEN!r}"
         )
     return text
+
+
+def parse_size(option: str, text: str) -> int:
+    """
+    @param text: a number of bytes, or of KiB, MiB or GiB with a suffix
+        C{K}, C{M} or C{G} (C{20M}, C{1GiB}).
+    @return: the bytes, at least 1.
+    @raise usage.UsageError: for anything else.
+    """
+    match = _SIZE.fullmatch(text.strip())
+    if not match or int(match.group(1)) < 1:
+        raise usage.UsageError(
+            f"--{option}: {text!r} is not a size such as 1048576, 512K, 20M or 1G"
+        )
+    unit = (match.group(2) or "")[:1].lower()
+    return int(match.group(1)) * _UNITS[unit]
+
+
+def parse_upload_types(
+    specs: Iterable[str],
+) -> Mapping[str, tuple[str, ...]]:
+    """
+    @param specs: C{KIND=TYPE,TYPE...} values, each replacing the default
+        list of its kind (C{avatar}, C{screenshot} or C{file}).
+    @return: the accepted types of every kind.
+    @raise usage.UsageError: for an unknown kind or a malformed type.
+    """
+    types = dict(DEFAULT_UPLOAD_TYPES)
+    for spec in specs:
+        kind, equals, listed = spec.partition("=")
+        kind = kind.strip()
+        if not equals or kind not in types:
+            raise usage.UsageError(
+                f"--upload-types {spec!r}: expected KIND=TYPE,... with KIND one "
+                f"of {', '.join(types)}"
+            )
+        names = tuple(t.strip().lower() for t in listed.split(",") if t.strip())
+        for name in names:
+            if name != "*" and not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", name):
+                raise usage.UsageError(
+                    f"--upload-types {spec!r}: {name!r} is not a content type"
+                )
+        types[kind] = names
+    return types
 
 
 def _redact(url: str) -> str:
@@ -430,6 +505,20 @@ class Options(usage.Options):
             "Seconds a stopping process waits for its running jobs; the rest "
             "are left for other workers to run again.",
         ],
+        ["upload-max-file", None, "20M", "Refuse uploaded files over this size."],
+        [
+            "upload-max-body",
+            None,
+            "100M",
+            "Refuse upload bodies (all their files) over this size.",
+        ],
+        ["upload-max-parts", None, "10", "Refuse uploads of more files than this."],
+        [
+            "upload-quota",
+            None,
+            "200M",
+            "Let each player store this much in distinct uploaded files.",
+        ],
     ]
 
     optFlags = [
@@ -459,6 +548,7 @@ class Options(usage.Options):
         self._notify: list[str] = []
         self._limits = dict(DEFAULT_LIMITS)
         self._proxies: list[str] = []
+        self._upload_types: list[str] = []
 
     def opt_listen(self, description: str) -> None:
         """
@@ -510,6 +600,20 @@ class Options(usage.Options):
             ) from None
         self._proxies.append(address)
 
+    def opt_upload_types(self, spec: str) -> None:
+        """
+        Accept these content types (as the bytes show them) for a kind of
+        upload: KIND=TYPE,TYPE with KIND avatar, screenshot or file (no kind
+        given), replacing its default list; * accepts any. Repeatable.
+        """
+        self._upload_types.append(spec)
+
+    def _upload_parts(self) -> int:
+        raw = str(self["upload-max-parts"])
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            raise usage.UsageError("--upload-max-parts: a whole number from 1 to 1000")
+        return int(raw)
+
     def _workers(self) -> int:
         if self["no-worker"]:
             return 0
@@ -560,6 +664,11 @@ class Options(usage.Options):
             job_grace=self._seconds("job-grace", 0),
             rate_limits=self._limits,
             trusted_proxies=self._proxies,
+            upload_max_file=parse_size("upload-max-file", self["upload-max-file"]),
+            upload_max_body=parse_size("upload-max-body", self["upload-max-body"]),
+            upload_max_parts=self._upload_parts(),
+            upload_quota=parse_size("upload-quota", self["upload-quota"]),
+            upload_types=parse_upload_types(self._upload_types),
         )
 
 
@@ -569,6 +678,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_LISTEN",
     "DEFAULT_REDIS_PORT",
+    "DEFAULT_UPLOAD_TYPES",
     "ENDPOINT_TYPES",
     "WEBHOOK_SECRET_ENV",
     "Config",
@@ -579,4 +689,6 @@ __all__ = [
     "parse_limit",
     "parse_listen",
     "parse_redis_url",
+    "parse_size",
+    "parse_upload_types",
 ]

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import attrs
+from twisted.web.iweb import IRequest
 
 from julytwisted import rpc, scoring
 from julytwisted.errors import (
@@ -357,6 +358,26 @@ class Authenticator:
         password = credentials.password
         ok = await self._run_in_thread(lambda: verify_password(password, stored))
         return Principal(username) if ok else None
+
+    async def player(self, request: IRequest) -> str | None:
+        """
+        The player a request's C{Authorization} header names, by API token or
+        username and password: for resources outside JSON-RPC, such as
+        uploads.
+
+        @return: the username, or L{None} without credentials or with wrong
+            ones.
+        @raise Forbidden: for the admin token, which names no player.
+        """
+        credentials = rpc.header_credentials(request)
+        if credentials is None:
+            return None
+        principal = await self(request, credentials)
+        if principal is None:
+            return None
+        if principal.username is None:
+            raise Forbidden("this is for players; the admin token names none")
+        return principal.username
 
     async def _bearer(self, token: str) -> Principal | None:
         if self._admin_token and hmac.compare_digest(

@@ -162,7 +162,25 @@ def _model_schemas() -> dict[str, Schema]:
                 "forks": _count("As the last push reported."),
                 "active": {"type": "boolean", "description": "False if deactivated."},
                 **_scores(),
+                "screenshots": _array(
+                    _string(pattern="^/files/[0-9a-f]{64}$"),
+                    "The URLs of its latest screenshots, latest first (in a "
+                    "project's detail, not in the board).",
+                ),
             },
+            required=[
+                "slug",
+                "name",
+                "url",
+                "service",
+                "description",
+                "watchers",
+                "forks",
+                "active",
+                "points",
+                "rank",
+                "commits",
+            ],
             description="A repository that pushed commits.",
         ),
         "Group": _object(
@@ -217,6 +235,16 @@ def _model_schemas() -> dict[str, Schema]:
             },
             required=["id", "name", "state", "attempts", "max_attempts"],
             description="A background job.",
+        ),
+        "File": _object(
+            {
+                "sha256": _string(pattern="^[0-9a-f]{64}$"),
+                "size": _count("Bytes."),
+                "content_type": _string("As its bytes show it."),
+                "url": _string("Where it is served: /files/ and its SHA-256."),
+                "created": _string("When it was first uploaded.", format="date-time"),
+            },
+            description="An uploaded file, stored once however often uploaded.",
         ),
         "Game": _object(
             {
@@ -387,6 +415,17 @@ def _read_paths() -> dict[str, Schema]:
         "/api/v1/games": {
             "get": _list_op("games", "Games, latest start first", "Game", "offset")
         },
+        "/api/v1/files/{sha256}": {
+            "parameters": [_parameter("path", "sha256", "The file's SHA-256, hex.")],
+            "get": _op(
+                "files",
+                "An uploaded file's metadata",
+                {
+                    "200": _json("The file.", _schema("File")),
+                    **_errors(_404="No such file.", _503=""),
+                },
+            ),
+        },
         "/api/v1/jobs/{id}": {
             "parameters": [_parameter("path", "id", "The job's id.")],
             "get": _op(
@@ -550,6 +589,7 @@ _TAGS = {
     "commits": "Stored commits.",
     "games": "The competitions' windows of time.",
     "jobs": "Background work, followed by its id.",
+    "files": "Uploaded files: POST /upload/ stores them, /files/ serves them.",
     "people": "Administration of players.",
     "webhooks": "Pushes delivered by the code hosts.",
 }

@@ -42,7 +42,7 @@ from julytwisted._rpc_registry import (
     default_registry,
     jsonrpc_method,
 )
-from julytwisted._rpc_resource import JSONRPCResource
+from julytwisted._rpc_resource import JSONRPCResource, header_credentials
 
 __all__ = [
     "TYPES",
@@ -63,5 +63,6 @@ __all__ = [
     "ServerError",
     "Translator",
     "default_registry",
+    "header_credentials",
     "jsonrpc_method",
 ]

@@ -16,6 +16,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.threads import deferToThread
 
 from julytwisted import __version__, rpc
+from julytwisted._files import FileStore
 from julytwisted.config import Config, Options
 from julytwisted.jobs import build_jobs
 from julytwisted.methods import Authenticator, RunInThread, build_registry, translate
@@ -25,6 +26,7 @@ from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
 from julytwisted.tasks import Queue, WorkerService
+from julytwisted.upload import UploadLimits, Uploads
 from julytwisted.web import WebApp, WebSettings
 
 
@@ -77,11 +79,12 @@ def build_site(
     web = WebApp(store, settings, queue, metrics.push, limiter)
     root = Root(web.app.resource())
     threaded = run_in_thread or _in_reactor_threads
+    authenticator = Authenticator(store, config.admin_token, threaded)
     root.putChild(
         b"json",
         rpc.JSONRPCResource(
             build_registry(store, queue, threaded),
-            authenticate=Authenticator(store, config.admin_token, threaded),
+            authenticate=authenticator,
             translate=translate,
             title="Julython",
             version=__version__,
@@ -90,14 +93,36 @@ def build_site(
         ),
     )
     root.putChild(b"metrics", MetricsResource(metrics, queue.stats))
+    uploads = build_uploads(store, config, authenticator)
+    for name, resource in uploads.resources().items():
+        root.putChild(name, resource)
     limits = [
         (f"/api/v1/{service}".encode(), config.webhook_max_body)
         for service in ("github", "bitbucket", "gitlab")
     ]
-    site = JulythonSite(root, limits=limits)
+    limits.append((b"/upload", config.upload_max_body))
+    site = JulythonSite(root, limits=limits, streams=[(b"/upload", uploads.stream)])
     site.observe = metrics.request
     metrics.in_flight_from(lambda: site.active)
     return site
+
+
+def build_uploads(
+    store: Store, config: Config, authenticator: Authenticator
+) -> Uploads:
+    """
+    @return: uploads into C{DATA/files}, their senders known by the API
+        tokens (or passwords) the JSON-RPC methods accept.
+    """
+    files = FileStore(config.data_dir / "files")
+    files.prepare()
+    limits = UploadLimits(
+        types=config.upload_types,
+        max_file=config.upload_max_file,
+        max_parts=config.upload_max_parts,
+        quota=config.upload_quota,
+    )
+    return Uploads(store, files, authenticator.player, limits)
 
 
 def _in_reactor_threads(f: Callable[[], Any]) -> Deferred[Any]:
@@ -154,4 +179,10 @@ def makeService(options: Options) -> IService:
     return top
 
 
-__all__ = ["OrderedMultiService", "build", "build_site", "makeService"]
+__all__ = [
+    "OrderedMultiService",
+    "build",
+    "build_site",
+    "build_uploads",
+    "makeService",
+]

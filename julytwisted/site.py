@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.test_site -*-
 """
 The HTTP server around every resource: request bodies bounded per path before
-they are read, and a graceful stop that lets in-flight requests finish.
+they are read, bodies streamed to a consumer instead of a buffer on the paths
+that ask for it, and a graceful stop that lets in-flight requests finish.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from io import BytesIO
+from typing import Any, Protocol
 
 from twisted.application.service import MultiService
 from twisted.application.strports import service as strport_service
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
@@ -27,6 +29,44 @@ RequestObserver = Callable[[bytes, bytes, int, float], None]
 
 #: The body limit of any path no rule names.
 DEFAULT_BODY_LIMIT = 1024 * 1024
+
+#: Seconds a refused request's connection is kept to drop the rest of its body.
+LINGER = 30.0
+
+_REASONS = {
+    400: b"Bad Request",
+    401: b"Unauthorized",
+    403: b"Forbidden",
+    413: b"Payload Too Large",
+    415: b"Unsupported Media Type",
+    500: b"Internal Server Error",
+    503: b"Service Unavailable",
+}
+
+
+class BodyStream(Protocol):
+    """
+    Takes a request's body as it arrives, instead of the request buffering
+    it in C{request.content}.  The resource that answers the request finds it
+    as C{request.stream}, once the whole body is in.
+    """
+
+    def write(self, data: bytes) -> None:
+        """A chunk of the body, in order."""
+
+    def end(self) -> None:
+        """The whole body has arrived."""
+
+    def abort(self) -> None:
+        """The connection was lost, or the request refused, before its end."""
+
+
+#: Makes the L{BodyStream} of a request from its headers, given its method,
+#: path and declared length, or answers L{None} to let the body be buffered as
+#: usual.  It may refuse the request instead with L{LimitedRequest.refuse}.
+StreamFactory = Callable[
+    ["LimitedRequest", bytes, bytes, int | None], BodyStream | None
+]
 
 
 class Root(Resource):
@@ -55,56 +95,112 @@ class LimitedRequest(Request):
     """
     A request whose body is refused with 413 as soon as it is known to pass the
     limit of its path: from Content-Length before any of it is read, or while
-    a chunked body streams in.
+    a chunked body streams in.  On a path with a L{StreamFactory}, the body
+    goes to the L{BodyStream} it makes, never into C{content}.
+
+    @ivar stream: the request's body stream, or L{None}.
     """
 
     _refused = False
+    _lingering: IDelayedCall | None = None
     _received = 0
     _limit: int | None = None
+    stream: BodyStream | None = None
 
     def gotLength(self, length: int | None) -> None:
         # HTTPChannel.site is set by Site.buildProtocol, not declared.
         site: JulythonSite = self.channel.site  # type: ignore[attr-defined]
         # The request line is parsed but not yet handed to the request; the
-        # channel is the only place its path can be read this early.
+        # channel is the only place its method and path can be read this early.
         path = getattr(self.channel, "_path", b"")
+        method = getattr(self.channel, "_command", b"")
         self._limit = site.body_limit(path)
         if length is not None and length > self._limit:
-            self._refuse(length)
+            self._refuse_length(length)
             return
-        Request.gotLength(self, length)
+        factory = site.stream_factory(path)
+        if factory is not None:
+            self.stream = factory(self, method, path, length)
+        if self.stream is None:
+            Request.gotLength(self, length)
+        else:
+            self.content = BytesIO()
 
     def handleContentChunk(self, data: bytes) -> None:
         if self._refused:
             return
         self._received += len(data)
         if self._limit is not None and self._received > self._limit:
-            self._refuse(None)
+            self._refuse_length(None)
             return
-        Request.handleContentChunk(self, data)
+        if self.stream is None:
+            Request.handleContentChunk(self, data)
+        else:
+            self.stream.write(data)
 
-    def process(self) -> None:
-        # A body refused as it streamed may still end in the same read, which
-        # would hand the request on: it was answered already.
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        if self.stream is not None and not self._refused:
+            self.stream.end()
         if self._refused:
+            # The answer is sent; the rest of the body was read only so that
+            # closing would not reset the connection under it.
+            if self.channel is not None and self.channel.transport is not None:
+                self.channel.transport.loseConnection()
             return
-        Request.process(self)
+        Request.requestReceived(self, command, path, version)
 
-    def _refuse(self, length: int | None) -> None:
-        self._refused = True
+    def connectionLost(self, reason: Any) -> None:
+        if self._lingering is not None and self._lingering.active():
+            self._lingering.cancel()
+        if self.stream is not None and not self.finished:
+            self.stream.abort()
+        Request.connectionLost(self, reason)
+
+    def _refuse_length(self, length: int | None) -> None:
         declared = "" if length is None else f" ({length} bytes)"
         error = f"request body{declared} is over the limit of {self._limit} bytes"
+        self.refuse(413, error)
+
+    def refuse(
+        self,
+        status: int,
+        error: str,
+        headers: Iterable[tuple[bytes, bytes]] = (),
+        linger: bool = False,
+    ) -> None:
+        """
+        Answer at once with C{status} and C{{"error": error}}, before the body
+        is read or in the middle of it, and close the connection.  The request
+        never reaches a resource.
+
+        @param headers: more response headers.
+        @param linger: keep reading (and dropping) the rest of the body until
+            it ends, for at most L{LINGER} seconds, before closing, so that
+            clients still sending see the answer rather than a connection
+            reset; the path's body limit still bounds what is read.  Without
+            it, no more of the body is read.
+        """
+        if self._refused:
+            return
+        self._refused = True
+        if self.stream is not None:
+            self.stream.abort()
         body = json.dumps({"error": error}).encode()
+        extra = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
         transport = self.channel.transport
         assert transport is not None
         transport.write(
-            b"HTTP/1.1 413 Payload Too Large\r\n"
-            b"Content-Type: application/json\r\n"
-            b"Access-Control-Allow-Origin: *\r\n"
-            b"Connection: close\r\n"
+            b"HTTP/1.1 %d %s\r\n"
+            % (status, _REASONS.get(status, b"Error"))
+            + b"Content-Type: application/json\r\n"
+            b"Access-Control-Allow-Origin: *\r\n" + extra + b"Connection: close\r\n"
             b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
         )
-        transport.loseConnection()
+        if linger:
+            # TimeoutMixin's callLater: the reactor's, unless a test set one.
+            self._lingering = self.channel.callLater(LINGER, transport.loseConnection)
+        else:
+            transport.loseConnection()
 
 
 class JulythonSite(Site):
@@ -124,17 +220,22 @@ class JulythonSite(Site):
         resource: IResource,
         limits: Iterable[tuple[bytes, int]] = (),
         default_limit: int = DEFAULT_BODY_LIMIT,
+        streams: Iterable[tuple[bytes, StreamFactory]] = (),
         **kwargs: Any,
     ) -> None:
         """
         @param limits: C{(path prefix, bytes)} pairs; the longest prefix that
             matches a request's path gives its limit.
         @param default_limit: the limit for every other path.
+        @param streams: C{(path prefix, factory)} pairs: the longest prefix
+            that matches a request's path gives the factory of its
+            L{BodyStream}.
         """
         kwargs.setdefault("parsePOSTFormSubmission", False)
         Site.__init__(self, resource, **kwargs)
         self._limits = sorted(limits, key=lambda pair: len(pair[0]), reverse=True)
         self._default_limit = default_limit
+        self._streams = sorted(streams, key=lambda pair: len(pair[0]), reverse=True)
         self.active = 0
         self._idle: list[Deferred[None]] = []
         self.observe: RequestObserver | None = None
@@ -145,6 +246,13 @@ class JulythonSite(Site):
             if path.startswith(prefix):
                 return limit
         return self._default_limit
+
+    def stream_factory(self, path: bytes) -> StreamFactory | None:
+        """@return: what streams the bodies of requests to C{path}, if anything."""
+        for prefix, factory in self._streams:
+            if path.startswith(prefix):
+                return factory
+        return None
 
     def getResourceFor(self, request: Request) -> IResource:
         self.active += 1
@@ -212,4 +320,13 @@ class WebService(MultiService):
         log.warn("{n} requests still running at shutdown", n=self.site.active)
 
 
-__all__ = ["DEFAULT_BODY_LIMIT", "JulythonSite", "LimitedRequest", "Root", "WebService"]
+__all__ = [
+    "DEFAULT_BODY_LIMIT",
+    "LINGER",
+    "BodyStream",
+    "JulythonSite",
+    "LimitedRequest",
+    "Root",
+    "StreamFactory",
+    "WebService",
+]

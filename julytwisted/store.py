@@ -45,7 +45,7 @@ from julytwisted._store_models import (
     valid_name,
     valid_username,
 )
-from julytwisted.errors import Conflict, InvalidInput, NotFound
+from julytwisted.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from julytwisted.models import Game, Push
 from julytwisted.redis_service import RedisClient, Script
 
@@ -54,6 +54,12 @@ FEED_LENGTH = 1000
 
 #: The most rows one page of a listing may ask for.
 MAX_LIMIT = 100
+
+#: Where stored files are served; a file's URL is this and its SHA-256.
+FILES_URL = "/files/"
+
+#: The most screenshots a project's detail lists, latest first.
+MAX_SCREENSHOTS = 20
 
 
 #: The scoring rules, as the Lua scripts take them.
@@ -104,6 +110,7 @@ _APPROVE_TEAM = _script("approve_team.lua", scoring=True)
 _ADOPT = _script("adopt.lua", scoring=True)
 _ADD_EMAIL = _script("add_email.lua")
 _RECOUNT = _script("recount.lua", scoring=True)
+_RECORD_UPLOADS = _script("record_uploads.lua")
 _SET_IF_EXISTS = Script(
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1",
@@ -447,6 +454,83 @@ class Store:
         owner: str | None = await self.redis.execute("GET", "j:token:" + digest)
         return owner
 
+    # Uploaded files
+
+    @_deferred
+    async def record_uploads(
+        self, username: str, files: Sequence[dict[str, Any]], quota: int
+    ) -> list[dict[str, Any]]:
+        """
+        Record the files of one upload: each file's facts once, who sent it,
+        as what and when; an avatar becomes the player's C{picture_url}, a
+        screenshot is listed on its project.  Atomic: all or nothing.
+
+        @param files: C{{sha256, size, content_type, filename, kind,
+            project}} each, one kind and project for all.
+        @param quota: the bytes of distinct files the player may have.
+        @return: each file's C{{sha256, size, content_type, url}}.
+        @raise NotFound: when the project does not exist.
+        @raise PayloadTooLarge: when the files would pass the quota.
+        """
+        request = {
+            "username": username.lower(),
+            "quota": quota,
+            "now": iso(self.now()),
+            "url_prefix": FILES_URL,
+            "files": list(files),
+        }
+        result = json.loads(
+            await self.redis.run(_RECORD_UPLOADS, args=(json.dumps(request),))
+        )
+        if result["status"] == "missing":
+            raise NotFound(f"no {result['what']} {result['value']!r}")
+        if result["status"] == "over_quota":
+            raise PayloadTooLarge(
+                f"over your upload quota of {quota} bytes: {result['used']} used, "
+                f"{result['needed']} more needed"
+            )
+        return [
+            {
+                "sha256": f["sha256"],
+                "size": f["size"],
+                "content_type": f["content_type"],
+                "url": FILES_URL + f["sha256"],
+            }
+            for f in files
+        ]
+
+    @_deferred
+    async def upload_usage(self, username: str) -> int:
+        """@return: the bytes of distinct files a player has uploaded."""
+        used = await self.redis.execute(
+            "GET", f"j:player:{username.lower()}:upload_bytes"
+        )
+        return int(used or 0)
+
+    @_deferred
+    async def file_info(self, sha256: str) -> dict[str, Any]:
+        """
+        @return: a stored file's C{{sha256, size, content_type, url,
+            created}}.
+        @raise NotFound: when no upload recorded it.
+        """
+        fields = hash_reply(await self.redis.execute("HGETALL", "j:file:" + sha256))
+        if not fields:
+            raise NotFound(f"no file {sha256!r}")
+        return {
+            "sha256": fields["sha256"],
+            "size": int(fields["size"]),
+            "content_type": fields["content_type"],
+            "url": FILES_URL + fields["sha256"],
+            "created": fields["created"],
+        }
+
+    async def _screenshots(self, project: str) -> list[str]:
+        found = await self.redis.execute(
+            "ZREVRANGE", f"j:project:{project}:screenshots", 0, MAX_SCREENSHOTS - 1
+        )
+        return [FILES_URL + sha256 for sha256 in found]
+
     # Boards and details
 
     @_deferred
@@ -484,7 +568,10 @@ class Store:
         _, rows = await self._read_board(g, kind, {"members": [member]})
         if not rows or (kind != "languages" and not rows[0]["fields"]):
             raise NotFound(f"no {SINGULAR[kind]} {member!r}")
-        return MODELS[kind](rows[0])
+        model = MODELS[kind](rows[0])
+        if kind == "projects":
+            model["screenshots"] = await self._screenshots(member)
+        return model
 
     @_deferred
     async def player(self, username: str, game: str | None = None) -> dict[str, Any]:
@@ -550,7 +637,9 @@ class Store:
 __all__ = [
     "EMAIL_PATTERN",
     "FEED_LENGTH",
+    "FILES_URL",
     "MAX_LIMIT",
+    "MAX_SCREENSHOTS",
     "NAME_PATTERN",
     "USERNAME_PATTERN",
     "IngestResult",

@@ -244,6 +244,10 @@ class WebApp:
     async def commit(self, request: IRequest, hash: str) -> bytes:
         return self._json(request, await self.store.commit(hash))
 
+    @app.route("/api/v1/files/<sha256>", methods=["GET"])
+    async def file(self, request: IRequest, sha256: str) -> bytes:
+        return self._json(request, await self.store.file_info(sha256.lower()))
+
     @app.route("/api/v1/jobs/<id>", methods=["GET"])
     async def job(self, request: IRequest, id: str) -> bytes:
         return self._json(request, await self.queue.status(id))

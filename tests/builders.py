@@ -111,3 +111,40 @@ def github_payload(
 def body(payload: dict[str, Any]) -> bytes:
     """@return: the payload as a JSON body."""
     return json.dumps(payload).encode()
+
+
+#: A 1x1 transparent PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000b49444154789c6360000200000500017a5eab3f0000000049454e44ae426082"
+)
+
+#: The boundary of L{multipart} bodies.
+BOUNDARY = "julython-test-boundary"
+
+
+def multipart(
+    files: list[tuple[str, str | None, bytes]],
+    fields: dict[str, str] | None = None,
+    boundary: str = BOUNDARY,
+) -> bytes:
+    """
+    A C{multipart/form-data} body: the C{fields} first, then one part named
+    C{file} per C{(filename, declared content type or None, content)}.
+    """
+    out = []
+    for name, value in (fields or {}).items():
+        out.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n".encode()
+        )
+    for filename, content_type, content in files:
+        head = (
+            f"--{boundary}\r\nContent-Disposition: form-data; "
+            f'name="file"; filename="{filename}"\r\n'
+        )
+        if content_type:
+            head += f"Content-Type: {content_type}\r\n"
+        out.append(head.encode() + b"\r\n" + content + b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out)

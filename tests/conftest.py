@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,6 +138,30 @@ async def server(
     yield f"http://127.0.0.1:{port.getHost().port}"
     await port.stopListening()
     await worker.stopService()
+
+
+@pytest_twisted.async_yield_fixture
+async def server_with(
+    store: Store, queue: Queue
+) -> AsyncIterator[Callable[[Config], str]]:
+    """
+    Starts real Sites like C{server}'s (without a worker) but built from the
+    configuration it is given; returns each one's base URL.
+    """
+    from julytwisted.service import build_site
+
+    ports: list[Any] = []
+
+    def start(config: Config) -> str:
+        port = reactor.listenTCP(
+            0, build_site(store, config, queue), interface="127.0.0.1"
+        )
+        ports.append(port)
+        return f"http://127.0.0.1:{port.getHost().port}"
+
+    yield start
+    for port in ports:
+        await port.stopListening()
 
 
 @pytest_twisted.async_yield_fixture

@@ -446,3 +446,53 @@ def test_job_timing_options() -> None:
     ]:
         with pytest.raises(UsageError, match=option):
             config(option, value)
+
+
+def test_upload_defaults() -> None:
+    """Uploads: 20 MiB a file, 100 MiB a body, 10 files, 200 MiB a player."""
+    config = parse([])
+    assert (config.upload_max_file, config.upload_max_body) == (20 << 20, 100 << 20)
+    assert (config.upload_max_parts, config.upload_quota) == (10, 200 << 20)
+    assert config.upload_types["avatar"] == config.upload_types["screenshot"]
+    assert "text/html" not in config.upload_types["file"]
+
+
+def test_upload_sizes_take_units() -> None:
+    """Sizes are bytes, or K, M, G (with or without iB) in powers of 1024."""
+    config = parse(
+        [
+            "--upload-max-file=512K",
+            "--upload-max-body=1GiB",
+            "--upload-quota=1000",
+            "--upload-max-parts=3",
+        ]
+    )
+    assert config.upload_max_file == 512 * 1024
+    assert config.upload_max_body == 1 << 30
+    assert (config.upload_quota, config.upload_max_parts) == (1000, 3)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--upload-max-file=lots"],
+        ["--upload-max-body=0"],
+        ["--upload-quota=-1M"],
+        ["--upload-max-parts=0"],
+        ["--upload-types=video=video/mp4"],
+        ["--upload-types=avatar=not a type"],
+        ["--upload-types=avatar"],
+    ],
+)
+def test_upload_bad_values_refused(args: list[str]) -> None:
+    """A bad size, count, kind or content type is a usage error naming it."""
+    option = args[0].split("=")[0].removeprefix("--")
+    assert option in refused(args)
+
+
+def test_upload_types_replace_a_kind() -> None:
+    """--upload-types replaces one kind's list and keeps the others."""
+    config = parse(["--upload-types", "avatar=image/png", "--upload-types=file=*"])
+    assert config.upload_types["avatar"] == ("image/png",)
+    assert config.upload_types["file"] == ("*",)
+    assert "image/gif" in config.upload_types["screenshot"]

@@ -220,6 +220,17 @@ async def _queue_a_job(server: str) -> str:
     return job
 
 
+#: The metadata of an upload, recorded straight through the store.
+FILE = "ab" * 32
+UPLOADED = {
+    "sha256": FILE,
+    "size": 5,
+    "content_type": "text/plain",
+    "filename": "a.txt",
+    "kind": "file",
+    "project": "",
+}
+
 #: Each readable path, and the concrete paths of it that the tests ask for.
 READS = {
     "/healthz": ["/healthz"],
@@ -247,6 +258,7 @@ READS = {
     "/api/v1/teams/{slug}": ["/api/v1/teams/snakes"],
     "/api/v1/commits/{hash}": [f"/api/v1/commits/{sha('a')}"],
     "/api/v1/jobs/{id}": ["/api/v1/jobs/{job}"],
+    "/api/v1/files/{sha256}": [f"/api/v1/files/{FILE}"],
 }
 
 
@@ -256,12 +268,14 @@ def test_every_read_is_exercised() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_reads_match_their_schemas(server: str) -> None:
+async def test_reads_match_their_schemas(server: str, store: Store) -> None:
     """
-    With a player, a scored push and an orphan commit stored, every GET of the
-    document answers 200 with a body its schema accepts.
+    With a player, a scored push, an orphan commit and an uploaded file
+    stored, every GET of the document answers 200 with a body its schema
+    accepts.
     """
     await _seed(server)
+    await store.record_uploads("ada", [UPLOADED], quota=1000)
     job = await _queue_a_job(server)
     for template, paths in READS.items():
         for path in paths:

@@ -230,3 +230,44 @@ def test_one_line_messages(node: Node, html_site: str, mode: list[str]) -> None:
         assert done.returncode == 2, done
         assert done.stdout == "" and done.stderr.count("\n") == 1, done.stderr
         assert done.stderr.startswith("python_proxy: ") and message in done.stderr
+
+
+def _token(node: Node) -> str:
+    """A new API token of ada's, made through --call with her password."""
+    made = run(
+        node.url + "/json/",
+        *("--user", "ada", "--password", "correct horse"),
+        *("--call", "julython.createToken"),
+    )
+    assert made.returncode == 0, made.stderr
+    token: str = json.loads(made.stdout)
+    return token
+
+
+def test_upload_in_the_shell_shows_progress(
+    terminal: Terminal, node: Node, tmp_path: Path
+) -> None:
+    """s.upload(...) in the shell draws a bar to 100% and shows the answer."""
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"julython\n" * 100_000)
+    token = _token(node)
+    terminal.type(
+        f"ServiceProxy({node.url + '/json/'!r}, auth={token!r})"
+        f".upload('/upload/', {str(path)!r})\r"
+    )
+    shown = terminal.read_until(PROMPT)
+    assert "] 100%" in shown and "0.9/0.9 MiB" in shown
+    assert '"content_type": "text/plain"' in shown
+
+
+def test_upload_option(node: Node, tmp_path: Path) -> None:
+    """--upload sends a file and prints the answer; a refusal exits 1."""
+    path = tmp_path / "me.txt"
+    path.write_bytes(b"hello")
+    url = node.url + "/json/"
+    done = run(url, "--token", _token(node), "--upload", str(path))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["size"] == 5
+    refused = run(url, "--upload", str(path), "--kind", "avatar")
+    assert refused.returncode == 1
+    assert "HTTP 401" in refused.stdout

@@ -5,6 +5,7 @@ requests in flight finish.
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest_twisted
@@ -14,7 +15,12 @@ from twisted.internet.task import deferLater
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
-from julytwisted.site import DEFAULT_BODY_LIMIT, JulythonSite, WebService
+from julytwisted.site import (
+    DEFAULT_BODY_LIMIT,
+    JulythonSite,
+    LimitedRequest,
+    WebService,
+)
 
 
 class Slow(Resource):
@@ -91,5 +97,70 @@ async def test_body_under_the_limit_is_read_whole() -> None:
             f"http://127.0.0.1:{port.getHost().port}/", data=b"x" * 1001
         )
         assert over.code == 413
+    finally:
+        await port.stopListening()
+
+
+class Collect:
+    """A body stream that keeps what it is given, or refuses past a size."""
+
+    def __init__(self, request: LimitedRequest, refuse_after: int | None) -> None:
+        self.request, self.refuse_after = request, refuse_after
+        self.chunks: list[bytes] = []
+        self.ended = self.aborted = False
+
+    def write(self, data: bytes) -> None:
+        self.chunks.append(data)
+        if self.refuse_after is not None and sum(map(len, self.chunks)) > (
+            self.refuse_after
+        ):
+            self.request.refuse(415, "no thanks", linger=True)
+
+    def end(self) -> None:
+        self.ended = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+class Streamed(Resource):
+    """Answers what the stream saw and what request.content holds."""
+
+    isLeaf = True
+
+    def render_POST(self, request: LimitedRequest) -> bytes:
+        stream = request.stream
+        assert isinstance(stream, Collect) and stream.ended
+        return b"%d %d" % (sum(map(len, stream.chunks)), len(request.content.read()))
+
+
+@pytest_twisted.ensureDeferred
+async def test_streamed_bodies_skip_the_buffer() -> None:
+    """
+    On a path with a stream factory, the body goes to the stream, not to
+    request.content; other methods and paths are buffered as usual.  A
+    stream that refuses mid-body is answered at once, and a client still
+    sending reads the answer.
+    """
+    streams: list[Collect] = []
+
+    def factory(
+        request: LimitedRequest, method: bytes, path: bytes, length: int | None
+    ) -> Collect | None:
+        if method != b"POST":
+            return None
+        streams.append(Collect(request, 1000 if path == b"/picky" else None))
+        return streams[-1]
+
+    site = JulythonSite(Streamed(), streams=[(b"/", factory)])
+    port = reactor.listenTCP(0, site, interface="127.0.0.1")
+    url = f"http://127.0.0.1:{port.getHost().port}"
+    try:
+        response = await treq.post(url + "/any", data=b"x" * 300_000)
+        assert await response.content() == b"300000 0"
+        response = await treq.post(url + "/picky", data=b"x" * 900_000)
+        assert response.code == 415
+        assert json.loads(await response.content()) == {"error": "no thanks"}
+        assert streams[-1].aborted and not streams[-1].ended
     finally:
         await port.stopListening()

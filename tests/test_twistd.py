@@ -47,9 +47,7 @@ class Node:
     """One twistd julython process on a port and a data dir."""
 
     def __init__(self, data_dir: Path, port: int, *options: str) -> None:
-        """
-        @param options: more julython options, such as C{--redis URL}.
-        """
+        """@param options: more command-line options of twistd julython."""
         self.data_dir = data_dir
         self.port = port
         self.options = options
