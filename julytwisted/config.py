@@ -15,7 +15,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -176,6 +176,10 @@ class Config:
         worker before another worker takes it over.
     @ivar job_grace: seconds a stopping worker waits for its running jobs
         before leaving them to be taken over.
+    @ivar recount_at: the time of day (UTC) of the nightly recount, or
+        L{None} for none.
+    @ivar sweep_every: minutes between orphan-adoption sweeps, or L{None}
+        for none.
     @ivar rate_limits: every rate limit by name; L{None} for none.
     @ivar trusted_proxies: addresses or networks of the proxies in front,
         whose C{X-Forwarded-For} is believed.
@@ -199,6 +203,8 @@ class Config:
     notify: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     job_visibility: float = 30.0
     job_grace: float = 10.0
+    recount_at: time | None = time(3, 0)
+    sweep_every: int | None = 60
     rate_limits: dict[str, Limit | None] = attrs.field(
         factory=lambda: dict(DEFAULT_LIMITS)
     )
@@ -499,6 +505,20 @@ class Options(usage.Options):
             "before another worker takes it over.",
         ],
         [
+            "recount-at",
+            None,
+            "03:00",
+            "Recount the running games' boards every night at this time "
+            "(HH:MM, UTC), on one node; off for never.",
+        ],
+        [
+            "sweep-every",
+            None,
+            "60",
+            "Adopt orphan commits of owned e-mails every this many minutes, "
+            "on one node; off for never.",
+        ],
+        [
             "job-grace",
             None,
             "10",
@@ -634,6 +654,25 @@ class Options(usage.Options):
             )
         return value
 
+    def _recount_at(self) -> time | None:
+        raw = str(self["recount-at"]).strip()
+        if raw.lower() == "off":
+            return None
+        found = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", raw)
+        if found is None:
+            raise usage.UsageError(f"--recount-at: HH:MM (UTC) or off, not {raw!r}")
+        return time(int(found[1]), int(found[2]))
+
+    def _sweep_every(self) -> int | None:
+        raw = str(self["sweep-every"]).strip()
+        if raw.lower() == "off":
+            return None
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10080:
+            raise usage.UsageError(
+                f"--sweep-every: minutes from 1 to 10080, or off, not {raw!r}"
+            )
+        return int(raw)
+
     def _secret(self, option: str, variable: str) -> str | None:
         value = self[option] or self._environ.get(variable, "")
         return value or None
@@ -662,6 +701,8 @@ class Options(usage.Options):
             notify=self._notify,
             job_visibility=self._seconds("job-visibility", 1),
             job_grace=self._seconds("job-grace", 0),
+            recount_at=self._recount_at(),
+            sweep_every=self._sweep_every(),
             rate_limits=self._limits,
             trusted_proxies=self._proxies,
             upload_max_file=parse_size("upload-max-file", self["upload-max-file"]),

@@ -60,6 +60,11 @@ def build_jobs(store: Store, post: Post) -> JobRegistry:
         """Score the orphan commits of a newly added e-mail for its owner."""
         return {"adopted": await store.adopt_orphans(email), "username": username}
 
+    @jobs.job("adopt_all_orphans")
+    async def adopt_all_orphans() -> dict[str, int]:
+        """The periodic sweep: adopt the orphans of every owned e-mail."""
+        return await store.adopt_all_orphans()
+
     @jobs.job("approve_team")
     async def approve_team(slug: str) -> dict[str, Any]:
         """Approve a team and count its members' commits for it."""

@@ -8,6 +8,7 @@ the real reactor.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from twisted.application.service import IService, MultiService
@@ -23,6 +24,7 @@ from julytwisted.methods import Authenticator, RunInThread, build_registry, tran
 from julytwisted.metrics import Metrics, MetricsResource
 from julytwisted.ratelimit import ClientAddress, RateLimiter
 from julytwisted.redis_service import RedisService
+from julytwisted.schedule import Plan, Scheduler
 from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
 from julytwisted.tasks import Queue, WorkerService
@@ -164,6 +166,13 @@ def build(
             stop_timeout=config.job_grace,
             observe=metrics.job,
         ).setServiceParent(top)
+    plan = Plan(
+        recount_at=config.recount_at,
+        sweep_every=None
+        if config.sweep_every is None
+        else timedelta(minutes=config.sweep_every),
+    )
+    Scheduler(queue, plan, reactor, config.games).setServiceParent(top)
     site = build_site(store, config, queue, metrics=metrics)
     WebService(site, config.listen, reactor).setServiceParent(top)
     return top, store, site

@@ -344,6 +344,30 @@ class Store:
         return int(result["adopted"])
 
     @_deferred
+    async def adopt_all_orphans(self, batch: int = 500) -> dict[str, int]:
+        """
+        The sweep behind L{adopt_orphans}: adopt the orphans of every e-mail
+        a player owns now, in case the job queued when it was added never
+        ran.  Reads the orphan sets with C{SCAN}, so Redis is never held
+        for long.
+
+        @return: C{{"emails": owned e-mails seen, "adopted": commits}}.
+        """
+        emails = adopted = 0
+        cursor = "0"
+        while True:
+            cursor, keys = await self.redis.execute(
+                "SCAN", cursor, "MATCH", "j:orphans:*", "COUNT", batch
+            )
+            for key in keys:
+                email = key.removeprefix("j:orphans:")
+                if await self.redis.execute("EXISTS", "j:email:" + email):
+                    emails += 1
+                    adopted += await self.adopt_orphans(email)
+            if cursor == "0":
+                return {"emails": emails, "adopted": adopted}
+
+    @_deferred
     async def move_member(
         self, username: str, board: str, name: str | None, approve: bool = False
     ) -> list[str]:

@@ -94,7 +94,13 @@ class Queue:
         self._clock = clock
 
     async def enqueue(
-        self, name: str, *args: object, delay: float = 0, max_attempts: int = 5
+        self,
+        name: str,
+        *args: object,
+        delay: float = 0,
+        max_attempts: int = 5,
+        unique: str = "",
+        unique_for: int = 86400,
     ) -> str:
         """
         Add a job; returns once it is in Redis.
@@ -103,17 +109,27 @@ class Queue:
         @param args: its JSON-serialisable arguments.
         @param delay: seconds to wait before it may run.
         @param max_attempts: runs before it is given up as dead.
-        @return: the job's id.
+        @param unique: a key naming this job (such as one occurrence of a
+            periodic job): while it lives, enqueueing under it again, from
+            any node, adds nothing.
+        @param unique_for: seconds the C{unique} key lives.
+        @return: the job's id: the first one's, for a C{unique} key in use.
         """
-        if max_attempts < 1 or delay < 0:
-            raise InvalidInput("max_attempts must be 1 or more and delay 0 or more")
+        if max_attempts < 1 or delay < 0 or unique_for < 1:
+            raise InvalidInput(
+                "max_attempts and unique_for must be 1 or more and delay 0 or more"
+            )
         job_id = uuid.uuid4().hex
         now = self._clock.seconds()
-        await self.redis.run(
+        arguments = json.dumps(list(args))
+        enqueued: str = await self.redis.run(
             _ENQUEUE,
-            args=(job_id, name, json.dumps(list(args)), max_attempts, now, now + delay),
-        )
-        return job_id
+            args=(
+                job_id, name, arguments, max_attempts, now, now + delay,
+                unique, unique_for,
+            ),
+        )  # fmt: skip
+        return enqueued
 
     async def status(self, job_id: str) -> dict[str, Any]:
         """

@@ -99,7 +99,10 @@ class Cluster:
     def node(self, *options: str) -> Node:
         data_dir = self.base / f"node{len(self.nodes)}"
         data_dir.mkdir()
-        node = Node(data_dir, free_port(), "--redis", f"unix://{self.socket}", *options)
+        # No periodic jobs: every job these tests see is one they caused.
+        quiet = ("--recount-at", "off", "--sweep-every", "off")
+        redis = ("--redis", f"unix://{self.socket}")
+        node = Node(data_dir, free_port(), *redis, *quiet, *options)
         self.nodes.append(node)
         node.start()
         return node

@@ -1,7 +1,16 @@
 -- Put a job in the queue: its hash, then the stream (due now) or the delayed
 -- set (due later).
--- ARGV: id, name, args (JSON), max_attempts, now (seconds), due (seconds).
+-- ARGV: id, name, args (JSON), max_attempts, now (seconds), due (seconds),
+-- and a unique key with its time to live in seconds ("" and 0 for none):
+-- while that key lives, enqueueing under it again adds nothing and returns
+-- the first job's id.
 local id, now, due = ARGV[1], tonumber(ARGV[5]), tonumber(ARGV[6])
+if ARGV[7] ~= '' then
+  local unique = 'j:q:unique:' .. ARGV[7]
+  if not redis.call('SET', unique, id, 'NX', 'EX', ARGV[8]) then
+    return redis.call('GET', unique)
+  end
+end
 redis.call('HSET', 'j:q:job:' .. id, 'id', id, 'name', ARGV[2], 'args', ARGV[3],
   'max_attempts', ARGV[4], 'attempts', 0, 'created', ARGV[5], 'run_at', ARGV[6])
 if due > now then
