@@ -51,6 +51,8 @@ class Node:
         self.data_dir = data_dir
         self.port = port
         self.options = options
+        #: Options of twistd itself, such as C{--logger}.
+        self.twistd_options: tuple[str, ...] = ()
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -60,6 +62,7 @@ class Node:
             [
                 *TWISTD,
                 "--pidfile=",
+                *self.twistd_options,
                 "-n",
                 "julython",
                 "--listen",
