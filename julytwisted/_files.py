@@ -96,13 +96,21 @@ class FileStore:
     """
     Content-addressed files under a root directory.
 
-    @ivar root: C{DATA/files}.
-    @ivar temporary: where files are written while they arrive.
+    Several processes may share one root (nodes on one machine, or on a
+    shared file system): each writes its arriving files under a temporary
+    directory of its own, and clears only that one when it starts.
+
+    @ivar root: C{DATA/files}, or C{--files-dir}.
+    @ivar temporary: where this process writes files while they arrive.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, process: str = "") -> None:
+        """
+        @param process: names this process among those sharing C{root},
+            the same across its restarts.
+        """
         self.root = root
-        self.temporary = root / "tmp"
+        self.temporary = root / "tmp" / process if process else root / "tmp"
 
     def prepare(self) -> int:
         """

@@ -183,6 +183,8 @@ class Config:
     @ivar rate_limits: every rate limit by name; L{None} for none.
     @ivar trusted_proxies: addresses or networks of the proxies in front,
         whose C{X-Forwarded-For} is believed.
+    @ivar files_dir: where uploaded files are kept, shared by the nodes
+        that name the same one; L{None} for C{data_dir/files}.
     @ivar upload_max_file: the largest uploaded file, in bytes.
     @ivar upload_max_body: the largest upload body, all its files, in bytes.
     @ivar upload_max_parts: the most files in one upload.
@@ -209,6 +211,7 @@ class Config:
         factory=lambda: dict(DEFAULT_LIMITS)
     )
     trusted_proxies: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    files_dir: Path | None = None
     upload_max_file: int = 20 * MiB
     upload_max_body: int = 100 * MiB
     upload_max_parts: int = 10
@@ -525,6 +528,13 @@ class Options(usage.Options):
             "Seconds a stopping process waits for its running jobs; the rest "
             "are left for other workers to run again.",
         ],
+        [
+            "files-dir",
+            None,
+            None,
+            "Keep uploaded files here (default: DATA-DIR/files); nodes that "
+            "name one directory share their files.",
+        ],
         ["upload-max-file", None, "20M", "Refuse uploaded files over this size."],
         [
             "upload-max-body",
@@ -654,6 +664,14 @@ class Options(usage.Options):
             )
         return value
 
+    def _files_dir(self) -> Path | None:
+        raw = self["files-dir"]
+        if raw is None:
+            return None
+        if not raw.strip():
+            raise usage.UsageError("--files-dir: the directory name is empty")
+        return Path(os.path.abspath(os.path.expanduser(raw)))
+
     def _recount_at(self) -> time | None:
         raw = str(self["recount-at"]).strip()
         if raw.lower() == "off":
@@ -705,6 +723,7 @@ class Options(usage.Options):
             sweep_every=self._sweep_every(),
             rate_limits=self._limits,
             trusted_proxies=self._proxies,
+            files_dir=self._files_dir(),
             upload_max_file=parse_size("upload-max-file", self["upload-max-file"]),
             upload_max_body=parse_size("upload-max-body", self["upload-max-body"]),
             upload_max_parts=self._upload_parts(),

@@ -7,6 +7,8 @@ the real reactor.
 
 from __future__ import annotations
 
+import hashlib
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -113,10 +115,14 @@ def build_uploads(
     store: Store, config: Config, authenticator: Authenticator
 ) -> Uploads:
     """
-    @return: uploads into C{DATA/files}, their senders known by the API
-        tokens (or passwords) the JSON-RPC methods accept.
+    @return: uploads into C{DATA/files} (or C{--files-dir}), their senders
+        known by the API tokens (or passwords) the JSON-RPC methods accept.
     """
-    files = FileStore(config.data_dir / "files")
+    root = config.files_dir or config.data_dir / "files"
+    # Named by machine and data dir: stable across restarts, apart from the
+    # other nodes sharing the directory.
+    where = f"{socket.gethostname()}:{config.data_dir}".encode()
+    files = FileStore(root, hashlib.sha256(where).hexdigest()[:16])
     files.prepare()
     limits = UploadLimits(
         types=config.upload_types,

@@ -357,7 +357,9 @@ class WorkerService(Service):
         Service.startService(self)
         self._loop = ensureDeferred(self._run())
         self._loop.addErrback(lambda f: log.failure("worker loop died", f))
-        self._heartbeat.start(max(self._visibility / 3, 0.1), now=False)
+        # Four beats per timeout: a job is taken from a live worker only if
+        # its reactor stalls for three quarters of the timeout.
+        self._heartbeat.start(max(self._visibility / 4, 0.1), now=False)
 
     async def _run(self) -> None:
         await self._until_ready()

@@ -204,3 +204,54 @@ def test_killed_redis_is_restarted_and_keeps_acknowledged_commits(node: Node) ->
     for h in acknowledged:
         assert request(node.url + f"/api/v1/commits/{h}")[0] == 200
     assert node.stop()
+
+
+def test_daemon_with_pidfile_and_logfile(tmp_path: Path) -> None:
+    """
+    Without -n, twistd detaches as its documentation says: the pidfile names
+    the daemon, the logfile gets its log, SIGTERM to that pid stops it
+    cleanly and removes the pidfile.
+    """
+    pidfile, logfile = tmp_path / "julython.pid", tmp_path / "julython.log"
+    port = free_port()
+    subprocess.run(
+        [
+            *TWISTD, "--pidfile", str(pidfile), "--logfile", str(logfile),
+            "julython", "--listen", f"tcp:{port}:interface=127.0.0.1",
+            "--data-dir", str(tmp_path / "data"),
+        ],
+        check=True,
+        timeout=30,
+        env={**os.environ, "JULYTHON_WEBHOOK_SECRET": ""},
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        assert time.monotonic() < deadline, "no pidfile"
+        time.sleep(0.05)
+    pid = int(pidfile.read_text())
+    try:
+        while True:
+            with contextlib.suppress(OSError):
+                if request(f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                    break
+            assert time.monotonic() < deadline, logfile.read_text()
+            time.sleep(0.1)
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    while pidfile.exists():
+        assert time.monotonic() < deadline + 30, "the daemon did not stop"
+        time.sleep(0.05)
+    log = logfile.read_text()
+    assert "Site starting on" in log and "Server Shut Down." in log
+    while _alive(pid):
+        assert time.monotonic() < deadline + 40, "the daemon is still running"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    """Whether C{pid} runs: neither gone nor a zombie nobody reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"

@@ -202,13 +202,13 @@ def test_two_processes_never_run_one_job_at_once(cluster: Cluster) -> None:
     """
     Two nodes of four workers each deliver 24 notify jobs.  The first eight
     deliveries are held until eight are in flight at once, which only both
-    processes together can reach; then each takes up to 3 s, longer than the
-    2 s visibility timeout.  Every job is delivered exactly once, none twice
+    processes together can reach; then each takes up to 4 s, longer than the
+    3 s visibility timeout.  Every job is delivered exactly once, none twice
     at the same time, and every job reads done.
     """
     rng = random.Random(7)
     # Under the notify job's 10 s timeout, so a slow start fails here, named.
-    eight = threading.Barrier(8, timeout=8)
+    eight = threading.Barrier(8, timeout=5)
     arrivals = iter(range(10**6))
     broken: list[str] = []
 
@@ -218,11 +218,11 @@ def test_two_processes_never_run_one_job_at_once(cluster: Cluster) -> None:
                 eight.wait()
             except threading.BrokenBarrierError:
                 broken.append(message)
-        time.sleep(rng.uniform(0, 3))
+        time.sleep(rng.uniform(0, 4))
         return 200
 
     receiver = Receiver(answer)
-    options = ("--notify", receiver.url, "--job-visibility", "2", "--workers", "4")
+    options = ("--notify", receiver.url, "--job-visibility", "3", "--workers", "4")
     nodes = [cluster.node(*options), cluster.node(*options)]
     messages = [f"change {i}" for i in range(24)]
     for i, message in enumerate(messages):
