@@ -64,7 +64,10 @@ _DIGITS = re.compile(r"[0-9]+")
 _SIZE = re.compile(r"([0-9]+)\s*([kmg]i?b?|b)?", re.I)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}
 _BUILTIN_SLUG = re.compile(r"(julython|j-an-ulython)-[0-9]{4}")
-_REDIS_FORMS = "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH/TO.sock[?db=DB]"
+_REDIS_FORMS = (
+    "redis://[:PASSWORD@]HOST[:PORT][/DB], unix:///PATH/TO.sock[?db=DB] or "
+    "redis+sentinel://[:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER[?db=DB]"
+)
 
 
 @attrs.frozen
@@ -79,6 +82,10 @@ class RedisAddress:
     @ivar path: the Unix socket's path, or L{None} for TCP.
     @ivar db: the database number to select.
     @ivar password: the password to authenticate with, or L{None}.
+    @ivar sentinels: the Redis Sentinels to ask where the master of
+        C{service} is, when the address goes through Sentinel (then C{host},
+        C{port} and C{path} are L{None}).
+    @ivar service: the master's name in the Sentinels' configuration.
     """
 
     host: str | None
@@ -86,6 +93,8 @@ class RedisAddress:
     path: str | None
     db: int = 0
     password: str | None = None
+    sentinels: tuple[tuple[str, int], ...] = ()
+    service: str | None = None
 
     @property
     def is_unix(self) -> bool:
@@ -338,6 +347,52 @@ def _tcp_redis(url: str) -> RedisAddress:
     )
 
 
+def _sentinel_redis(url: str) -> RedisAddress:
+    rest = url.split("://", 1)[1]
+    hosts, slash, tail = rest.partition("/")
+    password = None
+    if "@" in hosts:
+        credentials, _, hosts = hosts.rpartition("@")
+        if not credentials.startswith(":"):
+            raise usage.UsageError(
+                "--redis: user names are not supported; write "
+                "redis+sentinel://:PASSWORD@HOST:PORT/MASTER"
+            )
+        password = unquote(credentials[1:])
+    service, _, query = tail.partition("?")
+    if not slash or not service:
+        raise usage.UsageError("--redis: a redis+sentinel:// URL needs /MASTER-NAME")
+    sentinels = []
+    for item in hosts.split(","):
+        host, colon, port_text = item.strip().rpartition(":")
+        if not colon:
+            host, port_text = item.strip(), "26379"
+        host = host.strip("[]")
+        if (
+            not host
+            or not _DIGITS.fullmatch(port_text)
+            or not 0 < int(port_text) < 65536
+        ):
+            raise usage.UsageError(f"--redis: sentinel {item!r} is not HOST:PORT")
+        sentinels.append((host, int(port_text)))
+    db = 0
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key != "db":
+            raise usage.UsageError(
+                f"--redis: unknown query parameter {key!r}; only db is understood"
+            )
+        db = _db(value)
+    return RedisAddress(
+        host=None,
+        port=None,
+        path=None,
+        db=db,
+        password=password,
+        sentinels=tuple(sentinels),
+        service=unquote(service),
+    )
+
+
 def _unix_redis(url: str) -> RedisAddress:
     parts = urlsplit(url)
     if parts.netloc:
@@ -373,7 +428,9 @@ def parse_redis_url(url: str) -> RedisAddress:
     Parse the C{--redis} URL.
 
     @param url: C{redis://[:password@]host[:port][/db]} (port 6379 and
-        database 0 by default) or C{unix:///path/to.sock[?db=N]}.
+        database 0 by default), C{unix:///path/to.sock[?db=N]}, or
+        C{redis+sentinel://[:password@]host:port[,host:port...]/master[?db=N]}
+        (the Sentinels, port 26379 by default, and the master's name).
     @return: the address it names.
     @raise usage.UsageError: for any other form, including C{rediss://}
         (TLS, not supported yet), a bad port or a bad database number.
@@ -383,6 +440,8 @@ def parse_redis_url(url: str) -> RedisAddress:
         return _tcp_redis(url)
     if scheme == "unix":
         return _unix_redis(url)
+    if scheme == "redis+sentinel":
+        return _sentinel_redis(url)
     if scheme == "rediss":
         raise usage.UsageError(
             "--redis: rediss:// (Redis over TLS) is not supported yet; "

@@ -436,7 +436,15 @@ class RedisService(MultiService):
             self.embedded = EmbeddedRedis(reactor, data_dir)
             self.embedded.setServiceParent(self)
             socket_path = self.embedded.socket_path
-        self._endpoint = _endpoint(reactor, address, socket_path)
+        self._sentinel: Any = None
+        if address is not None and address.sentinels:
+            # Every connection asks the Sentinels where the master is, and
+            # checks that it talks to a master: after a failover, new
+            # connections go to the promoted replica.
+            self._sentinel = txredisapi.Sentinel(list(address.sentinels))
+            self._endpoint: IStreamClientEndpoint | None = None
+        else:
+            self._endpoint = _endpoint(reactor, address, socket_path)
         self._factory = self._make_factory(poolsize)
         self._timeout = timeout
         self._factories = [self._factory]
@@ -444,14 +452,22 @@ class RedisService(MultiService):
 
     def _make_factory(self, poolsize: int) -> Any:
         address = self.address
-        factory = txredisapi.RedisFactory(
-            str(self._endpoint),
-            address.db if address else None,
-            poolsize,
-            isLazy=True,
-            password=address.password if address else None,
-            convertNumbers=False,
-        )
+        options: dict[str, Any] = {
+            "isLazy": True,
+            "password": address.password if address else None,
+            "convertNumbers": False,
+        }
+        if self._sentinel is not None:
+            assert address is not None
+            factory = txredisapi.SentinelConnectionFactory(
+                self._sentinel, address.service, True, None, address.db, poolsize,
+                **options,
+            )  # fmt: skip
+        else:
+            factory = txredisapi.RedisFactory(
+                str(self._endpoint), address.db if address else None, poolsize,
+                **options,
+            )  # fmt: skip
         # Come back within a second or two of Redis returning, not ten.
         factory.initialDelay = 0.1
         factory.maxDelay = 2
@@ -465,19 +481,28 @@ class RedisService(MultiService):
         factory = self._make_factory(1)
         self._factories.append(factory)
         if self.running:
-            factory.startConnecting(self._endpoint)
+            self._connect(factory)
         return RedisClient(factory, self._reactor, self._timeout, self._observe)
+
+    def _connect(self, factory: Any) -> None:
+        if self._sentinel is None:
+            factory.startConnecting(self._endpoint)
+        else:
+            # txredisapi's own endpoint for Sentinel: it asks for the master
+            # before each connection and drops the pool when the master moves.
+            factory.startConnecting(txredisapi._SentinelEndpoint(factory))
 
     def startService(self) -> None:
         MultiService.startService(self)
         for factory in self._factories:
-            factory.startConnecting(self._endpoint)
+            self._connect(factory)
 
     def stopService(self) -> Deferred[None]:
         Service.stopService(self)
-        d: Deferred[Any] = gatherResults(
-            [factory.disconnect() for factory in self._factories], consumeErrors=True
-        )
+        stopping = [factory.disconnect() for factory in self._factories]
+        if self._sentinel is not None:
+            stopping.append(self._sentinel.disconnect())
+        d: Deferred[Any] = gatherResults(stopping, consumeErrors=True)
         if self.embedded is not None:
             embedded = self.embedded
             d.addBoth(lambda _: embedded.stopService())

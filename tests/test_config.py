@@ -496,3 +496,23 @@ def test_upload_types_replace_a_kind() -> None:
     assert config.upload_types["avatar"] == ("image/png",)
     assert config.upload_types["file"] == ("*",)
     assert "image/gif" in config.upload_types["screenshot"]
+
+
+def test_sentinel_urls() -> None:
+    """redis+sentinel:// names the Sentinels and the master; bad ones refused."""
+    from julytwisted.config import parse_redis_url
+
+    found = parse_redis_url("redis+sentinel://:pw@10.0.0.1,10.0.0.2:26380/main?db=3")
+    assert found.sentinels == (("10.0.0.1", 26379), ("10.0.0.2", 26380))
+    assert (found.service, found.db, found.password) == ("main", 3, "pw")
+    assert (found.host, found.port, found.path) == (None, None, None)
+    for bad in [
+        "redis+sentinel://10.0.0.1",
+        "redis+sentinel://10.0.0.1/",
+        "redis+sentinel://10.0.0.1:notaport/main",
+        "redis+sentinel://10.0.0.1:70000/main",
+        "redis+sentinel://user:pw@10.0.0.1/main",
+        "redis+sentinel://10.0.0.1/main?timeout=3",
+    ]:
+        with pytest.raises(UsageError, match="--redis"):
+            parse_redis_url(bad)
