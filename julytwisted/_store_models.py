@@ -31,10 +31,12 @@ class Page:
 
     @ivar models: the rows, as JSON-ready dicts.
     @ivar next: the cursor of the next page, or L{None} on the last one.
+    @ivar total: how many rows the whole listing has, when known.
     """
 
     models: list[dict[str, Any]]
     next: str | None
+    total: int | None = None
 
 
 def language_slug(name: str) -> str:
@@ -134,7 +136,8 @@ def cursor_int(cursor: str) -> int:
 def offset_page(
     models: list[dict[str, Any]], offset: int, limit: int, total: int
 ) -> Page:
-    return Page(models, str(offset + limit) if offset + limit < total else None)
+    more = offset + limit < total
+    return Page(models, str(offset + limit) if more else None, total)
 
 
 def game_model(game: Game, current: bool) -> dict[str, Any]:

@@ -38,6 +38,9 @@ WEBHOOK_SECRET_ENV = "JULYTHON_WEBHOOK_SECRET"
 ADMIN_TOKEN_ENV = "JULYTHON_ADMIN_TOKEN"
 """The environment variable C{--admin-token} falls back to."""
 
+SESSION_SECRET_ENV = "JULYTHON_SESSION_SECRET"
+"""The environment variable C{--session-secret} falls back to."""
+
 ENDPOINT_TYPES = ("tcp", "tcp6", "ssl", "unix", "systemd")
 """The server endpoint types C{--listen} accepts."""
 
@@ -99,6 +102,8 @@ class Config:
         worker before another worker takes it over.
     @ivar job_grace: seconds a stopping worker waits for its running jobs
         before leaving them to be taken over.
+    @ivar session_secret: the key that signs the web pages' session
+        cookies, or L{None} for one generated once and kept in C{data_dir}.
     """
 
     listen: tuple[str, ...] = attrs.field(default=(DEFAULT_LISTEN,), converter=tuple)
@@ -113,6 +118,7 @@ class Config:
     notify: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     job_visibility: float = 30.0
     job_grace: float = 10.0
+    session_secret: str | None = None
 
 
 def parse_listen(description: str) -> str:
@@ -351,6 +357,14 @@ class Options(usage.Options):
             "Bearer token that authorises admin.* calls "
             f"(default: ${ADMIN_TOKEN_ENV}; unset refuses them all).",
         ],
+        [
+            "session-secret",
+            None,
+            None,
+            "Key that signs the web sessions' cookies; every node of one site "
+            f"needs the same (default: ${SESSION_SECRET_ENV}; unset: one made "
+            "once and kept in DATA_DIR/session-secret).",
+        ],
         ["workers", None, "4", "Run up to this many background jobs at once."],
         [
             "job-visibility",
@@ -463,6 +477,7 @@ class Options(usage.Options):
             data_dir=Path(os.path.abspath(os.path.expanduser(data_dir))),
             webhook_secret=self._secret("webhook-secret", WEBHOOK_SECRET_ENV),
             admin_token=self._secret("admin-token", ADMIN_TOKEN_ENV),
+            session_secret=self._secret("session-secret", SESSION_SECRET_ENV),
             games=self["game"],
             workers=self._workers(),
             notify=self._notify,
@@ -477,6 +492,7 @@ __all__ = [
     "DEFAULT_LISTEN",
     "DEFAULT_REDIS_PORT",
     "ENDPOINT_TYPES",
+    "SESSION_SECRET_ENV",
     "WEBHOOK_SECRET_ENV",
     "Config",
     "Options",

@@ -404,6 +404,30 @@ class Store:
         repaired = result["repaired"] if isinstance(result["repaired"], list) else []
         return {"commits": result["commits"], "repaired": repaired}
 
+    @_deferred
+    async def set_player_name(self, username: str, name: str) -> None:
+        """
+        Change a player's display name.
+
+        @raise InvalidInput: for an empty or overlong name.
+        @raise NotFound: when there is no such player.
+        """
+        found = await self.redis.run(
+            _SET_IF_EXISTS,
+            keys=(f"j:player:{username.lower()}",),
+            args=("name", valid_name(name, "name")),
+        )
+        if not found:
+            raise NotFound(f"no player {username!r}")
+
+    @_deferred
+    async def game_commits(self, game: str | None = None) -> int:
+        """@return: how many commits a game (the current one by default) holds."""
+        count = await self.redis.execute(
+            "ZCARD", f"j:game:{self.game(game).slug}:commits"
+        )
+        return int(count)
+
     # Credentials
 
     @_deferred

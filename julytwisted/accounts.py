@@ -1,0 +1,516 @@
+# -*- test-case-name: tests.test_accounts -*-
+"""
+The account pages: sign up, sign in, sign out, the profile and the admin
+pages.  A klein app of its own, mounted by L{julytwisted.site.Root} at
+C{/signup}, C{/login}, C{/logout}, C{/profile} and C{/admin}.
+
+Sessions are signed cookies (L{julytwisted._session}); every form carries a
+CSRF token.  The Site does not parse POST bodies (it would for every JSON-RPC
+call too), so these routes read their own urlencoded forms with L{read_form}.
+What a form changes is done by the same functions the JSON-RPC methods use.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qs
+
+from klein import Klein
+from twisted.web.iweb import IRequest
+from twisted.web.template import Tag, tags
+
+from julytwisted import methods
+from julytwisted._html import Content, field, message, post_form
+from julytwisted._session import CSRF_FIELD, Sessions, Viewer
+from julytwisted.errors import (
+    Forbidden,
+    InvalidInput,
+    JulythonError,
+    UnsupportedMediaType,
+)
+from julytwisted.methods import Authenticator, RunInThread
+from julytwisted.pages import Renderer, install_error_pages
+from julytwisted.store import Store
+from julytwisted.tasks import Queue
+
+#: The most fields a form may send.
+_MAX_FIELDS = 20
+
+#: What a saved profile change says, by the C{saved} query argument.
+_SAVED = {
+    "name": "Your name is saved.",
+    "email": "E-mail added. Commits already made with it are being counted.",
+    "location": "Location saved. Your points are moving with you.",
+    "team": "Team saved. Your points are moving with you.",
+    "welcome": "Welcome! Add the webhook to your repositories (see Help).",
+}
+
+
+def read_form(request: IRequest) -> dict[str, str]:
+    """
+    The fields of an C{application/x-www-form-urlencoded} body, last value
+    of each name winning.
+
+    @raise UnsupportedMediaType: for another content type.
+    @raise InvalidInput: for a body that is not UTF-8 or has too many fields.
+    """
+    kind = (request.getHeader(b"content-type") or b"").split(b";")[0].strip()
+    if kind.lower() != b"application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("send the form as application/x-www-form-urlencoded")
+    body = request.content.read()
+    try:
+        parsed = parse_qs(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            max_num_fields=_MAX_FIELDS,
+            errors="strict",
+        )
+    except UnicodeDecodeError:
+        raise InvalidInput("the form is not UTF-8") from None
+    except ValueError:
+        raise InvalidInput("the form has too many fields") from None
+    return {name: values[-1] for name, values in parsed.items()}
+
+
+def _redirect(request: IRequest, location: str) -> bytes:
+    request.setResponseCode(303)
+    request.setHeader(b"Location", location.encode())
+    request.setHeader(b"Cache-Control", b"no-store")
+    return b""
+
+
+class _SignInFirst(JulythonError, PermissionError):
+    """This page is for signed-in players."""
+
+    status = 401
+
+
+class Accounts:
+    """
+    The account and admin pages, bound to a store, a job queue and the
+    password checker the JSON-RPC methods use too.
+    """
+
+    app = Klein()
+
+    def __init__(
+        self,
+        store: Store,
+        queue: Queue,
+        sessions: Sessions,
+        authenticator: Authenticator,
+        run_in_thread: RunInThread[Any],
+        admin_token: str | None,
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.sessions = sessions
+        self.renderer = Renderer(sessions)
+        self._authenticator = authenticator
+        self._run_in_thread = run_in_thread
+        self._admin_token = admin_token
+
+    @app.handle_errors(_SignInFirst)
+    def sign_in_first(self, request: IRequest, failure: Any) -> bytes:
+        return _redirect(request, "/login")
+
+    install_error_pages(app)
+
+    def _form(self, request: IRequest) -> dict[str, str]:
+        """The posted form, once its CSRF token checks out."""
+        form = read_form(request)
+        self.sessions.check_csrf(request, form.get(CSRF_FIELD))
+        return form
+
+    def _player(self, request: IRequest) -> str:
+        viewer = self.sessions.viewer(request)
+        if viewer.username is None:
+            raise _SignInFirst()
+        return viewer.username
+
+    async def _show(
+        self, request: IRequest, title: str, content: Content, status: int = 200
+    ) -> bytes:
+        return await self.renderer.page(request, title, content, status, cache=False)
+
+    # Sign up, in and out
+
+    @app.route("/signup", methods=["GET"])
+    async def signup_page(self, request: IRequest) -> bytes:
+        return await self._show(request, "Sign up", self._signup_form(request, {}))
+
+    def _signup_form(self, request: IRequest, values: dict[str, str]) -> Tag:
+        csrf = self.sessions.csrf_token(request)
+        return post_form(
+            "/signup",
+            csrf,
+            [
+                field(
+                    "Username",
+                    "username",
+                    values.get("username", ""),
+                    autocomplete="username",
+                    required=True,
+                    hint="Letters, digits, '.', '_' or '-'; up to 39.",
+                ),
+                field(
+                    "Password",
+                    "password",
+                    type="password",
+                    autocomplete="new-password",
+                    required=True,
+                    hint="8 characters or more.",
+                ),
+                field(
+                    "Commit e-mail",
+                    "email",
+                    values.get("email", ""),
+                    type="email",
+                    autocomplete="email",
+                    required=True,
+                    hint="The author e-mail of your commits.",
+                ),
+                field(
+                    "Display name",
+                    "name",
+                    values.get("name", ""),
+                    autocomplete="name",
+                    hint="Optional.",
+                ),
+            ],
+            "Sign up",
+        )
+
+    @app.route("/signup", methods=["POST"])
+    async def signup(self, request: IRequest) -> bytes:
+        form = self._form(request)
+        try:
+            player = await methods.sign_up(
+                self.store,
+                self._run_in_thread,
+                form.get("username", ""),
+                form.get("password", ""),
+                form.get("email", ""),
+                form.get("name") or None,
+            )
+        except JulythonError as e:
+            if isinstance(e, Forbidden):
+                raise
+            # Everything typed but the password comes back for another try.
+            content = [message(e.message, error=True), self._signup_form(request, form)]
+            return await self._show(request, "Sign up", content, e.status)
+        self.sessions.start(request, Viewer(player["username"]))
+        return _redirect(request, "/profile?saved=welcome")
+
+    @app.route("/login", methods=["GET"])
+    async def login_page(self, request: IRequest) -> bytes:
+        return await self._show(request, "Sign in", self._login_form(request, ""))
+
+    def _login_form(self, request: IRequest, username: str) -> Tag:
+        return post_form(
+            "/login",
+            self.sessions.csrf_token(request),
+            [
+                field(
+                    "Username",
+                    "username",
+                    username,
+                    autocomplete="username",
+                    required=True,
+                ),
+                field(
+                    "Password",
+                    "password",
+                    type="password",
+                    autocomplete="current-password",
+                    required=True,
+                ),
+            ],
+            "Sign in",
+        )
+
+    @app.route("/login", methods=["POST"])
+    async def login(self, request: IRequest) -> bytes:
+        form = self._form(request)
+        username = form.get("username", "").strip().lower()
+        password = form.get("password", "")
+        if (
+            username
+            and password
+            and await self._authenticator.check_password(username, password)
+        ):
+            self.sessions.start(request, Viewer(username))
+            return _redirect(request, "/profile")
+        content = [
+            message("That username and password do not match.", error=True),
+            self._login_form(request, form.get("username", "")),
+        ]
+        return await self._show(request, "Sign in", content, 401)
+
+    @app.route("/logout", methods=["POST"])
+    def logout(self, request: IRequest) -> bytes:
+        self._form(request)
+        self.sessions.end(request)
+        return _redirect(request, "/")
+
+    # The profile
+
+    @app.route("/profile", methods=["GET"])
+    async def profile(self, request: IRequest) -> bytes:
+        username = self._player(request)
+        saved = request.args.get(b"saved", [b""])[-1].decode("latin-1")
+        notice = message(_SAVED[saved]) if saved in _SAVED else ""
+        content = await self._profile(request, username)
+        return await self._show(request, "Your profile", [notice, content])
+
+    async def _profile(
+        self, request: IRequest, username: str, values: dict[str, str] | None = None
+    ) -> Content:
+        values = values or {}
+        player = await self.store.player(username)
+        emails = await self.store.emails(username)
+        csrf = self.sessions.csrf_token(request)
+
+        def one(action: str, label: str, name: str, value: str, hint: str) -> Tag:
+            return tags.section(
+                tags.h2(label),
+                post_form(
+                    f"/profile/{action}",
+                    csrf,
+                    [field(label, name, values.get(name, value), hint=hint)],
+                    "Save",
+                ),
+            )
+
+        return [
+            tags.p(tags.a("Your public page", href=f"/people/{username}")),
+            one("name", "Display name", "name", player["name"], ""),
+            tags.section(
+                tags.h2("Commit e-mails"),
+                tags.ul([tags.li(e) for e in emails]),
+                post_form(
+                    "/profile/email",
+                    csrf,
+                    [
+                        field(
+                            "Another e-mail",
+                            "email",
+                            values.get("email", ""),
+                            type="email",
+                            hint="Commits made with it become yours.",
+                        )
+                    ],
+                    "Add",
+                ),
+            ),
+            one(
+                "location",
+                "Location",
+                "location",
+                player["location"] or "",
+                "A city or region; empty for none.",
+            ),
+            one(
+                "team",
+                "Team",
+                "team",
+                player["team"] or "",
+                "A new team scores once an organiser approves it.",
+            ),
+            tags.section(
+                tags.h2("API tokens"),
+                tags.p(
+                    "A token lets scripts call the API as you "
+                    "(Authorization: Bearer TOKEN). It is shown once."
+                ),
+                post_form("/profile/token", csrf, [], "Make a new token"),
+            ),
+            tags.section(
+                tags.h2("Picture"),
+                tags.p("Uploading a picture comes with the upload service."),
+            ),
+        ]
+
+    @app.route("/profile/<any(name,email,location,team):what>", methods=["POST"])
+    async def save(self, request: IRequest, what: str) -> bytes:
+        form = self._form(request)
+        username = self._player(request)
+        value = form.get(what, "").strip()
+        try:
+            if what == "name":
+                await self.store.set_player_name(username, value)
+            elif what == "email":
+                await methods.add_commit_email(self.store, self.queue, username, value)
+            else:
+                board = "locations" if what == "location" else "teams"
+                await methods.move_player(
+                    self.store, self.queue, username, board, value or None
+                )
+        except JulythonError as e:
+            if isinstance(e, Forbidden):
+                raise
+            content = await self._profile(request, username, form)
+            page = [message(e.message, error=True), content]
+            return await self._show(request, "Your profile", page, e.status)
+        return _redirect(request, f"/profile?saved={what}")
+
+    @app.route("/profile/token", methods=["POST"])
+    async def token(self, request: IRequest) -> bytes:
+        self._form(request)
+        username = self._player(request)
+        token = await self.store.create_token(username)
+        content = [
+            message("Your new API token. Copy it now: it is not shown again."),
+            tags.p(tags.code(token, class_="token")),
+            tags.p(tags.a("Back to your profile", href="/profile")),
+        ]
+        return await self._show(request, "New API token", content)
+
+    # Admin
+
+    def _admin(self, request: IRequest) -> bool:
+        return self.sessions.viewer(request).admin
+
+    @app.route("/admin/", methods=["GET"])
+    async def admin(self, request: IRequest) -> bytes:
+        if not self._admin(request):
+            return await self._show(request, "Admin", self._admin_login(request))
+        return await self._show(request, "Admin", await self._admin_page(request))
+
+    def _admin_login(self, request: IRequest) -> Content:
+        if not self._admin_token:
+            return message("The admin pages are off: start with --admin-token.")
+        return post_form(
+            "/admin/login",
+            self.sessions.csrf_token(request),
+            [field("Admin token", "token", type="password", required=True)],
+            "Sign in as admin",
+        )
+
+    @app.route("/admin/login", methods=["POST"])
+    async def admin_login(self, request: IRequest) -> bytes:
+        form = self._form(request)
+        given = form.get("token", "").encode("utf-8")
+        if self._admin_token and hmac.compare_digest(
+            given, self._admin_token.encode("utf-8")
+        ):
+            viewer = self.sessions.viewer(request)
+            self.sessions.start(request, Viewer(viewer.username, admin=True))
+            return _redirect(request, "/admin/")
+        content = [
+            message("That is not the admin token.", error=True),
+            self._admin_login(request),
+        ]
+        return await self._show(request, "Admin", content, 403)
+
+    async def _admin_page(self, request: IRequest) -> Content:
+        csrf = self.sessions.csrf_token(request)
+        stats = await self.queue.stats()
+        dead = await self.queue.dead(50)
+        return [
+            tags.section(
+                tags.h2("Approve a team"),
+                post_form(
+                    "/admin/approve-team",
+                    csrf,
+                    [field("Team slug", "slug", required=True, ident="f-team")],
+                    "Approve",
+                ),
+            ),
+            tags.section(
+                tags.h2("Deactivate a project"),
+                tags.p("Its pushes are refused as abuse until it is activated."),
+                post_form(
+                    "/admin/deactivate-project",
+                    csrf,
+                    [field("Project slug", "slug", required=True, ident="f-off")],
+                    "Deactivate",
+                ),
+                post_form(
+                    "/admin/activate-project",
+                    csrf,
+                    [field("Project slug", "slug", required=True, ident="f-on")],
+                    "Activate",
+                ),
+            ),
+            tags.section(
+                tags.h2("Jobs"),
+                tags.p(", ".join(f"{k}: {v}" for k, v in sorted(stats.items()))),
+                _dead_jobs(dead, csrf),
+            ),
+        ]
+
+    @app.route(
+        "/admin/<any('approve-team','deactivate-project','activate-project',"
+        "'requeue-job'):action>",
+        methods=["POST"],
+    )
+    async def admin_action(self, request: IRequest, action: str) -> bytes:
+        form = self._form(request)
+        if not self._admin(request):
+            raise Forbidden("sign in as admin first")
+        key = form.get("slug", "").strip().lower() or form.get("id", "").strip()
+        try:
+            if action == "approve-team":
+                await self.store.approve_team(key)
+            elif action == "requeue-job":
+                await self.queue.requeue(key)
+            else:
+                await self.store.set_project_active(key, action == "activate-project")
+        except JulythonError as e:
+            if isinstance(e, Forbidden):
+                raise
+            page = [message(e.message, error=True), await self._admin_page(request)]
+            return await self._show(request, "Admin", page, e.status)
+        done = {
+            "approve-team": f"Team {key} approved.",
+            "deactivate-project": f"Project {key} deactivated.",
+            "activate-project": f"Project {key} activated.",
+            "requeue-job": f"Job {key} queued again.",
+        }[action]
+        page = [message(done), await self._admin_page(request)]
+        return await self._show(request, "Admin", page)
+
+
+def _dead_jobs(dead: Sequence[dict[str, Any]], csrf: str) -> Content:
+    if not dead:
+        return tags.p("No dead jobs.")
+    return tags.table(
+        tags.caption("Dead jobs"),
+        tags.thead(
+            tags.tr(
+                tags.th("Job", scope="col"),
+                tags.th("Error", scope="col"),
+                tags.th("", scope="col"),
+            )
+        ),
+        tags.tbody(
+            [
+                tags.tr(
+                    tags.td(f"{job.get('name', '')} {job.get('id', '')}"),
+                    tags.td(str(job.get("error") or "")),
+                    tags.td(
+                        post_form(
+                            "/admin/requeue-job",
+                            csrf,
+                            [
+                                tags.input(
+                                    type="hidden",
+                                    name="id",
+                                    value=str(job.get("id", "")),
+                                )
+                            ],
+                            "Run again",
+                            class_="inline",
+                        )
+                    ),
+                )
+                for job in dead
+            ]
+        ),
+    )
+
+
+__all__ = ["Accounts", "read_form"]

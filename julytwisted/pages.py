@@ -1,0 +1,572 @@
+# -*- test-case-name: tests.test_pages -*-
+"""
+The public HTML pages: home, the five boards, a page per player, project,
+location and team, and help.  A klein app of its own, mounted by
+L{julytwisted.site.Root} for every path the API and the account pages do
+not claim.
+
+Pages are cheap to serve twice: board reads are kept for a few seconds in
+the process (so a busy front page costs Redis one read per board per few
+seconds), and every page carries an ETag and a short max-age.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from klein import Klein
+from twisted.internet.defer import CancelledError, Deferred, gatherResults
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+from twisted.web.resource import Resource
+from twisted.web.template import Tag, tags
+from werkzeug.exceptions import HTTPException
+
+from julytwisted import badges as _badges
+from julytwisted._html import (
+    BOARD_TITLES,
+    Content,
+    aria,
+    board_table,
+    commit_list,
+    game_selector,
+    member_link,
+    render,
+    when,
+)
+from julytwisted._session import Sessions, Viewer
+from julytwisted.errors import InvalidInput, JulythonError, NotFound
+from julytwisted.models import Game
+from julytwisted.store import Page, Store
+
+log = Logger()
+
+_T = TypeVar("_T")
+
+#: Rows on one page of a board.
+PAGE_SIZE = 50
+
+#: The most commits a player's page reads to draw the calendar.
+CALENDAR_COMMITS = 1000
+
+#: Security headers of every page: nothing from elsewhere, no framing.
+_HEADERS = {
+    b"Content-Type": b"text/html; charset=utf-8",
+    b"X-Content-Type-Options": b"nosniff",
+    b"Content-Security-Policy": b"default-src 'self'; frame-ancestors 'none'; "
+    b"form-action 'self'; base-uri 'none'",
+    b"Referrer-Policy": b"same-origin",
+}
+
+
+class StaticFiles(Resource):
+    """
+    The package's CSS and JS at C{/static/}: read once, served from memory
+    with an ETag and a day's max-age.
+    """
+
+    isLeaf = True
+
+    _TYPES = {".css": b"text/css; charset=utf-8", ".js": b"text/javascript"}
+
+    def __init__(self) -> None:
+        Resource.__init__(self)
+        from importlib.resources import files
+
+        self._files: dict[bytes, tuple[bytes, bytes, bytes]] = {}
+        for entry in files("julytwisted").joinpath("static").iterdir():
+            kind = self._TYPES.get(entry.name[entry.name.rfind(".") :])
+            if kind is not None:
+                body = entry.read_bytes()
+                tag = hashlib.blake2b(body, digest_size=12).hexdigest().encode()
+                self._files[entry.name.encode()] = (body, kind, b'"' + tag + b'"')
+
+    def render_GET(self, request: IRequest) -> bytes:
+        found = self._files.get(b"/".join(request.postpath))
+        if found is None:
+            request.setResponseCode(404)
+            request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+            return b"no such file"
+        body, kind, etag = found
+        request.setHeader(b"Content-Type", kind)
+        request.setHeader(b"X-Content-Type-Options", b"nosniff")
+        request.setHeader(b"Cache-Control", b"public, max-age=86400")
+        request.setHeader(b"ETag", etag)
+        if request.getHeader(b"If-None-Match") == etag:
+            request.setResponseCode(304)
+            return b""
+        return body
+
+
+class Renderer:
+    """
+    Turns page content into an answer: the layout, the security and caching
+    headers, and C{304 Not Modified} for a browser that has the page.
+    """
+
+    def __init__(self, sessions: Sessions, max_age: int = 10) -> None:
+        """
+        @param sessions: reads who is signed in, for the header's links.
+        @param max_age: seconds a browser may reuse a public page.
+        """
+        self.sessions = sessions
+        self._max_age = max_age
+
+    async def page(
+        self,
+        request: IRequest,
+        title: str,
+        content: Content,
+        status: int = 200,
+        cache: bool = True,
+        viewer: Viewer | None = None,
+    ) -> bytes:
+        """
+        @param cache: whether the page may be reused for C{max_age} seconds
+            (never for forms or errors).
+        @return: the body to send; empty for a 304.
+        """
+        viewer = viewer or self.sessions.viewer(request)
+        csrf = self.sessions.csrf_token(request) if viewer.signed_in else None
+        body = await render(title, content, viewer, csrf)
+        request.setResponseCode(status)
+        for name, value in _HEADERS.items():
+            request.setHeader(name, value)
+        if not cache or status != 200:
+            request.setHeader(b"Cache-Control", b"no-store")
+            return body
+        scope = b"private" if viewer.signed_in else b"public"
+        request.setHeader(b"Cache-Control", b"%s, max-age=%d" % (scope, self._max_age))
+        request.setHeader(b"Vary", b"Cookie")
+        etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+        request.setHeader(b"ETag", etag)
+        if etag in (request.getHeader(b"If-None-Match") or b"").split(b", "):
+            request.setResponseCode(304)
+            return b""
+        return body
+
+    async def error(self, request: IRequest, status: int, text: str) -> bytes:
+        """An error page: what went wrong, and where to go instead."""
+        content = [tags.p(text, role="alert"), tags.p(tags.a("Home", href="/"))]
+        titles = {404: "Not found", 403: "Not allowed", 503: "Try again soon"}
+        title = titles.get(status, "Something went wrong" if status >= 500 else "Sorry")
+        if status == 503:
+            request.setHeader(b"Retry-After", b"1")
+        return await self.page(request, title, content, status=status)
+
+
+def install_error_pages(app: Klein, attribute: str = "renderer") -> None:
+    """
+    Give a klein app of pages HTML error pages: a L{JulythonError} with its
+    status and message, an unknown path 404, anything else a logged 500.
+
+    @param attribute: the name of the L{Renderer} on the app's instances.
+    """
+
+    @app.handle_errors(JulythonError)
+    async def product_error(self: Any, request: IRequest, failure: Failure) -> bytes:
+        error = failure.value
+        assert isinstance(error, JulythonError)
+        renderer: Renderer = getattr(self, attribute)
+        return await renderer.error(request, error.status, error.message)
+
+    @app.handle_errors(HTTPException)
+    async def http_error(self: Any, request: IRequest, failure: Failure) -> bytes:
+        error = failure.value
+        assert isinstance(error, HTTPException)
+        renderer: Renderer = getattr(self, attribute)
+        code = error.code or 500
+        text = "There is no page here." if code == 404 else error.name
+        return await renderer.error(request, code, text)
+
+    @app.handle_errors(Exception)
+    async def internal_error(
+        self: Any, request: IRequest, failure: Failure
+    ) -> bytes | None:
+        if failure.check(CancelledError):
+            return None
+        log.failure("unhandled error in {uri}", failure, uri=request.uri)
+        renderer: Renderer = getattr(self, attribute)
+        return await renderer.error(request, 500, "The server failed to answer.")
+
+
+class _Recent:
+    """Results kept for a few seconds, by key, on an injected clock."""
+
+    def __init__(self, clock: IReactorTime, seconds: float) -> None:
+        self._clock = clock
+        self._seconds = seconds
+        self._kept: dict[Any, tuple[float, Any]] = {}
+
+    async def get(self, key: Any, fetch: Callable[[], Awaitable[_T]]) -> _T:
+        now = self._clock.seconds()
+        kept = self._kept.get(key)
+        if kept is not None and now - kept[0] < self._seconds:
+            value: _T = kept[1]
+            return value
+        fresh = await fetch()
+        if len(self._kept) > 1000:
+            self._kept.clear()
+        self._kept[key] = (now, fresh)
+        return fresh
+
+
+def _page_number(request: IRequest) -> int:
+    raw = request.args.get(b"page", [b"1"])[-1]
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        raise InvalidInput("page must be a whole number from 1")
+    return int(raw)
+
+
+def _game_arg(request: IRequest) -> str | None:
+    raw = request.args.get(b"game", [b""])[-1]
+    try:
+        return raw.decode("utf-8") or None
+    except UnicodeDecodeError:
+        raise InvalidInput("game is not UTF-8") from None
+
+
+def _link(url: str, text: str) -> Content:
+    """A link to somewhere else, only for http(s) addresses."""
+    if url.startswith(("https://", "http://")):
+        return tags.a(text, href=url, rel="nofollow noopener")
+    return text
+
+
+def _figures(model: dict[str, Any], keys: tuple[str, ...]) -> Tag:
+    labels = {"rank": "Rank", "points": "Points", "commits": "Commits"}
+    labels["projects"] = "Projects"
+    return tags.dl(class_="figures")(
+        [
+            tags.div(tags.dt(labels[k]), tags.dd(str(model.get(k) or "none")))
+            for k in keys
+        ]
+    )
+
+
+class Pages:
+    """
+    The public pages, bound to one L{Store}.
+    """
+
+    app = Klein()
+
+    def __init__(
+        self, store: Store, sessions: Sessions, clock: IReactorTime, keep: float = 5.0
+    ) -> None:
+        """
+        @param keep: seconds a board read is reused before Redis is asked again.
+        """
+        self.store = store
+        self.renderer = Renderer(sessions)
+        self._recent = _Recent(clock, keep)
+        self._clock = clock
+
+    install_error_pages(app)
+
+    # Reads, kept a few seconds
+
+    def _board(self, kind: str, game: str, offset: int, limit: int) -> Deferred[Page]:
+        return Deferred.fromCoroutine(
+            self._recent.get(
+                ("board", kind, game, offset, limit),
+                lambda: self.store.board(kind, game, offset, limit),
+            )
+        )
+
+    def _games(self) -> Deferred[Page]:
+        return Deferred.fromCoroutine(
+            self._recent.get(("games",), lambda: self.store.list_games(0, 100))
+        )
+
+    # Home
+
+    @app.route("/", methods=["GET"])
+    async def home(self, request: IRequest) -> bytes:
+        game = self.store.game()
+        boards = await gatherResults(
+            [self._board(kind, game.slug, 0, 10) for kind in BOARD_TITLES]
+        )
+        commits = await self._recent.get(
+            ("commits", game.slug), lambda: self.store.game_commits(game.slug)
+        )
+        recent = await self._recent.get(
+            ("recent",), lambda: self.store.commits(limit=10)
+        )
+        players = boards[0].total or 0
+        content = [
+            self._game_banner(game),
+            tags.p(class_="totals")(
+                tags.strong(f"{commits:,}"),
+                f" commit{'s' * (commits != 1)} and ",
+                tags.strong(f"{players:,}"),
+                f" player{'s' * (players != 1)} in this game so far.",
+            ),
+            tags.div(class_="boards")(
+                [
+                    tags.section(
+                        tags.h2(tags.a(BOARD_TITLES[kind][0], href=f"/{kind}/")),
+                        board_table(kind, page.models, f"Top 10 {kind}"),
+                    )
+                    for kind, page in zip(BOARD_TITLES, boards, strict=True)
+                ]
+            ),
+            aria(
+                tags.section(id="live-feed", class_="live", data_channel="global"),
+                labelledby="live-feed-title",
+            )(
+                tags.h2("Latest commits", id="live-feed-title"),
+                commit_list(recent.models, "No commits yet."),
+            ),
+        ]
+        return await self.renderer.page(request, game.name, content)
+
+    def _game_banner(self, game: Game) -> Tag:
+        now = self.store.now()
+        if now < game.start:
+            lead, target = "Starts in ", game.start
+        elif now < game.end:
+            lead, target = "Ends in ", game.end
+        else:
+            return tags.p(class_="countdown")(
+                "This game ended on ", when(_iso(game.end))
+            )
+        left = target - now
+        hours = left.seconds // 3600
+        text = f"{left.days} days, {hours} hours"
+        return tags.p(class_="countdown")(
+            lead,
+            tags.time(text, datetime=_iso(target), class_="countdown-clock"),
+            " (",
+            when(_iso(target)),
+            ")",
+        )
+
+    # Boards
+
+    @app.route(
+        "/<any(people,projects,locations,teams,languages):kind>/", methods=["GET"]
+    )
+    async def board(self, request: IRequest, kind: str) -> bytes:
+        game = self.store.game(_game_arg(request))
+        number = _page_number(request)
+        offset = (number - 1) * PAGE_SIZE
+        page, games = await gatherResults(
+            [self._board(kind, game.slug, offset, PAGE_SIZE), self._games()]
+        )
+        title = BOARD_TITLES[kind][0]
+        total = page.total or 0
+        content = [
+            game_selector(f"/{kind}/", games.models, game.slug),
+            tags.p(f"{total:,} in {game.name}."),
+            board_table(kind, page.models, f"{title} in {game.name}", offset),
+            _pager(f"/{kind}/", game, number, page.next is not None),
+        ]
+        return await self.renderer.page(request, f"{title}: {game.name}", content)
+
+    # Members
+
+    @app.route("/people/<username>", methods=["GET"])
+    async def player(self, request: IRequest, username: str) -> bytes:
+        game = self.store.game(_game_arg(request))
+        model = await self.store.player(username, game.slug)
+        calendar = await self._calendar(model, game)
+        content = [
+            tags.p(class_="who")(
+                tags.img(src=model["picture_url"], alt="", width="64", height="64")
+                if model.get("picture_url")
+                else "",
+                f"@{model['username']} in {game.name}",
+            ),
+            _figures(model, ("rank", "points", "commits", "projects")),
+            await self._groups(model, game),
+            calendar,
+            tags.h2("Recent commits"),
+            commit_list(
+                (await self.store.commits(username=model["username"])).models,
+                "No commits yet.",
+            ),
+        ]
+        return await self.renderer.page(request, model["name"], content)
+
+    async def _groups(self, model: dict[str, Any], game: Game) -> Content:
+        parts: list[Content] = []
+        for key, kind in (("location", "locations"), ("team", "teams")):
+            if model.get(key):
+                try:
+                    group = await self.store.detail(kind, model[key], game.slug)
+                except NotFound:
+                    group = {"slug": model[key], "name": model[key]}
+                link = member_link(kind, group)
+                parts.append(tags.li(f"{key.title()}: ", link))
+        return tags.ul(class_="groups")(parts) if parts else ""
+
+    async def _calendar(self, model: dict[str, Any], game: Game) -> Content:
+        username = model["username"]
+        stamps: list[str] = []
+        cursor: str | None = None
+        while len(stamps) < CALENDAR_COMMITS:
+            page = await self.store.commits(username=username, cursor=cursor, limit=100)
+            stamps += [c["timestamp"] for c in page.models if game.slug in c["games"]]
+            cursor = page.next
+            if cursor is None:
+                break
+        counts = _badges.per_day(stamps)
+        days = _badges.game_days(game)
+        streak = _badges.longest_streak(d for d in counts if d in set(days))
+        earned = _badges.badges(model["commits"], model["projects"], streak)
+        return [
+            tags.h2("Badges"),
+            tags.p(f"Longest streak: {streak} day{'s' * (streak != 1)} in a row."),
+            tags.ul(class_="badges")(
+                [
+                    tags.li(b.name, class_="earned" if b.earned else "unearned")
+                    for b in earned
+                ]
+            ),
+            tags.h2("Commits per day"),
+            _heat_map(days, counts),
+        ]
+
+    @app.route("/projects/<slug>", methods=["GET"])
+    async def project(self, request: IRequest, slug: str) -> bytes:
+        game = self.store.game(_game_arg(request))
+        model = await self.store.detail("projects", slug, game.slug)
+        content = [
+            tags.p(_link(model["url"], model["url"]) if model["url"] else ""),
+            tags.p(model["description"]) if model.get("description") else "",
+            tags.p("This project is deactivated: it no longer scores.", class_="notice")
+            if not model["active"]
+            else "",
+            _figures(model, ("rank", "points", "commits")),
+            tags.h2("Recent commits"),
+            commit_list(
+                (await self.store.commits(project=model["slug"])).models,
+                "No commits yet.",
+            ),
+        ]
+        return await self.renderer.page(request, model["name"], content)
+
+    @app.route("/<any(locations,teams):kind>/<slug>", methods=["GET"])
+    async def group(self, request: IRequest, kind: str, slug: str) -> bytes:
+        game = self.store.game(_game_arg(request))
+        model = await self.store.detail(kind, slug, game.slug)
+        note: Content = ""
+        if kind == "teams" and model.get("approved") is False:
+            note = tags.p(
+                "This team waits for an organiser's approval.", class_="notice"
+            )
+        content = [
+            note,
+            tags.p(f"In {game.name}:"),
+            _figures(model, ("rank", "points", "commits")),
+            tags.p(tags.a(f"All {kind}", href=f"/{kind}/?game={quote(game.slug)}")),
+        ]
+        return await self.renderer.page(request, model["name"], content)
+
+    # Help
+
+    @app.route("/help/", methods=["GET"])
+    async def help(self, request: IRequest) -> bytes:
+        base = _base_url(request)
+        return await self.renderer.page(request, "How to take part", _help(base))
+
+
+def _iso(when_: datetime) -> str:
+    return when_.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _pager(path: str, game: Game, number: int, more: bool) -> Tag:
+    from julytwisted._html import pager
+
+    return pager(path, game.slug, number, more)
+
+
+def _heat_map(days: list[Any], counts: dict[Any, int]) -> Content:
+    if not days:
+        return tags.p("This game has no days.")
+    most = max((counts.get(d, 0) for d in days), default=0)
+    first_weekday = days[0].weekday()
+    cells: list[Content] = [tags.li(class_="pad") for _ in range(first_weekday)]
+    for day in days:
+        n = counts.get(day, 0)
+        label = f"{day:%a %d %b}: {n} commit{'s' * (n != 1)}"
+        cells.append(
+            tags.li(
+                tags.span(label, class_="label"),
+                class_=f"day level-{_badges.level(n, most)}",
+                title=label,
+            )
+        )
+    return aria(tags.ol(class_="heatmap")(cells), label="Commits per day")
+
+
+def _base_url(request: IRequest) -> str:
+    host = (request.getHeader(b"host") or b"localhost").decode("latin-1")
+    scheme = "https" if request.isSecure() else "http"
+    return f"{scheme}://{host}"
+
+
+def _help(base: str) -> Content:
+    hooks = {s: f"{base}/api/v1/{s}" for s in ("github", "bitbucket", "gitlab")}
+    return [
+        tags.h2("The rules"),
+        tags.ul(
+            tags.li(
+                "Games run through July (Julython) and January (J(an)ulython)."
+                " Midnight is yours: the window opens 12 hours early and"
+                " closes 12 hours late, for every time zone."
+            ),
+            tags.li("Each new commit inside a game earns you 1 point."),
+            tags.li("The first commit you make to a project in a game earns 10 more."),
+            tags.li(
+                "Commits are yours when their author e-mail is one of the"
+                " e-mails on your profile. Add an e-mail later and your"
+                " earlier commits are counted for you."
+            ),
+            tags.li(
+                "Your location and team score with you; a new team scores"
+                " once an organiser approves it."
+            ),
+        ),
+        tags.h2("Add the webhook"),
+        tags.p("Point a push webhook of each repository you work on at this server:"),
+        tags.h3("GitHub"),
+        tags.ol(
+            tags.li("Settings → Webhooks → Add webhook."),
+            tags.li("Payload URL: ", tags.code(hooks["github"])),
+            tags.li("Content type: application/json; events: just the push event."),
+        ),
+        tags.h3("Bitbucket"),
+        tags.ol(
+            tags.li("Repository settings → Webhooks → Add webhook."),
+            tags.li("URL: ", tags.code(hooks["bitbucket"])),
+            tags.li("Triggers: repository push."),
+        ),
+        tags.h3("GitLab"),
+        tags.ol(
+            tags.li("Settings → Webhooks → Add new webhook."),
+            tags.li("URL: ", tags.code(hooks["gitlab"])),
+            tags.li("Trigger: push events."),
+        ),
+        tags.p(
+            "If the organisers gave you a webhook secret, enter it as the"
+            " secret (GitHub, Bitbucket) or the secret token (GitLab)."
+        ),
+        tags.h2("Then"),
+        tags.p(
+            tags.a("Sign up", href="/signup"),
+            " with the e-mail your commits carry, push, and watch the ",
+            tags.a("boards", href="/people/"),
+            ".",
+        ),
+    ]
+
+
+__all__ = ["PAGE_SIZE", "Pages", "Renderer", "StaticFiles", "install_error_pages"]
