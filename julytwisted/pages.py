@@ -340,9 +340,12 @@ class Pages:
         left = target - now
         hours = left.seconds // 3600
         text = f"{left.days} days, {hours} hours"
+        clock = tags.time(text, datetime=_iso(target), class_="countdown-clock")
+        # The script counts from the server's time, not the browser's.
+        clock.attributes["data-now"] = _iso(now)
         return tags.p(class_="countdown")(
             lead,
-            tags.time(text, datetime=_iso(target), class_="countdown-clock"),
+            clock,
             " (",
             when(_iso(target)),
             ")",
@@ -493,7 +496,12 @@ def _heat_map(days: list[Any], counts: dict[Any, int]) -> Content:
         return tags.p("This game has no days.")
     most = max((counts.get(d, 0) for d in days), default=0)
     first_weekday = days[0].weekday()
-    cells: list[Content] = [tags.li(class_="pad") for _ in range(first_weekday)]
+    heads = [
+        aria(tags.li(name, class_="weekday"), hidden="true")
+        for name in ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+    ]
+    pads = [aria(tags.li(class_="pad"), hidden="true") for _ in range(first_weekday)]
+    cells: list[Content] = [*heads, *pads]
     for day in days:
         n = counts.get(day, 0)
         label = f"{day:%a %d %b}: {n} commit{'s' * (n != 1)}"

@@ -3,9 +3,11 @@
   "use strict";
   // Countdowns tick.
   var clocks = document.querySelectorAll("time.countdown-clock");
+  var loaded = Date.now();
   function tick() {
     clocks.forEach(function (clock) {
-      var left = Date.parse(clock.getAttribute("datetime")) - Date.now();
+      var now = Date.parse(clock.getAttribute("data-now")) + (Date.now() - loaded);
+      var left = Date.parse(clock.getAttribute("datetime")) - now;
       if (isNaN(left)) { return; }
       if (left < 0) { left = 0; }
       var s = Math.floor(left / 1000);
