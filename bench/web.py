@@ -5,7 +5,9 @@ twisted.web page of the same size served by C{twistd web}.
 A private redis-server is seeded through the store (players concurrently,
 commits in pushes of 2,000), then C{twistd -n julython} serves it.  Each page
 is loaded one request at a time (median and 99th percentile, the figure a
-visitor feels) and then under wrk (requests per second).
+visitor feels), then one at a time with a query of its own each time
+("rendered": no rendering kept for anonymous visitors can serve it, as for a
+signed-in player), and under wrk (requests per second).
 
     .venv/bin/python bench/web.py [--quick] [--requests N]
 """
@@ -21,7 +23,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from _common import (
     LOOPBACK,
@@ -135,18 +137,44 @@ def _status(url: str) -> int:
         return 0
 
 
-def one_at_a_time(url: str, count: int) -> tuple[float, float, int]:
-    """@return: median and p99 milliseconds of C{count} loads, and the size."""
+class Row(NamedTuple):
+    """A page's figures: bytes, milliseconds one at a time, wrk's rate."""
+
+    size: int
+    median: float
+    p99: float
+    rendered: float
+    rate: float
+
+
+def one_at_a_time(
+    url: str, count: int, fresh: bool = False
+) -> tuple[float, float, int]:
+    """
+    @param fresh: give each load a query of its own, so that no rendering
+        kept for anonymous visitors serves it (the board reads still are).
+    @return: median and p99 milliseconds of C{count} loads, and the size.
+    """
     samples = []
     size = 0
-    for _ in range(count):
+    for i in range(count):
+        target = f"{url}{'&' if '?' in url else '?'}fresh={i}" if fresh else url
         started = time.perf_counter()
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(target, timeout=10) as response:
             size = len(response.read())
             if response.status != 200:
                 raise BenchError(f"{url} answered {response.status}")
         samples.append((time.perf_counter() - started) * 1000)
     return percentile(samples, 50), percentile(samples, 99), size
+
+
+def measure(wrk: str, script: Path, url: str, options: Any, fresh: bool) -> Row:
+    """One page: loads one at a time, rendered afresh if asked, then wrk."""
+    median, p99, size = one_at_a_time(url, options.requests)
+    rendered = one_at_a_time(url, options.requests, fresh=True)[0] if fresh else median
+    counts = run_wrk(wrk, script, url, (), options.threads,
+                     options.connections, options.duration)  # fmt: skip
+    return Row(size, median, p99, rendered, counts["requests"] / options.duration)
 
 
 def main(argv: list[str]) -> int:
@@ -159,6 +187,7 @@ def main(argv: list[str]) -> int:
     raise_on_sigterm()
     wrk = find_wrk()
     print(machine())
+    rows: dict[str, Row] = {}
     with (
         tempfile.TemporaryDirectory(prefix="bench-web-") as tmp,
         contextlib.ExitStack() as stack,
@@ -171,32 +200,15 @@ def main(argv: list[str]) -> int:
         base = start_service(stack, redis_socket, work / "julython", "bench-token")
         script = work / "done.lua"
         script.write_text(_WRK_SCRIPT)
-        rows = []
-        home_size = 0
         for label, path in PAGES.items():
-            median, p99, size = one_at_a_time(base + path, options.requests)
-            home_size = home_size or size
-            counts = run_wrk(wrk, script, base + path, (), options.threads,
-                             options.connections, options.duration)  # fmt: skip
-            rows.append(
-                (label, size, median, p99, counts["requests"] / options.duration)
-            )
-        plain = start_plain(stack, work / "plain", home_size)
-        median, p99, size = one_at_a_time(plain, options.requests)
-        counts = run_wrk(wrk, script, plain, (), options.threads,
-                         options.connections, options.duration)  # fmt: skip
-        rows.append(
-            (
-                "plain twisted.web file",
-                size,
-                median,
-                p99,
-                counts["requests"] / options.duration,
-            )
-        )
-    print(f"{'page':<24} {'bytes':>7} {'median ms':>10} {'p99 ms':>8} {'req/s':>8}")
-    for label, size, median, p99, rate in rows:
-        print(f"{label:<24} {size:>7,} {median:>10.1f} {p99:>8.1f} {rate:>8,.0f}")
+            rows[label] = measure(wrk, script, base + path, options, fresh=True)
+        plain = start_plain(stack, work / "plain", rows["home"].size)
+        rows["plain twisted.web file"] = measure(wrk, script, plain, options, False)
+    print(f"{'page':<24} {'bytes':>7} {'median ms':>10} {'p99 ms':>8} "
+          f"{'rendered ms':>12} {'req/s':>8}")  # fmt: skip
+    for label, r in rows.items():
+        print(f"{label:<24} {r.size:>7,} {r.median:>10.1f} {r.p99:>8.1f} "
+              f"{r.rendered:>12.1f} {r.rate:>8,.0f}")  # fmt: skip
     return 0
 
 

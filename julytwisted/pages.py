@@ -110,13 +110,18 @@ class Renderer:
     headers, and C{304 Not Modified} for a browser that has the page.
     """
 
-    def __init__(self, sessions: Sessions, max_age: int = 10) -> None:
+    def __init__(
+        self, sessions: Sessions, max_age: int = 10, kept: _Recent | None = None
+    ) -> None:
         """
         @param sessions: reads who is signed in, for the header's links.
         @param max_age: seconds a browser may reuse a public page.
+        @param kept: where public pages rendered for anonymous visitors are
+            kept a few seconds; none kept when L{None}.
         """
         self.sessions = sessions
         self._max_age = max_age
+        self._kept = kept
 
     async def page(
         self,
@@ -135,6 +140,32 @@ class Renderer:
         viewer = viewer or self.sessions.viewer(request)
         csrf = self.sessions.csrf_token(request) if viewer.signed_in else None
         body = await render(title, content, viewer, csrf)
+        return self._finish(request, body, status, cache, viewer)
+
+    async def public(
+        self, request: IRequest, build: Callable[[], Awaitable[tuple[str, Content]]]
+    ) -> bytes:
+        """
+        A public page: built by C{build} (its title and content) for a
+        signed-in visitor; for everyone else, the one rendering of its URL
+        kept for a few seconds, since flattening costs more than the reads.
+        """
+        viewer = self.sessions.viewer(request)
+        if viewer.signed_in or self._kept is None:
+            title, content = await build()
+            return await self.page(request, title, content, viewer=viewer)
+
+        async def anonymous() -> bytes:
+            title, content = await build()
+            return await render(title, content, viewer, None)
+
+        key = ("page", request.getHeader(b"host"), request.uri)
+        body = await self._kept.get(key, anonymous)
+        return self._finish(request, body, 200, True, viewer)
+
+    def _finish(
+        self, request: IRequest, body: bytes, status: int, cache: bool, viewer: Viewer
+    ) -> bytes:
         request.setResponseCode(status)
         for name, value in _HEADERS.items():
             request.setHeader(name, value)
@@ -264,8 +295,8 @@ class Pages:
         @param keep: seconds a board read is reused before Redis is asked again.
         """
         self.store = store
-        self.renderer = Renderer(sessions)
         self._recent = _Recent(clock, keep)
+        self.renderer = Renderer(sessions, kept=self._recent)
         self._clock = clock
 
     install_error_pages(app)
@@ -288,7 +319,12 @@ class Pages:
     # Home
 
     @app.route("/", methods=["GET"])
-    async def home(self, request: IRequest) -> bytes:
+    def home(self, request: IRequest) -> Deferred[bytes]:
+        return Deferred.fromCoroutine(
+            self.renderer.public(request, lambda: self._home_page(request))
+        )
+
+    async def _home_page(self, request: IRequest) -> tuple[str, Content]:
         game = self.store.game()
         boards = await gatherResults(
             [self._board(kind, game.slug, 0, 10) for kind in BOARD_TITLES]
@@ -325,7 +361,7 @@ class Pages:
                 commit_list(recent.models, "No commits yet."),
             ),
         ]
-        return await self.renderer.page(request, game.name, content)
+        return game.name, content
 
     def _game_banner(self, game: Game) -> Tag:
         now = self.store.now()
@@ -356,7 +392,12 @@ class Pages:
     @app.route(
         "/<any(people,projects,locations,teams,languages):kind>/", methods=["GET"]
     )
-    async def board(self, request: IRequest, kind: str) -> bytes:
+    def board(self, request: IRequest, kind: str) -> Deferred[bytes]:
+        return Deferred.fromCoroutine(
+            self.renderer.public(request, lambda: self._board_page(request, kind))
+        )
+
+    async def _board_page(self, request: IRequest, kind: str) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
         number = _page_number(request)
         offset = (number - 1) * PAGE_SIZE
@@ -371,12 +412,19 @@ class Pages:
             board_table(kind, page.models, f"{title} in {game.name}", offset),
             _pager(f"/{kind}/", game, number, page.next is not None),
         ]
-        return await self.renderer.page(request, f"{title}: {game.name}", content)
+        return f"{title}: {game.name}", content
 
     # Members
 
     @app.route("/people/<username>", methods=["GET"])
-    async def player(self, request: IRequest, username: str) -> bytes:
+    def player(self, request: IRequest, username: str) -> Deferred[bytes]:
+        return Deferred.fromCoroutine(
+            self.renderer.public(request, lambda: self._player_page(request, username))
+        )
+
+    async def _player_page(
+        self, request: IRequest, username: str
+    ) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
         model = await self.store.player(username, game.slug)
         calendar = await self._calendar(model, game)
@@ -396,7 +444,7 @@ class Pages:
                 "No commits yet.",
             ),
         ]
-        return await self.renderer.page(request, model["name"], content)
+        return model["name"], content
 
     async def _groups(self, model: dict[str, Any], game: Game) -> Content:
         parts: list[Content] = []
@@ -438,7 +486,12 @@ class Pages:
         ]
 
     @app.route("/projects/<slug>", methods=["GET"])
-    async def project(self, request: IRequest, slug: str) -> bytes:
+    def project(self, request: IRequest, slug: str) -> Deferred[bytes]:
+        return Deferred.fromCoroutine(
+            self.renderer.public(request, lambda: self._project_page(request, slug))
+        )
+
+    async def _project_page(self, request: IRequest, slug: str) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
         model = await self.store.detail("projects", slug, game.slug)
         content = [
@@ -454,10 +507,17 @@ class Pages:
                 "No commits yet.",
             ),
         ]
-        return await self.renderer.page(request, model["name"], content)
+        return model["name"], content
 
     @app.route("/<any(locations,teams):kind>/<slug>", methods=["GET"])
-    async def group(self, request: IRequest, kind: str, slug: str) -> bytes:
+    def group(self, request: IRequest, kind: str, slug: str) -> Deferred[bytes]:
+        return Deferred.fromCoroutine(
+            self.renderer.public(request, lambda: self._group_page(request, kind, slug))
+        )
+
+    async def _group_page(
+        self, request: IRequest, kind: str, slug: str
+    ) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
         model = await self.store.detail(kind, slug, game.slug)
         note: Content = ""
@@ -471,14 +531,19 @@ class Pages:
             _figures(model, ("rank", "points", "commits")),
             tags.p(tags.a(f"All {kind}", href=f"/{kind}/?game={quote(game.slug)}")),
         ]
-        return await self.renderer.page(request, model["name"], content)
+        return model["name"], content
 
     # Help
 
     @app.route("/help/", methods=["GET"])
-    async def help(self, request: IRequest) -> bytes:
+    def help(self, request: IRequest) -> Deferred[bytes]:
+        return Deferred.fromCoroutine(
+            self.renderer.public(request, lambda: self._help_page(request))
+        )
+
+    async def _help_page(self, request: IRequest) -> tuple[str, Content]:
         base = _base_url(request)
-        return await self.renderer.page(request, "How to take part", _help(base))
+        return "How to take part", _help(base)
 
 
 def _iso(when_: datetime) -> str:

@@ -27,9 +27,15 @@ RESULTS = Path(__file__).resolve().parent.parent / "test-results"
 SIZES = {"phone": (390, 844), "desktop": (1280, 900)}
 
 
-def fill(driver: Any, url: str, fields: dict[str, str], button: str) -> None:
-    """Open C{url}, type into the named fields, press the button labelled so."""
+def fill(
+    driver: Any, url: str, fields: dict[str, str], button: str, lands: str
+) -> None:
+    """
+    Open C{url}, type into the named fields, press the button labelled so,
+    and wait for the page the form leads to (its URL ends with C{lands}).
+    """
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(url)
     for name, value in fields.items():
@@ -40,6 +46,7 @@ def fill(driver: Any, url: str, fields: dict[str, str], button: str) -> None:
         By.XPATH, "./ancestor::form"
     )
     form.find_element(By.XPATH, f".//button[normalize-space()='{button}']").click()
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith(lands))
 
 
 def text_of(driver: Any, url: str, css: str) -> list[str]:
@@ -97,10 +104,16 @@ async def test_a_player_in_the_browser(
         server + "/signup",
         {"username": "ada", "password": "correct horse", "email": "ada@example.com"},
         "Sign up",
+        "/profile?saved=welcome",
     )
     assert "Welcome!" in (await deferToThread(lambda: browser.page_source))
     await deferToThread(
-        fill, browser, server + "/profile", {"email": "ada@work.example"}, "Add"
+        fill,
+        browser,
+        server + "/profile",
+        {"email": "ada@work.example"},
+        "Add",
+        "saved=email",
     )
     assert await store.emails("ada") == ["ada@example.com", "ada@work.example"]
 
@@ -119,7 +132,12 @@ async def test_a_player_in_the_browser(
     assert messages == ["<b>not bold</b> & <i>"]
 
     await deferToThread(
-        fill, browser, server + "/profile", {"location": "Lyon"}, "Save"
+        fill,
+        browser,
+        server + "/profile",
+        {"location": "Lyon"},
+        "Save",
+        "saved=location",
     )
 
     async def moved() -> bool:
