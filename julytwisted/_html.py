@@ -152,12 +152,15 @@ def board_table(
     )
 
 
-def pager(path: str, game: str | None, page: int, more: bool) -> Tag:
-    """Links to the previous and next pages of a board."""
+def pager(path: str, query: dict[str, str], page: int, more: bool) -> Tag:
+    """
+    Links to the previous and next pages of a board.
+
+    @param query: the arguments every page keeps (the game, the size).
+    """
 
     def href(n: int) -> str:
-        query = {k: v for k, v in (("game", game), ("page", str(n))) if v}
-        return path + "?" + urlencode(query)
+        return path + "?" + urlencode({**query, "page": str(n)})
 
     items = []
     if page > 1:
@@ -168,7 +171,12 @@ def pager(path: str, game: str | None, page: int, more: bool) -> Tag:
     return aria(tags.nav(class_="pager")(tags.ul(items)), label="Pages")
 
 
-def game_selector(path: str, games: Iterable[dict[str, Any]], chosen: str) -> Tag:
+def game_selector(
+    path: str,
+    games: Iterable[dict[str, Any]],
+    chosen: str,
+    keep: dict[str, str] | None = None,
+) -> Tag:
     """
     A GET form choosing the game a board shows.  It has a button rather than
     submitting on change, so moving through the options by keyboard does not
@@ -181,6 +189,7 @@ def game_selector(path: str, games: Iterable[dict[str, Any]], chosen: str) -> Ta
         for g in games
     ]
     return tags.form(method="get", action=path, class_="games")(
+        [tags.input(type="hidden", name=k, value=v) for k, v in (keep or {}).items()],
         tags.label("Game ", for_="game"),
         tags.select(name="game", id="game")(options),
         " ",

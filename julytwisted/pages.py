@@ -37,13 +37,14 @@ from julytwisted._html import (
     commit_list,
     game_selector,
     member_link,
+    pager,
     render,
     when,
 )
 from julytwisted._session import Sessions, Viewer
 from julytwisted.errors import InvalidInput, JulythonError, NotFound
 from julytwisted.models import Game
-from julytwisted.store import Page, Store
+from julytwisted.store import PROJECT_SIZES, Page, Store
 
 log = Logger()
 
@@ -399,18 +400,35 @@ class Pages:
 
     async def _board_page(self, request: IRequest, kind: str) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
+        size = _size_arg(request) if kind == "projects" else None
         number = _page_number(request)
         offset = (number - 1) * PAGE_SIZE
-        page, games = await gatherResults(
-            [self._board(kind, game.slug, offset, PAGE_SIZE), self._games()]
-        )
-        title = BOARD_TITLES[kind][0]
+        if size is None:
+            rows = self._board(kind, game.slug, offset, PAGE_SIZE)
+        else:
+            rows = Deferred.fromCoroutine(
+                self._recent.get(
+                    ("size", size, game.slug, offset),
+                    lambda: self.store.projects_by_size(
+                        size, game.slug, offset, PAGE_SIZE
+                    ),
+                )
+            )
+        page, games = await gatherResults([rows, self._games()])
+        title = BOARD_TITLES[kind][0] if size is None else f"{size.title()} projects"
         total = page.total or 0
+        keep = {"size": size} if size else {}
         content = [
-            game_selector(f"/{kind}/", games.models, game.slug),
+            _sizes(game, size) if kind == "projects" else "",
+            game_selector(f"/{kind}/", games.models, game.slug, keep),
             tags.p(f"{total:,} in {game.name}."),
             board_table(kind, page.models, f"{title} in {game.name}", offset),
-            _pager(f"/{kind}/", game, number, page.next is not None),
+            pager(
+                f"/{kind}/",
+                {"game": game.slug, **keep},
+                number,
+                page.next is not None,
+            ),
         ]
         return f"{title}: {game.name}", content
 
@@ -550,10 +568,27 @@ def _iso(when_: datetime) -> str:
     return when_.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _pager(path: str, game: Game, number: int, more: bool) -> Tag:
-    from julytwisted._html import pager
+def _size_arg(request: IRequest) -> str | None:
+    raw = request.args.get(b"size", [b""])[-1].decode("latin-1")
+    if raw and raw not in PROJECT_SIZES:
+        raise InvalidInput(f"size must be one of {', '.join(PROJECT_SIZES)}")
+    return raw or None
 
-    return pager(path, game.slug, number, more)
+
+def _sizes(game: Game, chosen: str | None) -> Tag:
+    """Links to the projects board whole and split by size."""
+    items = []
+    for size in (None, *PROJECT_SIZES):
+        label = "All" if size is None else size.title()
+        if size is not None:
+            lo, hi = PROJECT_SIZES[size]
+            label += f" ({lo}+ watchers)" if hi < 0 else f" ({lo} to {hi - 1} watchers)"
+        query = f"?game={quote(game.slug)}" + (f"&size={size}" if size else "")
+        link = tags.a(label, href="/projects/" + query)
+        if size == chosen:
+            link.attributes["aria-current"] = "page"
+        items.append(tags.li(link))
+    return aria(tags.nav(class_="sizes")(tags.ul(items)), label="Project sizes")
 
 
 def _heat_map(days: list[Any], counts: dict[Any, int]) -> Content:

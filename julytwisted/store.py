@@ -52,6 +52,9 @@ FEED_LENGTH = 1000
 #: The most rows one page of a listing may ask for.
 MAX_LIMIT = 100
 
+#: Project sizes by watchers: the least, and the least of the next size up.
+PROJECT_SIZES = {"small": (0, 10), "medium": (10, 100), "large": (100, -1)}
+
 
 #: The scoring rules, as the Lua scripts take them.
 _POINTS = {
@@ -101,6 +104,7 @@ _APPROVE_TEAM = _script("approve_team.lua", scoring=True)
 _ADOPT = _script("adopt.lua", scoring=True)
 _ADD_EMAIL = _script("add_email.lua")
 _RECOUNT = _script("recount.lua", scoring=True)
+_PROJECTS_BY_SIZE = _script("projects_by_size.lua")
 _SET_IF_EXISTS = Script(
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1",
@@ -489,6 +493,35 @@ class Store:
         return offset_page(models, offset, limit, total)
 
     @_deferred
+    async def projects_by_size(
+        self, size: str, game: str | None = None, offset: int = 0, limit: int = 20
+    ) -> Page:
+        """
+        A page of the projects board of one size (L{PROJECT_SIZES}, by
+        watchers), highest points first, ranked within that size.
+
+        @raise InvalidInput: for an unknown size.
+        """
+        if size not in PROJECT_SIZES:
+            raise InvalidInput(f"size must be one of {', '.join(PROJECT_SIZES)}")
+        g = self.game(game)
+        lo, hi = PROJECT_SIZES[size]
+        request = {"game": g.slug, "lo": lo, "hi": hi, "offset": offset}
+        request["limit"] = limit
+        found = json.loads(
+            await self.redis.run(_PROJECTS_BY_SIZE, args=(json.dumps(request),))
+        )
+        members = found["members"] if isinstance(found["members"], list) else []
+        rows: list[dict[str, Any]] = []
+        if members:
+            _, rows = await self._read_board(g, "projects", {"members": members})
+        models = [
+            {**MODELS["projects"](row), "rank": offset + i + 1}
+            for i, row in enumerate(rows)
+        ]
+        return offset_page(models, offset, limit, int(found["total"]))
+
+    @_deferred
     async def detail(
         self, kind: str, member: str, game: str | None = None
     ) -> dict[str, Any]:
@@ -567,4 +600,12 @@ class Store:
         return Page(models, str(int(float(scores[limit - 1]))) if more else None)
 
 
-__all__ = ["FEED_LENGTH", "MAX_LIMIT", "IngestResult", "Page", "Store", "language_slug"]
+__all__ = [
+    "FEED_LENGTH",
+    "MAX_LIMIT",
+    "PROJECT_SIZES",
+    "IngestResult",
+    "Page",
+    "Store",
+    "language_slug",
+]

@@ -25,6 +25,8 @@ PAGES = (
     *(f"/{kind}/" for kind in BOARDS),
     *(f"/{kind}/?game=julython-2025" for kind in BOARDS),
     "/people/?page=2",
+    "/projects/?size=small",
+    "/projects/?size=large&game=julython-2025&page=2",
     "/help/",
     "/signup",
     "/login",
@@ -235,3 +237,32 @@ async def test_board_reads_are_kept_a_few_seconds(
     clock.advance(6)
     _, _, fresh = await get(server + "/people/")
     assert b"/people/ada" in fresh
+
+
+@pytest_twisted.ensureDeferred
+async def test_projects_by_size(server: str, store: Store) -> None:
+    """?size= keeps the projects of that many watchers, ranked among them."""
+    import attrs
+
+    from tests.builders import project
+
+    for name, watchers in (("tiny", 0), ("mid", 50), ("big", 500), ("mid2", 10)):
+        proj = attrs.evolve(project("org", name), watchers=watchers)
+        await store.ingest(push(commit(name), proj=proj))
+    names = {}
+    for size in ("small", "medium", "large"):
+        _, _, body = await get(server + f"/projects/?size={size}")
+        tree: Any = check_page(body)
+        names[size] = [
+            (row.findtext("td"), row.findtext("th/a"))
+            for row in tree.iterfind(".//tbody/tr")
+        ]
+        current = tree.find(".//nav[@class='sizes']//a[@aria-current]")
+        assert current.text.startswith(size.title())
+    assert names == {
+        "small": [("1", "tiny")],
+        "medium": [("1", "mid"), ("2", "mid2")],
+        "large": [("1", "big")],
+    }
+    code, _, body = await get(server + "/projects/?size=huge")
+    assert code == 400 and b"size must be one of" in body

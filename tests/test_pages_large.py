@@ -86,6 +86,7 @@ PAGES = (
     "/people/",
     "/people/?page=200",
     "/projects/",
+    "/projects/?size=small",
     "/locations/",
     "/locations/?page=2",
     "/teams/",
