@@ -20,6 +20,7 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 import attrs
@@ -92,13 +93,18 @@ class Sessions:
     Reads and writes the session and CSRF cookies of requests.
     """
 
-    def __init__(self, secret: bytes, clock: IReactorTime) -> None:
+    def __init__(
+        self, secret: bytes, clock: IReactorTime, admin_players: Iterable[str] = ()
+    ) -> None:
         """
         @param secret: the HMAC key; anyone holding it can forge sessions.
         @param clock: tells the time sessions are issued and expire at.
+        @param admin_players: players who are admins whenever signed in, so
+            that taking one off the list takes effect at once.
         """
         self._secret = secret
         self._clock = clock
+        self._admin_players = frozenset(admin_players)
 
     def _sign(self, purpose: bytes, value: bytes) -> str:
         return hmac.new(
@@ -123,11 +129,15 @@ class Sessions:
             return ANONYMOUS
         if not 0 <= self._clock.seconds() - issued <= SESSION_SECONDS:
             return ANONYMOUS
-        return Viewer(username if isinstance(username, str) else None, admin)
+        if not isinstance(username, str):
+            return Viewer(None, admin)
+        return Viewer(username, admin or username in self._admin_players)
 
     def start(self, request: IRequest, viewer: Viewer) -> None:
         """Sign C{viewer} in on the request's browser."""
-        data = {"u": viewer.username, "a": viewer.admin, "t": self._clock.seconds()}
+        # An admin player's rights come from the list, not from the cookie.
+        admin = viewer.admin and viewer.username not in self._admin_players
+        data = {"u": viewer.username, "a": admin, "t": self._clock.seconds()}
         body = base64.urlsafe_b64encode(json.dumps(data).encode())
         value = body + b"." + self._sign(b"session", body).encode()
         self._set(request, SESSION_COOKIE, value, SESSION_SECONDS)

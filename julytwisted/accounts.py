@@ -409,9 +409,11 @@ class Accounts:
         csrf = self.sessions.csrf_token(request)
         stats = await self.queue.stats()
         dead = await self.queue.dead(50)
+        waiting = await self.store.teams_waiting()
         return [
             tags.section(
-                tags.h2("Approve a team"),
+                tags.h2("Teams waiting for approval"),
+                _waiting_teams(waiting, csrf),
                 post_form(
                     "/admin/approve-team",
                     csrf,
@@ -472,6 +474,27 @@ class Accounts:
         }[action]
         page = [message(done), await self._admin_page(request)]
         return await self._show(request, "Admin", page)
+
+
+def _waiting_teams(teams: Sequence[dict[str, str]], csrf: str) -> Content:
+    if not teams:
+        return tags.p("No team is waiting.")
+    return tags.ul(class_="waiting")(
+        [
+            tags.li(
+                tags.a(t["name"], href=f"/teams/{t['slug']}"),
+                " ",
+                post_form(
+                    "/admin/approve-team",
+                    csrf,
+                    [tags.input(type="hidden", name="slug", value=t["slug"])],
+                    "Approve",
+                    class_="inline",
+                ),
+            )
+            for t in teams
+        ]
+    )
 
 
 def _dead_jobs(dead: Sequence[dict[str, Any]], csrf: str) -> Content:

@@ -104,6 +104,7 @@ class Config:
         before leaving them to be taken over.
     @ivar session_secret: the key that signs the web pages' session
         cookies, or L{None} for one generated once and kept in C{data_dir}.
+    @ivar admin_players: the players who may use the admin pages.
     """
 
     listen: tuple[str, ...] = attrs.field(default=(DEFAULT_LISTEN,), converter=tuple)
@@ -119,6 +120,7 @@ class Config:
     job_visibility: float = 30.0
     job_grace: float = 10.0
     session_secret: str | None = None
+    admin_players: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
 
 def parse_listen(description: str) -> str:
@@ -407,6 +409,7 @@ class Options(usage.Options):
         self._listen: list[str] = []
         self._games: list[Game] = []
         self._notify: list[str] = []
+        self._admin_players: list[str] = []
 
     def opt_listen(self, description: str) -> None:
         """
@@ -424,6 +427,16 @@ class Options(usage.Options):
         "Spring Sprint=2026-04-01T00:00Z/2026-04-08T00:00Z". Repeatable.
         """
         self._games.append(parse_game(spec))
+
+    def opt_admin_player(self, username: str) -> None:
+        """
+        Let this player use the web site's admin pages once signed in.
+        Repeatable.
+        """
+        name = username.strip().lower()
+        if not name:
+            raise usage.UsageError("--admin-player: the username is empty")
+        self._admin_players.append(name)
 
     def opt_notify(self, url: str) -> None:
         """
@@ -481,6 +494,7 @@ class Options(usage.Options):
             games=self["game"],
             workers=self._workers(),
             notify=self._notify,
+            admin_players=self._admin_players,
             job_visibility=self._seconds("job-visibility", 1),
             job_grace=self._seconds("job-grace", 0),
         )

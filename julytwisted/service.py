@@ -93,7 +93,8 @@ def build_site(
     threaded = run_in_thread or _in_reactor_threads
     authenticator = Authenticator(store, config.admin_token, threaded)
     api = WebApp(store, settings, queue, metrics.push).app.resource()
-    sessions = Sessions(load_secret(config.session_secret, config.data_dir), clock)
+    secret = load_secret(config.session_secret, config.data_dir)
+    sessions = Sessions(secret, clock, config.admin_players)
     accounts = Accounts(
         store, queue, sessions, authenticator, threaded, config.admin_token
     ).app.resource()

@@ -391,6 +391,37 @@ class Store:
         return sorted(result["games"] or [])
 
     @_deferred
+    async def teams_waiting(self, limit: int = 100) -> list[dict[str, str]]:
+        """
+        Teams not approved yet, by slug.  Scans the keyspace for team hashes:
+        for the admin page, not for anything busy.
+
+        @return: up to C{limit} C{{slug, name}}, sorted by slug.
+        """
+        slugs: list[str] = []
+        cursor = "0"
+        while True:
+            cursor, keys = await self.redis.execute(
+                "SCAN", cursor, "MATCH", "j:team:*", "COUNT", 1000, "TYPE", "hash"
+            )
+            # Slugs have no colon; longer keys (j:team:SLUG:...) are not teams.
+            slugs += [k[7:] for k in keys if ":" not in k[7:]]
+            if cursor == "0":
+                break
+        fields = await gatherResults(
+            [
+                self.redis.execute("HMGET", f"j:team:{slug}", "name", "approved")
+                for slug in slugs
+            ]
+        )
+        waiting = [
+            {"slug": slug, "name": name or slug}
+            for slug, (name, approved) in zip(slugs, fields, strict=True)
+            if approved != "1"
+        ]
+        return sorted(waiting, key=lambda t: t["slug"])[:limit]
+
+    @_deferred
     async def recount(self, game: str) -> dict[str, Any]:
         """
         Rebuild every board of a game from its commits and repair any drift.

@@ -11,10 +11,12 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode
 
+import attrs
 import pytest_twisted
 import treq
-from twisted.internet import task
+from twisted.internet import reactor, task
 
+from julytwisted.config import Config
 from julytwisted.store import Store
 from julytwisted.tasks import Queue
 from tests.builders import commit, push
@@ -294,9 +296,12 @@ async def test_admin_pages(server: str, store: Store, queue: Queue) -> None:
     assert code == 303
     code, body, _ = await player.get("/admin/")
     assert code == 200 and b"No dead jobs." in body
-    check_page(body)
+    tree: Any = check_page(body)
+    (waiting,) = tree.iterfind(".//ul[@class='waiting']/li")
+    assert waiting.findtext("a") == "Crabs"
     code, body, _ = await player.post("/admin/approve-team", {"slug": "crabs"})
     assert code == 200 and b"Team crabs approved." in body
+    assert b"No team is waiting." in body
     assert (await store.detail("teams", "crabs"))["approved"] is True
     code, body, _ = await player.post(
         "/admin/deactivate-project", {"slug": "gh-ada-engine"}
@@ -305,3 +310,34 @@ async def test_admin_pages(server: str, store: Store, queue: Queue) -> None:
     assert (await store.detail("projects", "gh-ada-engine"))["active"] is False
     code, body, _ = await player.post("/admin/approve-team", {"slug": "nothing"})
     assert code == 404 and b"no team" in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_admin_players(
+    store: Store, config: Config, queue: Queue, clock: Any
+) -> None:
+    """
+    A player named by --admin-player is an admin while signed in; the same
+    session is a plain player's on a site without them on the list.
+    """
+    from julytwisted.service import build_site
+
+    sites = []
+    for admins in (("ada",), ()):
+        site = build_site(
+            store, attrs.evolve(config, admin_players=admins), queue, clock=clock
+        )
+        sites.append(reactor.listenTCP(0, site, interface="127.0.0.1"))
+    try:
+        with_admins, without = (f"http://127.0.0.1:{p.getHost().port}" for p in sites)
+        visitor = Visitor(with_admins)
+        await visitor.sign_up()
+        code, body, _ = await visitor.get("/admin/")
+        assert code == 200 and b"Teams waiting for approval" in body
+        visitor.server = without
+        code, body, _ = await visitor.get("/admin/")
+        assert code == 200 and b"Admin token" in body
+        assert b"Teams waiting" not in body
+    finally:
+        for port in sites:
+            await port.stopListening()
