@@ -45,6 +45,8 @@ _SAVED = {
     "location": "Location saved. Your points are moving with you.",
     "team": "Team saved. Your points are moving with you.",
     "welcome": "Welcome! Add the webhook to your repositories (see Help).",
+    "remove-email": "E-mail removed. Its later commits will not be yours.",
+    "revoke-token": "Token revoked.",
 }
 
 
@@ -287,24 +289,7 @@ class Accounts:
         return [
             tags.p(tags.a("Your public page", href=f"/people/{username}")),
             one("name", "Display name", "name", player["name"], ""),
-            tags.section(
-                tags.h2("Commit e-mails"),
-                tags.ul([tags.li(e) for e in emails]),
-                post_form(
-                    "/profile/email",
-                    csrf,
-                    [
-                        field(
-                            "Another e-mail",
-                            "email",
-                            values.get("email", ""),
-                            type="email",
-                            hint="Commits made with it become yours.",
-                        )
-                    ],
-                    "Add",
-                ),
-            ),
+            _emails_section(emails, csrf, values.get("email", "")),
             one(
                 "location",
                 "Location",
@@ -319,30 +304,29 @@ class Accounts:
                 player["team"] or "",
                 "A new team scores once an organiser approves it.",
             ),
-            tags.section(
-                tags.h2("API tokens"),
-                tags.p(
-                    "A token lets scripts call the API as you "
-                    "(Authorization: Bearer TOKEN). It is shown once."
-                ),
-                post_form("/profile/token", csrf, [], "Make a new token"),
-            ),
+            _tokens_section(await self.store.tokens(username), csrf),
             tags.section(
                 tags.h2("Picture"),
                 tags.p("Uploading a picture comes with the upload service."),
             ),
         ]
 
-    @app.route("/profile/<any(name,email,location,team):what>", methods=["POST"])
+    @app.route("/profile/<any(name,email,location,team,'remove-email',"
+               "'revoke-token'):what>", methods=["POST"])  # fmt: skip
     async def save(self, request: IRequest, what: str) -> bytes:
         form = self._form(request)
         username = self._player(request)
-        value = form.get(what, "").strip()
+        field_name = {"remove-email": "email", "revoke-token": "token"}.get(what, what)
+        value = form.get(field_name, "").strip()
         try:
             if what == "name":
                 await self.store.set_player_name(username, value)
             elif what == "email":
                 await methods.add_commit_email(self.store, self.queue, username, value)
+            elif what == "remove-email":
+                await self.store.remove_email(username, value)
+            elif what == "revoke-token":
+                await self.store.revoke_token(username, value)
             else:
                 board = "locations" if what == "location" else "teams"
                 await methods.move_player(
@@ -351,7 +335,8 @@ class Accounts:
         except JulythonError as e:
             if isinstance(e, Forbidden):
                 raise
-            content = await self._profile(request, username, form)
+            kept = form if what in ("name", "email", "location", "team") else {}
+            content = await self._profile(request, username, kept)
             page = [message(e.message, error=True), content]
             return await self._show(request, "Your profile", page, e.status)
         return _redirect(request, f"/profile?saved={what}")
@@ -474,6 +459,73 @@ class Accounts:
         }[action]
         page = [message(done), await self._admin_page(request)]
         return await self._show(request, "Admin", page)
+
+
+def _emails_section(emails: Sequence[str], csrf: str, typed: str) -> Tag:
+    """The player's e-mails, each with a Remove button, and a form to add one."""
+    return tags.section(
+        tags.h2("Commit e-mails"),
+        tags.ul(class_="emails")(
+            [
+                tags.li(
+                    email,
+                    " ",
+                    post_form(
+                        "/profile/remove-email",
+                        csrf,
+                        [tags.input(type="hidden", name="email", value=email)],
+                        "Remove",
+                        class_="inline",
+                    )
+                    if len(emails) > 1
+                    else "",
+                )
+                for email in emails
+            ]
+        ),
+        post_form(
+            "/profile/email",
+            csrf,
+            [
+                field(
+                    "Another e-mail",
+                    "email",
+                    typed,
+                    type="email",
+                    hint="Commits made with it become yours.",
+                )
+            ],
+            "Add",
+        ),
+    )
+
+
+def _tokens_section(token_ids: Sequence[str], csrf: str) -> Tag:
+    """The player's API tokens by id, each with a Revoke button."""
+    return tags.section(
+        tags.h2("API tokens"),
+        tags.p(
+            "A token lets scripts call the API as you "
+            "(Authorization: Bearer TOKEN). It is shown once."
+        ),
+        tags.ul(class_="tokens")(
+            [
+                tags.li(
+                    tags.code(ident),
+                    " ",
+                    post_form(
+                        "/profile/revoke-token",
+                        csrf,
+                        [tags.input(type="hidden", name="token", value=ident)],
+                        "Revoke",
+                        class_="inline",
+                    ),
+                )
+                for ident in token_ids
+            ]
+        ),
+        post_form("/profile/token", csrf, [], "Make a new token"),
+    )
 
 
 def _waiting_teams(teams: Sequence[dict[str, str]], csrf: str) -> Content:

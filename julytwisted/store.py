@@ -103,6 +103,12 @@ _MOVE_MEMBER = _script("move_member.lua", scoring=True)
 _APPROVE_TEAM = _script("approve_team.lua", scoring=True)
 _ADOPT = _script("adopt.lua", scoring=True)
 _ADD_EMAIL = _script("add_email.lua")
+_REMOVE_EMAIL = _script("remove_email.lua")
+_REVOKE_TOKEN = Script(
+    "if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end "
+    "redis.call('DEL', 'j:token:' .. ARGV[1]) return 1",
+    "revoke_token",
+)
 _RECOUNT = _script("recount.lua", scoring=True)
 _PROJECTS_BY_SIZE = _script("projects_by_size.lua")
 _SET_IF_EXISTS = Script(
@@ -325,6 +331,22 @@ class Store:
         return int(result["orphans"])
 
     @_deferred
+    async def remove_email(self, username: str, email: str) -> None:
+        """
+        Take a commit e-mail off a player.  What it scored stays scored; its
+        later commits are orphans until someone adds it.
+
+        @raise NotFound: when the player does not have that e-mail.
+        @raise Conflict: when it is their last one.
+        """
+        request = {"username": username.lower(), "email": valid_email(email)}
+        status = await self.redis.run(_REMOVE_EMAIL, args=(json.dumps(request),))
+        if status == "missing":
+            raise NotFound(f"{request['email']!r} is not one of your e-mails")
+        if status == "last":
+            raise Conflict("that is your only e-mail: add another first")
+
+    @_deferred
     async def adopt_orphans(self, email: str) -> int:
         """
         Score the orphan commits of an e-mail for the player who owns it now.
@@ -494,6 +516,32 @@ class Store:
         await self.redis.execute("SET", "j:token:" + digest, username.lower())
         await self.redis.execute("SADD", f"j:player:{username.lower()}:tokens", digest)
         return token
+
+    @_deferred
+    async def tokens(self, username: str) -> list[str]:
+        """
+        @return: the ids of a player's API tokens (the start of each one's
+            digest; the tokens themselves are not kept), sorted.
+        """
+        digests = await self.redis.execute(
+            "SMEMBERS", f"j:player:{username.lower()}:tokens"
+        )
+        return sorted(d[:16] for d in digests)
+
+    @_deferred
+    async def revoke_token(self, username: str, token_id: str) -> None:
+        """
+        Revoke one of a player's API tokens by its id (L{tokens}).
+
+        @raise NotFound: when the player has no token of that id.
+        """
+        key = f"j:player:{username.lower()}:tokens"
+        digests = await self.redis.execute("SMEMBERS", key)
+        matching = [d for d in digests if token_id and d[:16] == token_id]
+        if len(matching) != 1 or not await self.redis.run(
+            _REVOKE_TOKEN, keys=(key,), args=(matching[0],)
+        ):
+            raise NotFound(f"no token {token_id!r}")
 
     @_deferred
     async def token_owner(self, token: str) -> str | None:

@@ -262,6 +262,40 @@ async def test_api_token(server: str, store: Store) -> None:
     tree: Any = check_page(body)
     token = tree.find(".//code[@class='token']").text
     assert await store.token_owner(token) == "ada"
+    _, body, _ = await visitor.get("/profile")
+    tree = check_page(body)
+    (ident,) = [c.text for c in tree.iterfind(".//ul[@class='tokens']/li/code")]
+    code, _, headers = await visitor.post("/profile/revoke-token", {"token": ident})
+    assert headers.getRawHeaders("Location") == ["/profile?saved=revoke-token"]
+    assert await store.token_owner(token) is None
+    code, body, _ = await visitor.post("/profile/revoke-token", {"token": ident})
+    assert code == 404 and b"no token" in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_remove_an_email(server: str, store: Store) -> None:
+    """
+    An e-mail can be removed, but not the last one nor another player's;
+    a refusal changes nothing.
+    """
+    await Visitor(server).sign_up("bob")
+    visitor = Visitor(server)
+    await visitor.sign_up()
+    code, body, _ = await visitor.post(
+        "/profile/remove-email", {"email": "ada@example.com"}
+    )
+    assert code == 409 and b"only e-mail" in body
+    code, body, _ = await visitor.post(
+        "/profile/remove-email", {"email": "bob@example.com"}
+    )
+    assert code == 404
+    assert await store.emails("bob") == ["bob@example.com"]
+    await visitor.post("/profile/email", {"email": "ada@work.example"})
+    code, _, _ = await visitor.post(
+        "/profile/remove-email", {"email": "ada@example.com"}
+    )
+    assert code == 303
+    assert await store.emails("ada") == ["ada@work.example"]
 
 
 @pytest_twisted.ensureDeferred
