@@ -1,21 +1,19 @@
 # -*- test-case-name: tests.test_accounts -*-
 """
-The account pages: sign up, sign in, sign out, the profile and the admin
-pages.  A klein app of its own, mounted by L{julytwisted.site.Root} at
-C{/signup}, C{/login}, C{/logout}, C{/profile} and C{/admin}.
+The account pages: sign up, sign in, sign out and the profile.  A klein app
+of its own, mounted by L{julytwisted.site.Root} at C{/signup}, C{/login},
+C{/logout} and C{/profile}; the admin pages are L{julytwisted.admin}.
 
 Sessions are signed cookies (L{julytwisted._session}); every form carries a
 CSRF token.  The Site does not parse POST bodies (it would for every JSON-RPC
-call too), so these routes read their own urlencoded forms with L{read_form}.
+call too), so these routes read their own urlencoded forms (L{checked_form}).
 What a form changes is done by the same functions the JSON-RPC methods use.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qs
 
 from klein import Klein
 from twisted.web.iweb import IRequest
@@ -23,20 +21,12 @@ from twisted.web.template import Tag, tags
 
 from julytwisted import methods
 from julytwisted._html import Content, field, message, post_form
-from julytwisted._session import CSRF_FIELD, Sessions, Viewer
-from julytwisted.errors import (
-    Forbidden,
-    InvalidInput,
-    JulythonError,
-    UnsupportedMediaType,
-)
+from julytwisted._render import Renderer, checked_form, install_error_pages, redirect
+from julytwisted._session import Sessions, Viewer
+from julytwisted.errors import Forbidden, JulythonError
 from julytwisted.methods import Authenticator, RunInThread
-from julytwisted.pages import Renderer, install_error_pages
 from julytwisted.store import Store
 from julytwisted.tasks import Queue
-
-#: The most fields a form may send.
-_MAX_FIELDS = 20
 
 #: What a saved profile change says, by the C{saved} query argument.
 _SAVED = {
@@ -48,39 +38,6 @@ _SAVED = {
     "remove-email": "E-mail removed. Its later commits will not be yours.",
     "revoke-token": "Token revoked.",
 }
-
-
-def read_form(request: IRequest) -> dict[str, str]:
-    """
-    The fields of an C{application/x-www-form-urlencoded} body, last value
-    of each name winning.
-
-    @raise UnsupportedMediaType: for another content type.
-    @raise InvalidInput: for a body that is not UTF-8 or has too many fields.
-    """
-    kind = (request.getHeader(b"content-type") or b"").split(b";")[0].strip()
-    if kind.lower() != b"application/x-www-form-urlencoded":
-        raise UnsupportedMediaType("send the form as application/x-www-form-urlencoded")
-    body = request.content.read()
-    try:
-        parsed = parse_qs(
-            body.decode("utf-8"),
-            keep_blank_values=True,
-            max_num_fields=_MAX_FIELDS,
-            errors="strict",
-        )
-    except UnicodeDecodeError:
-        raise InvalidInput("the form is not UTF-8") from None
-    except ValueError:
-        raise InvalidInput("the form has too many fields") from None
-    return {name: values[-1] for name, values in parsed.items()}
-
-
-def _redirect(request: IRequest, location: str) -> bytes:
-    request.setResponseCode(303)
-    request.setHeader(b"Location", location.encode())
-    request.setHeader(b"Cache-Control", b"no-store")
-    return b""
 
 
 class _SignInFirst(JulythonError, PermissionError):
@@ -104,7 +61,6 @@ class Accounts:
         sessions: Sessions,
         authenticator: Authenticator,
         run_in_thread: RunInThread[Any],
-        admin_token: str | None,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -112,19 +68,15 @@ class Accounts:
         self.renderer = Renderer(sessions)
         self._authenticator = authenticator
         self._run_in_thread = run_in_thread
-        self._admin_token = admin_token
 
     @app.handle_errors(_SignInFirst)
     def sign_in_first(self, request: IRequest, failure: Any) -> bytes:
-        return _redirect(request, "/login")
+        return redirect(request, "/login")
 
     install_error_pages(app)
 
     def _form(self, request: IRequest) -> dict[str, str]:
-        """The posted form, once its CSRF token checks out."""
-        form = read_form(request)
-        self.sessions.check_csrf(request, form.get(CSRF_FIELD))
-        return form
+        return checked_form(self.sessions, request)
 
     def _player(self, request: IRequest) -> str:
         viewer = self.sessions.viewer(request)
@@ -204,7 +156,7 @@ class Accounts:
             content = [message(e.message, error=True), self._signup_form(request, form)]
             return await self._show(request, "Sign up", content, e.status)
         self.sessions.start(request, Viewer(player["username"]))
-        return _redirect(request, "/profile?saved=welcome")
+        return redirect(request, "/profile?saved=welcome")
 
     @app.route("/login", methods=["GET"])
     async def login_page(self, request: IRequest) -> bytes:
@@ -244,7 +196,7 @@ class Accounts:
             and await self._authenticator.check_password(username, password)
         ):
             self.sessions.start(request, Viewer(username))
-            return _redirect(request, "/profile")
+            return redirect(request, "/profile")
         content = [
             message("That username and password do not match.", error=True),
             self._login_form(request, form.get("username", "")),
@@ -255,7 +207,7 @@ class Accounts:
     def logout(self, request: IRequest) -> bytes:
         self._form(request)
         self.sessions.end(request)
-        return _redirect(request, "/")
+        return redirect(request, "/")
 
     # The profile
 
@@ -339,7 +291,7 @@ class Accounts:
             content = await self._profile(request, username, kept)
             page = [message(e.message, error=True), content]
             return await self._show(request, "Your profile", page, e.status)
-        return _redirect(request, f"/profile?saved={what}")
+        return redirect(request, f"/profile?saved={what}")
 
     @app.route("/profile/token", methods=["POST"])
     async def token(self, request: IRequest) -> bytes:
@@ -352,113 +304,6 @@ class Accounts:
             tags.p(tags.a("Back to your profile", href="/profile")),
         ]
         return await self._show(request, "New API token", content)
-
-    # Admin
-
-    def _admin(self, request: IRequest) -> bool:
-        return self.sessions.viewer(request).admin
-
-    @app.route("/admin/", methods=["GET"])
-    async def admin(self, request: IRequest) -> bytes:
-        if not self._admin(request):
-            return await self._show(request, "Admin", self._admin_login(request))
-        return await self._show(request, "Admin", await self._admin_page(request))
-
-    def _admin_login(self, request: IRequest) -> Content:
-        if not self._admin_token:
-            return message("The admin pages are off: start with --admin-token.")
-        return post_form(
-            "/admin/login",
-            self.sessions.csrf_token(request),
-            [field("Admin token", "token", type="password", required=True)],
-            "Sign in as admin",
-        )
-
-    @app.route("/admin/login", methods=["POST"])
-    async def admin_login(self, request: IRequest) -> bytes:
-        form = self._form(request)
-        given = form.get("token", "").encode("utf-8")
-        if self._admin_token and hmac.compare_digest(
-            given, self._admin_token.encode("utf-8")
-        ):
-            viewer = self.sessions.viewer(request)
-            self.sessions.start(request, Viewer(viewer.username, admin=True))
-            return _redirect(request, "/admin/")
-        content = [
-            message("That is not the admin token.", error=True),
-            self._admin_login(request),
-        ]
-        return await self._show(request, "Admin", content, 403)
-
-    async def _admin_page(self, request: IRequest) -> Content:
-        csrf = self.sessions.csrf_token(request)
-        stats = await self.queue.stats()
-        dead = await self.queue.dead(50)
-        waiting = await self.store.teams_waiting()
-        return [
-            tags.section(
-                tags.h2("Teams waiting for approval"),
-                _waiting_teams(waiting, csrf),
-                post_form(
-                    "/admin/approve-team",
-                    csrf,
-                    [field("Team slug", "slug", required=True, ident="f-team")],
-                    "Approve",
-                ),
-            ),
-            tags.section(
-                tags.h2("Deactivate a project"),
-                tags.p("Its pushes are refused as abuse until it is activated."),
-                post_form(
-                    "/admin/deactivate-project",
-                    csrf,
-                    [field("Project slug", "slug", required=True, ident="f-off")],
-                    "Deactivate",
-                ),
-                post_form(
-                    "/admin/activate-project",
-                    csrf,
-                    [field("Project slug", "slug", required=True, ident="f-on")],
-                    "Activate",
-                ),
-            ),
-            tags.section(
-                tags.h2("Jobs"),
-                tags.p(", ".join(f"{k}: {v}" for k, v in sorted(stats.items()))),
-                _dead_jobs(dead, csrf),
-            ),
-        ]
-
-    @app.route(
-        "/admin/<any('approve-team','deactivate-project','activate-project',"
-        "'requeue-job'):action>",
-        methods=["POST"],
-    )
-    async def admin_action(self, request: IRequest, action: str) -> bytes:
-        form = self._form(request)
-        if not self._admin(request):
-            raise Forbidden("sign in as admin first")
-        key = form.get("slug", "").strip().lower() or form.get("id", "").strip()
-        try:
-            if action == "approve-team":
-                await self.store.approve_team(key)
-            elif action == "requeue-job":
-                await self.queue.requeue(key)
-            else:
-                await self.store.set_project_active(key, action == "activate-project")
-        except JulythonError as e:
-            if isinstance(e, Forbidden):
-                raise
-            page = [message(e.message, error=True), await self._admin_page(request)]
-            return await self._show(request, "Admin", page, e.status)
-        done = {
-            "approve-team": f"Team {key} approved.",
-            "deactivate-project": f"Project {key} deactivated.",
-            "activate-project": f"Project {key} activated.",
-            "requeue-job": f"Job {key} queued again.",
-        }[action]
-        page = [message(done), await self._admin_page(request)]
-        return await self._show(request, "Admin", page)
 
 
 def _emails_section(emails: Sequence[str], csrf: str, typed: str) -> Tag:
@@ -526,66 +371,3 @@ def _tokens_section(token_ids: Sequence[str], csrf: str) -> Tag:
         ),
         post_form("/profile/token", csrf, [], "Make a new token"),
     )
-
-
-def _waiting_teams(teams: Sequence[dict[str, str]], csrf: str) -> Content:
-    if not teams:
-        return tags.p("No team is waiting.")
-    return tags.ul(class_="waiting")(
-        [
-            tags.li(
-                tags.a(t["name"], href=f"/teams/{t['slug']}"),
-                " ",
-                post_form(
-                    "/admin/approve-team",
-                    csrf,
-                    [tags.input(type="hidden", name="slug", value=t["slug"])],
-                    "Approve",
-                    class_="inline",
-                ),
-            )
-            for t in teams
-        ]
-    )
-
-
-def _dead_jobs(dead: Sequence[dict[str, Any]], csrf: str) -> Content:
-    if not dead:
-        return tags.p("No dead jobs.")
-    return tags.table(
-        tags.caption("Dead jobs"),
-        tags.thead(
-            tags.tr(
-                tags.th("Job", scope="col"),
-                tags.th("Error", scope="col"),
-                tags.th("", scope="col"),
-            )
-        ),
-        tags.tbody(
-            [
-                tags.tr(
-                    tags.td(f"{job.get('name', '')} {job.get('id', '')}"),
-                    tags.td(str(job.get("error") or "")),
-                    tags.td(
-                        post_form(
-                            "/admin/requeue-job",
-                            csrf,
-                            [
-                                tags.input(
-                                    type="hidden",
-                                    name="id",
-                                    value=str(job.get("id", "")),
-                                )
-                            ],
-                            "Run again",
-                            class_="inline",
-                        )
-                    ),
-                )
-                for job in dead
-            ]
-        ),
-    )
-
-
-__all__ = ["Accounts", "read_form"]

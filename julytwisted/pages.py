@@ -7,26 +7,21 @@ not claim.
 
 Pages are cheap to serve twice: board reads are kept for a few seconds in
 the process (so a busy front page costs Redis one read per board per few
-seconds), and every page carries an ETag and a short max-age.
+seconds), so is the page rendered for an anonymous visitor, and every page
+carries an ETag and a short max-age (L{julytwisted._render}).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from klein import Klein
-from twisted.internet.defer import CancelledError, Deferred, gatherResults
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IReactorTime
-from twisted.logger import Logger
-from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
-from twisted.web.resource import Resource
 from twisted.web.template import Tag, tags
-from werkzeug.exceptions import HTTPException
 
 from julytwisted import badges as _badges
 from julytwisted._html import (
@@ -38,17 +33,13 @@ from julytwisted._html import (
     game_selector,
     member_link,
     pager,
-    render,
     when,
 )
-from julytwisted._session import Sessions, Viewer
-from julytwisted.errors import InvalidInput, JulythonError, NotFound
+from julytwisted._render import Recent, Renderer, install_error_pages
+from julytwisted._session import Sessions
+from julytwisted.errors import InvalidInput, NotFound
 from julytwisted.models import Game
 from julytwisted.store import PROJECT_SIZES, Page, Store
-
-log = Logger()
-
-_T = TypeVar("_T")
 
 #: Rows on one page of a board.
 PAGE_SIZE = 50
@@ -56,199 +47,8 @@ PAGE_SIZE = 50
 #: The most commits a player's page reads to draw the calendar.
 CALENDAR_COMMITS = 1000
 
+
 #: Security headers of every page: nothing from elsewhere, no framing.
-_HEADERS = {
-    b"Content-Type": b"text/html; charset=utf-8",
-    b"X-Content-Type-Options": b"nosniff",
-    b"Content-Security-Policy": b"default-src 'self'; frame-ancestors 'none'; "
-    b"form-action 'self'; base-uri 'none'",
-    b"Referrer-Policy": b"same-origin",
-}
-
-
-class StaticFiles(Resource):
-    """
-    The package's CSS and JS at C{/static/}: read once, served from memory
-    with an ETag and a day's max-age.
-    """
-
-    isLeaf = True
-
-    _TYPES = {".css": b"text/css; charset=utf-8", ".js": b"text/javascript"}
-
-    def __init__(self) -> None:
-        Resource.__init__(self)
-        from importlib.resources import files
-
-        self._files: dict[bytes, tuple[bytes, bytes, bytes]] = {}
-        for entry in files("julytwisted").joinpath("static").iterdir():
-            kind = self._TYPES.get(entry.name[entry.name.rfind(".") :])
-            if kind is not None:
-                body = entry.read_bytes()
-                tag = hashlib.blake2b(body, digest_size=12).hexdigest().encode()
-                self._files[entry.name.encode()] = (body, kind, b'"' + tag + b'"')
-
-    def render_GET(self, request: IRequest) -> bytes:
-        found = self._files.get(b"/".join(request.postpath))
-        if found is None:
-            request.setResponseCode(404)
-            request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
-            return b"no such file"
-        body, kind, etag = found
-        request.setHeader(b"Content-Type", kind)
-        request.setHeader(b"X-Content-Type-Options", b"nosniff")
-        request.setHeader(b"Cache-Control", b"public, max-age=86400")
-        request.setHeader(b"ETag", etag)
-        if request.getHeader(b"If-None-Match") == etag:
-            request.setResponseCode(304)
-            return b""
-        return body
-
-
-class Renderer:
-    """
-    Turns page content into an answer: the layout, the security and caching
-    headers, and C{304 Not Modified} for a browser that has the page.
-    """
-
-    def __init__(
-        self, sessions: Sessions, max_age: int = 10, kept: _Recent | None = None
-    ) -> None:
-        """
-        @param sessions: reads who is signed in, for the header's links.
-        @param max_age: seconds a browser may reuse a public page.
-        @param kept: where public pages rendered for anonymous visitors are
-            kept a few seconds; none kept when L{None}.
-        """
-        self.sessions = sessions
-        self._max_age = max_age
-        self._kept = kept
-
-    async def page(
-        self,
-        request: IRequest,
-        title: str,
-        content: Content,
-        status: int = 200,
-        cache: bool = True,
-        viewer: Viewer | None = None,
-    ) -> bytes:
-        """
-        @param cache: whether the page may be reused for C{max_age} seconds
-            (never for forms or errors).
-        @return: the body to send; empty for a 304.
-        """
-        viewer = viewer or self.sessions.viewer(request)
-        csrf = self.sessions.csrf_token(request) if viewer.signed_in else None
-        body = await render(title, content, viewer, csrf)
-        return self._finish(request, body, status, cache, viewer)
-
-    async def public(
-        self, request: IRequest, build: Callable[[], Awaitable[tuple[str, Content]]]
-    ) -> bytes:
-        """
-        A public page: built by C{build} (its title and content) for a
-        signed-in visitor; for everyone else, the one rendering of its URL
-        kept for a few seconds, since flattening costs more than the reads.
-        """
-        viewer = self.sessions.viewer(request)
-        if viewer.signed_in or self._kept is None:
-            title, content = await build()
-            return await self.page(request, title, content, viewer=viewer)
-
-        async def anonymous() -> bytes:
-            title, content = await build()
-            return await render(title, content, viewer, None)
-
-        key = ("page", request.getHeader(b"host"), request.uri)
-        body = await self._kept.get(key, anonymous)
-        return self._finish(request, body, 200, True, viewer)
-
-    def _finish(
-        self, request: IRequest, body: bytes, status: int, cache: bool, viewer: Viewer
-    ) -> bytes:
-        request.setResponseCode(status)
-        for name, value in _HEADERS.items():
-            request.setHeader(name, value)
-        if not cache or status != 200:
-            request.setHeader(b"Cache-Control", b"no-store")
-            return body
-        scope = b"private" if viewer.signed_in else b"public"
-        request.setHeader(b"Cache-Control", b"%s, max-age=%d" % (scope, self._max_age))
-        request.setHeader(b"Vary", b"Cookie")
-        etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
-        request.setHeader(b"ETag", etag)
-        if etag in (request.getHeader(b"If-None-Match") or b"").split(b", "):
-            request.setResponseCode(304)
-            return b""
-        return body
-
-    async def error(self, request: IRequest, status: int, text: str) -> bytes:
-        """An error page: what went wrong, and where to go instead."""
-        content = [tags.p(text, role="alert"), tags.p(tags.a("Home", href="/"))]
-        titles = {404: "Not found", 403: "Not allowed", 503: "Try again soon"}
-        title = titles.get(status, "Something went wrong" if status >= 500 else "Sorry")
-        if status == 503:
-            request.setHeader(b"Retry-After", b"1")
-        return await self.page(request, title, content, status=status)
-
-
-def install_error_pages(app: Klein, attribute: str = "renderer") -> None:
-    """
-    Give a klein app of pages HTML error pages: a L{JulythonError} with its
-    status and message, an unknown path 404, anything else a logged 500.
-
-    @param attribute: the name of the L{Renderer} on the app's instances.
-    """
-
-    @app.handle_errors(JulythonError)
-    async def product_error(self: Any, request: IRequest, failure: Failure) -> bytes:
-        error = failure.value
-        assert isinstance(error, JulythonError)
-        renderer: Renderer = getattr(self, attribute)
-        return await renderer.error(request, error.status, error.message)
-
-    @app.handle_errors(HTTPException)
-    async def http_error(self: Any, request: IRequest, failure: Failure) -> bytes:
-        error = failure.value
-        assert isinstance(error, HTTPException)
-        renderer: Renderer = getattr(self, attribute)
-        code = error.code or 500
-        text = "There is no page here." if code == 404 else error.name
-        return await renderer.error(request, code, text)
-
-    @app.handle_errors(Exception)
-    async def internal_error(
-        self: Any, request: IRequest, failure: Failure
-    ) -> bytes | None:
-        if failure.check(CancelledError):
-            return None
-        log.failure("unhandled error in {uri}", failure, uri=request.uri)
-        renderer: Renderer = getattr(self, attribute)
-        return await renderer.error(request, 500, "The server failed to answer.")
-
-
-class _Recent:
-    """Results kept for a few seconds, by key, on an injected clock."""
-
-    def __init__(self, clock: IReactorTime, seconds: float) -> None:
-        self._clock = clock
-        self._seconds = seconds
-        self._kept: dict[Any, tuple[float, Any]] = {}
-
-    async def get(self, key: Any, fetch: Callable[[], Awaitable[_T]]) -> _T:
-        now = self._clock.seconds()
-        kept = self._kept.get(key)
-        if kept is not None and now - kept[0] < self._seconds:
-            value: _T = kept[1]
-            return value
-        fresh = await fetch()
-        if len(self._kept) > 1000:
-            self._kept.clear()
-        self._kept[key] = (now, fresh)
-        return fresh
-
-
 def _page_number(request: IRequest) -> int:
     raw = request.args.get(b"page", [b"1"])[-1]
     if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
@@ -296,7 +96,7 @@ class Pages:
         @param keep: seconds a board read is reused before Redis is asked again.
         """
         self.store = store
-        self._recent = _Recent(clock, keep)
+        self._recent = Recent(clock, keep)
         self.renderer = Renderer(sessions, kept=self._recent)
         self._clock = clock
 
@@ -677,4 +477,4 @@ def _help(base: str) -> Content:
     ]
 
 
-__all__ = ["PAGE_SIZE", "Pages", "Renderer", "StaticFiles", "install_error_pages"]
+__all__ = ["PAGE_SIZE", "Pages"]

@@ -16,13 +16,15 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.threads import deferToThread
 
 from julytwisted import __version__, rpc
+from julytwisted._render import StaticFiles
 from julytwisted._session import Sessions, load_secret
 from julytwisted.accounts import Accounts
+from julytwisted.admin import Admin
 from julytwisted.config import Config, Options
 from julytwisted.jobs import build_jobs
 from julytwisted.methods import Authenticator, RunInThread, build_registry, translate
 from julytwisted.metrics import Metrics, MetricsResource
-from julytwisted.pages import Pages, StaticFiles
+from julytwisted.pages import Pages
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
@@ -51,7 +53,7 @@ def _stop(_: object, child: IService) -> Deferred[None] | None:
 
 
 #: The first path segments of the account pages.
-_ACCOUNT_SEGMENTS = (b"signup", b"login", b"logout", b"profile", b"admin")
+_ACCOUNT_SEGMENTS = (b"signup", b"login", b"logout", b"profile")
 
 #: The largest body an account form may send.
 _FORM_MAX_BODY = 64 * 1024
@@ -95,15 +97,15 @@ def build_site(
     api = WebApp(store, settings, queue, metrics.push).app.resource()
     secret = load_secret(config.session_secret, config.data_dir)
     sessions = Sessions(secret, clock, config.admin_players)
-    accounts = Accounts(
-        store, queue, sessions, authenticator, threaded, config.admin_token
-    ).app.resource()
+    accounts = Accounts(store, queue, sessions, authenticator, threaded).app.resource()
+    admin = Admin(store, queue, sessions, config.admin_token).app.resource()
     root = Root(
         Pages(store, sessions, clock).app.resource(),
         {
             b"api": api,
             b"healthz": api,
             **{segment: accounts for segment in _ACCOUNT_SEGMENTS},
+            b"admin": admin,
         },
     )
     root.putChild(b"static", StaticFiles())
@@ -123,7 +125,9 @@ def build_site(
         (f"/api/v1/{service}".encode(), config.webhook_max_body)
         for service in ("github", "bitbucket", "gitlab")
     ]
-    limits += [(b"/" + segment, _FORM_MAX_BODY) for segment in _ACCOUNT_SEGMENTS]
+    limits += [
+        (b"/" + segment, _FORM_MAX_BODY) for segment in (*_ACCOUNT_SEGMENTS, b"admin")
+    ]
     site = JulythonSite(root, limits=limits)
     site.observe = metrics.request
     metrics.in_flight_from(lambda: site.active)
