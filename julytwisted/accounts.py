@@ -12,10 +12,12 @@ What a form changes is done by the same functions the JSON-RPC methods use.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from klein import Klein
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
 
@@ -40,6 +42,46 @@ _SAVED = {
 }
 
 
+class _Throttle:
+    """
+    Failed sign-ins counted per username in this process: after
+    C{attempts} within C{window} seconds, that username waits out the rest
+    of the window.  Slows guessing; scrypt already costs each guess tens of
+    milliseconds of a thread.
+    """
+
+    def __init__(self, clock: IReactorTime, attempts: int = 5, window: int = 900):
+        self._clock = clock
+        self._attempts = attempts
+        self._window = window
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, username: str) -> list[float]:
+        since = self._clock.seconds() - self._window
+        recent = [t for t in self._failures.get(username, ()) if t > since]
+        if recent:
+            self._failures[username] = recent
+        else:
+            self._failures.pop(username, None)
+        return recent
+
+    def wait(self, username: str) -> int:
+        """@return: whole seconds until C{username} may try again; 0 now."""
+        recent = self._recent(username)
+        if len(recent) < self._attempts:
+            return 0
+        left = recent[-self._attempts] + self._window - self._clock.seconds()
+        return max(1, math.ceil(left))
+
+    def failed(self, username: str) -> None:
+        if len(self._failures) > 100_000:
+            self._failures.clear()
+        self._failures.setdefault(username, []).append(self._clock.seconds())
+
+    def clear(self, username: str) -> None:
+        self._failures.pop(username, None)
+
+
 class _SignInFirst(JulythonError, PermissionError):
     """This page is for signed-in players."""
 
@@ -61,13 +103,18 @@ class Accounts:
         sessions: Sessions,
         authenticator: Authenticator,
         run_in_thread: RunInThread[Any],
+        clock: IReactorTime,
     ) -> None:
+        """
+        @param clock: the time failed sign-ins are counted by.
+        """
         self.store = store
         self.queue = queue
         self.sessions = sessions
         self.renderer = Renderer(sessions)
         self._authenticator = authenticator
         self._run_in_thread = run_in_thread
+        self._throttle = _Throttle(clock)
 
     @app.handle_errors(_SignInFirst)
     def sign_in_first(self, request: IRequest, failure: Any) -> bytes:
@@ -190,13 +237,25 @@ class Accounts:
         form = self._form(request)
         username = form.get("username", "").strip().lower()
         password = form.get("password", "")
+        wait = self._throttle.wait(username)
+        if wait:
+            request.setHeader(b"Retry-After", str(wait).encode())
+            minutes = -(-wait // 60)
+            text = (
+                "Too many failed sign-ins for this username: try again in "
+                f"{minutes} minute{'s' * (minutes != 1)}."
+            )
+            content = [message(text, error=True), self._login_form(request, username)]
+            return await self._show(request, "Sign in", content, 429)
         if (
             username
             and password
             and await self._authenticator.check_password(username, password)
         ):
+            self._throttle.clear(username)
             self.sessions.start(request, Viewer(username))
             return redirect(request, "/profile")
+        self._throttle.failed(username)
         content = [
             message("That username and password do not match.", error=True),
             self._login_form(request, form.get("username", "")),

@@ -97,7 +97,9 @@ def build_site(
     api = WebApp(store, settings, queue, metrics.push).app.resource()
     secret = load_secret(config.session_secret, config.data_dir)
     sessions = Sessions(secret, clock, config.admin_players)
-    accounts = Accounts(store, queue, sessions, authenticator, threaded).app.resource()
+    accounts = Accounts(
+        store, queue, sessions, authenticator, threaded, clock
+    ).app.resource()
     admin = Admin(store, queue, sessions, config.admin_token).app.resource()
     root = Root(
         Pages(store, sessions, clock).app.resource(),

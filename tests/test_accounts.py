@@ -375,3 +375,25 @@ async def test_admin_players(
     finally:
         for port in sites:
             await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_failed_sign_ins_are_throttled(server: str, clock: Any) -> None:
+    """
+    After five wrong passwords a username waits 15 minutes, even with the
+    right one; then it signs in.
+    """
+    await Visitor(server).sign_up()
+    visitor = Visitor(server)
+    for _ in range(5):
+        code, _, _ = await visitor.post(
+            "/login", {"username": "ada", "password": "wrong horse"}
+        )
+        assert code == 401
+    right = {"username": "ada", "password": "correct horse"}
+    code, body, headers = await visitor.post("/login", right)
+    assert code == 429 and b"try again in 15 minutes" in body
+    assert headers.getRawHeaders("Retry-After") == ["900"]
+    clock.advance(900)
+    code, _, _ = await visitor.post("/login", right)
+    assert code == 303
