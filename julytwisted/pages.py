@@ -154,13 +154,7 @@ class Pages:
                     for kind, page in zip(BOARD_TITLES, boards, strict=True)
                 ]
             ),
-            aria(
-                tags.section(id="live-feed", class_="live", data_channel="global"),
-                labelledby="live-feed-title",
-            )(
-                tags.h2("Latest commits", id="live-feed-title"),
-                commit_list(recent.models, "No commits yet."),
-            ),
+            _live_panel(recent.models),
         ]
         return game.name, content
 
@@ -366,6 +360,22 @@ class Pages:
 
 def _iso(when_: datetime) -> str:
     return when_.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _live_panel(commits: list[dict[str, Any]]) -> Tag:
+    """
+    The latest commits, rendered now so the page works without JavaScript.
+    The live feed's script (another branch) fills this section: it listens on
+    the channel its C{data-channel} names and prepends to its C{ol.commits}.
+    """
+    section = tags.section(id="live-feed", class_="live")(
+        tags.h2("Latest commits", id="live-feed-title"),
+        commit_list(commits, "No commits yet."),
+        # The list the feed prepends to is there even before the first commit.
+        "" if commits else tags.ol(class_="commits"),
+    )
+    section.attributes["data-channel"] = "global"
+    return aria(section, labelledby="live-feed-title", live="polite")
 
 
 def _size_arg(request: IRequest) -> str | None:

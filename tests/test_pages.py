@@ -92,7 +92,9 @@ async def test_home_shows_the_game_and_the_boards(server: str, store: Store) -> 
     assert "Ends in" in text
     assert "3 commits and 1 player" in text
     assert "Ada <Lovelace>" in text
-    assert tree.find(".//section[@id='live-feed']") is not None
+    live = tree.find(".//section[@id='live-feed']")
+    assert live.get("data-channel") == "global"
+    assert live.find(".//ol[@class='commits']") is not None
     assert tree.find(".//a[@href='/people/ada']") is not None
 
 
