@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from klein import Klein
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred, FirstError, gatherResults
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
@@ -127,7 +127,7 @@ class Pages:
 
     async def _home_page(self, request: IRequest) -> tuple[str, Content]:
         game = self.store.game()
-        boards = await gatherResults(
+        boards = await _all(
             [self._board(kind, game.slug, 0, 10) for kind in BOARD_TITLES]
         )
         commits = await self._recent.get(
@@ -208,7 +208,7 @@ class Pages:
                     ),
                 )
             )
-        page, games = await gatherResults([rows, self._games()])
+        page, games = await _all([rows, self._games()])
         title = BOARD_TITLES[kind][0] if size is None else f"{size.title()} projects"
         total = page.total or 0
         keep = {"size": size} if size else {}
@@ -360,6 +360,18 @@ class Pages:
 
 def _iso(when_: datetime) -> str:
     return when_.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+async def _all(waiting: list[Deferred[Page]]) -> list[Page]:
+    """
+    Every result, or the first failure as itself (a L{RedisUnavailable} must
+    reach the error page as one, not wrapped in a L{FirstError}).
+    """
+    try:
+        return await gatherResults(waiting, consumeErrors=True)
+    except FirstError as e:
+        e.subFailure.raiseException()
+        raise
 
 
 def _live_panel(commits: list[dict[str, Any]]) -> Tag:

@@ -430,12 +430,11 @@ class Store:
             slugs += [k[7:] for k in keys if ":" not in k[7:]]
             if cursor == "0":
                 break
-        fields = await gatherResults(
-            [
-                self.redis.execute("HMGET", f"j:team:{slug}", "name", "approved")
-                for slug in slugs
-            ]
-        )
+        fields = []
+        for slug in slugs:
+            fields.append(
+                await self.redis.execute("HMGET", f"j:team:{slug}", "name", "approved")
+            )
         waiting = [
             {"slug": slug, "name": name or slug}
             for slug, (name, approved) in zip(slugs, fields, strict=True)

@@ -268,3 +268,14 @@ async def test_projects_by_size(server: str, store: Store) -> None:
     }
     code, _, body = await get(server + "/projects/?size=huge")
     assert code == 400 and b"size must be one of" in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_redis_down_is_a_503_page(server_without_redis: str) -> None:
+    """With Redis silent, a page is a 503 HTML page asking to retry; help works."""
+    code, headers, body = await get(server_without_redis + "/people/")
+    assert code == 503
+    assert headers.getRawHeaders("Retry-After") == ["1"]
+    check_page(body)
+    code, _, _ = await get(server_without_redis + "/help/")
+    assert code == 200
