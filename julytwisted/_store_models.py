@@ -49,10 +49,12 @@ class Page:
 
     @ivar models: the rows, as JSON-ready dicts.
     @ivar next: the cursor of the next page, or L{None} on the last one.
+    @ivar total: how many rows the whole listing has, when known.
     """
 
     models: list[dict[str, Any]]
     next: str | None
+    total: int | None = None
 
 
 def language_slug(name: str) -> str:
@@ -162,7 +164,8 @@ _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
 def offset_page(
     models: list[dict[str, Any]], offset: int, limit: int, total: int
 ) -> Page:
-    return Page(models, str(offset + limit) if offset + limit < total else None)
+    more = offset + limit < total
+    return Page(models, str(offset + limit) if more else None, total)
 
 
 def game_model(game: Game, current: bool) -> dict[str, Any]:

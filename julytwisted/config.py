@@ -39,6 +39,9 @@ WEBHOOK_SECRET_ENV = "JULYTHON_WEBHOOK_SECRET"
 ADMIN_TOKEN_ENV = "JULYTHON_ADMIN_TOKEN"
 """The environment variable C{--admin-token} falls back to."""
 
+SESSION_SECRET_ENV = "JULYTHON_SESSION_SECRET"
+"""The environment variable C{--session-secret} falls back to."""
+
 ENDPOINT_TYPES = ("tcp", "tcp6", "ssl", "unix", "systemd")
 """The server endpoint types C{--listen} accepts."""
 
@@ -200,6 +203,9 @@ class Config:
     @ivar upload_quota: the bytes of distinct files one player may upload.
     @ivar upload_types: the content types each kind of upload accepts; C{*}
         accepts any.
+    @ivar session_secret: the key that signs the web pages' session
+        cookies, or L{None} for one generated once and kept in C{data_dir}.
+    @ivar admin_players: the players who may use the admin pages.
     """
 
     listen: tuple[str, ...] = attrs.field(default=(DEFAULT_LISTEN,), converter=tuple)
@@ -226,6 +232,8 @@ class Config:
     upload_max_parts: int = 10
     upload_quota: int = 200 * MiB
     upload_types: Mapping[str, tuple[str, ...]] = DEFAULT_UPLOAD_TYPES
+    session_secret: str | None = None
+    admin_players: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
 
 def parse_listen(description: str) -> str:
@@ -558,6 +566,14 @@ class Options(usage.Options):
             "Bearer token that authorises admin.* calls "
             f"(default: ${ADMIN_TOKEN_ENV}; unset refuses them all).",
         ],
+        [
+            "session-secret",
+            None,
+            None,
+            "Key that signs the web sessions' cookies; every node of one site "
+            f"needs the same (default: ${SESSION_SECRET_ENV}; unset: one made "
+            "once and kept in DATA_DIR/session-secret).",
+        ],
         ["workers", None, "4", "Run up to this many background jobs at once."],
         [
             "job-visibility",
@@ -638,6 +654,7 @@ class Options(usage.Options):
         self._limits = dict(DEFAULT_LIMITS)
         self._proxies: list[str] = []
         self._upload_types: list[str] = []
+        self._admin_players: list[str] = []
 
     def opt_listen(self, description: str) -> None:
         """
@@ -655,6 +672,16 @@ class Options(usage.Options):
         "Spring Sprint=2026-04-01T00:00Z/2026-04-08T00:00Z". Repeatable.
         """
         self._games.append(parse_game(spec))
+
+    def opt_admin_player(self, username: str) -> None:
+        """
+        Let this player use the web site's admin pages once signed in.
+        Repeatable.
+        """
+        name = username.strip().lower()
+        if not name:
+            raise usage.UsageError("--admin-player: the username is empty")
+        self._admin_players.append(name)
 
     def opt_notify(self, url: str) -> None:
         """
@@ -773,9 +800,11 @@ class Options(usage.Options):
             data_dir=Path(os.path.abspath(os.path.expanduser(data_dir))),
             webhook_secret=self._secret("webhook-secret", WEBHOOK_SECRET_ENV),
             admin_token=self._secret("admin-token", ADMIN_TOKEN_ENV),
+            session_secret=self._secret("session-secret", SESSION_SECRET_ENV),
             games=self["game"],
             workers=self._workers(),
             notify=self._notify,
+            admin_players=self._admin_players,
             job_visibility=self._seconds("job-visibility", 1),
             job_grace=self._seconds("job-grace", 0),
             recount_at=self._recount_at(),
@@ -799,6 +828,7 @@ __all__ = [
     "DEFAULT_REDIS_PORT",
     "DEFAULT_UPLOAD_TYPES",
     "ENDPOINT_TYPES",
+    "SESSION_SECRET_ENV",
     "WEBHOOK_SECRET_ENV",
     "Config",
     "Limit",

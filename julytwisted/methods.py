@@ -197,6 +197,59 @@ def _register_reads(registry: rpc.Registry, store: Store) -> None:
         return (await store.list_games(0, 1000)).models
 
 
+async def sign_up(
+    store: Store,
+    run_in_thread: RunInThread[Any],
+    username: str,
+    password: str,
+    email: str,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """
+    Make an account: check the password, hash it off the reactor, create the
+    player with one commit e-mail.
+
+    @return: the new player's model.
+    @raise InvalidInput: for a weak password or a malformed field.
+    @raise Conflict: when the username or the e-mail is taken.
+    """
+    hashed = await run_in_thread(lambda: hash_password(check_strength(password)))
+    return await store.create_player(
+        username, name or username, [email], password_hash=hashed
+    )
+
+
+async def add_commit_email(
+    store: Store, queue: Queue, username: str, email: str
+) -> str:
+    """
+    Give a player another commit e-mail and queue the job that scores the
+    commits already made with it.
+
+    @return: the adopting job's id.
+    """
+    await store.add_email(username, email)
+    job: str = await queue.enqueue("adopt_orphans", email.strip().lower(), username)
+    return job
+
+
+async def move_player(
+    store: Store, queue: Queue, username: str, board: str, name: str | None
+) -> str:
+    """
+    Move a player to another location or team (C{board}), or to none; a job
+    moves their points along.
+
+    @return: the moving job's id.
+    @raise InvalidInput: for a name that cannot name a group.
+    @raise NotFound: when there is no such player.
+    """
+    store.check_group_name(name, board)
+    await store.player(username)
+    job: str = await queue.enqueue("move_player_points", username, board, name)
+    return job
+
+
 def _register_player(
     registry: rpc.Registry, store: Store, queue: Queue, run_in_thread: RunInThread[Any]
 ) -> None:
@@ -210,10 +263,7 @@ def _register_player(
         Make an account: a username, a password (8 characters or more) and the
         e-mail your commits carry.  Sign in afterwards with HTTP Basic.
         """
-        hashed = await run_in_thread(lambda: hash_password(check_strength(password)))
-        return await store.create_player(
-            username, username, [email], password_hash=hashed
-        )
+        return await sign_up(store, run_in_thread, username, password, email)
 
     @registry.method("julython.whoami() -> Object", authenticated=True)
     async def whoami(ctx: rpc.CallContext) -> dict[str, Any]:
@@ -229,8 +279,7 @@ def _register_player(
         scored for you by a background job: follow it with jobs.status.
         """
         username = _player_of(ctx)
-        await store.add_email(username, email)
-        job = await queue.enqueue("adopt_orphans", email.strip().lower(), username)
+        job = await add_commit_email(store, queue, username, email)
         return {"emails": await store.emails(username), "job": job}
 
     @registry.method("julython.setLocation(name=String) -> Object", authenticated=True)
@@ -245,9 +294,7 @@ def _register_player(
         ctx: rpc.CallContext, board: str, name: str | None
     ) -> dict[str, Any]:
         username = _player_of(ctx)
-        store.check_group_name(name, board)
-        await store.player(username)
-        return {"job": await queue.enqueue("move_player_points", username, board, name)}
+        return {"job": await move_player(store, queue, username, board, name)}
 
     @registry.method("julython.setTeam(name=String) -> Object", authenticated=True)
     async def set_team(ctx: rpc.CallContext, name: str | None) -> dict[str, Any]:
@@ -352,11 +399,7 @@ class Authenticator:
         if credentials.username is None or credentials.password is None:
             return None
         username = credentials.username.lower()
-        stored = await self._store.password_hash(username)
-        if stored is None:
-            return None
-        password = credentials.password
-        ok = await self._run_in_thread(lambda: verify_password(password, stored))
+        ok = await self.check_password(username, credentials.password)
         return Principal(username) if ok else None
 
     async def player(self, request: IRequest) -> str | None:
@@ -379,6 +422,15 @@ class Authenticator:
             raise Forbidden("this is for players; the admin token names none")
         return principal.username
 
+    async def check_password(self, username: str, password: str) -> bool:
+        """@return: whether C{password} is the player's; hashed off the reactor."""
+        stored = await self._store.password_hash(username.lower())
+        if stored is None:
+            return False
+        return bool(
+            await self._run_in_thread(lambda: verify_password(password, stored))
+        )
+
     async def _bearer(self, token: str) -> Principal | None:
         if self._admin_token and hmac.compare_digest(
             token.encode(), self._admin_token.encode()
@@ -388,4 +440,12 @@ class Authenticator:
         return None if owner is None else Principal(owner)
 
 
-__all__ = ["Authenticator", "Principal", "build_registry", "translate"]
+__all__ = [
+    "Authenticator",
+    "Principal",
+    "add_commit_email",
+    "build_registry",
+    "move_player",
+    "sign_up",
+    "translate",
+]

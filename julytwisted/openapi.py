@@ -520,12 +520,10 @@ def _top_paths() -> dict[str, Schema]:
     health = _schema("Health")
     up = {"200": _json("Redis answers.", health)}
     down = {"503": _json("Redis does not answer.", health)}
-    html = {"description": "HTML.", "content": {"text/html": {"schema": _string()}}}
     index = {"200": _json("The links.", _schema("Index"))}
     document = {"200": _json("OpenAPI 3.1.", {"type": "object"})}
     return {
         "/healthz": {"get": _op("health", "Whether Redis answers", up | down)},
-        "/": {"get": _op("pages", "The home page", {"200": html})},
         "/api/v1/": {"get": _op("api", "Links to the listings and webhooks", index)},
         "/api/v1/openapi.json": {"get": _op("api", "This document", document)},
     }
@@ -542,7 +540,7 @@ def _paths() -> dict[str, Schema]:
         if path.startswith("/api/v1/"):
             item["options"] = _op("api", "CORS preflight", preflight)
         name = _NOT_NAME.sub("_", path.removeprefix("/api/v1")).strip("_")
-        name = name or ("index" if path.startswith("/api") else "home")
+        name = name or "index"
         for method, operation in item.items():
             if method != "parameters":
                 operation["operationId"] = f"{method}_{name}"
@@ -583,7 +581,6 @@ def _components() -> Schema:
 
 _TAGS = {
     "health": "Whether the store answers.",
-    "pages": "HTML for people.",
     "api": "The index, this document and the CORS preflight.",
     "boards": "Boards of a game and their members.",
     "commits": "Stored commits.",

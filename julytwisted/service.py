@@ -20,10 +20,15 @@ from twisted.internet.threads import deferToThread
 
 from julytwisted import __version__, rpc
 from julytwisted._files import FileStore
+from julytwisted._render import StaticFiles
+from julytwisted._session import Sessions, load_secret
+from julytwisted.accounts import Accounts
+from julytwisted.admin import Admin
 from julytwisted.config import Config, Options
 from julytwisted.jobs import build_jobs
 from julytwisted.methods import Authenticator, RunInThread, build_registry, translate
 from julytwisted.metrics import Metrics, MetricsResource
+from julytwisted.pages import Pages
 from julytwisted.ratelimit import ClientAddress, RateLimiter
 from julytwisted.redis_service import RedisService
 from julytwisted.schedule import Plan, Scheduler
@@ -54,36 +59,69 @@ def _stop(_: object, child: IService) -> Deferred[None] | None:
     return result
 
 
+#: The first path segments of the account pages.
+_ACCOUNT_SEGMENTS = (b"signup", b"login", b"logout", b"profile")
+
+#: The largest body an account form may send.
+_FORM_MAX_BODY = 64 * 1024
+
+
 def build_site(
     store: Store,
     config: Config,
     queue: Queue,
     run_in_thread: RunInThread[Any] | None = None,
     metrics: Metrics | None = None,
+    clock: IReactorTime | None = None,
 ) -> JulythonSite:
     """
+    The Site: the public pages at C{/} and whatever the other resources
+    leave, the account pages, the REST API and webhooks under C{/api/},
+    JSON-RPC at C{/json/}, static files at C{/static/} and C{/metrics}.
+
     @param queue: where slow follow-ups go.
     @param run_in_thread: runs blocking work (password hashing) off the
         reactor; the reactor's thread pool by default.
     @param metrics: what the Site counts and serves at C{/metrics}; new
         ones by default.
+    @param clock: the time sessions and cached board reads go by; the
+        reactor by default.
     @return: the Site serving every resource, webhook bodies bounded by
         C{config.webhook_max_body}.
     """
+    if clock is None:
+        from twisted.internet import reactor
+
+        clock = reactor
     metrics = metrics or Metrics()
     settings = WebSettings(
         webhook_secret=config.webhook_secret,
         admin_token=config.admin_token,
         notify=config.notify,
     )
+    threaded = run_in_thread or _in_reactor_threads
+    authenticator = Authenticator(store, config.admin_token, threaded)
     limiter = RateLimiter(
         store.redis, config.rate_limits, ClientAddress(config.trusted_proxies)
     )
     limiter.on_limited = metrics.limited
-    web = WebApp(store, settings, queue, metrics.push, limiter)
-    root = Root(web.app.resource())
-    threaded = run_in_thread or _in_reactor_threads
-    authenticator = Authenticator(store, config.admin_token, threaded)
+    api = WebApp(store, settings, queue, metrics.push, limiter).app.resource()
+    secret = load_secret(config.session_secret, config.data_dir)
+    sessions = Sessions(secret, clock, config.admin_players)
+    accounts = Accounts(
+        store, queue, sessions, authenticator, threaded, clock, limiter
+    ).app.resource()
+    admin = Admin(store, queue, sessions, config.admin_token).app.resource()
+    root = Root(
+        Pages(store, sessions, clock).app.resource(),
+        {
+            b"api": api,
+            b"healthz": api,
+            **{segment: accounts for segment in _ACCOUNT_SEGMENTS},
+            b"admin": admin,
+        },
+    )
+    root.putChild(b"static", StaticFiles())
     root.putChild(
         b"json",
         rpc.JSONRPCResource(
@@ -103,6 +141,9 @@ def build_site(
     limits = [
         (f"/api/v1/{service}".encode(), config.webhook_max_body)
         for service in ("github", "bitbucket", "gitlab")
+    ]
+    limits += [
+        (b"/" + segment, _FORM_MAX_BODY) for segment in (*_ACCOUNT_SEGMENTS, b"admin")
     ]
     limits.append((b"/upload", config.upload_max_body))
     site = JulythonSite(root, limits=limits, streams=[(b"/upload", uploads.stream)])
@@ -179,7 +220,7 @@ def build(
         else timedelta(minutes=config.sweep_every),
     )
     Scheduler(queue, plan, reactor, config.games).setServiceParent(top)
-    site = build_site(store, config, queue, metrics=metrics)
+    site = build_site(store, config, queue, metrics=metrics, clock=reactor)
     WebService(site, config.listen, reactor).setServiceParent(top)
     return top, store, site
 

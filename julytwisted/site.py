@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from io import BytesIO
 from typing import Any, Protocol
 
@@ -97,19 +97,26 @@ StreamFactory = Callable[
 class Root(Resource):
     """
     The root of the tree: its own children (C{json}, C{upload}, ...) first,
-    every other path to one fallback resource, the klein app, which sees the
-    path whole.
+    then whole-path apps chosen by the first path segment, every other path
+    to one fallback resource.  Whole-path apps (klein) see the path whole.
     """
 
-    def __init__(self, fallback: IResource) -> None:
+    def __init__(
+        self, fallback: IResource, apps: Mapping[bytes, IResource] | None = None
+    ) -> None:
+        """
+        @param fallback: the resource of every path nothing else claims.
+        @param apps: whole-path resources by first segment (C{b"api"}).
+        """
         Resource.__init__(self)
         self._fallback = fallback
+        self._apps = dict(apps or {})
 
     def getChild(self, path: bytes, request: IRequest) -> IResource:
         # Resource traversal has moved the first segment to prepath; the
-        # fallback routes on the whole path, so give it back.
+        # apps route on the whole path, so give it back.
         request.postpath.insert(0, request.prepath.pop())
-        return self._fallback
+        return self._apps.get(path, self._fallback)
 
     def render(self, request: IRequest) -> bytes | int:
         result: bytes | int = self._fallback.render(request)

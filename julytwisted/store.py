@@ -60,6 +60,8 @@ FILES_URL = "/files/"
 
 #: The most screenshots a project's detail lists, latest first.
 MAX_SCREENSHOTS = 20
+#: Project sizes by watchers: the least, and the least of the next size up.
+PROJECT_SIZES = {"small": (0, 10), "medium": (10, 100), "large": (100, -1)}
 
 
 #: The scoring rules, as the Lua scripts take them.
@@ -109,8 +111,15 @@ _MOVE_MEMBER = _script("move_member.lua", scoring=True)
 _APPROVE_TEAM = _script("approve_team.lua", scoring=True)
 _ADOPT = _script("adopt.lua", scoring=True)
 _ADD_EMAIL = _script("add_email.lua")
+_REMOVE_EMAIL = _script("remove_email.lua")
+_REVOKE_TOKEN = Script(
+    "if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end "
+    "redis.call('DEL', 'j:token:' .. ARGV[1]) return 1",
+    "revoke_token",
+)
 _RECOUNT = _script("recount.lua", scoring=True)
 _RECORD_UPLOADS = _script("record_uploads.lua")
+_PROJECTS_BY_SIZE = _script("projects_by_size.lua")
 _SET_IF_EXISTS = Script(
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1",
@@ -332,6 +341,22 @@ class Store:
         return int(result["orphans"])
 
     @_deferred
+    async def remove_email(self, username: str, email: str) -> None:
+        """
+        Take a commit e-mail off a player.  What it scored stays scored; its
+        later commits are orphans until someone adds it.
+
+        @raise NotFound: when the player does not have that e-mail.
+        @raise Conflict: when it is their last one.
+        """
+        request = {"username": username.lower(), "email": valid_email(email)}
+        status = await self.redis.run(_REMOVE_EMAIL, args=(json.dumps(request),))
+        if status == "missing":
+            raise NotFound(f"{request['email']!r} is not one of your e-mails")
+        if status == "last":
+            raise Conflict("that is your only e-mail: add another first")
+
+    @_deferred
     async def adopt_orphans(self, email: str) -> int:
         """
         Score the orphan commits of an e-mail for the player who owns it now.
@@ -422,6 +447,36 @@ class Store:
         return sorted(result["games"] or [])
 
     @_deferred
+    async def teams_waiting(self, limit: int = 100) -> list[dict[str, str]]:
+        """
+        Teams not approved yet, by slug.  Scans the keyspace for team hashes:
+        for the admin page, not for anything busy.
+
+        @return: up to C{limit} C{{slug, name}}, sorted by slug.
+        """
+        slugs: list[str] = []
+        cursor = "0"
+        while True:
+            cursor, keys = await self.redis.execute(
+                "SCAN", cursor, "MATCH", "j:team:*", "COUNT", 1000, "TYPE", "hash"
+            )
+            # Slugs have no colon; longer keys (j:team:SLUG:...) are not teams.
+            slugs += [k[7:] for k in keys if ":" not in k[7:]]
+            if cursor == "0":
+                break
+        fields = []
+        for slug in slugs:
+            fields.append(
+                await self.redis.execute("HMGET", f"j:team:{slug}", "name", "approved")
+            )
+        waiting = [
+            {"slug": slug, "name": name or slug}
+            for slug, (name, approved) in zip(slugs, fields, strict=True)
+            if approved != "1"
+        ]
+        return sorted(waiting, key=lambda t: t["slug"])[:limit]
+
+    @_deferred
     async def recount(self, game: str) -> dict[str, Any]:
         """
         Rebuild every board of a game from its commits and repair any drift.
@@ -438,6 +493,30 @@ class Store:
         )
         repaired = result["repaired"] if isinstance(result["repaired"], list) else []
         return {"commits": result["commits"], "repaired": repaired}
+
+    @_deferred
+    async def set_player_name(self, username: str, name: str) -> None:
+        """
+        Change a player's display name.
+
+        @raise InvalidInput: for an empty or overlong name.
+        @raise NotFound: when there is no such player.
+        """
+        found = await self.redis.run(
+            _SET_IF_EXISTS,
+            keys=(f"j:player:{username.lower()}",),
+            args=("name", valid_name(name, "name")),
+        )
+        if not found:
+            raise NotFound(f"no player {username!r}")
+
+    @_deferred
+    async def game_commits(self, game: str | None = None) -> int:
+        """@return: how many commits a game (the current one by default) holds."""
+        count = await self.redis.execute(
+            "ZCARD", f"j:game:{self.game(game).slug}:commits"
+        )
+        return int(count)
 
     # Credentials
 
@@ -470,6 +549,32 @@ class Store:
         await self.redis.execute("SET", "j:token:" + digest, username.lower())
         await self.redis.execute("SADD", f"j:player:{username.lower()}:tokens", digest)
         return token
+
+    @_deferred
+    async def tokens(self, username: str) -> list[str]:
+        """
+        @return: the ids of a player's API tokens (the start of each one's
+            digest; the tokens themselves are not kept), sorted.
+        """
+        digests = await self.redis.execute(
+            "SMEMBERS", f"j:player:{username.lower()}:tokens"
+        )
+        return sorted(d[:16] for d in digests)
+
+    @_deferred
+    async def revoke_token(self, username: str, token_id: str) -> None:
+        """
+        Revoke one of a player's API tokens by its id (L{tokens}).
+
+        @raise NotFound: when the player has no token of that id.
+        """
+        key = f"j:player:{username.lower()}:tokens"
+        digests = await self.redis.execute("SMEMBERS", key)
+        matching = [d for d in digests if token_id and d[:16] == token_id]
+        if len(matching) != 1 or not await self.redis.run(
+            _REVOKE_TOKEN, keys=(key,), args=(matching[0],)
+        ):
+            raise NotFound(f"no token {token_id!r}")
 
     @_deferred
     async def token_owner(self, token: str) -> str | None:
@@ -577,6 +682,35 @@ class Store:
         return offset_page(models, offset, limit, total)
 
     @_deferred
+    async def projects_by_size(
+        self, size: str, game: str | None = None, offset: int = 0, limit: int = 20
+    ) -> Page:
+        """
+        A page of the projects board of one size (L{PROJECT_SIZES}, by
+        watchers), highest points first, ranked within that size.
+
+        @raise InvalidInput: for an unknown size.
+        """
+        if size not in PROJECT_SIZES:
+            raise InvalidInput(f"size must be one of {', '.join(PROJECT_SIZES)}")
+        g = self.game(game)
+        lo, hi = PROJECT_SIZES[size]
+        request = {"game": g.slug, "lo": lo, "hi": hi, "offset": offset}
+        request["limit"] = limit
+        found = json.loads(
+            await self.redis.run(_PROJECTS_BY_SIZE, args=(json.dumps(request),))
+        )
+        members = found["members"] if isinstance(found["members"], list) else []
+        rows: list[dict[str, Any]] = []
+        if members:
+            _, rows = await self._read_board(g, "projects", {"members": members})
+        models = [
+            {**MODELS["projects"](row), "rank": offset + i + 1}
+            for i, row in enumerate(rows)
+        ]
+        return offset_page(models, offset, limit, int(found["total"]))
+
+    @_deferred
     async def detail(
         self, kind: str, member: str, game: str | None = None
     ) -> dict[str, Any]:
@@ -665,6 +799,7 @@ __all__ = [
     "MAX_LIMIT",
     "MAX_SCREENSHOTS",
     "NAME_PATTERN",
+    "PROJECT_SIZES",
     "USERNAME_PATTERN",
     "IngestResult",
     "Page",

@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.test_web -*-
 """
-The klein app: the REST API under C{/api/v1/}, the webhook endpoints, the
-health check and the pages.
+The klein app of the machines: the REST API under C{/api/v1/}, the webhook
+endpoints and the health check.  The HTML pages are apps of their own
+(L{julytwisted.pages}, L{julytwisted.accounts}).
 
 Every API answer is JSON with CORS headers; every error is C{{"error": ...}}
 with the status of its L{JulythonError}, mapped in L{WebApp.api_error} alone.
@@ -187,7 +188,7 @@ class WebApp:
         log.failure("unhandled error in {uri}", failure, uri=request.uri)
         return self._json(request, {"error": "internal server error"}, 500)
 
-    # Health and pages
+    # Health
 
     @app.route("/healthz", methods=["GET"])
     async def healthz(self, request: IRequest) -> bytes:
@@ -196,11 +197,6 @@ class WebApp:
         except RedisUnavailable:
             return self._json(request, {"redis": "unavailable"}, 503)
         return self._json(request, {"redis": "ok"})
-
-    @app.route("/", methods=["GET"])
-    def home(self, request: IRequest) -> bytes:
-        request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
-        return _HOME
 
     # The API
 
@@ -388,16 +384,5 @@ def _json_body(request: IRequest) -> dict[str, Any]:
         raise InvalidInput("body must be a JSON object")
     return body
 
-
-_HOME = b"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Julython</title></head>
-<body><main><h1>Julython</h1>
-<p>A month of writing Python. Point your repository's push webhook at
-<code>/api/v1/github</code>, <code>/api/v1/bitbucket</code> or
-<code>/api/v1/gitlab</code>; the boards are at <a href="/api/v1/">/api/v1/</a>.</p>
-</main></body></html>
-"""
 
 __all__ = ["WebApp", "WebSettings"]

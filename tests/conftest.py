@@ -115,11 +115,12 @@ def queue(redis: RedisService) -> Queue:
 
 @pytest_twisted.async_yield_fixture
 async def server(
-    store: Store, config: Config, queue: Queue, redis: RedisService
+    store: Store, config: Config, queue: Queue, redis: RedisService, clock: Clock
 ) -> AsyncIterator[str]:
     """
     A real Site listening on 127.0.0.1, with a job worker running beside it
-    as in every node; yields its base URL.
+    as in every node; yields its base URL.  Its pages, sessions and cached
+    board reads go by the store's L{Clock}.
     """
     import treq
 
@@ -134,7 +135,8 @@ async def server(
         poll=0.2,
     )
     worker.startService()
-    port = reactor.listenTCP(0, build_site(store, config, queue), interface="127.0.0.1")
+    site = build_site(store, config, queue, clock=clock)
+    port = reactor.listenTCP(0, site, interface="127.0.0.1")
     yield f"http://127.0.0.1:{port.getHost().port}"
     await port.stopListening()
     await worker.stopService()

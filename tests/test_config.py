@@ -516,3 +516,17 @@ def test_sentinel_urls() -> None:
     ]:
         with pytest.raises(UsageError, match="--redis"):
             parse_redis_url(bad)
+
+
+def test_session_secret_and_admin_players() -> None:
+    """
+    --session-secret falls back to its variable, then to none (a secret kept
+    in the data dir); --admin-player is repeatable and lower-cased.
+    """
+    assert parse([]).session_secret is None
+    assert parse([], {"JULYTHON_SESSION_SECRET": "env"}).session_secret == "env"
+    given = parse(["--session-secret", "s"], {"JULYTHON_SESSION_SECRET": "env"})
+    assert given.session_secret == "s"
+    config = parse(["--admin-player", "Ada", "--admin-player", "bob"])
+    assert config.admin_players == ("ada", "bob")
+    assert "--admin-player" in refused(["--admin-player", " "])

@@ -39,7 +39,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_wheel_contents(wheel: Path) -> None:
-    """The plugin ships without twisted/__init__.py or dropin.cache; Lua ships too."""
+    """
+    The plugin ships without twisted/__init__.py or dropin.cache; Lua and the
+    site's CSS and JS ship too.
+    """
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "twisted/plugins/julython.py" in names
     assert "twisted/__init__.py" not in names
@@ -47,6 +50,7 @@ def test_wheel_contents(wheel: Path) -> None:
     assert not any(n.endswith("dropin.cache") for n in names)
     assert "julytwisted/lua/ingest.lua" in names
     assert "julytwisted/py.typed" in names
+    assert {"julytwisted/static/site.css", "julytwisted/static/site.js"} <= names
 
 
 def test_installed_wheel_lists_the_plugin(wheel: Path, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from twisted.python.usage import UsageError
 from twisted.web.test.requesthelper import DummyRequest
 
 from julytwisted.config import Config, Limit, Options, RedisAddress, parse_limit
+from julytwisted.errors import NotFound
 from julytwisted.ratelimit import ClientAddress, RateLimiter
 from julytwisted.redis_service import RedisService
 from julytwisted.service import build_site
@@ -119,8 +120,15 @@ def test_rate_limit_options() -> None:
 async def limited(
     store: Store, config: Config, queue: Queue
 ) -> AsyncIterator[tuple[str, Any]]:
-    """A Site allowing 2 webhook posts and 3 JSON-RPC requests a minute."""
-    limits = {"webhooks": Limit(2, 60.0), "rpc": Limit(3, 60.0)}
+    """
+    A Site allowing 2 webhook posts, 3 JSON-RPC requests and 2 sign-ups or
+    sign-ins a minute.
+    """
+    limits = {
+        "webhooks": Limit(2, 60.0),
+        "rpc": Limit(3, 60.0),
+        "login": Limit(2, 60.0),
+    }
     site = build_site(store, attrs.evolve(config, rate_limits=limits), queue)
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     yield f"http://127.0.0.1:{port.getHost().port}", store
@@ -187,3 +195,26 @@ async def test_json_rpc_limited_per_token(limited: tuple[str, Store]) -> None:
     assert int(headers.getRawHeaders("Retry-After")[0]) >= 1
     assert (await rpc(one, "tok-b"))[0] == 200
     assert (await rpc(one, None))[0] == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_sign_ups_and_sign_ins_limited_per_address(
+    limited: tuple[str, Store],
+) -> None:
+    """
+    The third sign-up or sign-in from one address in a minute gets the form
+    again with 429 and Retry-After, and creates no player.
+    """
+    from tests.test_accounts import Visitor
+
+    server, store = limited
+    visitor = Visitor(server)
+    await visitor.sign_up("ada")
+    code, _, _ = await visitor.post("/login", {"username": "ada", "password": "x"})
+    assert code == 401
+    fields = {"username": "bob", "password": "correct horse", "email": "b@b.org"}
+    code, page, headers = await visitor.post("/signup", fields)
+    assert code == 429 and b"Too many attempts" in page
+    assert int(headers.getRawHeaders("Retry-After")[0]) >= 1
+    with pytest.raises(NotFound):
+        await store.player("bob")

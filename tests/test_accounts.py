@@ -1,0 +1,399 @@
+"""
+The account pages over a real Site, Redis and job worker: sign up, sign in
+and out with signed session cookies, CSRF on every form, the profile's
+changes, and the admin pages.
+"""
+
+from __future__ import annotations
+
+import json
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import urlencode
+
+import attrs
+import pytest_twisted
+import treq
+from twisted.internet import reactor, task
+
+from julytwisted.config import Config
+from julytwisted.store import Store
+from julytwisted.tasks import Queue
+from tests.builders import commit, push
+from tests.htmlcheck import check_page, hidden_field
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+class Visitor:
+    """A browser's cookie jar over treq, following no redirects."""
+
+    def __init__(self, server: str) -> None:
+        self.server = server
+        self.cookies: dict[str, str] = {}
+
+    def _headers(self, extra: dict[str, str]) -> dict[str, str]:
+        jar = "; ".join(f"{k}={v}" for k, v in self.cookies.items() if v)
+        return {**extra, "Cookie": jar} if jar else extra
+
+    async def _answer(self, answer: Any) -> tuple[int, bytes, Any]:
+        for header in answer.headers.getRawHeaders("Set-Cookie", []):
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        return answer.code, await answer.content(), answer.headers
+
+    async def get(self, path: str) -> tuple[int, bytes, Any]:
+        answer = await treq.get(
+            self.server + path, headers=self._headers({}), allow_redirects=False
+        )
+        return await self._answer(answer)
+
+    async def post(
+        self, path: str, fields: dict[str, str], csrf: str | None = None
+    ) -> tuple[int, bytes, Any]:
+        """Post a form, with the CSRF token of C{path}'s page unless given."""
+        if csrf is None:
+            form_page = path if path in ("/signup", "/login") else "/profile"
+            if path.startswith("/admin/"):
+                form_page = "/admin/"
+            _, page, _ = await self.get(form_page)
+            csrf = hidden_field(page, "csrf")
+        answer = await treq.post(
+            self.server + path,
+            data=urlencode({"csrf": csrf, **fields}).encode(),
+            headers=self._headers(FORM),
+            allow_redirects=False,
+        )
+        return await self._answer(answer)
+
+    async def sign_up(self, username: str = "ada", **extra: str) -> None:
+        fields = {
+            "username": username,
+            "password": "correct horse",
+            "email": f"{username}@example.com",
+            **extra,
+        }
+        code, body, headers = await self.post("/signup", fields)
+        assert code == 303, body
+        assert headers.getRawHeaders("Location") == ["/profile?saved=welcome"]
+
+
+async def until(condition: Any, seconds: float = 10) -> None:
+    """Wait for the job worker to make C{condition()} true."""
+    from twisted.internet import reactor
+
+    for _ in range(int(seconds / 0.05)):
+        if await condition():
+            return
+        await task.deferLater(reactor, 0.05)
+    raise AssertionError("the condition never held")
+
+
+@pytest_twisted.ensureDeferred
+async def test_sign_up_shows_the_profile(server: str, store: Store) -> None:
+    """Signing up signs in: the profile names the player and their e-mail."""
+    visitor = Visitor(server)
+    await visitor.sign_up(name="Ada Lovelace")
+    code, body, headers = await visitor.get("/profile?saved=welcome")
+    assert code == 200
+    assert headers.getRawHeaders("Cache-Control") == ["no-store"]
+    tree: Any = check_page(body)
+    text = " ".join(tree.itertext())
+    assert "ada@example.com" in text and "Welcome!" in text
+    assert (await store.player("ada"))["name"] == "Ada Lovelace"
+
+
+@pytest_twisted.ensureDeferred
+async def test_session_cookie_is_signed_and_http_only(server: str) -> None:
+    """The session cookie is HttpOnly and SameSite; a forged one signs nobody in."""
+    visitor = Visitor(server)
+    _, page, _ = await visitor.get("/signup")
+    answer = await treq.post(
+        server + "/signup",
+        data=urlencode({
+            "csrf": hidden_field(page, "csrf"), "username": "ada",
+            "password": "correct horse", "email": "ada@example.com",
+        }).encode(),
+        headers=visitor._headers(FORM),
+        allow_redirects=False,
+    )  # fmt: skip
+    await answer.content()
+    (cookie,) = [
+        c for c in answer.headers.getRawHeaders("Set-Cookie") if "jt_session" in c
+    ]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    value = cookie.split(";")[0].split("=", 1)[1]
+    body, signature = value.rsplit(".", 1)
+    forged = Visitor(server)
+    forged.cookies["jt_session"] = body + "." + "0" * len(signature)
+    code, _, headers = await forged.get("/profile")
+    assert code == 303 and headers.getRawHeaders("Location") == ["/login"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_forms_refuse_a_missing_or_wrong_csrf_token(
+    server: str, store: Store
+) -> None:
+    """Without the page's token a form does nothing: no player is made."""
+    visitor = Visitor(server)
+    fields = {"username": "eve", "password": "correct horse", "email": "e@x.org"}
+    for token in ("", "forged"):
+        code, body, _ = await visitor.post("/signup", fields, csrf=token)
+        assert code == 403
+        check_page(body)
+    # The token of another browser is no good either.
+    other = Visitor(server)
+    _, page, _ = await other.get("/signup")
+    code, _, _ = await visitor.post("/signup", fields, hidden_field(page, "csrf"))
+    assert code == 403
+    code, _, _ = await visitor.get("/people/eve")
+    assert code == 404
+    assert await store.password_hash("eve") is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_sign_up_errors_keep_what_was_typed(server: str) -> None:
+    """A taken username or weak password is explained; the fields are kept."""
+    await Visitor(server).sign_up()
+    visitor = Visitor(server)
+    fields = {"username": "ada", "password": "correct horse", "email": "b@x.org"}
+    code, body, _ = await visitor.post("/signup", fields)
+    assert code == 409
+    assert b"username &#x27;ada&#x27; is taken" in body or b"is taken" in body
+    assert hidden_field(body, "csrf")
+    tree: Any = check_page(body)
+    assert tree.find(".//input[@name='email']").get("value") == "b@x.org"
+    assert tree.find(".//input[@name='password']").get("value") == ""
+    fields = {"username": "bea", "password": "short", "email": "b@x.org"}
+    code, body, _ = await visitor.post("/signup", fields)
+    assert code == 400 and b"8 to 1024 characters" in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_sign_in_and_out(server: str) -> None:
+    """A wrong password is 401; the right one signs in; sign out ends it."""
+    await Visitor(server).sign_up()
+    visitor = Visitor(server)
+    wrong = {"username": "ada", "password": "wrong horse"}
+    code, body, _ = await visitor.post("/login", wrong)
+    assert code == 401 and b"do not match" in body
+    right = {"username": "Ada", "password": "correct horse"}
+    code, _, headers = await visitor.post("/login", right)
+    assert code == 303 and headers.getRawHeaders("Location") == ["/profile"]
+    code, body, _ = await visitor.get("/")
+    assert b'href="/profile">ada</a>' in body
+    code, _, _ = await visitor.post("/logout", {})
+    assert code == 303
+    code, _, _ = await visitor.get("/profile")
+    assert code == 303
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_form_of_another_type_is_refused(server: str) -> None:
+    """A form sent as JSON or multipart is 415, not half-read."""
+    visitor = Visitor(server)
+    _, page, _ = await visitor.get("/login")
+    answer = await treq.post(
+        server + "/login",
+        data=json.dumps({"csrf": hidden_field(page, "csrf")}).encode(),
+        headers=visitor._headers({"Content-Type": "application/json"}),
+        allow_redirects=False,
+    )
+    assert answer.code == 415
+    check_page(await answer.content())
+
+
+@pytest_twisted.ensureDeferred
+async def test_profile_changes(server: str, store: Store) -> None:
+    """
+    Name, a new e-mail (its orphan commits adopted), location and team are
+    saved; the boards follow once the worker has moved the points.
+    """
+    await store.ingest(push(commit("o1", email="ada@work.example")))
+    visitor = Visitor(server)
+    await visitor.sign_up()
+    code, _, headers = await visitor.post("/profile/name", {"name": "Ada L."})
+    assert headers.getRawHeaders("Location") == ["/profile?saved=name"]
+    code, _, _ = await visitor.post("/profile/email", {"email": "ada@work.example"})
+    assert code == 303
+    await until(lambda: _points(store, "people", "ada", 11))
+    code, _, _ = await visitor.post("/profile/location", {"location": "Paris"})
+    assert code == 303
+    await until(lambda: _points(store, "locations", "paris", 11))
+    code, _, _ = await visitor.post("/profile/team", {"team": "Snakes"})
+    assert code == 303
+    player = await store.player("ada")
+    assert (player["name"], player["location"]) == ("Ada L.", "paris")
+    _, body, _ = await visitor.get("/locations/")
+    assert b'href="/locations/paris">Paris</a>' in body
+    _, body, _ = await visitor.get("/people/ada")
+    assert b"Ada L." in body
+
+
+async def _points(store: Store, kind: str, member: str, points: int) -> bool:
+    try:
+        return bool((await store.detail(kind, member))["points"] == points)
+    except LookupError:
+        return False
+
+
+@pytest_twisted.ensureDeferred
+async def test_profile_errors_lose_nothing(server: str, store: Store) -> None:
+    """A bad e-mail is explained and kept in its field; nothing else changes."""
+    visitor = Visitor(server)
+    await visitor.sign_up()
+    code, body, _ = await visitor.post("/profile/email", {"email": "not-an-email"})
+    assert code == 400 and b"invalid e-mail address" in body
+    tree: Any = check_page(body)
+    assert tree.find(".//input[@name='email']").get("value") == "not-an-email"
+    assert await store.emails("ada") == ["ada@example.com"]
+    code, _, _ = await visitor.post("/profile/name", {"name": "  "})
+    assert code == 400
+    assert (await store.player("ada"))["name"] == "ada"
+
+
+@pytest_twisted.ensureDeferred
+async def test_api_token(server: str, store: Store) -> None:
+    """A token made on the profile is shown once and names the player."""
+    visitor = Visitor(server)
+    await visitor.sign_up()
+    code, body, _ = await visitor.post("/profile/token", {})
+    assert code == 200
+    tree: Any = check_page(body)
+    token = tree.find(".//code[@class='token']").text
+    assert await store.token_owner(token) == "ada"
+    _, body, _ = await visitor.get("/profile")
+    tree = check_page(body)
+    (ident,) = [c.text for c in tree.iterfind(".//ul[@class='tokens']/li/code")]
+    code, _, headers = await visitor.post("/profile/revoke-token", {"token": ident})
+    assert headers.getRawHeaders("Location") == ["/profile?saved=revoke-token"]
+    assert await store.token_owner(token) is None
+    code, body, _ = await visitor.post("/profile/revoke-token", {"token": ident})
+    assert code == 404 and b"no token" in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_remove_an_email(server: str, store: Store) -> None:
+    """
+    An e-mail can be removed, but not the last one nor another player's;
+    a refusal changes nothing.
+    """
+    await Visitor(server).sign_up("bob")
+    visitor = Visitor(server)
+    await visitor.sign_up()
+    code, body, _ = await visitor.post(
+        "/profile/remove-email", {"email": "ada@example.com"}
+    )
+    assert code == 409 and b"only e-mail" in body
+    code, body, _ = await visitor.post(
+        "/profile/remove-email", {"email": "bob@example.com"}
+    )
+    assert code == 404
+    assert await store.emails("bob") == ["bob@example.com"]
+    await visitor.post("/profile/email", {"email": "ada@work.example"})
+    code, _, _ = await visitor.post(
+        "/profile/remove-email", {"email": "ada@example.com"}
+    )
+    assert code == 303
+    assert await store.emails("ada") == ["ada@work.example"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_profile_needs_a_session(server: str, store: Store) -> None:
+    """Signed out, the profile sends you to sign in and its forms do nothing."""
+    visitor = Visitor(server)
+    code, _, headers = await visitor.get("/profile")
+    assert (code, headers.getRawHeaders("Location")) == (303, ["/login"])
+    _, page, _ = await visitor.get("/login")
+    csrf = hidden_field(page, "csrf")
+    code, _, _ = await visitor.post("/profile/name", {"name": "x"}, csrf)
+    assert code == 303
+
+
+@pytest_twisted.ensureDeferred
+async def test_admin_pages(server: str, store: Store, queue: Queue) -> None:
+    """
+    The admin token signs in as admin; then a team is approved and a project
+    deactivated.  A player without the token may do neither.
+    """
+    await store.create_player("bob", "Bob", ["bob@example.com"], team="Crabs")
+    await store.ingest(push(commit("x")))
+    player = Visitor(server)
+    await player.sign_up()
+    _, page, _ = await player.get("/admin/")
+    csrf = hidden_field(page, "csrf")
+    code, _, _ = await player.post("/admin/approve-team", {"slug": "crabs"}, csrf)
+    assert code == 403
+    code, body, _ = await player.post("/admin/login", {"token": "wrong"}, csrf)
+    assert code == 403 and b"not the admin token" in body
+    code, _, _ = await player.post("/admin/login", {"token": "admin-secret"}, csrf)
+    assert code == 303
+    code, body, _ = await player.get("/admin/")
+    assert code == 200 and b"No dead jobs." in body
+    tree: Any = check_page(body)
+    (waiting,) = tree.iterfind(".//ul[@class='waiting']/li")
+    assert waiting.findtext("a") == "Crabs"
+    code, body, _ = await player.post("/admin/approve-team", {"slug": "crabs"})
+    assert code == 200 and b"Team crabs approved." in body
+    assert b"No team is waiting." in body
+    assert (await store.detail("teams", "crabs"))["approved"] is True
+    code, body, _ = await player.post(
+        "/admin/deactivate-project", {"slug": "gh-ada-engine"}
+    )
+    assert code == 200
+    assert (await store.detail("projects", "gh-ada-engine"))["active"] is False
+    code, body, _ = await player.post("/admin/approve-team", {"slug": "nothing"})
+    assert code == 404 and b"no team" in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_admin_players(
+    store: Store, config: Config, queue: Queue, clock: Any
+) -> None:
+    """
+    A player named by --admin-player is an admin while signed in; the same
+    session is a plain player's on a site without them on the list.
+    """
+    from julytwisted.service import build_site
+
+    sites = []
+    for admins in (("ada",), ()):
+        site = build_site(
+            store, attrs.evolve(config, admin_players=admins), queue, clock=clock
+        )
+        sites.append(reactor.listenTCP(0, site, interface="127.0.0.1"))
+    try:
+        with_admins, without = (f"http://127.0.0.1:{p.getHost().port}" for p in sites)
+        visitor = Visitor(with_admins)
+        await visitor.sign_up()
+        code, body, _ = await visitor.get("/admin/")
+        assert code == 200 and b"Teams waiting for approval" in body
+        visitor.server = without
+        code, body, _ = await visitor.get("/admin/")
+        assert code == 200 and b"Admin token" in body
+        assert b"Teams waiting" not in body
+    finally:
+        for port in sites:
+            await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_failed_sign_ins_are_throttled(server: str, clock: Any) -> None:
+    """
+    After five wrong passwords a username waits 15 minutes, even with the
+    right one; then it signs in.
+    """
+    await Visitor(server).sign_up()
+    visitor = Visitor(server)
+    for _ in range(5):
+        code, _, _ = await visitor.post(
+            "/login", {"username": "ada", "password": "wrong horse"}
+        )
+        assert code == 401
+    right = {"username": "ada", "password": "correct horse"}
+    code, body, headers = await visitor.post("/login", right)
+    assert code == 429 and b"try again in 15 minutes" in body
+    assert headers.getRawHeaders("Retry-After") == ["900"]
+    clock.advance(900)
+    code, _, _ = await visitor.post("/login", right)
+    assert code == 303

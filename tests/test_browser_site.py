@@ -1,0 +1,159 @@
+"""
+The web site in headless Chromium: a player signs up, adds an e-mail, pushes
+with it and finds their points on the board and their page; moves and finds
+the location board following; a commit message with HTML shows as text.
+Screenshots of the home page and a player's page at phone and desktop widths
+go to test-results/ (a CI artifact).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest_twisted
+import treq
+from twisted.internet import reactor, task
+from twisted.internet.task import Clock
+from twisted.internet.threads import deferToThread
+
+from julytwisted.store import Store
+from tests.builders import github_payload
+
+RESULTS = Path(__file__).resolve().parent.parent / "test-results"
+
+#: Window sizes of the screenshots: a phone and a desktop.
+SIZES = {"phone": (390, 844), "desktop": (1280, 900)}
+
+
+def fill(
+    driver: Any, url: str, fields: dict[str, str], button: str, lands: str
+) -> None:
+    """
+    Open C{url}, type into the named fields, press the button labelled so,
+    and wait for the page the form leads to (its URL ends with C{lands}).
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url)
+    for name, value in fields.items():
+        box = driver.find_element(By.NAME, name)
+        box.clear()
+        box.send_keys(value)
+    form = driver.find_element(By.NAME, next(iter(fields))).find_element(
+        By.XPATH, "./ancestor::form"
+    )
+    form.find_element(By.XPATH, f".//button[normalize-space()='{button}']").click()
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith(lands))
+
+
+def text_of(driver: Any, url: str, css: str) -> list[str]:
+    """The text of every element matching C{css} on the page at C{url}."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(url)
+    return [str(e.text) for e in driver.find_elements(By.CSS_SELECTOR, css)]
+
+
+def screenshots(driver: Any, server: str, pages: dict[str, str]) -> list[Path]:
+    """Save each page at each width; restore the desktop size after."""
+    RESULTS.mkdir(exist_ok=True)
+    saved = []
+    try:
+        for size, (width, height) in SIZES.items():
+            driver.set_window_size(width, height)
+            for name, path in pages.items():
+                driver.get(server + path)
+                target = RESULTS / f"site-{name}-{size}.png"
+                driver.save_screenshot(str(target))
+                saved.append(target)
+    finally:
+        driver.set_window_size(*SIZES["desktop"])
+    return saved
+
+
+async def post_push(server: str, email: str, message: str, seed: str) -> None:
+    answer = await treq.post(
+        server + "/api/v1/github",
+        data=json.dumps(github_payload(seed, email=email, message=message)).encode(),
+        headers={"Content-Type": "application/json", "X-GitHub-Event": "push"},
+    )
+    assert answer.code == 201, await answer.content()
+    await answer.content()
+
+
+async def until(condition: Any) -> None:
+    for _ in range(200):
+        if await condition():
+            return
+        await task.deferLater(reactor, 0.05)
+    raise AssertionError("the condition never held")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_player_in_the_browser(
+    server: str, browser: Any, store: Store, clock: Clock
+) -> None:
+    """Sign up, add an e-mail, push, move: the pages follow each step."""
+    await deferToThread(browser.delete_all_cookies)
+    await deferToThread(
+        fill,
+        browser,
+        server + "/signup",
+        {"username": "ada", "password": "correct horse", "email": "ada@example.com"},
+        "Sign up",
+        "/profile?saved=welcome",
+    )
+    assert "Welcome!" in (await deferToThread(lambda: browser.page_source))
+    await deferToThread(
+        fill,
+        browser,
+        server + "/profile",
+        {"email": "ada@work.example"},
+        "Add",
+        "saved=email",
+    )
+    assert await store.emails("ada") == ["ada@example.com", "ada@work.example"]
+
+    await post_push(server, "ada@work.example", "<b>not bold</b> & <i>", "s1")
+    board = await deferToThread(
+        text_of, browser, server + "/people/", "table.board tbody tr"
+    )
+    assert board == ["1 ada 11 1 1"]
+    figures = await deferToThread(
+        text_of, browser, server + "/people/ada", ".figures dd"
+    )
+    assert figures == ["1", "11", "1", "1"]
+    messages = await deferToThread(
+        text_of, browser, server + "/people/ada", ".commits .message"
+    )
+    assert messages == ["<b>not bold</b> & <i>"]
+
+    await deferToThread(
+        fill,
+        browser,
+        server + "/profile",
+        {"location": "Lyon"},
+        "Save",
+        "saved=location",
+    )
+
+    async def moved() -> bool:
+        try:
+            return bool((await store.detail("locations", "lyon"))["points"] == 11)
+        except LookupError:
+            return False
+
+    await until(moved)
+    clock.advance(6)  # past the five seconds a board read is kept
+    locations = await deferToThread(
+        text_of, browser, server + "/locations/", "table.board tbody tr"
+    )
+    assert locations == ["1 Lyon 11 1"]
+
+    saved = await deferToThread(
+        screenshots, browser, server, {"home": "/", "player": "/people/ada"}
+    )
+    assert all(p.stat().st_size > 1000 for p in saved)

@@ -1,0 +1,281 @@
+"""
+The public pages over a real Site and Redis: each answers valid HTML, for an
+empty game and one with players; user text stays text; boards page and
+follow ?game=; answers carry ETags and short max-ages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import pytest_twisted
+import treq
+from twisted.internet.task import Clock
+
+from julytwisted.store import Store
+from tests.builders import commit, push
+from tests.htmlcheck import check_page
+
+BOARDS = ("people", "projects", "locations", "teams", "languages")
+
+#: Every page with no name in its path.
+PAGES = (
+    "/",
+    *(f"/{kind}/" for kind in BOARDS),
+    *(f"/{kind}/?game=julython-2025" for kind in BOARDS),
+    "/people/?page=2",
+    "/projects/?size=small",
+    "/projects/?size=large&game=julython-2025&page=2",
+    "/help/",
+    "/signup",
+    "/login",
+    "/admin/",
+)
+
+
+async def get(url: str, **headers: str) -> tuple[int, Any, bytes]:
+    answer = await treq.get(url, headers=headers, allow_redirects=False)
+    return answer.code, answer.headers, await answer.content()
+
+
+async def seed(store: Store) -> None:
+    """Ada (Austin, team Snakes) with two commits; an orphan commit beside."""
+    await store.create_player(
+        "ada", "Ada <Lovelace>", ["ada@example.com"], "Austin, TX", "Snakes",
+        approve_team=True,
+    )  # fmt: skip
+    await store.ingest(
+        push(
+            commit("a", message="<script>alert('x')</script> & more"),
+            commit("b", files=("lib.rs",)),
+            commit("c", email="nobody@example.com"),
+        )
+    )
+
+
+@pytest_twisted.ensureDeferred
+@pytest.mark.parametrize("path", PAGES)
+async def test_pages_of_an_empty_game(server: str, path: str) -> None:
+    """With nothing stored, every page answers 200 with a valid page."""
+    code, headers, body = await get(server + path)
+    assert code == 200, body
+    assert headers.getRawHeaders("Content-Type") == ["text/html; charset=utf-8"]
+    check_page(body)
+
+
+@pytest_twisted.ensureDeferred
+async def test_pages_with_players(server: str, store: Store) -> None:
+    """With a player, project, location and team, each page of them is valid."""
+    await seed(store)
+    for path in (
+        *PAGES,
+        "/people/ada",
+        "/people/ADA",
+        "/projects/gh-ada-engine",
+        "/locations/austin-tx",
+        "/teams/snakes",
+    ):
+        code, _, body = await get(server + path)
+        assert code == 200, (path, body)
+        check_page(body)
+
+
+@pytest_twisted.ensureDeferred
+async def test_home_shows_the_game_and_the_boards(server: str, store: Store) -> None:
+    """The home page names the game, counts, lists leaders and recent commits."""
+    await seed(store)
+    _, _, body = await get(server + "/")
+    tree: Any = check_page(body)
+    text = "".join(tree.itertext())
+    assert "Julython 2026" in text
+    assert "Ends in" in text
+    assert "3 commits and 1 player" in text
+    assert "Ada <Lovelace>" in text
+    live = tree.find(".//section[@id='live-feed']")
+    assert live.get("data-channel") == "global"
+    assert live.find(".//ol[@class='commits']") is not None
+    assert tree.find(".//a[@href='/people/ada']") is not None
+
+
+@pytest_twisted.ensureDeferred
+async def test_user_text_is_escaped(server: str, store: Store) -> None:
+    """A commit message and a name with HTML in them show as text, not markup."""
+    await seed(store)
+    for path in ("/", "/people/ada", "/projects/gh-ada-engine"):
+        _, _, body = await get(server + path)
+        assert b"<script>alert" not in body
+        assert b"Lovelace>" not in body
+        tree: Any = check_page(body)
+        assert [s.get("src") for s in tree.iter("script")] == ["/static/site.js"]
+    assert b"&lt;script&gt;alert('x')&lt;/script&gt; &amp; more" in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_player_page(server: str, store: Store) -> None:
+    """A player's page: figures, groups, badges and a calendar of the month."""
+    await seed(store)
+    _, _, body = await get(server + "/people/ada")
+    tree: Any = check_page(body)
+    text = " ".join(tree.itertext())
+    assert "Austin, TX" in text and "Snakes" in text
+    earned = [li.text for li in tree.iterfind(".//ul[@class='badges']/li")
+              if li.get("class") == "earned"]  # fmt: skip
+    assert earned == ["1 commit"]
+    days = tree.findall(".//ol[@class='heatmap']/li[@title]")
+    assert len(days) == 31
+    assert days[9].get("title") == "Fri 10 Jul: 2 commits"
+    assert "level-4" in days[9].get("class")
+
+
+@pytest_twisted.ensureDeferred
+async def test_unknown_members_and_paths_are_404_pages(server: str) -> None:
+    """An unknown player, project, game or path is a 404 HTML page."""
+    for path in (
+        "/people/nobody",
+        "/projects/nothing",
+        "/teams/none",
+        "/people/?game=no-such-game",
+        "/nowhere",
+    ):
+        code, headers, body = await get(server + path)
+        assert code == 404, path
+        assert headers.getRawHeaders("Cache-Control") == ["no-store"]
+        check_page(body)
+
+
+@pytest_twisted.ensureDeferred
+async def test_bad_page_number_is_400(server: str) -> None:
+    """A page number that is not a whole number from 1 is a 400 page."""
+    for page in ("0", "x", "-1"):
+        code, _, body = await get(server + "/people/?page=" + page)
+        assert code == 400
+        assert b"page must be a whole number" in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_boards_page_by_fifty(server: str, store: Store) -> None:
+    """A board of 51 players has a next page holding the 51st."""
+    pushes = []
+    for i in range(51):
+        await store.create_player(f"p{i:02}", f"P{i}", [f"p{i}@example.com"])
+        pushes.append(commit(f"p{i}", email=f"p{i}@example.com"))
+    await store.ingest(push(*pushes))
+    _, _, first = await get(server + "/people/")
+    tree: Any = check_page(first)
+    assert len(tree.findall(".//tbody/tr")) == 50
+    assert tree.find(".//a[@rel='next']").get("href") == (
+        "/people/?game=julython-2026&page=2"
+    )
+    _, _, second = await get(server + "/people/?game=julython-2026&page=2")
+    tree = check_page(second)
+    (row,) = tree.findall(".//tbody/tr")
+    assert row.findtext("td") == "51"
+    assert tree.find(".//a[@rel='prev']") is not None
+
+
+@pytest_twisted.ensureDeferred
+async def test_game_selector(server: str, store: Store) -> None:
+    """?game= picks a past game; the selector lists it and marks it chosen."""
+    from tests.builders import IN_JULY
+
+    await store.ingest(push(commit("old", when=IN_JULY.replace(year=2025))))
+    _, _, body = await get(server + "/projects/?game=julython-2025")
+    tree: Any = check_page(body)
+    chosen = tree.find(".//select[@name='game']/option[@selected]")
+    assert chosen.get("value") == "julython-2025"
+    assert tree.find(".//tbody//a[@href='/projects/gh-ada-engine']") is not None
+    _, _, now = await get(server + "/projects/")
+    assert b"Nobody has scored here yet." in now
+
+
+@pytest_twisted.ensureDeferred
+async def test_etag_and_max_age(server: str) -> None:
+    """A page carries an ETag and a short max-age; its ETag brings a 304."""
+    code, headers, _ = await get(server + "/people/")
+    assert code == 200
+    assert headers.getRawHeaders("Cache-Control") == ["public, max-age=10"]
+    (etag,) = headers.getRawHeaders("ETag")
+    code, _, body = await get(server + "/people/", **{"If-None-Match": etag})
+    assert (code, body) == (304, b"")
+
+
+@pytest_twisted.ensureDeferred
+async def test_static_files(server: str) -> None:
+    """The CSS and JS come from the package, cacheable; nothing else does."""
+    code, headers, body = await get(server + "/static/site.css")
+    assert code == 200 and b":root" in body
+    assert headers.getRawHeaders("Content-Type") == ["text/css; charset=utf-8"]
+    (etag,) = headers.getRawHeaders("ETag")
+    code, _, _ = await get(server + "/static/site.css", **{"If-None-Match": etag})
+    assert code == 304
+    code, _, _ = await get(server + "/static/site.js")
+    assert code == 200
+    for missing in ("/static/", "/static/nope.css", "/static/../pages.py"):
+        code, _, _ = await get(server + missing)
+        assert code == 404, missing
+
+
+@pytest_twisted.ensureDeferred
+async def test_help_names_this_server(server: str) -> None:
+    """The help page gives the exact webhook URLs of the server it came from."""
+    _, _, body = await get(server + "/help/")
+    for service in ("github", "bitbucket", "gitlab"):
+        assert f"{server}/api/v1/{service}".encode() in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_board_reads_are_kept_a_few_seconds(
+    server: str, store: Store, clock: Clock
+) -> None:
+    """
+    A board read is reused for five seconds, so a busy front page costs
+    Redis one read per board; after that the page shows what changed.
+    """
+    await get(server + "/people/")
+    await seed(store)
+    _, _, kept = await get(server + "/people/")
+    assert b"Nobody has scored here yet." in kept
+    clock.advance(6)
+    _, _, fresh = await get(server + "/people/")
+    assert b"/people/ada" in fresh
+
+
+@pytest_twisted.ensureDeferred
+async def test_projects_by_size(server: str, store: Store) -> None:
+    """?size= keeps the projects of that many watchers, ranked among them."""
+    import attrs
+
+    from tests.builders import project
+
+    for name, watchers in (("tiny", 0), ("mid", 50), ("big", 500), ("mid2", 10)):
+        proj = attrs.evolve(project("org", name), watchers=watchers)
+        await store.ingest(push(commit(name), proj=proj))
+    names = {}
+    for size in ("small", "medium", "large"):
+        _, _, body = await get(server + f"/projects/?size={size}")
+        tree: Any = check_page(body)
+        names[size] = [
+            (row.findtext("td"), row.findtext("th/a"))
+            for row in tree.iterfind(".//tbody/tr")
+        ]
+        current = tree.find(".//nav[@class='sizes']//a[@aria-current]")
+        assert current.text.startswith(size.title())
+    assert names == {
+        "small": [("1", "tiny")],
+        "medium": [("1", "mid"), ("2", "mid2")],
+        "large": [("1", "big")],
+    }
+    code, _, body = await get(server + "/projects/?size=huge")
+    assert code == 400 and b"size must be one of" in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_redis_down_is_a_503_page(server_without_redis: str) -> None:
+    """With Redis silent, a page is a 503 HTML page asking to retry; help works."""
+    code, headers, body = await get(server_without_redis + "/people/")
+    assert code == 503
+    assert headers.getRawHeaders("Retry-After") == ["1"]
+    check_page(body)
+    code, _, _ = await get(server_without_redis + "/help/")
+    assert code == 200
