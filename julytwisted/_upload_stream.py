@@ -306,6 +306,11 @@ class UploadStream:
 
     # Once the body is whole
 
+    @property
+    def fields(self) -> dict[str, str]:
+        """The form's fields other than files, as far as they have come."""
+        return dict(self._fields)
+
     async def store(self) -> list[dict[str, Any]]:
         """
         Record the upload in Redis and move its files into place.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from klein import Klein
 from twisted.internet.interfaces import IReactorTime
@@ -40,7 +41,33 @@ _SAVED = {
     "welcome": "Welcome! Add the webhook to your repositories (see Help).",
     "remove-email": "E-mail removed. Its later commits will not be yours.",
     "revoke-token": "Token revoked.",
+    "picture": "Your picture is saved.",
 }
+
+
+def _picture_section(picture_url: str | None, csrf: str) -> Tag:
+    """
+    The avatar form: a multipart POST straight to the upload service, which
+    takes the session with the CSRF token in its address, and comes back here.
+    """
+    shown: Content = (
+        tags.img(src=picture_url, alt="Your picture", class_="avatar", width="96")
+        if picture_url
+        else tags.p("No picture yet.")
+    )
+    form = tags.form(
+        method="post",
+        action="/upload/?" + urlencode({"csrf": csrf}),
+        enctype="multipart/form-data",
+        class_="form",
+    )(
+        tags.input(type="hidden", name="kind", value="avatar"),
+        tags.input(type="hidden", name="next", value="/profile?saved=picture"),
+        tags.label("Picture (PNG, JPEG, GIF or WebP)", for_="f-picture"),
+        tags.input(type="file", name="file", id="f-picture", accept="image/*"),
+        tags.button("Upload", type="submit"),
+    )
+    return tags.section(tags.h2("Picture"), shown, form)
 
 
 class _Throttle:
@@ -343,10 +370,7 @@ class Accounts:
                 "A new team scores once an organiser approves it.",
             ),
             _tokens_section(await self.store.tokens(username), csrf),
-            tags.section(
-                tags.h2("Picture"),
-                tags.p("Uploading a picture comes with the upload service."),
-            ),
+            _picture_section(player["picture_url"], csrf),
         ]
 
     @app.route("/profile/<any(name,email,location,team,'remove-email',"

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
+from urllib.parse import parse_qs
 
 from twisted.application.service import IService, MultiService
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.threads import deferToThread
+from twisted.web.http import Request
+from twisted.web.iweb import IRequest
 
 from julytwisted import __version__, rpc
 from julytwisted._files import FileStore
@@ -135,7 +138,7 @@ def build_site(
         ),
     )
     root.putChild(b"metrics", MetricsResource(metrics, queue.stats))
-    uploads = build_uploads(store, config, authenticator)
+    uploads = build_uploads(store, config, _uploader(authenticator, sessions))
     for name, resource in uploads.resources().items():
         root.putChild(name, resource)
     limits = [
@@ -152,8 +155,37 @@ def build_site(
     return site
 
 
+def _uploader(
+    authenticator: Authenticator, sessions: Sessions
+) -> Callable[[IRequest], Awaitable[str | None]]:
+    """
+    Who sends an upload: the player of its credentials (an API token, or a
+    username and password), else the player of its session, whose form must
+    carry the session's CSRF token in its address (C{?csrf=}), since the
+    body is judged only as it streams in.
+    """
+
+    async def identify(request: IRequest) -> str | None:
+        if request.getHeader(b"authorization") is not None:
+            return await authenticator.player(request)
+        # The headers are in, the request line not yet handed over: read
+        # the cookies and the query from what the channel has parsed.
+        http_request = cast(Request, request)
+        http_request.parseCookies()
+        viewer = sessions.viewer(request)
+        if viewer.username is None:
+            return None
+        path: bytes = getattr(http_request.channel, "_path", b"")
+        query = path.partition(b"?")[2]
+        token = parse_qs(query.decode("latin-1")).get("csrf", [""])[-1]
+        sessions.check_csrf(request, token)
+        return viewer.username
+
+    return identify
+
+
 def build_uploads(
-    store: Store, config: Config, authenticator: Authenticator
+    store: Store, config: Config, identify: Callable[[IRequest], Awaitable[str | None]]
 ) -> Uploads:
     """
     @return: uploads into C{DATA/files} (or C{--files-dir}), their senders
@@ -171,7 +203,7 @@ def build_uploads(
         max_parts=config.upload_max_parts,
         quota=config.upload_quota,
     )
-    return Uploads(store, files, authenticator.player, limits)
+    return Uploads(store, files, identify, limits)
 
 
 def _in_reactor_threads(f: Callable[[], Any]) -> Deferred[Any]:

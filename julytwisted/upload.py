@@ -108,6 +108,22 @@ async def _ask(identify: Identify, request: IRequest) -> str | None:
     return await identify(request)
 
 
+def _stored(
+    request: IRequest, stream: UploadStream, stored: list[dict[str, Any]]
+) -> bytes:
+    """
+    201 with the stored files; or, for a page's form that names a local
+    C{next} page, 303 there (a browser without JavaScript lands on a page).
+    """
+    after = stream.fields.get("next", "")
+    if after.startswith("/") and not after.startswith("//") and "\\" not in after:
+        request.setResponseCode(303)
+        request.setHeader(b"Location", after.encode("utf-8"))
+        request.setHeader(b"Cache-Control", b"no-store")
+        return b""
+    return _json(request, 201, stored)
+
+
 def _json(request: IRequest, status: int, body: object) -> bytes:
     request.setResponseCode(status)
     request.setHeader(b"Content-Type", b"application/json; charset=utf-8")
@@ -166,7 +182,7 @@ class UploadResource(Resource):
         if not isinstance(stream, UploadStream):
             return _json(request, 404, {"error": "not found"})
         d = Deferred.fromCoroutine(stream.store())
-        d.addCallback(lambda stored: _send(request, _json(request, 201, stored)))
+        d.addCallback(lambda stored: _send(request, _stored(request, stream, stored)))
         d.addErrback(lambda failure: _answer_error(request, failure))
         return NOT_DONE_YET
 

@@ -397,3 +397,48 @@ async def test_failed_sign_ins_are_throttled(server: str, clock: Any) -> None:
     clock.advance(900)
     code, _, _ = await visitor.post("/login", right)
     assert code == 303
+
+
+@pytest_twisted.ensureDeferred
+async def test_profile_picture_through_the_session(server: str, store: Store) -> None:
+    """
+    The profile's picture form posts to the upload service with the session
+    and the CSRF token in its address, and lands back on the profile with
+    the picture shown; without the token, or with another's, nothing is
+    stored (403), and without a session it is 401.
+    """
+    import re
+
+    from tests.builders import BOUNDARY, PNG, multipart
+
+    visitor = Visitor(server)
+    await visitor.sign_up("ada")
+    _, page, _ = await visitor.get("/profile")
+    found = re.search(rb'action="(/upload/\?csrf=[^"]+)"', page)
+    assert found is not None
+    action = found.group(1).decode().replace("&amp;", "&")
+    body = multipart(
+        [("me.png", "image/png", PNG)],
+        {"kind": "avatar", "next": "/profile?saved=picture"},
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+    async def post(path: str, who: Visitor | None) -> tuple[int, Any]:
+        sent = who._headers(headers) if who is not None else headers
+        answer = await treq.post(
+            server + path, data=body, headers=sent, allow_redirects=False
+        )
+        await answer.content()
+        return answer.code, answer.headers
+
+    assert (await post("/upload/?csrf=forged", visitor))[0] == 403
+    assert (await post("/upload/", visitor))[0] == 403
+    assert (await post(action, None))[0] == 401
+    assert (await store.player("ada"))["picture_url"] in (None, "")
+    code, answered = await post(action, visitor)
+    assert code == 303
+    assert answered.getRawHeaders("Location") == ["/profile?saved=picture"]
+    picture = (await store.player("ada"))["picture_url"]
+    assert picture and picture.startswith("/files/")
+    _, page, _ = await visitor.get("/profile?saved=picture")
+    assert picture.encode() in page and b"Your picture is saved." in page

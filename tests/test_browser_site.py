@@ -19,7 +19,7 @@ from twisted.internet.task import Clock
 from twisted.internet.threads import deferToThread
 
 from julytwisted.store import Store
-from tests.builders import github_payload
+from tests.builders import PNG, github_payload
 
 RESULTS = Path(__file__).resolve().parent.parent / "test-results"
 
@@ -94,9 +94,12 @@ async def until(condition: Any) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_a_player_in_the_browser(
-    server: str, browser: Any, store: Store, clock: Clock
+    server: str, browser: Any, store: Store, clock: Clock, tmp_path: Path
 ) -> None:
-    """Sign up, add an e-mail, push, move: the pages follow each step."""
+    """
+    Sign up, add an e-mail, push, move, upload a picture: the pages follow
+    each step.
+    """
     await deferToThread(browser.delete_all_cookies)
     await deferToThread(
         fill,
@@ -152,6 +155,27 @@ async def test_a_player_in_the_browser(
         text_of, browser, server + "/locations/", "table.board tbody tr"
     )
     assert locations == ["1 Lyon 11 1"]
+
+    picture = tmp_path / "me.png"
+    picture.write_bytes(PNG)
+
+    def upload_picture() -> str:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        browser.get(server + "/profile")
+        browser.find_element(By.ID, "f-picture").send_keys(str(picture))
+        form = browser.find_element(By.ID, "f-picture").find_element(
+            By.XPATH, "./ancestor::form"
+        )
+        form.find_element(By.XPATH, ".//button[normalize-space()='Upload']").click()
+        WebDriverWait(browser, 10).until(lambda d: "saved=picture" in d.current_url)
+        shown = browser.find_element(By.CSS_SELECTOR, "img.avatar")
+        return str(shown.get_attribute("src"))
+
+    src = await deferToThread(upload_picture)
+    stored = (await store.player("ada"))["picture_url"]
+    assert stored and src.endswith(stored)
 
     saved = await deferToThread(
         screenshots, browser, server, {"home": "/", "player": "/people/ada"}
