@@ -426,6 +426,29 @@ class RedisService(MultiService):
             factory.startConnecting(self._endpoint)
         return RedisClient(factory, self._reactor, self._timeout)
 
+    def subscriber(self, protocol: type[Any]) -> Any:
+        """
+        A pub/sub connection of its own, reconnecting after every outage.
+        Redis forgets a connection's subscriptions when it drops, so
+        C{protocol} (a C{txredisapi.SubscriberProtocol}) subscribes again in
+        its C{connectionMade}.
+
+        @param protocol: the connection's protocol class.
+        @return: the txredisapi C{SubscriberFactory}, connecting once this
+            service runs.
+        """
+        factory = txredisapi.SubscriberFactory(isLazy=True)
+        factory.protocol = protocol
+        factory.convertNumbers = False
+        if self.address is not None:
+            factory.password = self.address.password
+        factory.initialDelay = 0.1
+        factory.maxDelay = 2
+        self._factories.append(factory)
+        if self.running:
+            factory.startConnecting(self._endpoint)
+        return factory
+
     def startService(self) -> None:
         MultiService.startService(self)
         for factory in self._factories:

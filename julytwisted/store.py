@@ -24,6 +24,7 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IReactorTime
 
 from julytwisted import scoring
+from julytwisted._store_feed import FeedEntry, merge_entries
 from julytwisted._store_models import (
     MODELS,
     SINGULAR,
@@ -51,6 +52,9 @@ FEED_LENGTH = 1000
 
 #: The most rows one page of a listing may ask for.
 MAX_LIMIT = 100
+
+#: The pub/sub channel every push's feed entries are published on.
+LIVE_PUBSUB = "j:live"
 
 
 #: The scoring rules, as the Lua scripts take them.
@@ -541,5 +545,51 @@ class Store:
         more = len(hashes_scores) // 2 > limit
         return Page(models, str(int(float(scores[limit - 1]))) if more else None)
 
+    # The live feed
 
-__all__ = ["FEED_LENGTH", "MAX_LIMIT", "IngestResult", "Page", "Store", "language_slug"]
+    @_deferred
+    async def feed_after(
+        self, channels: Sequence[str], since: str, count: int = FEED_LENGTH
+    ) -> list[FeedEntry]:
+        """
+        What the feed's channels got after an entry, oldest first, each entry
+        once however many of the channels it is on.
+
+        @param since: a feed entry's id (C{"1751974200000-0"}).
+        @param count: the most entries to read from each channel.
+        """
+        replies = await gatherResults(
+            [
+                self.redis.execute(
+                    "XRANGE", "j:feed:" + c, "(" + since, "+", "COUNT", count
+                )
+                for c in channels
+            ]
+        )
+        return merge_entries(replies)
+
+    @_deferred
+    async def feed_tail(self, channels: Sequence[str], count: int) -> list[FeedEntry]:
+        """
+        The last C{count} entries of the feed's channels together, oldest
+        first.
+        """
+        replies = await gatherResults(
+            [
+                self.redis.execute("XREVRANGE", "j:feed:" + c, "+", "-", "COUNT", count)
+                for c in channels
+            ]
+        )
+        return merge_entries([list(reversed(r)) for r in replies])[-count:]
+
+
+__all__ = [
+    "FEED_LENGTH",
+    "LIVE_PUBSUB",
+    "MAX_LIMIT",
+    "FeedEntry",
+    "IngestResult",
+    "Page",
+    "Store",
+    "language_slug",
+]
