@@ -72,6 +72,31 @@ class RedisAddress:
         return self.path is not None
 
 
+@attrs.frozen(kw_only=True)
+class LiveSettings:
+    """
+    How the live feed at C{/live} treats its watchers.
+
+    @ivar ip_limit: open websockets one client IP address may hold.
+    @ivar send_limit: bytes queued for one watcher that cannot keep up
+        before it is closed with code 1013 (try again later).
+    @ivar deflate: accept the permessage-deflate extension when a client
+        offers it.
+    @ivar ping_interval: whole seconds between pings to each watcher; one
+        that does not answer within as many again is dropped.
+    @ivar max_message: the largest frame or message a client may send, bytes.
+    @ivar echo: answer C{/live?echo=1} by echoing every message, for
+        protocol conformance runs; off in production.
+    """
+
+    ip_limit: int = 100
+    send_limit: int = 1024 * 1024
+    deflate: bool = False
+    ping_interval: int = 20
+    max_message: int = 64 * 1024
+    echo: bool = False
+
+
 def _strings(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(values)
 
@@ -95,6 +120,7 @@ class Config:
     @ivar workers: jobs this process runs at once; 0 runs none (web only).
     @ivar notify: outgoing webhooks (Discord- or Slack-compatible) told of
         every push that brought new commits.
+    @ivar live: the live feed's limits.
     """
 
     listen: tuple[str, ...] = attrs.field(default=(DEFAULT_LISTEN,), converter=tuple)
@@ -107,6 +133,7 @@ class Config:
     redis_timeout: float = 5.0
     workers: int = 4
     notify: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    live: LiveSettings = LiveSettings()
 
 
 def parse_listen(description: str) -> str:
@@ -346,6 +373,25 @@ class Options(usage.Options):
             f"(default: ${ADMIN_TOKEN_ENV}; unset refuses them all).",
         ],
         ["workers", None, "4", "Run up to this many background jobs at once."],
+        [
+            "live-ip-limit",
+            None,
+            "100",
+            "Let one client IP address hold this many live websockets at once.",
+        ],
+        [
+            "live-send-limit",
+            None,
+            str(1024 * 1024),
+            "Close a live watcher with code 1013 once this many bytes wait for it.",
+        ],
+        [
+            "live-ping",
+            None,
+            "20",
+            "Ping every live watcher after this many idle seconds; drop it when "
+            "no pong comes within as many again (0: never).",
+        ],
     ]
 
     optFlags = [
@@ -354,6 +400,18 @@ class Options(usage.Options):
             None,
             "Run no background jobs in this process (a web-only node); "
             "other nodes' workers run them.",
+        ],
+        [
+            "live-deflate",
+            None,
+            "Accept the permessage-deflate extension on the live feed (saves "
+            "bandwidth, costs CPU per watcher).",
+        ],
+        [
+            "live-echo",
+            None,
+            "Echo every message sent to /live?echo=1, for websocket protocol "
+            "conformance runs. Not for production.",
         ],
     ]
 
@@ -408,6 +466,21 @@ class Options(usage.Options):
             raise usage.UsageError("--workers: a whole number from 1 to 256")
         return int(raw)
 
+    def _count(self, option: str, low: int, high: int) -> int:
+        raw = str(self[option])
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise usage.UsageError(f"--{option}: a whole number from {low} to {high}")
+        return int(raw)
+
+    def _live(self) -> LiveSettings:
+        return LiveSettings(
+            ip_limit=self._count("live-ip-limit", 1, 1_000_000),
+            send_limit=self._count("live-send-limit", 1024, 1024**3),
+            ping_interval=self._count("live-ping", 0, 86400),
+            deflate=bool(self["live-deflate"]),
+            echo=bool(self["live-echo"]),
+        )
+
     def _secret(self, option: str, variable: str) -> str | None:
         value = self[option] or self._environ.get(variable, "")
         return value or None
@@ -434,6 +507,7 @@ class Options(usage.Options):
             games=self["game"],
             workers=self._workers(),
             notify=self._notify,
+            live=self._live(),
         )
 
 
@@ -445,6 +519,7 @@ __all__ = [
     "ENDPOINT_TYPES",
     "WEBHOOK_SECRET_ENV",
     "Config",
+    "LiveSettings",
     "Options",
     "RedisAddress",
     "parse_game",

@@ -18,6 +18,7 @@ from twisted.internet.threads import deferToThread
 from julytwisted import __version__, rpc
 from julytwisted.config import Config, Options
 from julytwisted.jobs import build_jobs
+from julytwisted.live import LiveResource, build_live
 from julytwisted.methods import Authenticator, RunInThread, build_registry, translate
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
@@ -51,9 +52,11 @@ def build_site(
     config: Config,
     queue: Queue,
     run_in_thread: RunInThread[Any] | None = None,
+    live: LiveResource | None = None,
 ) -> JulythonSite:
     """
     @param queue: where slow follow-ups go.
+    @param live: the live feed's resource, mounted at C{/live}, if any.
     @param run_in_thread: runs blocking work (password hashing) off the
         reactor; the reactor's thread pool by default.
     @return: the Site serving every resource, webhook bodies bounded by
@@ -76,6 +79,8 @@ def build_site(
             version=__version__,
         ),
     )
+    if live is not None:
+        root.putChild(b"live", live)
     limits = [
         (f"/api/v1/{service}".encode(), config.webhook_max_body)
         for service in ("github", "bitbucket", "gitlab")
@@ -93,7 +98,8 @@ def build(
 ) -> tuple[MultiService, Store, JulythonSite]:
     """
     Build a whole process: Redis, the job worker (unless C{config.workers}
-    is 0), and the web.  They start in that order and stop in reverse.
+    is 0), the live feed's bridge, and the web.  They start in that order and
+    stop in reverse.
 
     @return: the top service, the store and the site.
     """
@@ -114,7 +120,9 @@ def build(
             reactor,
             concurrency=config.workers,
         ).setServiceParent(top)
-    site = build_site(store, config, queue)
+    bridge, live = build_live(store, redis.subscriber, config.live, reactor)
+    bridge.setServiceParent(top)
+    site = build_site(store, config, queue, live=live)
     WebService(site, config.listen, reactor).setServiceParent(top)
     return top, store, site
 
