@@ -12,8 +12,9 @@ from typing import Any
 
 import txredisapi
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -195,12 +196,21 @@ class LiveBridge(Service):
         for watcher in list(self._watchers):
             watcher.offer(fresh, render)
 
-    def stopService(self) -> Deferred[None] | None:
+    def stopService(self) -> Deferred[None]:
+        """
+        Close every watcher with 1001 (going away), so that it reconnects to
+        another node, and wait a moment for the closing handshakes.
+        """
         Service.stopService(self)
         if self._flush_call is not None and self._flush_call.active():
             self._flush_call.cancel()
         self._flush_call = None
-        return None
+        watchers, self._watchers = list(self._watchers), {}
+        for watcher in watchers:
+            watcher.going_away()
+        if not watchers:
+            return succeed(None)
+        return deferLater(self._clock, 0.5, lambda: None)
 
 
 __all__ = ["LiveBridge", "Subscribe"]

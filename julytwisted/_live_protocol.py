@@ -44,6 +44,9 @@ MAX_CHANNELS = 100
 #: Close code for a watcher that cannot keep up (RFC 6455 "try again later").
 TRY_AGAIN_LATER = 1013
 
+#: Close code for watchers of a node that is stopping.
+GOING_AWAY = 1001
+
 _CHANNEL = re.compile(
     r"global|(player|project|location|team):[a-z0-9][a-z0-9_.-]{0,99}"
 )
@@ -246,6 +249,12 @@ class LiveProtocol(WebSocketServerProtocol):
         log.info("closing a live watcher at {ip} that cannot keep up", ip=self._ip)
         # sendClose refuses codes below 3000; 1013 is meant for servers.
         self.sendCloseFrame(TRY_AGAIN_LATER, b"too slow: try again later")
+
+    def going_away(self) -> None:
+        """Close with 1001: this node is stopping."""
+        self._closing = True
+        if self.state == WebSocketServerProtocol.STATE_OPEN:
+            self.sendCloseFrame(GOING_AWAY, b"server stopping")
 
     def send_now(self, message: dict[str, Any]) -> None:
         """Send one message of our own at once (errors, acknowledgements)."""

@@ -30,6 +30,7 @@ from julytwisted._live_protocol import (
     render_entry,
 )
 from julytwisted.config import LiveSettings
+from julytwisted.site import JulythonSite
 from julytwisted.store import Store
 
 #: The page's files under C{/live/}, and their media types.
@@ -92,6 +93,9 @@ class LiveResource(Resource):
                 b"(limit " + str(limit).encode() + b')"}'
             )
         result: bytes | int = self._websocket.render(request)
+        site = getattr(getattr(request, "channel", None), "site", None)
+        if isinstance(site, JulythonSite):
+            site.release(request)
         return result
 
 

@@ -123,6 +123,7 @@ class JulythonSite(Site):
         self._limits = sorted(limits, key=lambda pair: len(pair[0]), reverse=True)
         self._default_limit = default_limit
         self.active = 0
+        self._counted: set[IRequest] = set()
         self._idle: list[Deferred[None]] = []
 
     def body_limit(self, path: bytes) -> int:
@@ -134,11 +135,23 @@ class JulythonSite(Site):
 
     def getResourceFor(self, request: Request) -> IResource:
         self.active += 1
-        request.notifyFinish().addBoth(self._finished)
+        self._counted.add(request)
+        request.notifyFinish().addBoth(self._finished, request)
         resource: IResource = Site.getResourceFor(self, request)
         return resource
 
-    def _finished(self, _: object) -> None:
+    def release(self, request: IRequest) -> None:
+        """
+        Stop counting a request whose connection another protocol has taken
+        over (a websocket): it never finishes as HTTP, and a graceful stop
+        must not wait for it.
+        """
+        self._finished(None, request)
+
+    def _finished(self, _: object, request: IRequest) -> None:
+        if request not in self._counted:
+            return
+        self._counted.discard(request)
         self.active -= 1
         if self.active == 0:
             waiting, self._idle = self._idle, []

@@ -46,9 +46,10 @@ def request(
 class Node:
     """One twistd julython process on a port and a data dir."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, *extra: str) -> None:
         self.data_dir = data_dir
         self.port = port
+        self.extra = extra
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -66,6 +67,7 @@ class Node:
                 str(self.data_dir),
                 "--admin-token",
                 "t0ken",
+                *self.extra,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
