@@ -155,7 +155,11 @@ def redis_version() -> str:
 
 
 def start_service(
-    stack: contextlib.ExitStack, redis_socket: Path, directory: Path, token: str
+    stack: contextlib.ExitStack,
+    redis_socket: Path,
+    directory: Path,
+    token: str,
+    extra: Sequence[str] = (),
 ) -> str:
     """
     Start C{twistd -n julython} on a free loopback port, on an external Redis,
@@ -165,6 +169,7 @@ def start_service(
     @param redis_socket: the Redis it uses.
     @param directory: its data directory (and log), created.
     @param token: its admin token.
+    @param extra: more options for it.
     @return: its base URL.
     """
     directory.mkdir(parents=True)
@@ -174,7 +179,7 @@ def start_service(
         "--listen", f"tcp:{port}:interface={LOOPBACK}",
         "--redis", f"unix://{redis_socket}",
         "--data-dir", str(directory),
-        "--admin-token", token,
+        "--admin-token", token, *extra,
     ]  # fmt: skip
     log = stack.enter_context(open(directory / "twistd.log", "wb"))  # noqa: SIM115
     env = {**os.environ, "JULYTHON_WEBHOOK_SECRET": ""}

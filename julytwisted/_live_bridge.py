@@ -18,7 +18,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from julytwisted._live_protocol import LiveProtocol, render_entry
+from julytwisted._live_protocol import Frames, LiveProtocol, render_entry
 from julytwisted._store_feed import FeedEntry, entries_from_message
 from julytwisted.store import FEED_LENGTH, LIVE_PUBSUB, Store
 
@@ -115,8 +115,9 @@ class LiveBridge(Service):
     def _flush(self) -> None:
         self._flush_call = None
         dirty, self._dirty = self._dirty, {}
+        frames: Frames = {}
         for watcher in dirty:
-            watcher.flush()
+            watcher.flush(frames)
 
     # The subscription
 
