@@ -65,11 +65,13 @@ class LiveBridge(Service):
         subscribe: Subscribe,
         clock: IReactorTime,
         retry: float = 1.0,
+        window: float = 0.05,
     ) -> None:
         """
         @param subscribe: makes the pub/sub connection.
         @param clock: schedules flushes and retries.
         @param retry: seconds between attempts to catch up while Redis is away.
+        @param window: the least time, in seconds, between two flushes.
         """
         self.store = store
         self._subscribe = subscribe
@@ -78,6 +80,8 @@ class LiveBridge(Service):
         self._watchers: dict[LiveProtocol, None] = {}
         self._dirty: dict[LiveProtocol, None] = {}
         self._flush_call: IDelayedCall | None = None
+        self._window = window
+        self._last_flush = -window
         self._connection: _Subscription | None = None
         self._held: list[FeedEntry] | None = []
         self._last: tuple[int, int] | None = None
@@ -107,13 +111,20 @@ class LiveBridge(Service):
         self._dirty.pop(watcher, None)
 
     def mark(self, watcher: LiveProtocol) -> None:
-        """Send what is queued for a watcher at the end of this reactor turn."""
+        """
+        Send what is queued for a watcher at the end of this reactor turn,
+        or, when the last flush is more recent than the coalescing window,
+        once the window has passed: under load every watcher then gets
+        fewer, larger frames, each a send of its own.
+        """
         self._dirty[watcher] = None
         if self._flush_call is None:
-            self._flush_call = self._clock.callLater(0, self._flush)
+            wait = self._last_flush + self._window - self._clock.seconds()
+            self._flush_call = self._clock.callLater(max(wait, 0), self._flush)
 
     def _flush(self) -> None:
         self._flush_call = None
+        self._last_flush = self._clock.seconds()
         dirty, self._dirty = self._dirty, {}
         frames: Frames = {}
         for watcher in dirty:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,6 +19,7 @@ from autobahn.websocket.compress import (
     PerMessageDeflateOffer,
     PerMessageDeflateOfferAccept,
 )
+from twisted.internet import tcp
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
@@ -43,6 +45,9 @@ MAX_CHANNELS = 100
 
 #: Close code for a watcher that cannot keep up (RFC 6455 "try again later").
 TRY_AGAIN_LATER = 1013
+
+#: Each watcher's socket send buffer in the kernel, bytes (Linux doubles it).
+KERNEL_SEND_BUFFER = 64 * 1024
 
 #: Close code for watchers of a node that is stopping.
 GOING_AWAY = 1001
@@ -97,6 +102,29 @@ def check_channels(names: object) -> list[str]:
                 "project:<slug>, location:<slug> or team:<slug>"
             )
     return names
+
+
+def write_now(transport: Any, data: bytes) -> None:
+    """
+    Write to a TCP transport at once when nothing waits in its buffer.
+
+    C{transport.write} buffers and sends on the reactor's next poll: two
+    epoll changes and a dispatch per socket, which cost as much as the send
+    itself when one message goes to thousands of watchers.
+    """
+    if (
+        isinstance(transport, tcp.Connection)
+        and transport.connected
+        and not transport.disconnecting
+        and not transport.dataBuffer
+        and not transport._tempDataLen
+    ):
+        sent = transport.writeSomeData(data)
+        if isinstance(sent, int):
+            if sent == len(data):
+                return
+            data = data[sent:]
+    transport.write(data)
 
 
 @implementer(IPushProducer)
@@ -177,6 +205,12 @@ class LiveProtocol(WebSocketServerProtocol):
         transport: Any = self.transport
         transport.unregisterProducer()
         transport.registerProducer(_Backpressure(self), True)
+        if isinstance(transport, tcp.Connection):
+            # Linux grows a socket's send buffer up to megabytes for a peer
+            # that does not read; a fixed one keeps the send limit honest.
+            transport.socket.setsockopt(
+                socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER
+            )
         for error in self._errors:
             self.send_now({"type": "error", "error": error})
         self.send_now({"type": "subscribed", "channels": sorted(self.channels)})
@@ -260,8 +294,7 @@ class LiveProtocol(WebSocketServerProtocol):
             if self._perMessageCompress is None:
                 # sendPreparedMessage's debug line formats its arguments
                 # even when debug logging is off, once per watcher.
-                transport: Any = self.transport
-                transport.write(prepared.payloadHybi)
+                write_now(self.transport, prepared.payloadHybi)
             else:
                 self.sendPreparedMessage(prepared)
 
