@@ -24,6 +24,9 @@ from julytwisted.store import FEED_LENGTH, LIVE_PUBSUB, Store
 
 log = Logger()
 
+#: Under load, flushes are this many times their own duration apart.
+LOAD_FACTOR = 4
+
 Subscribe = Callable[[type[Any]], Any]
 """Makes a pub/sub connection (L{RedisService.subscriber}) of a protocol."""
 
@@ -65,13 +68,13 @@ class LiveBridge(Service):
         subscribe: Subscribe,
         clock: IReactorTime,
         retry: float = 1.0,
-        window: float = 0.05,
+        window: float = 0.1,
     ) -> None:
         """
         @param subscribe: makes the pub/sub connection.
         @param clock: schedules flushes and retries.
         @param retry: seconds between attempts to catch up while Redis is away.
-        @param window: the least time, in seconds, between two flushes.
+        @param window: the longest wait, in seconds, between two flushes.
         """
         self.store = store
         self._subscribe = subscribe
@@ -81,7 +84,7 @@ class LiveBridge(Service):
         self._dirty: dict[LiveProtocol, None] = {}
         self._flush_call: IDelayedCall | None = None
         self._window = window
-        self._last_flush = -window
+        self._next_flush = 0.0
         self._connection: _Subscription | None = None
         self._held: list[FeedEntry] | None = []
         self._last: tuple[int, int] | None = None
@@ -113,22 +116,26 @@ class LiveBridge(Service):
     def mark(self, watcher: LiveProtocol) -> None:
         """
         Send what is queued for a watcher at the end of this reactor turn,
-        or, when the last flush is more recent than the coalescing window,
-        once the window has passed: under load every watcher then gets
-        fewer, larger frames, each a send of its own.
+        unless the last flush was recent: then wait until it is
+        C{LOAD_FACTOR} times its own duration old (at most C{window}).  A
+        flush to a few watchers costs little and waits for nothing; one to
+        thousands waits, and every watcher gets fewer, larger frames, each a
+        send of its own.
         """
         self._dirty[watcher] = None
         if self._flush_call is None:
-            wait = self._last_flush + self._window - self._clock.seconds()
+            wait = self._next_flush - self._clock.seconds()
             self._flush_call = self._clock.callLater(max(wait, 0), self._flush)
 
     def _flush(self) -> None:
         self._flush_call = None
-        self._last_flush = self._clock.seconds()
+        started = self._clock.seconds()
         dirty, self._dirty = self._dirty, {}
         frames: Frames = {}
         for watcher in dirty:
             watcher.flush(frames)
+        took = self._clock.seconds() - started
+        self._next_flush = started + min(LOAD_FACTOR * took, self._window)
 
     # The subscription
 

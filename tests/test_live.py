@@ -16,7 +16,7 @@ from websockets.sync.client import connect
 from julytwisted._live_protocol import render_entry
 from julytwisted._store_feed import FeedEntry
 from julytwisted.live import check_channels
-from tests.builders import github_payload, sha
+from tests.builders import github_payload
 from tests.live_clients import flatten, settle, watch, ws_url
 from tests.test_web import add_ada, post_github
 
@@ -249,4 +249,19 @@ async def test_page_and_redirect(live_server: Live) -> None:
     assert r.code == 200 and b"live.js" in await r.content()
 
 
-__all__ = ["sha"]
+@pytest_twisted.ensureDeferred
+async def test_oversized_client_message_drops_that_connection(
+    live_server: Live,
+) -> None:
+    """
+    A client message over the size limit ends that connection (autobahn
+    drops it, as it does on every protocol error); the server goes on.
+    """
+    server, _ = live_server
+    w = await watch(server)
+    await w.wait_for("subscribed", 1)
+    w.send(b'{"subscribe": ["' + b"x" * (65 * 1024) + b'"]}')
+    assert await w.closed in (1006, 1009)
+    other = await watch(server)
+    await other.wait_for("subscribed", 1)
+    other.close()

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -64,3 +67,37 @@ def test_push_to_one_node_reaches_a_watcher_on_the_other(tmp_path: Path) -> None
         redis.terminate()
         with contextlib.suppress(Exception):
             redis.wait(10)
+
+
+def test_peer_that_never_answers_pings_is_dropped(tmp_path: Path) -> None:
+    """
+    With --live-ping 1, a websocket peer that reads but never answers a ping
+    is dropped within a few seconds; one that answers stays.
+    """
+    node = Node(tmp_path, free_port(), "--live-ping", "1")
+    try:
+        node.start()
+        with connect(ws_url(node.url), open_timeout=10) as answering:
+            dead = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+            dead.sendall(
+                f"GET /live HTTP/1.1\r\nHost: 127.0.0.1:{node.port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+            )
+            started = time.monotonic()
+            # Dropped means closed or reset (autobahn aborts a dead peer).
+            with contextlib.suppress(ConnectionResetError):
+                while dead.recv(65536):
+                    assert time.monotonic() - started < 15, "never dropped"
+            # Not at once: after a ping went unanswered.
+            assert time.monotonic() - started >= 1
+            dead.close()
+            answering.ping().wait(5)
+        assert node.stop(), node.log()
+    finally:
+        if node.process is not None and node.process.poll() is None:
+            node.process.kill()
+            node.process.wait()
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(node.redis_pid(), signal.SIGTERM)
