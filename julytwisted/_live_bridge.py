@@ -18,7 +18,13 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from julytwisted._live_protocol import Frames, LiveProtocol, render_entry
+from julytwisted._live_protocol import (
+    Frames,
+    Groups,
+    LiveProtocol,
+    Render,
+    render_entry,
+)
 from julytwisted._store_feed import FeedEntry, entries_from_message
 from julytwisted.store import FEED_LENGTH, LIVE_PUBSUB, Store
 
@@ -48,6 +54,20 @@ class _Subscription(txredisapi.SubscriberProtocol):  # type: ignore[misc]
     def connectionLost(self, reason: Failure) -> None:
         self.factory.bridge.unsubscribed(self)
         txredisapi.SubscriberProtocol.connectionLost(self, reason)
+
+
+def _renderer() -> Render:
+    """@return: L{render_entry}, caching each message for one flush."""
+    rendered: dict[tuple[str, str], bytes] = {}
+
+    def render(entry: FeedEntry, channel: str) -> bytes:
+        key = (entry.id, channel)
+        found = rendered.get(key)
+        if found is None:
+            found = rendered[key] = render_entry(entry, channel)
+        return found
+
+    return render
 
 
 class LiveBridge(Service):
@@ -87,6 +107,7 @@ class LiveBridge(Service):
         self._next_flush = 0.0
         self._connection: _Subscription | None = None
         self._held: list[FeedEntry] | None = []
+        self._entries: list[FeedEntry] = []
         self._last: tuple[int, int] | None = None
         self._last_id: str | None = None
         self._factory: Any = None
@@ -123,6 +144,9 @@ class LiveBridge(Service):
         send of its own.
         """
         self._dirty[watcher] = None
+        self._schedule()
+
+    def _schedule(self) -> None:
         if self._flush_call is None:
             wait = self._next_flush - self._clock.seconds()
             self._flush_call = self._clock.callLater(max(wait, 0), self._flush)
@@ -130,6 +154,13 @@ class LiveBridge(Service):
     def _flush(self) -> None:
         self._flush_call = None
         started = self._clock.seconds()
+        entries, self._entries = self._entries, []
+        if entries:
+            groups: Groups = {}
+            render = _renderer()
+            for watcher in list(self._watchers):
+                if watcher.take(entries, groups, render):
+                    self._dirty[watcher] = None
         dirty, self._dirty = self._dirty, {}
         frames: Frames = {}
         for watcher in dirty:
@@ -196,24 +227,13 @@ class LiveBridge(Service):
         self._last, self._last_id = entry.key, entry.id
 
     def _deliver(self, entries: Iterable[FeedEntry]) -> None:
-        fresh = []
+        """Hand the entries not delivered yet to the next flush."""
         for entry in entries:
             if self._last is None or entry.key > self._last:
-                fresh.append(entry)
+                self._entries.append(entry)
                 self._set_last(entry)
-        if not fresh:
-            return
-        rendered: dict[tuple[str, str], bytes] = {}
-
-        def render(entry: FeedEntry, channel: str) -> bytes:
-            key = (entry.id, channel)
-            found = rendered.get(key)
-            if found is None:
-                found = rendered[key] = render_entry(entry, channel)
-            return found
-
-        for watcher in list(self._watchers):
-            watcher.offer(fresh, render)
+        if self._entries:
+            self._schedule()
 
     def stopService(self) -> Deferred[None]:
         """

@@ -59,6 +59,9 @@ _CHANNEL = re.compile(
 Render = Callable[[FeedEntry, str], bytes]
 """Turns an entry, on one of its channels, into a message's JSON bytes."""
 
+Groups = dict[frozenset[str], tuple[list[bytes], int]]
+"""Messages chosen in one flush for a set of channels, with their size."""
+
 Frames = dict[tuple[int, ...], Any]
 """Prepared frames (autobahn's C{PreparedMessage}) by their messages' ids."""
 
@@ -258,6 +261,47 @@ class LiveProtocol(WebSocketServerProtocol):
                 continue
             self._last = key
             self._enqueue(render(entry, channel))
+
+    def take(
+        self, entries: Sequence[FeedEntry], groups: Groups, render: Render
+    ) -> bool:
+        """
+        Queue a flush's new entries, chosen once for every watcher of the
+        same channels: the bridge's fan-out costs one step per watcher, not
+        one per watcher and entry.
+
+        @param entries: entries newer than any the bridge delivered before,
+            oldest first.
+        @param groups: the messages chosen so far in this flush, and their
+            size, by channel set.
+        @return: whether anything was queued.
+        """
+        if self._pending is not None or (
+            self._last is not None and self._last >= entries[0].key
+        ):
+            # Replaying, or just done: pick entry by entry.
+            before = len(self._outbox)
+            self.offer(entries, render)
+            return len(self._outbox) > before
+        key = frozenset(self.channels)
+        group = groups.get(key)
+        if group is None:
+            messages = []
+            for entry in entries:
+                channel = next((c for c in entry.channels if c in key), None)
+                if channel is not None:
+                    messages.append(render(entry, channel))
+            group = groups[key] = (messages, sum(map(len, messages)))
+        self._last = entries[-1].key
+        messages, size = group
+        if self._closing or not messages:
+            return False
+        self._outbox.extend(messages)
+        self._queued += size
+        if self._queued > self.factory.settings.send_limit:
+            self._too_slow()
+            return False
+        return True
 
     def _enqueue(self, message: bytes) -> None:
         if self._closing:
