@@ -62,3 +62,26 @@ async def test_page_shows_pushes_as_text(live_server: Any, browser: Any) -> None
     assert texts[0] == XSS
     images, title = await deferToThread(markup_in_page, browser)
     assert images == 0 and title != "pwned"
+
+
+@pytest_twisted.ensureDeferred
+async def test_page_reconnects_and_catches_up(live_server: Any, browser: Any) -> None:
+    """
+    The page's connection is cut and a commit posted while it is away: the
+    page reconnects with since and shows that commit, once.
+    """
+    server, bridge = live_server
+    await deferToThread(open_page, browser, server + "/live/")
+    while not bridge.watchers:
+        await settle(0.02)
+    code, _, _ = await post_github(server, github_payload("seen", email="x@y.org"))
+    assert code == 201
+    assert await deferToThread(commit_texts, browser, 1) == ["commit seen"]
+    for watcher in list(bridge._watchers):
+        watcher.dropConnection(abort=True)
+    while bridge.watchers:
+        await settle(0.01)
+    code, _, _ = await post_github(server, github_payload("missed", email="x@y.org"))
+    assert code == 201
+    texts = await deferToThread(commit_texts, browser, 2)
+    assert texts == ["commit missed", "commit seen"]
