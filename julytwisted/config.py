@@ -161,6 +161,31 @@ def parse_limit(spec: str) -> tuple[str, Limit | None]:
     return name, Limit(int(found["count"]), float(seconds))
 
 
+@attrs.frozen(kw_only=True)
+class LiveSettings:
+    """
+    How the live feed at C{/live} treats its watchers.
+
+    @ivar ip_limit: open websockets one client IP address may hold.
+    @ivar send_limit: bytes queued for one watcher that cannot keep up
+        before it is closed with code 1013 (try again later).
+    @ivar deflate: accept the permessage-deflate extension when a client
+        offers it.
+    @ivar ping_interval: whole seconds between pings to each watcher; one
+        that does not answer within as many again is dropped.
+    @ivar max_message: the largest frame or message a client may send, bytes.
+    @ivar echo: answer C{/live?echo=1} by echoing every message, for
+        protocol conformance runs; off in production.
+    """
+
+    ip_limit: int = 100
+    send_limit: int = 1024 * 1024
+    deflate: bool = False
+    ping_interval: int = 20
+    max_message: int = 64 * 1024
+    echo: bool = False
+
+
 def _strings(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(values)
 
@@ -206,6 +231,7 @@ class Config:
     @ivar session_secret: the key that signs the web pages' session
         cookies, or L{None} for one generated once and kept in C{data_dir}.
     @ivar admin_players: the players who may use the admin pages.
+    @ivar live: the live feed's limits.
     """
 
     listen: tuple[str, ...] = attrs.field(default=(DEFAULT_LISTEN,), converter=tuple)
@@ -234,6 +260,7 @@ class Config:
     upload_types: Mapping[str, tuple[str, ...]] = DEFAULT_UPLOAD_TYPES
     session_secret: str | None = None
     admin_players: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    live: LiveSettings = LiveSettings()
 
 
 def parse_listen(description: str) -> str:
@@ -624,6 +651,25 @@ class Options(usage.Options):
             "200M",
             "Let each player store this much in distinct uploaded files.",
         ],
+        [
+            "live-ip-limit",
+            None,
+            "100",
+            "Let one client IP address hold this many live websockets at once.",
+        ],
+        [
+            "live-send-limit",
+            None,
+            str(1024 * 1024),
+            "Close a live watcher with code 1013 once this many bytes wait for it.",
+        ],
+        [
+            "live-ping",
+            None,
+            "20",
+            "Ping every live watcher after this many idle seconds; drop it when "
+            "no pong comes within as many again (0: never).",
+        ],
     ]
 
     optFlags = [
@@ -632,6 +678,18 @@ class Options(usage.Options):
             None,
             "Run no background jobs in this process (a web-only node); "
             "other nodes' workers run them.",
+        ],
+        [
+            "live-deflate",
+            None,
+            "Accept the permessage-deflate extension on the live feed (saves "
+            "bandwidth, costs CPU per watcher).",
+        ],
+        [
+            "live-echo",
+            None,
+            "Echo every message sent to /live?echo=1, for websocket protocol "
+            "conformance runs. Not for production.",
         ],
     ]
 
@@ -777,6 +835,21 @@ class Options(usage.Options):
             )
         return int(raw)
 
+    def _count(self, option: str, low: int, high: int) -> int:
+        raw = str(self[option])
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise usage.UsageError(f"--{option}: a whole number from {low} to {high}")
+        return int(raw)
+
+    def _live(self) -> LiveSettings:
+        return LiveSettings(
+            ip_limit=self._count("live-ip-limit", 1, 1_000_000),
+            send_limit=self._count("live-send-limit", 1024, 1024**3),
+            ping_interval=self._count("live-ping", 0, 86400),
+            deflate=bool(self["live-deflate"]),
+            echo=bool(self["live-echo"]),
+        )
+
     def _secret(self, option: str, variable: str) -> str | None:
         value = self[option] or self._environ.get(variable, "")
         return value or None
@@ -817,6 +890,7 @@ class Options(usage.Options):
             upload_max_parts=self._upload_parts(),
             upload_quota=parse_size("upload-quota", self["upload-quota"]),
             upload_types=parse_upload_types(self._upload_types),
+            live=self._live(),
         )
 
 
@@ -832,6 +906,7 @@ __all__ = [
     "WEBHOOK_SECRET_ENV",
     "Config",
     "Limit",
+    "LiveSettings",
     "Options",
     "RedisAddress",
     "parse_game",

@@ -37,6 +37,8 @@ from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
 from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.interfaces import (
     IDelayedCall,
+    IProtocol,
+    IProtocolFactory,
     IReactorProcess,
     IReactorTime,
     IStreamClientEndpoint,
@@ -45,6 +47,7 @@ from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.lockfile import FilesystemLock
+from zope.interface import implementer
 
 from julytwisted.config import RedisAddress
 from julytwisted.errors import JulythonError, RedisUnavailable
@@ -403,6 +406,26 @@ def _endpoint(
     return HostnameEndpoint(reactor, address.host, address.port, timeout=5)
 
 
+@implementer(IStreamClientEndpoint)
+class _SentinelMaster:
+    """Connects to wherever the Sentinels say the master is now."""
+
+    def __init__(self, reactor: IReactorTime, sentinel: Any, service: str) -> None:
+        self._reactor = reactor
+        self._sentinel = sentinel
+        self._service = service
+
+    def connect(self, factory: IProtocolFactory) -> Deferred[IProtocol]:
+        def found(address: tuple[str, int]) -> Deferred[IProtocol]:
+            host, port = address
+            endpoint = HostnameEndpoint(self._reactor, host, port, timeout=5)
+            return endpoint.connect(factory)
+
+        d: Deferred[Any] = self._sentinel.discover_master(self._service)
+        connected: Deferred[IProtocol] = d.addCallback(found)
+        return connected
+
+
 class RedisService(MultiService):
     """
     Redis for one process: the embedded server when no address is given, and a
@@ -487,10 +510,40 @@ class RedisService(MultiService):
     def _connect(self, factory: Any) -> None:
         if self._sentinel is None:
             factory.startConnecting(self._endpoint)
-        else:
+        elif isinstance(factory, txredisapi.SentinelConnectionFactory):
             # txredisapi's own endpoint for Sentinel: it asks for the master
             # before each connection and drops the pool when the master moves.
             factory.startConnecting(txredisapi._SentinelEndpoint(factory))
+        else:
+            # A subscriber: asks for the master before each connection too.
+            assert self.address is not None and self.address.service is not None
+            master = _SentinelMaster(
+                self._reactor, self._sentinel, self.address.service
+            )
+            factory.startConnecting(master)
+
+    def subscriber(self, protocol: type[Any]) -> Any:
+        """
+        A pub/sub connection of its own, reconnecting after every outage.
+        Redis forgets a connection's subscriptions when it drops, so
+        C{protocol} (a C{txredisapi.SubscriberProtocol}) subscribes again in
+        its C{connectionMade}.
+
+        @param protocol: the connection's protocol class.
+        @return: the txredisapi C{SubscriberFactory}, connecting once this
+            service runs.
+        """
+        factory = txredisapi.SubscriberFactory(isLazy=True)
+        factory.protocol = protocol
+        factory.convertNumbers = False
+        if self.address is not None:
+            factory.password = self.address.password
+        factory.initialDelay = 0.1
+        factory.maxDelay = 2
+        self._factories.append(factory)
+        if self.running:
+            self._connect(factory)
+        return factory
 
     def startService(self) -> None:
         MultiService.startService(self)

@@ -29,6 +29,7 @@ from julytwisted.accounts import Accounts
 from julytwisted.admin import Admin
 from julytwisted.config import Config, Options
 from julytwisted.jobs import build_jobs
+from julytwisted.live import LiveResource, build_live
 from julytwisted.methods import Authenticator, RunInThread, build_registry, translate
 from julytwisted.metrics import Metrics, MetricsResource
 from julytwisted.pages import Pages
@@ -76,6 +77,7 @@ def build_site(
     run_in_thread: RunInThread[Any] | None = None,
     metrics: Metrics | None = None,
     clock: IReactorTime | None = None,
+    live: LiveResource | None = None,
 ) -> JulythonSite:
     """
     The Site: the public pages at C{/} and whatever the other resources
@@ -83,6 +85,7 @@ def build_site(
     JSON-RPC at C{/json/}, static files at C{/static/} and C{/metrics}.
 
     @param queue: where slow follow-ups go.
+    @param live: the live feed's resource, mounted at C{/live}, if any.
     @param run_in_thread: runs blocking work (password hashing) off the
         reactor; the reactor's thread pool by default.
     @param metrics: what the Site counts and serves at C{/metrics}; new
@@ -141,6 +144,8 @@ def build_site(
     uploads = build_uploads(store, config, _uploader(authenticator, sessions))
     for name, resource in uploads.resources().items():
         root.putChild(name, resource)
+    if live is not None:
+        root.putChild(b"live", live)
     limits = [
         (f"/api/v1/{service}".encode(), config.webhook_max_body)
         for service in ("github", "bitbucket", "gitlab")
@@ -216,7 +221,8 @@ def build(
 ) -> tuple[MultiService, Store, JulythonSite]:
     """
     Build a whole process: Redis, the job worker (unless C{config.workers}
-    is 0), and the web.  They start in that order and stop in reverse.
+    is 0), the live feed's bridge, and the web.  They start in that order and
+    stop in reverse.
 
     @return: the top service, the store and the site.
     """
@@ -252,7 +258,9 @@ def build(
         else timedelta(minutes=config.sweep_every),
     )
     Scheduler(queue, plan, reactor, config.games).setServiceParent(top)
-    site = build_site(store, config, queue, metrics=metrics, clock=reactor)
+    bridge, live = build_live(store, redis.subscriber, config.live, reactor)
+    bridge.setServiceParent(top)
+    site = build_site(store, config, queue, metrics=metrics, clock=reactor, live=live)
     WebService(site, config.listen, reactor).setServiceParent(top)
     return top, store, site
 

@@ -279,6 +279,7 @@ class JulythonSite(Site):
         self._default_limit = default_limit
         self._streams = sorted(streams, key=lambda pair: len(pair[0]), reverse=True)
         self.active = 0
+        self._counted: set[IRequest] = set()
         self._idle: list[Deferred[None]] = []
         self.observe: RequestObserver | None = None
 
@@ -298,15 +299,28 @@ class JulythonSite(Site):
 
     def getResourceFor(self, request: Request) -> IResource:
         self.active += 1
+        self._counted.add(request)
         request.notifyFinish().addBoth(self._finished, request)
         resource: IResource = Site.getResourceFor(self, request)
         return resource
 
-    def _finished(self, _: object, request: Request) -> None:
+    def release(self, request: IRequest) -> None:
+        """
+        Stop counting a request whose connection another protocol has taken
+        over (a websocket): it never finishes as HTTP, and a graceful stop
+        must not wait for it.
+        """
+        self._finished(None, request)
+
+    def _finished(self, _: object, request: IRequest) -> None:
+        if request not in self._counted:
+            return
+        self._counted.discard(request)
         if self.observe is not None:
             path = request.path or b"/"
             seconds = time.perf_counter() - getattr(request, "started", 0.0)
-            self.observe(request.method, path, request.code, seconds)
+            code = getattr(request, "code", 200)
+            self.observe(request.method, path, code, seconds)
         self.active -= 1
         if self.active == 0:
             waiting, self._idle = self._idle, []

@@ -24,6 +24,7 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IReactorTime
 
 from julytwisted import scoring
+from julytwisted._store_feed import FeedEntry, merge_entries
 from julytwisted._store_models import (
     EMAIL_PATTERN,
     MODELS,
@@ -62,6 +63,9 @@ FILES_URL = "/files/"
 MAX_SCREENSHOTS = 20
 #: Project sizes by watchers: the least, and the least of the next size up.
 PROJECT_SIZES = {"small": (0, 10), "medium": (10, 100), "large": (100, -1)}
+
+#: The pub/sub channel every push's feed entries are published on.
+LIVE_PUBSUB = "j:live"
 
 
 #: The scoring rules, as the Lua scripts take them.
@@ -791,16 +795,55 @@ class Store:
         more = len(hashes_scores) // 2 > limit
         return Page(models, str(int(float(scores[limit - 1]))) if more else None)
 
+    # The live feed
+
+    @_deferred
+    async def feed_after(
+        self, channels: Sequence[str], since: str, count: int = FEED_LENGTH
+    ) -> list[FeedEntry]:
+        """
+        What the feed's channels got after an entry, oldest first, each entry
+        once however many of the channels it is on.
+
+        @param since: a feed entry's id (C{"1751974200000-0"}).
+        @param count: the most entries to read from each channel.
+        """
+        replies = await gatherResults(
+            [
+                self.redis.execute(
+                    "XRANGE", "j:feed:" + c, "(" + since, "+", "COUNT", count
+                )
+                for c in channels
+            ]
+        )
+        return merge_entries(replies)
+
+    @_deferred
+    async def feed_tail(self, channels: Sequence[str], count: int) -> list[FeedEntry]:
+        """
+        The last C{count} entries of the feed's channels together, oldest
+        first.
+        """
+        replies = await gatherResults(
+            [
+                self.redis.execute("XREVRANGE", "j:feed:" + c, "+", "-", "COUNT", count)
+                for c in channels
+            ]
+        )
+        return merge_entries([list(reversed(r)) for r in replies])[-count:]
+
 
 __all__ = [
     "EMAIL_PATTERN",
     "FEED_LENGTH",
     "FILES_URL",
+    "LIVE_PUBSUB",
     "MAX_LIMIT",
     "MAX_SCREENSHOTS",
     "NAME_PATTERN",
     "PROJECT_SIZES",
     "USERNAME_PATTERN",
+    "FeedEntry",
     "IngestResult",
     "Page",
     "Store",

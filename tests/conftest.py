@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.task import Clock
+from twisted.internet.task import Clock, deferLater
 from twisted.logger import LogLevel, globalLogPublisher
 
 from julytwisted.config import Config, RedisAddress
@@ -164,6 +164,29 @@ async def server_with(
     yield start
     for port in ports:
         await port.stopListening()
+
+
+@pytest_twisted.async_yield_fixture
+async def live_server(
+    store: Store, config: Config, queue: Queue, redis: RedisService
+) -> AsyncIterator[tuple[str, Any]]:
+    """
+    A real Site with the live feed at /live and its bridge subscribed to the
+    real Redis; yields the base URL and the bridge, once it is caught up.
+    """
+    from julytwisted.live import build_live
+    from julytwisted.service import build_site
+
+    bridge, live = build_live(store, redis.subscriber, config.live, reactor)
+    bridge.startService()
+    site = build_site(store, config, queue, live=live)
+    port = reactor.listenTCP(0, site, interface="127.0.0.1")
+    deadline = time.monotonic() + 10
+    while not bridge.live and time.monotonic() < deadline:
+        await deferLater(reactor, 0.02, lambda: None)
+    yield f"http://127.0.0.1:{port.getHost().port}", bridge
+    await port.stopListening()
+    bridge.stopService()
 
 
 @pytest_twisted.async_yield_fixture

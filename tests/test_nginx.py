@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.sync.client import connect
 
 from tests.builders import body, github_payload
 from tests.conftest import start_redis_server
@@ -106,8 +107,8 @@ class Front:
             assert time.monotonic() < deadline, "nginx never listened"
             time.sleep(0.05)
         self.url = f"https://127.0.0.1:{self.https}"
-        self._tls = ssl.create_default_context(cafile=str(prefix / "cert.pem"))
-        self._tls.check_hostname = False
+        self.tls = ssl.create_default_context(cafile=str(prefix / "cert.pem"))
+        self.tls.check_hostname = False
 
     def request(
         self,
@@ -119,7 +120,7 @@ class Front:
         sent = {"Host": "julython.example.org", **(headers or {})}
         req = urllib.request.Request(self.url + path, data=data, headers=sent)
         try:
-            with urllib.request.urlopen(req, timeout=15, context=self._tls) as r:
+            with urllib.request.urlopen(req, timeout=15, context=self.tls) as r:
                 return r.status, _decoded(r.read(), r.headers), r.headers
         except urllib.error.HTTPError as e:
             return e.code, _decoded(e.read(), e.headers), e.headers
@@ -173,16 +174,25 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Front, list[Node]]]:
 def test_two_nodes_behind_nginx(cluster: tuple[Front, list[Node]]) -> None:
     """
     Through nginx: a push lands once (its redelivery, perhaps to the other
-    node, is a 200 that adds nothing); nginx's request id reaches the node
+    node, is a 200 that adds nothing) and reaches websocket watchers on
+    both nodes; nginx's request id reaches the node
     and comes back; with node A killed, every request is still answered.
     """
     front, (a, b) = cluster
+    # Two watchers through nginx: round robin puts them on both nodes.
+    wss = front.url.replace("https", "wss") + "/live?channels=global"
+    watchers = [connect(wss, ssl=front.tls) for _ in range(2)]
     push = body(github_payload("one", "two"))
     code, answer, headers = front.request("/api/v1/github", push, HOOK)
     assert code == 201 and len(answer["commits"]) == 2, answer
     assert len(headers["X-Request-ID"]) == 32  # nginx's $request_id
     code, answer, _ = front.request("/api/v1/github", push, HOOK)
     assert (code, answer["commits"]) == (200, [])
+    for watcher in watchers:
+        seen = ""
+        while "commit two" not in seen:
+            seen = str(watcher.recv(timeout=10))
+        watcher.close()
     for _ in range(4):  # round robin: both nodes answer, from one Redis
         code, page, _ = front.request("/api/v1/commits")
         assert code == 200 and len(page["models"]) == 2

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from websockets.sync.client import connect
 
 from julytwisted.redis_service import find_redis_server
 from tests.builders import body, github_payload
@@ -130,6 +131,11 @@ def test_failover_and_the_service_writes_again(
         # Made safe by hand: acknowledged by the replica before the master dies.
         assert servers.cli(servers.master_port, "WAIT", "1", "5000") == "1"
 
+        watcher = connect(node.url.replace("http", "ws") + "/live?channels=global")
+        replayed = ""
+        while "commit before" not in replayed:  # the last 30, then live
+            replayed = str(watcher.recv(timeout=10))
+
         servers.master.kill()
         servers.master.wait()
         delivered.clear()
@@ -152,6 +158,12 @@ def test_failover_and_the_service_writes_again(
         assert set(answered) <= {201, 503}, answered
         assert time.monotonic() - started < 60
         assert delivered.wait(30), "the worker never ran a job after the failover"
+        # The live bridge subscribed again, on the new master.
+        deadline = time.monotonic() + 20
+        seen = ""
+        while "commit after" not in seen:
+            seen = str(watcher.recv(timeout=deadline - time.monotonic()))
+        watcher.close()
         code, page = request(node.url + "/api/v1/commits")
         assert sorted(c["message"] for c in page["models"]) == [
             "commit after",

@@ -38,26 +38,59 @@ for _, g in ipairs(req.games) do
 end
 
 local new, published = {}, {}
--- Each channel's stream keeps its recent history for replay; one message on
--- j:live tells every node's live bridge what was added, ids included.
-local function feed(summary, channels)
-  local entry, ids = cjson.encode(summary), {}
-  for _, channel in ipairs(channels) do
-    ids[channel] = redis.call('XADD', 'j:feed:' .. channel, 'MAXLEN', '~',
-      req.feed_maxlen, '*', 'commit', entry)
+-- Each channel's stream keeps its recent history for replay.  An entry takes
+-- the id XADD gives it on 'global', which every entry is on, and keeps that id
+-- on every other channel, so one id orders a watcher's whole feed.  One
+-- message on j:live tells every node's live bridge what was added.
+local function feed(kind, data, channels)
+  local entry, names = cjson.encode(data), cjson.encode(channels)
+  local id = redis.call('XADD', 'j:feed:global', 'MAXLEN', '~', req.feed_maxlen,
+    '*', 'type', kind, 'data', entry, 'channels', names)
+  for i = 2, #channels do
+    redis.call('XADD', 'j:feed:' .. channels[i], 'MAXLEN', '~', req.feed_maxlen,
+      id, 'type', kind, 'data', entry, 'channels', names)
   end
-  published[#published + 1] = {commit = summary, ids = ids}
+  published[#published + 1] = {id = id, type = kind, channels = channels,
+    data = entry}
+end
+
+-- The top-10 places on a game's boards that scoring one commit changed.
+local CHANNEL_OF = {people = 'player:', projects = 'project:',
+  locations = 'location:', teams = 'team:'}
+local function ranks(game, members)
+  local found = {}
+  for board, member in pairs(members) do
+    found[board] = redis.call('ZREVRANK', 'j:game:' .. game .. ':board:' .. board,
+      member)
+  end
+  return found
+end
+local function rank_changes(game, members, before)
+  local after = ranks(game, members)
+  for board, member in pairs(members) do
+    local now, was = after[board], before[board]
+    if now and now < 10 and now ~= was then
+      local score = redis.call('ZSCORE', 'j:game:' .. game .. ':board:' .. board,
+        member)
+      feed('board', {game = game, board = board, member = member, rank = now + 1,
+        previous = was and was + 1 or cjson.null,
+        points = math.floor(tonumber(score))},
+        {'global', CHANNEL_OF[board] .. member})
+    end
+  end
 end
 
 for _, c in ipairs(req.commits) do
   local ckey = 'j:commit:' .. c.hash
   if redis.call('EXISTS', ckey) == 0 then
     local seq = redis.call('INCR', 'j:seq')
-    local username, location, team = false, false, false
+    local username, location, team, picture = false, false, false, false
     if c.email ~= '' then username = redis.call('GET', 'j:email:' .. c.email) end
     if username then
-      local who = redis.call('HMGET', 'j:player:' .. username, 'location', 'team')
+      local who = redis.call('HMGET', 'j:player:' .. username, 'location', 'team',
+        'picture_url')
       if who[1] and who[1] ~= '' then location = who[1] end
+      if who[3] and who[3] ~= '' then picture = who[3] end
       if who[2] and who[2] ~= '' and
          redis.call('HGET', 'j:team:' .. who[2], 'approved') == '1' then
         team = who[2]
@@ -75,8 +108,13 @@ for _, c in ipairs(req.commits) do
     elseif c.email ~= '' then
       redis.call('SADD', 'j:orphans:' .. c.email, c.hash)
     end
-    local earned = 0
+    local earned, members = 0, {projects = slug}
+    if username then members.people = username end
+    if location then members.locations = location end
+    if team then members.teams = team end
+    local moves = {}
     for _, game in ipairs(c.games) do
+      local before = ranks(game, members)
       redis.call('ZADD', 'j:game:' .. game .. ':commits', seq, c.hash)
       local points = score(game, 'projects', slug, slug)
       if username then points = score(game, 'people', username, slug) end
@@ -87,15 +125,18 @@ for _, c in ipairs(req.commits) do
         redis.call('HINCRBY', 'j:game:' .. game .. ':count:languages', language, 1)
       end
       if points > earned then earned = points end
+      moves[#moves + 1] = {game, before}
     end
     new[#new + 1] = c.hash
     local channels = {'global', 'project:' .. slug}
     if username then channels[#channels + 1] = 'player:' .. username end
     if location then channels[#channels + 1] = 'location:' .. location end
     if team then channels[#channels + 1] = 'team:' .. team end
-    feed({hash = c.hash, url = c.url, message = c.summary, timestamp = c.timestamp,
-      username = username or cjson.null, points = earned,
+    feed('commit', {hash = c.hash, url = c.url, message = c.summary,
+      timestamp = c.timestamp, username = username or cjson.null,
+      picture_url = picture or cjson.null, points = earned,
       project = {slug = slug, name = P.name, url = P.url}}, channels)
+    for _, move in ipairs(moves) do rank_changes(move[1], members, move[2]) end
   end
 end
 

@@ -1,0 +1,85 @@
+# -*- test-case-name: tests.test_store_feed -*-
+"""
+The live feed's entries as Python sees them: read from a channel's stream or
+from the pub/sub message C{ingest.lua} publishes, and merged across channels.
+No key is spelled here; L{julytwisted.store} owns those.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+_ID = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?")
+
+
+@attrs.frozen
+class FeedEntry:
+    """
+    One entry of the feed: a scored commit or a change of rank on a board.
+
+    @ivar id: the stream id, the same on every channel the entry is on.
+    @ivar type: C{"commit"} or C{"board"}.
+    @ivar channels: the channels it is on, C{"global"} first.
+    @ivar data: the commit or the board change, as JSON text.
+    """
+
+    id: str
+    type: str
+    channels: tuple[str, ...]
+    data: str
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """The id as a pair that orders entries as Redis does."""
+        parsed = parse_id(self.id)
+        assert parsed is not None
+        return parsed
+
+
+def parse_id(text: str) -> tuple[int, int] | None:
+    """
+    @param text: a stream id, C{"MS-SEQ"} or C{"MS"}.
+    @return: C{(MS, SEQ)}, or L{None} when the text is no stream id.
+    """
+    found = _ID.fullmatch(text)
+    if found is None:
+        return None
+    return int(found.group(1)), int(found.group(2) or 0)
+
+
+def entry_from_stream(item: list[Any]) -> FeedEntry:
+    """@param item: one C{[id, [field, value, ...]]} of an XRANGE reply."""
+    ident, flat = item
+    fields = dict(zip(flat[0::2], flat[1::2], strict=True))
+    return FeedEntry(
+        ident, fields["type"], tuple(json.loads(fields["channels"])), fields["data"]
+    )
+
+
+def entries_from_message(message: str) -> list[FeedEntry]:
+    """@param message: what C{ingest.lua} publishes: a JSON array of entries."""
+    decoded = json.loads(message)
+    return [
+        FeedEntry(e["id"], e["type"], tuple(e["channels"]), e["data"]) for e in decoded
+    ]
+
+
+def merge_entries(replies: Iterable[list[Any]]) -> list[FeedEntry]:
+    """
+    @param replies: XRANGE replies of several channels, each oldest first.
+    @return: their entries, oldest first, each once.
+    """
+    seen: dict[str, FeedEntry] = {}
+    for reply in replies:
+        for item in reply:
+            if item[0] not in seen:
+                seen[item[0]] = entry_from_stream(item)
+    return sorted(seen.values(), key=lambda e: e.key)
+
+
+__all__ = ["FeedEntry", "entries_from_message", "entry_from_stream", "merge_entries"]

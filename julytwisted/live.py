@@ -1,0 +1,131 @@
+# -*- test-case-name: tests.test_live -*-
+"""
+The live feed: every scored commit, and every change in a board's top ten,
+pushed to websocket watchers on every node, with replay for those who
+dropped off.
+
+C{ingest.lua} appends each entry to a capped stream per channel and publishes
+it once on Redis; each process's L{LiveBridge} holds one subscription and fans
+entries out to its own watchers (L{LiveProtocol}).  L{LiveResource} sits at
+C{/live} on the Site: the websocket upgrade at C{/live}, the page at C{/live/}.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+from autobahn.twisted.resource import WebSocketResource
+from twisted.internet.interfaces import IReactorTime
+from twisted.web.iweb import IRequest
+from twisted.web.resource import Resource
+
+from julytwisted._live_bridge import LiveBridge, Subscribe
+from julytwisted._live_protocol import (
+    REPLAY_TAIL,
+    TRY_AGAIN_LATER,
+    LiveFactory,
+    LiveProtocol,
+    check_channels,
+    render_entry,
+)
+from julytwisted.config import LiveSettings
+from julytwisted.site import JulythonSite
+from julytwisted.store import Store
+
+#: The page's files under C{/live/}, and their media types.
+_PAGE = {
+    b"": b"text/html; charset=utf-8",
+    b"live.js": b"text/javascript; charset=utf-8",
+}
+
+
+class _Static(Resource):
+    """One file of the page, read once."""
+
+    isLeaf = True
+
+    def __init__(self, name: bytes, content_type: bytes) -> None:
+        Resource.__init__(self)
+        path = files("julytwisted").joinpath("live_page", name.decode())
+        self._body = path.read_bytes()
+        self._type = content_type
+
+    def render_GET(self, request: IRequest) -> bytes:
+        request.setHeader(b"content-type", self._type)
+        request.setHeader(b"x-content-type-options", b"nosniff")
+        request.setHeader(b"cache-control", b"no-cache")
+        return self._body
+
+
+def _is_upgrade(request: IRequest) -> bool:
+    upgrade = request.getHeader(b"upgrade") or b""
+    return upgrade.lower() == b"websocket"
+
+
+class LiveResource(Resource):
+    """
+    C{/live}: a websocket upgrade goes to the L{LiveFactory}, refused with
+    429 when the client's address holds too many already; a plain GET of
+    C{/live} is sent to C{/live/}, which serves the page.
+    """
+
+    def __init__(self, factory: LiveFactory) -> None:
+        Resource.__init__(self)
+        self._factory = factory
+        self._websocket = WebSocketResource(factory)
+        for name, content_type in _PAGE.items():
+            self.putChild(name, _Static(name or b"index.html", content_type))
+
+    def render(self, request: IRequest) -> bytes | int:
+        if not _is_upgrade(request):
+            request.redirect(b"/live/")
+            return b""
+        address = request.getClientAddress()
+        host = getattr(address, "host", "")
+        if self._factory.over_limit(host):
+            request.setResponseCode(429)
+            request.setHeader(b"content-type", b"application/json")
+            request.setHeader(b"retry-after", b"10")
+            limit = self._factory.settings.ip_limit
+            return (
+                b'{"error": "too many live connections from this address '
+                b"(limit " + str(limit).encode() + b')"}'
+            )
+        result: bytes | int = self._websocket.render(request)
+        site = getattr(getattr(request, "channel", None), "site", None)
+        if isinstance(site, JulythonSite):
+            site.release(request)
+        return result
+
+
+def build_live(
+    store: Store, subscribe: Subscribe, settings: LiveSettings, reactor: Any
+) -> tuple[LiveBridge, LiveResource]:
+    """
+    The live feed of one process.
+
+    @param store: where replays are read.
+    @param subscribe: makes the pub/sub connection (L{RedisService.subscriber}).
+    @param settings: the watchers' limits.
+    @param reactor: the clock and the reactor autobahn runs on.
+    @return: the bridge, a service to start once Redis is, and the resource to
+        mount at C{live}.
+    """
+    clock: IReactorTime = reactor
+    bridge = LiveBridge(store, subscribe, clock)
+    factory = LiveFactory(bridge, settings, reactor)
+    return bridge, LiveResource(factory)
+
+
+__all__ = [
+    "REPLAY_TAIL",
+    "TRY_AGAIN_LATER",
+    "LiveBridge",
+    "LiveFactory",
+    "LiveProtocol",
+    "LiveResource",
+    "build_live",
+    "check_channels",
+    "render_entry",
+]
