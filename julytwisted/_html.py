@@ -219,20 +219,21 @@ def commit_list(commits: Sequence[dict[str, Any]], empty: str) -> Tag:
             else tags.span(c.get("author") or "someone")
         )
         message = (c.get("message") or "").strip().splitlines()
-        items.append(
-            tags.li(
-                tags.p(class_="message")(message[0] if message else "(no message)"),
-                tags.p(class_="meta")(
-                    who,
-                    " in ",
-                    tags.a(c["project"], href=f"/projects/{quote(c['project'])}"),
-                    " · ",
-                    when(c.get("timestamp", "")),
-                    " · ",
-                    tags.a(c["hash"][:8], href=c["url"]) if c.get("url") else "",
-                ),
-            )
+        item = tags.li(
+            tags.p(class_="message")(message[0] if message else "(no message)"),
+            tags.p(class_="meta")(
+                who,
+                " in ",
+                tags.a(c["project"], href=f"/projects/{quote(c['project'])}"),
+                " · ",
+                when(c.get("timestamp", "")),
+                " · ",
+                tags.a(c["hash"][:8], href=c["url"]) if c.get("url") else "",
+            ),
         )
+        # The live feed's script skips commits the page shows already.
+        item.attributes["data-hash"] = c["hash"]
+        items.append(item)
     return tags.ol(class_="commits")(items)
 
 

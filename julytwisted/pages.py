@@ -377,14 +377,17 @@ async def _all(waiting: list[Deferred[Page]]) -> list[Page]:
 def _live_panel(commits: list[dict[str, Any]]) -> Tag:
     """
     The latest commits, rendered now so the page works without JavaScript.
-    The live feed's script (another branch) fills this section: it listens on
-    the channel its C{data-channel} names and prepends to its C{ol.commits}.
+    The live feed's script keeps this section live: it listens on the
+    channel its C{data-channel} names and prepends to its C{ol.commits},
+    skipping the commits already shown.
     """
     section = tags.section(id="live-feed", class_="live")(
         tags.h2("Latest commits", id="live-feed-title"),
         commit_list(commits, "No commits yet."),
         # The list the feed prepends to is there even before the first commit.
         "" if commits else tags.ol(class_="commits"),
+        # The live feed's own script: it finds this section and keeps it live.
+        tags.script(src="/live/live.js", defer="defer"),
     )
     section.attributes["data-channel"] = "global"
     return aria(section, labelledby="live-feed-title", live="polite")

@@ -85,3 +85,47 @@ async def test_page_reconnects_and_catches_up(live_server: Any, browser: Any) ->
     assert code == 201
     texts = await deferToThread(commit_texts, browser, 2)
     assert texts == ["commit missed", "commit seen"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_home_page_panel_goes_live(live_server: Any, browser: Any) -> None:
+    """
+    The home page's latest-commits panel connects to the feed: a commit
+    shown with the page is not shown twice, and a new push appears in it,
+    its markup as text.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    server, bridge = live_server
+    code, _, _ = await post_github(server, github_payload("old", email="x@y.org"))
+    assert code == 201
+
+    def open_home() -> None:
+        browser.get(server + "/")
+        panel = browser.find_element(By.ID, "live-feed")
+        WebDriverWait(browser, 10).until(
+            lambda _: panel.get_attribute("data-state") == "open"
+        )
+
+    def messages(count: int) -> list[str]:
+        css = "#live-feed ol.commits > li .message"
+        WebDriverWait(browser, 10).until(
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, css)) >= count
+        )
+        return [str(e.text) for e in browser.find_elements(By.CSS_SELECTOR, css)]
+
+    watchers = bridge.watchers
+    await deferToThread(open_home)
+    while bridge.watchers <= watchers:
+        await settle(0.02)
+    assert await deferToThread(messages, 1) == ["commit old"]
+    code, _, _ = await post_github(
+        server, github_payload("new", email="x@y.org", message=XSS)
+    )
+    assert code == 201
+    assert await deferToThread(messages, 2) == [XSS, "commit old"]
+    images = await deferToThread(
+        lambda: browser.find_elements(By.CSS_SELECTOR, "#live-feed img")
+    )
+    assert images == [] and browser.title != "pwned"

@@ -3,18 +3,31 @@
 // Every piece of user text goes in through textContent, never as HTML.
 "use strict";
 (function () {
-  var feed = document.getElementById("feed");
+  // On /live/ the page's own list; on the home page, the latest commits'
+  // panel, whose section names its channel and whose items carry their hash.
+  var section = document.getElementById("live-feed");
+  var feed = document.getElementById("feed") ||
+    (section && section.querySelector("ol.commits"));
+  if (!feed) {
+    return;
+  }
   var state = document.getElementById("state");
   var params = new URLSearchParams(window.location.search);
-  var channels = params.get("channels") || "global";
+  var channels = params.get("channels") ||
+    (section && section.getAttribute("data-channel")) || "global";
   var lastId = null;
   var delay = 500;
   var MAX_DELAY = 30000;
   var KEEP = 200;
 
   function setState(name) {
-    state.textContent = name;
-    state.setAttribute("data-state", name);
+    if (state) {
+      state.textContent = name;
+      state.setAttribute("data-state", name);
+    }
+    if (section) {
+      section.setAttribute("data-state", name);
+    }
   }
 
   function span(cls, text) {
@@ -24,11 +37,21 @@
     return s;
   }
 
+  function shown(hash) {
+    return Array.prototype.some.call(feed.children, function (item) {
+      return item.getAttribute("data-hash") === hash;
+    });
+  }
+
   function showCommit(message) {
     var c = message.commit;
+    if (c.hash && shown(c.hash)) {
+      return; // rendered with the page, or replayed after a reconnect
+    }
     var li = document.createElement("li");
     li.className = "commit";
     li.setAttribute("data-id", message.id);
+    li.setAttribute("data-hash", c.hash || "");
     li.appendChild(span("who", c.username || "someone"));
     li.appendChild(document.createTextNode(" on "));
     li.appendChild(span("project", (c.project && c.project.name) || "?"));
