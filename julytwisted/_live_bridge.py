@@ -112,6 +112,8 @@ class LiveBridge(Service):
         self._last_id: str | None = None
         self._factory: Any = None
         self.live = False
+        #: Told how many watchers were sent a frame at each flush, for metrics.
+        self.on_flushed: Callable[[int], None] | None = None
 
     @property
     def watchers(self) -> int:
@@ -165,6 +167,8 @@ class LiveBridge(Service):
         frames: Frames = {}
         for watcher in dirty:
             watcher.flush(frames)
+        if dirty and self.on_flushed is not None:
+            self.on_flushed(len(dirty))
         took = self._clock.seconds() - started
         self._next_flush = started + min(LOAD_FACTOR * took, self._window)
 

@@ -146,14 +146,15 @@ class Metrics:
             ["limit"],
             registry=r,
         )
-        self.live_connections = Gauge(
+        self._live_connections = Gauge(
             "julython_live_connections",
             "Websocket watchers connected to this process.",
             registry=r,
         )
-        self.live_messages = Counter(
-            "julython_live_messages_sent",
-            "Live feed messages sent to watchers.",
+        self._live_frames = Counter(
+            "julython_live_frames_sent",
+            "Live feed frames sent to watchers (each holds one message, or "
+            "several coalesced under load).",
             registry=r,
         )
 
@@ -189,6 +190,14 @@ class Metrics:
     def limited(self, limit: str) -> None:
         """A request was refused by the rate limit C{limit}."""
         self._limited.labels(limit).inc()
+
+    def live_from(self, watchers: Callable[[], float]) -> None:
+        """Read the number of live watchers from C{watchers}."""
+        self._live_connections.set_function(watchers)
+
+    def live_frames(self, count: int) -> None:
+        """C{count} watchers were each sent a frame."""
+        self._live_frames.inc(count)
 
     def job(self, name: str, outcome: str) -> None:
         """A job run ended: C{done}, C{retry} or C{failed}."""

@@ -259,6 +259,8 @@ def build(
     )
     Scheduler(queue, plan, reactor, config.games).setServiceParent(top)
     bridge, live = build_live(store, redis.subscriber, config.live, reactor)
+    bridge.on_flushed = metrics.live_frames
+    metrics.live_from(lambda: bridge.watchers)
     bridge.setServiceParent(top)
     site = build_site(store, config, queue, metrics=metrics, clock=reactor, live=live)
     WebService(site, config.listen, reactor).setServiceParent(top)

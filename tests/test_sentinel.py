@@ -13,11 +13,13 @@ write, and checks that it survives.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,6 +138,10 @@ def test_failover_and_the_service_writes_again(
         while "commit before" not in replayed:  # the last 30, then live
             replayed = str(watcher.recv(timeout=10))
 
+        with urllib.request.urlopen(node.url + "/metrics", timeout=10) as answer:
+            scraped = answer.read().decode()
+        assert "julython_live_connections 1.0" in scraped
+
         servers.master.kill()
         servers.master.wait()
         delivered.clear()
@@ -164,6 +170,10 @@ def test_failover_and_the_service_writes_again(
         while "commit after" not in seen:
             seen = str(watcher.recv(timeout=deadline - time.monotonic()))
         watcher.close()
+        with urllib.request.urlopen(node.url + "/metrics", timeout=10) as answer:
+            scraped = answer.read().decode()
+        sent = re.search(r"^julython_live_frames_sent_total (\S+)$", scraped, re.M)
+        assert sent is not None and float(sent.group(1)) >= 2
         code, page = request(node.url + "/api/v1/commits")
         assert sorted(c["message"] for c in page["models"]) == [
             "commit after",
