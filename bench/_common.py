@@ -189,6 +189,7 @@ def start_service(
         "--admin-token", token,
         # The load comes from one address, far past the per-address limits.
         "--rate-limit", "webhooks=off", "--rate-limit", "rpc=off",
+        "--rate-limit", "live=off",
         *options,
     ]  # fmt: skip
     log = stack.enter_context(open(directory / "twistd.log", "wb"))  # noqa: SIM115

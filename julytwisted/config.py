@@ -124,12 +124,13 @@ class Limit:
 #: The rate limits by name, and their defaults: webhook posts per client
 #: address (a code host posts from few addresses: keep it generous),
 #: JSON-RPC requests per token (per address when anonymous), sign-ups and
-#: logins per address.  Live websockets are held to a number at once per
-#: address instead (C{--live-ip-limit}).
+#: logins per address, websocket connects per address (besides the number
+#: of websockets held at once, C{--live-ip-limit}).
 DEFAULT_LIMITS: dict[str, Limit | None] = {
     "webhooks": Limit(1200, 60.0),
     "rpc": Limit(600, 60.0),
     "login": Limit(10, 60.0),
+    "live": Limit(120, 60.0),
 }
 
 _LIMIT = re.compile(r"(?P<count>[0-9]{1,6})/(?P<period>[0-9]{0,5})(?P<unit>[smh])")
@@ -755,7 +756,8 @@ class Options(usage.Options):
         Set a rate limit NAME=COUNT/PERIOD (COUNT at once, then COUNT per
         PERIOD; periods like s, m, h, 10m), or NAME=off. Names: webhooks
         (per address; default 1200/m), rpc (per token, else address; 600/m),
-        login (sign-ups and logins per address; 10/m). Repeatable.
+        login (sign-ups and logins per address; 10/m), live (websocket
+        connects per address; 120/m). Repeatable.
         """
         name, limit = parse_limit(spec)
         self._limits[name] = limit

@@ -12,13 +12,18 @@ C{/live} on the Site: the websocket upgrade at C{/live}, the page at C{/live/}.
 
 from __future__ import annotations
 
+import math
 from importlib.resources import files
 from typing import Any
 
 from autobahn.twisted.resource import WebSocketResource
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
 
 from julytwisted._live_bridge import LiveBridge, Subscribe
 from julytwisted._live_protocol import (
@@ -30,8 +35,11 @@ from julytwisted._live_protocol import (
     render_entry,
 )
 from julytwisted.config import LiveSettings
+from julytwisted.ratelimit import RateLimiter
 from julytwisted.site import JulythonSite
 from julytwisted.store import Store
+
+log = Logger()
 
 #: The page's files under C{/live/}, and their media types.
 _PAGE = {
@@ -74,6 +82,9 @@ class LiveResource(Resource):
         Resource.__init__(self)
         self._factory = factory
         self._websocket = WebSocketResource(factory)
+        #: Limits websocket connects per address, on every node (the C{live}
+        #: rate limit); set by the Site's builder.
+        self.limiter: RateLimiter | None = None
         for name, content_type in _PAGE.items():
             self.putChild(name, _Static(name or b"index.html", content_type))
 
@@ -92,6 +103,33 @@ class LiveResource(Resource):
                 b'{"error": "too many live connections from this address '
                 b"(limit " + str(limit).encode() + b')"}'
             )
+        if self.limiter is None:
+            return self._upgrade(request)
+        d = Deferred.fromCoroutine(self.limiter.wait("live", request))
+        d.addCallback(self._admitted, request)
+        d.addErrback(self._broken, request)
+        return NOT_DONE_YET
+
+    def _admitted(self, wait: float | None, request: IRequest) -> None:
+        if wait is not None:
+            request.setResponseCode(429)
+            request.setHeader(b"content-type", b"application/json")
+            request.setHeader(b"retry-after", b"%d" % max(1, math.ceil(wait)))
+            request.write(b'{"error": "too many live connects from this address"}')
+            request.finish()
+            return
+        result = self._upgrade(request)
+        if result is not NOT_DONE_YET:
+            # The client left while we asked Redis: autobahn answered HTTP.
+            request.write(result)
+            request.finish()
+
+    def _broken(self, failure: Failure, request: IRequest) -> None:
+        log.failure("admitting a live watcher", failure)
+        request.setResponseCode(500)
+        request.finish()
+
+    def _upgrade(self, request: IRequest) -> bytes | int:
         result: bytes | int = self._websocket.render(request)
         site = getattr(getattr(request, "channel", None), "site", None)
         if isinstance(site, JulythonSite):

@@ -145,6 +145,7 @@ def build_site(
     for name, resource in uploads.resources().items():
         root.putChild(name, resource)
     if live is not None:
+        live.limiter = limiter
         root.putChild(b"live", live)
     limits = [
         (f"/api/v1/{service}".encode(), config.webhook_max_body)

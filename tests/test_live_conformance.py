@@ -14,7 +14,7 @@ import pytest
 import pytest_twisted
 from twisted.internet.threads import deferToThread
 
-from julytwisted.config import Config, LiveSettings
+from julytwisted.config import DEFAULT_LIMITS, Config, LiveSettings
 from tests.live_clients import ws_url
 
 KOSOKU = str(Path(sys.executable).parent / "kosoku")
@@ -32,11 +32,15 @@ CASES = (
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    """Echo mode and permessage-deflate on."""
+    """
+    Echo mode and permessage-deflate on; no connect rate limit, since the
+    suite opens a connection per case from one address.
+    """
     return Config(
         data_dir=tmp_path,
         admin_token="admin-secret",
         live=LiveSettings(echo=True, deflate=True),
+        rate_limits={**DEFAULT_LIMITS, "live": None},
     )
 
 

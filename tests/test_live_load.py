@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import attrs
 import pytest
 import pytest_twisted
 import treq
 from twisted.internet import reactor, threads
 
-from julytwisted.config import Config, LiveSettings, RedisAddress
+from julytwisted.config import Config, Limit, LiveSettings, RedisAddress
 from julytwisted.live import TRY_AGAIN_LATER, build_live
 from julytwisted.redis_service import RedisService
 from julytwisted.service import build_site
@@ -215,3 +216,39 @@ async def test_connections_per_address_are_capped(live_server: Any) -> None:
         w.close()
     response = await treq.get(server + "/healthz")
     assert response.code == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_connects_per_address_are_rate_limited(
+    store: Store, config: Config, queue: Queue, redis: RedisService
+) -> None:
+    """
+    Past the shared connect rate (the C{live} rate limit, counted in Redis
+    for every node), an upgrade gets 429, while the watchers already in keep
+    their connections and their feed.
+    """
+    limited = attrs.evolve(
+        config,
+        rate_limits={**config.rate_limits, "live": Limit(3, 60.0)},
+        live=LiveSettings(ip_limit=100),
+    )
+    bridge, live = build_live(store, redis.subscriber, limited.live, reactor)
+    bridge.startService()
+    port = reactor.listenTCP(
+        0, build_site(store, limited, queue, live=live), interface="127.0.0.1"
+    )
+    server = f"http://127.0.0.1:{port.getHost().port}"
+    try:
+        while not bridge.live:
+            await settle(0.02)
+        watchers = [await watch(server) for _ in range(3)]
+        with pytest.raises(ConnectionError, match="429"):
+            await Watcher(ws_url(server)).connect()
+        await post_github(server, github_payload("still", email="x@y.org"))
+        for w in watchers:
+            await w.wait_for("commit", 1)
+            assert w.of("commit")[0]["commit"]["message"] == "commit still"
+            w.close()
+    finally:
+        await port.stopListening()
+        bridge.stopService()

@@ -109,7 +109,7 @@ def test_rate_limit_options() -> None:
     assert options.config.rate_limits["login"] == Limit(5, 1.0)
     assert options.config.rate_limits["rpc"] == Limit(600, 60.0)
     assert options.config.trusted_proxies == ("10.0.0.0/8",)
-    for bad in ["rpc=0/m", "rpc=5", "rpc=5/0s", "live=5/m", "rpc=five/m", "rpc=5/d"]:
+    for bad in ["rpc=0/m", "rpc=5", "rpc=5/0s", "live=5/x", "rpc=five/m", "rpc=5/d"]:
         with pytest.raises(UsageError, match="--rate-limit"):
             Options(environ={}).parseOptions(["--rate-limit", bad])
     with pytest.raises(UsageError, match="--trusted-proxy"):
