@@ -159,6 +159,9 @@ class LiveProtocol(WebSocketServerProtocol):
 
     factory: LiveFactory
     paused = False
+    #: The client's address as the resource judged it (behind a trusted
+    #: proxy, the forwarded one); the peer's when L{None}.
+    client: str | None = None
 
     def connectionMade(self) -> None:
         self.channels: set[str] = {"global"}
@@ -171,7 +174,7 @@ class LiveProtocol(WebSocketServerProtocol):
         self._closing = False
         self._errors: list[str] = []
         transport: Any = self.transport
-        self._ip = str(getattr(transport.getPeer(), "host", ""))
+        self._ip = self.client or str(getattr(transport.getPeer(), "host", ""))
         self.factory.connections[self._ip] += 1
         WebSocketServerProtocol.connectionMade(self)
 

@@ -71,6 +71,22 @@ def _is_upgrade(request: IRequest) -> bool:
     return upgrade.lower() == b"websocket"
 
 
+class _Admitted:
+    """
+    The factory as one upgrade sees it: the watcher it builds counts against
+    the client address the resource judged, not the proxy's.
+    """
+
+    def __init__(self, factory: LiveFactory, client: str) -> None:
+        self._factory = factory
+        self._client = client
+
+    def buildProtocol(self, addr: Any) -> LiveProtocol:
+        protocol: LiveProtocol = self._factory.buildProtocol(addr)
+        protocol.client = self._client
+        return protocol
+
+
 class LiveResource(Resource):
     """
     C{/live}: a websocket upgrade goes to the L{LiveFactory}, refused with
@@ -81,7 +97,6 @@ class LiveResource(Resource):
     def __init__(self, factory: LiveFactory) -> None:
         Resource.__init__(self)
         self._factory = factory
-        self._websocket = WebSocketResource(factory)
         #: Limits websocket connects per address, on every node (the C{live}
         #: rate limit); set by the Site's builder.
         self.limiter: RateLimiter | None = None
@@ -92,9 +107,8 @@ class LiveResource(Resource):
         if not _is_upgrade(request):
             request.redirect(b"/live/")
             return b""
-        address = request.getClientAddress()
-        host = getattr(address, "host", "")
-        if self._factory.over_limit(host):
+        client = self._client(request)
+        if self._factory.over_limit(client):
             request.setResponseCode(429)
             request.setHeader(b"content-type", b"application/json")
             request.setHeader(b"retry-after", b"10")
@@ -104,13 +118,22 @@ class LiveResource(Resource):
                 b"(limit " + str(limit).encode() + b')"}'
             )
         if self.limiter is None:
-            return self._upgrade(request)
+            return self._upgrade(request, client)
         d = Deferred.fromCoroutine(self.limiter.wait("live", request))
-        d.addCallback(self._admitted, request)
+        d.addCallback(self._admitted, request, client)
         d.addErrback(self._broken, request)
         return NOT_DONE_YET
 
-    def _admitted(self, wait: float | None, request: IRequest) -> None:
+    def _client(self, request: IRequest) -> str:
+        """
+        @return: the address a watcher counts against: behind a trusted
+            proxy the forwarded one, as the rate limits see it.
+        """
+        if self.limiter is not None:
+            return self.limiter.address(request)
+        return str(getattr(request.getClientAddress(), "host", ""))
+
+    def _admitted(self, wait: float | None, request: IRequest, client: str) -> None:
         if wait is not None:
             request.setResponseCode(429)
             request.setHeader(b"content-type", b"application/json")
@@ -118,7 +141,7 @@ class LiveResource(Resource):
             request.write(b'{"error": "too many live connects from this address"}')
             request.finish()
             return
-        result = self._upgrade(request)
+        result = self._upgrade(request, client)
         if result is not NOT_DONE_YET:
             # The client left while we asked Redis: autobahn answered HTTP.
             request.write(result)
@@ -129,8 +152,9 @@ class LiveResource(Resource):
         request.setResponseCode(500)
         request.finish()
 
-    def _upgrade(self, request: IRequest) -> bytes | int:
-        result: bytes | int = self._websocket.render(request)
+    def _upgrade(self, request: IRequest, client: str) -> bytes | int:
+        websocket = WebSocketResource(_Admitted(self._factory, client))
+        result: bytes | int = websocket.render(request)
         site = getattr(getattr(request, "channel", None), "site", None)
         if isinstance(site, JulythonSite):
             site.release(request)

@@ -56,8 +56,9 @@ class Watcher:
     @ivar frames: how many frames they came in.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         self.url = url
+        self.headers = headers
         self.messages: list[dict[str, Any]] = []
         self.frames = 0
         self.close_code: int | None = None
@@ -66,7 +67,7 @@ class Watcher:
         self.protocol: _Collector | None = None
 
     async def connect(self) -> Watcher:
-        factory = WebSocketClientFactory(self.url)
+        factory = WebSocketClientFactory(self.url, headers=self.headers)
         factory.protocol = _Collector
         factory.watcher = self  # type: ignore[attr-defined]
         parts = urlsplit(self.url)

@@ -252,3 +252,37 @@ async def test_connects_per_address_are_rate_limited(
     finally:
         await port.stopListening()
         bridge.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_watchers_behind_a_proxy_count_by_forwarded_address(
+    store: Store, config: Config, queue: Queue, redis: RedisService
+) -> None:
+    """
+    Behind a trusted proxy (nginx, where every watcher's peer is the proxy),
+    the per-address cap counts each watcher's forwarded address: one client
+    reaching the cap neither refuses another nor loses its own watchers.
+    """
+    proxied = attrs.evolve(
+        config, live=LiveSettings(ip_limit=2), trusted_proxies=("127.0.0.1",)
+    )
+    bridge, live = build_live(store, redis.subscriber, proxied.live, reactor)
+    bridge.startService()
+    port = reactor.listenTCP(
+        0, build_site(store, proxied, queue, live=live), interface="127.0.0.1"
+    )
+    url = ws_url(f"http://127.0.0.1:{port.getHost().port}")
+    one, other = {"X-Forwarded-For": "203.0.113.5"}, {"X-Forwarded-For": "203.0.113.6"}
+    try:
+        while not bridge.live:
+            await settle(0.02)
+        first = [await Watcher(url, one).connect() for _ in range(2)]
+        with pytest.raises(ConnectionError, match="429"):
+            await Watcher(url, one).connect()
+        second = [await Watcher(url, other).connect() for _ in range(2)]
+        assert bridge.watchers == 4
+        for w in first + second:
+            w.close()
+    finally:
+        await port.stopListening()
+        bridge.stopService()
