@@ -82,7 +82,8 @@ class _Admitted:
         self._client = client
 
     def buildProtocol(self, addr: Any) -> LiveProtocol:
-        protocol: LiveProtocol = self._factory.buildProtocol(addr)
+        protocol = self._factory.buildProtocol(addr)
+        assert isinstance(protocol, LiveProtocol)
         protocol.client = self._client
         return protocol
 
