@@ -248,6 +248,31 @@ def post_form(
     )
 
 
+def upload_form(
+    csrf: str, fields: dict[str, str], label: str, ident: str, submit: str = "Upload"
+) -> Tag:
+    """
+    An image form posting multipart straight to the upload service, which
+    takes the session with the CSRF token in its address (the body is judged
+    only as it streams in) and sends the browser on to the C{next} field.
+
+    @param fields: hidden fields: C{kind}, C{next}, and C{project} for a
+        screenshot.
+    @param ident: the file input's id, unique in the page.
+    """
+    return tags.form(
+        method="post",
+        action="/upload/?" + urlencode({CSRF_FIELD: csrf}),
+        enctype="multipart/form-data",
+        class_="form",
+    )(
+        [tags.input(type="hidden", name=k, value=v) for k, v in fields.items()],
+        tags.label(label, for_=ident),
+        tags.input(type="file", name="file", id=ident, accept="image/*"),
+        tags.button(submit, type="submit"),
+    )
+
+
 def field(
     label: str,
     name: str,
@@ -296,5 +321,6 @@ __all__ = [
     "pager",
     "post_form",
     "render",
+    "upload_form",
     "when",
 ]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
 
 from klein import Klein
 from twisted.internet.interfaces import IReactorTime
@@ -23,7 +22,7 @@ from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
 
 from julytwisted import methods
-from julytwisted._html import Content, field, message, post_form
+from julytwisted._html import Content, field, message, post_form, upload_form
 from julytwisted._render import Renderer, checked_form, install_error_pages, redirect
 from julytwisted._session import Sessions, Viewer
 from julytwisted.errors import Forbidden, JulythonError
@@ -46,26 +45,17 @@ _SAVED = {
 
 
 def _picture_section(picture_url: str | None, csrf: str) -> Tag:
-    """
-    The avatar form: a multipart POST straight to the upload service, which
-    takes the session with the CSRF token in its address, and comes back here.
-    """
+    """The avatar, and its form, which comes back here once it is stored."""
     shown: Content = (
         tags.img(src=picture_url, alt="Your picture", class_="avatar", width="96")
         if picture_url
         else tags.p("No picture yet.")
     )
-    form = tags.form(
-        method="post",
-        action="/upload/?" + urlencode({"csrf": csrf}),
-        enctype="multipart/form-data",
-        class_="form",
-    )(
-        tags.input(type="hidden", name="kind", value="avatar"),
-        tags.input(type="hidden", name="next", value="/profile?saved=picture"),
-        tags.label("Picture (PNG, JPEG, GIF or WebP)", for_="f-picture"),
-        tags.input(type="file", name="file", id="f-picture", accept="image/*"),
-        tags.button("Upload", type="submit"),
+    form = upload_form(
+        csrf,
+        {"kind": "avatar", "next": "/profile?saved=picture"},
+        "Picture (PNG, JPEG, GIF or WebP)",
+        "f-picture",
     )
     return tags.section(tags.h2("Picture"), shown, form)
 

@@ -33,6 +33,7 @@ from julytwisted._html import (
     game_selector,
     member_link,
     pager,
+    upload_form,
     when,
 )
 from julytwisted._render import Recent, Renderer, install_error_pages
@@ -69,6 +70,43 @@ def _link(url: str, text: str) -> Content:
     if url.startswith(("https://", "http://")):
         return tags.a(text, href=url, rel="nofollow noopener")
     return text
+
+
+def _screenshots(model: dict[str, Any], csrf: str | None) -> Content:
+    """
+    A project's screenshots, latest first, each a link to the full image;
+    and for a signed-in player, the form that adds one.
+    """
+    shots = model.get("screenshots") or []
+    if not shots and csrf is None:
+        return ""
+    parts: list[Content] = [tags.h2("Screenshots", id="screenshots")]
+    if shots:
+        parts.append(
+            tags.ul(class_="screenshots")(
+                tags.li(
+                    tags.a(href=url)(
+                        tags.img(
+                            src=url,
+                            alt=f"Screenshot {n} of {model['name']}",
+                            loading="lazy",
+                        )
+                    )
+                )
+                for n, url in enumerate(shots, 1)
+            )
+        )
+    if csrf is not None:
+        after = f"/projects/{quote(model['slug'])}#screenshots"
+        parts.append(
+            upload_form(
+                csrf,
+                {"kind": "screenshot", "project": model["slug"], "next": after},
+                "Add a screenshot (PNG, JPEG, GIF or WebP)",
+                "f-screenshot",
+            )
+        )
+    return tags.section(parts)
 
 
 def _figures(model: dict[str, Any], keys: tuple[str, ...]) -> Tag:
@@ -313,6 +351,7 @@ class Pages:
             if not model["active"]
             else "",
             _figures(model, ("rank", "points", "commits")),
+            _screenshots(model, self._csrf(request)),
             tags.h2("Recent commits"),
             commit_list(
                 (await self.store.commits(project=model["slug"])).models,
@@ -320,6 +359,13 @@ class Pages:
             ),
         ]
         return model["name"], content
+
+    def _csrf(self, request: IRequest) -> str | None:
+        """@return: the visitor's CSRF token, if they are signed in."""
+        sessions = self.renderer.sessions
+        return (
+            sessions.csrf_token(request) if sessions.viewer(request).signed_in else None
+        )
 
     @app.route("/<any(locations,teams):kind>/<slug>", methods=["GET"])
     def group(self, request: IRequest, kind: str, slug: str) -> Deferred[bytes]:

@@ -282,3 +282,62 @@ async def test_redis_down_is_a_503_page(server_without_redis: str) -> None:
     check_page(body)
     code, _, _ = await get(server_without_redis + "/help/")
     assert code == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_project_screenshots(server: str, store: Store) -> None:
+    """
+    A signed-in player adds a screenshot from the project's page, with the
+    session and its CSRF token, and lands back on the page, which shows it;
+    an anonymous visitor sees the screenshots and no form.  A forged token
+    stores nothing.
+    """
+    import re
+
+    from tests.builders import BOUNDARY, PNG, multipart
+    from tests.test_accounts import Visitor
+
+    await seed(store)
+    page = "/projects/gh-ada-engine"
+    code, _, body = await get(server + page)
+    assert code == 200 and b"Screenshots" not in body
+    visitor = Visitor(server)
+    await visitor.sign_up("bea")
+    _, body, _ = await visitor.get(page)
+    check_page(body)
+    found = re.search(rb'action="(/upload/\?csrf=[^"]+)"', body)
+    assert found is not None
+    action = found.group(1).decode().replace("&amp;", "&")
+    fields = {"kind": "screenshot", "project": "gh-ada-engine"}
+    fields["next"] = page + "#screenshots"
+    upload = multipart([("shot.png", "image/png", PNG)], fields)
+    headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+    async def post(path: str) -> Any:
+        answer = await treq.post(
+            server + path,
+            data=upload,
+            headers=visitor._headers(headers),
+            allow_redirects=False,
+        )
+        await answer.content()
+        return answer
+
+    assert (await post("/upload/?csrf=forged")).code == 403
+    assert (await store.detail("projects", "gh-ada-engine"))["screenshots"] == []
+    answer = await post(action)
+    assert answer.code == 303
+    assert answer.headers.getRawHeaders("Location") == [page + "#screenshots"]
+    (shot,) = (await store.detail("projects", "gh-ada-engine"))["screenshots"]
+    _, body, _ = await visitor.get(page)
+    tree: Any = check_page(body)
+    images = tree.findall(".//ul[@class='screenshots']//img")
+    assert [(i.get("src"), i.get("alt")) for i in images] == [
+        (shot, "Screenshot 1 of engine")
+    ]
+    code, _, body = await get(server + page + "?fresh")
+    tree = check_page(body)
+    assert code == 200 and tree.find(".//input[@type='file']") is None
+    assert [i.get("src") for i in tree.findall(".//ul[@class='screenshots']//img")] == [
+        shot
+    ]
