@@ -2,9 +2,10 @@
 """
 The page at C{GET /upload/}: a form that sends files to C{POST /upload/}.
 
-Until the web site has sessions, the page sends the API token typed into it
-as C{Authorization: Bearer}, kept in the tab's C{sessionStorage} only; the
-request goes through C{XMLHttpRequest} so that it can show progress.  No
+A bare form for any kind of file: it sends the API token typed into it as
+C{Authorization: Bearer}, kept in the tab's C{sessionStorage} only, through
+C{XMLHttpRequest} so that it can show progress.  (The web site's own forms
+upload with the session: L{julytwisted._html.upload_form}.)  No
 user text is ever put into the page as HTML: results are shown as text.
 """
 

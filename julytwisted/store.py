@@ -453,32 +453,17 @@ class Store:
     @_deferred
     async def teams_waiting(self, limit: int = 100) -> list[dict[str, str]]:
         """
-        Teams not approved yet, by slug.  Scans the keyspace for team hashes:
-        for the admin page, not for anything busy.
+        Teams not approved yet, from the set the scripts that make, move to
+        and approve teams keep (C{j:teams:waiting}).
 
         @return: up to C{limit} C{{slug, name}}, sorted by slug.
         """
-        slugs: list[str] = []
-        cursor = "0"
-        while True:
-            cursor, keys = await self.redis.execute(
-                "SCAN", cursor, "MATCH", "j:team:*", "COUNT", 1000, "TYPE", "hash"
-            )
-            # Slugs have no colon; longer keys (j:team:SLUG:...) are not teams.
-            slugs += [k[7:] for k in keys if ":" not in k[7:]]
-            if cursor == "0":
-                break
-        fields = []
-        for slug in slugs:
-            fields.append(
-                await self.redis.execute("HMGET", f"j:team:{slug}", "name", "approved")
-            )
-        waiting = [
-            {"slug": slug, "name": name or slug}
-            for slug, (name, approved) in zip(slugs, fields, strict=True)
-            if approved != "1"
-        ]
-        return sorted(waiting, key=lambda t: t["slug"])[:limit]
+        found = await self.redis.execute(
+            "SORT", "j:teams:waiting", "ALPHA", "LIMIT", 0, limit,
+            "GET", "#", "GET", "j:team:*->name",
+        )  # fmt: skip
+        pairs = zip(found[::2], found[1::2], strict=True)
+        return [{"slug": slug, "name": name or slug} for slug, name in pairs]
 
     @_deferred
     async def recount(self, game: str) -> dict[str, Any]:

@@ -129,14 +129,17 @@ async def test_unapproved_team_scores_nothing_until_approved(store: Store) -> No
     await two_players(store)
     await store.move_member("ada", "teams", "Newts")
     assert (await store.detail("teams", "newts"))["points"] == 0
+    assert await store.teams_waiting() == [{"slug": "newts", "name": "Newts"}]
     await store.ingest(push(commit("a3")))
     assert (await store.detail("teams", "newts"))["points"] == 0
     await assert_boards_match_tally(store)
     await store.approve_team("newts")
     assert (await store.detail("teams", "newts"))["points"] == 13
+    assert await store.teams_waiting() == []
     await assert_boards_match_tally(store)
     await store.approve_team("newts", approved=False)
     assert (await store.detail("teams", "newts"))["points"] == 0
+    assert [t["slug"] for t in await store.teams_waiting()] == ["newts"]
     with pytest.raises(NotFound):
         await store.approve_team("nobody")
 

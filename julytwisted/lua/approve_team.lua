@@ -11,6 +11,11 @@ if redis.call('EXISTS', tkey) == 0 then
   return cjson.encode({status = 'missing', games = {}})
 end
 redis.call('HSET', tkey, 'approved', req.approved and '1' or '0')
+if req.approved then
+  redis.call('SREM', 'j:teams:waiting', req.slug)
+else
+  redis.call('SADD', 'j:teams:waiting', req.slug)
+end
 local games = {}
 for _, username in ipairs(redis.call('SMEMBERS', tkey .. ':members')) do
   for game in pairs(games_of_player(username)) do games[game] = true end

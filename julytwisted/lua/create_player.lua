@@ -32,6 +32,9 @@ if req.team ~= cjson.null then
   -- approve_team approves a team this creates; approving one that exists
   -- (its members' points recounted) is approve_team.lua's work.
   redis.call('HSETNX', tkey, 'approved', req.approve_team and '1' or '0')
+  if redis.call('HGET', tkey, 'approved') ~= '1' then
+    redis.call('SADD', 'j:teams:waiting', team)
+  end
   redis.call('SADD', tkey .. ':members', req.username)
 end
 

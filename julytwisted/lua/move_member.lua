@@ -26,6 +26,9 @@ if new ~= '' then
   redis.call('HSETNX', prefix .. new, 'name', req.group.name)
   if req.board == 'teams' then
     redis.call('HSETNX', prefix .. new, 'approved', req.approve and '1' or '0')
+    if redis.call('HGET', prefix .. new, 'approved') ~= '1' then
+      redis.call('SADD', 'j:teams:waiting', new)
+    end
   end
   redis.call('SADD', prefix .. new .. ':members', req.username)
 end
