@@ -194,8 +194,12 @@ class Renderer:
         if not cache or status != 200:
             request.setHeader(b"Cache-Control", b"no-store")
             return body
-        scope = b"private" if viewer.signed_in else b"public"
-        request.setHeader(b"Cache-Control", b"%s, max-age=%d" % (scope, self._max_age))
+        if viewer.signed_in:
+            # Rendered afresh for them each time anyway; asking again (a 304
+            # when nothing changed) shows a player their own change at once.
+            request.setHeader(b"Cache-Control", b"private, no-cache")
+        else:
+            request.setHeader(b"Cache-Control", b"public, max-age=%d" % self._max_age)
         request.setHeader(b"Vary", b"Cookie")
         etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
         request.setHeader(b"ETag", etag)

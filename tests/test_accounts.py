@@ -442,3 +442,23 @@ async def test_profile_picture_through_the_session(server: str, store: Store) ->
     assert picture and picture.startswith("/files/")
     _, page, _ = await visitor.get("/profile?saved=picture")
     assert picture.encode() in page and b"Your picture is saved." in page
+
+
+@pytest_twisted.ensureDeferred
+async def test_signed_in_pages_are_asked_for_again(server: str) -> None:
+    """
+    A signed-in visitor's pages are private and revalidated each time (an
+    unchanged one is a 304), so a change of theirs shows at once.
+    """
+    visitor = Visitor(server)
+    await visitor.sign_up("ada")
+    code, _, headers = await visitor.get("/people/ada")
+    assert code == 200
+    assert headers.getRawHeaders("Cache-Control") == ["private, no-cache"]
+    (etag,) = headers.getRawHeaders("ETag")
+    answer = await treq.get(
+        server + "/people/ada",
+        headers=visitor._headers({"If-None-Match": etag}),
+        allow_redirects=False,
+    )
+    assert answer.code == 304

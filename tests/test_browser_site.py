@@ -58,9 +58,14 @@ def text_of(driver: Any, url: str, css: str) -> list[str]:
 
 
 def screenshots(driver: Any, server: str, pages: dict[str, str]) -> list[Path]:
-    """Save each page at each width; restore the desktop size after."""
+    """
+    Save each page at each width, as it is now: the browser may not reuse
+    what it kept of an earlier visit (pages carry a short max-age).  Restore
+    the desktop size after.
+    """
     RESULTS.mkdir(exist_ok=True)
     saved = []
+    driver.execute_cdp_cmd("Network.clearBrowserCache", {})
     try:
         for size, (width, height) in SIZES.items():
             driver.set_window_size(width, height)
