@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import attrs
 from twisted.internet.defer import Deferred
 
+from julytwisted._rpc_doc import readable
 from julytwisted._rpc_errors import InvalidParams
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -84,7 +85,8 @@ class Method:
     @ivar safe: whether it changes nothing, so that GET may call it.
     @ivar authenticated: whether a call needs credentials.
     @ivar validate: whether the params' types are checked before the call.
-    @ivar doc: the function's docstring, cleaned, or an empty string.
+    @ivar doc: the function's docstring as plain text (epytext's markup
+        unwrapped), or an empty string.
     @ivar variadic: the type of any further positional params, for a
         function with C{*args}; its name is that of C{*args}.
     """
@@ -409,7 +411,7 @@ def make_method(
         safe=safe,
         authenticated=authenticated,
         validate=validate,
-        doc=inspect.cleandoc(function.__doc__ or ""),
+        doc=readable(function.__doc__),
         variadic=variadic,
         call_signature=exposed,
     )

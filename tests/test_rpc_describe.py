@@ -68,7 +68,7 @@ async def test_system_methods_stay_out_of_the_registry(rpc: Server) -> None:
 async def test_method_help(rpc: Server) -> None:
     """The docstring; an unknown name is invalid params."""
     assert await result(rpc, "system.methodHelp", ["subtract"]) == (
-        "Subtract C{subtrahend} from C{minuend}."
+        "Subtract subtrahend from minuend."
     )
     answer = await rpc.post(
         {"jsonrpc": "2.0", "method": "system.methodHelp", "params": ["no"], "id": 1}
@@ -105,8 +105,8 @@ async def test_service_description(rpc: Server) -> None:
     assert set(procs) == {*REGISTRY.methods, *SYSTEM}
     assert procs["subtract"] == {
         "name": "subtract",
-        "summary": "Subtract C{subtrahend} from C{minuend}.",
-        "help": "Subtract C{subtrahend} from C{minuend}.",
+        "summary": "Subtract subtrahend from minuend.",
+        "help": "Subtract subtrahend from minuend.",
         "idempotent": True,
         "params": [
             {"name": "minuend", "type": "num"},
@@ -169,7 +169,7 @@ async def test_browser_lists_every_method(rpc: Server) -> None:
     for name in [*REGISTRY.methods, *SYSTEM]:
         assert f'<form class="call" data-method="{name}">' in page
     assert "subtract(minuend=Number, subtrahend=Number) -&gt; Number" in page
-    assert "Say hello to C{name}." in page
+    assert "Say hello to name." in page
     assert '<script src="browser.js" defer></script>' in page
     assert "http://" not in page and "https://" not in page
 

@@ -385,3 +385,30 @@ def test_error_arguments_are_checked() -> None:
         JSONRPCError("m", None, 3)
     with pytest.raises(TypeError):
         JSONRPCError("m", colour="red")
+
+
+def test_docstrings_are_read_as_plain_text() -> None:
+    """
+    Epytext's inline markup is unwrapped (braces nesting inside it too),
+    fields are spelled out one a line, and wrapped lines are joined.
+    """
+    from julytwisted._rpc_doc import readable
+
+    doc = """
+        Commits, newest first:
+        C{{"models": [...], "next": cursor}}; see L{julytwisted.store}.
+
+        @param game: a game's slug, the current
+            one by default.
+        @return: a page of I{commits}.
+        @raise NotFound: for no such game.
+        """
+    assert readable(doc) == (
+        'Commits, newest first: {"models": [...], "next": cursor}; see '
+        "julytwisted.store.\n\n"
+        "game: a game's slug, the current one by default.\n"
+        "Returns: a page of commits.\n"
+        "Raises NotFound: for no such game."
+    )
+    assert readable(None) == ""
+    assert readable("Leave C{this alone") == "Leave C{this alone"
