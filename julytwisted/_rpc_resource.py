@@ -137,9 +137,11 @@ def query_params(query: str) -> list[Any] | dict[str, Any]:
     """
     The params of C{/json/<method>?query}: repeated names give arrays, and
     when the names are 0, 1, 2... the params are positional, in that order.
+
+    @raise UnicodeDecodeError: when a name or value is not UTF-8.
     """
     grouped: dict[str, list[Any]] = {}
-    for key, raw in parse_qsl(query, keep_blank_values=True, errors="replace"):
+    for key, raw in parse_qsl(query, keep_blank_values=True, errors="strict"):
         grouped.setdefault(key, []).append(_query_value(raw))
     params = {k: v[0] if len(v) == 1 else v for k, v in grouped.items()}
     if params and set(params) == {str(n) for n in range(len(params))}:
@@ -333,9 +335,12 @@ class JSONRPCResource(Resource):
             return self._answer(request, answer, media)
         if len(path) > 1:
             return self._http_error(request, 404, "no such resource")
-        # twisted.web has unquoted the path's segments already.
-        name = path[0].decode("utf-8", "replace")
-        params = query_params(query.decode("latin-1"))
+        try:
+            # twisted.web has unquoted the path's segments already.
+            name = path[0].decode("utf-8")
+            params = query_params(query.decode("latin-1"))
+        except UnicodeDecodeError:
+            return self._http_error(request, 400, "the method or params are not UTF-8")
         call = {"jsonrpc": "2.0", "method": name, "params": params, "id": None}
         answer = self._admitted(request, lambda: self.dispatcher.handle(call, incoming))
         return self._answer(request, answer, media)

@@ -187,6 +187,19 @@ async def test_get_params_are_typed(rpc: Server) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_get_that_is_not_utf8_is_refused(rpc: Server) -> None:
+    """
+    A param or method name that is not UTF-8 is a 400 saying so, not a call
+    with U+FFFD in place of what was sent.
+    """
+    for path in ("/json/echo?name=%FF", "/json/echo?%C3=1", "/json/ech%FFo?a=1"):
+        answer = await rpc.get(path)
+        assert answer.code == 400, path
+        assert answer.json["error"]["code"] == -32600
+        assert "UTF-8" in answer.json["error"]["message"]
+
+
+@pytest_twisted.ensureDeferred
 async def test_get_positional_params(rpc: Server) -> None:
     """Names 0, 1, ... are positional params."""
     answer = await rpc.get("/json/subtract?1=4&0=10")
