@@ -74,7 +74,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def stop_process(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+def stop_process(process: subprocess.Popen[Any], grace: float = 15.0) -> None:
     """
     SIGTERM a child, then SIGKILL it if it has not ended after C{grace}
     seconds.
