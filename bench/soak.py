@@ -3,13 +3,14 @@ The soak: a mixed load held for ten minutes through nginx (the deploy kit's
 config, TLS) in front of two C{twistd -n julython} nodes on one Redis, to
 see that latency, errors and memory stay put over time.
 
-Each kind of request is sent at a steady rate, paced (not as fast as
-possible): webhook pushes of one new commit each by ada, JSON-RPC reads
-(C{julython.leaders} and C{julython.player}, by GET and by POST), uploads of
-small distinct PNG avatars with ada's API token; meanwhile websocket
-watchers hold C{/live?channels=global} through nginx for the whole run. The
-floor beside them, at the same rate in the same run: C{/healthz} through
-nginx, and C{/healthz} straight to node a (the same work without nginx).
+Each kind of request is sent at a steady average rate, with random gaps as
+independent clients would send it (not as fast as possible): webhook
+pushes of one new commit each by ada, JSON-RPC reads (C{julython.leaders}
+and C{julython.player}, by GET and by POST), uploads of small distinct PNG
+avatars with ada's API token; meanwhile websocket watchers hold
+C{/live?channels=global} through nginx for the whole run.  The floor beside
+them, at the same rate in the same run: C{/healthz} through nginx, and
+C{/healthz} straight to node a (the same work without nginx).
 
 Printed: for each kind, the requests answered well after the warm-up,
 their rate, p50/p99/max latency (from the moment each was due, so a late
@@ -251,7 +252,12 @@ class Tally:
 
 
 async def _paced(plan: dict[str, Any], send: Send, tally: Tally) -> None:
-    """Send at C{plan['rate']} a second from C{start} to C{end}, then wait."""
+    """
+    Send at C{plan['rate']} a second on average from C{start} to C{end},
+    then wait for the answers.  The gaps are random (a Poisson process, as
+    independent clients make): evenly spaced, every kind would fall due at
+    the same instants, each upload landing on a push and its fan-out.
+    """
 
     async def one(i: int, due: float) -> None:
         try:
@@ -261,8 +267,9 @@ async def _paced(plan: dict[str, Any], send: Send, tally: Tally) -> None:
         tally.record(i, due, error)
 
     running: set[asyncio.Task[None]] = set()
-    i = 0
-    while (due := plan["start"] + i / plan["rate"]) < plan["end"]:
+    gaps = random.Random(plan["kind"])
+    i, due = 0, plan["start"]
+    while (due := due + gaps.expovariate(plan["rate"])) < plan["end"]:
         if (delay := due - time.time()) > 0:
             await asyncio.sleep(delay)
         task = asyncio.create_task(one(i, due))
@@ -713,7 +720,7 @@ def summarise(
         f"pushed; missing {live['missing']}, twice {live['twice']}; "
         f"{live['messages']:,} messages in all; {live['drops']} drops"
         + (f" (close codes {dict(live['closes'])})" if live["closes"] else "")
-        + ", each reconnected with since"
+        + (", each reconnected with since" if live["drops"] else "")
     )
     if live["errors"]:
         failures.append(f"live feed: {dict(live['errors'])}")
@@ -764,8 +771,9 @@ def describe(options: argparse.Namespace) -> None:
         f"soak: {options.minutes:g} min after a {options.warmup:g} s warm-up; "
         f"nginx {nginx_version()} (deploy/nginx/julython.conf, TLS, one worker) "
         "in front of 2 nodes on one Redis\n"
-        f"load, paced: pushes {options.push_rate:g}/s (one new commit each, by "
-        f"ada), JSON-RPC reads {options.rpc_rate:g}/s (leaders and player, GET "
+        "load, paced (Poisson arrivals): "
+        f"pushes {options.push_rate:g}/s (one new commit each, by ada), "
+        f"JSON-RPC reads {options.rpc_rate:g}/s (leaders and player, GET "
         f"and POST), uploads {options.upload_rate:g}/s (PNG avatars of 3 KiB), "
         f"{options.watchers} watchers of /live?channels=global in "
         f"{options.watcher_processes} processes; the floor: /healthz "
