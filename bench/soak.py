@@ -53,6 +53,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -507,8 +508,6 @@ class Cluster:
 
     def watchers(self) -> dict[str, int]:
         """@return: live watchers on each node, from its C{/metrics}."""
-        import urllib.request
-
         counts = {}
         for name, (url, _) in self.nodes.items():
             with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
