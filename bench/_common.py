@@ -1,7 +1,8 @@
 """
-Helpers shared by the benchmarks: a private redis-server and a real
-C{twistd -n julython} as child processes, loopback HTTP, GitHub payloads and
-latency percentiles.
+Helpers shared by the benchmarks: a private redis-server, a real
+C{twistd -n julython} and nginx from the deploy kit's config as child
+processes, loopback HTTP, a player's API token, GitHub payloads, processes'
+memory and latency percentiles.
 
 Every child is registered on a L{contextlib.ExitStack} as it starts, so a
 failure or Ctrl-C anywhere stops it and removes its files.
@@ -10,6 +11,7 @@ failure or Ctrl-C anywhere stops it and removes its files.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import math
@@ -18,6 +20,7 @@ import platform
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -40,6 +43,12 @@ TWISTD = str(Path(sys.executable).parent / "twistd")
 
 #: The only interface anything listens on or connects to.
 LOOPBACK = "127.0.0.1"
+
+#: The deploy kit: nginx, systemd and supervisord configurations.
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+
+#: Debian's nginx.
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 class BenchError(Exception):
@@ -65,7 +74,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def stop_process(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+def stop_process(process: subprocess.Popen[Any], grace: float = 15.0) -> None:
     """
     SIGTERM a child, then SIGKILL it if it has not ended after C{grace}
     seconds.
@@ -248,6 +257,28 @@ def create_player(url: str, token: str) -> None:
         raise BenchError(f"creating the player answered {code}: {reply}")
 
 
+def player_token(url: str) -> str:
+    """
+    Sign ada up through JSON-RPC (ada@example.com, so that her commits
+    score) and make her an API token.
+
+    @param url: a node's base URL.
+    @return: the token.
+    """
+    signup = {"jsonrpc": "2.0", "id": 1, "method": "julython.signup"}
+    signup["params"] = ["ada", "correct horse", "ada@example.com"]
+    json_type = {"Content-Type": "application/json"}
+    post_or_get(url + "/json/", json.dumps(signup).encode(), json_type)
+    basic = base64.b64encode(b"ada:correct horse").decode()
+    call = {"jsonrpc": "2.0", "id": 2, "method": "julython.createToken"}
+    _, answer = post_or_get(
+        url + "/json/",
+        json.dumps(call).encode(),
+        {**json_type, "Authorization": f"Basic {basic}"},
+    )
+    return str(answer["result"])
+
+
 def _commit(sha: str, i: int) -> dict[str, Any]:
     person = {"name": "Ada", "email": "ada@example.com", "username": "ada"}
     return {
@@ -313,6 +344,14 @@ def percentile(samples: Iterable[float], p: float) -> float:
     return ordered[rank - 1]
 
 
+def memory(pid: int, field: str = "VmRSS") -> int:
+    """@return: C{VmRSS} or C{VmHWM} of a process, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise BenchError(f"no {field} for process {pid}")
+
+
 def machine() -> str:
     """@return: one line naming the cores, the Python and the Redis measured."""
     return (
@@ -321,6 +360,131 @@ def machine() -> str:
         f"redis-server {redis_version()}, "
         f"load average {os.getloadavg()[0]:.2f} before the run"
     )
+
+
+# nginx in front of the nodes, from the deploy kit's config
+
+
+def render(site: str, replacements: dict[str, str]) -> str:
+    """
+    @return: the site config with each placeholder replaced.
+    @raise BenchError: when a placeholder is not in it any more.
+    """
+    for old, new in replacements.items():
+        if old not in site:
+            raise BenchError(f"deploy/nginx/julython.conf no longer has {old!r}")
+        site = site.replace(old, new)
+    return site
+
+
+def _decoded(raw: bytes, headers: Any) -> Any:
+    if "json" in (headers.get("Content-Type") or ""):
+        return json.loads(raw)
+    return raw
+
+
+class Front:
+    """
+    nginx, configured from C{deploy/nginx/julython.conf}, on a private
+    prefix: free ports for its plain and TLS servers, a self-signed
+    certificate, the given nodes as its upstream, one worker.
+    """
+
+    def __init__(
+        self, prefix: Path, upstreams: Sequence[int], connections: int = 256
+    ) -> None:
+        """
+        Start nginx and wait until its TLS port listens.
+
+        @param prefix: an empty directory for its config, logs and cache.
+        @param upstreams: the nodes' ports on the loopback interface.
+        @param connections: its C{worker_connections}; each proxied request
+            or websocket holds two.
+        @raise BenchError: when nginx exits or does not listen.
+        """
+        self.prefix = prefix
+        self.http, self.https = free_port(), free_port()
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                "-days", "1", "-subj", "/CN=julython.example.org",
+                "-keyout", str(prefix / "key.pem"), "-out", str(prefix / "cert.pem"),
+            ],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        servers = "".join(
+            f"    server {LOOPBACK}:{port} max_fails=1 fail_timeout=5s;\n"
+            for port in upstreams
+        )
+        site = render(
+            (DEPLOY / "nginx" / "julython.conf").read_text(),
+            {
+                "    server 127.0.0.1:8081 max_fails=1 fail_timeout=5s;\n"
+                "    server 127.0.0.1:8082 max_fails=1 fail_timeout=5s;\n": servers,
+                "    listen 80;\n    listen [::]:80;\n": f"    listen {self.http};\n",
+                "    listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n": (
+                    f"    listen {self.https} ssl http2;\n"
+                ),
+                "/etc/ssl/julython/fullchain.pem": str(prefix / "cert.pem"),
+                "/etc/ssl/julython/privkey.pem": str(prefix / "key.pem"),
+                "/var/cache/nginx/julython": str(prefix / "cache"),
+            },
+        )
+        (prefix / "julython.conf").write_text(site)
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        temp = "".join(
+            f"    {kind}_temp_path {prefix / kind};\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        (prefix / "nginx.conf").write_text(
+            f"{user}daemon off;\npid {prefix / 'nginx.pid'};\n"
+            f"error_log {prefix / 'error.log'} info;\n"
+            f"events {{ worker_connections {connections}; }}\n"
+            f"http {{\n    access_log {prefix / 'access.log'};\n{temp}"
+            f"    include {prefix / 'julython.conf'};\n}}\n"
+        )
+        self.process = subprocess.Popen(
+            [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            if self.process.poll() is not None:
+                raise BenchError((prefix / "error.log").read_text())
+            with socket.socket() as s:
+                if s.connect_ex((LOOPBACK, self.https)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                self.stop()
+                raise BenchError("nginx never listened")
+            time.sleep(0.05)
+        self.url = f"https://{LOOPBACK}:{self.https}"
+        self.tls = ssl.create_default_context(cafile=str(prefix / "cert.pem"))
+        self.tls.check_hostname = False
+
+    def request(
+        self,
+        path: str,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any, Any]:
+        """@return: the status, the body (decoded when JSON) and the headers."""
+        sent = {"Host": "julython.example.org", **(headers or {})}
+        req = urllib.request.Request(self.url + path, data=data, headers=sent)
+        try:
+            with urllib.request.urlopen(req, timeout=15, context=self.tls) as r:
+                return r.status, _decoded(r.read(), r.headers), r.headers
+        except urllib.error.HTTPError as e:
+            return e.code, _decoded(e.read(), e.headers), e.headers
+
+    def stop(self) -> None:
+        """Stop nginx gracefully (SIGQUIT), killing it after 10 s."""
+        self.process.send_signal(signal.SIGQUIT)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 # wrk, the load generator both benchmarks drive

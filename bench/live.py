@@ -273,7 +273,7 @@ def measure(
                 entry[1] += n
     finally:
         for child in children:
-            stop_process(child)  # type: ignore[arg-type]
+            stop_process(child)
     latencies = []
     delivered = missing = 0
     for h, sent in posted.items():

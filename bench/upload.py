@@ -24,7 +24,6 @@ start.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import hashlib
 import http.client
@@ -45,7 +44,8 @@ from _common import (
     BenchError,
     free_port,
     machine,
-    post_or_get,
+    memory,
+    player_token,
     print_tail,
     raise_on_sigterm,
     start_redis,
@@ -84,14 +84,6 @@ class Result:
     @property
     def rate(self) -> float:
         return self.bytes / self.seconds / 1e6
-
-
-def memory(pid: int, field: str) -> int:
-    """@return: C{VmRSS} or C{VmHWM} of a process, in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    raise BenchError(f"no {field} for process {pid}")
 
 
 def make_file(path: Path, size: int) -> None:
@@ -177,22 +169,6 @@ def check(outcome: tuple[int, Any], path: Path) -> None:
     small = size < 2 * MiB
     if small and answer[0]["sha256"] != hashlib.sha256(path.read_bytes()).hexdigest():
         raise BenchError(f"upload of {path.name}: wrong digest {answer[0]}")
-
-
-def player_token(url: str) -> str:
-    """Sign a player up through JSON-RPC and make them an API token."""
-    signup = {"jsonrpc": "2.0", "id": 1, "method": "julython.signup"}
-    signup["params"] = ["ada", "correct horse", "ada@example.com"]
-    json_type = {"Content-Type": "application/json"}
-    post_or_get(url + "/json/", json.dumps(signup).encode(), json_type)
-    basic = base64.b64encode(b"ada:correct horse").decode()
-    call = {"jsonrpc": "2.0", "id": 2, "method": "julython.createToken"}
-    _, answer = post_or_get(
-        url + "/json/",
-        json.dumps(call).encode(),
-        {**json_type, "Authorization": f"Basic {basic}"},
-    )
-    return str(answer["result"])
 
 
 def run_ours(work: Path, path: Path) -> Result:

@@ -1,137 +1,28 @@
 """
-The deploy kit's nginx config, run for real (Debian's nginx, started by the
-test on free ports with a self-signed certificate) in front of two
+The deploy kit's nginx config, run for real (Debian's nginx, started by
+C{bench._common.Front} on free ports with a self-signed certificate, as the
+soak benchmark starts it) in front of two
 C{twistd julython} nodes sharing one Redis: a push through nginx lands once,
 either node answers, and killing one leaves the service answering.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import socket
-import ssl
-import subprocess
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from websockets.sync.client import connect
 
+from bench._common import NGINX, Front
 from tests.builders import body, github_payload
 from tests.conftest import start_redis_server
 from tests.test_twistd import Node, free_port
 
-DEPLOY = Path(__file__).parent.parent / "deploy"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HOOK = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
-
-
-def _decoded(raw: bytes, headers: Any) -> Any:
-    if "json" in (headers.get("Content-Type") or ""):
-        return json.loads(raw)
-    return raw
-
-
-def render(site: str, replacements: dict[str, str]) -> str:
-    """The site config with each placeholder replaced, every one present."""
-    for old, new in replacements.items():
-        assert old in site, f"deploy/nginx/julython.conf no longer has {old!r}"
-        site = site.replace(old, new)
-    return site
-
-
-class Front:
-    """nginx, configured from deploy/nginx/julython.conf, on a private prefix."""
-
-    def __init__(self, prefix: Path, upstreams: list[int]) -> None:
-        self.prefix = prefix
-        self.http, self.https = free_port(), free_port()
-        subprocess.run(
-            [
-                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                "-days", "1", "-subj", "/CN=julython.example.org",
-                "-keyout", str(prefix / "key.pem"), "-out", str(prefix / "cert.pem"),
-            ],
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
-        servers = "".join(
-            f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;\n"
-            for port in upstreams
-        )
-        site = render(
-            (DEPLOY / "nginx" / "julython.conf").read_text(),
-            {
-                "    server 127.0.0.1:8081 max_fails=1 fail_timeout=5s;\n"
-                "    server 127.0.0.1:8082 max_fails=1 fail_timeout=5s;\n": servers,
-                "    listen 80;\n    listen [::]:80;\n": f"    listen {self.http};\n",
-                "    listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n": (
-                    f"    listen {self.https} ssl http2;\n"
-                ),
-                "/etc/ssl/julython/fullchain.pem": str(prefix / "cert.pem"),
-                "/etc/ssl/julython/privkey.pem": str(prefix / "key.pem"),
-                "/var/cache/nginx/julython": str(prefix / "cache"),
-            },
-        )
-        (prefix / "julython.conf").write_text(site)
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        temp = "".join(
-            f"    {kind}_temp_path {prefix / kind};\n"
-            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        (prefix / "nginx.conf").write_text(
-            f"{user}daemon off;\npid {prefix / 'nginx.pid'};\n"
-            f"error_log {prefix / 'error.log'} info;\n"
-            "events { worker_connections 256; }\n"
-            f"http {{\n    access_log {prefix / 'access.log'};\n{temp}"
-            f"    include {prefix / 'julython.conf'};\n}}\n"
-        )
-        self.process = subprocess.Popen(
-            [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-        )
-        deadline = time.monotonic() + 15
-        while True:
-            if self.process.poll() is not None:
-                raise AssertionError((prefix / "error.log").read_text())
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.https)) == 0:
-                    break
-            assert time.monotonic() < deadline, "nginx never listened"
-            time.sleep(0.05)
-        self.url = f"https://127.0.0.1:{self.https}"
-        self.tls = ssl.create_default_context(cafile=str(prefix / "cert.pem"))
-        self.tls.check_hostname = False
-
-    def request(
-        self,
-        path: str,
-        data: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, Any, Any]:
-        """@return: the status, the body (decoded when JSON) and the headers."""
-        sent = {"Host": "julython.example.org", **(headers or {})}
-        req = urllib.request.Request(self.url + path, data=data, headers=sent)
-        try:
-            with urllib.request.urlopen(req, timeout=15, context=self.tls) as r:
-                return r.status, _decoded(r.read(), r.headers), r.headers
-        except urllib.error.HTTPError as e:
-            return e.code, _decoded(e.read(), e.headers), e.headers
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGQUIT)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture
