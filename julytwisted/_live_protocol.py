@@ -13,7 +13,7 @@ import socket
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.compress import (
@@ -22,6 +22,7 @@ from autobahn.websocket.compress import (
     PerMessageDeflateOfferAccept,
 )
 from twisted.internet import tcp
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
@@ -30,9 +31,6 @@ from zope.interface import implementer
 
 from julytwisted._store_feed import FeedEntry, parse_id
 from julytwisted.config import LiveSettings
-
-if TYPE_CHECKING:
-    from julytwisted.store import Store
 
 log = Logger()
 
@@ -73,15 +71,19 @@ Groups = dict[frozenset[str], tuple[list[bytes], int]]
 Frames = dict[tuple[int, ...], Any]
 """Prepared frames (autobahn's C{PreparedMessage}) by their messages' ids."""
 
+Replayed = tuple[list[FeedEntry], Render]
+"""A replay's entries, oldest first, and the renderer its watchers share."""
+
 
 class Hub(Protocol):
     """What a watcher needs of the process's live bridge."""
 
-    store: Store
-
     def attach(self, watcher: LiveProtocol) -> None: ...
     def detach(self, watcher: LiveProtocol) -> None: ...
     def mark(self, watcher: LiveProtocol) -> None: ...
+    def replay(
+        self, channels: Sequence[str], since: str | None
+    ) -> Deferred[Replayed]: ...
 
 
 def render_entry(entry: FeedEntry, channel: str) -> bytes:
@@ -237,26 +239,27 @@ class LiveProtocol(WebSocketServerProtocol):
         self._replay()
 
     def _replay(self) -> None:
-        store = self.factory.hub.store
-        channels = sorted(self.channels)
-        if self._since is not None:
-            d = store.feed_after(channels, self._since)
-        else:
-            d = store.feed_tail(channels, REPLAY_TAIL)
+        d = self.factory.hub.replay(sorted(self.channels), self._since)
         d.addCallback(self._replayed)
         d.addErrback(self._replay_failed)
 
-    def _replayed(self, entries: list[FeedEntry]) -> None:
+    def _replayed(self, replayed: Replayed) -> None:
+        if self.state != WebSocketServerProtocol.STATE_OPEN:
+            return  # It left while its replay was read.
+        entries, render = replayed
         if self._since is not None:
             self._last = parse_id(self._since)
         pending, self._pending = self._pending or [], None
-        self.offer(entries, render_entry)
-        self.offer(pending, render_entry)
+        self.offer(entries, render)
+        self.offer(pending, render)
 
     def _replay_failed(self, failure: Failure) -> None:
         log.info("replay failed: {error}", error=failure.getErrorMessage())
-        self.send_now({"type": "error", "error": "replay unavailable: Redis is away"})
-        self._replayed([])
+        if self.state == WebSocketServerProtocol.STATE_OPEN:
+            self.send_now(
+                {"type": "error", "error": "replay unavailable: Redis is away"}
+            )
+            self._replayed(([], render_entry))
 
     def offer(self, entries: Iterable[FeedEntry], render: Render) -> None:
         """
