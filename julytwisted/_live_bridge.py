@@ -290,9 +290,14 @@ class LiveBridge(Service):
 
     def _caught_up(self, entries: list[FeedEntry]) -> None:
         if self._last_id is None:
-            # Only a starting point: watchers replay what came before.
+            # Only a starting point: watchers replay what came before.  An
+            # empty feed starts before any id, or the next catch-up (after an
+            # outage that lost a message) would take a new starting point
+            # and skip what came in between.
             if entries:
                 self._set_last(entries[-1])
+            else:
+                self._last, self._last_id = (0, 0), "0-0"
             entries = []
         self._deliver(entries)
         if len(entries) >= FEED_LENGTH and self._connection is not None:

@@ -321,3 +321,27 @@ async def test_watcher_gone_before_its_replay_fails(
         await port.stopListening()
         await bridge.stopService()
         await dead.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_catch_up_on_a_feed_empty_at_start(
+    live_server: Any, redis: RedisService
+) -> None:
+    """
+    A node whose feed was empty when it subscribed loses its subscription
+    before it was sent anything: what was published meanwhile still reaches
+    its watchers once it subscribes again.
+    """
+    server, bridge = live_server
+    w = await watch(server)
+    await w.wait_for("subscribed", 1)
+    await redis.client.execute("CLIENT", "KILL", "TYPE", "pubsub")
+    # Published while the subscription is down (it comes back after 0.1 s).
+    acknowledged = await push_until_stored(server, "gap1", "gap2")
+    while not bridge.live:
+        await settle(0.02)
+    acknowledged += await push_until_stored(server, "after")
+    await w.wait_for("commit", len(acknowledged))
+    await settle()
+    assert [m["commit"]["hash"] for m in w.of("commit")] == acknowledged
+    w.close()
