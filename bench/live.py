@@ -53,6 +53,8 @@ from _common import (
     stop_process,
 )
 
+from julytwisted.live import REPLAY_TAIL
+
 _HASH = re.compile(rb'"hash":"([0-9a-f]{40})"')
 _TOKEN = "bench-token"
 
@@ -195,6 +197,22 @@ def start_peer(redis_socket: Path) -> int:
 # One measurement
 
 
+def _seed_feed(url: str) -> None:
+    """
+    Fill the feed's last L{REPLAY_TAIL} entries before the first phase, so
+    that every phase's subscribers are replayed them on connecting, as a
+    page's watcher is, whichever phase comes first.
+    """
+    hashes = [
+        f"seed{i:08d}".encode().hex()[:40].ljust(40, "0") for i in range(REPLAY_TAIL)
+    ]
+    body = json.dumps(github_payload(hashes)).encode()
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    code, reply = post_or_get(url + "/api/v1/github", body, headers)
+    if code != 201:
+        raise BenchError(f"seeding the feed: the webhook answered {code}: {reply}")
+
+
 def _post_commits(url: str, rate: float, seconds: float, tag: str) -> dict[str, float]:
     """
     Post one commit a push at C{rate} a second, from a few threads so that
@@ -330,9 +348,11 @@ def main() -> None:
             raise
         peer_port = start_peer(redis_socket)
         host, port = url.removeprefix("http://").split(":")
+        _seed_feed(url)
         print(
             f"{args.rate:g} commits/s for {args.seconds:g} s, one commit a push; "
-            f"{args.processes} client processes"
+            f"{args.processes} client processes; julython replays the last "
+            f"{REPLAY_TAIL} entries to each subscriber as it connects"
         )
         print(f"{'server':<22}{'N':>6}{'commits/s':>10}{'deliveries/s':>14}"
               f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'missing':>9}")  # fmt: skip

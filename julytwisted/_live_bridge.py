@@ -2,12 +2,13 @@
 """
 The process's one Redis subscription to the feed, fanned out to its own
 watchers.  After an outage it subscribes again and reads from the global
-stream what was published meanwhile, so no watcher misses an entry.
+stream what was published meanwhile, so no watcher misses an entry.  The
+replays of watchers that connect together are read once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import txredisapi
@@ -19,10 +20,12 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from julytwisted._live_protocol import (
+    REPLAY_TAIL,
     Frames,
     Groups,
     LiveProtocol,
     Render,
+    Replayed,
     render_entry,
 )
 from julytwisted._store_feed import FeedEntry, entries_from_message
@@ -35,6 +38,9 @@ LOAD_FACTOR = 4
 
 Subscribe = Callable[[type[Any]], Any]
 """Makes a pub/sub connection (L{RedisService.subscriber}) of a protocol."""
+
+_Ask = tuple[tuple[str, ...], str | None]
+"""What a replay reads: the channels, sorted, and the C{since} if any."""
 
 
 class _Subscription(txredisapi.SubscriberProtocol):  # type: ignore[misc]
@@ -57,7 +63,7 @@ class _Subscription(txredisapi.SubscriberProtocol):  # type: ignore[misc]
 
 
 def _renderer() -> Render:
-    """@return: L{render_entry}, caching each message for one flush."""
+    """@return: L{render_entry}, caching each message for one flush or replay."""
     rendered: dict[tuple[str, str], bytes] = {}
 
     def render(entry: FeedEntry, channel: str) -> bytes:
@@ -70,13 +76,78 @@ def _renderer() -> Render:
     return render
 
 
+class _Replays:
+    """
+    Replay reads, one at a time for each set of channels and C{since}: the
+    watchers that ask while one is in flight share the next, and the
+    messages it renders.
+
+    Each watcher asked for its replay after it was attached, so a read sent
+    after it asked holds every entry the watcher will not be sent live.  A
+    read already in flight may not: it is never shared with a latecomer.
+
+    Without this, each of a thousand watchers connecting at once read its own
+    30 entries, and txredisapi's parser, which spends a reactor turn on each
+    string of a reply, took seconds over them while every other command on
+    the same pooled connections (a webhook's ingest, C{/healthz}'s PING)
+    waited behind them.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        #: The keys read now, each with the watchers waiting for the next read.
+        self._reading: dict[_Ask, list[Deferred[Replayed]]] = {}
+
+    def ask(self, channels: Sequence[str], since: str | None) -> Deferred[Replayed]:
+        """
+        @param channels: the watcher's channels.
+        @param since: the last entry it had, if it said.
+        @return: what came after C{since} on those channels, else their last
+            L{REPLAY_TAIL} entries, from a read sent after this call.
+        """
+        key: _Ask = (tuple(sorted(channels)), since)
+        wanted: Deferred[Replayed] = Deferred()
+        if key in self._reading:
+            self._reading[key].append(wanted)
+        else:
+            self._read(key, [wanted])
+        return wanted
+
+    def _read(self, key: _Ask, readers: list[Deferred[Replayed]]) -> None:
+        self._reading[key] = []
+        channels, since = key
+        if since is None:
+            d = self._store.feed_tail(channels, REPLAY_TAIL)
+        else:
+            d = self._store.feed_after(channels, since)
+        d.addBoth(self._read_done, key, readers)
+
+    def _read_done(
+        self,
+        result: list[FeedEntry] | Failure,
+        key: _Ask,
+        readers: list[Deferred[Replayed]],
+    ) -> None:
+        waiting = self._reading.pop(key)
+        if isinstance(result, Failure):
+            for reader in readers:
+                reader.errback(result)
+        else:
+            replayed = (result, _renderer())
+            for reader in readers:
+                reader.callback(replayed)
+        if waiting:
+            self._read(key, waiting)
+
+
 class LiveBridge(Service):
     """
     Redis to this process's watchers: one subscription, entries delivered in
     id order and each once, messages rendered once per channel and sent at
     the end of the reactor turn, several to a frame.
 
-    @ivar store: where watchers and the bridge read missed entries.
+    @ivar store: where the bridge and its watchers' replays read missed
+        entries.
     @ivar live: whether the subscription is up and caught up.
     """
 
@@ -100,6 +171,7 @@ class LiveBridge(Service):
         self._subscribe = subscribe
         self._clock = clock
         self._retry = retry
+        self._replays = _Replays(store)
         self._watchers: dict[LiveProtocol, None] = {}
         self._dirty: dict[LiveProtocol, None] = {}
         self._flush_call: IDelayedCall | None = None
@@ -135,6 +207,13 @@ class LiveBridge(Service):
         """Stop delivering to a watcher."""
         self._watchers.pop(watcher, None)
         self._dirty.pop(watcher, None)
+
+    def replay(self, channels: Sequence[str], since: str | None) -> Deferred[Replayed]:
+        """
+        What a watcher just attached missed: after C{since} on its channels,
+        else their last entries; read once for all that ask together.
+        """
+        return self._replays.ask(channels, since)
 
     def mark(self, watcher: LiveProtocol) -> None:
         """
@@ -211,9 +290,14 @@ class LiveBridge(Service):
 
     def _caught_up(self, entries: list[FeedEntry]) -> None:
         if self._last_id is None:
-            # Only a starting point: watchers replay what came before.
+            # Only a starting point: watchers replay what came before.  An
+            # empty feed starts before any id, or the next catch-up (after an
+            # outage that lost a message) would take a new starting point
+            # and skip what came in between.
             if entries:
                 self._set_last(entries[-1])
+            else:
+                self._last, self._last_id = (0, 0), "0-0"
             entries = []
         self._deliver(entries)
         if len(entries) >= FEED_LENGTH and self._connection is not None:

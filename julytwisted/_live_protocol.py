@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import re
 import socket
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.compress import (
+    PerMessageDeflate,
     PerMessageDeflateOffer,
     PerMessageDeflateOfferAccept,
 )
 from twisted.internet import tcp
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
@@ -28,9 +31,6 @@ from zope.interface import implementer
 
 from julytwisted._store_feed import FeedEntry, parse_id
 from julytwisted.config import LiveSettings
-
-if TYPE_CHECKING:
-    from julytwisted.store import Store
 
 log = Logger()
 
@@ -52,6 +52,12 @@ KERNEL_SEND_BUFFER = 64 * 1024
 #: Close code for watchers of a node that is stopping.
 GOING_AWAY = 1001
 
+#: zlib's level for what we compress (permessage-deflate).  Every watcher
+#: compresses its own copy of each frame, so this is paid once per watcher:
+#: on the feed's JSON, level 1 costs half of zlib's default (6) for about
+#: 7 % more bytes.
+DEFLATE_LEVEL = 1
+
 _CHANNEL = re.compile(
     r"global|(player|project|location|team):[a-z0-9][a-z0-9_.-]{0,99}"
 )
@@ -65,15 +71,19 @@ Groups = dict[frozenset[str], tuple[list[bytes], int]]
 Frames = dict[tuple[int, ...], Any]
 """Prepared frames (autobahn's C{PreparedMessage}) by their messages' ids."""
 
+Replayed = tuple[list[FeedEntry], Render]
+"""A replay's entries, oldest first, and the renderer its watchers share."""
+
 
 class Hub(Protocol):
     """What a watcher needs of the process's live bridge."""
 
-    store: Store
-
     def attach(self, watcher: LiveProtocol) -> None: ...
     def detach(self, watcher: LiveProtocol) -> None: ...
     def mark(self, watcher: LiveProtocol) -> None: ...
+    def replay(
+        self, channels: Sequence[str], since: str | None
+    ) -> Deferred[Replayed]: ...
 
 
 def render_entry(entry: FeedEntry, channel: str) -> bytes:
@@ -204,6 +214,11 @@ class LiveProtocol(WebSocketServerProtocol):
                 self._since = since
 
     def onOpen(self) -> None:
+        deflate: Any = self._perMessageCompress
+        if type(deflate) is PerMessageDeflate:
+            # Nothing is compressed before onOpen: swap the class autobahn
+            # chose for one that compresses at our level.
+            deflate.__class__ = _FastDeflate
         if self._echo:
             return
         # Behind WebSocketResource the HTTP channel is still the transport's
@@ -224,26 +239,27 @@ class LiveProtocol(WebSocketServerProtocol):
         self._replay()
 
     def _replay(self) -> None:
-        store = self.factory.hub.store
-        channels = sorted(self.channels)
-        if self._since is not None:
-            d = store.feed_after(channels, self._since)
-        else:
-            d = store.feed_tail(channels, REPLAY_TAIL)
+        d = self.factory.hub.replay(sorted(self.channels), self._since)
         d.addCallback(self._replayed)
         d.addErrback(self._replay_failed)
 
-    def _replayed(self, entries: list[FeedEntry]) -> None:
+    def _replayed(self, replayed: Replayed) -> None:
+        if self.state != WebSocketServerProtocol.STATE_OPEN:
+            return  # It left while its replay was read.
+        entries, render = replayed
         if self._since is not None:
             self._last = parse_id(self._since)
         pending, self._pending = self._pending or [], None
-        self.offer(entries, render_entry)
-        self.offer(pending, render_entry)
+        self.offer(entries, render)
+        self.offer(pending, render)
 
     def _replay_failed(self, failure: Failure) -> None:
         log.info("replay failed: {error}", error=failure.getErrorMessage())
-        self.send_now({"type": "error", "error": "replay unavailable: Redis is away"})
-        self._replayed([])
+        if self.state == WebSocketServerProtocol.STATE_OPEN:
+            self.send_now(
+                {"type": "error", "error": "replay unavailable: Redis is away"}
+            )
+            self._replayed(([], render_entry))
 
     def offer(self, entries: Iterable[FeedEntry], render: Render) -> None:
         """
@@ -396,10 +412,37 @@ class LiveProtocol(WebSocketServerProtocol):
         self.send_now({"type": "subscribed", "channels": sorted(self.channels)})
 
 
+class _FastDeflate(PerMessageDeflate):
+    """
+    permessage-deflate compressing at L{DEFLATE_LEVEL}: autobahn always
+    compresses at zlib's default level, and has no option for another.
+    """
+
+    def start_compress_message(self) -> None:
+        if self._compressor is None or self.server_no_context_takeover:
+            self._compressor = zlib.compressobj(
+                DEFLATE_LEVEL,
+                zlib.DEFLATED,
+                -self.server_max_window_bits,
+                self.mem_level,
+            )
+
+
 def _accept_deflate(offers: Sequence[Any]) -> PerMessageDeflateOfferAccept | None:
+    """
+    Accept the first permessage-deflate offer, with zlib's hash table no
+    larger than the window the client allows us.
+
+    zlib sizes its hash table by memory level alone (2 ** (level + 7)
+    entries, 32768 by default) and sweeps all of it each time the window
+    slides: with a 512-byte window (C{server_max_window_bits=9}) that is
+    every 512 bytes, and compressing took 30 times as long as with the
+    default window.  A level of C{bits - 7} keeps the table the window's size.
+    """
     for offer in offers:
         if isinstance(offer, PerMessageDeflateOffer):
-            return PerMessageDeflateOfferAccept(offer)
+            bits = offer.request_max_window_bits or zlib.MAX_WBITS
+            return PerMessageDeflateOfferAccept(offer, mem_level=max(1, bits - 7))
     return None
 
 

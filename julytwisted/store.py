@@ -799,7 +799,8 @@ class Store:
                     "XRANGE", "j:feed:" + c, "(" + since, "+", "COUNT", count
                 )
                 for c in channels
-            ]
+            ],
+            consumeErrors=True,
         )
         return merge_entries(replies)
 
@@ -813,7 +814,8 @@ class Store:
             [
                 self.redis.execute("XREVRANGE", "j:feed:" + c, "+", "-", "COUNT", count)
                 for c in channels
-            ]
+            ],
+            consumeErrors=True,
         )
         return merge_entries([list(reversed(r)) for r in replies])[-count:]
 

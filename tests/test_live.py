@@ -7,15 +7,18 @@ using autobahn's client or the C{websockets} library.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest_twisted
 from twisted.internet import threads
+from twisted.internet.defer import Deferred, gatherResults
 from websockets.sync.client import connect
 
 from julytwisted._live_protocol import render_entry
 from julytwisted._store_feed import FeedEntry
 from julytwisted.live import check_channels
+from julytwisted.redis_service import RedisService
 from tests.builders import github_payload
 from tests.live_clients import flatten, settle, watch, ws_url
 from tests.test_web import add_ada, post_github
@@ -137,6 +140,59 @@ async def test_since_replays_exactly_what_was_missed(live_server: Live) -> None:
     await settle()
     assert [m["commit"]["hash"] for m in again.of("commit")] == missed + live
     again.close()
+
+
+async def calls(redis: RedisService, command: str) -> int:
+    """@return: how many times Redis ran C{command} since its stats were reset."""
+    info: str = await redis.client.execute("INFO", "commandstats")
+    found = re.search(rf"cmdstat_{command}:calls=(\d+)", info)
+    return int(found.group(1)) if found else 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_replays_asked_together_are_read_once(
+    live_server: Live, redis: RedisService
+) -> None:
+    """
+    Ten watchers asking for the same replay at once cost two reads: the
+    first asker's, and one sent after it for the nine that asked while it
+    was in flight.  All get the same entries, rendered once.
+    """
+    server, bridge = live_server
+    hashes = await push(server, *[f"r{i}" for i in range(5)], email="x@y.org")
+    await redis.client.execute("CONFIG", "RESETSTAT")
+    tails = await gatherResults([bridge.replay(["global"], None) for _ in range(10)])
+    since = [e for e in tails[0][0] if e.type == "commit"][1].id
+    afters = await gatherResults([bridge.replay(["global"], since) for _ in range(10)])
+    assert (await calls(redis, "xrevrange"), await calls(redis, "xrange")) == (2, 2)
+    for replays, wanted in ((tails, hashes), (afters, hashes[2:])):
+        for entries, _ in replays:
+            commits = [e for e in entries if e.type == "commit"]
+            assert [json.loads(e.data)["hash"] for e in commits] == wanted
+    (entries, render), (_, shared) = tails[1], tails[2]
+    assert render(entries[0], "global") is shared(entries[0], "global")
+
+
+@pytest_twisted.ensureDeferred
+async def test_watchers_connecting_together(live_server: Live) -> None:
+    """
+    Twenty watchers connecting at once, their replays read together, each
+    get the last 30 entries and then a live one, none twice.
+    """
+    server, _ = live_server
+    old = await push(server, *[f"old{i}" for i in range(32)], email="x@y.org")
+    watchers = await gatherResults(
+        [Deferred.fromCoroutine(watch(server)) for _ in range(20)]
+    )
+    for w in watchers:
+        await w.wait_for("commit", 30)
+    new = await push(server, "new", email="x@y.org")
+    for w in watchers:
+        await w.wait_for("commit", 31)
+    await settle()
+    for w in watchers:
+        assert [m["commit"]["hash"] for m in w.of("commit")] == old[-30:] + new
+        w.close()
 
 
 def _blocking_watch(url: str, wanted: int) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ a watcher too slow to read, and one address opening too many websockets.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -286,3 +287,61 @@ async def test_watchers_behind_a_proxy_count_by_forwarded_address(
     finally:
         await port.stopListening()
         bridge.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_watcher_gone_before_its_replay_fails(
+    config: Config, clock: Any, tmp_path: Path
+) -> None:
+    """
+    A watcher that leaves while its replay is read from a Redis that does
+    not answer: when the read fails there is no one to tell, and nothing
+    is logged as an error.
+    """
+    dead = RedisService(
+        reactor, RedisAddress(None, None, str(tmp_path / "none.sock")), tmp_path
+    )
+    dead.client.timeout = 0.3
+    dead.startService()
+    store = Store(dead.client, clock)
+    bridge, live = build_live(store, dead.subscriber, config.live, reactor)
+    bridge.startService()
+    site = build_site(store, config, Queue(dead.client, reactor), live=live)
+    port = reactor.listenTCP(0, site, interface="127.0.0.1")
+    try:
+        w = await watch(f"http://127.0.0.1:{port.getHost().port}")
+        await w.wait_for("subscribed", 1)
+        w.close()
+        await w.closed
+        await settle(2 * dead.client.timeout)
+        # A failure left in a Deferred is logged when it is collected.
+        gc.collect()
+        assert w.of("error") == []
+    finally:
+        await port.stopListening()
+        await bridge.stopService()
+        await dead.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_catch_up_on_a_feed_empty_at_start(
+    live_server: Any, redis: RedisService
+) -> None:
+    """
+    A node whose feed was empty when it subscribed loses its subscription
+    before it was sent anything: what was published meanwhile still reaches
+    its watchers once it subscribes again.
+    """
+    server, bridge = live_server
+    w = await watch(server)
+    await w.wait_for("subscribed", 1)
+    await redis.client.execute("CLIENT", "KILL", "TYPE", "pubsub")
+    # Published while the subscription is down (it comes back after 0.1 s).
+    acknowledged = await push_until_stored(server, "gap1", "gap2")
+    while not bridge.live:
+        await settle(0.02)
+    acknowledged += await push_until_stored(server, "after")
+    await w.wait_for("commit", len(acknowledged))
+    await settle()
+    assert [m["commit"]["hash"] for m in w.of("commit")] == acknowledged
+    w.close()
