@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from klein import Klein
-from twisted.internet.defer import Deferred, FirstError, gatherResults
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
@@ -40,7 +40,7 @@ from julytwisted._render import Recent, Renderer, install_error_pages
 from julytwisted._session import Sessions
 from julytwisted.errors import InvalidInput, NotFound
 from julytwisted.models import Game
-from julytwisted.store import PROJECT_SIZES, Page, Store
+from julytwisted.store import PROJECT_SIZES, Page, Store, all_of
 
 #: Rows on one page of a board.
 PAGE_SIZE = 50
@@ -165,7 +165,7 @@ class Pages:
 
     async def _home_page(self, request: IRequest) -> tuple[str, Content]:
         game = self.store.game()
-        boards = await _all(
+        boards = await all_of(
             [self._board(kind, game.slug, 0, 10) for kind in BOARD_TITLES]
         )
         commits = await self._recent.get(
@@ -246,7 +246,7 @@ class Pages:
                     ),
                 )
             )
-        page, games = await _all([rows, self._games()])
+        page, games = await all_of([rows, self._games()])
         title = BOARD_TITLES[kind][0] if size is None else f"{size.title()} projects"
         total = page.total or 0
         keep = {"size": size} if size else {}
@@ -406,18 +406,6 @@ class Pages:
 
 def _iso(when_: datetime) -> str:
     return when_.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-async def _all(waiting: list[Deferred[Page]]) -> list[Page]:
-    """
-    Every result, or the first failure as itself (a L{RedisUnavailable} must
-    reach the error page as one, not wrapped in a L{FirstError}).
-    """
-    try:
-        return await gatherResults(waiting, consumeErrors=True)
-    except FirstError as e:
-        e.subFailure.raiseException()
-        raise
 
 
 def _live_panel(commits: list[dict[str, Any]]) -> Tag:

@@ -17,15 +17,16 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import txredisapi
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import (
     CancelledError,
     Deferred,
+    FirstError,
     fail,
     gatherResults,
     succeed,
@@ -55,6 +56,8 @@ from julytwisted.errors import JulythonError, RedisUnavailable
 log = Logger()
 
 #: Redis error replies that mean "not now" rather than "never".
+_T = TypeVar("_T")
+
 _TRANSIENT_PREFIXES = ("LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN")
 
 
@@ -279,6 +282,22 @@ class Script:
 #: Told of every finished Redis call: its name (the command, or the script's
 #: name), its seconds, and C{None}, C{"unavailable"} or C{"error"}.
 RedisObserver = Callable[[str, float, "str | None"], None]
+
+
+async def all_of(calls: Sequence[Deferred[_T]]) -> list[_T]:
+    """
+    Wait for several calls at once.
+
+    @return: every result, in order.
+    @raise Exception: the first failure as itself, not wrapped in a
+        L{FirstError}, so that a L{RedisUnavailable} is still answered 503;
+        the other failures are consumed, never logged as unhandled.
+    """
+    try:
+        return await gatherResults(list(calls), consumeErrors=True)
+    except FirstError as e:
+        e.subFailure.raiseException()
+        raise
 
 
 class RedisClient:
@@ -567,6 +586,7 @@ __all__ = [
     "RedisClient",
     "RedisService",
     "Script",
+    "all_of",
     "embedded_arguments",
     "find_redis_server",
 ]

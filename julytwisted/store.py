@@ -20,7 +20,7 @@ from importlib.resources import files
 from typing import Any, ParamSpec, TypeVar
 
 import attrs
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
 from julytwisted import scoring
@@ -48,7 +48,7 @@ from julytwisted._store_models import (
 )
 from julytwisted.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from julytwisted.models import Game, Push
-from julytwisted.redis_service import RedisClient, Script
+from julytwisted.redis_service import RedisClient, Script, all_of
 
 #: How many entries each feed stream keeps for replay.
 FEED_LENGTH = 1000
@@ -773,7 +773,7 @@ class Store:
         )
         hashes = hashes_scores[0::2][:limit]
         scores = hashes_scores[1::2]
-        found = await gatherResults(
+        found = await all_of(
             [self.redis.execute("HGETALL", "j:commit:" + h) for h in hashes]
         )
         models = [commit_model(hash_reply(f)) for f in found if f]
@@ -793,14 +793,13 @@ class Store:
         @param since: a feed entry's id (C{"1751974200000-0"}).
         @param count: the most entries to read from each channel.
         """
-        replies = await gatherResults(
+        replies = await all_of(
             [
                 self.redis.execute(
                     "XRANGE", "j:feed:" + c, "(" + since, "+", "COUNT", count
                 )
                 for c in channels
-            ],
-            consumeErrors=True,
+            ]
         )
         return merge_entries(replies)
 
@@ -810,12 +809,11 @@ class Store:
         The last C{count} entries of the feed's channels together, oldest
         first.
         """
-        replies = await gatherResults(
+        replies = await all_of(
             [
                 self.redis.execute("XREVRANGE", "j:feed:" + c, "+", "-", "COUNT", count)
                 for c in channels
-            ],
-            consumeErrors=True,
+            ]
         )
         return merge_entries([list(reversed(r)) for r in replies])[-count:]
 
@@ -834,6 +832,7 @@ __all__ = [
     "IngestResult",
     "Page",
     "Store",
+    "all_of",
     "cursor_int",
     "language_slug",
 ]

@@ -193,3 +193,27 @@ async def test_orphaned_server_is_stopped_before_starting(tmp_path: Path) -> Non
         if orphan.poll() is None:
             orphan.kill()
         orphan.wait()
+
+
+@pytest_twisted.ensureDeferred
+async def test_all_of_raises_the_first_failure_as_itself(
+    no_logged_errors: list[dict[str, object]],
+) -> None:
+    """
+    all_of gives every result in order; on failure, the first failure itself
+    (a RedisUnavailable stays one, so it is answered 503), and the others are
+    consumed rather than logged as unhandled once collected.
+    """
+    import gc
+
+    from twisted.internet.defer import fail, succeed
+
+    from julytwisted.redis_service import all_of
+
+    assert await all_of([succeed(1), succeed(2)]) == [1, 2]
+    with pytest.raises(RedisUnavailable):
+        await all_of(
+            [succeed(1), fail(RedisUnavailable("away")), fail(ValueError("other"))]
+        )
+    gc.collect()
+    assert no_logged_errors == []
