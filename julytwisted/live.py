@@ -12,6 +12,7 @@ C{/live} on the Site: the websocket upgrade at C{/live}, the page at C{/live/}.
 
 from __future__ import annotations
 
+import json
 import math
 from importlib.resources import files
 from typing import Any
@@ -71,6 +72,14 @@ def _is_upgrade(request: IRequest) -> bool:
     return upgrade.lower() == b"websocket"
 
 
+def _refuse(request: IRequest, retry_after: int, error: str) -> bytes:
+    """A 429 for an upgrade: its JSON body, and when to try again."""
+    request.setResponseCode(429)
+    request.setHeader(b"content-type", b"application/json")
+    request.setHeader(b"retry-after", b"%d" % retry_after)
+    return json.dumps({"error": error}).encode()
+
+
 class _Admitted:
     """
     The factory as one upgrade sees it: the watcher it builds counts against
@@ -110,13 +119,11 @@ class LiveResource(Resource):
             return b""
         client = self._client(request)
         if self._factory.over_limit(client):
-            request.setResponseCode(429)
-            request.setHeader(b"content-type", b"application/json")
-            request.setHeader(b"retry-after", b"10")
             limit = self._factory.settings.ip_limit
-            return (
-                b'{"error": "too many live connections from this address '
-                b"(limit " + str(limit).encode() + b')"}'
+            return _refuse(
+                request,
+                10,
+                f"too many live connections from this address (limit {limit})",
             )
         if self.limiter is None:
             return self._upgrade(request, client)
@@ -136,10 +143,9 @@ class LiveResource(Resource):
 
     def _admitted(self, wait: float | None, request: IRequest, client: str) -> None:
         if wait is not None:
-            request.setResponseCode(429)
-            request.setHeader(b"content-type", b"application/json")
-            request.setHeader(b"retry-after", b"%d" % max(1, math.ceil(wait)))
-            request.write(b'{"error": "too many live connects from this address"}')
+            seconds = max(1, math.ceil(wait))
+            error = "too many live connects from this address"
+            request.write(_refuse(request, seconds, error))
             request.finish()
             return
         result = self._upgrade(request, client)
