@@ -47,8 +47,8 @@ from twisted.internet.defer import Deferred, gatherResults
 
 from julytwisted.config import parse_redis_url
 from julytwisted.errors import JulythonError
-from julytwisted.hooks import parse_github
-from julytwisted.models import Push
+from julytwisted.game.events import Push
+from julytwisted.game.hooks import parse_github
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
 

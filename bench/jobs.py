@@ -71,7 +71,8 @@ def _serve_until_stopped(socket: str, concurrency: int, ready: Path) -> None:
     """A worker process: the product's WorkerService with one no-op job."""
     from twisted.internet import reactor
 
-    from julytwisted.tasks import JobRegistry, Queue, WorkerService
+    from julytwisted.jobs.queue import JobRegistry, Queue
+    from julytwisted.jobs.worker import WorkerService
 
     registry = JobRegistry()
 
@@ -120,7 +121,7 @@ async def _produce(reactor: Any, socket: str, jobs: int, in_flight: int) -> Figu
     from twisted.internet.defer import Deferred, gatherResults
     from twisted.internet.task import deferLater
 
-    from julytwisted.tasks import Queue
+    from julytwisted.jobs.queue import Queue
 
     service = _client(reactor, socket, Path(tempfile.gettempdir()))
     queue = Queue(service.client, reactor)

@@ -69,7 +69,7 @@ async def seed(reactor: Any, redis_socket: Path) -> None:
     from twisted.internet.defer import gatherResults
 
     from julytwisted.config import RedisAddress
-    from julytwisted.models import CommitEvent, FileChange, ProjectInfo, Push
+    from julytwisted.game.events import CommitEvent, FileChange, ProjectInfo, Push
     from julytwisted.redis_service import RedisService
     from julytwisted.store import Store
 

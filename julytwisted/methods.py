@@ -10,14 +10,11 @@ L{translate}, and nowhere else.
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import attrs
-from twisted.web.iweb import IRequest
-
-from julytwisted import rpc, scoring
+from julytwisted import rpc
+from julytwisted.auth.accounts import add_commit_email, move_player, sign_up
+from julytwisted.auth.authenticator import Principal, RunInThread
 from julytwisted.errors import (
     Conflict,
     Forbidden,
@@ -29,14 +26,12 @@ from julytwisted.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from julytwisted.passwords import check_strength, hash_password, verify_password
+from julytwisted.game import scoring
+from julytwisted.jobs.queue import Queue
 from julytwisted.store import MAX_LIMIT, Store
-from julytwisted.tasks import Queue
 
 _T = TypeVar("_T")
 
-#: Runs a blocking function off the reactor (password hashing).
-RunInThread = Callable[[Callable[[], _T]], Awaitable[_T]]
 
 #: JSON-RPC codes of the product's errors; HTTP-like outside the reserved range.
 _CODES: dict[type[JulythonError], int] = {
@@ -49,19 +44,6 @@ _CODES: dict[type[JulythonError], int] = {
     UnsupportedMediaType: 415,
     RedisUnavailable: 503,
 }
-
-
-@attrs.frozen
-class Principal:
-    """
-    Who is calling: a player, the admin token, or both (an admin player).
-
-    @ivar username: the player, or L{None} for the bare admin token.
-    @ivar admin: whether the caller may use C{admin.} methods.
-    """
-
-    username: str | None
-    admin: bool = False
 
 
 def translate(error: Exception) -> rpc.JSONRPCError | None:
@@ -197,59 +179,6 @@ def _register_reads(registry: rpc.Registry, store: Store) -> None:
         return (await store.list_games(0, 1000)).models
 
 
-async def sign_up(
-    store: Store,
-    run_in_thread: RunInThread[Any],
-    username: str,
-    password: str,
-    email: str,
-    name: str | None = None,
-) -> dict[str, Any]:
-    """
-    Make an account: check the password, hash it off the reactor, create the
-    player with one commit e-mail.
-
-    @return: the new player's model.
-    @raise InvalidInput: for a weak password or a malformed field.
-    @raise Conflict: when the username or the e-mail is taken.
-    """
-    hashed = await run_in_thread(lambda: hash_password(check_strength(password)))
-    return await store.create_player(
-        username, name or username, [email], password_hash=hashed
-    )
-
-
-async def add_commit_email(
-    store: Store, queue: Queue, username: str, email: str
-) -> str:
-    """
-    Give a player another commit e-mail and queue the job that scores the
-    commits already made with it.
-
-    @return: the adopting job's id.
-    """
-    await store.add_email(username, email)
-    job: str = await queue.enqueue("adopt_orphans", email.strip().lower(), username)
-    return job
-
-
-async def move_player(
-    store: Store, queue: Queue, username: str, board: str, name: str | None
-) -> str:
-    """
-    Move a player to another location or team (C{board}), or to none; a job
-    moves their points along.
-
-    @return: the moving job's id.
-    @raise InvalidInput: for a name that cannot name a group.
-    @raise NotFound: when there is no such player.
-    """
-    store.check_group_name(name, board)
-    await store.player(username)
-    job: str = await queue.enqueue("move_player_points", username, board, name)
-    return job
-
-
 def _register_player(
     registry: rpc.Registry, store: Store, queue: Queue, run_in_thread: RunInThread[Any]
 ) -> None:
@@ -377,75 +306,7 @@ def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
         )
 
 
-class Authenticator:
-    """
-    Turns credentials into a L{Principal}: the admin token, a player's API
-    token, or a player's username and password.
-    """
-
-    def __init__(
-        self, store: Store, admin_token: str | None, run_in_thread: RunInThread[Any]
-    ) -> None:
-        self._store = store
-        self._admin_token = admin_token
-        self._run_in_thread = run_in_thread
-
-    async def __call__(
-        self, request: object, credentials: rpc.Credentials
-    ) -> Principal | None:
-        """@return: who the credentials name, or L{None} when they are wrong."""
-        if credentials.scheme == "bearer":
-            return await self._bearer(credentials.token or "")
-        if credentials.username is None or credentials.password is None:
-            return None
-        username = credentials.username.lower()
-        ok = await self.check_password(username, credentials.password)
-        return Principal(username) if ok else None
-
-    async def player(self, request: IRequest) -> str | None:
-        """
-        The player a request's C{Authorization} header names, by API token or
-        username and password: for resources outside JSON-RPC, such as
-        uploads.
-
-        @return: the username, or L{None} without credentials or with wrong
-            ones.
-        @raise Forbidden: for the admin token, which names no player.
-        """
-        credentials = rpc.header_credentials(request)
-        if credentials is None:
-            return None
-        principal = await self(request, credentials)
-        if principal is None:
-            return None
-        if principal.username is None:
-            raise Forbidden("this is for players; the admin token names none")
-        return principal.username
-
-    async def check_password(self, username: str, password: str) -> bool:
-        """@return: whether C{password} is the player's; hashed off the reactor."""
-        stored = await self._store.password_hash(username.lower())
-        if stored is None:
-            return False
-        return bool(
-            await self._run_in_thread(lambda: verify_password(password, stored))
-        )
-
-    async def _bearer(self, token: str) -> Principal | None:
-        if self._admin_token and hmac.compare_digest(
-            token.encode(), self._admin_token.encode()
-        ):
-            return Principal(None, admin=True)
-        owner = await self._store.token_owner(token)
-        return None if owner is None else Principal(owner)
-
-
 __all__ = [
-    "Authenticator",
-    "Principal",
-    "add_commit_email",
     "build_registry",
-    "move_player",
-    "sign_up",
     "translate",
 ]

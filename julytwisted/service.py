@@ -22,24 +22,26 @@ from twisted.web.http import Request
 from twisted.web.iweb import IRequest
 
 from julytwisted import __version__, rpc
-from julytwisted._files import FileStore
-from julytwisted._render import StaticFiles
-from julytwisted._session import Sessions, load_secret
-from julytwisted.accounts import Accounts
-from julytwisted.admin import Admin
+from julytwisted.auth.authenticator import Authenticator, RunInThread
+from julytwisted.auth.sessions import Sessions, load_secret
 from julytwisted.config import Config, Options
 from julytwisted.jobs import build_jobs
+from julytwisted.jobs.queue import Queue
+from julytwisted.jobs.schedule import Plan, Scheduler
+from julytwisted.jobs.worker import WorkerService
 from julytwisted.live import LiveResource, build_live
-from julytwisted.methods import Authenticator, RunInThread, build_registry, translate
+from julytwisted.methods import build_registry, translate
 from julytwisted.metrics import Metrics, MetricsResource
 from julytwisted.pages import Pages
-from julytwisted.ratelimit import ClientAddress, RateLimiter
+from julytwisted.pages._render import StaticFiles
+from julytwisted.pages.accounts import Accounts
+from julytwisted.pages.admin import Admin
 from julytwisted.redis_service import RedisService
-from julytwisted.schedule import Plan, Scheduler
 from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
-from julytwisted.tasks import Queue, WorkerService
+from julytwisted.store.ratelimit import ClientAddress, RateLimiter
 from julytwisted.upload import UploadLimits, Uploads
+from julytwisted.upload._files import FileStore
 from julytwisted.web import WebApp, WebSettings
 
 

@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from julytwisted.models import CommitEvent, FileChange, ProjectInfo, Push
+from julytwisted.game.events import CommitEvent, FileChange, ProjectInfo, Push
 
 #: A moment inside Julython 2026.
 IN_JULY = datetime(2026, 7, 10, 9, 30, tzinfo=UTC)

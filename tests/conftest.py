@@ -22,9 +22,10 @@ from twisted.internet.task import Clock, deferLater
 from twisted.logger import LogLevel, globalLogPublisher
 
 from julytwisted.config import Config, RedisAddress
+from julytwisted.jobs.queue import Queue
+from julytwisted.jobs.worker import WorkerService
 from julytwisted.redis_service import RedisService, find_redis_server
 from julytwisted.store import Store
-from julytwisted.tasks import Queue, WorkerService
 
 #: The store's "now" in the tests: the middle of Julython 2026.
 NOW = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)

@@ -17,8 +17,8 @@ import treq
 from twisted.internet import reactor, task
 
 from julytwisted.config import Config
+from julytwisted.jobs.queue import Queue
 from julytwisted.store import Store
-from julytwisted.tasks import Queue
 from tests.builders import commit, push
 from tests.htmlcheck import check_page, hidden_field
 

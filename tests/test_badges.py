@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from julytwisted import badges
-from julytwisted.models import Game
+from julytwisted.game import badges
+from julytwisted.game.games import Game
 
 
 def test_july_has_its_31_days() -> None:

@@ -19,7 +19,7 @@ from julytwisted.config import (
     parse_listen,
     parse_redis_url,
 )
-from julytwisted.models import Game
+from julytwisted.game.games import Game
 
 
 def parse(args: Sequence[str], environ: Mapping[str, str] | None = None) -> Config:

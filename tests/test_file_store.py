@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from julytwisted._files import FileStore
+from julytwisted.upload._files import FileStore
 
 
 def test_processes_sharing_a_root(tmp_path: Path) -> None:

@@ -24,7 +24,8 @@ from julytwisted.errors import (
     InvalidPayload,
     UnsupportedMediaType,
 )
-from julytwisted.hooks import (
+from julytwisted.game.events import CommitEvent, FileChange, ProjectInfo, Push
+from julytwisted.game.hooks import (
     decode_body,
     parse,
     parse_bitbucket,
@@ -32,7 +33,6 @@ from julytwisted.hooks import (
     parse_gitlab,
     verify,
 )
-from julytwisted.models import CommitEvent, FileChange, ProjectInfo, Push
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SECRET = "It's a Secret to Everybody"

@@ -15,10 +15,11 @@ from twisted.internet import reactor
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from julytwisted.jobs import build_jobs, notification
+from julytwisted.jobs.product import build_jobs, notification
+from julytwisted.jobs.queue import Queue
+from julytwisted.jobs.worker import Backoff, WorkerService
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
-from julytwisted.tasks import Backoff, Queue, WorkerService
 from tests.test_tasks import settle
 
 EVENT = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from julytwisted.languages import LANGUAGES, language_for
+from julytwisted.game.languages import LANGUAGES, language_for
 
 #: The programming languages the table must know, by Linguist's names.
 COMMON = [

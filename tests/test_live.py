@@ -15,10 +15,10 @@ from twisted.internet import threads
 from twisted.internet.defer import Deferred, gatherResults
 from websockets.sync.client import connect
 
-from julytwisted._live_protocol import render_entry
-from julytwisted._store_feed import FeedEntry
 from julytwisted.live import check_channels
+from julytwisted.live._protocol import render_entry
 from julytwisted.redis_service import RedisService
+from julytwisted.store.feed import FeedEntry
 from tests.builders import github_payload
 from tests.live_clients import flatten, settle, watch, ws_url
 from tests.test_web import add_ada, post_github

@@ -21,8 +21,8 @@ from twisted.internet import threads
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.sync.client import connect
 
-from julytwisted._live_protocol import _FastDeflate
 from julytwisted.config import DEFAULT_LIMITS, Config, LiveSettings
+from julytwisted.live._protocol import _FastDeflate
 from tests.live_clients import flatten, settle, ws_url
 from tests.test_live import push
 

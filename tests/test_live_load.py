@@ -22,11 +22,11 @@ import treq
 from twisted.internet import reactor, threads
 
 from julytwisted.config import Config, Limit, LiveSettings, RedisAddress
+from julytwisted.jobs.queue import Queue
 from julytwisted.live import TRY_AGAIN_LATER, build_live
 from julytwisted.redis_service import RedisService
 from julytwisted.service import build_site
 from julytwisted.store import Store
-from julytwisted.tasks import Queue
 from tests.builders import github_payload
 from tests.conftest import start_redis_server
 from tests.live_clients import Watcher, settle, watch, ws_url

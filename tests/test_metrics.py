@@ -16,9 +16,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet import reactor
 
 from julytwisted.config import RedisAddress
+from julytwisted.jobs.queue import JobRegistry, Queue
+from julytwisted.jobs.worker import Backoff, WorkerService
 from julytwisted.metrics import Metrics, route
 from julytwisted.redis_service import RedisService, Script
-from julytwisted.tasks import Backoff, JobRegistry, Queue, WorkerService
 from tests.builders import body, github_payload
 from tests.test_tasks import settle
 

@@ -20,9 +20,9 @@ from referencing.jsonschema import DRAFT202012
 from werkzeug.routing import Rule
 
 from julytwisted import __version__
-from julytwisted.openapi import openapi_document
 from julytwisted.store import Store
 from julytwisted.web import WebApp
+from julytwisted.web.openapi import openapi_document
 from tests.builders import github_payload, sha
 
 DOCUMENT = openapi_document()

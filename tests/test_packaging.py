@@ -41,16 +41,26 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contents(wheel: Path) -> None:
     """
     The plugin ships without twisted/__init__.py or dropin.cache; Lua and the
-    site's CSS and JS ship too.
+    the site's, the JSON-RPC browser's and the
+    live page's CSS and JS ship too, each inside its package.
     """
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "twisted/plugins/julython.py" in names
     assert "twisted/__init__.py" not in names
     assert "twisted/plugins/__init__.py" not in names
     assert not any(n.endswith("dropin.cache") for n in names)
-    assert "julytwisted/lua/ingest.lua" in names
     assert "julytwisted/py.typed" in names
-    assert {"julytwisted/static/site.css", "julytwisted/static/site.js"} <= names
+    assert {
+        "julytwisted/store/lua/ingest.lua",
+        "julytwisted/store/lua/gcra.lua",
+        "julytwisted/jobs/lua/queue_enqueue.lua",
+        "julytwisted/pages/static/site.css",
+        "julytwisted/pages/static/site.js",
+        "julytwisted/rpc/static/browser.css",
+        "julytwisted/rpc/static/browser.js",
+        "julytwisted/live/page/index.html",
+        "julytwisted/live/page/live.js",
+    } <= names
 
 
 def test_installed_wheel_lists_the_plugin(wheel: Path, tmp_path: Path) -> None:

@@ -20,9 +20,9 @@ from twisted.internet.defer import gatherResults
 from twisted.internet.task import Clock
 
 from julytwisted.config import Config, RedisAddress
+from julytwisted.jobs.queue import Queue
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
-from julytwisted.tasks import Queue
 from tests.builders import commit, project, push
 from tests.conftest import NOW, start_redis_server
 from tests.htmlcheck import check_page

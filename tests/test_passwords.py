@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from julytwisted.auth.passwords import check_strength, hash_password, verify_password
 from julytwisted.errors import InvalidInput
-from julytwisted.passwords import check_strength, hash_password, verify_password
 
 
 def test_round_trip() -> None:

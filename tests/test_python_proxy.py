@@ -39,9 +39,9 @@ with warnings.catch_warnings():
     from jsonrpcserver import Error, Result, Success, dispatch
 
 from julytwisted.config import Config
+from julytwisted.jobs.queue import Queue
 from julytwisted.service import build_site
 from julytwisted.store import Store
-from julytwisted.tasks import Queue
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "clients"))
 

@@ -22,11 +22,11 @@ from twisted.web.test.requesthelper import DummyRequest
 
 from julytwisted.config import Config, Limit, Options, RedisAddress, parse_limit
 from julytwisted.errors import NotFound
-from julytwisted.ratelimit import ClientAddress, RateLimiter
+from julytwisted.jobs.queue import Queue
 from julytwisted.redis_service import RedisService
 from julytwisted.service import build_site
 from julytwisted.store import Store
-from julytwisted.tasks import Queue
+from julytwisted.store.ratelimit import ClientAddress, RateLimiter
 from tests.builders import body, github_payload
 from tests.test_metrics import samples, value
 from tests.test_web import call

@@ -21,15 +21,9 @@ from twisted.internet.task import Clock
 from twisted.web.resource import Resource
 from twisted.web.test.requesthelper import DummyRequest
 
-from julytwisted._rpc_dispatch import Answer, Dispatcher, Incoming
-from julytwisted._rpc_protocol import (
-    Reply,
-    _Refused,
-    encode,
-    parse_body,
-    parse_call,
-)
 from julytwisted.rpc import JSONRPCResource, ParseError
+from julytwisted.rpc._dispatch import Answer, Dispatcher, Incoming
+from julytwisted.rpc._protocol import Reply, _Refused, encode, parse_body, parse_call
 from julytwisted.site import JulythonSite
 from tests.test_rpc import CANCELLED, HANGING, REGISTRY, authenticate, translate
 

@@ -11,7 +11,6 @@ from typing import Any, Optional, Union
 import pytest
 from twisted.internet.defer import Deferred
 
-from julytwisted._rpc_registry import make_method, parse_signature
 from julytwisted.rpc import (
     AuthenticationError,
     CallContext,
@@ -28,6 +27,7 @@ from julytwisted.rpc import (
     default_registry,
     jsonrpc_method,
 )
+from julytwisted.rpc._registry import make_method, parse_signature
 
 
 def method_of(function: Any, signature: str | None = None, **options: Any) -> Method:
@@ -392,7 +392,7 @@ def test_docstrings_are_read_as_plain_text() -> None:
     Epytext's inline markup is unwrapped (braces nesting inside it too),
     fields are spelled out one a line, and wrapped lines are joined.
     """
-    from julytwisted._rpc_doc import readable
+    from julytwisted.rpc._doc import readable
 
     doc = """
         Commits, newest first:

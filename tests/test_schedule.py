@@ -14,10 +14,10 @@ from twisted.internet.task import Clock, deferLater
 from twisted.python.usage import UsageError
 
 from julytwisted.config import Options
+from julytwisted.jobs.queue import Queue
+from julytwisted.jobs.schedule import Plan, Scheduler, nightly_recounts, sweeps
 from julytwisted.redis_service import RedisService
-from julytwisted.schedule import Plan, Scheduler, nightly_recounts, sweeps
 from julytwisted.store import Store
-from julytwisted.tasks import Queue
 from tests.builders import commit, push
 from tests.test_store_members import assert_boards_match_tally
 

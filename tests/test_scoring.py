@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from julytwisted.models import Game
-from julytwisted.scoring import (
+from julytwisted.game.games import Game
+from julytwisted.game.scoring import (
     BOARDS,
     COMMIT_POINTS,
     FIRST_COMMIT_BONUS,

@@ -13,7 +13,7 @@ import pytest
 from twisted.internet.task import Clock
 from twisted.web.test.requesthelper import DummyRequest
 
-from julytwisted._session import (
+from julytwisted.auth.sessions import (
     ANONYMOUS,
     SESSION_SECONDS,
     Sessions,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from julytwisted._sniff import UNKNOWN, agrees, canonical, safe_filename, sniff
+from julytwisted.upload._sniff import UNKNOWN, agrees, canonical, safe_filename, sniff
 from tests.builders import PNG
 
 

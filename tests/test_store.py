@@ -15,7 +15,7 @@ from twisted.internet.defer import gatherResults
 
 from julytwisted.config import RedisAddress
 from julytwisted.errors import Conflict, InvalidInput, NotFound
-from julytwisted.models import Game
+from julytwisted.game.games import Game
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store, language_slug
 from tests.builders import commit, project, push, sha

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from julytwisted._store_feed import entries_from_message, merge_entries, parse_id
+from julytwisted.store.feed import entries_from_message, merge_entries, parse_id
 
 
 def item(ident: str, *channels: str) -> list[object]:

@@ -31,8 +31,8 @@ from twisted.internet.defer import Deferred
 from twisted.internet.threads import blockingCallFromThread, deferToThread
 
 from julytwisted.errors import Conflict, NotFound
+from julytwisted.game.scoring import builtin_games
 from julytwisted.redis_service import RedisService
-from julytwisted.scoring import builtin_games
 from julytwisted.store import Store
 from tests.builders import commit, project, push
 from tests.test_store_members import assert_boards_match_tally

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import pytest_twisted
 
-from julytwisted import scoring
 from julytwisted.errors import Conflict, NotFound
+from julytwisted.game import scoring
 from julytwisted.store import Store
 from tests.builders import commit, project, push
 

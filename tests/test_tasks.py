@@ -15,8 +15,9 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
 from julytwisted.errors import NotFound
+from julytwisted.jobs.queue import JobRegistry, Queue
+from julytwisted.jobs.worker import Backoff, WorkerService
 from julytwisted.redis_service import RedisService
-from julytwisted.tasks import Backoff, JobRegistry, Queue, WorkerService
 
 FAST = Backoff(base=0.05, cap=0.2, jitter=0.5)
 
@@ -151,7 +152,7 @@ async def test_job_of_a_dead_worker_is_taken_over(
         runs.append("run")
         return "done"
 
-    await queue._ensure_group()
+    await queue.ensure_group()
     job_id = await queue.enqueue("once")
     taken = await queue.take(redis.dedicated_client(), "dead-worker", 1, 100)
     assert [j for _, j in taken] == [job_id]

@@ -20,9 +20,9 @@ import treq
 from twisted.internet import reactor, threads
 
 from julytwisted.config import Config
+from julytwisted.jobs.queue import Queue
 from julytwisted.service import build_site
 from julytwisted.store import Store
-from julytwisted.tasks import Queue
 from tests.builders import body, github_payload, sha
 
 ADMIN = {"Authorization": "Bearer admin-secret", "Content-Type": "application/json"}

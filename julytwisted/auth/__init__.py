@@ -1,0 +1,9 @@
+"""
+Who is asking: passwords (salted scrypt), signed sessions and CSRF tokens,
+API and admin tokens, and the account use cases every door shares.
+"""
+
+from julytwisted.auth.authenticator import Authenticator, Principal, RunInThread
+from julytwisted.auth.sessions import Sessions, Viewer
+
+__all__ = ["Authenticator", "Principal", "RunInThread", "Sessions", "Viewer"]

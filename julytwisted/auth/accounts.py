@@ -1,0 +1,70 @@
+# -*- test-case-name: tests.test_accounts -*-
+"""
+The account use cases every door shares (JSON-RPC, the web pages): making
+an account, adding a commit e-mail, moving a player between groups.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from julytwisted.auth.authenticator import RunInThread
+from julytwisted.auth.passwords import check_strength, hash_password
+from julytwisted.jobs.queue import Queue
+from julytwisted.store import Store
+
+
+async def sign_up(
+    store: Store,
+    run_in_thread: RunInThread[Any],
+    username: str,
+    password: str,
+    email: str,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """
+    Make an account: check the password, hash it off the reactor, create the
+    player with one commit e-mail.
+
+    @return: the new player's model.
+    @raise InvalidInput: for a weak password or a malformed field.
+    @raise Conflict: when the username or the e-mail is taken.
+    """
+    hashed = await run_in_thread(lambda: hash_password(check_strength(password)))
+    return await store.create_player(
+        username, name or username, [email], password_hash=hashed
+    )
+
+
+async def add_commit_email(
+    store: Store, queue: Queue, username: str, email: str
+) -> str:
+    """
+    Give a player another commit e-mail and queue the job that scores the
+    commits already made with it.
+
+    @return: the adopting job's id.
+    """
+    await store.add_email(username, email)
+    job: str = await queue.enqueue("adopt_orphans", email.strip().lower(), username)
+    return job
+
+
+async def move_player(
+    store: Store, queue: Queue, username: str, board: str, name: str | None
+) -> str:
+    """
+    Move a player to another location or team (C{board}), or to none; a job
+    moves their points along.
+
+    @return: the moving job's id.
+    @raise InvalidInput: for a name that cannot name a group.
+    @raise NotFound: when there is no such player.
+    """
+    store.check_group_name(name, board)
+    await store.player(username)
+    job: str = await queue.enqueue("move_player_points", username, board, name)
+    return job
+
+
+__all__ = ["add_commit_email", "move_player", "sign_up"]

@@ -1,0 +1,10 @@
+"""
+The rules of the game, pure: games and their windows, points and the
+reference tally, webhook payloads per host, file languages, badges and
+streaks. No I/O: everything here is tested without a reactor.
+"""
+
+from julytwisted.game.events import CommitEvent, FileChange, ProjectInfo, Push
+from julytwisted.game.games import Game, slugify
+
+__all__ = ["CommitEvent", "FileChange", "Game", "ProjectInfo", "Push", "slugify"]

@@ -1,0 +1,101 @@
+# -*- test-case-name: tests.test_models -*-
+"""
+What a push carries, parsed from any host's payload: the project and its
+commits with their files. Pure and immutable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from julytwisted.game.games import aware_utc
+
+
+@attrs.frozen
+class FileChange:
+    """
+    One file a commit touched.
+
+    @ivar path: the path inside the repository.
+    @ivar change: C{"added"}, C{"modified"} or C{"removed"}.
+    @ivar language: the language the file's name points to, or L{None}.
+    """
+
+    path: str
+    change: str
+    language: str | None
+
+
+@attrs.frozen
+class CommitEvent:
+    """
+    One commit of a push, as every service's payload is reduced to.
+
+    @ivar hash: the commit id, lower-case hex.
+    @ivar author_name: the author's name as the commit gives it.
+    @ivar author_email: the author's e-mail, lower-cased; may be empty.
+    @ivar message: the whole commit message.
+    @ivar timestamp: when the commit was made, aware, in UTC.
+    @ivar url: the commit's page at the service.
+    @ivar files: the files it touched.
+    """
+
+    hash: str
+    author_name: str
+    author_email: str
+    message: str
+    timestamp: datetime = attrs.field(converter=aware_utc)
+    url: str
+    files: tuple[FileChange, ...] = ()
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The distinct languages of the files, sorted."""
+        return tuple(sorted({f.language for f in self.files if f.language}))
+
+
+@attrs.frozen
+class ProjectInfo:
+    """
+    The repository a push came from.
+
+    @ivar service: C{"github"}, C{"bitbucket"} or C{"gitlab"}.
+    @ivar slug: the project's preferred slug, such as C{"gh-rmyers-julython"};
+        the store may suffix it when another repository holds it already.
+    @ivar name: the repository's name.
+    @ivar url: the repository's page: the project's identity.
+    @ivar description: the repository's description, possibly empty.
+    @ivar watchers: the watcher (or star) count the payload gives, else 0.
+    @ivar forks: the fork count the payload gives, else 0.
+    @ivar forked: whether the repository is a fork.
+    """
+
+    service: str
+    slug: str
+    name: str
+    url: str
+    description: str = ""
+    watchers: int = 0
+    forks: int = 0
+    forked: bool = False
+
+
+@attrs.frozen
+class Push:
+    """
+    What one webhook delivery carries.
+
+    @ivar project: the repository.
+    @ivar commits: the commits to consider, oldest first; empty for tag pushes,
+        deletions and empty pushes.
+    @ivar ref: the ref pushed to, such as C{"refs/heads/main"}, when known.
+    """
+
+    project: ProjectInfo
+    commits: tuple[CommitEvent, ...]
+    ref: str = ""
+
+
+__all__ = ["CommitEvent", "FileChange", "ProjectInfo", "Push"]

@@ -1,0 +1,499 @@
+# -*- test-case-name: tests.test_hooks -*-
+"""
+Push webhooks of GitHub, Bitbucket and GitLab: their signatures checked, their
+bodies decoded and their payloads reduced to L{Push}es.
+
+Pure: no I/O and no reactor.  A payload is untrusted input, so whatever bytes
+or JSON value arrives, these functions return a value or raise one of
+L{BadSignature}, L{UnsupportedMediaType}, L{InvalidInput} or
+L{InvalidPayload}, the last with a message naming the field that is wrong
+(C{"commits[3].timestamp is not an ISO 8601 time"}); never anything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from urllib.parse import parse_qs, urlsplit
+
+from julytwisted.errors import (
+    BadSignature,
+    InvalidInput,
+    InvalidPayload,
+    UnsupportedMediaType,
+)
+from julytwisted.game._payload import (
+    Field,
+    clean_email,
+    commit_hash,
+    elements_or_none,
+    first_count,
+    flag_or,
+    is_zero_sha,
+    make_slug,
+    raw_author,
+    repository_page,
+    text_or,
+    utc_time,
+    web_url,
+)
+from julytwisted.game.events import CommitEvent, FileChange, ProjectInfo, Push
+from julytwisted.game.languages import language_for
+
+#: The most commits one push may carry: GitHub's own limit per payload.
+_MAX_COMMITS = 2048
+_REPOSITORY_PATH = re.compile(r"[\w.~-]+(?:/[\w.~-]+)*")
+_CHANGES = ("added", "modified", "removed")
+_BITBUCKET = "https://bitbucket.org"
+_EXPECTED_TYPES = "expected application/json or a form with a payload field"
+
+
+def _quoted(text: str) -> str:
+    """C{text} quoted for an error message, cut short when long."""
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+# Signatures
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    """The value of header C{name}, which must be present."""
+    value = headers.get(name.lower())
+    if value is None:
+        raise BadSignature(f"missing {name} header")
+    return value.strip()
+
+
+def _as_bytes(text: str) -> bytes:
+    """C{text} as bytes that compare in constant time, whatever it holds."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _check_hmac(secret: str, name: str, value: str, body: bytes) -> None:
+    """Check a C{sha256=<hex>} signature header's C{value} against C{body}."""
+    algorithm, equals, given = value.partition("=")
+    if not equals:
+        raise BadSignature(f"{name} is not of the form sha256=<hex digest>")
+    if algorithm.strip().lower() != "sha256":
+        raise BadSignature(
+            f"unsupported signature algorithm {_quoted(algorithm)} in {name}; "
+            "expected sha256"
+        )
+    expected = hmac.new(_as_bytes(secret), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(_as_bytes(expected), _as_bytes(given.lower())):
+        raise BadSignature("signature does not match")
+
+
+def verify(service: str, secret: str, headers: Mapping[str, str], body: bytes) -> None:
+    """
+    Check that a webhook delivery was signed with the configured secret.
+
+    GitHub signs with C{X-Hub-Signature-256: sha256=<hex HMAC-SHA256>} and
+    Bitbucket Cloud with the same value in C{X-Hub-Signature}; GitLab sends
+    the secret itself in C{X-Gitlab-Token}.  Every comparison takes constant
+    time.
+
+    @param service: C{"github"}, C{"bitbucket"} or C{"gitlab"}.
+    @param secret: the webhook secret configured for this server.
+    @param headers: the request's headers, keyed by lower-case name.
+    @param body: the request body exactly as received.
+    @raise BadSignature: when the header is missing, malformed or wrong.
+    @raise InvalidInput: when C{service} is none of the three.
+    """
+    if service == "gitlab":
+        token = _header(headers, "X-Gitlab-Token")
+        if not hmac.compare_digest(_as_bytes(secret), _as_bytes(token)):
+            raise BadSignature("X-Gitlab-Token does not match")
+    elif service in ("github", "bitbucket"):
+        name = "X-Hub-Signature-256" if service == "github" else "X-Hub-Signature"
+        _check_hmac(secret, name, _header(headers, name), body)
+    else:
+        raise InvalidInput(f"unknown service {_quoted(service)}")
+
+
+# Bodies
+
+
+class _Refused(ValueError):
+    """A JSON constant (C{NaN}, C{Infinity}) that JSON itself does not allow."""
+
+
+def _refuse_constant(name: str) -> object:
+    raise _Refused(f"{name} is not allowed")
+
+
+def _utf8(data: bytes, what: str) -> str:
+    """C{data} decoded as UTF-8, a leading byte order mark dropped."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        raise InvalidPayload(
+            f"{what} is not UTF-8: invalid byte at offset {e.start}"
+        ) from None
+
+
+def _load_json(text: str, what: str) -> object:
+    """The JSON value C{text} holds, strictly (no C{NaN}) and safely."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except _Refused as e:
+        problem = str(e)
+    except json.JSONDecodeError as e:
+        problem = f"{e.msg} at line {e.lineno} column {e.colno}"
+    except ValueError:
+        problem = "a number has too many digits"
+    except RecursionError:
+        problem = "it is nested too deeply"
+    raise InvalidPayload(f"{what} is not valid JSON: {problem}")
+
+
+def _form_payload(body: bytes) -> str:
+    """The C{payload} field of a URL-encoded form."""
+    text = _utf8(body, "body")
+    try:
+        fields = parse_qs(text, keep_blank_values=True, errors="strict")
+    except ValueError:
+        raise InvalidPayload("form is not UTF-8 once decoded") from None
+    payloads = fields.get("payload", [])
+    if len(payloads) != 1:
+        problem = "no payload field" if not payloads else "several payload fields"
+        raise InvalidPayload(f"form has {problem}")
+    return payloads[0]
+
+
+def decode_body(content_type: str | None, body: bytes) -> object:
+    """
+    Decode a webhook body: JSON as services send it now, or the URL-encoded
+    form with a C{payload} field that GitHub and Bitbucket used to send.
+
+    JSON is read as UTF-8 (RFC 8259) whatever charset the type names.
+
+    @param content_type: the request's C{Content-Type}, or L{None}.
+    @param body: the request body.
+    @return: the JSON value the body holds.
+    @raise UnsupportedMediaType: for any other content type.
+    @raise InvalidPayload: when the body is not UTF-8, not JSON, or a form
+        without exactly one C{payload} field.
+    """
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    top, _, subtype = media_type.partition("/")
+    if top == "application" and (subtype == "json" or subtype.endswith("+json")):
+        return _load_json(_utf8(body, "body"), "body")
+    if media_type == "application/x-www-form-urlencoded":
+        return _load_json(_form_payload(body), "payload field")
+    shown = _quoted(media_type) if media_type else "none"
+    raise UnsupportedMediaType(
+        f"content type {shown} is not accepted; {_EXPECTED_TYPES}"
+    )
+
+
+# Reading payloads
+
+
+def _collect(
+    commits: Sequence[Field],
+    where: str,
+    parse_one: Callable[[Field], CommitEvent | None],
+) -> tuple[CommitEvent, ...]:
+    """
+    Parse C{commits} in order, dropping those C{parse_one} skips and every
+    repeat of a hash.
+    """
+    if len(commits) > _MAX_COMMITS:
+        raise InvalidPayload(
+            f"{where} holds {len(commits)} commits; at most {_MAX_COMMITS} are accepted"
+        )
+    events: dict[str, CommitEvent] = {}
+    for field in commits:
+        event = parse_one(field)
+        if event is not None:
+            events.setdefault(event.hash, event)
+    return tuple(events.values())
+
+
+def _listed_files(commit: Field) -> tuple[FileChange, ...]:
+    """The C{added}, C{modified} and C{removed} path lists of a commit."""
+    files = []
+    for change in _CHANGES:
+        for item in elements_or_none(commit, change):
+            path = item.text()
+            files.append(FileChange(path, change, language_for(path)))
+    return tuple(files)
+
+
+def _listed_commit(commit: Field) -> CommitEvent:
+    """A commit in the shape GitHub and GitLab share."""
+    author = commit["author"]
+    return CommitEvent(
+        hash=commit_hash(commit["id"]),
+        author_name=text_or(author, "name").strip(),
+        author_email=clean_email(text_or(author, "email")),
+        message=commit["message"].text(),
+        timestamp=utc_time(commit["timestamp"]),
+        url=web_url(commit["url"]),
+        files=_listed_files(commit),
+    )
+
+
+# GitHub
+
+
+def _github_project(repo: Field) -> ProjectInfo:
+    """The repository of a push in the current or the 2012 format."""
+    name = repo["name"].text()
+    full_name = text_or(repo, "full_name")
+    if not full_name:
+        owner = repo.get("owner")
+        login = (text_or(owner, "login") or text_or(owner, "name")) if owner else ""
+        full_name = f"{login}/{name}"
+    return ProjectInfo(
+        service="github",
+        slug=make_slug("gh", full_name.split("/")),
+        name=name,
+        url=repository_page(repo.get("html_url") or repo["url"]),
+        description=text_or(repo, "description"),
+        watchers=first_count(repo, "watchers_count", "stargazers_count", "watchers"),
+        forks=first_count(repo, "forks_count", "forks"),
+        forked=flag_or(repo, "fork", False),
+    )
+
+
+def _github_commit(commit: Field) -> CommitEvent | None:
+    if not flag_or(commit, "distinct", True):
+        return None
+    return _listed_commit(commit)
+
+
+def parse_github(payload: object, event: str | None = None) -> Push:
+    """
+    Reduce a GitHub push payload, current or as GitHub sent it in 2012.
+
+    Tag pushes and branch deletions give no commits; commits marked
+    C{"distinct": false} (already pushed to another branch) are dropped.
+
+    @param payload: the decoded JSON body.
+    @param event: the C{X-GitHub-Event} header, when there is one.
+    @return: the push.
+    @raise InvalidPayload: when C{event} is not C{"push"} (a C{ping} is
+        answered before parsing) or the payload is not a push.
+    """
+    if event == "ping":
+        raise InvalidPayload("ping events carry no commits")
+    if event and event != "push":
+        raise InvalidPayload(f"{_quoted(event)} events are not pushes")
+    root = Field(payload, "")
+    project = _github_project(root["repository"])
+    ref = text_or(root, "ref")
+    deleted = flag_or(root, "deleted", False) or is_zero_sha(text_or(root, "after"))
+    if deleted or ref.startswith("refs/tags/"):
+        return Push(project, (), ref)
+    commits = _collect(elements_or_none(root, "commits"), "commits", _github_commit)
+    return Push(project, commits, ref)
+
+
+# Bitbucket
+
+
+def _bitbucket_files(commit: Field) -> tuple[FileChange, ...]:
+    files = []
+    for item in elements_or_none(commit, "files"):
+        path = item["file"].text()
+        kind = item["type"]
+        if kind.text() not in _CHANGES:
+            kind.fail("is not added, modified or removed")
+        files.append(FileChange(path, kind.text(), language_for(path)))
+    return tuple(files)
+
+
+def _bitbucket_post_commit(commit: Field, page: str) -> CommitEvent:
+    """A commit of the old POST service, whose repository page is C{page}."""
+    sha = commit_hash(commit.get("raw_node") or commit["node"])
+    name, email = raw_author(commit.get("raw_author"), text_or(commit, "author"))
+    return CommitEvent(
+        hash=sha,
+        author_name=name,
+        author_email=email,
+        message=commit["message"].text(),
+        timestamp=utc_time(commit.get("utctimestamp") or commit["timestamp"]),
+        url=f"{page}/commits/{sha}",
+        files=_bitbucket_files(commit),
+    )
+
+
+def _bitbucket_post(root: Field) -> Push:
+    """A payload of Bitbucket's old POST service."""
+    canon = root.get("canon_url")
+    repo = root["repository"]
+    absolute = repo["absolute_url"]
+    path = absolute.text().strip("/")
+    if not _REPOSITORY_PATH.fullmatch(path):
+        absolute.fail("is not a repository path such as /owner/name/")
+    page = f"{repository_page(canon) if canon else _BITBUCKET}/{path}"
+    project = ProjectInfo(
+        service="bitbucket",
+        slug=make_slug("bb", path.split("/")),
+        name=repo["name"].text(),
+        url=page,
+        forked=flag_or(repo, "fork", False),
+    )
+    commits = elements_or_none(root, "commits")
+    branch = text_or(commits[-1], "branch") if commits else ""
+    events = _collect(commits, "commits", partial(_bitbucket_post_commit, page=page))
+    return Push(project, events, f"refs/heads/{branch}" if branch else "")
+
+
+def _bitbucket_cloud_commit(commit: Field, page: str) -> CommitEvent:
+    """A commit of a webhooks 2.0 change; C{page} is the repository's."""
+    sha = commit_hash(commit["hash"])
+    author = commit["author"]
+    user = author.get("user")
+    name, email = raw_author(
+        author.get("raw"), text_or(user, "display_name") if user else ""
+    )
+    links = commit.get("links")
+    html = links.get("html") if links else None
+    link = html.get("href") if html else None
+    return CommitEvent(
+        hash=sha,
+        author_name=name,
+        author_email=email,
+        message=commit["message"].text(),
+        timestamp=utc_time(commit["date"]),
+        url=web_url(link) if link else f"{page}/commits/{sha}",
+    )
+
+
+def _bitbucket_changes(push: Field) -> tuple[list[Field], str]:
+    """
+    The commits of every branch update in a push, oldest first (Bitbucket
+    lists each change's newest first), and the first ref updated.
+    """
+    commits: list[Field] = []
+    refs: list[str] = []
+    for change in push["changes"].elements():
+        new = change.get("new")
+        if new is None:
+            continue
+        tagged = text_or(new, "type") in ("tag", "annotated_tag")
+        refs.append(f"refs/{'tags' if tagged else 'heads'}/{new['name'].text()}")
+        if not tagged:
+            commits.extend(reversed(elements_or_none(change, "commits")))
+    return commits, refs[0] if refs else ""
+
+
+def _bitbucket_cloud(root: Field) -> Push:
+    """A C{repo:push} payload of Bitbucket webhooks 2.0."""
+    repo = root["repository"]
+    page = repository_page(repo["links"]["html"]["href"])
+    project = ProjectInfo(
+        service="bitbucket",
+        slug=make_slug("bb", repo["full_name"].text().split("/")),
+        name=repo["name"].text(),
+        url=page,
+        description=text_or(repo, "description"),
+        forked=repo.get("parent") is not None,
+    )
+    commits, ref = _bitbucket_changes(root["push"])
+    events = _collect(
+        commits, "push.changes", partial(_bitbucket_cloud_commit, page=page)
+    )
+    return Push(project, events, ref)
+
+
+def parse_bitbucket(payload: object) -> Push:
+    """
+    Reduce a Bitbucket Cloud push: a webhooks 2.0 C{repo:push} payload, or
+    one of the old POST service, which Julython first received.
+
+    Branch deletions and tag pushes give no commits.  The 2.0 format carries
+    no file lists (so its commits have no files) and at most five commits per
+    branch.
+
+    @param payload: the decoded JSON body.
+    @return: the push.
+    @raise InvalidPayload: when the payload is not a Bitbucket push.
+    """
+    root = Field(payload, "")
+    if root.get("push") is None and (root.get("canon_url") or root.get("commits")):
+        return _bitbucket_post(root)
+    return _bitbucket_cloud(root)
+
+
+# GitLab
+
+
+def _gitlab_project(root: Field) -> ProjectInfo:
+    """The C{project} of a push, or the C{repository} of an older one."""
+    project = root.get("project")
+    if project is None:
+        project = root["repository"]
+        page = repository_page(project["homepage"])
+    else:
+        page = repository_page(project["web_url"])
+    path = text_or(project, "path_with_namespace") or urlsplit(page).path
+    return ProjectInfo(
+        service="gitlab",
+        slug=make_slug("gl", path.split("/")),
+        name=project["name"].text(),
+        url=page,
+        description=text_or(project, "description"),
+    )
+
+
+def parse_gitlab(payload: object) -> Push:
+    """
+    Reduce a GitLab push event (C{object_kind} C{"push"}); a C{"tag_push"}
+    and a branch deletion give no commits.
+
+    @param payload: the decoded JSON body.
+    @return: the push.
+    @raise InvalidPayload: when the payload is not a GitLab push.
+    """
+    root = Field(payload, "")
+    kind = text_or(root, "object_kind", "push")
+    if kind not in ("push", "tag_push"):
+        root["object_kind"].fail(f"is {_quoted(kind)}, not push or tag_push")
+    project = _gitlab_project(root)
+    ref = text_or(root, "ref")
+    tagged = kind == "tag_push" or ref.startswith("refs/tags/")
+    if tagged or is_zero_sha(text_or(root, "after")):
+        return Push(project, (), ref)
+    commits = _collect(elements_or_none(root, "commits"), "commits", _listed_commit)
+    return Push(project, commits, ref)
+
+
+def parse(service: str, payload: object, event: str | None = None) -> Push:
+    """
+    Reduce the push payload of C{service} to a L{Push}.
+
+    @param service: C{"github"}, C{"bitbucket"} or C{"gitlab"}.
+    @param payload: the decoded JSON body (see L{decode_body}).
+    @param event: the event header GitHub sends (C{X-GitHub-Event}); the other
+        services tell their events apart inside the payload.
+    @return: the push, its commits oldest first, each hash once.
+    @raise InvalidInput: when C{service} is none of the three.
+    @raise InvalidPayload: when the payload is not a push of that service.
+    """
+    if service == "github":
+        return parse_github(payload, event)
+    if service == "bitbucket":
+        return parse_bitbucket(payload)
+    if service == "gitlab":
+        return parse_gitlab(payload)
+    raise InvalidInput(
+        f"unknown service {_quoted(service)}; expected github, bitbucket or gitlab"
+    )
+
+
+__all__ = [
+    "decode_body",
+    "parse",
+    "parse_bitbucket",
+    "parse_github",
+    "parse_gitlab",
+    "verify",
+]

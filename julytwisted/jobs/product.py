@@ -1,0 +1,90 @@
+# -*- test-case-name: tests.test_jobs -*-
+"""
+The product's background jobs.  Each is idempotent: run twice (a worker died
+after the work but before acknowledging it), it changes nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from julytwisted.jobs.queue import JobRegistry
+from julytwisted.store import Store
+
+#: Seconds an outgoing webhook may take to answer.
+NOTIFY_TIMEOUT = 10.0
+
+
+#: What L{notify} needs of an HTTP client: treq's C{post}.
+Post = Callable[..., Awaitable[Any]]
+
+
+class NotifyFailed(Exception):
+    """An outgoing webhook did not accept the message; the job is retried."""
+
+
+def notification(event: dict[str, Any]) -> dict[str, Any]:
+    """
+    A Discord- and Slack-compatible message about a push.
+
+    @param event: C{{"project": {...}, "commits": [{hash, message, username}]}}.
+    @return: JSON with C{content} (Discord) and C{text} (Slack).
+    """
+    project = event["project"]
+    lines = [f"{len(event['commits'])} new commits to {project['name']}:"]
+    for commit in event["commits"][:10]:
+        who = commit.get("username") or "someone"
+        lines.append(f"- {who}: {commit['message'][:100]}")
+    text = "\n".join(lines)
+    return {"content": text, "text": text, "username": "Julython"}
+
+
+def build_jobs(store: Store, post: Post) -> JobRegistry:
+    """
+    @param store: the data the jobs change.
+    @param post: posts outgoing webhooks: C{treq.post}, or a test's own.
+    @return: the product's jobs by name.
+    """
+    jobs = JobRegistry()
+
+    @jobs.job("move_player_points")
+    async def move_player_points(
+        username: str, board: str, name: str | None
+    ) -> dict[str, Any]:
+        """Move a player to a location or team, recounting both groups."""
+        return {"games": await store.move_member(username, board, name)}
+
+    @jobs.job("adopt_orphans")
+    async def adopt_orphans(email: str, username: str) -> dict[str, Any]:
+        """Score the orphan commits of a newly added e-mail for its owner."""
+        return {"adopted": await store.adopt_orphans(email), "username": username}
+
+    @jobs.job("adopt_all_orphans")
+    async def adopt_all_orphans() -> dict[str, int]:
+        """The periodic sweep: adopt the orphans of every owned e-mail."""
+        return await store.adopt_all_orphans()
+
+    @jobs.job("approve_team")
+    async def approve_team(slug: str) -> dict[str, Any]:
+        """Approve a team and count its members' commits for it."""
+        return {"games": await store.approve_team(slug)}
+
+    @jobs.job("recount")
+    async def recount(game: str) -> dict[str, Any]:
+        """Rebuild every board of a game from its commits; report the drift."""
+        return await store.recount(game)
+
+    @jobs.job("notify")
+    async def notify(url: str, event: dict[str, Any]) -> dict[str, Any]:
+        """POST a message about a push to one outgoing webhook."""
+        response = await post(url, json=notification(event), timeout=NOTIFY_TIMEOUT)
+        await response.content()
+        if not 200 <= response.code < 300:
+            raise NotifyFailed(f"{url} answered {response.code}")
+        return {"status": response.code}
+
+    return jobs
+
+
+__all__ = ["NOTIFY_TIMEOUT", "NotifyFailed", "Post", "build_jobs", "notification"]

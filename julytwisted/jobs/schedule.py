@@ -1,0 +1,164 @@
+# -*- test-case-name: tests.test_schedule -*-
+"""
+Periodic jobs, the original's cron: a nightly recount of the running games
+and an hourly sweep that adopts orphan commits.
+
+Every node runs a L{Scheduler}; each occurrence of a periodic job is
+enqueued under a unique key naming it (its job and its time), so that
+exactly one job is queued for it however many nodes see it come round, and
+whichever node's worker is free runs it.  A node that starts within an
+occurrence's window (an hour) still enqueues it if nobody did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, time, timedelta
+
+import attrs
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+
+from julytwisted.errors import RedisUnavailable
+from julytwisted.game.games import Game
+from julytwisted.game.scoring import games_at
+from julytwisted.jobs.queue import Queue
+
+log = Logger()
+
+#: How long after its time an occurrence may still be enqueued.
+WINDOW = timedelta(hours=1)
+
+
+@attrs.frozen
+class Occurrence:
+    """
+    One run of a periodic job.
+
+    @ivar key: names it among every node's (the unique key of its job).
+    @ivar job: the job's name.
+    @ivar args: its arguments.
+    """
+
+    key: str
+    job: str
+    args: tuple[object, ...] = ()
+
+
+def nightly_recounts(
+    at: time, now: datetime, games: Sequence[Game] = ()
+) -> list[Occurrence]:
+    """
+    The recount due at C{at} (UTC) each day: of every game running then,
+    or that ended in the day before (its last commits counted once more).
+
+    @return: the occurrences whose time is within L{WINDOW} before C{now}.
+    """
+    when = datetime.combine(now.date(), at, UTC)
+    if when > now:
+        when -= timedelta(days=1)
+    if now - when > WINDOW:
+        return []
+    slugs = {
+        g.slug
+        for g in (*games_at(when, games), *games_at(when - timedelta(days=1), games))
+    }
+    stamp = when.strftime("%Y-%m-%dT%H:%M")
+    return [
+        Occurrence(f"recount:{slug}:{stamp}", "recount", (slug,))
+        for slug in sorted(slugs)
+    ]
+
+
+def sweeps(every: timedelta, now: datetime) -> list[Occurrence]:
+    """
+    The orphan sweep, due at each multiple of C{every} since the epoch.
+    """
+    seconds = int(every.total_seconds())
+    slot = int(now.timestamp()) // seconds * seconds
+    stamp = datetime.fromtimestamp(slot, UTC).strftime("%Y-%m-%dT%H:%M")
+    return [Occurrence(f"adopt_all_orphans:{stamp}", "adopt_all_orphans")]
+
+
+@attrs.frozen
+class Plan:
+    """
+    What to run when: L{None} turns a job off.
+
+    @ivar recount_at: the time of day (UTC) of the nightly recount.
+    @ivar sweep_every: the interval of the orphan sweep.
+    """
+
+    recount_at: time | None = time(3, 0)
+    sweep_every: timedelta | None = timedelta(hours=1)
+
+    def due(self, now: datetime, games: Sequence[Game] = ()) -> list[Occurrence]:
+        """@return: the occurrences that should be queued by now."""
+        found = []
+        if self.recount_at is not None:
+            found += nightly_recounts(self.recount_at, now, games)
+        if self.sweep_every is not None:
+            found += sweeps(self.sweep_every, now)
+        return found
+
+
+class Scheduler(Service):
+    """
+    Enqueues the plan's occurrences as they come due, checking every
+    C{interval} seconds.
+    """
+
+    name = "scheduler"
+
+    def __init__(
+        self,
+        queue: Queue,
+        plan: Plan,
+        clock: IReactorTime,
+        games: Sequence[Game] = (),
+        interval: float = 30.0,
+    ) -> None:
+        self._queue = queue
+        self._plan = plan
+        self._clock = clock
+        self._games = tuple(games)
+        self._loop = LoopingCall(self.tick)
+        self._loop.clock = clock
+        self._interval = interval
+        self.on_enqueued: Callable[[Occurrence, str], None] | None = None
+
+    def startService(self) -> None:
+        Service.startService(self)
+        if self._plan != Plan(None, None):
+            self._loop.start(self._interval, now=True)
+
+    def stopService(self) -> Deferred[None] | None:
+        Service.stopService(self)
+        if self._loop.running:
+            self._loop.stop()
+        return None
+
+    def tick(self) -> Deferred[None]:
+        """Enqueue what is due; a Redis outage waits for the next tick."""
+        d = Deferred.fromCoroutine(self._enqueue_due())
+        d.addErrback(lambda f: f.trap(RedisUnavailable))
+        d.addErrback(lambda f: log.failure("scheduling periodic jobs failed", f))
+        return d
+
+    async def _enqueue_due(self) -> None:
+        now = datetime.fromtimestamp(self._clock.seconds(), UTC)
+        for occurrence in self._plan.due(now, self._games):
+            job_id = await self._queue.enqueue(
+                occurrence.job,
+                *occurrence.args,
+                unique=occurrence.key,
+                unique_for=int(2 * WINDOW.total_seconds()) + 86400,
+            )
+            if self.on_enqueued is not None:
+                self.on_enqueued(occurrence, job_id)
+
+
+__all__ = ["WINDOW", "Occurrence", "Plan", "Scheduler", "nightly_recounts", "sweeps"]

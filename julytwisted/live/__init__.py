@@ -1,0 +1,28 @@
+"""
+The live feed: C{/live} (the websocket) and C{/live/} (its page), one Redis
+subscription per process fanned out to its watchers, and replay by id.
+"""
+
+from julytwisted.live._resource import (
+    REPLAY_TAIL,
+    TRY_AGAIN_LATER,
+    LiveBridge,
+    LiveFactory,
+    LiveProtocol,
+    LiveResource,
+    build_live,
+    check_channels,
+    render_entry,
+)
+
+__all__ = [
+    "REPLAY_TAIL",
+    "TRY_AGAIN_LATER",
+    "LiveBridge",
+    "LiveFactory",
+    "LiveProtocol",
+    "LiveResource",
+    "build_live",
+    "check_channels",
+    "render_entry",
+]

@@ -1,0 +1,343 @@
+# -*- test-case-name: tests.test_live -*-
+"""
+The process's one Redis subscription to the feed, fanned out to its own
+watchers.  After an outage it subscribes again and reads from the global
+stream what was published meanwhile, so no watcher misses an entry.  The
+replays of watchers that connect together are read once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import txredisapi
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.task import deferLater
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from julytwisted.live._protocol import (
+    REPLAY_TAIL,
+    Frames,
+    Groups,
+    LiveProtocol,
+    Render,
+    Replayed,
+    render_entry,
+)
+from julytwisted.store import FEED_LENGTH, LIVE_PUBSUB, Store
+from julytwisted.store.feed import FeedEntry, entries_from_message
+
+log = Logger()
+
+#: Under load, flushes are this many times their own duration apart.
+LOAD_FACTOR = 4
+
+Subscribe = Callable[[type[Any]], Any]
+"""Makes a pub/sub connection (L{RedisService.subscriber}) of a protocol."""
+
+_Ask = tuple[tuple[str, ...], str | None]
+"""What a replay reads: the channels, sorted, and the C{since} if any."""
+
+
+class _Subscription(txredisapi.SubscriberProtocol):  # type: ignore[misc]
+    """Subscribes on every (re)connection and hands messages to the bridge."""
+
+    def connectionMade(self) -> Deferred[None]:
+        bridge: LiveBridge = self.factory.bridge
+        d: Deferred[Any] = txredisapi.SubscriberProtocol.connectionMade(self)
+        d.addCallback(lambda _: self.subscribe(LIVE_PUBSUB))
+        d.addCallback(lambda _: bridge.subscribed(self))
+        d.addErrback(lambda f: log.info("subscribing failed: {f}", f=f.value))
+        return d
+
+    def messageReceived(self, pattern: Any, channel: str, message: str) -> None:
+        self.factory.bridge.published(message)
+
+    def connectionLost(self, reason: Failure) -> None:
+        self.factory.bridge.unsubscribed(self)
+        txredisapi.SubscriberProtocol.connectionLost(self, reason)
+
+
+def _renderer() -> Render:
+    """@return: L{render_entry}, caching each message for one flush or replay."""
+    rendered: dict[tuple[str, str], bytes] = {}
+
+    def render(entry: FeedEntry, channel: str) -> bytes:
+        key = (entry.id, channel)
+        found = rendered.get(key)
+        if found is None:
+            found = rendered[key] = render_entry(entry, channel)
+        return found
+
+    return render
+
+
+class _Replays:
+    """
+    Replay reads, one at a time for each set of channels and C{since}: the
+    watchers that ask while one is in flight share the next, and the
+    messages it renders.
+
+    Each watcher asked for its replay after it was attached, so a read sent
+    after it asked holds every entry the watcher will not be sent live.  A
+    read already in flight may not: it is never shared with a latecomer.
+
+    Without this, each of a thousand watchers connecting at once read its own
+    30 entries, and txredisapi's parser, which spends a reactor turn on each
+    string of a reply, took seconds over them while every other command on
+    the same pooled connections (a webhook's ingest, C{/healthz}'s PING)
+    waited behind them.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        #: The keys read now, each with the watchers waiting for the next read.
+        self._reading: dict[_Ask, list[Deferred[Replayed]]] = {}
+
+    def ask(self, channels: Sequence[str], since: str | None) -> Deferred[Replayed]:
+        """
+        @param channels: the watcher's channels.
+        @param since: the last entry it had, if it said.
+        @return: what came after C{since} on those channels, else their last
+            L{REPLAY_TAIL} entries, from a read sent after this call.
+        """
+        key: _Ask = (tuple(sorted(channels)), since)
+        wanted: Deferred[Replayed] = Deferred()
+        if key in self._reading:
+            self._reading[key].append(wanted)
+        else:
+            self._read(key, [wanted])
+        return wanted
+
+    def _read(self, key: _Ask, readers: list[Deferred[Replayed]]) -> None:
+        self._reading[key] = []
+        channels, since = key
+        if since is None:
+            d = self._store.feed_tail(channels, REPLAY_TAIL)
+        else:
+            d = self._store.feed_after(channels, since)
+        d.addBoth(self._read_done, key, readers)
+
+    def _read_done(
+        self,
+        result: list[FeedEntry] | Failure,
+        key: _Ask,
+        readers: list[Deferred[Replayed]],
+    ) -> None:
+        waiting = self._reading.pop(key)
+        if isinstance(result, Failure):
+            for reader in readers:
+                reader.errback(result)
+        else:
+            replayed = (result, _renderer())
+            for reader in readers:
+                reader.callback(replayed)
+        if waiting:
+            self._read(key, waiting)
+
+
+class LiveBridge(Service):
+    """
+    Redis to this process's watchers: one subscription, entries delivered in
+    id order and each once, messages rendered once per channel and sent at
+    the end of the reactor turn, several to a frame.
+
+    @ivar store: where the bridge and its watchers' replays read missed
+        entries.
+    @ivar live: whether the subscription is up and caught up.
+    """
+
+    name = "live-bridge"
+
+    def __init__(
+        self,
+        store: Store,
+        subscribe: Subscribe,
+        clock: IReactorTime,
+        retry: float = 1.0,
+        window: float = 0.1,
+    ) -> None:
+        """
+        @param subscribe: makes the pub/sub connection.
+        @param clock: schedules flushes and retries.
+        @param retry: seconds between attempts to catch up while Redis is away.
+        @param window: the longest wait, in seconds, between two flushes.
+        """
+        self.store = store
+        self._subscribe = subscribe
+        self._clock = clock
+        self._retry = retry
+        self._replays = _Replays(store)
+        self._watchers: dict[LiveProtocol, None] = {}
+        self._dirty: dict[LiveProtocol, None] = {}
+        self._flush_call: IDelayedCall | None = None
+        self._window = window
+        self._next_flush = 0.0
+        self._connection: _Subscription | None = None
+        self._held: list[FeedEntry] | None = []
+        self._entries: list[FeedEntry] = []
+        self._last: tuple[int, int] | None = None
+        self._last_id: str | None = None
+        self._factory: Any = None
+        self.live = False
+        #: Told how many watchers were sent a frame at each flush, for metrics.
+        self.on_flushed: Callable[[int], None] | None = None
+
+    @property
+    def watchers(self) -> int:
+        """How many watchers this process serves."""
+        return len(self._watchers)
+
+    def startService(self) -> None:
+        Service.startService(self)
+        self._factory = self._subscribe(_Subscription)
+        self._factory.bridge = self
+
+    # Watchers
+
+    def attach(self, watcher: LiveProtocol) -> None:
+        """Start delivering to a watcher."""
+        self._watchers[watcher] = None
+
+    def detach(self, watcher: LiveProtocol) -> None:
+        """Stop delivering to a watcher."""
+        self._watchers.pop(watcher, None)
+        self._dirty.pop(watcher, None)
+
+    def replay(self, channels: Sequence[str], since: str | None) -> Deferred[Replayed]:
+        """
+        What a watcher just attached missed: after C{since} on its channels,
+        else their last entries; read once for all that ask together.
+        """
+        return self._replays.ask(channels, since)
+
+    def mark(self, watcher: LiveProtocol) -> None:
+        """
+        Send what is queued for a watcher at the end of this reactor turn,
+        unless the last flush was recent: then wait until it is
+        C{LOAD_FACTOR} times its own duration old (at most C{window}).  A
+        flush to a few watchers costs little and waits for nothing; one to
+        thousands waits, and every watcher gets fewer, larger frames, each a
+        send of its own.
+        """
+        self._dirty[watcher] = None
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._flush_call is None:
+            wait = self._next_flush - self._clock.seconds()
+            self._flush_call = self._clock.callLater(max(wait, 0), self._flush)
+
+    def _flush(self) -> None:
+        self._flush_call = None
+        started = self._clock.seconds()
+        entries, self._entries = self._entries, []
+        if entries:
+            groups: Groups = {}
+            render = _renderer()
+            for watcher in list(self._watchers):
+                if watcher.take(entries, groups, render):
+                    self._dirty[watcher] = None
+        dirty, self._dirty = self._dirty, {}
+        frames: Frames = {}
+        for watcher in dirty:
+            watcher.flush(frames)
+        if dirty and self.on_flushed is not None:
+            self.on_flushed(len(dirty))
+        took = self._clock.seconds() - started
+        self._next_flush = started + min(LOAD_FACTOR * took, self._window)
+
+    # The subscription
+
+    def subscribed(self, connection: _Subscription) -> None:
+        """The subscription is up: read what was published while it was not."""
+        self._connection = connection
+        self._catch_up(connection)
+
+    def unsubscribed(self, connection: _Subscription) -> None:
+        """The subscription is gone; hold what arrives until caught up again."""
+        if connection is self._connection:
+            self._connection = None
+            self.live = False
+            self._held = []
+
+    def published(self, message: str) -> None:
+        """An entry (or a push's several) arrived on the subscription."""
+        try:
+            entries = entries_from_message(message)
+        except (ValueError, KeyError, TypeError):
+            log.warn("ignoring a malformed feed message: {m!r}", m=message[:200])
+            return
+        if self._held is not None:
+            self._held.extend(entries)
+        else:
+            self._deliver(entries)
+
+    def _catch_up(self, connection: _Subscription) -> None:
+        if connection is not self._connection or not self.running:
+            return
+        if self._last_id is None:
+            d = self.store.feed_tail(["global"], 1)
+        else:
+            d = self.store.feed_after(["global"], self._last_id)
+        d.addCallbacks(
+            self._caught_up, self._catch_up_failed, errbackArgs=(connection,)
+        )
+
+    def _caught_up(self, entries: list[FeedEntry]) -> None:
+        if self._last_id is None:
+            # Only a starting point: watchers replay what came before.  An
+            # empty feed starts before any id, or the next catch-up (after an
+            # outage that lost a message) would take a new starting point
+            # and skip what came in between.
+            if entries:
+                self._set_last(entries[-1])
+            else:
+                self._last, self._last_id = (0, 0), "0-0"
+            entries = []
+        self._deliver(entries)
+        if len(entries) >= FEED_LENGTH and self._connection is not None:
+            self._catch_up(self._connection)
+            return
+        held, self._held = self._held or [], None
+        self._deliver(held)
+        self.live = True
+
+    def _catch_up_failed(self, failure: Failure, connection: _Subscription) -> None:
+        log.info("live feed catching up: {e}", e=failure.getErrorMessage())
+        self._clock.callLater(self._retry, self._catch_up, connection)
+
+    def _set_last(self, entry: FeedEntry) -> None:
+        self._last, self._last_id = entry.key, entry.id
+
+    def _deliver(self, entries: Iterable[FeedEntry]) -> None:
+        """Hand the entries not delivered yet to the next flush."""
+        for entry in entries:
+            if self._last is None or entry.key > self._last:
+                self._entries.append(entry)
+                self._set_last(entry)
+        if self._entries:
+            self._schedule()
+
+    def stopService(self) -> Deferred[None]:
+        """
+        Close every watcher with 1001 (going away), so that it reconnects to
+        another node, and wait a moment for the closing handshakes.
+        """
+        Service.stopService(self)
+        if self._flush_call is not None and self._flush_call.active():
+            self._flush_call.cancel()
+        self._flush_call = None
+        watchers, self._watchers = list(self._watchers), {}
+        for watcher in watchers:
+            watcher.going_away()
+        if not watchers:
+            return succeed(None)
+        return deferLater(self._clock, 0.5, lambda: None)
+
+
+__all__ = ["LiveBridge", "Subscribe"]

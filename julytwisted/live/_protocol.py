@@ -1,0 +1,495 @@
+# -*- test-case-name: tests.test_live -*-
+"""
+One watcher of the live feed: an autobahn server protocol that chooses its
+channels, replays what it missed, and is sent its share of the feed in frames
+coalesced per reactor turn, closed with 1013 when it cannot keep up.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.websocket.compress import (
+    PerMessageDeflate,
+    PerMessageDeflateOffer,
+    PerMessageDeflateOfferAccept,
+)
+from twisted.internet import tcp
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.protocol import connectionDone
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from julytwisted.config import LiveSettings
+from julytwisted.store.feed import FeedEntry, parse_id
+
+log = Logger()
+
+#: Replayed when a watcher connects without C{since}.
+REPLAY_TAIL = 30
+
+#: The most messages one coalesced frame carries.
+FRAME_BATCH = 100
+
+#: The most channels one watcher may follow.
+MAX_CHANNELS = 100
+
+#: Close code for a watcher that cannot keep up (RFC 6455 "try again later").
+TRY_AGAIN_LATER = 1013
+
+#: Each watcher's socket send buffer in the kernel, bytes (Linux doubles it).
+KERNEL_SEND_BUFFER = 64 * 1024
+
+#: Close code for watchers of a node that is stopping.
+GOING_AWAY = 1001
+
+#: zlib's level for what we compress (permessage-deflate).  Every watcher
+#: compresses its own copy of each frame, so this is paid once per watcher:
+#: on the feed's JSON, level 1 costs half of zlib's default (6) for about
+#: 7 % more bytes.
+DEFLATE_LEVEL = 1
+
+_CHANNEL = re.compile(
+    r"global|(player|project|location|team):[a-z0-9][a-z0-9_.-]{0,99}"
+)
+
+Render = Callable[[FeedEntry, str], bytes]
+"""Turns an entry, on one of its channels, into a message's JSON bytes."""
+
+Groups = dict[frozenset[str], tuple[list[bytes], int]]
+"""Messages chosen in one flush for a set of channels, with their size."""
+
+Frames = dict[tuple[int, ...], Any]
+"""Prepared frames (autobahn's C{PreparedMessage}) by their messages' ids."""
+
+Replayed = tuple[list[FeedEntry], Render]
+"""A replay's entries, oldest first, and the renderer its watchers share."""
+
+
+class Hub(Protocol):
+    """What a watcher needs of the process's live bridge."""
+
+    def attach(self, watcher: LiveProtocol) -> None: ...
+    def detach(self, watcher: LiveProtocol) -> None: ...
+    def mark(self, watcher: LiveProtocol) -> None: ...
+    def replay(
+        self, channels: Sequence[str], since: str | None
+    ) -> Deferred[Replayed]: ...
+
+
+def render_entry(entry: FeedEntry, channel: str) -> bytes:
+    """
+    @return: the message for C{entry} as seen on C{channel}:
+        C{{"type", "id", "channel", <type>: data}}, its data spliced in as
+        the store wrote it.
+    """
+    return (
+        f'{{"type":"{entry.type}","id":"{entry.id}","channel":'
+        f'{json.dumps(channel)},"{entry.type}":{entry.data}}}'
+    ).encode()
+
+
+def check_channels(names: object) -> list[str]:
+    """
+    @param names: what a client sent as a list of channels.
+    @return: the channels.
+    @raise ValueError: naming the first bad one.
+    """
+    if not isinstance(names, list) or not names:
+        raise ValueError("channels must be a non-empty list of strings")
+    if len(names) > MAX_CHANNELS:
+        raise ValueError(f"at most {MAX_CHANNELS} channels")
+    for name in names:
+        if not isinstance(name, str) or not _CHANNEL.fullmatch(name):
+            raise ValueError(
+                f"bad channel {name!r}: use global, player:<username>, "
+                "project:<slug>, location:<slug> or team:<slug>"
+            )
+    return names
+
+
+def write_now(transport: Any, data: bytes) -> None:
+    """
+    Write to a TCP transport at once when nothing waits in its buffer.
+
+    C{transport.write} buffers and sends on the reactor's next poll: two
+    epoll changes and a dispatch per socket, which cost as much as the send
+    itself when one message goes to thousands of watchers.
+    """
+    if (
+        isinstance(transport, tcp.Connection)
+        and transport.connected
+        and not transport.disconnecting
+        and not transport.dataBuffer
+        and not transport._tempDataLen
+    ):
+        sent = transport.writeSomeData(data)
+        if isinstance(sent, int):
+            if sent == len(data):
+                return
+            data = data[sent:]
+    transport.write(data)
+
+
+@implementer(IPushProducer)
+class _Backpressure:
+    """Tells a watcher when its transport's buffer is full and drained."""
+
+    def __init__(self, watcher: LiveProtocol) -> None:
+        self._watcher = watcher
+
+    def pauseProducing(self) -> None:
+        self._watcher.paused = True
+
+    def resumeProducing(self) -> None:
+        self._watcher.paused = False
+        self._watcher.flush()
+
+    def stopProducing(self) -> None:
+        self._watcher.paused = True
+
+
+class LiveProtocol(WebSocketServerProtocol):
+    """
+    A watcher: C{?channels=a,b} (default C{global}) and C{?since=ID} on
+    connect; C{{"subscribe": [...]}} and C{{"unsubscribe": [...]}} after.
+
+    @ivar channels: the channels followed now.
+    @ivar paused: whether the transport's buffer is full.
+    """
+
+    factory: LiveFactory
+    paused = False
+    #: The client's address as the resource judged it (behind a trusted
+    #: proxy, the forwarded one); the peer's when L{None}.
+    client: str | None = None
+
+    def connectionMade(self) -> None:
+        self.channels: set[str] = {"global"}
+        self._since: str | None = None
+        self._echo = False
+        self._last: tuple[int, int] | None = None
+        self._pending: list[FeedEntry] | None = []
+        self._outbox: list[bytes] = []
+        self._queued = 0
+        self._closing = False
+        self._errors: list[str] = []
+        transport: Any = self.transport
+        self._ip = self.client or str(getattr(transport.getPeer(), "host", ""))
+        self.factory.connections[self._ip] += 1
+        WebSocketServerProtocol.connectionMade(self)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.factory.connections[self._ip] -= 1
+        if not self.factory.connections[self._ip]:
+            del self.factory.connections[self._ip]
+        self.factory.hub.detach(self)
+        WebSocketServerProtocol.connectionLost(self, reason)
+
+    def onConnect(self, request: Any) -> None:
+        params: dict[str, list[str]] = request.params
+        if self.factory.settings.echo and params.get("echo") == ["1"]:
+            self._echo = True
+            return
+        if "channels" in params:
+            names = ",".join(params["channels"]).split(",")
+            try:
+                self.channels = set(check_channels(names))
+            except ValueError as e:
+                self._errors.append(str(e))
+        if "since" in params:
+            since = params["since"][-1]
+            if parse_id(since) is None:
+                self._errors.append(f"since {since!r} is not a feed id")
+            else:
+                self._since = since
+
+    def onOpen(self) -> None:
+        deflate: Any = self._perMessageCompress
+        if type(deflate) is PerMessageDeflate:
+            # Nothing is compressed before onOpen: swap the class autobahn
+            # chose for one that compresses at our level.
+            deflate.__class__ = _FastDeflate
+        if self._echo:
+            return
+        # Behind WebSocketResource the HTTP channel is still the transport's
+        # producer; the watcher's backpressure replaces it.
+        transport: Any = self.transport
+        transport.unregisterProducer()
+        transport.registerProducer(_Backpressure(self), True)
+        if isinstance(transport, tcp.Connection):
+            # Linux grows a socket's send buffer up to megabytes for a peer
+            # that does not read; a fixed one keeps the send limit honest.
+            transport.socket.setsockopt(
+                socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER
+            )
+        for error in self._errors:
+            self.send_now({"type": "error", "error": error})
+        self.send_now({"type": "subscribed", "channels": sorted(self.channels)})
+        self.factory.hub.attach(self)
+        self._replay()
+
+    def _replay(self) -> None:
+        d = self.factory.hub.replay(sorted(self.channels), self._since)
+        d.addCallback(self._replayed)
+        d.addErrback(self._replay_failed)
+
+    def _replayed(self, replayed: Replayed) -> None:
+        if self.state != WebSocketServerProtocol.STATE_OPEN:
+            return  # It left while its replay was read.
+        entries, render = replayed
+        if self._since is not None:
+            self._last = parse_id(self._since)
+        pending, self._pending = self._pending or [], None
+        self.offer(entries, render)
+        self.offer(pending, render)
+
+    def _replay_failed(self, failure: Failure) -> None:
+        log.info("replay failed: {error}", error=failure.getErrorMessage())
+        if self.state == WebSocketServerProtocol.STATE_OPEN:
+            self.send_now(
+                {"type": "error", "error": "replay unavailable: Redis is away"}
+            )
+            self._replayed(([], render_entry))
+
+    def offer(self, entries: Iterable[FeedEntry], render: Render) -> None:
+        """
+        Queue the entries on this watcher's channels that it has not had,
+        to be sent at the end of the reactor turn.
+
+        @param render: makes an entry's message; the bridge's caches them.
+        """
+        if self._pending is not None:
+            self._pending.extend(entries)
+            return
+        for entry in entries:
+            key = entry.key
+            if self._last is not None and key <= self._last:
+                continue
+            channel = next((c for c in entry.channels if c in self.channels), None)
+            if channel is None:
+                continue
+            self._last = key
+            self._enqueue(render(entry, channel))
+
+    def take(
+        self, entries: Sequence[FeedEntry], groups: Groups, render: Render
+    ) -> bool:
+        """
+        Queue a flush's new entries, chosen once for every watcher of the
+        same channels: the bridge's fan-out costs one step per watcher, not
+        one per watcher and entry.
+
+        @param entries: entries newer than any the bridge delivered before,
+            oldest first.
+        @param groups: the messages chosen so far in this flush, and their
+            size, by channel set.
+        @return: whether anything was queued.
+        """
+        if self._pending is not None or (
+            self._last is not None and self._last >= entries[0].key
+        ):
+            # Replaying, or just done: pick entry by entry.
+            before = len(self._outbox)
+            self.offer(entries, render)
+            return len(self._outbox) > before
+        key = frozenset(self.channels)
+        group = groups.get(key)
+        if group is None:
+            messages = []
+            for entry in entries:
+                channel = next((c for c in entry.channels if c in key), None)
+                if channel is not None:
+                    messages.append(render(entry, channel))
+            group = groups[key] = (messages, sum(map(len, messages)))
+        self._last = entries[-1].key
+        messages, size = group
+        if self._closing or not messages:
+            return False
+        self._outbox.extend(messages)
+        self._queued += size
+        if self._queued > self.factory.settings.send_limit:
+            self._too_slow()
+            return False
+        return True
+
+    def _enqueue(self, message: bytes) -> None:
+        if self._closing:
+            return
+        self._outbox.append(message)
+        self._queued += len(message)
+        if self._queued > self.factory.settings.send_limit:
+            self._too_slow()
+            return
+        self.factory.hub.mark(self)
+
+    def flush(self, frames: Frames | None = None) -> None:
+        """
+        Send what is queued, several messages to a frame as a JSON array.
+
+        @param frames: frames already made in this flush, keyed by their
+            messages' identities: watchers sent the same messages share
+            one, framed once.
+        """
+        if self.paused or self._closing or not self._outbox:
+            return
+        outbox, self._outbox, self._queued = self._outbox, [], 0
+        made: Frames = {} if frames is None else frames
+        for start in range(0, len(outbox), FRAME_BATCH):
+            batch = outbox[start : start + FRAME_BATCH]
+            # The messages are the bridge's cached bytes, alive all flush long.
+            key = tuple(map(id, batch))
+            prepared = made.get(key)
+            if prepared is None:
+                payload = (
+                    batch[0] if len(batch) == 1 else b"[" + b",".join(batch) + b"]"
+                )
+                prepared = made[key] = self.factory.prepareMessage(payload)
+            if self._perMessageCompress is None:
+                # sendPreparedMessage's debug line formats its arguments
+                # even when debug logging is off, once per watcher.
+                write_now(self.transport, prepared.payloadHybi)
+            else:
+                self.sendPreparedMessage(prepared)
+
+    def _too_slow(self) -> None:
+        self._closing = True
+        self._outbox, self._queued = [], 0
+        self.factory.hub.detach(self)
+        log.info("closing a live watcher at {ip} that cannot keep up", ip=self._ip)
+        # sendClose refuses codes below 3000; 1013 is meant for servers.
+        self.sendCloseFrame(TRY_AGAIN_LATER, b"too slow: try again later")
+
+    def going_away(self) -> None:
+        """Close with 1001: this node is stopping."""
+        self._closing = True
+        if self.state == WebSocketServerProtocol.STATE_OPEN:
+            self.sendCloseFrame(GOING_AWAY, b"server stopping")
+
+    def send_now(self, message: dict[str, Any]) -> None:
+        """Send one message of our own at once (errors, acknowledgements)."""
+        self.sendMessage(json.dumps(message).encode(), isBinary=False)
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        if self._echo:
+            self.sendMessage(payload, isBinary)
+            return
+        try:
+            self._command(payload, isBinary)
+        except ValueError as e:
+            self.send_now({"type": "error", "error": str(e)})
+
+    def _command(self, payload: bytes, isBinary: bool) -> None:
+        if isBinary:
+            raise ValueError("send JSON text frames, not binary")
+        try:
+            message = json.loads(payload)
+        except ValueError:
+            raise ValueError("malformed JSON") from None
+        if not isinstance(message, dict) or len(message) != 1:
+            raise ValueError(
+                'send {"subscribe": [channels]} or {"unsubscribe": [channels]}'
+            )
+        ((verb, names),) = message.items()
+        if verb not in ("subscribe", "unsubscribe"):
+            raise ValueError(f"unknown command {verb!r}")
+        chosen = set(check_channels(names))
+        if verb == "subscribe":
+            if len(self.channels | chosen) > MAX_CHANNELS:
+                raise ValueError(f"at most {MAX_CHANNELS} channels")
+            self.channels |= chosen
+        else:
+            self.channels -= chosen
+        self.send_now({"type": "subscribed", "channels": sorted(self.channels)})
+
+
+class _FastDeflate(PerMessageDeflate):
+    """
+    permessage-deflate compressing at L{DEFLATE_LEVEL}: autobahn always
+    compresses at zlib's default level, and has no option for another.
+    """
+
+    def start_compress_message(self) -> None:
+        if self._compressor is None or self.server_no_context_takeover:
+            self._compressor = zlib.compressobj(
+                DEFLATE_LEVEL,
+                zlib.DEFLATED,
+                -self.server_max_window_bits,
+                self.mem_level,
+            )
+
+
+def _accept_deflate(offers: Sequence[Any]) -> PerMessageDeflateOfferAccept | None:
+    """
+    Accept the first permessage-deflate offer, with zlib's hash table no
+    larger than the window the client allows us.
+
+    zlib sizes its hash table by memory level alone (2 ** (level + 7)
+    entries, 32768 by default) and sweeps all of it each time the window
+    slides: with a 512-byte window (C{server_max_window_bits=9}) that is
+    every 512 bytes, and compressing took 30 times as long as with the
+    default window.  A level of C{bits - 7} keeps the table the window's size.
+    """
+    for offer in offers:
+        if isinstance(offer, PerMessageDeflateOffer):
+            bits = offer.request_max_window_bits or zlib.MAX_WBITS
+            return PerMessageDeflateOfferAccept(offer, mem_level=max(1, bits - 7))
+    return None
+
+
+class LiveFactory(WebSocketServerFactory):
+    """
+    The websocket side of the live feed in one process.
+
+    @ivar connections: open websockets per client IP address.
+    """
+
+    protocol = LiveProtocol  # type: ignore[assignment]
+
+    def __init__(self, hub: Hub, settings: LiveSettings, reactor: Any) -> None:
+        """
+        @param hub: the process's live bridge.
+        @param settings: the limits.
+        @param reactor: what autobahn's timers run on.
+        """
+        WebSocketServerFactory.__init__(self, reactor=reactor)
+        self.hub = hub
+        self.settings = settings
+        self.connections: Counter[str] = Counter()
+        # Echo runs (conformance) send large messages on purpose, and count
+        # an unasked-for ping as a failure.
+        size = 16 * 1024 * 1024 if settings.echo else settings.max_message
+        ping = 0 if settings.echo else settings.ping_interval
+        self.setProtocolOptions(
+            maxFramePayloadSize=size,
+            maxMessagePayloadSize=size,
+            autoPingInterval=ping,
+            autoPingTimeout=ping,
+            openHandshakeTimeout=10,
+            closeHandshakeTimeout=5,
+            perMessageCompressionAccept=_accept_deflate if settings.deflate else None,
+        )
+
+    def over_limit(self, ip: str) -> bool:
+        """@return: whether C{ip} holds as many websockets as it may."""
+        return self.connections[ip] >= self.settings.ip_limit
+
+
+__all__ = [
+    "REPLAY_TAIL",
+    "TRY_AGAIN_LATER",
+    "Hub",
+    "LiveFactory",
+    "LiveProtocol",
+    "check_channels",
+    "render_entry",
+]

@@ -1,0 +1,200 @@
+# -*- test-case-name: tests.test_live -*-
+"""
+The live feed: every scored commit, and every change in a board's top ten,
+pushed to websocket watchers on every node, with replay for those who
+dropped off.
+
+C{ingest.lua} appends each entry to a capped stream per channel and publishes
+it once on Redis; each process's L{LiveBridge} holds one subscription and fans
+entries out to its own watchers (L{LiveProtocol}).  L{LiveResource} sits at
+C{/live} on the Site: the websocket upgrade at C{/live}, the page at C{/live/}.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib.resources import files
+from typing import Any
+
+from autobahn.twisted.resource import WebSocketResource
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
+
+from julytwisted.config import LiveSettings
+from julytwisted.live._bridge import LiveBridge, Subscribe
+from julytwisted.live._protocol import (
+    REPLAY_TAIL,
+    TRY_AGAIN_LATER,
+    LiveFactory,
+    LiveProtocol,
+    check_channels,
+    render_entry,
+)
+from julytwisted.site import JulythonSite
+from julytwisted.store import Store
+from julytwisted.store.ratelimit import RateLimiter
+
+log = Logger()
+
+#: The page's files under C{/live/}, and their media types.
+_PAGE = {
+    b"": b"text/html; charset=utf-8",
+    b"live.js": b"text/javascript; charset=utf-8",
+}
+
+
+class _Static(Resource):
+    """One file of the page, read once."""
+
+    isLeaf = True
+
+    def __init__(self, name: bytes, content_type: bytes) -> None:
+        Resource.__init__(self)
+        path = files("julytwisted.live").joinpath("page", name.decode())
+        self._body = path.read_bytes()
+        self._type = content_type
+
+    def render_GET(self, request: IRequest) -> bytes:
+        request.setHeader(b"content-type", self._type)
+        request.setHeader(b"x-content-type-options", b"nosniff")
+        request.setHeader(b"cache-control", b"no-cache")
+        return self._body
+
+
+def _is_upgrade(request: IRequest) -> bool:
+    upgrade = request.getHeader(b"upgrade") or b""
+    return upgrade.lower() == b"websocket"
+
+
+def _refuse(request: IRequest, retry_after: int, error: str) -> bytes:
+    """A 429 for an upgrade: its JSON body, and when to try again."""
+    request.setResponseCode(429)
+    request.setHeader(b"content-type", b"application/json")
+    request.setHeader(b"retry-after", b"%d" % retry_after)
+    return json.dumps({"error": error}).encode()
+
+
+class _Admitted:
+    """
+    The factory as one upgrade sees it: the watcher it builds counts against
+    the client address the resource judged, not the proxy's.
+    """
+
+    def __init__(self, factory: LiveFactory, client: str) -> None:
+        self._factory = factory
+        self._client = client
+
+    def buildProtocol(self, addr: Any) -> LiveProtocol:
+        protocol = self._factory.buildProtocol(addr)
+        assert isinstance(protocol, LiveProtocol)
+        protocol.client = self._client
+        return protocol
+
+
+class LiveResource(Resource):
+    """
+    C{/live}: a websocket upgrade goes to the L{LiveFactory}, refused with
+    429 when the client's address holds too many already; a plain GET of
+    C{/live} is sent to C{/live/}, which serves the page.
+    """
+
+    def __init__(self, factory: LiveFactory) -> None:
+        Resource.__init__(self)
+        self._factory = factory
+        #: Limits websocket connects per address, on every node (the C{live}
+        #: rate limit); set by the Site's builder.
+        self.limiter: RateLimiter | None = None
+        for name, content_type in _PAGE.items():
+            self.putChild(name, _Static(name or b"index.html", content_type))
+
+    def render(self, request: IRequest) -> bytes | int:
+        if not _is_upgrade(request):
+            request.redirect(b"/live/")
+            return b""
+        client = self._client(request)
+        if self._factory.over_limit(client):
+            limit = self._factory.settings.ip_limit
+            return _refuse(
+                request,
+                10,
+                f"too many live connections from this address (limit {limit})",
+            )
+        if self.limiter is None:
+            return self._upgrade(request, client)
+        d = Deferred.fromCoroutine(self.limiter.wait("live", request))
+        d.addCallback(self._admitted, request, client)
+        d.addErrback(self._broken, request)
+        return NOT_DONE_YET
+
+    def _client(self, request: IRequest) -> str:
+        """
+        @return: the address a watcher counts against: behind a trusted
+            proxy the forwarded one, as the rate limits see it.
+        """
+        if self.limiter is not None:
+            return self.limiter.address(request)
+        return str(getattr(request.getClientAddress(), "host", ""))
+
+    def _admitted(self, wait: float | None, request: IRequest, client: str) -> None:
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            error = "too many live connects from this address"
+            request.write(_refuse(request, seconds, error))
+            request.finish()
+            return
+        result = self._upgrade(request, client)
+        if result is not NOT_DONE_YET:
+            # The client left while we asked Redis: autobahn answered HTTP.
+            request.write(result)
+            request.finish()
+
+    def _broken(self, failure: Failure, request: IRequest) -> None:
+        log.failure("admitting a live watcher", failure)
+        request.setResponseCode(500)
+        request.finish()
+
+    def _upgrade(self, request: IRequest, client: str) -> bytes | int:
+        websocket = WebSocketResource(_Admitted(self._factory, client))
+        result: bytes | int = websocket.render(request)
+        site = getattr(getattr(request, "channel", None), "site", None)
+        if isinstance(site, JulythonSite):
+            site.release(request)
+        return result
+
+
+def build_live(
+    store: Store, subscribe: Subscribe, settings: LiveSettings, reactor: Any
+) -> tuple[LiveBridge, LiveResource]:
+    """
+    The live feed of one process.
+
+    @param store: where replays are read.
+    @param subscribe: makes the pub/sub connection (L{RedisService.subscriber}).
+    @param settings: the watchers' limits.
+    @param reactor: the clock and the reactor autobahn runs on.
+    @return: the bridge, a service to start once Redis is, and the resource to
+        mount at C{live}.
+    """
+    clock: IReactorTime = reactor
+    bridge = LiveBridge(store, subscribe, clock)
+    factory = LiveFactory(bridge, settings, reactor)
+    return bridge, LiveResource(factory)
+
+
+__all__ = [
+    "REPLAY_TAIL",
+    "TRY_AGAIN_LATER",
+    "LiveBridge",
+    "LiveFactory",
+    "LiveProtocol",
+    "LiveResource",
+    "build_live",
+    "check_channels",
+    "render_entry",
+]

@@ -1,0 +1,11 @@
+"""
+The web site: public boards, sign-up, sign-in and profile, the admin pages,
+their templates, and the site's static files.
+"""
+
+from julytwisted.pages._render import StaticFiles
+from julytwisted.pages.accounts import Accounts
+from julytwisted.pages.admin import Admin
+from julytwisted.pages.boards import PAGE_SIZE, Pages
+
+__all__ = ["PAGE_SIZE", "Accounts", "Admin", "Pages", "StaticFiles"]

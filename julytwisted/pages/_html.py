@@ -1,0 +1,326 @@
+# -*- test-case-name: tests.test_pages -*-
+"""
+The pieces every HTML page is built from, as twisted.web.template tags: the
+layout, board tables, the pager, the game selector, forms.
+
+Every string given to a tag is text, escaped when the page is flattened, so
+user text (names, commit messages) can never become markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from twisted.internet.defer import Deferred
+from twisted.web.template import Tag, flattenString, tags
+
+from julytwisted.auth.sessions import CSRF_FIELD, Viewer
+
+#: A piece of a page: a tag, text, or a list of them.
+Content = Any
+
+#: The boards with their page titles and the title of one member.
+BOARD_TITLES = {
+    "people": ("People", "Player"),
+    "projects": ("Projects", "Project"),
+    "locations": ("Locations", "Location"),
+    "teams": ("Teams", "Team"),
+    "languages": ("Languages", "Language"),
+}
+
+_NAV = (
+    ("/", "Home"),
+    ("/people/", "People"),
+    ("/projects/", "Projects"),
+    ("/locations/", "Locations"),
+    ("/teams/", "Teams"),
+    ("/languages/", "Languages"),
+    ("/live/", "Live"),
+    ("/help/", "Help"),
+)
+
+
+def render(
+    title: str, content: Content, viewer: Viewer, csrf: str | None
+) -> Deferred[bytes]:
+    """
+    Flatten a whole page.
+
+    @param title: the page's title and first heading.
+    @param content: what goes in C{<main>} after the heading.
+    @param viewer: who is signed in, for the account links.
+    @param csrf: the token of the sign-out form, when someone is signed in.
+    @return: the page, UTF-8, with its doctype.
+    """
+    page = tags.html(lang="en")(
+        tags.head(
+            tags.meta(charset="utf-8"),
+            tags.meta(name="viewport", content="width=device-width, initial-scale=1"),
+            tags.title(f"{title} · Julython"),
+            tags.link(rel="stylesheet", href="/static/site.css"),
+            tags.script(src="/static/site.js", defer="defer"),
+        ),
+        tags.body(
+            tags.a("Skip to the content", href="#main", class_="skip"),
+            _header(viewer, csrf),
+            Tag("main", attributes={"id": "main"})(tags.h1(title), content),
+            tags.footer(
+                tags.p(
+                    "Julython: a month of writing code in the open. ",
+                    tags.a("How to take part", href="/help/"),
+                    " · ",
+                    tags.a("API", href="/api/v1/"),
+                )
+            ),
+        ),
+    )
+    d = flattenString(None, page)
+    return d.addCallback(lambda body: b"<!DOCTYPE html>\n" + body)
+
+
+def _header(viewer: Viewer, csrf: str | None) -> Tag:
+    links = tags.ul(
+        [tags.li(tags.a(label, href=href)) for href, label in _NAV],
+        class_="nav",
+    )
+    if viewer.signed_in and csrf is not None:
+        who = viewer.username or "admin"
+        account: Content = [
+            tags.a(who, href="/profile" if viewer.username else "/admin/"),
+            " ",
+            post_form("/logout", csrf, [], "Sign out", class_="inline"),
+        ]
+        if viewer.admin and viewer.username:
+            account.insert(1, tags.a(" admin", href="/admin/"))
+    else:
+        account = [
+            tags.a("Sign in", href="/login"),
+            " ",
+            tags.a("Sign up", href="/signup"),
+        ]
+    return tags.header(
+        aria(tags.nav(links), label="Main"),
+        tags.div(class_="account")(account),
+    )
+
+
+def aria(tag: Tag, **attributes: str) -> Tag:
+    """Set C{aria-*} attributes, which keyword arguments cannot spell."""
+    for name, value in attributes.items():
+        tag.attributes["aria-" + name] = value
+    return tag
+
+
+def member_link(kind: str, model: dict[str, Any]) -> Tag:
+    """A link to a board member's own page (languages have none)."""
+    key = "username" if kind == "people" else "slug"
+    name = model.get("name") or model[key]
+    if kind == "languages":
+        return tags.span(name)
+    return tags.a(name, href=f"/{kind}/{quote(model[key])}")
+
+
+def board_table(
+    kind: str, models: Sequence[dict[str, Any]], caption: str, offset: int = 0
+) -> Tag:
+    """A table of a board's rows, highest first."""
+    projects = kind == "people"
+    head = tags.tr(
+        tags.th("Rank", scope="col"),
+        tags.th(BOARD_TITLES[kind][1], scope="col"),
+        tags.th("Points", scope="col", class_="num"),
+        tags.th("Commits", scope="col", class_="num"),
+        tags.th("Projects", scope="col", class_="num") if projects else "",
+    )
+    rows = [
+        tags.tr(
+            tags.td(str(m.get("rank") or offset + i + 1), class_="num"),
+            tags.th(member_link(kind, m), scope="row"),
+            tags.td(str(m["points"]), class_="num"),
+            tags.td(str(m["commits"]), class_="num"),
+            tags.td(str(m["projects"]), class_="num") if projects else "",
+        )
+        for i, m in enumerate(models)
+    ]
+    if not rows:
+        return tags.p("Nobody has scored here yet.", class_="empty")
+    return tags.table(class_="board")(
+        tags.caption(caption), tags.thead(head), tags.tbody(rows)
+    )
+
+
+def pager(path: str, query: dict[str, str], page: int, more: bool) -> Tag:
+    """
+    Links to the previous and next pages of a board.
+
+    @param query: the arguments every page keeps (the game, the size).
+    """
+
+    def href(n: int) -> str:
+        return path + "?" + urlencode({**query, "page": str(n)})
+
+    items = []
+    if page > 1:
+        items.append(tags.li(tags.a("Previous page", href=href(page - 1), rel="prev")))
+    items.append(tags.li(f"Page {page}"))
+    if more:
+        items.append(tags.li(tags.a("Next page", href=href(page + 1), rel="next")))
+    return aria(tags.nav(class_="pager")(tags.ul(items)), label="Pages")
+
+
+def game_selector(
+    path: str,
+    games: Iterable[dict[str, Any]],
+    chosen: str,
+    keep: dict[str, str] | None = None,
+) -> Tag:
+    """
+    A GET form choosing the game a board shows.  It has a button rather than
+    submitting on change, so moving through the options by keyboard does not
+    leave the page.
+    """
+    options = [
+        tags.option(g["name"], value=g["slug"], selected="selected")
+        if g["slug"] == chosen
+        else tags.option(g["name"], value=g["slug"])
+        for g in games
+    ]
+    return tags.form(method="get", action=path, class_="games")(
+        [tags.input(type="hidden", name=k, value=v) for k, v in (keep or {}).items()],
+        tags.label("Game ", for_="game"),
+        tags.select(name="game", id="game")(options),
+        " ",
+        tags.button("Show", type="submit"),
+    )
+
+
+def when(instant: str, text: str | None = None) -> Tag:
+    """A C{<time>} of an ISO 8601 instant, shown as its date and UTC time."""
+    try:
+        shown = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+        label = text or shown.strftime("%d %b %Y %H:%M UTC")
+    except ValueError:
+        label = text or instant
+    return tags.time(label, datetime=instant)
+
+
+def commit_list(commits: Sequence[dict[str, Any]], empty: str) -> Tag:
+    """Commits, newest first: message (as text), who, where and when."""
+    if not commits:
+        return tags.p(empty, class_="empty")
+    items = []
+    for c in commits:
+        who = (
+            tags.a(c["username"], href=f"/people/{quote(c['username'])}")
+            if c.get("username")
+            else tags.span(c.get("author") or "someone")
+        )
+        message = (c.get("message") or "").strip().splitlines()
+        item = tags.li(
+            tags.p(class_="message")(message[0] if message else "(no message)"),
+            tags.p(class_="meta")(
+                who,
+                " in ",
+                tags.a(c["project"], href=f"/projects/{quote(c['project'])}"),
+                " · ",
+                when(c.get("timestamp", "")),
+                " · ",
+                tags.a(c["hash"][:8], href=c["url"]) if c.get("url") else "",
+            ),
+        )
+        # The live feed's script skips commits the page shows already.
+        item.attributes["data-hash"] = c["hash"]
+        items.append(item)
+    return tags.ol(class_="commits")(items)
+
+
+def post_form(
+    action: str, csrf: str, fields: Sequence[Content], submit: str, class_: str = ""
+) -> Tag:
+    """A POST form carrying its CSRF token."""
+    return tags.form(method="post", action=action, class_=class_ or "form")(
+        tags.input(type="hidden", name=CSRF_FIELD, value=csrf),
+        *fields,
+        tags.button(submit, type="submit"),
+    )
+
+
+def upload_form(
+    csrf: str, fields: dict[str, str], label: str, ident: str, submit: str = "Upload"
+) -> Tag:
+    """
+    An image form posting multipart straight to the upload service, which
+    takes the session with the CSRF token in its address (the body is judged
+    only as it streams in) and sends the browser on to the C{next} field.
+
+    @param fields: hidden fields: C{kind}, C{next}, and C{project} for a
+        screenshot.
+    @param ident: the file input's id, unique in the page.
+    """
+    return tags.form(
+        method="post",
+        action="/upload/?" + urlencode({CSRF_FIELD: csrf}),
+        enctype="multipart/form-data",
+        class_="form",
+    )(
+        [tags.input(type="hidden", name=k, value=v) for k, v in fields.items()],
+        tags.label(label, for_=ident),
+        tags.input(type="file", name="file", id=ident, accept="image/*"),
+        tags.button(submit, type="submit"),
+    )
+
+
+def field(
+    label: str,
+    name: str,
+    value: str = "",
+    type: str = "text",
+    autocomplete: str = "off",
+    hint: str = "",
+    required: bool = False,
+    ident: str | None = None,
+) -> Tag:
+    """
+    A labelled input, with a hint tied to it for screen readers.
+
+    @param ident: its id, unique in the page; C{f-NAME} by default.
+    """
+    ident = ident or "f-" + name
+    box = tags.input(
+        type=type, name=name, id=ident, value=value, autocomplete=autocomplete
+    )
+    if required:
+        box.attributes["required"] = "required"
+    parts: list[Content] = [tags.label(label, for_=ident), box]
+    if hint:
+        aria(box, describedby=ident + "-hint")
+        parts.append(tags.small(hint, id=ident + "-hint"))
+    return tags.p(class_="field")(parts)
+
+
+def message(text: str, error: bool = False) -> Tag:
+    """A notice at the top of a page; errors are announced at once."""
+    if error:
+        return tags.p(text, class_="notice error", role="alert")
+    return tags.p(text, class_="notice", role="status")
+
+
+__all__ = [
+    "BOARD_TITLES",
+    "Content",
+    "aria",
+    "board_table",
+    "commit_list",
+    "field",
+    "game_selector",
+    "member_link",
+    "message",
+    "pager",
+    "post_form",
+    "render",
+    "upload_form",
+    "when",
+]

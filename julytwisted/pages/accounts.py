@@ -1,0 +1,480 @@
+# -*- test-case-name: tests.test_accounts -*-
+"""
+The account pages: sign up, sign in, sign out and the profile.  A klein app
+of its own, mounted by L{julytwisted.site.Root} at C{/signup}, C{/login},
+C{/logout} and C{/profile}; the admin pages are L{julytwisted.admin}.
+
+Sessions are signed cookies (L{julytwisted._session}); every form carries a
+CSRF token.  The Site does not parse POST bodies (it would for every JSON-RPC
+call too), so these routes read their own urlencoded forms (L{checked_form}).
+What a form changes is done by the same functions the JSON-RPC methods use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from klein import Klein
+from twisted.internet.interfaces import IReactorTime
+from twisted.web.iweb import IRequest
+from twisted.web.template import Tag, tags
+
+from julytwisted.auth import accounts as use_cases
+from julytwisted.auth.authenticator import Authenticator, RunInThread
+from julytwisted.auth.sessions import Sessions, Viewer
+from julytwisted.errors import Forbidden, JulythonError
+from julytwisted.jobs.queue import Queue
+from julytwisted.pages._html import Content, field, message, post_form, upload_form
+from julytwisted.pages._render import (
+    Renderer,
+    checked_form,
+    install_error_pages,
+    redirect,
+)
+from julytwisted.store import Store
+from julytwisted.store.ratelimit import RateLimiter
+
+#: What a saved profile change says, by the C{saved} query argument.
+_SAVED = {
+    "name": "Your name is saved.",
+    "email": "E-mail added. Commits already made with it are being counted.",
+    "location": "Location saved. Your points are moving with you.",
+    "team": "Team saved. Your points are moving with you.",
+    "welcome": "Welcome! Add the webhook to your repositories (see Help).",
+    "remove-email": "E-mail removed. Its later commits will not be yours.",
+    "revoke-token": "Token revoked.",
+    "picture": "Your picture is saved.",
+}
+
+
+def _picture_section(picture_url: str | None, csrf: str) -> Tag:
+    """The avatar, and its form, which comes back here once it is stored."""
+    shown: Content = (
+        tags.img(src=picture_url, alt="Your picture", class_="avatar", width="96")
+        if picture_url
+        else tags.p("No picture yet.")
+    )
+    form = upload_form(
+        csrf,
+        {"kind": "avatar", "next": "/profile?saved=picture"},
+        "Picture (PNG, JPEG, GIF or WebP)",
+        "f-picture",
+    )
+    return tags.section(tags.h2("Picture"), shown, form)
+
+
+class _Throttle:
+    """
+    Failed sign-ins counted per username in this process: after
+    C{attempts} within C{window} seconds, that username waits out the rest
+    of the window.  Slows guessing; scrypt already costs each guess tens of
+    milliseconds of a thread.
+    """
+
+    def __init__(self, clock: IReactorTime, attempts: int = 5, window: int = 900):
+        self._clock = clock
+        self._attempts = attempts
+        self._window = window
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, username: str) -> list[float]:
+        since = self._clock.seconds() - self._window
+        recent = [t for t in self._failures.get(username, ()) if t > since]
+        if recent:
+            self._failures[username] = recent
+        else:
+            self._failures.pop(username, None)
+        return recent
+
+    def wait(self, username: str) -> int:
+        """@return: whole seconds until C{username} may try again; 0 now."""
+        recent = self._recent(username)
+        if len(recent) < self._attempts:
+            return 0
+        left = recent[-self._attempts] + self._window - self._clock.seconds()
+        return max(1, math.ceil(left))
+
+    def failed(self, username: str) -> None:
+        if len(self._failures) > 100_000:
+            self._failures.clear()
+        self._failures.setdefault(username, []).append(self._clock.seconds())
+
+    def clear(self, username: str) -> None:
+        self._failures.pop(username, None)
+
+
+class _SignInFirst(JulythonError, PermissionError):
+    """This page is for signed-in players."""
+
+    status = 401
+
+
+class Accounts:
+    """
+    The account and admin pages, bound to a store, a job queue and the
+    password checker the JSON-RPC methods use too.
+    """
+
+    app = Klein()
+
+    def __init__(
+        self,
+        store: Store,
+        queue: Queue,
+        sessions: Sessions,
+        authenticator: Authenticator,
+        run_in_thread: RunInThread[Any],
+        clock: IReactorTime,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        """
+        @param clock: the time failed sign-ins are counted by.
+        @param limiter: limits sign-ups and sign-ins per client address, on
+            every node (the C{login} limit).
+        """
+        self.store = store
+        self.queue = queue
+        self.sessions = sessions
+        self.renderer = Renderer(sessions)
+        self._authenticator = authenticator
+        self._run_in_thread = run_in_thread
+        self._throttle = _Throttle(clock)
+        self._limiter = limiter
+
+    @app.handle_errors(_SignInFirst)
+    def sign_in_first(self, request: IRequest, failure: Any) -> bytes:
+        return redirect(request, "/login")
+
+    install_error_pages(app)
+
+    def _form(self, request: IRequest) -> dict[str, str]:
+        return checked_form(self.sessions, request)
+
+    def _player(self, request: IRequest) -> str:
+        viewer = self.sessions.viewer(request)
+        if viewer.username is None:
+            raise _SignInFirst()
+        return viewer.username
+
+    async def _show(
+        self, request: IRequest, title: str, content: Content, status: int = 200
+    ) -> bytes:
+        return await self.renderer.page(request, title, content, status, cache=False)
+
+    # Sign up, in and out
+
+    @app.route("/signup", methods=["GET"])
+    async def signup_page(self, request: IRequest) -> bytes:
+        return await self._show(request, "Sign up", self._signup_form(request, {}))
+
+    def _signup_form(self, request: IRequest, values: dict[str, str]) -> Tag:
+        csrf = self.sessions.csrf_token(request)
+        return post_form(
+            "/signup",
+            csrf,
+            [
+                field(
+                    "Username",
+                    "username",
+                    values.get("username", ""),
+                    autocomplete="username",
+                    required=True,
+                    hint="Letters, digits, '.', '_' or '-'; up to 39.",
+                ),
+                field(
+                    "Password",
+                    "password",
+                    type="password",
+                    autocomplete="new-password",
+                    required=True,
+                    hint="8 characters or more.",
+                ),
+                field(
+                    "Commit e-mail",
+                    "email",
+                    values.get("email", ""),
+                    type="email",
+                    autocomplete="email",
+                    required=True,
+                    hint="The author e-mail of your commits.",
+                ),
+                field(
+                    "Display name",
+                    "name",
+                    values.get("name", ""),
+                    autocomplete="name",
+                    hint="Optional.",
+                ),
+            ],
+            "Sign up",
+        )
+
+    async def _too_many(self, request: IRequest, title: str, form: Tag) -> bytes | None:
+        """The 429 page when this address signs up or in too often, else None."""
+        if self._limiter is None:
+            return None
+        wait = await self._limiter.wait("login", request)
+        if wait is None:
+            return None
+        seconds = max(1, math.ceil(wait))
+        request.setHeader(b"Retry-After", str(seconds).encode())
+        text = f"Too many attempts from your address: try again in {seconds} s."
+        return await self._show(request, title, [message(text, error=True), form], 429)
+
+    @app.route("/signup", methods=["POST"])
+    async def signup(self, request: IRequest) -> bytes:
+        form = self._form(request)
+        refused = await self._too_many(
+            request, "Sign up", self._signup_form(request, form)
+        )
+        if refused is not None:
+            return refused
+        try:
+            player = await use_cases.sign_up(
+                self.store,
+                self._run_in_thread,
+                form.get("username", ""),
+                form.get("password", ""),
+                form.get("email", ""),
+                form.get("name") or None,
+            )
+        except JulythonError as e:
+            if isinstance(e, Forbidden):
+                raise
+            # Everything typed but the password comes back for another try.
+            content = [message(e.message, error=True), self._signup_form(request, form)]
+            return await self._show(request, "Sign up", content, e.status)
+        self.sessions.start(request, Viewer(player["username"]))
+        return redirect(request, "/profile?saved=welcome")
+
+    @app.route("/login", methods=["GET"])
+    async def login_page(self, request: IRequest) -> bytes:
+        return await self._show(request, "Sign in", self._login_form(request, ""))
+
+    def _login_form(self, request: IRequest, username: str) -> Tag:
+        return post_form(
+            "/login",
+            self.sessions.csrf_token(request),
+            [
+                field(
+                    "Username",
+                    "username",
+                    username,
+                    autocomplete="username",
+                    required=True,
+                ),
+                field(
+                    "Password",
+                    "password",
+                    type="password",
+                    autocomplete="current-password",
+                    required=True,
+                ),
+            ],
+            "Sign in",
+        )
+
+    @app.route("/login", methods=["POST"])
+    async def login(self, request: IRequest) -> bytes:
+        form = self._form(request)
+        username = form.get("username", "").strip().lower()
+        password = form.get("password", "")
+        refused = await self._too_many(
+            request, "Sign in", self._login_form(request, username)
+        )
+        if refused is not None:
+            return refused
+        wait = self._throttle.wait(username)
+        if wait:
+            request.setHeader(b"Retry-After", str(wait).encode())
+            minutes = -(-wait // 60)
+            text = (
+                "Too many failed sign-ins for this username: try again in "
+                f"{minutes} minute{'s' * (minutes != 1)}."
+            )
+            content = [message(text, error=True), self._login_form(request, username)]
+            return await self._show(request, "Sign in", content, 429)
+        if (
+            username
+            and password
+            and await self._authenticator.check_password(username, password)
+        ):
+            self._throttle.clear(username)
+            self.sessions.start(request, Viewer(username))
+            return redirect(request, "/profile")
+        self._throttle.failed(username)
+        content = [
+            message("That username and password do not match.", error=True),
+            self._login_form(request, form.get("username", "")),
+        ]
+        return await self._show(request, "Sign in", content, 401)
+
+    @app.route("/logout", methods=["POST"])
+    def logout(self, request: IRequest) -> bytes:
+        self._form(request)
+        self.sessions.end(request)
+        return redirect(request, "/")
+
+    # The profile
+
+    @app.route("/profile", methods=["GET"])
+    async def profile(self, request: IRequest) -> bytes:
+        username = self._player(request)
+        saved = request.args.get(b"saved", [b""])[-1].decode("latin-1")
+        notice = message(_SAVED[saved]) if saved in _SAVED else ""
+        content = await self._profile(request, username)
+        return await self._show(request, "Your profile", [notice, content])
+
+    async def _profile(
+        self, request: IRequest, username: str, values: dict[str, str] | None = None
+    ) -> Content:
+        values = values or {}
+        player = await self.store.player(username)
+        emails = await self.store.emails(username)
+        csrf = self.sessions.csrf_token(request)
+
+        def one(action: str, label: str, name: str, value: str, hint: str) -> Tag:
+            return tags.section(
+                tags.h2(label),
+                post_form(
+                    f"/profile/{action}",
+                    csrf,
+                    [field(label, name, values.get(name, value), hint=hint)],
+                    "Save",
+                ),
+            )
+
+        return [
+            tags.p(tags.a("Your public page", href=f"/people/{username}")),
+            one("name", "Display name", "name", player["name"], ""),
+            _emails_section(emails, csrf, values.get("email", "")),
+            one(
+                "location",
+                "Location",
+                "location",
+                player["location"] or "",
+                "A city or region; empty for none.",
+            ),
+            one(
+                "team",
+                "Team",
+                "team",
+                player["team"] or "",
+                "A new team scores once an organiser approves it.",
+            ),
+            _tokens_section(await self.store.tokens(username), csrf),
+            _picture_section(player["picture_url"], csrf),
+        ]
+
+    @app.route("/profile/<any(name,email,location,team,'remove-email',"
+               "'revoke-token'):what>", methods=["POST"])  # fmt: skip
+    async def save(self, request: IRequest, what: str) -> bytes:
+        form = self._form(request)
+        username = self._player(request)
+        field_name = {"remove-email": "email", "revoke-token": "token"}.get(what, what)
+        value = form.get(field_name, "").strip()
+        try:
+            if what == "name":
+                await self.store.set_player_name(username, value)
+            elif what == "email":
+                await use_cases.add_commit_email(
+                    self.store, self.queue, username, value
+                )
+            elif what == "remove-email":
+                await self.store.remove_email(username, value)
+            elif what == "revoke-token":
+                await self.store.revoke_token(username, value)
+            else:
+                board = "locations" if what == "location" else "teams"
+                await use_cases.move_player(
+                    self.store, self.queue, username, board, value or None
+                )
+        except JulythonError as e:
+            if isinstance(e, Forbidden):
+                raise
+            kept = form if what in ("name", "email", "location", "team") else {}
+            content = await self._profile(request, username, kept)
+            page = [message(e.message, error=True), content]
+            return await self._show(request, "Your profile", page, e.status)
+        return redirect(request, f"/profile?saved={what}")
+
+    @app.route("/profile/token", methods=["POST"])
+    async def token(self, request: IRequest) -> bytes:
+        self._form(request)
+        username = self._player(request)
+        token = await self.store.create_token(username)
+        content = [
+            message("Your new API token. Copy it now: it is not shown again."),
+            tags.p(tags.code(token, class_="token")),
+            tags.p(tags.a("Back to your profile", href="/profile")),
+        ]
+        return await self._show(request, "New API token", content)
+
+
+def _emails_section(emails: Sequence[str], csrf: str, typed: str) -> Tag:
+    """The player's e-mails, each with a Remove button, and a form to add one."""
+    return tags.section(
+        tags.h2("Commit e-mails"),
+        tags.ul(class_="emails")(
+            [
+                tags.li(
+                    email,
+                    " ",
+                    post_form(
+                        "/profile/remove-email",
+                        csrf,
+                        [tags.input(type="hidden", name="email", value=email)],
+                        "Remove",
+                        class_="inline",
+                    )
+                    if len(emails) > 1
+                    else "",
+                )
+                for email in emails
+            ]
+        ),
+        post_form(
+            "/profile/email",
+            csrf,
+            [
+                field(
+                    "Another e-mail",
+                    "email",
+                    typed,
+                    type="email",
+                    hint="Commits made with it become yours.",
+                )
+            ],
+            "Add",
+        ),
+    )
+
+
+def _tokens_section(token_ids: Sequence[str], csrf: str) -> Tag:
+    """The player's API tokens by id, each with a Revoke button."""
+    return tags.section(
+        tags.h2("API tokens"),
+        tags.p(
+            "A token lets scripts call the API as you "
+            "(Authorization: Bearer TOKEN). It is shown once."
+        ),
+        tags.ul(class_="tokens")(
+            [
+                tags.li(
+                    tags.code(ident),
+                    " ",
+                    post_form(
+                        "/profile/revoke-token",
+                        csrf,
+                        [tags.input(type="hidden", name="token", value=ident)],
+                        "Revoke",
+                        class_="inline",
+                    ),
+                )
+                for ident in token_ids
+            ]
+        ),
+        post_form("/profile/token", csrf, [], "Make a new token"),
+    )

@@ -1,0 +1,228 @@
+# -*- test-case-name: tests.test_accounts -*-
+"""
+The admin pages at C{/admin/}: for players named by C{--admin-player}, or
+anyone who signs in there with the admin token.  Approve the teams waiting,
+deactivate or activate a project, run dead jobs again.  A klein app of its
+own, mounted by L{julytwisted.site.Root} at C{/admin}.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from typing import Any
+
+from klein import Klein
+from twisted.web.iweb import IRequest
+from twisted.web.template import tags
+
+from julytwisted.auth.sessions import Sessions, Viewer
+from julytwisted.errors import Forbidden, JulythonError
+from julytwisted.jobs.queue import Queue
+from julytwisted.pages._html import Content, field, message, post_form
+from julytwisted.pages._render import (
+    Renderer,
+    checked_form,
+    install_error_pages,
+    redirect,
+)
+from julytwisted.store import Store
+
+
+class Admin:
+    """
+    The admin pages, bound to a store and the job queue.
+    """
+
+    app = Klein()
+
+    def __init__(
+        self, store: Store, queue: Queue, sessions: Sessions, admin_token: str | None
+    ) -> None:
+        """
+        @param admin_token: the token that signs a browser in as admin; none
+            when L{None} (then only admin players are admins).
+        """
+        self.store = store
+        self.queue = queue
+        self.sessions = sessions
+        self.renderer = Renderer(sessions)
+        self._admin_token = admin_token
+
+    install_error_pages(app)
+
+    def _form(self, request: IRequest) -> dict[str, str]:
+        return checked_form(self.sessions, request)
+
+    async def _show(
+        self, request: IRequest, title: str, content: Content, status: int = 200
+    ) -> bytes:
+        return await self.renderer.page(request, title, content, status, cache=False)
+
+    def _admin(self, request: IRequest) -> bool:
+        return self.sessions.viewer(request).admin
+
+    @app.route("/admin/", methods=["GET"])
+    async def admin(self, request: IRequest) -> bytes:
+        if not self._admin(request):
+            return await self._show(request, "Admin", self._admin_login(request))
+        return await self._show(request, "Admin", await self._admin_page(request))
+
+    def _admin_login(self, request: IRequest) -> Content:
+        if not self._admin_token:
+            return message("The admin pages are off: start with --admin-token.")
+        return post_form(
+            "/admin/login",
+            self.sessions.csrf_token(request),
+            [field("Admin token", "token", type="password", required=True)],
+            "Sign in as admin",
+        )
+
+    @app.route("/admin/login", methods=["POST"])
+    async def admin_login(self, request: IRequest) -> bytes:
+        form = self._form(request)
+        given = form.get("token", "").encode("utf-8")
+        if self._admin_token and hmac.compare_digest(
+            given, self._admin_token.encode("utf-8")
+        ):
+            viewer = self.sessions.viewer(request)
+            self.sessions.start(request, Viewer(viewer.username, admin=True))
+            return redirect(request, "/admin/")
+        content = [
+            message("That is not the admin token.", error=True),
+            self._admin_login(request),
+        ]
+        return await self._show(request, "Admin", content, 403)
+
+    async def _admin_page(self, request: IRequest) -> Content:
+        csrf = self.sessions.csrf_token(request)
+        stats = await self.queue.stats()
+        dead = await self.queue.dead(50)
+        waiting = await self.store.teams_waiting()
+        return [
+            tags.section(
+                tags.h2("Teams waiting for approval"),
+                _waiting_teams(waiting, csrf),
+                post_form(
+                    "/admin/approve-team",
+                    csrf,
+                    [field("Team slug", "slug", required=True, ident="f-team")],
+                    "Approve",
+                ),
+            ),
+            tags.section(
+                tags.h2("Deactivate a project"),
+                tags.p("Its pushes are refused as abuse until it is activated."),
+                post_form(
+                    "/admin/deactivate-project",
+                    csrf,
+                    [field("Project slug", "slug", required=True, ident="f-off")],
+                    "Deactivate",
+                ),
+                post_form(
+                    "/admin/activate-project",
+                    csrf,
+                    [field("Project slug", "slug", required=True, ident="f-on")],
+                    "Activate",
+                ),
+            ),
+            tags.section(
+                tags.h2("Jobs"),
+                tags.p(", ".join(f"{k}: {v}" for k, v in sorted(stats.items()))),
+                _dead_jobs(dead, csrf),
+            ),
+        ]
+
+    @app.route(
+        "/admin/<any('approve-team','deactivate-project','activate-project',"
+        "'requeue-job'):action>",
+        methods=["POST"],
+    )
+    async def admin_action(self, request: IRequest, action: str) -> bytes:
+        form = self._form(request)
+        if not self._admin(request):
+            raise Forbidden("sign in as admin first")
+        key = form.get("slug", "").strip().lower() or form.get("id", "").strip()
+        try:
+            if action == "approve-team":
+                await self.store.approve_team(key)
+            elif action == "requeue-job":
+                await self.queue.requeue(key)
+            else:
+                await self.store.set_project_active(key, action == "activate-project")
+        except JulythonError as e:
+            if isinstance(e, Forbidden):
+                raise
+            page = [message(e.message, error=True), await self._admin_page(request)]
+            return await self._show(request, "Admin", page, e.status)
+        done = {
+            "approve-team": f"Team {key} approved.",
+            "deactivate-project": f"Project {key} deactivated.",
+            "activate-project": f"Project {key} activated.",
+            "requeue-job": f"Job {key} queued again.",
+        }[action]
+        page = [message(done), await self._admin_page(request)]
+        return await self._show(request, "Admin", page)
+
+
+def _waiting_teams(teams: Sequence[dict[str, str]], csrf: str) -> Content:
+    if not teams:
+        return tags.p("No team is waiting.")
+    return tags.ul(class_="waiting")(
+        [
+            tags.li(
+                tags.a(t["name"], href=f"/teams/{t['slug']}"),
+                " ",
+                post_form(
+                    "/admin/approve-team",
+                    csrf,
+                    [tags.input(type="hidden", name="slug", value=t["slug"])],
+                    "Approve",
+                    class_="inline",
+                ),
+            )
+            for t in teams
+        ]
+    )
+
+
+def _dead_jobs(dead: Sequence[dict[str, Any]], csrf: str) -> Content:
+    if not dead:
+        return tags.p("No dead jobs.")
+    return tags.table(
+        tags.caption("Dead jobs"),
+        tags.thead(
+            tags.tr(
+                tags.th("Job", scope="col"),
+                tags.th("Error", scope="col"),
+                tags.th("", scope="col"),
+            )
+        ),
+        tags.tbody(
+            [
+                tags.tr(
+                    tags.td(f"{job.get('name', '')} {job.get('id', '')}"),
+                    tags.td(str(job.get("error") or "")),
+                    tags.td(
+                        post_form(
+                            "/admin/requeue-job",
+                            csrf,
+                            [
+                                tags.input(
+                                    type="hidden",
+                                    name="id",
+                                    value=str(job.get("id", "")),
+                                )
+                            ],
+                            "Run again",
+                            class_="inline",
+                        )
+                    ),
+                )
+                for job in dead
+            ]
+        ),
+    )
+
+
+__all__ = ["Admin"]

@@ -1,0 +1,68 @@
+# -*- test-case-name: tests.test_rpc -*-
+"""
+A reusable JSON-RPC server for twisted.web, in the spirit of django-json-rpc:
+versions 1.0, 1.1 and 2.0, batches, GET for safe methods, CORS, pluggable
+authentication, deadlines, introspection (C{system.*}, OpenRPC) and a
+service browser.  It knows nothing of the application it serves.
+
+    registry = Registry()
+
+    @registry.method("demo.add(a=Number, b=Number) -> Number", safe=True)
+    def add(context: CallContext, a: float, b: float) -> float:
+        "Add two numbers."
+        return a + b
+
+    root.putChild(b"json", JSONRPCResource(registry))
+
+The implementation lives in the private modules C{_rpc_*}; this module is
+the public surface.
+"""
+
+from julytwisted.rpc._dispatch import (
+    Authenticator,
+    CallContext,
+    Credentials,
+    Translator,
+)
+from julytwisted.rpc._errors import (
+    AuthenticationError,
+    InternalError,
+    InvalidParams,
+    InvalidRequest,
+    JSONRPCError,
+    MethodNotFound,
+    ParseError,
+    ServerError,
+)
+from julytwisted.rpc._registry import (
+    TYPES,
+    Method,
+    Param,
+    Registry,
+    default_registry,
+    jsonrpc_method,
+)
+from julytwisted.rpc._resource import JSONRPCResource, header_credentials
+
+__all__ = [
+    "TYPES",
+    "AuthenticationError",
+    "Authenticator",
+    "CallContext",
+    "Credentials",
+    "InternalError",
+    "InvalidParams",
+    "InvalidRequest",
+    "JSONRPCError",
+    "JSONRPCResource",
+    "Method",
+    "MethodNotFound",
+    "Param",
+    "ParseError",
+    "Registry",
+    "ServerError",
+    "Translator",
+    "default_registry",
+    "header_credentials",
+    "jsonrpc_method",
+]

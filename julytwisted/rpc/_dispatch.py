@@ -1,0 +1,409 @@
+# -*- test-case-name: tests.test_rpc_protocol,tests.test_rpc -*-
+"""
+The dispatch of request objects to methods: batches run concurrently, each
+call authenticated, bound, run under a deadline and answered in its own
+version's envelope.
+
+Every error a call meets travels down its Deferred's errback chain and becomes
+an error object in one place, L{Dispatcher.error_for}.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
+import attrs
+from twisted.internet.defer import (
+    CancelledError,
+    Deferred,
+    fail,
+    gatherResults,
+    succeed,
+)
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+
+from julytwisted.rpc._errors import (
+    AuthenticationError,
+    InternalError,
+    InvalidRequest,
+    JSONRPCError,
+    MethodNotFound,
+    ParseError,
+    ServerError,
+)
+from julytwisted.rpc._protocol import (
+    Call,
+    Reply,
+    _Refused,
+    encode,
+    failure,
+    parse_body,
+    parse_call,
+    success,
+)
+from julytwisted.rpc._registry import Method
+
+log = Logger()
+
+
+@attrs.frozen
+class Credentials:
+    """
+    What a request offered to prove who sent it.
+
+    @ivar scheme: C{"basic"} or C{"bearer"} from an C{Authorization} header,
+        or C{"params"} for the leading C{username, password} params of an
+        authenticated method.
+    @ivar username: the user name of C{basic} and C{params}, else L{None}.
+    @ivar password: the password of C{basic} and C{params}, else L{None}.
+    @ivar token: the token of C{bearer}, else L{None}.
+    """
+
+    scheme: str
+    username: str | None = None
+    password: str | None = None
+    token: str | None = None
+
+
+@attrs.frozen
+class CallContext:
+    """
+    The first argument of every method.
+
+    @ivar request: the twisted.web request that carried the call.
+    @ivar user: what the resource's C{authenticate} returned for the
+        request's credentials, or L{None}.
+    @ivar version: C{"1.0"}, C{"1.1"} or C{"2.0"}.
+    @ivar method: the name the method was called by.
+    """
+
+    request: IRequest
+    user: object
+    version: str
+    method: str
+
+
+Authenticator: TypeAlias = Callable[[IRequest, Credentials], object]
+"""
+C{authenticate(request, credentials)}: the user the credentials prove, or
+L{None} when they prove nothing; or a Deferred or coroutine of either.
+"""
+
+Translator: TypeAlias = Callable[[Exception], JSONRPCError | None]
+
+Answer: TypeAlias = "Reply | Deferred[Reply]"
+"""
+A reply, or a Deferred of one while a call is still running: most calls
+answer at once, and are then answered without a Deferred.
+"""
+"""
+C{translate(exception)}: the error object to send for an exception of the
+application's own, or L{None} to send an internal error.
+"""
+
+
+@attrs.frozen
+class Incoming:
+    """
+    What the HTTP side knows of a request besides its body.
+
+    @ivar credentials: those of the C{Authorization} header, if any.
+    @ivar via_get: whether it came by HTTP GET, so only safe methods run.
+    """
+
+    request: IRequest
+    credentials: Credentials | None = None
+    via_get: bool = False
+
+
+def _pending(d: Deferred[Any]) -> bool:
+    return not d.called or bool(d.paused)
+
+
+def _deferred(function: Callable[..., object], *args: object) -> Deferred[Any]:
+    """Call C{function}; its value, Deferred, coroutine or exception as a Deferred."""
+    try:
+        result = function(*args)
+    except Exception:
+        return fail()
+    if isinstance(result, Deferred):
+        return result
+    if inspect.iscoroutine(result):
+        return Deferred.fromCoroutine(result)
+    return succeed(result)
+
+
+def _param_credentials(
+    args: list[Any], named: dict[str, Any]
+) -> tuple[Credentials | None, list[Any], dict[str, Any]]:
+    """Take django-json-rpc's leading C{username, password} params off a call."""
+    if "username" in named and "password" in named:
+        rest = {k: v for k, v in named.items() if k not in ("username", "password")}
+        username, password = named["username"], named["password"]
+    elif len(args) >= 2:
+        (username, password), rest_args = args[:2], args[2:]
+        return _credentials(username, password), rest_args, named
+    else:
+        return None, args, named
+    return _credentials(username, password), args, rest
+
+
+def _credentials(username: object, password: object) -> Credentials:
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise AuthenticationError("bad credentials")
+    return Credentials("params", username=username, password=password)
+
+
+def _timed_out(result: object, timeout: float) -> object:
+    if isinstance(result, Failure) and result.check(CancelledError):
+        return Failure(ServerError(f"method timed out after {timeout:g} s"))
+    return result
+
+
+@attrs.define
+class Dispatcher:
+    """
+    Runs request objects against methods and encodes their answers.
+
+    @ivar lookup: the method of a name, or L{None}.
+    @ivar clock: the clock of the deadlines, asked for when first needed.
+    @ivar timeout: seconds a call may run before it is cancelled.
+    @ivar max_batch: the most request objects one batch may hold.
+    @ivar observe: told of every call run, with its method's name (L{None}
+        for a name no method has) and C{0} or its error code.
+    """
+
+    lookup: Callable[[str], Method | None]
+    clock: Callable[[], IReactorTime]
+    authenticate: Authenticator | None = None
+    translate: Translator | None = None
+    timeout: float = 30.0
+    max_batch: int = 1000
+    observe: Callable[[str | None, int], None] | None = None
+
+    def handle_body(self, body: bytes, incoming: Incoming) -> Answer:
+        """
+        Answer a request body: one request object or a batch.
+
+        @return: the whole answer (a response object, an array of them, or
+            no text at all), or a Deferred that fires with it, never with a
+            failure; cancelling it cancels the calls.  Its C{error} is set
+            only for a single call's error.
+        """
+        try:
+            payload = parse_body(body)
+        except ParseError as e:
+            return Reply(encode(failure("2.0", None, e)), e)
+        return self.handle(payload, incoming)
+
+    def handle(self, payload: object, incoming: Incoming) -> Answer:
+        """Answer a decoded request body: see L{handle_body}."""
+        batch = isinstance(payload, list)
+        entries = payload if isinstance(payload, list) else [payload]
+        if batch and not 0 < len(entries) <= self.max_batch:
+            error = InvalidRequest(
+                "empty batch"
+                if not entries
+                else f"a batch may hold at most {self.max_batch} calls"
+            )
+            return Reply(encode(failure("2.0", None, error)), error)
+        planned = [self._plan(entry, batch) for entry in entries]
+        if incoming.credentials is None or not any(
+            isinstance(p, Call) for p in planned
+        ):
+            return self._settle(self._run_all(planned, incoming, None), batch)
+
+        def run_all(user: object) -> Answer:
+            return self._settle(self._run_all(planned, incoming, user), batch)
+
+        def refuse_all(reason: Failure) -> Reply:
+            error = self.error_for(reason, "authenticate")
+            return self._combine(self._refuse_all(planned, error), batch)
+
+        answer: Deferred[Reply] = self._authenticate(incoming).addCallbacks(
+            run_all, refuse_all
+        )
+        return answer
+
+    def _plan(self, entry: object, in_batch: bool) -> Call | Reply:
+        try:
+            return parse_call(entry, in_batch)
+        except _Refused as refused:
+            text = encode(failure(refused.version, refused.id, refused.error))
+            return Reply(text, refused.error)
+
+    def _authenticate(self, incoming: Incoming) -> Deferred[object]:
+        credentials = incoming.credentials
+        complete = credentials is not None and (
+            credentials.token is not None or credentials.username is not None
+        )
+        if self.authenticate is None or not complete:
+            return succeed(None)
+        d = _deferred(self.authenticate, incoming.request, incoming.credentials)
+        if _pending(d):
+            d.addTimeout(self.timeout, self.clock(), onTimeoutCancel=_timed_out)
+        return d
+
+    def _run_all(
+        self, planned: list[Call | Reply], incoming: Incoming, user: object
+    ) -> list[Answer]:
+        return [
+            self.run(p, incoming, user) if isinstance(p, Call) else p for p in planned
+        ]
+
+    def _settle(self, answers: list[Answer], batch: bool) -> Answer:
+        """The replies combined, at once if every call has answered already."""
+        replies = [a for a in answers if isinstance(a, Reply)]
+        if len(replies) == len(answers):
+            return self._combine(replies, batch)
+        ds = [a if isinstance(a, Deferred) else succeed(a) for a in answers]
+        if len(ds) == 1 and not batch:
+            return ds[0]
+        return gatherResults(ds).addCallback(self._combine, batch)
+
+    def _refuse_all(
+        self, planned: list[Call | Reply], error: JSONRPCError
+    ) -> list[Reply]:
+        return [
+            self._error_reply(p, error) if isinstance(p, Call) else p for p in planned
+        ]
+
+    def _combine(self, replies: list[Reply], batch: bool) -> Reply:
+        if not batch:
+            return replies[0]
+        texts = [r.text for r in replies if r.text is not None]
+        return Reply("[" + ",".join(texts) + "]" if texts else None)
+
+    def run(self, call: Call, incoming: Incoming, user: object) -> Answer:
+        """
+        Run one call under the deadline.
+
+        @param user: what C{authenticate} returned for the request's header
+            credentials, or L{None}.
+        @return: the reply, or a Deferred that fires with it, never with a
+            failure; cancelling it cancels the method.
+        """
+        try:
+            result = self._start(call, incoming, user)
+        except Exception:
+            return self._failed(Failure(), call)
+        if not isinstance(result, Deferred):
+            return self._succeeded(result, call)
+        if _pending(result):
+            result.addTimeout(self.timeout, self.clock(), onTimeoutCancel=_timed_out)
+        return result.addCallbacks(
+            self._succeeded, self._failed, callbackArgs=(call,), errbackArgs=(call,)
+        )
+
+    def _start(self, call: Call, incoming: Incoming, user: object) -> object:
+        method = self.lookup(call.method)
+        if method is None:
+            raise MethodNotFound()
+        if incoming.via_get and not method.safe:
+            raise InvalidRequest(f"method {call.method} is not safe: call it with POST")
+        if not method.authenticated:
+            return self._invoke(method, call, incoming, user, call.args, call.named)
+        if incoming.credentials is not None:
+            if user is None:
+                raise AuthenticationError("bad credentials")
+            return self._invoke(method, call, incoming, user, call.args, call.named)
+        credentials, args, named = _param_credentials(call.args, call.named)
+        if credentials is None:
+            raise AuthenticationError("authentication required")
+        if self.authenticate is None:
+            raise AuthenticationError("bad credentials")
+
+        def authenticated(found: object) -> object:
+            if found is None:
+                raise AuthenticationError("bad credentials")
+            return self._invoke(method, call, incoming, found, args, named)
+
+        d = _deferred(self.authenticate, incoming.request, credentials)
+        return d.addCallback(authenticated)
+
+    def _invoke(
+        self,
+        method: Method,
+        call: Call,
+        incoming: Incoming,
+        user: object,
+        args: list[Any],
+        named: dict[str, Any],
+    ) -> object:
+        positional, keywords = method.bind(args, named)
+        context = CallContext(incoming.request, user, call.version, method.name)
+        result = method.function(context, *positional, **keywords)
+        if inspect.iscoroutine(result):
+            return Deferred.fromCoroutine(result)
+        return result
+
+    def _observed(self, call: Call, code: int) -> None:
+        if self.observe is not None:
+            known = self.lookup(call.method) is not None
+            self.observe(call.method if known else None, code)
+
+    def _succeeded(self, result: object, call: Call) -> Reply:
+        self._observed(call, 0)
+        if call.notification:
+            return Reply(None)
+        try:
+            return Reply(encode(success(call.version, call.id, result)))
+        except ValueError:
+            log.failure(
+                "the result of JSON-RPC method {method} is not JSON", method=call.method
+            )
+            return self._error_reply(call, InternalError())
+
+    def _failed(self, reason: Failure, call: Call) -> Reply:
+        error = self.error_for(reason, call.method)
+        self._observed(call, error.code)
+        return Reply(None) if call.notification else self._error_reply(call, error)
+
+    def _error_reply(self, call: Call, error: JSONRPCError) -> Reply:
+        if call.notification:
+            return Reply(None)
+        try:
+            return Reply(encode(failure(call.version, call.id, error)), error)
+        except ValueError:
+            log.failure("the data of {error!r} is not JSON", error=error)
+            fallback = InternalError()
+            return Reply(encode(failure(call.version, call.id, fallback)), fallback)
+
+    def error_for(self, reason: Failure, method: str) -> JSONRPCError:
+        """
+        The one place an exception becomes an error object: a L{JSONRPCError}
+        is sent as it is; another exception goes through C{translate}, and
+        what that leaves is logged with its traceback and sent as a bare
+        internal error.
+        """
+        exception = reason.value
+        if isinstance(exception, JSONRPCError):
+            return exception
+        if isinstance(exception, CancelledError):
+            return ServerError("call cancelled")
+        if self.translate is not None and isinstance(exception, Exception):
+            try:
+                translated = self.translate(exception)
+            except Exception:
+                log.failure("translating an error of {method} failed", method=method)
+                return InternalError()
+            if translated is not None:
+                return translated
+        log.failure("JSON-RPC method {method} failed", reason, method=method)
+        return InternalError()
+
+
+__all__ = [
+    "Answer",
+    "Authenticator",
+    "CallContext",
+    "Credentials",
+    "Dispatcher",
+    "Incoming",
+    "Translator",
+]

@@ -1,0 +1,291 @@
+# -*- test-case-name: tests.test_store -*-
+"""
+The pure half of the store: checking what clients send before it reaches
+Redis, and turning Redis replies into the JSON models of the API.  No key is
+spelled here; L{julytwisted.store} owns those.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from julytwisted.errors import InvalidInput
+from julytwisted.game.events import CommitEvent
+from julytwisted.game.games import Game, slugify
+
+#: The longest message a feed entry carries.
+SUMMARY_LENGTH = 200
+
+#: Blanks as C{str.strip} and C{str.isspace} know them, spelled out for
+#: JSON Schema, whose C{\\s} (ECMA-262's) is another set.
+_BLANK = (
+    r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a"
+    r"\u2028\u2029\u202f\u205f\u3000"
+)
+_ATOM = rf"[^@{_BLANK}\x00-\x08\x0e-\x1b\x7f]+"
+
+#: A username, as the API takes it (stored lower-cased).
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$"
+#: A commit e-mail as the API takes it: blanks around it are dropped; no
+#: blank or control character within.
+EMAIL_PATTERN = rf"^[{_BLANK}]*{_ATOM}@{_ATOM}\.{_ATOM}[{_BLANK}]*$"
+#: A name (a player's, a location's, a team's): not blank; at most 100
+#: characters (C{maxLength}), checked apart.
+NAME_PATTERN = rf"[^{_BLANK}]"
+
+USERNAME = re.compile(USERNAME_PATTERN)
+EMAIL = re.compile(EMAIL_PATTERN)
+_NAME = re.compile(NAME_PATTERN)
+
+
+@attrs.frozen
+class Page:
+    """
+    One page of a listing.
+
+    @ivar models: the rows, as JSON-ready dicts.
+    @ivar next: the cursor of the next page, or L{None} on the last one.
+    @ivar total: how many rows the whole listing has, when known.
+    """
+
+    models: list[dict[str, Any]]
+    next: str | None
+    total: int | None = None
+
+
+def language_slug(name: str) -> str:
+    """
+    @param name: a language name such as C{"C++"}.
+    @return: its slug, keeping C{+} and C{#} apart (C{"cpp"}, C{"csharp"}).
+    """
+    return slugify(name.replace("+", "p").replace("#", "sharp"))
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def summary(message: str) -> str:
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    return first[:SUMMARY_LENGTH]
+
+
+def board_rows(reply: str) -> tuple[int, list[dict[str, Any]]]:
+    decoded = json.loads(reply)
+    rows = decoded["rows"]
+    # cjson has one encoding for an empty table: an object.
+    return int(decoded["total"]), rows if isinstance(rows, list) else []
+
+
+def hash_reply(flat: list[str]) -> dict[str, str]:
+    """@return: an HGETALL reply, C{[field, value, ...]}, as a dict."""
+    return dict(zip(flat[0::2], flat[1::2], strict=True))
+
+
+def json_list(value: str) -> list[Any]:
+    decoded = json.loads(value) if value else []
+    return decoded if isinstance(decoded, list) else []
+
+
+def commit_request(commit: CommitEvent, games: list[str]) -> dict[str, Any]:
+    return {
+        "hash": commit.hash,
+        "url": commit.url,
+        "message": commit.message,
+        "summary": summary(commit.message),
+        "timestamp": iso(commit.timestamp),
+        "author": commit.author_name,
+        "email": commit.author_email,
+        "files": json.dumps(
+            [
+                {"path": f.path, "change": f.change, "language": f.language}
+                for f in commit.files
+            ]
+        ),
+        "languages": list(commit.languages),
+        "games": games,
+    }
+
+
+def valid_username(username: str) -> str:
+    # Checked before lower-casing: "\u212a".lower() is an ASCII "k".
+    if not isinstance(username, str) or not USERNAME.fullmatch(username):
+        raise InvalidInput(
+            "username must be 1 to 39 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return username.lower()
+
+
+def valid_email(email: str) -> str:
+    if not isinstance(email, str) or len(email) > 254:
+        raise InvalidInput(f"invalid e-mail address {email!r}")
+    if not EMAIL.fullmatch(email):
+        raise InvalidInput(f"invalid e-mail address {email!r}")
+    return email.strip().lower()
+
+
+def valid_name(name: str, what: str) -> str:
+    if not isinstance(name, str) or not _NAME.search(name) or len(name) > 100:
+        raise InvalidInput(f"{what} must be 1 to 100 characters")
+    return name.strip()
+
+
+def group_request(name: str | None, what: str) -> dict[str, str] | None:
+    if name is None or name == "":
+        return None
+    cleaned = valid_name(name, what)
+    slug = slugify(cleaned)
+    if not _ASCII_ALNUM.search(cleaned):
+        raise InvalidInput(f"{what} {name!r} needs at least one letter or digit")
+    return {"slug": slug, "name": cleaned}
+
+
+def cursor_int(cursor: str) -> int:
+    """
+    @param cursor: a page's C{next}: ASCII digits, at most 15 of them.
+    @return: its value.
+    @raise InvalidInput: for anything else (C{str.isdigit} would also take
+        other scripts' digits and superscripts, and Redis no huge numbers).
+    """
+    if not _CURSOR.fullmatch(cursor):
+        raise InvalidInput(f"invalid cursor {cursor[:40]!r}")
+    return int(cursor)
+
+
+_CURSOR = re.compile(r"[0-9]{1,15}")
+_ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
+
+
+def offset_page(
+    models: list[dict[str, Any]], offset: int, limit: int, total: int
+) -> Page:
+    more = offset + limit < total
+    return Page(models, str(offset + limit) if more else None, total)
+
+
+def game_model(game: Game, current: bool) -> dict[str, Any]:
+    return {
+        "slug": game.slug,
+        "name": game.name,
+        "start": iso(game.start),
+        "end": iso(game.end),
+        "current": current,
+    }
+
+
+def player_model(row: dict[str, Any]) -> dict[str, Any]:
+    f = row["fields"]
+    return {
+        "username": row["member"],
+        "name": f.get("name", row["member"]),
+        "points": row["points"],
+        "rank": row["rank"] or None,
+        "commits": row["commits"],
+        "projects": row["projects"],
+        "location": f.get("location") or None,
+        "team": f.get("team") or None,
+        "picture_url": f.get("picture_url") or None,
+    }
+
+
+def project_model(row: dict[str, Any]) -> dict[str, Any]:
+    f = row["fields"]
+    return {
+        "slug": row["member"],
+        "name": f.get("name", row["member"]),
+        "url": f.get("url", ""),
+        "service": f.get("service", ""),
+        "description": f.get("description", ""),
+        "watchers": int(f.get("watchers") or 0),
+        "forks": int(f.get("forks") or 0),
+        "active": f.get("active", "1") == "1",
+        "points": row["points"],
+        "rank": row["rank"] or None,
+        "commits": row["commits"],
+    }
+
+
+def group_model(row: dict[str, Any]) -> dict[str, Any]:
+    f = row["fields"]
+    model = {
+        "slug": row["member"],
+        "name": f.get("name", row["member"]),
+        "points": row["points"],
+        "rank": row["rank"] or None,
+        "commits": row["commits"],
+    }
+    if "approved" in f:
+        model["approved"] = f["approved"] == "1"
+    return model
+
+
+def language_model(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "slug": language_slug(row["member"]),
+        "name": row["member"],
+        "points": row["points"],
+        "rank": row["rank"] or None,
+        "commits": row["commits"],
+    }
+
+
+def commit_model(f: dict[str, str]) -> dict[str, Any]:
+    return {
+        "hash": f["hash"],
+        "url": f.get("url", ""),
+        "message": f.get("message", ""),
+        "timestamp": f.get("timestamp", ""),
+        "author": f.get("author", ""),
+        "username": f.get("username") or None,
+        "project": f.get("project", ""),
+        "files": json_list(f.get("files", "")),
+        "languages": json_list(f.get("languages", "")),
+        "games": json_list(f.get("games", "")),
+    }
+
+
+MODELS = {
+    "people": player_model,
+    "projects": project_model,
+    "locations": group_model,
+    "teams": group_model,
+    "languages": language_model,
+}
+
+SINGULAR = {
+    "people": "player",
+    "projects": "project",
+    "locations": "location",
+    "teams": "team",
+    "languages": "language",
+}
+
+__all__ = [
+    "EMAIL",
+    "MODELS",
+    "SINGULAR",
+    "SUMMARY_LENGTH",
+    "USERNAME",
+    "Page",
+    "board_rows",
+    "commit_model",
+    "commit_request",
+    "cursor_int",
+    "game_model",
+    "group_request",
+    "hash_reply",
+    "iso",
+    "json_list",
+    "language_slug",
+    "offset_page",
+    "summary",
+    "valid_email",
+    "valid_name",
+    "valid_username",
+]

@@ -1,0 +1,26 @@
+"""
+Uploads: C{POST /upload/} streamed through a multipart push parser into the
+file store, and the stored files at C{/files/<sha256>}.
+"""
+
+from julytwisted.upload._resource import (
+    KINDS,
+    FilesResource,
+    Identify,
+    StoredFile,
+    UploadLimits,
+    UploadResource,
+    Uploads,
+    UploadStream,
+)
+
+__all__ = [
+    "KINDS",
+    "FilesResource",
+    "Identify",
+    "StoredFile",
+    "UploadLimits",
+    "UploadResource",
+    "UploadStream",
+    "Uploads",
+]

@@ -1,0 +1,8 @@
+"""
+The klein app of the machines: the REST API and its OpenAPI document, the
+webhook endpoints, CORS, and health.
+"""
+
+from julytwisted.web._app import WebApp, WebSettings
+
+__all__ = ["WebApp", "WebSettings"]

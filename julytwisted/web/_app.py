@@ -1,0 +1,388 @@
+# -*- test-case-name: tests.test_web -*-
+"""
+The klein app of the machines: the REST API under C{/api/v1/}, the webhook
+endpoints and the health check.  The HTML pages are apps of their own
+(L{julytwisted.pages}, L{julytwisted.accounts}).
+
+Every API answer is JSON with CORS headers; every error is C{{"error": ...}}
+with the status of its L{JulythonError}, mapped in L{WebApp.api_error} alone.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from klein import Klein
+from klein.interfaces import IKleinRequest
+from twisted.internet.defer import CancelledError
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import PathConverter
+
+from julytwisted.errors import (
+    Forbidden,
+    InvalidInput,
+    JulythonError,
+    NotFound,
+    RateLimited,
+    RedisUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from julytwisted.game import hooks
+from julytwisted.game.events import Push
+from julytwisted.jobs.queue import Queue
+from julytwisted.store import MAX_LIMIT, Page, Store, cursor_int
+from julytwisted.store.ratelimit import RateLimiter
+from julytwisted.web.openapi import openapi_document
+
+log = Logger()
+
+_HOOK_HEADERS = (
+    "Authorization, Content-Type, X-GitHub-Event, X-GitHub-Delivery, "
+    "X-Hub-Signature, X-Hub-Signature-256, X-Gitlab-Token, X-Gitlab-Event, X-Event-Key"
+)
+
+_BOARDS = ("people", "projects", "locations", "teams", "languages")
+
+
+@attrs.frozen
+class WebSettings:
+    """
+    What the web app needs from the configuration.
+
+    @ivar webhook_secret: the shared secret of webhook signatures, if any.
+    @ivar admin_token: the bearer token of the admin API, if any.
+    @ivar notify: outgoing webhooks to tell of pushes with new commits.
+    """
+
+    webhook_secret: str | None = None
+    admin_token: str | None = None
+    notify: tuple[str, ...] = ()
+
+
+def _dumps(body: object) -> bytes:
+    # Escaped so that no user text can close a <script> or be sniffed as HTML.
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text.encode("utf-8")
+
+
+def _header(request: IRequest, name: bytes) -> str | None:
+    value = request.getHeader(name)
+    return None if value is None else value.decode("latin-1")
+
+
+def _arg(request: IRequest, name: str) -> str | None:
+    values = request.args.get(name.encode())
+    if not values:
+        return None
+    try:
+        text: str = values[-1].decode("utf-8")
+        return text
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{name} is not UTF-8") from None
+
+
+def _limit(request: IRequest) -> int:
+    raw = _arg(request, "limit")
+    if raw is None:
+        return 20
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+def _offset(request: IRequest) -> int:
+    raw = _arg(request, "cursor")
+    return 0 if raw is None else cursor_int(raw)
+
+
+class _AnyPath(PathConverter):
+    """
+    Any rest of a path, line breaks included (werkzeug's C{path} stops at
+    one, so OPTIONS on C{/api/v1/people/%0A} would answer 405, not 404).
+    """
+
+    regex = r"[^/][\s\S]*?"
+
+
+class WebApp:
+    """
+    The routes of the klein app, bound to one L{Store}.
+    """
+
+    app = Klein()
+    app.url_map.converters["anypath"] = _AnyPath
+
+    def __init__(
+        self,
+        store: Store,
+        settings: WebSettings,
+        queue: Queue,
+        on_push: Callable[[str, int], None] | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        """
+        @param on_push: told of every push ingested, for metrics: the
+            service it came from and how many of its commits were new.
+        @param limiter: limits webhook posts per client address.
+        """
+        self.store = store
+        self.settings = settings
+        self.queue = queue
+        self._on_push = on_push
+        self._limiter = limiter
+
+    # Answers
+
+    def _json(self, request: IRequest, body: object, status: int = 200) -> bytes:
+        request.setResponseCode(status)
+        request.setHeader(b"Content-Type", b"application/json; charset=utf-8")
+        request.setHeader(b"X-Content-Type-Options", b"nosniff")
+        request.setHeader(b"Access-Control-Allow-Origin", b"*")
+        request.setHeader(b"Cache-Control", b"no-store")
+        return _dumps(body)
+
+    def _page(self, request: IRequest, page: Page) -> bytes:
+        return self._json(request, {"models": page.models, "next": page.next})
+
+    @app.handle_errors(JulythonError)
+    def api_error(self, request: IRequest, failure: Failure) -> bytes:
+        error = failure.value
+        assert isinstance(error, JulythonError)
+        if isinstance(error, Unauthorized):
+            request.setHeader(b"WWW-Authenticate", b'Bearer realm="julython"')
+        if isinstance(error, RedisUnavailable):
+            request.setHeader(b"Retry-After", b"1")
+        if isinstance(error, RateLimited):
+            request.setHeader(b"Retry-After", b"%d" % math.ceil(error.retry_after))
+        return self._json(request, {"error": error.message}, error.status)
+
+    @app.handle_errors(HTTPException)
+    def http_error(self, request: IRequest, failure: Failure) -> bytes:
+        error = failure.value
+        assert isinstance(error, HTTPException)
+        if isinstance(error, MethodNotAllowed):
+            allowed = set(error.valid_methods or ()) - {"OPTIONS"}
+            if not allowed:
+                # Only the catch-all preflight route matched: nothing is here.
+                return self._json(request, {"error": "not found"}, 404)
+            request.setHeader(
+                b"Allow", ", ".join(sorted(allowed | {"OPTIONS"})).encode()
+            )
+        code = error.code or 500
+        return self._json(request, {"error": error.name.lower()}, code)
+
+    @app.handle_errors(Exception)
+    def internal_error(self, request: IRequest, failure: Failure) -> bytes | None:
+        if failure.check(CancelledError):
+            return None
+        log.failure("unhandled error in {uri}", failure, uri=request.uri)
+        return self._json(request, {"error": "internal server error"}, 500)
+
+    # Health
+
+    @app.route("/healthz", methods=["GET"])
+    async def healthz(self, request: IRequest) -> bytes:
+        try:
+            await self.store.redis.ping()
+        except RedisUnavailable:
+            return self._json(request, {"redis": "unavailable"}, 503)
+        return self._json(request, {"redis": "ok"})
+
+    # The API
+
+    @app.route("/api/v1/", methods=["GET"])
+    def index(self, request: IRequest) -> bytes:
+        base = "/api/v1/"
+        links = {name: base + name for name in (*_BOARDS, "commits", "games")}
+        links["openapi"] = base + "openapi.json"
+        hooks_ = {s: base + s for s in ("github", "bitbucket", "gitlab")}
+        return self._json(request, {"links": links, "webhooks": hooks_})
+
+    @app.route("/api/v1/openapi.json", methods=["GET"])
+    def openapi(self, request: IRequest) -> bytes:
+        return self._json(request, openapi_document())
+
+    @app.route("/api/v1/<any(people,projects,locations,teams,languages):kind>",
+               methods=["GET"])  # fmt: skip
+    async def board(self, request: IRequest, kind: str) -> bytes:
+        offset, limit = _offset(request), _limit(request)
+        page = await self.store.board(kind, _arg(request, "game"), offset, limit)
+        return self._page(request, page)
+
+    @app.route("/api/v1/<any(people,projects,locations,teams):kind>/<member>",
+               methods=["GET"])  # fmt: skip
+    async def detail(self, request: IRequest, kind: str, member: str) -> bytes:
+        model = await self.store.detail(kind, member, _arg(request, "game"))
+        return self._json(request, model)
+
+    @app.route("/api/v1/commits", methods=["GET"])
+    async def commits(self, request: IRequest) -> bytes:
+        page = await self.store.commits(
+            game=_arg(request, "game"),
+            cursor=_arg(request, "cursor"),
+            limit=_limit(request),
+            username=_arg(request, "username"),
+            project=_arg(request, "project"),
+        )
+        return self._page(request, page)
+
+    @app.route("/api/v1/commits/<hash>", methods=["GET"])
+    async def commit(self, request: IRequest, hash: str) -> bytes:
+        return self._json(request, await self.store.commit(hash))
+
+    @app.route("/api/v1/files/<sha256>", methods=["GET"])
+    async def file(self, request: IRequest, sha256: str) -> bytes:
+        return self._json(request, await self.store.file_info(sha256.lower()))
+
+    @app.route("/api/v1/jobs/<id>", methods=["GET"])
+    async def job(self, request: IRequest, id: str) -> bytes:
+        return self._json(request, await self.queue.status(id))
+
+    @app.route("/api/v1/games", methods=["GET"])
+    async def games(self, request: IRequest) -> bytes:
+        page = await self.store.list_games(_offset(request), _limit(request))
+        return self._page(request, page)
+
+    @app.route("/api/v1/people", methods=["POST"])
+    async def create_player(self, request: IRequest) -> bytes:
+        self._require_admin(request)
+        body = _json_body(request)
+        emails = body.get("emails", [])
+        if not isinstance(emails, list):
+            raise InvalidInput("emails must be a list of e-mail addresses")
+        for field in ("username", "name", "location", "team"):
+            if body.get(field) is not None and not isinstance(body[field], str):
+                raise InvalidInput(f"{field} must be a string")
+        if "username" not in body:
+            raise InvalidInput("username is required")
+        player = await self.store.create_player(
+            body["username"],
+            body.get("name") or body["username"],
+            emails,
+            body.get("location"),
+            body.get("team"),
+            approve_team=True,
+        )
+        request.setHeader(b"Location", f"/api/v1/people/{player['username']}".encode())
+        return self._json(request, player, 201)
+
+    @app.route("/api/v1/", methods=["OPTIONS"])
+    @app.route("/api/v1/<anypath:rest>", methods=["OPTIONS"])
+    def preflight(self, request: IRequest, rest: str = "") -> bytes:
+        mapper = IKleinRequest(request).mapper
+        allowed = sorted(set(mapper.allowed_methods()) | {"OPTIONS"})
+        if allowed == ["OPTIONS"]:
+            raise NotFound(f"no resource at /api/v1/{rest}")
+        methods = ", ".join(allowed).encode()
+        request.setHeader(b"Allow", methods)
+        request.setHeader(b"Access-Control-Allow-Methods", methods)
+        request.setHeader(b"Access-Control-Allow-Headers", _HOOK_HEADERS.encode())
+        request.setHeader(b"Access-Control-Max-Age", b"86400")
+        request.setResponseCode(204)
+        request.setHeader(b"Access-Control-Allow-Origin", b"*")
+        return b""
+
+    # Webhooks
+
+    @app.route("/api/v1/github", methods=["POST"])
+    def github(self, request: IRequest) -> Any:
+        return self._hook(request, "github", _header(request, b"X-GitHub-Event"))
+
+    @app.route("/api/v1/bitbucket", methods=["POST"])
+    def bitbucket(self, request: IRequest) -> Any:
+        return self._hook(request, "bitbucket", _header(request, b"X-Event-Key"))
+
+    @app.route("/api/v1/gitlab", methods=["POST"])
+    def gitlab(self, request: IRequest) -> Any:
+        return self._hook(request, "gitlab", _header(request, b"X-Gitlab-Event"))
+
+    def _verify(self, request: IRequest, service: str) -> bytes:
+        body: bytes = request.content.read()
+        if self.settings.webhook_secret:
+            headers = {
+                name.decode("latin-1").lower(): values[-1].decode("latin-1")
+                for name, values in request.requestHeaders.getAllRawHeaders()
+            }
+            hooks.verify(service, self.settings.webhook_secret, headers, body)
+        return body
+
+    async def _hook(self, request: IRequest, service: str, event: str | None) -> bytes:
+        if self._limiter is not None:
+            await self._limiter.admit("webhooks", request)
+        body = self._verify(request, service)
+        if service == "github" and event == "ping":
+            return self._json(request, {"message": "pong"})
+        payload = hooks.decode_body(_header(request, b"Content-Type"), body)
+        push = hooks.parse(service, payload, _push_event(service, event))
+        if not push.commits:
+            return self._json(request, {"commits": []})
+        result = await self.store.ingest(push)
+        if self._on_push is not None:
+            self._on_push(service, len(result.new))
+        if not result.active:
+            return self._json(request, {"error": "abuse"}, 202)
+        if result.new and self.settings.notify:
+            await self._notify(push, result.new)
+        return self._json(
+            request, {"commits": list(result.new)}, 201 if result.new else 200
+        )
+
+    async def _notify(self, push: Push, new: tuple[str, ...]) -> None:
+        fresh = set(new)
+        event = {
+            "project": {"name": push.project.name, "url": push.project.url},
+            "commits": [
+                {"hash": c.hash, "message": c.message, "username": c.author_name}
+                for c in push.commits
+                if c.hash in fresh
+            ],
+        }
+        try:
+            for url in self.settings.notify:
+                await self.queue.enqueue("notify", url, event)
+        except RedisUnavailable:
+            # The commits are stored; only the announcement is lost.
+            log.warn("could not queue notifications for {n} commits", n=len(new))
+
+    def _require_admin(self, request: IRequest) -> None:
+        token = self.settings.admin_token
+        if not token:
+            raise Forbidden(
+                "the admin API is off: start the service with --admin-token"
+            )
+        given = _header(request, b"Authorization")
+        if not given or not given.startswith("Bearer "):
+            raise Unauthorized("send the admin token as Authorization: Bearer TOKEN")
+        if not hmac.compare_digest(given[len("Bearer ") :].encode(), token.encode()):
+            raise Forbidden("that token may not use the admin API")
+
+
+def _push_event(service: str, event: str | None) -> str | None:
+    # Only GitHub's parser takes the event; the others read the body's kind.
+    return event if service == "github" else None
+
+
+def _json_body(request: IRequest) -> dict[str, Any]:
+    content_type = (_header(request, b"Content-Type") or "").split(";")[0].strip()
+    if content_type != "application/json":
+        raise UnsupportedMediaType("send application/json")
+    try:
+        body = json.loads(request.content.read())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidInput(f"body is not valid JSON: {e}") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    return body
+
+
+__all__ = ["WebApp", "WebSettings"]
