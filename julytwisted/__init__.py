@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_packaging -*-
 """
 julytwisted: Julython-style coding competitions on Twisted.
 

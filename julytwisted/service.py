@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_service -*-
+# -*- test-case-name: tests.test_twistd -*-
 """
 Composition: builds every part of a julytwisted process from a L{Config} and
 hands each its collaborators.  The only module, with the plugin, that touches

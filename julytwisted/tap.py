@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_twistd -*-
 """
 What the C{julython} twistd plugin loads: the options, and a L{makeService}
 that imports the service only when twistd calls it.

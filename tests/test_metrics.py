@@ -21,7 +21,7 @@ from julytwisted.jobs.worker import Backoff, WorkerService
 from julytwisted.metrics import Metrics, route
 from julytwisted.redis_service import RedisService, Script
 from tests.builders import body, github_payload
-from tests.test_tasks import settle
+from tests.jobs.test_queue import settle
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

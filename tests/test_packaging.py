@@ -5,6 +5,7 @@ module, with the Lua scripts and without a plugin cache.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import sysconfig
@@ -96,3 +97,25 @@ def test_installed_wheel_lists_the_plugin(wheel: Path, tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_every_module_names_tests_that_exist() -> None:
+    """
+    Each module of the package (and the client) names its test modules in a
+    C{test-case-name} header, and each named module exists.
+    """
+    header = re.compile(r"^# -\*- test-case-name: (\S+) -\*-$", re.M)
+    modules = [
+        *sorted((ROOT / "julytwisted").rglob("*.py")),
+        ROOT / "clients/python_proxy.py",
+    ]
+    missing = []
+    for module in modules:
+        found = header.search("\n".join(module.read_text().splitlines()[:2]))
+        if found is None:
+            missing.append(f"{module.relative_to(ROOT)}: no header")
+            continue
+        for name in found.group(1).split(","):
+            if not (ROOT / (name.replace(".", "/") + ".py")).is_file():
+                missing.append(f"{module.relative_to(ROOT)}: {name}")
+    assert missing == []

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.auth.test_session -*-
 """
 Who is asking: passwords (salted scrypt), signed sessions and CSRF tokens,
 API and admin tokens, and the account use cases every door shares.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_accounts -*-
+# -*- test-case-name: tests.pages.test_accounts -*-
 """
 The account use cases every door shares (JSON-RPC, the web pages): making
 an account, adding a commit e-mail, moving a player between groups.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_passwords -*-
+# -*- test-case-name: tests.auth.test_passwords -*-
 """
 Password hashing: scrypt with a random salt per password, from the standard
 library.  Pure and slow on purpose (tens of milliseconds): run it in a

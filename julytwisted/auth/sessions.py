@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_session -*-
+# -*- test-case-name: tests.auth.test_session -*-
 """
 Signed session cookies and CSRF tokens for the HTML pages.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_config -*-
+# -*- test-case-name: tests.config.test_config -*-
 """
 The command line of C{twistd julython} and the frozen L{Config} it produces.
 

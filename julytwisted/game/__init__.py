@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.game.test_scoring -*-
 """
 The rules of the game, pure: games and their windows, points and the
 reference tally, webhook payloads per host, file languages, badges and

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_badges -*-
+# -*- test-case-name: tests.game.test_badges -*-
 """
 A player's badges, streaks and calendar of commits: pure functions of their
 figures and commit days, no I/O.

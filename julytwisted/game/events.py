@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_models -*-
+# -*- test-case-name: tests.game.test_hooks -*-
 """
 What a push carries, parsed from any host's payload: the project and its
 commits with their files. Pure and immutable.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_models -*-
+# -*- test-case-name: tests.game.test_scoring -*-
 """
 What a game is: its name, its slug and its window. Pure and immutable.
 """

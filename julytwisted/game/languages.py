@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_languages -*-
+# -*- test-case-name: tests.game.test_languages -*-
 """
 Which language a changed file is written in, judged by its name alone.
 

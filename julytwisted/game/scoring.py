@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_scoring -*-
+# -*- test-case-name: tests.game.test_scoring -*-
 """
 Game windows and points: which games a commit scores in, and how much.
 

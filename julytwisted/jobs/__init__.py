@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.jobs.test_jobs -*-
 """
 Background work: the Redis-stream queue, the worker service that runs it on
 every node, the product's jobs, and the periodic jobs' schedule.

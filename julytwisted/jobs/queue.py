@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tasks -*-
+# -*- test-case-name: tests.jobs.test_queue -*-
 """
 The job queue: work moved out of the request, run by any node, never lost.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_schedule -*-
+# -*- test-case-name: tests.jobs.test_schedule -*-
 """
 Periodic jobs, the original's cron: a nightly recount of the running games
 and an hourly sweep that adopts orphan commits.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tasks -*-
+# -*- test-case-name: tests.jobs.test_queue -*-
 """
 The worker service: runs the queue's jobs on this node, a few at once, with
 heartbeats, retries with backoff, and a graceful stop.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.live.test_live -*-
 """
 The live feed: C{/live} (the websocket) and C{/live/} (its page), one Redis
 subscription per process fanned out to its watchers, and replay by id.

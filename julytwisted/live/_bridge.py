@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_live -*-
+# -*- test-case-name: tests.live.test_live -*-
 """
 The process's one Redis subscription to the feed, fanned out to its own
 watchers.  After an outage it subscribes again and reads from the global

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_live -*-
+# -*- test-case-name: tests.live.test_live -*-
 """
 One watcher of the live feed: an autobahn server protocol that chooses its
 channels, replays what it missed, and is sent its share of the feed in frames

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_live -*-
+# -*- test-case-name: tests.live.test_live -*-
 """
 The live feed: every scored commit, and every change in a board's top ten,
 pushed to websocket watchers on every node, with replay for those who

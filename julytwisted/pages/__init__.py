@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.pages.test_pages -*-
 """
 The web site: public boards, sign-up, sign-in and profile, the admin pages,
 their templates, and the site's static files.

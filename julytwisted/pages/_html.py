@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_pages -*-
+# -*- test-case-name: tests.pages.test_pages -*-
 """
 The pieces every HTML page is built from, as twisted.web.template tags: the
 layout, board tables, the pager, the game selector, forms.

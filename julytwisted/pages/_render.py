@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_pages -*-
+# -*- test-case-name: tests.pages.test_pages -*-
 """
 How every HTML page is answered: the layout flattened with the security and
 caching headers (ETag, max-age, 304), pages kept a few seconds for anonymous

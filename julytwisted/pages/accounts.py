@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_accounts -*-
+# -*- test-case-name: tests.pages.test_accounts -*-
 """
 The account pages: sign up, sign in, sign out and the profile.  A klein app
 of its own, mounted by L{julytwisted.site.Root} at C{/signup}, C{/login},

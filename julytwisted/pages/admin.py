@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_accounts -*-
+# -*- test-case-name: tests.pages.test_accounts -*-
 """
 The admin pages at C{/admin/}: for players named by C{--admin-player}, or
 anyone who signs in there with the admin token.  Approve the teams waiting,

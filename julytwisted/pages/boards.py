@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_pages -*-
+# -*- test-case-name: tests.pages.test_pages -*-
 """
 The public HTML pages: home, the five boards, a page per player, project,
 location and team, and help.  A klein app of its own, mounted by

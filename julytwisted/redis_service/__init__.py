@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_redis_service -*-
+# -*- test-case-name: tests.redis_service.test_redis_service -*-
 """
 Redis for the rest of the service: an embedded redis-server child process or
 an external server, and the one client every part talks through.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc -*-
+# -*- test-case-name: tests.rpc.test_rpc -*-
 """
 A reusable JSON-RPC server for twisted.web, in the spirit of django-json-rpc:
 versions 1.0, 1.1 and 2.0, batches, GET for safe methods, CORS, pluggable

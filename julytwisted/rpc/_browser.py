@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_describe -*-
+# -*- test-case-name: tests.rpc.test_rpc_describe -*-
 """
 The service browser: one HTML page listing every method with its signature
 and documentation, and a form per method that calls it with C{fetch()} and

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_describe -*-
+# -*- test-case-name: tests.rpc.test_rpc_describe -*-
 """
 Introspection: the C{system.*} methods, the JSON-RPC 1.1 service description
 (C{system.describe}) and the OpenRPC document (C{rpc.discover}), built from

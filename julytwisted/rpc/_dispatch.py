@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_protocol,tests.test_rpc -*-
+# -*- test-case-name: tests.rpc.test_rpc_protocol,tests.rpc.test_rpc -*-
 """
 The dispatch of request objects to methods: batches run concurrently, each
 call authenticated, bound, run under a deadline and answered in its own

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_registry -*-
+# -*- test-case-name: tests.rpc.test_rpc_registry -*-
 """
 Method documentation as its readers get it: an epytext docstring (Twisted's
 convention, which methods written for this server follow) turned into plain

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_registry -*-
+# -*- test-case-name: tests.rpc.test_rpc_registry -*-
 """
 The JSON-RPC error hierarchy, rooted at L{JSONRPCError}.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_protocol,tests.test_rpc -*-
+# -*- test-case-name: tests.rpc.test_rpc_protocol,tests.rpc.test_rpc -*-
 """
 The JSON-RPC wire format, free of HTTP and of methods: request objects of
 versions 1.0, 1.1 and 2.0 checked into L{Call}s, and answers encoded in each

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_registry -*-
+# -*- test-case-name: tests.rpc.test_rpc_registry -*-
 """
 The method registry: L{Registry}, the L{Method} each decorated function
 becomes, signatures in django-json-rpc's form, and the binding of JSON params

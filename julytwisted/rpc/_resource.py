@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_resource -*-
+# -*- test-case-name: tests.rpc.test_rpc_resource -*-
 """
 L{JSONRPCResource}: JSON-RPC over HTTP as a twisted.web resource.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_store -*-
+# -*- test-case-name: tests.store.test_store -*-
 """
 Everything julytwisted keeps in Redis: players, projects, commits, games,
 boards and the feed.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_store -*-
+# -*- test-case-name: tests.store.test_store -*-
 """
 The pure half of the store: checking what clients send before it reaches
 Redis, and turning Redis replies into the JSON models of the API.  No key is

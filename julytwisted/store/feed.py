@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_store_feed -*-
+# -*- test-case-name: tests.store.test_store_feed -*-
 """
 The live feed's entries as Python sees them: read from a channel's stream or
 from the pub/sub message C{ingest.lua} publishes, and merged across channels.

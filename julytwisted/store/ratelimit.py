@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ratelimit -*-
+# -*- test-case-name: tests.store.test_ratelimit -*-
 """
 Rate limits shared by every node: GCRA in one Lua script per request, keyed
 by client, on Redis's clock (no Redis module needed).

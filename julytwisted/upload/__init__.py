@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.upload.test_upload -*-
 """
 Uploads: C{POST /upload/} streamed through a multipart push parser into the
 file store, and the stored files at C{/files/<sha256>}.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_upload -*-
+# -*- test-case-name: tests.upload.test_upload -*-
 """
 The file store on disk: content-addressed files under C{DATA/files/}, each
 written first to a temporary file beside them and renamed into

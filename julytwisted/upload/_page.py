@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_browser_upload -*-
+# -*- test-case-name: tests.upload.test_browser_upload -*-
 """
 The page at C{GET /upload/}: a form that sends files to C{POST /upload/}.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_upload -*-
+# -*- test-case-name: tests.upload.test_upload -*-
 """
 Uploads at C{/upload/} and the files they store, at C{/files/<sha256>}.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sniff -*-
+# -*- test-case-name: tests.upload.test_sniff -*-
 """
 What an uploaded file is, judged by its first bytes, and what a client may call
 it: pure functions, no I/O.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_upload -*-
+# -*- test-case-name: tests.upload.test_upload -*-
 """
 One upload's body as it arrives: L{UploadStream} feeds each chunk to
 C{multipart.PushMultipartParser}, writes and hashes each C{file} part into

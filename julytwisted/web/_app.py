@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_web -*-
+# -*- test-case-name: tests.web.test_web -*-
 """
 The klein app of the machines: the REST API under C{/api/v1/}, the webhook
 endpoints and the health check.  The HTML pages are apps of their own

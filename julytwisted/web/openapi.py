@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_openapi -*-
+# -*- test-case-name: tests.web.test_openapi -*-
 """
 The OpenAPI 3.1 description of the klein app's routes, served at
 C{/api/v1/openapi.json}.
@@ -6,7 +6,7 @@ C{/api/v1/openapi.json}.
 The document is data, built once at import from small helpers (a page of a
 model, the errors of a route, the query of a listing).  It describes what
 L{julytwisted.web} and L{julytwisted.store} do, not what they might do:
-L{tests.test_openapi} checks it against the app's routes and validates the
+L{tests.web.test_openapi} checks it against the app's routes and validates the
 running server's answers against its schemas.
 """
 

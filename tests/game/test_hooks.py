@@ -34,7 +34,7 @@ from julytwisted.game.hooks import (
     verify,
 )
 
-PAYLOADS = Path(__file__).parent / "payloads"
+PAYLOADS = Path(__file__).parent.parent / "payloads"
 SECRET = "It's a Secret to Everybody"
 ZEROS = "0" * 40
 

@@ -431,7 +431,7 @@ async def test_pages_answer(server: str, path: str) -> None:
     assert response.code == 200
 
 
-PAYLOADS = Path(__file__).parent / "payloads"
+PAYLOADS = Path(__file__).parent.parent / "payloads"
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,8 @@ from websockets.sync.client import connect
 
 from julytwisted.config import DEFAULT_LIMITS, Config, LiveSettings
 from julytwisted.live._protocol import _FastDeflate
+from tests.live.test_live import push
 from tests.live_clients import flatten, settle, ws_url
-from tests.test_live import push
 
 KOSOKU = str(Path(sys.executable).parent / "kosoku")
 
@@ -35,7 +35,7 @@ PARALLELISM = 4
 
 #: Where a failed run's report is kept (the test's own directory goes), as
 #: the browser tests keep their screenshots: a CI artifact.
-REPORTS = Path(__file__).resolve().parent.parent / "test-results" / "autobahn"
+REPORTS = Path(__file__).resolve().parents[2] / "test-results" / "autobahn"
 
 #: Verdicts that pass, as Autobahn (and kosoku's exit status) define them.
 #: UNIMPLEMENTED does not: with permessage-deflate on, the compression cases

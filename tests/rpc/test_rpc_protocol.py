@@ -25,7 +25,7 @@ from julytwisted.rpc import JSONRPCResource, ParseError
 from julytwisted.rpc._dispatch import Answer, Dispatcher, Incoming
 from julytwisted.rpc._protocol import Reply, _Refused, encode, parse_body, parse_call
 from julytwisted.site import JulythonSite
-from tests.test_rpc import CANCELLED, HANGING, REGISTRY, authenticate, translate
+from tests.rpc.test_rpc import CANCELLED, HANGING, REGISTRY, authenticate, translate
 
 # Parsing
 

@@ -21,7 +21,7 @@ from twisted.internet.threads import deferToThread
 from julytwisted.store import Store
 from tests.builders import PNG, github_payload
 
-RESULTS = Path(__file__).resolve().parent.parent / "test-results"
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 
 #: Window sizes of the screenshots: a phone and a desktop.
 SIZES = {"phone": (390, 844), "desktop": (1280, 900)}

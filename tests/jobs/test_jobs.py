@@ -20,7 +20,7 @@ from julytwisted.jobs.queue import Queue
 from julytwisted.jobs.worker import Backoff, WorkerService
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
-from tests.test_tasks import settle
+from tests.jobs.test_queue import settle
 
 EVENT = {
     "project": {"name": "engine", "url": "https://github.com/ada/engine"},

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest_twisted
 from twisted.internet import threads
 
-from tests.test_rpc import UPDATES, Server, serving
+from tests.rpc.test_rpc import UPDATES, Server, serving
 
 
 @pytest_twisted.async_yield_fixture

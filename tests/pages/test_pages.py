@@ -295,7 +295,7 @@ async def test_project_screenshots(server: str, store: Store) -> None:
     import re
 
     from tests.builders import BOUNDARY, PNG, multipart
-    from tests.test_accounts import Visitor
+    from tests.pages.test_accounts import Visitor
 
     await seed(store)
     page = "/projects/gh-ada-engine"

@@ -15,7 +15,7 @@ import pytest_twisted
 from jsonschema import Draft7Validator
 
 from julytwisted.rpc import CallContext, Registry
-from tests.test_rpc import REGISTRY, Server, serving
+from tests.rpc.test_rpc import REGISTRY, Server, serving
 
 EVIL = Registry()
 

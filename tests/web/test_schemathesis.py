@@ -6,7 +6,7 @@ Zero failures: no 5xx, no undocumented status or body, no valid input
 refused, no invalid input taken.
 
 Run it with another seed to explore further:
-C{JULYTHON_SCHEMATHESIS_SEED=random pytest tests/test_schemathesis.py}.
+C{JULYTHON_SCHEMATHESIS_SEED=random pytest tests/web/test_schemathesis.py}.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from twisted.internet.threads import deferToThread
 
 from tests.builders import github_payload
 from tests.live_clients import settle
-from tests.test_web import post_github
+from tests.web.test_web import post_github
 
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
 

@@ -21,7 +21,7 @@ from julytwisted.redis_service import RedisService
 from julytwisted.store.feed import FeedEntry
 from tests.builders import github_payload
 from tests.live_clients import flatten, settle, watch, ws_url
-from tests.test_web import add_ada, post_github
+from tests.web.test_web import add_ada, post_github
 
 Live = tuple[str, Any]
 

@@ -30,7 +30,7 @@ from julytwisted.store import Store
 from tests.builders import github_payload
 from tests.conftest import start_redis_server
 from tests.live_clients import Watcher, settle, watch, ws_url
-from tests.test_web import post_github
+from tests.web.test_web import post_github
 
 #: Small limits, so that a test reaches them quickly.
 SETTINGS = LiveSettings(send_limit=256 * 1024, ip_limit=6)

@@ -29,7 +29,7 @@ from julytwisted.store import Store
 from julytwisted.store.ratelimit import ClientAddress, RateLimiter
 from tests.builders import body, github_payload
 from tests.test_metrics import samples, value
-from tests.test_web import call
+from tests.web.test_web import call
 
 HOOK = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
 
@@ -205,7 +205,7 @@ async def test_sign_ups_and_sign_ins_limited_per_address(
     The third sign-up or sign-in from one address in a minute gets the form
     again with 429 and Retry-After, and creates no player.
     """
-    from tests.test_accounts import Visitor
+    from tests.pages.test_accounts import Visitor
 
     server, store = limited
     visitor = Visitor(server)

@@ -19,7 +19,7 @@ from julytwisted.jobs.schedule import Plan, Scheduler, nightly_recounts, sweeps
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
 from tests.builders import commit, push
-from tests.test_store_members import assert_boards_match_tally
+from tests.store.test_store_members import assert_boards_match_tally
 
 AT = time(3, 0)
 

@@ -28,8 +28,8 @@ from websockets.sync.client import connect
 
 from julytwisted.redis_service import find_redis_server
 from tests.builders import body, github_payload
+from tests.jobs.test_worker_processes import REDIS_CLI, Receiver, wait_for
 from tests.test_twistd import Node, free_port, request
-from tests.test_worker_processes import REDIS_CLI, Receiver, wait_for
 
 MASTER_NAME = "julymaster"
 

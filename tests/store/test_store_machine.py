@@ -35,7 +35,7 @@ from julytwisted.game.scoring import builtin_games
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
 from tests.builders import commit, project, push
-from tests.test_store_members import assert_boards_match_tally
+from tests.store.test_store_members import assert_boards_match_tally
 
 _T = TypeVar("_T")
 
