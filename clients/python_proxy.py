@@ -63,9 +63,43 @@ from twisted.web.http import PotentialDataLoss
 from twisted.web.iweb import IBodyProducer, IResponse
 from zope.interface import implementer
 
+__all__ = [
+    "VERSIONS",
+    "Batch",
+    "Completer",
+    "Console",
+    "HTTPError",
+    "Help",
+    "JSONRPCError",
+    "MultipartFile",
+    "Progress",
+    "ProgressBar",
+    "ProtocolError",
+    "Proxy",
+    "ProxyError",
+    "RequestTimeout",
+    "ServiceProxy",
+    "TransportError",
+    "call_once",
+    "decode_answer",
+    "describe_method",
+    "display",
+    "error_from",
+    "get_url",
+    "list_methods",
+    "main",
+    "request_object",
+    "result_of",
+    "shell",
+    "upload_once",
+]
+
 __version__ = "1.0"
 
 VERSIONS = ("1.0", "1.1", "2.0")
+
+
+# Errors: every failure this client raises is a ProxyError.
 
 
 class ProxyError(Exception):
@@ -135,7 +169,7 @@ def _describe(reason: BaseException) -> str:
     return str(reason) or type(reason).__name__
 
 
-# The wire format
+# Transport: JSON-RPC request and answer objects, over HTTP.
 
 
 def request_object(
@@ -243,9 +277,6 @@ def get_url(base: str, method: str, args: Sequence[Any], kw: dict[str, Any]) -> 
     return url + "?" + query if query else url
 
 
-# HTTP
-
-
 class _Body(Protocol):
     """Collects a response body; cancelling stops reading it."""
 
@@ -340,7 +371,89 @@ def _check_url(url: str) -> str:
     return url
 
 
-# Names
+#: Told the bytes of a body sent so far and its whole length.
+Progress = Callable[[int, int], None]
+
+
+@implementer(IBodyProducer)
+class MultipartFile:
+    """
+    A C{multipart/form-data} body of form fields and one file part named
+    C{file}, produced from the file on disk a chunk at a time, so that the
+    transport's flow control holds back the reading.
+
+    @ivar length: the body's length, known before it is sent.
+    @ivar content_type: the request's C{Content-Type}, with the boundary.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fields: dict[str, str] | None = None,
+        progress: Progress | None = None,
+        chunk_size: int = 256 * 1024,
+    ) -> None:
+        self._path = os.fspath(path)
+        boundary = "python-proxy-" + secrets.token_hex(12)
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        name = os.path.basename(self._path).replace('"', "%22")
+        declared = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'
+            f"{value}\r\n"
+            for key, value in (fields or {}).items()
+        ]
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{name}"\r\nContent-Type: {declared}\r\n\r\n'
+        )
+        self._head = "".join(parts).encode()
+        self._tail = f"\r\n--{boundary}--\r\n".encode()
+        self._size = os.path.getsize(self._path)
+        self.length = len(self._head) + self._size + len(self._tail)
+        self._progress = progress or (lambda sent, total: None)
+        self._chunk_size = chunk_size
+        self._task: CooperativeTask[Any] | None = None
+
+    def startProducing(self, consumer: IConsumer) -> Deferred[None]:
+        self._task = cooperate(self._write(consumer))
+        d: Deferred[None] = self._task.whenDone().addCallback(lambda _: None)
+        return d
+
+    def _write(self, consumer: IConsumer) -> Iterator[None]:
+        sent = 0
+
+        def send(data: bytes) -> None:
+            nonlocal sent
+            consumer.write(data)
+            sent += len(data)
+            self._progress(sent, self.length)
+
+        send(self._head)
+        with open(self._path, "rb") as f:
+            while data := _read(f, self._chunk_size):
+                send(data)
+                yield None
+        send(self._tail)
+
+    def pauseProducing(self) -> None:
+        if self._task is not None:
+            self._task.pause()
+
+    def resumeProducing(self) -> None:
+        if self._task is not None:
+            self._task.resume()
+
+    def stopProducing(self) -> None:
+        if self._task is not None:
+            self._task.stop()
+
+
+def _read(f: IO[bytes], size: int) -> bytes:
+    return f.read(size)
+
+
+# The Deferred Proxy, the method names it grows, and its batches.
 
 
 class _Method:
@@ -624,112 +737,6 @@ def _result_or_none(response: dict[str, Any] | None) -> Any:
     return None if response is None else result_of(response)
 
 
-#: Told the bytes of a body sent so far and its whole length.
-Progress = Callable[[int, int], None]
-
-
-@implementer(IBodyProducer)
-class MultipartFile:
-    """
-    A C{multipart/form-data} body of form fields and one file part named
-    C{file}, produced from the file on disk a chunk at a time, so that the
-    transport's flow control holds back the reading.
-
-    @ivar length: the body's length, known before it is sent.
-    @ivar content_type: the request's C{Content-Type}, with the boundary.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        fields: dict[str, str] | None = None,
-        progress: Progress | None = None,
-        chunk_size: int = 256 * 1024,
-    ) -> None:
-        self._path = os.fspath(path)
-        boundary = "python-proxy-" + secrets.token_hex(12)
-        self.content_type = f"multipart/form-data; boundary={boundary}"
-        name = os.path.basename(self._path).replace('"', "%22")
-        declared = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        parts = [
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'
-            f"{value}\r\n"
-            for key, value in (fields or {}).items()
-        ]
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-            f'filename="{name}"\r\nContent-Type: {declared}\r\n\r\n'
-        )
-        self._head = "".join(parts).encode()
-        self._tail = f"\r\n--{boundary}--\r\n".encode()
-        self._size = os.path.getsize(self._path)
-        self.length = len(self._head) + self._size + len(self._tail)
-        self._progress = progress or (lambda sent, total: None)
-        self._chunk_size = chunk_size
-        self._task: CooperativeTask[Any] | None = None
-
-    def startProducing(self, consumer: IConsumer) -> Deferred[None]:
-        self._task = cooperate(self._write(consumer))
-        d: Deferred[None] = self._task.whenDone().addCallback(lambda _: None)
-        return d
-
-    def _write(self, consumer: IConsumer) -> Iterator[None]:
-        sent = 0
-
-        def send(data: bytes) -> None:
-            nonlocal sent
-            consumer.write(data)
-            sent += len(data)
-            self._progress(sent, self.length)
-
-        send(self._head)
-        with open(self._path, "rb") as f:
-            while data := _read(f, self._chunk_size):
-                send(data)
-                yield None
-        send(self._tail)
-
-    def pauseProducing(self) -> None:
-        if self._task is not None:
-            self._task.pause()
-
-    def resumeProducing(self) -> None:
-        if self._task is not None:
-            self._task.resume()
-
-    def stopProducing(self) -> None:
-        if self._task is not None:
-            self._task.stop()
-
-
-def _read(f: IO[bytes], size: int) -> bytes:
-    return f.read(size)
-
-
-class ProgressBar:
-    """A progress bar on a terminal's line: C{[#####.....]  52%  10.4/20.0 MiB}."""
-
-    def __init__(self, stream: IO[str] | None = None, width: int = 30) -> None:
-        self._stream = stream or sys.stderr
-        self._width = width
-        self._shown = -1
-
-    def __call__(self, sent: int, total: int) -> None:
-        percent = 100 * sent // total if total else 100
-        if percent == self._shown:
-            return
-        self._shown = percent
-        filled = self._width * percent // 100
-        bar = "#" * filled + "." * (self._width - filled)
-        mib = 1024 * 1024
-        self._stream.write(
-            f"\r[{bar}] {percent:3d}%  {sent / mib:.1f}/{total / mib:.1f} MiB"
-        )
-        if sent >= total:
-            self._stream.write("\n")
-        self._stream.flush()
-
-
 class Batch(_Names):
     """
     Calls collected from C{batch.a.b(...)}, C{batch.call("a.b", ...)} and
@@ -803,12 +810,39 @@ class Batch(_Names):
         return reason
 
 
+# The blocking ServiceProxy, for scripts and the shell.
+
+
 def _crochet() -> Any:
     """crochet, set up (a no-op when the application ran C{no_setup()})."""
     import crochet
 
     crochet.setup()
     return crochet
+
+
+class ProgressBar:
+    """A progress bar on a terminal's line: C{[#####.....]  52%  10.4/20.0 MiB}."""
+
+    def __init__(self, stream: IO[str] | None = None, width: int = 30) -> None:
+        self._stream = stream or sys.stderr
+        self._width = width
+        self._shown = -1
+
+    def __call__(self, sent: int, total: int) -> None:
+        percent = 100 * sent // total if total else 100
+        if percent == self._shown:
+            return
+        self._shown = percent
+        filled = self._width * percent // 100
+        bar = "#" * filled + "." * (self._width - filled)
+        mib = 1024 * 1024
+        self._stream.write(
+            f"\r[{bar}] {percent:3d}%  {sent / mib:.1f}/{total / mib:.1f} MiB"
+        )
+        if sent >= total:
+            self._stream.write("\n")
+        self._stream.flush()
 
 
 class ServiceProxy(_Names):
@@ -878,7 +912,7 @@ class ServiceProxy(_Names):
         return eventual.wait(self.proxy.timeout + 10)
 
 
-# The shell
+# The shell.
 
 
 class Completer:
@@ -1016,6 +1050,9 @@ def shell(service: ServiceProxy, methods: list[str] | None) -> None:
     Console(namespace).interact(banner, exitmsg="")
 
 
+# The command line: main.
+
+
 def _value(text: str) -> Any:
     try:
         return json.loads(text)
@@ -1060,6 +1097,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="python_proxy", description="A JSON-RPC shell, or one call."
     )
     parser.add_argument("url", help="the endpoint, e.g. http://127.0.0.1:8080/json/")
+    _call_options(parser)
+    _upload_options(parser)
+    _connection_options(parser)
+    return parser
+
+
+def _call_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--call",
         nargs="+",
@@ -1075,6 +1119,9 @@ def _parser() -> argparse.ArgumentParser:
         help="a named param of --call (repeatable)",
     )
     parser.add_argument("--get", action="store_true", help="--call by HTTP GET")
+
+
+def _upload_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--upload",
         metavar="PATH",
@@ -1083,6 +1130,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--kind", help="--upload's kind: avatar or screenshot")
     parser.add_argument("--project", help="--upload's project slug (screenshots)")
+
+
+def _connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--version",
         choices=VERSIONS,
@@ -1095,7 +1145,6 @@ def _parser() -> argparse.ArgumentParser:
     auth.add_argument("--user", help="HTTP Basic user (asks for the password)")
     auth.add_argument("--token", help="a Bearer token")
     parser.add_argument("--password", help="HTTP Basic password")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1125,24 +1174,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     shell(service, methods)
     return 0
 
-
-__all__ = [
-    "VERSIONS",
-    "Batch",
-    "HTTPError",
-    "JSONRPCError",
-    "MultipartFile",
-    "Progress",
-    "ProgressBar",
-    "ProtocolError",
-    "Proxy",
-    "ProxyError",
-    "RequestTimeout",
-    "ServiceProxy",
-    "TransportError",
-    "main",
-    "request_object",
-]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,6 +7,7 @@ server of another implementation (jsonrpcserver from PyPI).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import socket
@@ -100,6 +101,27 @@ def json_url(server: str) -> str:
 
 def listen(site: Any, port: int = 0) -> IListeningPort:
     return reactor.listenTCP(port, site, interface="127.0.0.1")
+
+
+# The module
+
+
+def test_all_lists_every_public_name() -> None:
+    """
+    C{__all__} names every public name the client defines, and nothing
+    else: what C{from python_proxy import *} gives a project that copied it.
+    """
+    import python_proxy
+
+    tree = ast.parse(Path(python_proxy.__file__).read_text())
+    defined: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign):
+            defined.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    public = {name for name in defined if not name.startswith("_")}
+    assert sorted(python_proxy.__all__) == sorted(public)
 
 
 # Calls, params and envelopes

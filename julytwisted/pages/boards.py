@@ -1,14 +1,15 @@
 # -*- test-case-name: tests.pages.test_pages -*-
 """
-The public HTML pages: home, the five boards, a page per player, project,
-location and team, and help.  A klein app of its own, mounted by
+The public HTML pages: L{Pages}, a klein app of its own, mounted by
 L{julytwisted.site.Root} for every path the API and the account pages do
-not claim.
+not claim.  This module draws the home page and the five boards; the page
+of one player, project, location or team is drawn by
+L{julytwisted.pages._details}, and help by L{julytwisted.pages._help}.
 
 Pages are cheap to serve twice: board reads are kept for a few seconds in
 the process (so a busy front page costs Redis one read per board per few
 seconds), so is the page rendered for an anonymous visitor, and every page
-carries an ETag and a short max-age (L{julytwisted._render}).
+carries an ETag and a short max-age (L{julytwisted.pages._render}).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
 
 from julytwisted.auth.sessions import Sessions
-from julytwisted.errors import InvalidInput, NotFound
-from julytwisted.game import badges as _badges
+from julytwisted.errors import InvalidInput
 from julytwisted.game.games import Game
+from julytwisted.pages._details import group_page, player_page, project_page
+from julytwisted.pages._help import help_page
 from julytwisted.pages._html import (
     BOARD_TITLES,
     Content,
@@ -34,9 +36,7 @@ from julytwisted.pages._html import (
     board_table,
     commit_list,
     game_selector,
-    member_link,
     pager,
-    upload_form,
     when,
 )
 from julytwisted.pages._render import Recent, Renderer, install_error_pages
@@ -45,11 +45,7 @@ from julytwisted.store import PROJECT_SIZES, Page, Store, all_of
 #: Rows on one page of a board.
 PAGE_SIZE = 50
 
-#: The most commits a player's page reads to draw the calendar.
-CALENDAR_COMMITS = 1000
 
-
-#: Security headers of every page: nothing from elsewhere, no framing.
 def _page_number(request: IRequest) -> int:
     raw = request.args.get(b"page", [b"1"])[-1]
     if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
@@ -63,61 +59,6 @@ def _game_arg(request: IRequest) -> str | None:
         return raw.decode("utf-8") or None
     except UnicodeDecodeError:
         raise InvalidInput("game is not UTF-8") from None
-
-
-def _link(url: str, text: str) -> Content:
-    """A link to somewhere else, only for http(s) addresses."""
-    if url.startswith(("https://", "http://")):
-        return tags.a(text, href=url, rel="nofollow noopener")
-    return text
-
-
-def _screenshots(model: dict[str, Any], csrf: str | None) -> Content:
-    """
-    A project's screenshots, latest first, each a link to the full image;
-    and for a signed-in player, the form that adds one.
-    """
-    shots = model.get("screenshots") or []
-    if not shots and csrf is None:
-        return ""
-    parts: list[Content] = [tags.h2("Screenshots", id="screenshots")]
-    if shots:
-        parts.append(
-            tags.ul(class_="screenshots")(
-                tags.li(
-                    tags.a(href=url)(
-                        tags.img(
-                            src=url,
-                            alt=f"Screenshot {n} of {model['name']}",
-                            loading="lazy",
-                        )
-                    )
-                )
-                for n, url in enumerate(shots, 1)
-            )
-        )
-    if csrf is not None:
-        after = f"/projects/{quote(model['slug'])}#screenshots"
-        parts.append(
-            upload_form(
-                csrf,
-                {"kind": "screenshot", "project": model["slug"], "next": after},
-                "Add a screenshot (PNG, JPEG, GIF or WebP)",
-                "f-screenshot",
-            )
-        )
-    return tags.section(parts)
-
-
-def _figures(model: dict[str, Any], keys: tuple[str, ...]) -> Tag:
-    labels = {"rank": "Rank", "points": "Points", "commits": "Commits"}
-    labels["projects"] = "Projects"
-    return tags.dl(class_="figures")(
-        [
-            tags.div(tags.dt(labels[k]), tags.dd(str(model.get(k) or "none")))
-            for k in keys
-        ]
-    )
 
 
 class Pages:
@@ -264,7 +205,7 @@ class Pages:
         ]
         return f"{title}: {game.name}", content
 
-    # Members
+    # One player, project, location or team: see _details
 
     @app.route("/people/<username>", methods=["GET"])
     def player(self, request: IRequest, username: str) -> Deferred[bytes]:
@@ -276,64 +217,7 @@ class Pages:
         self, request: IRequest, username: str
     ) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
-        model = await self.store.player(username, game.slug)
-        calendar = await self._calendar(model, game)
-        content = [
-            tags.p(class_="who")(
-                tags.img(src=model["picture_url"], alt="", width="64", height="64")
-                if model.get("picture_url")
-                else "",
-                f"@{model['username']} in {game.name}",
-            ),
-            _figures(model, ("rank", "points", "commits", "projects")),
-            await self._groups(model, game),
-            calendar,
-            tags.h2("Recent commits"),
-            commit_list(
-                (await self.store.commits(username=model["username"])).models,
-                "No commits yet.",
-            ),
-        ]
-        return model["name"], content
-
-    async def _groups(self, model: dict[str, Any], game: Game) -> Content:
-        parts: list[Content] = []
-        for key, kind in (("location", "locations"), ("team", "teams")):
-            if model.get(key):
-                try:
-                    group = await self.store.detail(kind, model[key], game.slug)
-                except NotFound:
-                    group = {"slug": model[key], "name": model[key]}
-                link = member_link(kind, group)
-                parts.append(tags.li(f"{key.title()}: ", link))
-        return tags.ul(class_="groups")(parts) if parts else ""
-
-    async def _calendar(self, model: dict[str, Any], game: Game) -> Content:
-        username = model["username"]
-        stamps: list[str] = []
-        cursor: str | None = None
-        while len(stamps) < CALENDAR_COMMITS:
-            page = await self.store.commits(username=username, cursor=cursor, limit=100)
-            stamps += [c["timestamp"] for c in page.models if game.slug in c["games"]]
-            cursor = page.next
-            if cursor is None:
-                break
-        counts = _badges.per_day(stamps)
-        days = _badges.game_days(game)
-        streak = _badges.longest_streak(d for d in counts if d in set(days))
-        earned = _badges.badges(model["commits"], model["projects"], streak)
-        return [
-            tags.h2("Badges"),
-            tags.p(f"Longest streak: {streak} day{'s' * (streak != 1)} in a row."),
-            tags.ul(class_="badges")(
-                [
-                    tags.li(b.name, class_="earned" if b.earned else "unearned")
-                    for b in earned
-                ]
-            ),
-            tags.h2("Commits per day"),
-            _heat_map(days, counts),
-        ]
+        return await player_page(self.store, game, username)
 
     @app.route("/projects/<slug>", methods=["GET"])
     def project(self, request: IRequest, slug: str) -> Deferred[bytes]:
@@ -343,22 +227,7 @@ class Pages:
 
     async def _project_page(self, request: IRequest, slug: str) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
-        model = await self.store.detail("projects", slug, game.slug)
-        content = [
-            tags.p(_link(model["url"], model["url"]) if model["url"] else ""),
-            tags.p(model["description"]) if model.get("description") else "",
-            tags.p("This project is deactivated: it no longer scores.", class_="notice")
-            if not model["active"]
-            else "",
-            _figures(model, ("rank", "points", "commits")),
-            _screenshots(model, self._csrf(request)),
-            tags.h2("Recent commits"),
-            commit_list(
-                (await self.store.commits(project=model["slug"])).models,
-                "No commits yet.",
-            ),
-        ]
-        return model["name"], content
+        return await project_page(self.store, game, slug, self._csrf(request))
 
     def _csrf(self, request: IRequest) -> str | None:
         """@return: the visitor's CSRF token, if they are signed in."""
@@ -377,19 +246,7 @@ class Pages:
         self, request: IRequest, kind: str, slug: str
     ) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
-        model = await self.store.detail(kind, slug, game.slug)
-        note: Content = ""
-        if kind == "teams" and model.get("approved") is False:
-            note = tags.p(
-                "This team waits for an organiser's approval.", class_="notice"
-            )
-        content = [
-            note,
-            tags.p(f"In {game.name}:"),
-            _figures(model, ("rank", "points", "commits")),
-            tags.p(tags.a(f"All {kind}", href=f"/{kind}/?game={quote(game.slug)}")),
-        ]
-        return model["name"], content
+        return await group_page(self.store, game, kind, slug)
 
     # Help
 
@@ -400,8 +257,7 @@ class Pages:
         )
 
     async def _help_page(self, request: IRequest) -> tuple[str, Content]:
-        base = _base_url(request)
-        return "How to take part", _help(base)
+        return help_page(request)
 
 
 def _iso(when_: datetime) -> str:
@@ -448,92 +304,6 @@ def _sizes(game: Game, chosen: str | None) -> Tag:
             link.attributes["aria-current"] = "page"
         items.append(tags.li(link))
     return aria(tags.nav(class_="sizes")(tags.ul(items)), label="Project sizes")
-
-
-def _heat_map(days: list[Any], counts: dict[Any, int]) -> Content:
-    if not days:
-        return tags.p("This game has no days.")
-    most = max((counts.get(d, 0) for d in days), default=0)
-    first_weekday = days[0].weekday()
-    heads = [
-        aria(tags.li(name, class_="weekday"), hidden="true")
-        for name in ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
-    ]
-    pads = [aria(tags.li(class_="pad"), hidden="true") for _ in range(first_weekday)]
-    cells: list[Content] = [*heads, *pads]
-    for day in days:
-        n = counts.get(day, 0)
-        label = f"{day:%a %d %b}: {n} commit{'s' * (n != 1)}"
-        cells.append(
-            tags.li(
-                tags.span(label, class_="label"),
-                class_=f"day level-{_badges.level(n, most)}",
-                title=label,
-            )
-        )
-    return aria(tags.ol(class_="heatmap")(cells), label="Commits per day")
-
-
-def _base_url(request: IRequest) -> str:
-    host = (request.getHeader(b"host") or b"localhost").decode("latin-1")
-    scheme = "https" if request.isSecure() else "http"
-    return f"{scheme}://{host}"
-
-
-def _help(base: str) -> Content:
-    hooks = {s: f"{base}/api/v1/{s}" for s in ("github", "bitbucket", "gitlab")}
-    return [
-        tags.h2("The rules"),
-        tags.ul(
-            tags.li(
-                "Games run through July (Julython) and January (J(an)ulython)."
-                " Midnight is yours: the window opens 12 hours early and"
-                " closes 12 hours late, for every time zone."
-            ),
-            tags.li("Each new commit inside a game earns you 1 point."),
-            tags.li("The first commit you make to a project in a game earns 10 more."),
-            tags.li(
-                "Commits are yours when their author e-mail is one of the"
-                " e-mails on your profile. Add an e-mail later and your"
-                " earlier commits are counted for you."
-            ),
-            tags.li(
-                "Your location and team score with you; a new team scores"
-                " once an organiser approves it."
-            ),
-        ),
-        tags.h2("Add the webhook"),
-        tags.p("Point a push webhook of each repository you work on at this server:"),
-        tags.h3("GitHub"),
-        tags.ol(
-            tags.li("Settings → Webhooks → Add webhook."),
-            tags.li("Payload URL: ", tags.code(hooks["github"])),
-            tags.li("Content type: application/json; events: just the push event."),
-        ),
-        tags.h3("Bitbucket"),
-        tags.ol(
-            tags.li("Repository settings → Webhooks → Add webhook."),
-            tags.li("URL: ", tags.code(hooks["bitbucket"])),
-            tags.li("Triggers: repository push."),
-        ),
-        tags.h3("GitLab"),
-        tags.ol(
-            tags.li("Settings → Webhooks → Add new webhook."),
-            tags.li("URL: ", tags.code(hooks["gitlab"])),
-            tags.li("Trigger: push events."),
-        ),
-        tags.p(
-            "If the organisers gave you a webhook secret, enter it as the"
-            " secret (GitHub, Bitbucket) or the secret token (GitLab)."
-        ),
-        tags.h2("Then"),
-        tags.p(
-            tags.a("Sign up", href="/signup"),
-            " with the e-mail your commits carry, push, and watch the ",
-            tags.a("boards", href="/people/"),
-            ".",
-        ),
-    ]
 
 
 __all__ = ["PAGE_SIZE", "Pages"]

@@ -14,7 +14,7 @@ service browser.  It knows nothing of the application it serves.
 
     root.putChild(b"json", JSONRPCResource(registry))
 
-The implementation lives in the private modules C{_rpc_*}; this module is
+The implementation lives in the package's private modules; this module is
 the public surface.
 """
 
@@ -34,15 +34,10 @@ from julytwisted.rpc._errors import (
     ParseError,
     ServerError,
 )
-from julytwisted.rpc._registry import (
-    TYPES,
-    Method,
-    Param,
-    Registry,
-    default_registry,
-    jsonrpc_method,
-)
+from julytwisted.rpc._method import Method, Param
+from julytwisted.rpc._registry import Registry, default_registry, jsonrpc_method
 from julytwisted.rpc._resource import JSONRPCResource, header_credentials
+from julytwisted.rpc._signature import TYPES
 
 __all__ = [
     "TYPES",

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 
-from julytwisted.rpc._registry import Method
+from julytwisted.rpc._method import Method
 
 #: The Content-Security-Policy of the browser's page and files.
 POLICY = (

@@ -12,7 +12,8 @@ from typing import Any
 
 from julytwisted.rpc._dispatch import CallContext
 from julytwisted.rpc._errors import InvalidParams
-from julytwisted.rpc._registry import Method, Param, Registry, make_method
+from julytwisted.rpc._method import Method, Param
+from julytwisted.rpc._registry import Registry, make_method
 
 #: The OpenRPC version of L{openrpc_document}.
 OPENRPC_VERSION = "1.2.6"

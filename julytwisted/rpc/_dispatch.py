@@ -36,6 +36,7 @@ from julytwisted.rpc._errors import (
     ParseError,
     ServerError,
 )
+from julytwisted.rpc._method import Method
 from julytwisted.rpc._protocol import (
     Call,
     Reply,
@@ -46,7 +47,6 @@ from julytwisted.rpc._protocol import (
     parse_call,
     success,
 )
-from julytwisted.rpc._registry import Method
 
 log = Logger()
 

@@ -44,8 +44,9 @@ from julytwisted.rpc._dispatch import (
     Translator,
 )
 from julytwisted.rpc._errors import InvalidRequest, JSONRPCError
+from julytwisted.rpc._method import Method
 from julytwisted.rpc._protocol import Reply, encode, failure
-from julytwisted.rpc._registry import Method, Registry
+from julytwisted.rpc._registry import Registry
 
 log = Logger()
 

@@ -411,6 +411,18 @@ def test_workers_and_no_worker() -> None:
         config("--workers", "0")
 
 
+@pytest.mark.parametrize(
+    "option", ["--workers", "--upload-max-parts", "--live-ip-limit", "--sweep-every"]
+)
+def test_counts_refuse_digits_other_than_ascii(option: str) -> None:
+    """
+    A count written in digits that are not ASCII (C{"\u00b2"} is a digit to
+    C{str.isdigit}, not to C{int}) is a usage error naming the option, not
+    a traceback.
+    """
+    assert option in refused([option, "\u00b2"])
+
+
 def test_notify_urls() -> None:
     """--notify is repeatable and must be http(s)."""
     from julytwisted.config import Options

@@ -6,6 +6,7 @@ tested without a reactor.
 from __future__ import annotations
 
 import collections.abc
+import functools
 from typing import Any, Optional, Union
 
 import pytest
@@ -27,7 +28,8 @@ from julytwisted.rpc import (
     default_registry,
     jsonrpc_method,
 )
-from julytwisted.rpc._registry import make_method, parse_signature
+from julytwisted.rpc._registry import make_method
+from julytwisted.rpc._signature import parse_signature
 
 
 def method_of(function: Any, signature: str | None = None, **options: Any) -> Method:
@@ -174,13 +176,72 @@ def test_coroutine_return_type() -> None:
     assert method_of(f).returns == "Object"
 
 
-def test_unresolvable_annotation_is_any() -> None:
-    """An annotation naming something that does not exist is Any."""
+#: A name only this module defines: string annotations naming it resolve
+#: against the function's module.
+Amount = float
+
+
+def test_string_annotations_give_param_types() -> None:
+    """
+    Under C{from __future__ import annotations} every annotation is a
+    string; they are resolved against the function's module, names of its
+    own included, and the params and result still get their JSON types.
+    """
+
+    def f(
+        ctx: CallContext, amount: Amount, note: str | None, count: int = 0
+    ) -> Deferred[dict[str, int]]:
+        raise NotImplementedError
+
+    assert f.__annotations__["amount"] == "Amount"
+    method = method_of(f)
+    assert [(p.name, p.type, p.nullable, p.required) for p in method.params] == [
+        ("amount", "Number", False, True),
+        ("note", "String", True, True),
+        ("count", "Number", False, False),
+    ]
+    assert method.returns == "Object"
+
+
+def test_unresolvable_annotation_is_refused_at_registration() -> None:
+    """
+    An annotation naming something its module does not define is a
+    TypeError when the method is registered, with or without a signature
+    string, naming the function and the missing name; nothing is registered.
+    """
+    registry = Registry()
 
     def f(ctx: CallContext, a: NoSuchType) -> None:  # type: ignore[name-defined]  # noqa: F821
         pass
 
-    assert method_of(f).params == (Param("a", "Any"),)
+    with pytest.raises(TypeError, match=r"<locals>\.f: name 'NoSuchType' is not"):
+        registry.method()(f)
+    with pytest.raises(TypeError, match="'NoSuchType' is not defined"):
+        registry.method("demo.f(a=String)")(f)
+    assert dict(registry.methods) == {}
+
+
+def test_partials_and_callable_objects_get_param_types() -> None:
+    """
+    A L{functools.partial} of a function, and an object with a C{__call__}
+    method, are described from the annotations of what they call.
+    """
+
+    def g(ctx: CallContext, prefix: str, n: int) -> str:
+        raise NotImplementedError
+
+    class Counter:
+        def __call__(self, ctx: CallContext, step: int | None) -> int:
+            raise NotImplementedError
+
+    partial = method_of(functools.partial(g, prefix="x"), name="g")
+    assert [(p.name, p.type, p.required) for p in partial.params] == [
+        ("prefix", "String", False),
+        ("n", "Number", True),
+    ]
+    counter = method_of(Counter(), name="count")
+    assert counter.params == (Param("step", "Number", True, True),)
+    assert counter.returns == "Number"
 
 
 # Binding
