@@ -1,0 +1,99 @@
+# -*- test-case-name: tests.store.test_failures -*-
+"""
+The one budget for failed credentials, shared by every node and every door:
+web sign-in, JSON-RPC (Basic, leading username and password params, Bearer),
+uploads, and the admin token.
+
+A budget per client address and one per username, each a GCRA over
+failures only (C{lua/failures.lua}, keys C{j:cf:...}): an honest player
+who types the right password spends nothing, a guesser spends one per wrong
+guess and, past the burst, is told to wait before the next guess is even
+checked, so it costs no scrypt.  Unlike the request rate limits, this one
+does not let requests through while Redis is away: the caller gets
+L{RedisUnavailable} (503), never an unchecked guess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib.resources import files
+
+from julytwisted.config import Limit
+from julytwisted.errors import RateLimited
+from julytwisted.redis_service import RedisClient, Script
+
+_FAILURES = Script(
+    files("julytwisted.store").joinpath("lua", "failures.lua").read_text("utf-8"),
+    "failures",
+)
+
+#: The default budgets: 10 failures at once per address, then one a minute
+#: (600 an hour from a single address at most); 20 at once per username,
+#: then one every 3 minutes, so that guessing one player's password from
+#: many addresses gains little.
+PER_ADDRESS = Limit(10, 600.0)
+PER_USERNAME = Limit(20, 3600.0)
+
+
+def _key(kind: str, value: str) -> str:
+    return f"j:cf:{kind}:" + hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+class FailureBudget:
+    """
+    Checks and spends the failure budgets of an attempt's address and
+    username.
+    """
+
+    def __init__(
+        self,
+        redis: RedisClient,
+        per_address: Limit = PER_ADDRESS,
+        per_username: Limit = PER_USERNAME,
+    ) -> None:
+        self._redis = redis
+        self._limits = {"a": per_address, "u": per_username}
+
+    async def check(self, address: str, username: str | None = None) -> None:
+        """
+        Before checking credentials: may this attempt be checked at all?
+
+        @param address: the client's address.
+        @param username: the username the attempt names, if any
+            (case-insensitive).
+        @raise RateLimited: when either budget is spent; the guess is not
+            to be checked.
+        @raise RedisUnavailable: when Redis does not answer.
+        """
+        await self._run("check", address, username)
+
+    async def spend(self, address: str, username: str | None = None) -> None:
+        """
+        After credentials were wrong: spend one failure of each budget.
+
+        @raise RateLimited: when this failure spent the last of a budget,
+            so that the caller answers 429 at once rather than 401.
+        @raise RedisUnavailable: when Redis does not answer.
+        """
+        await self._run("spend", address, username)
+
+    async def _run(self, mode: str, address: str, username: str | None) -> None:
+        budgets = [("a", address)]
+        if username:
+            budgets.append(("u", username.lower()))
+        args: list[object] = [mode]
+        for kind, _ in budgets:
+            limit = self._limits[kind]
+            args += [max(1, round(limit.period * 1e6 / limit.count)), limit.count]
+        wait_us = int(
+            await self._redis.run(
+                _FAILURES,
+                keys=tuple(_key(kind, value) for kind, value in budgets),
+                args=tuple(args),
+            )
+        )
+        if wait_us > 0:
+            raise RateLimited(wait_us / 1e6, "credentials")
+
+
+__all__ = ["PER_ADDRESS", "PER_USERNAME", "FailureBudget"]
