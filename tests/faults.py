@@ -7,6 +7,7 @@ expect.
 from __future__ import annotations
 
 from collections.abc import Callable
+from inspect import isawaitable
 from typing import Any
 
 from twisted.internet.defer import Deferred, ensureDeferred
@@ -20,10 +21,11 @@ def raise_once(
     target: object, name: str, when: Callable[..., object] = lambda *a, **k: True
 ) -> list[tuple[Any, ...]]:
     """
-    Make C{target.name} (a method giving a coroutine or a L{Deferred}) fail
-    with L{Injected} the first time it is called with arguments for which
-    C{when} is true; every other call goes to the real method.  It gives a
-    L{Deferred} either way, which its callers may await or add callbacks to.
+    Make C{target.name} fail with L{Injected} the first time it is called
+    with arguments for which C{when} is true; every other call goes to the
+    real method.  It gives a L{Deferred} (of the real method's result,
+    awaited if it is awaitable), which its callers may await or add
+    callbacks to, or ignore.
 
     @return: the arguments of every call, as they come.
     """
@@ -35,7 +37,8 @@ def raise_once(
         calls.append(args)
         if pending and when(*args, **kwargs):
             raise pending.pop()
-        return await real(*args, **kwargs)
+        result = real(*args, **kwargs)
+        return await result if isawaitable(result) else result
 
     def flaky(*args: Any, **kwargs: Any) -> Deferred[Any]:
         return ensureDeferred(call(*args, **kwargs))
