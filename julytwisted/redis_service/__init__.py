@@ -50,6 +50,7 @@ from twisted.python.failure import Failure
 from twisted.python.lockfile import FilesystemLock
 from zope.interface import implementer
 
+from julytwisted import _compat
 from julytwisted.config import RedisAddress
 from julytwisted.errors import JulythonError, RedisUnavailable
 
@@ -532,7 +533,7 @@ class RedisService(MultiService):
         elif isinstance(factory, txredisapi.SentinelConnectionFactory):
             # txredisapi's own endpoint for Sentinel: it asks for the master
             # before each connection and drops the pool when the master moves.
-            factory.startConnecting(txredisapi._SentinelEndpoint(factory))
+            factory.startConnecting(_compat.sentinel_endpoint(factory))
         else:
             # A subscriber: asks for the master before each connection too.
             assert self.address is not None and self.address.service is not None
