@@ -22,6 +22,7 @@ from twisted.web.http import Request
 from twisted.web.iweb import IRequest
 
 from julytwisted import __version__, rpc
+from julytwisted._compat import pending_path
 from julytwisted.auth.authenticator import Authenticator, RunInThread
 from julytwisted.auth.sessions import Sessions, load_secret
 from julytwisted.config import Config, Options
@@ -183,7 +184,7 @@ def _uploader(
         viewer = sessions.viewer(request)
         if viewer.username is None:
             return None
-        path: bytes = getattr(http_request.channel, "_path", b"")
+        path = pending_path(http_request.channel)
         query = path.partition(b"?")[2]
         token = parse_qs(query.decode("latin-1")).get("csrf", [""])[-1]
         sessions.check_csrf(request, token)

@@ -25,6 +25,8 @@ from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
+from julytwisted._compat import pending_method, pending_path
+
 log = Logger()
 
 #: The access log: one event per request.
@@ -154,8 +156,8 @@ class LimitedRequest(Request):
         site: JulythonSite = self.channel.site  # type: ignore[attr-defined]
         # The request line is parsed but not yet handed to the request; the
         # channel is the only place its method and path can be read this early.
-        path = getattr(self.channel, "_path", b"")
-        method = getattr(self.channel, "_command", b"")
+        path = pending_path(self.channel)
+        method = pending_method(self.channel)
         self._limit = site.body_limit(path)
         if length is not None and length > self._limit:
             self._refuse_length(length)

@@ -19,13 +19,13 @@ import attrs
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from julytwisted.errors import RedisUnavailable
 from julytwisted.game.games import Game
 from julytwisted.game.scoring import games_at
 from julytwisted.jobs.queue import Queue
+from julytwisted.supervise import Backoff, Supervised
 
 log = Logger()
 
@@ -108,7 +108,9 @@ class Plan:
 class Scheduler(Service):
     """
     Enqueues the plan's occurrences as they come due, checking every
-    C{interval} seconds.
+    C{interval} seconds.  A check that fails (Redis away, or anything else,
+    logged with its traceback) is tried again sooner, backing off from a
+    second up to C{interval}; an occurrence stays due for L{WINDOW}.
     """
 
     name = "scheduler"
@@ -125,21 +127,25 @@ class Scheduler(Service):
         self._plan = plan
         self._clock = clock
         self._games = tuple(games)
-        self._loop = LoopingCall(self.tick)
-        self._loop.clock = clock
-        self._interval = interval
+        self._loop = Supervised(
+            "scheduling periodic jobs",
+            self._enqueue_due,
+            clock,
+            interval=interval,
+            backoff=Backoff(base=min(1.0, interval), cap=interval),
+            expected=(RedisUnavailable,),
+            logger=log,
+        )
         self.on_enqueued: Callable[[Occurrence, str], None] | None = None
 
     def startService(self) -> None:
         Service.startService(self)
         if self._plan != Plan(None, None):
-            self._loop.start(self._interval, now=True)
+            self._loop.start(now=True)
 
-    def stopService(self) -> Deferred[None] | None:
+    def stopService(self) -> Deferred[None]:
         Service.stopService(self)
-        if self._loop.running:
-            self._loop.stop()
-        return None
+        return self._loop.stop()
 
     def tick(self) -> Deferred[None]:
         """Enqueue what is due; a Redis outage waits for the next tick."""

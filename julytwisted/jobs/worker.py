@@ -6,12 +6,10 @@ heartbeats, retries with backoff, and a graceful stop.
 
 from __future__ import annotations
 
-import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import attrs
 from twisted.application.service import Service
 from twisted.internet.defer import (
     CancelledError,
@@ -20,31 +18,15 @@ from twisted.internet.defer import (
     ensureDeferred,
 )
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from julytwisted.errors import RedisUnavailable
 from julytwisted.jobs.queue import JobRegistry, Queue
 from julytwisted.redis_service import RedisClient
+from julytwisted.supervise import Backoff, Supervised
 
 log = Logger()
-
-
-@attrs.frozen
-class Backoff:
-    """
-    Seconds before retry N: C{base * 2 ** (N - 1)}, at most C{cap}, times a
-    random factor in [1 - jitter, 1].
-    """
-
-    base: float = 1.0
-    cap: float = 300.0
-    jitter: float = 0.5
-
-    def delay(self, attempt: int) -> float:
-        raw: float = min(self.cap, self.base * 2.0 ** (attempt - 1))
-        return raw * (1 - self.jitter * random.random())
 
 
 class WorkerService(Service):
@@ -55,6 +37,10 @@ class WorkerService(Service):
     C{stop_timeout}, and cancels the rest; a cancelled job is left
     unacknowledged, so another worker reclaims it and runs it again from the
     start (job functions are idempotent).
+
+    Its loop of rounds and its heartbeats are L{Supervised}: Redis away, or
+    any error of the queue's, pauses them (logged, backing off from C{poll}
+    seconds to five times that) and never ends them.
     """
 
     name = "worker"
@@ -73,6 +59,8 @@ class WorkerService(Service):
         observe: Callable[[str, str], None] | None = None,
     ) -> None:
         """
+        @param backoff: the retries of a job that failed.
+        @param poll: the longest wait, in seconds, for a job or a due one.
         @param observe: told of every run's end, for metrics: the job's name
             and C{done}, C{retry} or C{failed}.
         """
@@ -88,35 +76,48 @@ class WorkerService(Service):
         self._poll = poll
         self.consumer = f"{uuid.uuid4().hex[:12]}"
         self.running_jobs: dict[str, Deferred[None]] = {}
-        self._loop: Deferred[None] | None = None
+        self._ready = False
         self._slot_freed: Deferred[None] | None = None
         self._next_sweep = 0.0
-        self._heartbeat = LoopingCall(self._beat)
-        self._heartbeat.clock = clock
+        self._loop = self._supervised(
+            "the worker loop", self._step, 0.0, Backoff(base=poll, cap=5 * poll)
+        )
+        # Four beats per timeout: a job is taken from a live worker only if
+        # its reactor stalls for three quarters of the timeout.
+        beat = max(visibility / 4, 0.1)
+        self._heartbeat = self._supervised(
+            "the worker's heartbeat", self._beat, beat, Backoff(min(poll, beat), beat)
+        )
+
+    def _supervised(
+        self,
+        what: str,
+        step: Callable[[], Awaitable[None]],
+        interval: float,
+        backoff: Backoff,
+    ) -> Supervised:
+        """@return: a loop of this worker's, which Redis away only pauses."""
+        return Supervised(
+            what,
+            step,
+            self._clock,
+            interval=interval,
+            backoff=backoff,
+            expected=(RedisUnavailable,),
+            logger=log,
+        )
 
     def startService(self) -> None:
         Service.startService(self)
-        self._loop = ensureDeferred(self._run())
-        self._loop.addErrback(lambda f: log.failure("worker loop died", f))
-        # Four beats per timeout: a job is taken from a live worker only if
-        # its reactor stalls for three quarters of the timeout.
-        self._heartbeat.start(max(self._visibility / 4, 0.1), now=False)
+        self._loop.start()
+        self._heartbeat.start(now=False)
 
-    async def _run(self) -> None:
-        await self._until_ready()
-        while self.running:
-            try:
-                await self._round()
-            except RedisUnavailable:
-                await deferLater(self._clock, self._poll, lambda: None)
-
-    async def _until_ready(self) -> None:
-        while self.running:
-            try:
-                await self._queue.ensure_group()
-                return
-            except RedisUnavailable:
-                await deferLater(self._clock, self._poll, lambda: None)
+    async def _step(self) -> None:
+        """One run of the loop: the consumer group made once, then a round."""
+        if not self._ready:
+            await self._queue.ensure_group()
+            self._ready = True
+        await self._round()
 
     async def _round(self) -> None:
         free = self.concurrency - len(self.running_jobs)
@@ -201,29 +202,22 @@ class WorkerService(Service):
         await self._queue.finish(entry, job_id, "retry", message, retry_at)
         self._observed(name, "retry")
 
-    def _beat(self) -> Deferred[None]:
-        d = ensureDeferred(
-            self._queue.heartbeat(self.consumer, list(self.running_jobs))
-        )
-        return d.addErrback(lambda f: f.trap(RedisUnavailable))
+    async def _beat(self) -> None:
+        await self._queue.heartbeat(self.consumer, list(self.running_jobs))
 
     def stopService(self) -> Deferred[None]:
         Service.stopService(self)
+        # No round starts now; the one running ends with its blocking read
+        # (at most `poll` seconds) or when a running job ends.
+        loop_stopped = self._loop.stop()
         running = list(self.running_jobs.values())
         done = DeferredList(running, consumeErrors=True)
         # On timeout, cancelling the DeferredList cancels every running job.
         done.addTimeout(self._stop_timeout, self._clock)
-        d: Deferred[Any] = done.addBoth(lambda _: self._stop_loop())
-        return d
-
-    def _stop_loop(self) -> Deferred[None] | None:
-        if self._heartbeat.running:
-            self._heartbeat.stop()
-        loop = self._loop
-        if loop is None or loop.called:
-            return None
-        # The loop is waiting on a blocking read of at most `poll` seconds.
-        return loop.addErrback(lambda f: f.trap(Exception))
+        # Beats go on until then: they keep the running jobs this worker's.
+        d: Deferred[Any] = done.addBoth(lambda _: self._heartbeat.stop())
+        d.addBoth(lambda _: loop_stopped)
+        return d.addCallback(lambda _: None)
 
 
 __all__ = ["Backoff", "WorkerService"]

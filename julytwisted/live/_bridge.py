@@ -2,8 +2,9 @@
 """
 The process's one Redis subscription to the feed, fanned out to its own
 watchers.  After an outage it subscribes again and reads from the global
-stream what was published meanwhile, so no watcher misses an entry.  The
-replays of watchers that connect together are read once.
+stream what was published meanwhile, so no watcher misses an entry; a
+SUBSCRIBE or a read that fails is retried, backing off.  The replays of
+watchers that connect together are read once.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from julytwisted.errors import RedisUnavailable
 from julytwisted.live._protocol import (
     REPLAY_TAIL,
     Frames,
@@ -30,6 +32,7 @@ from julytwisted.live._protocol import (
 )
 from julytwisted.store import FEED_LENGTH, LIVE_PUBSUB, Store
 from julytwisted.store.feed import FeedEntry, entries_from_message
+from julytwisted.supervise import Backoff, Supervised
 
 log = Logger()
 
@@ -44,15 +47,21 @@ _Ask = tuple[tuple[str, ...], str | None]
 
 
 class _Subscription(txredisapi.SubscriberProtocol):  # type: ignore[misc]
-    """Subscribes on every (re)connection and hands messages to the bridge."""
+    """Hands every (re)connection, and every message, to the bridge."""
 
     def connectionMade(self) -> Deferred[None]:
         bridge: LiveBridge = self.factory.bridge
         d: Deferred[Any] = txredisapi.SubscriberProtocol.connectionMade(self)
-        d.addCallback(lambda _: self.subscribe(LIVE_PUBSUB))
-        d.addCallback(lambda _: bridge.subscribed(self))
-        d.addErrback(lambda f: log.info("subscribing failed: {f}", f=f.value))
+        # Not connected when txredisapi's AUTH or SELECT failed: it has
+        # dropped the connection and logged why.
+        d.addCallback(lambda _: bridge.connected(self) if self.connected else None)
+        d.addErrback(self._failed)
         return d
+
+    def _failed(self, failure: Failure) -> None:
+        log.failure("live feed: a new subscription failed", failure)
+        # Dropped, the factory connects again, backing off.
+        self.transport.loseConnection()
 
     def messageReceived(self, pattern: Any, channel: str, message: str) -> None:
         self.factory.bridge.published(message)
@@ -158,19 +167,21 @@ class LiveBridge(Service):
         store: Store,
         subscribe: Subscribe,
         clock: IReactorTime,
-        retry: float = 1.0,
+        retry: Backoff = Backoff(base=0.2, cap=5.0),
         window: float = 0.1,
     ) -> None:
         """
         @param subscribe: makes the pub/sub connection.
         @param clock: schedules flushes and retries.
-        @param retry: seconds between attempts to catch up while Redis is away.
+        @param retry: the waits between attempts to subscribe and catch up
+            on a connection, when one fails.
         @param window: the longest wait, in seconds, between two flushes.
         """
         self.store = store
         self._subscribe = subscribe
         self._clock = clock
         self._retry = retry
+        self._joining: Supervised | None = None
         self._replays = _Replays(store)
         self._watchers: dict[LiveProtocol, None] = {}
         self._dirty: dict[LiveProtocol, None] = {}
@@ -178,6 +189,8 @@ class LiveBridge(Service):
         self._window = window
         self._next_flush = 0.0
         self._connection: _Subscription | None = None
+        #: The connection that has subscribed (its SUBSCRIBE answered).
+        self._subscribed: _Subscription | None = None
         self._held: list[FeedEntry] | None = []
         self._entries: list[FeedEntry] = []
         self._last: tuple[int, int] | None = None
@@ -253,10 +266,25 @@ class LiveBridge(Service):
 
     # The subscription
 
-    def subscribed(self, connection: _Subscription) -> None:
-        """The subscription is up: read what was published while it was not."""
+    def connected(self, connection: _Subscription) -> None:
+        """
+        A new connection: subscribe on it, then read what was published
+        while there was none, trying again (logged, backing off) until both
+        are done or the connection is gone.
+        """
         self._connection = connection
-        self._catch_up(connection)
+        if self._joining is not None:
+            self._joining.stop()
+        self._joining = Supervised(
+            "live feed subscription",
+            lambda: self._join(connection),
+            self._clock,
+            interval=None,
+            backoff=self._retry,
+            expected=(RedisUnavailable, txredisapi.ConnectionError),
+            logger=log,
+        )
+        self._joining.start()
 
     def unsubscribed(self, connection: _Subscription) -> None:
         """The subscription is gone; hold what arrives until caught up again."""
@@ -264,6 +292,9 @@ class LiveBridge(Service):
             self._connection = None
             self.live = False
             self._held = []
+            if self._joining is not None:
+                self._joining.stop()
+                self._joining = None
 
     def published(self, message: str) -> None:
         """An entry (or a push's several) arrived on the subscription."""
@@ -277,39 +308,54 @@ class LiveBridge(Service):
         else:
             self._deliver(entries)
 
-    def _catch_up(self, connection: _Subscription) -> None:
-        if connection is not self._connection or not self.running:
-            return
-        if self._last_id is None:
-            d = self.store.feed_tail(["global"], 1)
-        else:
-            d = self.store.feed_after(["global"], self._last_id)
-        d.addCallbacks(
-            self._caught_up, self._catch_up_failed, errbackArgs=(connection,)
-        )
+    def _current(self, connection: _Subscription) -> bool:
+        return connection is self._connection and bool(self.running)
 
-    def _caught_up(self, entries: list[FeedEntry]) -> None:
-        if self._last_id is None:
-            # Only a starting point: watchers replay what came before.  An
-            # empty feed starts before any id, or the next catch-up (after an
-            # outage that lost a message) would take a new starting point
-            # and skip what came in between.
-            if entries:
-                self._set_last(entries[-1])
-            else:
-                self._last, self._last_id = (0, 0), "0-0"
-            entries = []
-        self._deliver(entries)
-        if len(entries) >= FEED_LENGTH and self._connection is not None:
-            self._catch_up(self._connection)
+    async def _join(self, connection: _Subscription) -> None:
+        """
+        Subscribe, unless this connection did already, and catch up: the
+        step that L{connected} retries.
+        """
+        if not self._current(connection):
             return
+        if self._subscribed is not connection:
+            await connection.subscribe(LIVE_PUBSUB)
+            self._subscribed = connection
+        await self._catch_up(connection)
+
+    async def _catch_up(self, connection: _Subscription) -> None:
+        """
+        Deliver what the global stream holds after the last entry delivered,
+        a page at a time, then what was held meanwhile; then go live.
+        """
+        if self._last_id is None:
+            tail = await self.store.feed_tail(["global"], 1)
+            if not self._current(connection):
+                return
+            self._start_after(tail)
+        else:
+            while True:
+                entries = await self.store.feed_after(["global"], self._last_id)
+                if not self._current(connection):
+                    return
+                self._deliver(entries)
+                if len(entries) < FEED_LENGTH:
+                    break
         held, self._held = self._held or [], None
         self._deliver(held)
         self.live = True
 
-    def _catch_up_failed(self, failure: Failure, connection: _Subscription) -> None:
-        log.info("live feed catching up: {e}", e=failure.getErrorMessage())
-        self._clock.callLater(self._retry, self._catch_up, connection)
+    def _start_after(self, tail: list[FeedEntry]) -> None:
+        """
+        The first subscription starts after the feed's last entry: watchers
+        replay what came before.  An empty feed starts before any id, or the
+        next catch-up (after an outage that lost a message) would take a new
+        starting point and skip what came in between.
+        """
+        if tail:
+            self._set_last(tail[-1])
+        else:
+            self._last, self._last_id = (0, 0), "0-0"
 
     def _set_last(self, entry: FeedEntry) -> None:
         self._last, self._last_id = entry.key, entry.id
@@ -329,6 +375,9 @@ class LiveBridge(Service):
         another node, and wait a moment for the closing handshakes.
         """
         Service.stopService(self)
+        if self._joining is not None:
+            self._joining.stop()
+            self._joining = None
         if self._flush_call is not None and self._flush_call.active():
             self._flush_call.cancel()
         self._flush_call = None

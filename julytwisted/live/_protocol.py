@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.compress import (
-    PerMessageDeflate,
+    PerMessageCompress,
     PerMessageDeflateOffer,
     PerMessageDeflateOfferAccept,
 )
@@ -29,6 +29,11 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from julytwisted._compat import (
+    deflate_at_level,
+    per_message_compress,
+    queued_writes,
+)
 from julytwisted.config import LiveSettings
 from julytwisted.store.feed import FeedEntry, parse_id
 
@@ -130,7 +135,7 @@ def write_now(transport: Any, data: bytes) -> None:
         and transport.connected
         and not transport.disconnecting
         and not transport.dataBuffer
-        and not transport._tempDataLen
+        and not queued_writes(transport)
     ):
         sent = transport.writeSomeData(data)
         if isinstance(sent, int):
@@ -172,6 +177,8 @@ class LiveProtocol(WebSocketServerProtocol):
     #: The client's address as the resource judged it (behind a trusted
     #: proxy, the forwarded one); the peer's when L{None}.
     client: str | None = None
+    #: The compression agreed in the handshake, once open; L{None} without.
+    _compression: PerMessageCompress | None = None
 
     def connectionMade(self) -> None:
         self.channels: set[str] = {"global"}
@@ -214,11 +221,9 @@ class LiveProtocol(WebSocketServerProtocol):
                 self._since = since
 
     def onOpen(self) -> None:
-        deflate: Any = self._perMessageCompress
-        if type(deflate) is PerMessageDeflate:
-            # Nothing is compressed before onOpen: swap the class autobahn
-            # chose for one that compresses at our level.
-            deflate.__class__ = _FastDeflate
+        self._compression = per_message_compress(self)
+        # Nothing is compressed before onOpen.
+        deflate_at_level(self._compression, DEFLATE_LEVEL)
         if self._echo:
             return
         # Behind WebSocketResource the HTTP channel is still the transport's
@@ -354,7 +359,7 @@ class LiveProtocol(WebSocketServerProtocol):
                     batch[0] if len(batch) == 1 else b"[" + b",".join(batch) + b"]"
                 )
                 prepared = made[key] = self.factory.prepareMessage(payload)
-            if self._perMessageCompress is None:
+            if self._compression is None:
                 # sendPreparedMessage's debug line formats its arguments
                 # even when debug logging is off, once per watcher.
                 write_now(self.transport, prepared.payloadHybi)
@@ -410,22 +415,6 @@ class LiveProtocol(WebSocketServerProtocol):
         else:
             self.channels -= chosen
         self.send_now({"type": "subscribed", "channels": sorted(self.channels)})
-
-
-class _FastDeflate(PerMessageDeflate):
-    """
-    permessage-deflate compressing at L{DEFLATE_LEVEL}: autobahn always
-    compresses at zlib's default level, and has no option for another.
-    """
-
-    def start_compress_message(self) -> None:
-        if self._compressor is None or self.server_no_context_takeover:
-            self._compressor = zlib.compressobj(
-                DEFLATE_LEVEL,
-                zlib.DEFLATED,
-                -self.server_max_window_bits,
-                self.mem_level,
-            )
 
 
 def _accept_deflate(offers: Sequence[Any]) -> PerMessageDeflateOfferAccept | None:

@@ -23,6 +23,7 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
+from julytwisted import _compat
 from julytwisted.config import RedisAddress
 from julytwisted.redis_service._client import RedisClient, RedisObserver
 from julytwisted.redis_service._embedded import EmbeddedRedis
@@ -148,7 +149,7 @@ class RedisService(MultiService):
         elif isinstance(factory, txredisapi.SentinelConnectionFactory):
             # txredisapi's own endpoint for Sentinel: it asks for the master
             # before each connection and drops the pool when the master moves.
-            factory.startConnecting(txredisapi._SentinelEndpoint(factory))
+            factory.startConnecting(_compat.sentinel_endpoint(factory))
         else:
             # A subscriber: asks for the master before each connection too.
             assert self.address is not None and self.address.service is not None

@@ -27,6 +27,7 @@ from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET
 
+from julytwisted._compat import is_disconnected
 from julytwisted.errors import JulythonError, NotFound, Unauthorized
 from julytwisted.site import LimitedRequest
 from julytwisted.store import Store
@@ -148,7 +149,7 @@ def _answer_error(request: IRequest, failure: Failure) -> None:
 
 
 def _send(request: IRequest, body: bytes) -> None:
-    if not getattr(request, "_disconnected", False):
+    if not is_disconnected(request):
         request.write(body)
         request.finish()
 

@@ -1,6 +1,7 @@
 """
 The job queue and its workers against a real redis-server: runs, retries,
-dead letters, delays, and jobs taken over from a worker that died.
+dead letters, delays, jobs taken over from a worker that died, and a
+worker's loops outliving errors nobody expected.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
+from twisted.logger import formatEvent
 
 from julytwisted.errors import NotFound
 from julytwisted.jobs.queue import JobRegistry, Queue
 from julytwisted.jobs.worker import Backoff, WorkerService
 from julytwisted.redis_service import RedisService
+from tests.faults import injected, raise_once
 
 FAST = Backoff(base=0.05, cap=0.2, jitter=0.5)
 
@@ -226,3 +229,69 @@ async def test_status_of_unknown_job(queue: Queue) -> None:
     """An unknown job id is NotFound."""
     with pytest.raises(NotFound):
         await queue.status("0" * 32)
+
+
+@pytest_twisted.ensureDeferred
+async def test_worker_loop_outlives_an_unexpected_error(
+    redis: RedisService,
+    queue: Queue,
+    registry: JobRegistry,
+    no_logged_errors: list[dict[str, Any]],
+) -> None:
+    """
+    A round whose read of the queue fails with an error nobody expects is
+    logged with its traceback; the loop backs off and goes on, and the next
+    job runs.
+    """
+
+    @registry.job("add")
+    async def add(a: int, b: int) -> int:
+        return a + b
+
+    reads = raise_once(queue, "take")
+    w = worker(redis, queue, registry)
+    w.startService()
+    try:
+        status = await settle(queue, await queue.enqueue("add", 2, 3))
+    finally:
+        await w.stopService()
+    assert status["state"] == "done" and status["result"] == 5
+    assert len(reads) >= 2
+    [event] = injected(no_logged_errors)
+    assert "the worker loop failed" in formatEvent(event)
+    assert "injected into take" in event["log_failure"].getTraceback()
+
+
+@pytest_twisted.ensureDeferred
+async def test_heartbeat_outlives_an_unexpected_error(
+    redis: RedisService,
+    queue: Queue,
+    registry: JobRegistry,
+    no_logged_errors: list[dict[str, Any]],
+) -> None:
+    """
+    A heartbeat of a running job that fails with an error nobody expects is
+    logged, and the beats go on: the job, running past the visibility
+    timeout beside another worker, keeps its worker and runs once.
+    """
+    runs: list[str] = []
+
+    @registry.job("slow")
+    async def slow() -> str:
+        runs.append("start")
+        await deferLater(reactor, 1.5, lambda: None)
+        return "slow done"
+
+    beats = raise_once(queue, "heartbeat", when=lambda consumer, entries: entries)
+    workers = [worker(redis, queue, registry, visibility=0.5) for _ in range(2)]
+    for w in workers:
+        w.startService()
+    try:
+        status = await settle(queue, await queue.enqueue("slow"))
+    finally:
+        for w in workers:
+            await w.stopService()
+    assert status["state"] == "done" and runs == ["start"]
+    [event] = injected(no_logged_errors)
+    assert "the worker's heartbeat failed" in formatEvent(event)
+    assert len([entries for _, entries in beats if entries]) >= 5

@@ -1,16 +1,19 @@
 """
 Periodic jobs: when each occurrence is due, that several nodes queue it once,
-the orphan sweep against a real redis-server, and the options.
+that a failed check is retried soon, the orphan sweep against a real
+redis-server, and the options.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.task import Clock, deferLater
+from twisted.logger import formatEvent
 from twisted.python.usage import UsageError
 
 from julytwisted.config import Options
@@ -19,6 +22,7 @@ from julytwisted.jobs.schedule import Plan, Scheduler, nightly_recounts, sweeps
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
 from tests.builders import commit, push
+from tests.faults import injected, raise_once
 from tests.store.test_store_members import assert_boards_match_tally
 
 AT = time(3, 0)
@@ -124,6 +128,35 @@ async def test_scheduler_service_ticks_at_start(redis: RedisService) -> None:
         await deferLater(reactor, 0.05, lambda: None)
     scheduler.stopService()
     assert await queued(redis) == [("recount", '["julython-2026"]')]
+
+
+@pytest_twisted.ensureDeferred
+async def test_scheduler_outlives_an_unexpected_error(
+    redis: RedisService, no_logged_errors: list[dict[str, Any]]
+) -> None:
+    """
+    A check whose enqueue fails with an error nobody expects is logged with
+    its traceback and tried again within a second, not at the next interval:
+    the occurrence is queued.
+    """
+    clock = Clock()
+    clock.advance(utc("2026-07-15T03:05").timestamp())
+    queue = Queue(redis.client, reactor)
+    calls = raise_once(queue, "enqueue")
+    scheduler = Scheduler(queue, Plan(AT, None), clock, interval=30)
+    scheduler.startService()
+    try:
+        [event] = injected(no_logged_errors)
+        assert "scheduling periodic jobs failed" in formatEvent(event)
+        clock.advance(1)
+        for _ in range(50):
+            if await queued(redis):
+                break
+            await deferLater(reactor, 0.05, lambda: None)
+        assert await queued(redis) == [("recount", '["julython-2026"]')]
+        assert len(calls) == 2
+    finally:
+        await scheduler.stopService()
 
 
 @pytest_twisted.ensureDeferred

@@ -21,8 +21,9 @@ from twisted.internet import threads
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.sync.client import connect
 
+from julytwisted._compat import LevelledDeflate, per_message_compress
 from julytwisted.config import DEFAULT_LIMITS, Config, LiveSettings
-from julytwisted.live._protocol import _FastDeflate
+from julytwisted.live._protocol import DEFLATE_LEVEL
 from tests.live.test_live import push
 from tests.live_clients import flatten, settle, ws_url
 
@@ -143,8 +144,9 @@ async def test_deflate_in_a_small_window(live_server: Any) -> None:
     while not bridge.watchers:
         await settle(0.02)
     [watcher] = bridge._watchers
-    deflate = watcher._perMessageCompress
-    assert type(deflate) is _FastDeflate
+    deflate = per_message_compress(watcher)
+    assert type(deflate) is LevelledDeflate
+    assert deflate.compress_level == DEFLATE_LEVEL
     assert (deflate.server_max_window_bits, deflate.mem_level) == (9, 2)
     hashes = await push(server, *[f"deflate{i}" for i in range(40)], email="x@y.org")
     got, agreed = await seen

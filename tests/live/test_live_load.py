@@ -1,6 +1,7 @@
 """
 The live feed when things go wrong: Redis dying under a connected watcher,
-a watcher too slow to read, and one address opening too many websockets.
+a SUBSCRIBE or a catch-up failing with an error nobody expected, a watcher
+too slow to read, and one address opening too many websockets.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,8 @@ import pytest
 import pytest_twisted
 import treq
 from twisted.internet import reactor, threads
+from twisted.internet.defer import fail
+from twisted.logger import formatEvent
 
 from julytwisted.config import Config, Limit, LiveSettings, RedisAddress
 from julytwisted.jobs.queue import Queue
@@ -29,6 +32,7 @@ from julytwisted.service import build_site
 from julytwisted.store import Store
 from tests.builders import github_payload
 from tests.conftest import start_redis_server
+from tests.faults import Injected, injected, raise_once
 from tests.live_clients import Watcher, settle, watch, ws_url
 from tests.web.test_web import post_github
 
@@ -117,6 +121,126 @@ async def test_watcher_gets_every_commit_across_a_redis_outage(own_redis: Any) -
     acknowledged += await push_until_stored(own_redis.url, "k1")
     acknowledged += await push_until_stored(own_redis.url, "k2", "k3")
     await w.wait_for("commit", len(acknowledged), timeout=20)
+    await settle()
+    assert [m["commit"]["hash"] for m in w.of("commit")] == acknowledged
+    w.close()
+
+
+def subscribing_fails_once(redis: RedisService) -> Callable[[type[Any]], Any]:
+    """
+    @return: a C{subscribe} for L{build_live} whose connection's first
+        SUBSCRIBE fails with L{Injected}.
+    """
+    failing = [Injected("injected into SUBSCRIBE")]
+
+    def subscriber(protocol: type[Any]) -> Any:
+        class Flaky(protocol):  # type: ignore[valid-type,misc]
+            def subscribe(self, channels: Any) -> Any:
+                if failing:
+                    return fail(failing.pop())
+                return protocol.subscribe(self, channels)
+
+        return redis.subscriber(Flaky)
+
+    return subscriber
+
+
+@pytest_twisted.ensureDeferred
+async def test_failed_subscribe_is_retried(
+    store: Store,
+    config: Config,
+    queue: Queue,
+    redis: RedisService,
+    no_logged_errors: list[dict[str, Any]],
+) -> None:
+    """
+    A SUBSCRIBE that fails with an error nobody expects is logged with its
+    traceback and sent again, backing off: the bridge goes live and the next
+    push reaches a watcher.
+    """
+    bridge, live = build_live(
+        store, subscribing_fails_once(redis), config.live, reactor
+    )
+    bridge.startService()
+    port = reactor.listenTCP(
+        0, build_site(store, config, queue, live=live), interface="127.0.0.1"
+    )
+    server = f"http://127.0.0.1:{port.getHost().port}"
+    try:
+        for _ in range(250):
+            if bridge.live:
+                break
+            await settle(0.02)
+        assert bridge.live, "the failed SUBSCRIBE was never sent again"
+        [event] = injected(no_logged_errors)
+        assert "live feed subscription failed" in formatEvent(event)
+        w = await watch(server)
+        acknowledged = await push_until_stored(server, "next")
+        await w.wait_for("commit", 1)
+        assert [m["commit"]["hash"] for m in w.of("commit")] == acknowledged
+        w.close()
+    finally:
+        await port.stopListening()
+        await bridge.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_failed_new_subscription_connects_again(
+    store: Store,
+    config: Config,
+    queue: Queue,
+    redis: RedisService,
+    no_logged_errors: list[dict[str, Any]],
+) -> None:
+    """
+    A new subscription connection whose handling fails with an error nobody
+    expects is logged with its traceback and dropped; the next connection
+    subscribes, and the bridge goes live.
+    """
+    bridge, _ = build_live(store, redis.subscriber, config.live, reactor)
+    handed = raise_once(bridge, "connected")
+    bridge.startService()
+    try:
+        for _ in range(250):
+            if bridge.live:
+                break
+            await settle(0.02)
+        assert bridge.live, "the subscription never connected again"
+        assert len(handed) == 2
+        [event] = injected(no_logged_errors)
+        assert "a new subscription failed" in formatEvent(event)
+    finally:
+        await bridge.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_failed_catch_up_is_retried(
+    live_server: Any,
+    store: Store,
+    redis: RedisService,
+    no_logged_errors: list[dict[str, Any]],
+) -> None:
+    """
+    After the subscription drops, the read of what was published meanwhile
+    fails with an error nobody expects: it is logged with its traceback and
+    read again, and the watcher gets every commit once, in order.
+    """
+    server, bridge = live_server
+    w = await watch(server)
+    acknowledged = await push_until_stored(server, "before")
+    await w.wait_for("commit", 1)
+    reads = raise_once(store, "feed_after")
+    await redis.client.execute("CLIENT", "KILL", "TYPE", "pubsub")
+    acknowledged += await push_until_stored(server, "gap1", "gap2")
+    for _ in range(250):
+        if len(reads) >= 2 and bridge.live:
+            break
+        await settle(0.02)
+    assert bridge.live, "the failed catch-up was never read again"
+    [event] = injected(no_logged_errors)
+    assert "injected into feed_after" in event["log_failure"].getTraceback()
+    acknowledged += await push_until_stored(server, "after")
+    await w.wait_for("commit", len(acknowledged))
     await settle()
     assert [m["commit"]["hash"] for m in w.of("commit")] == acknowledged
     w.close()

@@ -1,0 +1,168 @@
+# -*- test-case-name: tests.test_compat -*-
+"""
+Every private name of Twisted, autobahn and txredisapi the product reads,
+one small function each, so that a release that renames one breaks here,
+in one place, and in L{tests.test_compat}, which pins each against the real
+library and names the name when it fails.
+
+Checked on Twisted 26.10.0, autobahn 26.11.1 and txredisapi 1.6.0.
+
+C{clients/python_proxy.py} imports C{twisted.web._newclient.RequestNotSent}
+on its own: the client is one self-contained file that imports only treq,
+Twisted and crochet.  tests/test_compat.py pins that name too.
+
+This module imports the libraries only, never the product.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import txredisapi
+from autobahn.websocket.compress import PerMessageCompress, PerMessageDeflate
+from twisted.internet.abstract import FileDescriptor
+from twisted.internet.interfaces import IStreamClientEndpoint
+
+
+def pending_method(channel: object) -> bytes:
+    """
+    The method of the request whose headers an C{HTTPChannel} is reading.
+
+    Reads C{HTTPChannel._command}, set when the request line is parsed and
+    deleted once the body is in.  No public way: the channel hands the
+    method to its request only with the whole body (C{requestReceived}),
+    too late for C{Request.gotLength}, where a body's limit and stream are
+    chosen.
+
+    @return: the method, or C{b""} outside that span.
+    """
+    method: bytes = getattr(channel, "_command", b"")
+    return method
+
+
+def pending_path(channel: object) -> bytes:
+    """
+    The path (and query) of the request whose headers an C{HTTPChannel} is
+    reading.
+
+    Reads C{HTTPChannel._path}; see L{pending_method}: no public way before
+    the body is in.
+
+    @return: the path, or C{b""} outside that span.
+    """
+    path: bytes = getattr(channel, "_path", b"")
+    return path
+
+
+def is_disconnected(request: object) -> bool:
+    """
+    Whether a C{twisted.web} request's connection is gone.
+
+    Reads C{Request._disconnected}, set by C{Request.connectionLost}.  No
+    public way: C{notifyFinish()} tells only the callers that asked before
+    the connection went, and writing to a request whose connection is gone
+    raises.
+
+    @return: L{False} for a request that is not a C{twisted.web.http.Request}.
+    """
+    return bool(getattr(request, "_disconnected", False))
+
+
+def queued_writes(transport: FileDescriptor) -> int:
+    """
+    How many bytes written to a transport wait in its list of writes, not
+    yet joined into C{dataBuffer}.
+
+    Reads C{FileDescriptor._tempDataLen}.  No public way: a transport's
+    buffered bytes are C{dataBuffer} plus this list, and only the sum's
+    effect (pausing a producer) is public.
+
+    @return: the bytes waiting in that list.
+    """
+    waiting: int = transport._tempDataLen
+    return waiting
+
+
+def per_message_compress(protocol: Any) -> PerMessageCompress | None:
+    """
+    The compression (permessage-deflate) an autobahn websocket protocol
+    agreed in its opening handshake, if any.
+
+    Reads C{WebSocketProtocol._perMessageCompress}, set by the handshake.
+    No public way to ask: C{websocket_extensions_in_use} lists it among
+    other extensions, and is no more documented.
+
+    @return: the extension's processor, or L{None} without compression.
+    """
+    found: PerMessageCompress | None = protocol._perMessageCompress
+    return found
+
+
+class LevelledDeflate(PerMessageDeflate):
+    """
+    A server's permessage-deflate compressing at C{compress_level}, where
+    autobahn always uses zlib's default level and has no option for another.
+
+    Writes C{PerMessageDeflate._compressor}, the zlib compressor that
+    C{start_compress_message} makes (again for each message without context
+    takeover) and the other compress methods use.
+    """
+
+    compress_level: int = zlib.Z_DEFAULT_COMPRESSION
+
+    def start_compress_message(self) -> None:
+        if self._compressor is None or self.server_no_context_takeover:
+            self._compressor = zlib.compressobj(
+                self.compress_level,
+                zlib.DEFLATED,
+                -self.server_max_window_bits,
+                self.mem_level,
+            )
+
+
+def deflate_at_level(deflate: object, level: int) -> bool:
+    """
+    Make the permessage-deflate a server agreed compress at zlib's C{level}
+    from its first message on (call it before anything is compressed, in
+    C{onOpen}).
+
+    @param deflate: what L{per_message_compress} found.
+    @return: whether it could: only for autobahn's own L{PerMessageDeflate}.
+    """
+    if type(deflate) is not PerMessageDeflate:
+        return False
+    deflate.__class__ = LevelledDeflate
+    assert isinstance(deflate, LevelledDeflate)
+    deflate.compress_level = level
+    return True
+
+
+def sentinel_endpoint(factory: Any) -> IStreamClientEndpoint:
+    """
+    An endpoint that asks the Sentinels where the master of a
+    C{txredisapi.SentinelConnectionFactory}'s service is before each
+    connection, and drops the factory's pool when the master moves.
+
+    Builds C{txredisapi._SentinelEndpoint}.  No public way: txredisapi's
+    C{Sentinel.master_for} makes the factory, connects it at once and
+    returns only its handler, while the service sets the factory's
+    reconnection delays first and keeps the factory (the pool's size, its
+    start and stop with the service).
+
+    @param factory: a C{SentinelConnectionFactory}.
+    """
+    endpoint: IStreamClientEndpoint = txredisapi._SentinelEndpoint(factory)
+    return endpoint
+
+
+__all__ = [
+    "LevelledDeflate",
+    "deflate_at_level",
+    "is_disconnected",
+    "pending_method",
+    "pending_path",
+    "per_message_compress",
+    "queued_writes",
+    "sentinel_endpoint",
+]
