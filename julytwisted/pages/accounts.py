@@ -24,7 +24,7 @@ from twisted.web.template import Tag, tags
 from julytwisted.auth import accounts as use_cases
 from julytwisted.auth.authenticator import Authenticator, RunInThread
 from julytwisted.auth.sessions import Sessions, Viewer
-from julytwisted.errors import Forbidden, JulythonError
+from julytwisted.errors import Forbidden, JulythonError, SignInRequired
 from julytwisted.jobs.queue import Queue
 from julytwisted.pages._html import Content, field, message, post_form, upload_form
 from julytwisted.pages._render import (
@@ -105,12 +105,6 @@ class _Throttle:
         self._failures.pop(username, None)
 
 
-class _SignInFirst(JulythonError, PermissionError):
-    """This page is for signed-in players."""
-
-    status = 401
-
-
 class Accounts:
     """
     The account and admin pages, bound to a store, a job queue and the
@@ -143,7 +137,7 @@ class Accounts:
         self._throttle = _Throttle(clock)
         self._limiter = limiter
 
-    @app.handle_errors(_SignInFirst)
+    @app.handle_errors(SignInRequired)
     def sign_in_first(self, request: IRequest, failure: Any) -> bytes:
         return redirect(request, "/login")
 
@@ -155,7 +149,7 @@ class Accounts:
     def _player(self, request: IRequest) -> str:
         viewer = self.sessions.viewer(request)
         if viewer.username is None:
-            raise _SignInFirst()
+            raise SignInRequired()
         return viewer.username
 
     async def _show(
