@@ -285,6 +285,19 @@ async def test_redis_down_is_a_503_page(server_without_redis: str) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_wrong_method_is_a_405_page_with_allow(server: str) -> None:
+    """
+    A verb a page does not take is a 405 page naming the verbs it does, in
+    Allow (the page had no Allow, which a 405 must carry).
+    """
+    for path, allowed in [("/", "GET, HEAD"), ("/signup", "GET, HEAD, POST")]:
+        response = await treq.put(server + path, allow_redirects=False)
+        assert response.code == 405
+        assert response.headers.getRawHeaders("Allow") == [allowed]
+        check_page(await response.content())
+
+
+@pytest_twisted.ensureDeferred
 async def test_project_screenshots(server: str, store: Store) -> None:
     """
     A signed-in player adds a screenshot from the project's page, with the
