@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 import math
+from urllib.parse import urlsplit
 
 import attrs
 from twisted.web.iweb import IRequest
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from julytwisted.errors import (
     Conflict,
@@ -159,6 +161,22 @@ def routing_error(error: HTTPException, message: str | None = None) -> JulythonE
     return other
 
 
+def route_redirect(request: IRequest, error: RequestRedirect) -> bytes:
+    """
+    Answer a route's redirect (C{/people} to C{/people/}) as one: its status,
+    and a C{Location} on this host that keeps the request's query.
+
+    @return: the empty body.
+    """
+    target = urlsplit(error.new_url)
+    query = target.query.encode("utf-8") or request.uri.partition(b"?")[2]
+    location = target.path.encode("utf-8") + (b"?" + query if query else b"")
+    request.setResponseCode(error.code)
+    request.setHeader(b"Location", location)
+    request.setHeader(b"Cache-Control", b"no-store")
+    return b""
+
+
 __all__ = [
     "CHALLENGE",
     "JSON_HEADERS",
@@ -168,5 +186,6 @@ __all__ = [
     "internal_error",
     "json_bytes",
     "json_error",
+    "route_redirect",
     "routing_error",
 ]

@@ -11,6 +11,7 @@ import json
 import pytest
 from twisted.web.test.requesthelper import DummyRequest
 from werkzeug import exceptions as werkzeug
+from werkzeug.routing import RequestRedirect
 
 from julytwisted import errors
 from julytwisted.errors import (
@@ -27,6 +28,7 @@ from julytwisted.http_errors import (
     http_answer,
     json_bytes,
     json_error,
+    route_redirect,
     routing_error,
 )
 
@@ -133,3 +135,20 @@ def test_routing_errors_join_the_tree() -> None:
     teapot = routing_error(werkzeug.ImATeapot())
     assert (teapot.status, teapot.message) == (418, "i'm a teapot")
     assert http_answer(teapot).status == 418
+
+
+def test_a_route_redirect_is_a_redirect() -> None:
+    """
+    A route's redirect answers its status and a Location on this host, with
+    the request's query when the target has none.
+    """
+    request = DummyRequest([b""])
+    request.uri = b"/api/v1?game=x"
+    body = route_redirect(request, RequestRedirect("http://127.0.0.1:8080/api/v1/?a=1"))
+    assert (request.responseCode, body) == (308, b"")
+    assert request.responseHeaders.getRawHeaders(b"Location") == [b"/api/v1/?a=1"]
+    request = DummyRequest([b""])
+    request.uri = b"/people?game=x&page=2"
+    route_redirect(request, RequestRedirect("http://127.0.0.1:8080/people/"))
+    location = request.responseHeaders.getRawHeaders(b"Location")
+    assert location == [b"/people/?game=x&page=2"]

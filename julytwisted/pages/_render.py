@@ -22,10 +22,11 @@ from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 from twisted.web.template import tags
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from julytwisted.auth.sessions import CSRF_FIELD, Sessions, Viewer
 from julytwisted.errors import InvalidInput, JulythonError, UnsupportedMediaType
-from julytwisted.http_errors import http_answer, routing_error
+from julytwisted.http_errors import http_answer, route_redirect, routing_error
 from julytwisted.pages._html import Content, render
 
 log = Logger()
@@ -243,8 +244,8 @@ def error_status(request: IRequest, error: JulythonError) -> int:
 def install_error_pages(app: Klein, attribute: str = "renderer") -> None:
     """
     Give a klein app of pages HTML error pages: a L{JulythonError} with its
-    status, headers and message, an unknown path 404, anything else a
-    logged 500.
+    status, headers and message, an unknown path 404, a route's redirect as
+    a redirect, anything else a logged 500.
 
     @param attribute: the name of the L{Renderer} on the app's instances.
     """
@@ -259,6 +260,8 @@ def install_error_pages(app: Klein, attribute: str = "renderer") -> None:
     @app.handle_errors(HTTPException)
     async def http_error(self: Any, request: IRequest, failure: Failure) -> bytes:
         error = failure.value
+        if isinstance(error, RequestRedirect):
+            return route_redirect(request, error)
         assert isinstance(error, HTTPException)
         renderer: Renderer = getattr(self, attribute)
         text = "There is no page here." if error.code == 404 else error.name

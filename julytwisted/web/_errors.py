@@ -14,11 +14,13 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from julytwisted.errors import JulythonError, MethodNotAllowed, NotFound
 from julytwisted.http_errors import (
     internal_error,
     json_error,
+    route_redirect,
     routing_error,
 )
 
@@ -41,7 +43,8 @@ def install_json_errors(app: Klein) -> None:
     """
     Give a klein app of the API its JSON errors: a L{JulythonError} with its
     status, headers and message; a routing error (unknown path, method not
-    allowed) the same way; anything else a logged 500.
+    allowed) the same way; a route's redirect as a redirect; anything else
+    a logged 500.
     """
 
     @app.handle_errors(JulythonError)
@@ -53,6 +56,8 @@ def install_json_errors(app: Klein) -> None:
     @app.handle_errors(HTTPException)
     def http_error(self: Any, request: IRequest, failure: Failure) -> bytes:
         error = failure.value
+        if isinstance(error, RequestRedirect):
+            return route_redirect(request, error)
         assert isinstance(error, HTTPException)
         return json_error(request, _routed(error))
 

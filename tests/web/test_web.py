@@ -407,6 +407,20 @@ async def test_wrong_method_is_405(server: str) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_route_redirect_says_where(server: str) -> None:
+    """
+    A path a route takes only with its trailing slash is redirected there:
+    308 with a Location (it was a 308 with none, a redirect to nowhere).
+    """
+    response = await treq.get(server + "/api/v1", allow_redirects=False)
+    assert response.code == 308
+    assert response.headers.getRawHeaders("Location") == ["/api/v1/"]
+    await response.content()
+    code, answer, _ = await call("GET", server + "/api/v1")
+    assert code == 200 and "links" in answer
+
+
+@pytest_twisted.ensureDeferred
 async def test_missing_credentials_and_redis_away_say_what_to_do(
     server: str, server_without_redis: str
 ) -> None:
