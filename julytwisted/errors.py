@@ -3,12 +3,15 @@
 The exceptions of julytwisted, rooted at L{JulythonError}.
 
 Each subclass also derives from the builtin it resembles, so that callers may
-catch either.  Each carries the HTTP status it maps to; the mapping to HTTP
-lives in L{julytwisted.web} and the one to JSON-RPC codes in
-L{julytwisted.methods}, each in one place.
+catch either.  Each carries the HTTP status it maps to, and the values its
+answer needs (when to retry, which methods are allowed); the one mapping to
+HTTP statuses and headers is L{julytwisted.http_errors.http_answer}, the one
+to JSON-RPC codes L{julytwisted.methods.translate}.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 
 class JulythonError(Exception):
@@ -16,9 +19,13 @@ class JulythonError(Exception):
     The root of every error julytwisted raises on purpose.
 
     @cvar status: the HTTP status that reports this error to a client.
+    @cvar retry_after: seconds after which the same request may succeed, for
+        an error that passes (L{RateLimited}, L{RedisUnavailable}); L{None}
+        for one that does not.
     """
 
     status: int = 500
+    retry_after: float | None = None
 
     @property
     def message(self) -> str:
@@ -35,13 +42,17 @@ class RateLimited(JulythonError):
     """Too many requests: wait before the next one."""
 
     status = 429
+    retry_after: float
 
-    def __init__(self, retry_after: float, limit: str = "") -> None:
+    def __init__(
+        self, retry_after: float, limit: str = "", message: str | None = None
+    ) -> None:
         """
         @param retry_after: seconds until a request would be allowed.
         @param limit: the name of the limit reached.
+        @param message: what the client is told; by default, how long to wait.
         """
-        super().__init__(f"too many requests; retry in {retry_after:.1f} s")
+        super().__init__(message or f"too many requests; retry in {retry_after:.1f} s")
         self.retry_after = retry_after
         self.limit = limit
 
@@ -68,6 +79,10 @@ class Unauthorized(JulythonError, PermissionError):
     status = 401
 
 
+class SignInRequired(Unauthorized):
+    """This page is for signed-in players."""
+
+
 class Forbidden(JulythonError, PermissionError):
     """The credentials given may not do this."""
 
@@ -78,6 +93,20 @@ class NotFound(JulythonError, LookupError):
     """No such object."""
 
     status = 404
+
+
+class MethodNotAllowed(JulythonError, ValueError):
+    """This method is not allowed here."""
+
+    status = 405
+
+    def __init__(self, *args: object, allowed: Iterable[str] = ()) -> None:
+        """
+        @param args: the message, if any.
+        @param allowed: the methods the resource does allow.
+        """
+        super().__init__(*args)
+        self.allowed = tuple(sorted(set(allowed)))
 
 
 class Conflict(JulythonError, ValueError):
@@ -102,6 +131,26 @@ class RedisUnavailable(JulythonError, ConnectionError):
     """The data store did not answer in time."""
 
     status = 503
+    retry_after = 1.0
+
+
+class NotifyFailed(JulythonError, ConnectionError):
+    """An outgoing webhook did not accept the message; the job is retried."""
+
+    status = 502
+
+
+class MailFailed(JulythonError, ConnectionError):
+    """The mail relay refused the message or could not be reached."""
+
+    status = 502
+
+
+class Overloaded(JulythonError, ConnectionError):
+    """Too many password checks are waiting: try again shortly."""
+
+    status = 503
+    retry_after = 1.0
 
 
 __all__ = [
@@ -111,10 +160,15 @@ __all__ = [
     "InvalidInput",
     "InvalidPayload",
     "JulythonError",
+    "MailFailed",
+    "MethodNotAllowed",
     "NotFound",
+    "NotifyFailed",
+    "Overloaded",
     "PayloadTooLarge",
     "RateLimited",
     "RedisUnavailable",
+    "SignInRequired",
     "Unauthorized",
     "UnsupportedMediaType",
 ]

@@ -28,6 +28,8 @@ from twisted.internet.ssl import optionsForClientTLS
 from twisted.mail.smtp import ESMTPSenderFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
+from julytwisted.errors import MailFailed
+
 #: How the connection to the relay is secured.
 Security = Literal["starttls", "tls"]
 
@@ -52,10 +54,6 @@ class MailServer:
     security: Security = "starttls"
     username: str | None = None
     password: str | None = attrs.field(default=None, repr=False)
-
-
-class MailFailed(ConnectionError):
-    """The relay refused the message or could not be reached."""
 
 
 class Mailer:

@@ -22,6 +22,7 @@ from julytwisted.errors import (
     JulythonError,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     RedisUnavailable,
     Unauthorized,
     UnsupportedMediaType,
@@ -42,6 +43,7 @@ _CODES: dict[type[JulythonError], int] = {
     Conflict: 409,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
+    RateLimited: 429,
     RedisUnavailable: 503,
 }
 
@@ -51,7 +53,9 @@ def translate(error: Exception) -> rpc.JSONRPCError | None:
     The one mapping of product errors to JSON-RPC errors.
 
     @return: the JSON-RPC error for a L{JulythonError}, else L{None} (an
-        internal error, logged and answered -32603 by the rpc layer).
+        internal error, logged and answered -32603 by the rpc layer).  Its
+        data names the error's type, and for L{RateLimited} the seconds to
+        wait (C{retry_after}), which the rpc layer sends as C{Retry-After}.
     """
     if not isinstance(error, JulythonError):
         return None
@@ -61,7 +65,10 @@ def translate(error: Exception) -> rpc.JSONRPCError | None:
             break
     else:
         return None
-    return rpc.JSONRPCError(code, error.message, {"type": type(error).__name__})
+    data: dict[str, object] = {"type": type(error).__name__}
+    if isinstance(error, RateLimited):
+        data["retry_after"] = error.retry_after
+    return rpc.JSONRPCError(code, error.message, data)
 
 
 def _limit(limit: int) -> int:

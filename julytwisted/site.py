@@ -7,7 +7,6 @@ that ask for it, and a graceful stop that lets in-flight requests finish.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
@@ -26,6 +25,8 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 from julytwisted._compat import pending_method, pending_path
+from julytwisted.errors import JulythonError, PayloadTooLarge
+from julytwisted.http_errors import JSON_HEADERS, error_body, http_answer
 
 log = Logger()
 
@@ -61,13 +62,9 @@ DEFAULT_BODY_LIMIT = 1024 * 1024
 LINGER = 30.0
 
 _REASONS = {
-    400: b"Bad Request",
-    401: b"Unauthorized",
-    403: b"Forbidden",
+    **http.RESPONSES,
     413: b"Payload Too Large",
     415: b"Unsupported Media Type",
-    500: b"Internal Server Error",
-    503: b"Service Unavailable",
 }
 
 
@@ -203,21 +200,15 @@ class LimitedRequest(Request):
     def _refuse_length(self, length: int | None) -> None:
         declared = "" if length is None else f" ({length} bytes)"
         error = f"request body{declared} is over the limit of {self._limit} bytes"
-        self.refuse(413, error)
+        self.refuse(PayloadTooLarge(error))
 
-    def refuse(
-        self,
-        status: int,
-        error: str,
-        headers: Iterable[tuple[bytes, bytes]] = (),
-        linger: bool = False,
-    ) -> None:
+    def refuse(self, error: JulythonError, linger: bool = False) -> None:
         """
-        Answer at once with C{status} and C{{"error": error}}, before the body
-        is read or in the middle of it, and close the connection.  The request
-        never reaches a resource.
+        Answer at once with C{error}, as every door answers it (its status and
+        headers, C{{"error": its message}}), before the body is read or in
+        the middle of it, and close the connection.  The request never
+        reaches a resource.
 
-        @param headers: more response headers.
         @param linger: keep reading (and dropping) the rest of the body until
             it ends, for at most L{LINGER} seconds, before closing, so that
             clients still sending see the answer rather than a connection
@@ -229,16 +220,17 @@ class LimitedRequest(Request):
         self._refused = True
         if self.stream is not None:
             self.stream.abort()
-        body = json.dumps({"error": error}).encode()
-        extra = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+        answer = http_answer(error)
+        body = error_body(error.message)
+        headers = (*JSON_HEADERS, *answer.headers, (b"Connection", b"close"))
         transport = self.channel.transport
         assert transport is not None
         transport.write(
             b"HTTP/1.1 %d %s\r\n"
-            % (status, _REASONS.get(status, b"Error"))
-            + b"Content-Type: application/json\r\n"
-            b"Access-Control-Allow-Origin: *\r\n" + extra + b"Connection: close\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            % (answer.status, _REASONS.get(answer.status, b"Error"))
+            + b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+            + b"Content-Length: %d\r\n\r\n" % len(body)
+            + body
         )
         if linger:
             # TimeoutMixin's callLater: the reactor's, unless a test set one.

@@ -15,6 +15,7 @@ from twisted.internet.task import deferLater
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
+from julytwisted.errors import UnsupportedMediaType
 from julytwisted.site import (
     DEFAULT_BODY_LIMIT,
     JulythonSite,
@@ -114,7 +115,7 @@ class Collect:
         if self.refuse_after is not None and sum(map(len, self.chunks)) > (
             self.refuse_after
         ):
-            self.request.refuse(415, "no thanks", linger=True)
+            self.request.refuse(UnsupportedMediaType("no thanks"), linger=True)
 
     def end(self) -> None:
         self.ended = True

@@ -28,20 +28,9 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
 from julytwisted.auth.passwords import check_strength, hash_password, verify_password
-from julytwisted.errors import JulythonError
+from julytwisted.errors import Overloaded
 
 _T = TypeVar("_T")
-
-
-class Overloaded(JulythonError, ConnectionError):
-    """Too many password checks are waiting: try again shortly."""
-
-    status = 503
-
-    def __init__(self, retry_after: float = 1.0) -> None:
-        """@param retry_after: seconds after which a retry is likely to pass."""
-        super().__init__("too many sign-ins at once; retry shortly")
-        self.retry_after = retry_after
 
 
 class PasswordHasher(Service):
@@ -139,7 +128,7 @@ class PasswordHasher(Service):
         if self._waiting >= self._waiting_limit or (
             queue is not None and len(queue) >= self._per_client
         ):
-            raise Overloaded()
+            raise Overloaded("too many sign-ins at once; retry shortly")
         self._queues.setdefault(client, deque()).append(start)
         self._waiting += 1
         return result
@@ -157,4 +146,4 @@ class PasswordHasher(Service):
         return result
 
 
-__all__ = ["Overloaded", "PasswordHasher"]
+__all__ = ["PasswordHasher"]

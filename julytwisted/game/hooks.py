@@ -118,12 +118,9 @@ def verify(service: str, secret: str, headers: Mapping[str, str], body: bytes) -
 # Bodies
 
 
-class _Refused(ValueError):
-    """A JSON constant (C{NaN}, C{Infinity}) that JSON itself does not allow."""
-
-
 def _refuse_constant(name: str) -> object:
-    raise _Refused(f"{name} is not allowed")
+    """Refuse a constant (C{NaN}, C{Infinity}) that JSON itself does not allow."""
+    raise InvalidPayload(f"{name} is not allowed")
 
 
 def _utf8(data: bytes, what: str) -> str:
@@ -140,8 +137,8 @@ def _load_json(text: str, what: str) -> object:
     """The JSON value C{text} holds, strictly (no C{NaN}) and safely."""
     try:
         return json.loads(text, parse_constant=_refuse_constant)
-    except _Refused as e:
-        problem = str(e)
+    except InvalidPayload as e:
+        problem = e.message
     except json.JSONDecodeError as e:
         problem = f"{e.msg} at line {e.lineno} column {e.colno}"
     except ValueError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from julytwisted.errors import NotifyFailed
 from julytwisted.jobs.queue import JobRegistry
 from julytwisted.store import Store
 
@@ -18,10 +19,6 @@ NOTIFY_TIMEOUT = 10.0
 
 #: What L{notify} needs of an HTTP client: treq's C{post}.
 Post = Callable[..., Awaitable[Any]]
-
-
-class NotifyFailed(Exception):
-    """An outgoing webhook did not accept the message; the job is retried."""
 
 
 def notification(event: dict[str, Any]) -> dict[str, Any]:

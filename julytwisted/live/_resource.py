@@ -12,8 +12,6 @@ C{/live} on the Site: the websocket upgrade at C{/live}, the page at C{/live/}.
 
 from __future__ import annotations
 
-import json
-import math
 from importlib.resources import files
 from typing import Any
 
@@ -27,6 +25,8 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from julytwisted.config import LiveSettings
+from julytwisted.errors import RateLimited
+from julytwisted.http_errors import internal_error, json_error
 from julytwisted.live._bridge import LiveBridge, Subscribe
 from julytwisted.live._protocol import (
     REPLAY_TAIL,
@@ -72,14 +72,6 @@ def _is_upgrade(request: IRequest) -> bool:
     return upgrade.lower() == b"websocket"
 
 
-def _refuse(request: IRequest, retry_after: int, error: str) -> bytes:
-    """A 429 for an upgrade: its JSON body, and when to try again."""
-    request.setResponseCode(429)
-    request.setHeader(b"content-type", b"application/json")
-    request.setHeader(b"retry-after", b"%d" % retry_after)
-    return json.dumps({"error": error}).encode()
-
-
 class _Admitted:
     """
     The factory as one upgrade sees it: the watcher it builds counts against
@@ -120,11 +112,8 @@ class LiveResource(Resource):
         client = self._client(request)
         if self._factory.over_limit(client):
             limit = self._factory.settings.ip_limit
-            return _refuse(
-                request,
-                10,
-                f"too many live connections from this address (limit {limit})",
-            )
+            error = f"too many live connections from this address (limit {limit})"
+            return json_error(request, RateLimited(10, "live", error))
         if self.limiter is None:
             return self._upgrade(request, client)
         d = Deferred.fromCoroutine(self.limiter.wait("live", request))
@@ -143,9 +132,8 @@ class LiveResource(Resource):
 
     def _admitted(self, wait: float | None, request: IRequest, client: str) -> None:
         if wait is not None:
-            seconds = max(1, math.ceil(wait))
             error = "too many live connects from this address"
-            request.write(_refuse(request, seconds, error))
+            request.write(json_error(request, RateLimited(wait, "live", error)))
             request.finish()
             return
         result = self._upgrade(request, client)
@@ -156,7 +144,7 @@ class LiveResource(Resource):
 
     def _broken(self, failure: Failure, request: IRequest) -> None:
         log.failure("admitting a live watcher", failure)
-        request.setResponseCode(500)
+        request.write(json_error(request, internal_error()))
         request.finish()
 
     def _upgrade(self, request: IRequest, client: str) -> bytes | int:

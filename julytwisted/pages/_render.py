@@ -22,9 +22,11 @@ from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 from twisted.web.template import tags
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from julytwisted.auth.sessions import CSRF_FIELD, Sessions, Viewer
 from julytwisted.errors import InvalidInput, JulythonError, UnsupportedMediaType
+from julytwisted.http_errors import http_answer, route_redirect, routing_error
 from julytwisted.pages._html import Content, render
 
 log = Logger()
@@ -208,20 +210,42 @@ class Renderer:
             return b""
         return body
 
-    async def error(self, request: IRequest, status: int, text: str) -> bytes:
-        """An error page: what went wrong, and where to go instead."""
-        content = [tags.p(text, role="alert"), tags.p(tags.a("Home", href="/"))]
-        titles = {404: "Not found", 403: "Not allowed", 503: "Try again soon"}
-        title = titles.get(status, "Something went wrong" if status >= 500 else "Sorry")
-        if status == 503:
-            request.setHeader(b"Retry-After", b"1")
+    async def error(self, request: IRequest, error: JulythonError) -> bytes:
+        """
+        The error page of C{error}: its status and headers as every door
+        sends them, what went wrong, and where to go instead.
+        """
+        status = error_status(request, error)
+        content = [
+            tags.p(error.message, role="alert"),
+            tags.p(tags.a("Home", href="/")),
+        ]
+        title = _TITLES.get(
+            status, "Something went wrong" if status >= 500 else "Sorry"
+        )
         return await self.page(request, title, content, status=status)
+
+
+_TITLES = {404: "Not found", 403: "Not allowed", 503: "Try again soon"}
+
+
+def error_status(request: IRequest, error: JulythonError) -> int:
+    """
+    Set the headers of C{error} (C{Retry-After}, ...) on C{request}, for a
+    page that shows it, an error page or a form with its message.
+
+    @return: the status to answer with.
+    """
+    answer = http_answer(error)
+    answer.apply(request)
+    return answer.status
 
 
 def install_error_pages(app: Klein, attribute: str = "renderer") -> None:
     """
     Give a klein app of pages HTML error pages: a L{JulythonError} with its
-    status and message, an unknown path 404, anything else a logged 500.
+    status, headers and message, an unknown path 404, a route's redirect as
+    a redirect, anything else a logged 500.
 
     @param attribute: the name of the L{Renderer} on the app's instances.
     """
@@ -231,16 +255,17 @@ def install_error_pages(app: Klein, attribute: str = "renderer") -> None:
         error = failure.value
         assert isinstance(error, JulythonError)
         renderer: Renderer = getattr(self, attribute)
-        return await renderer.error(request, error.status, error.message)
+        return await renderer.error(request, error)
 
     @app.handle_errors(HTTPException)
     async def http_error(self: Any, request: IRequest, failure: Failure) -> bytes:
         error = failure.value
+        if isinstance(error, RequestRedirect):
+            return route_redirect(request, error)
         assert isinstance(error, HTTPException)
         renderer: Renderer = getattr(self, attribute)
-        code = error.code or 500
-        text = "There is no page here." if code == 404 else error.name
-        return await renderer.error(request, code, text)
+        text = "There is no page here." if error.code == 404 else error.name
+        return await renderer.error(request, routing_error(error, text))
 
     @app.handle_errors(Exception)
     async def internal_error(
@@ -250,7 +275,9 @@ def install_error_pages(app: Klein, attribute: str = "renderer") -> None:
             return None
         log.failure("unhandled error in {uri}", failure, uri=request.uri)
         renderer: Renderer = getattr(self, attribute)
-        return await renderer.error(request, 500, "The server failed to answer.")
+        return await renderer.error(
+            request, JulythonError("The server failed to answer.")
+        )
 
 
 class Recent:
@@ -279,6 +306,7 @@ __all__ = [
     "Renderer",
     "StaticFiles",
     "checked_form",
+    "error_status",
     "install_error_pages",
     "read_form",
     "redirect",

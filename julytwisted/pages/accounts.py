@@ -24,12 +24,13 @@ from twisted.web.template import Tag, tags
 from julytwisted.auth import accounts as use_cases
 from julytwisted.auth.authenticator import Authenticator, RunInThread
 from julytwisted.auth.sessions import Sessions, Viewer
-from julytwisted.errors import Forbidden, JulythonError
+from julytwisted.errors import Forbidden, JulythonError, RateLimited, SignInRequired
 from julytwisted.jobs.queue import Queue
 from julytwisted.pages._html import Content, field, message, post_form, upload_form
 from julytwisted.pages._render import (
     Renderer,
     checked_form,
+    error_status,
     install_error_pages,
     redirect,
 )
@@ -105,12 +106,6 @@ class _Throttle:
         self._failures.pop(username, None)
 
 
-class _SignInFirst(JulythonError, PermissionError):
-    """This page is for signed-in players."""
-
-    status = 401
-
-
 class Accounts:
     """
     The account and admin pages, bound to a store, a job queue and the
@@ -143,7 +138,7 @@ class Accounts:
         self._throttle = _Throttle(clock)
         self._limiter = limiter
 
-    @app.handle_errors(_SignInFirst)
+    @app.handle_errors(SignInRequired)
     def sign_in_first(self, request: IRequest, failure: Any) -> bytes:
         return redirect(request, "/login")
 
@@ -155,7 +150,7 @@ class Accounts:
     def _player(self, request: IRequest) -> str:
         viewer = self.sessions.viewer(request)
         if viewer.username is None:
-            raise _SignInFirst()
+            raise SignInRequired()
         return viewer.username
 
     async def _show(
@@ -218,10 +213,12 @@ class Accounts:
         wait = await self._limiter.wait("login", request)
         if wait is None:
             return None
+        error = RateLimited(wait, "login")
+        status = error_status(request, error)
         seconds = max(1, math.ceil(wait))
-        request.setHeader(b"Retry-After", str(seconds).encode())
         text = f"Too many attempts from your address: try again in {seconds} s."
-        return await self._show(request, title, [message(text, error=True), form], 429)
+        content = [message(text, error=True), form]
+        return await self._show(request, title, content, status)
 
     @app.route("/signup", methods=["POST"])
     async def signup(self, request: IRequest) -> bytes:
@@ -245,7 +242,8 @@ class Accounts:
                 raise
             # Everything typed but the password comes back for another try.
             content = [message(e.message, error=True), self._signup_form(request, form)]
-            return await self._show(request, "Sign up", content, e.status)
+            status = error_status(request, e)
+            return await self._show(request, "Sign up", content, status)
         self.sessions.start(request, Viewer(player["username"]))
         return redirect(request, "/profile?saved=welcome")
 
@@ -288,14 +286,14 @@ class Accounts:
             return refused
         wait = self._throttle.wait(username)
         if wait:
-            request.setHeader(b"Retry-After", str(wait).encode())
+            status = error_status(request, RateLimited(wait, "sign-in"))
             minutes = -(-wait // 60)
             text = (
                 "Too many failed sign-ins for this username: try again in "
                 f"{minutes} minute{'s' * (minutes != 1)}."
             )
             content = [message(text, error=True), self._login_form(request, username)]
-            return await self._show(request, "Sign in", content, 429)
+            return await self._show(request, "Sign in", content, status)
         if (
             username
             and password
@@ -397,7 +395,8 @@ class Accounts:
             kept = form if what in ("name", "email", "location", "team") else {}
             content = await self._profile(request, username, kept)
             page = [message(e.message, error=True), content]
-            return await self._show(request, "Your profile", page, e.status)
+            status = error_status(request, e)
+            return await self._show(request, "Your profile", page, status)
         return redirect(request, f"/profile?saved={what}")
 
     @app.route("/profile/token", methods=["POST"])

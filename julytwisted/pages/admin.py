@@ -23,6 +23,7 @@ from julytwisted.pages._html import Content, field, message, post_form
 from julytwisted.pages._render import (
     Renderer,
     checked_form,
+    error_status,
     install_error_pages,
     redirect,
 )
@@ -154,7 +155,7 @@ class Admin:
             if isinstance(e, Forbidden):
                 raise
             page = [message(e.message, error=True), await self._admin_page(request)]
-            return await self._show(request, "Admin", page, e.status)
+            return await self._show(request, "Admin", page, error_status(request, e))
         done = {
             "approve-team": f"Team {key} approved.",
             "deactivate-project": f"Project {key} deactivated.",

@@ -31,6 +31,7 @@ from julytwisted.rpc._errors import (
     AuthenticationError,
     InternalError,
     InvalidRequest,
+    InvalidRequestObject,
     JSONRPCError,
     MethodNotFound,
     ParseError,
@@ -40,7 +41,6 @@ from julytwisted.rpc._method import Method
 from julytwisted.rpc._protocol import (
     Call,
     Reply,
-    _Refused,
     encode,
     failure,
     parse_body,
@@ -233,7 +233,7 @@ class Dispatcher:
     def _plan(self, entry: object, in_batch: bool) -> Call | Reply:
         try:
             return parse_call(entry, in_batch)
-        except _Refused as refused:
+        except InvalidRequestObject as refused:
             text = encode(failure(refused.version, refused.id, refused.error))
             return Reply(text, refused.error)
 

@@ -2,6 +2,11 @@
 """
 The JSON-RPC error hierarchy, rooted at L{JSONRPCError}.
 
+rpc/ is a reusable JSON-RPC server that imports nothing of the product, so
+its exceptions form this small tree of their own, apart from the product's
+L{julytwisted.errors.JulythonError}; the product maps its errors into this
+tree through the resource's C{translate} callable.
+
 A method raises one of these (or a subclass of its own with class attributes
 C{code} and C{message}) to send an error object; anything else it raises is an
 internal error unless the resource's C{translate} callable maps it.  Each
@@ -120,6 +125,22 @@ class ServerError(JSONRPCError):
     message = "Server error"
 
 
+class InvalidRequestObject(JSONRPCError, ValueError):
+    """
+    A request object that cannot be called, raised while it is checked: the
+    error to answer it with, and the version and id to answer in.
+
+    @ivar version: the JSON-RPC version of the answer.
+    @ivar id: the id of the answer (L{None} when the request's own is bad).
+    @ivar error: the error object to send (L{InvalidRequest},
+        L{InvalidParams}).
+    """
+
+    def __init__(self, version: str, id: object, error: JSONRPCError) -> None:
+        super().__init__(error.code, error.message, error.data)
+        self.version, self.id, self.error = version, id, error
+
+
 class AuthenticationError(JSONRPCError, PermissionError):
     """Credentials are missing or wrong; also sent with HTTP 401."""
 
@@ -132,6 +153,7 @@ __all__ = [
     "InternalError",
     "InvalidParams",
     "InvalidRequest",
+    "InvalidRequestObject",
     "JSONRPCError",
     "MethodNotFound",
     "ParseError",

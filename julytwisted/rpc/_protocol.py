@@ -15,6 +15,7 @@ import attrs
 from julytwisted.rpc._errors import (
     InvalidParams,
     InvalidRequest,
+    InvalidRequestObject,
     JSONRPCError,
     ParseError,
 )
@@ -49,11 +50,6 @@ class Reply:
 
     text: str | None
     error: JSONRPCError | None = None
-
-
-class _Refused(Exception):
-    def __init__(self, version: str, id: object, error: JSONRPCError) -> None:
-        self.version, self.id, self.error = version, id, error
 
 
 def _no_constant(name: str) -> float:
@@ -146,7 +142,7 @@ def _valid_id(value: object) -> bool:
 def _numbered(version: str, id: object, params: dict[str, Any]) -> list[Any]:
     numbers = sorted(int(key) for key in params)
     if numbers != list(range(len(numbers))):
-        raise _Refused(
+        raise InvalidRequestObject(
             version, id, InvalidParams("numbered params must run from 0 without gaps")
         )
     return [params[str(n)] for n in numbers]
@@ -162,7 +158,7 @@ def _params(
         return params, {}
     if not isinstance(params, dict):
         refusal = InvalidRequest("params must be an array or an object")
-        raise _Refused(version, id, refusal)
+        raise InvalidRequestObject(version, id, refusal)
     if version != "1.1":
         return [], params
     numbered = {k: v for k, v in params.items() if k.isdecimal() and k.isascii()}
@@ -175,21 +171,25 @@ def parse_call(obj: object, in_batch: bool = False) -> Call:
     Check one request object.
 
     @param in_batch: it came inside a batch, so it must be of version 2.0.
-    @raise _Refused: it is not a valid request object; the refusal carries the
-        version and id to answer with.
+    @raise InvalidRequestObject: it is not a valid request object; the
+        refusal carries the version and id to answer with.
     """
     version = _version(obj, in_batch)
     if not isinstance(obj, dict):
-        raise _Refused(version, None, InvalidRequest("a request must be an object"))
+        raise InvalidRequestObject(
+            version, None, InvalidRequest("a request must be an object")
+        )
     id = obj.get("id")
     if not _valid_id(id):
         refusal = InvalidRequest("id must be a string, a number or null")
-        raise _Refused(version, None, refusal)
+        raise InvalidRequestObject(version, None, refusal)
     if version == "2.0" and obj.get("jsonrpc") != "2.0":
-        raise _Refused(version, id, InvalidRequest('jsonrpc must be "2.0"'))
+        raise InvalidRequestObject(version, id, InvalidRequest('jsonrpc must be "2.0"'))
     method = obj.get("method")
     if not isinstance(method, str):
-        raise _Refused(version, id, InvalidRequest("method must be a string"))
+        raise InvalidRequestObject(
+            version, id, InvalidRequest("method must be a string")
+        )
     args, named = _params(version, id, obj)
     if version == "2.0":
         notification = "id" not in obj

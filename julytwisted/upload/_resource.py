@@ -15,7 +15,6 @@ are renamed into place; L{UploadResource} answers 201.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,6 +28,12 @@ from twisted.web.server import NOT_DONE_YET
 
 from julytwisted._compat import is_disconnected
 from julytwisted.errors import JulythonError, NotFound, Unauthorized
+from julytwisted.http_errors import (
+    JSON_HEADERS,
+    internal_error,
+    json_bytes,
+    json_error,
+)
 from julytwisted.site import LimitedRequest
 from julytwisted.store import Store
 from julytwisted.upload._files import FileStore, valid_digest
@@ -40,7 +45,6 @@ from julytwisted.upload._stream import (
     UploadLimits,
     UploadStream,
     boundary,
-    refusal,
 )
 
 log = Logger()
@@ -84,17 +88,17 @@ class Uploads:
                 error = known[0].value
                 if not isinstance(error, JulythonError):
                     log.failure("identifying an upload's sender", known[0])
-                    error = JulythonError("internal server error")
-                request.refuse(*refusal(error))
+                    error = internal_error()
+                request.refuse(error)
                 return None
             if known[0] is None:
-                request.refuse(*refusal(Unauthorized(ANONYMOUS)))
+                request.refuse(Unauthorized(ANONYMOUS))
                 return None
             player = succeed(known[0])
         try:
             multipart_boundary = boundary(request)
         except JulythonError as error:
-            request.refuse(*refusal(error))
+            request.refuse(error)
             return None
         return UploadStream(
             request, multipart_boundary, player, self.files, self.store, self.limits
@@ -122,30 +126,18 @@ def _stored(
         request.setHeader(b"Location", after.encode("utf-8"))
         request.setHeader(b"Cache-Control", b"no-store")
         return b""
-    return _json(request, 201, stored)
-
-
-def _json(request: IRequest, status: int, body: object) -> bytes:
-    request.setResponseCode(status)
-    request.setHeader(b"Content-Type", b"application/json; charset=utf-8")
-    request.setHeader(b"X-Content-Type-Options", b"nosniff")
-    request.setHeader(b"Access-Control-Allow-Origin", b"*")
-    request.setHeader(b"Cache-Control", b"no-store")
-    return json.dumps(body).encode()
+    request.setResponseCode(201)
+    for name, value in JSON_HEADERS:
+        request.setHeader(name, value)
+    return json_bytes(stored)
 
 
 def _answer_error(request: IRequest, failure: Failure) -> None:
-    if failure.check(JulythonError):
-        error = failure.value
-        assert isinstance(error, JulythonError)
-        status, message, headers = refusal(error)
-        for name, value in headers:
-            request.setHeader(name, value)
-        body = _json(request, status, {"error": message})
-    else:
+    error = failure.value
+    if not isinstance(error, JulythonError):
         log.failure("answering {uri}", failure, uri=request.uri)
-        body = _json(request, 500, {"error": "internal server error"})
-    _send(request, body)
+        error = internal_error()
+    _send(request, json_error(request, error))
 
 
 def _send(request: IRequest, body: bytes) -> None:
@@ -161,7 +153,7 @@ class UploadResource(Resource):
 
     def render_GET(self, request: IRequest) -> bytes:
         if request.postpath not in ([], [b""]):
-            return _json(request, 404, {"error": "not found"})
+            return json_error(request, NotFound("not found"))
         request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
         request.setHeader(b"X-Content-Type-Options", b"nosniff")
         return FORM_PAGE
@@ -181,7 +173,7 @@ class UploadResource(Resource):
     def render_POST(self, request: IRequest) -> bytes | int:
         stream = getattr(request, "stream", None)
         if not isinstance(stream, UploadStream):
-            return _json(request, 404, {"error": "not found"})
+            return json_error(request, NotFound("not found"))
         d = Deferred.fromCoroutine(stream.store())
         d.addCallback(lambda stored: _send(request, _stored(request, stream, stored)))
         d.addErrback(lambda failure: _answer_error(request, failure))
@@ -202,14 +194,14 @@ class FilesResource(Resource):
         return StoredFile(self._uploads, name)
 
     def render_GET(self, request: IRequest) -> bytes:
-        return _json(request, 404, {"error": "name a file by its SHA-256"})
+        return json_error(request, NotFound("name a file by its SHA-256"))
 
 
 class _NotFound(Resource):
     isLeaf = True
 
     def render(self, request: IRequest) -> bytes:
-        return _json(request, 404, {"error": "no such file"})
+        return json_error(request, NotFound("no such file"))
 
 
 class StoredFile(Resource):

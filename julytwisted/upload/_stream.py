@@ -31,6 +31,7 @@ from julytwisted.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from julytwisted.http_errors import internal_error
 from julytwisted.site import LimitedRequest
 from julytwisted.store import Store
 from julytwisted.upload._files import FileStore, PartialFile
@@ -80,14 +81,6 @@ class _Part:
     declared: str | None
     head: bytes = b""
     content_type: str | None = None
-
-
-def refusal(error: JulythonError) -> tuple[int, str, list[tuple[bytes, bytes]]]:
-    """@return: the status, message and headers that answer C{error}."""
-    headers = []
-    if isinstance(error, Unauthorized):
-        headers.append((b"WWW-Authenticate", b'Bearer realm="julython"'))
-    return error.status, error.message, headers
 
 
 class UploadStream:
@@ -156,7 +149,7 @@ class UploadStream:
             self._fail(failure.value)
         else:
             log.failure("identifying an upload's sender", failure)
-            self._fail(JulythonError("internal server error"))
+            self._fail(internal_error())
 
     def _check_quota(self) -> None:
         if self._ended:
@@ -301,8 +294,7 @@ class UploadStream:
         self._error = error
         self._discard()
         if not self._ended:
-            status, message, headers = refusal(error)
-            self._request.refuse(status, message, headers, linger=True)
+            self._request.refuse(error, linger=True)
 
     # Once the body is whole
 
@@ -386,5 +378,4 @@ __all__ = [
     "UploadLimits",
     "UploadStream",
     "boundary",
-    "refusal",
 ]

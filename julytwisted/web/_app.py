@@ -5,42 +5,39 @@ endpoints and the health check.  The HTML pages are apps of their own
 (L{julytwisted.pages}, L{julytwisted.accounts}).
 
 Every API answer is JSON with CORS headers; every error is C{{"error": ...}}
-with the status of its L{JulythonError}, mapped in L{WebApp.api_error} alone.
+with the status and headers of its L{JulythonError}, answered as every door
+answers it (L{julytwisted.web._errors}).
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import math
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 from klein import Klein
 from klein.interfaces import IKleinRequest
-from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import PathConverter
 
 from julytwisted.errors import (
     Forbidden,
     InvalidInput,
-    JulythonError,
     NotFound,
-    RateLimited,
     RedisUnavailable,
     Unauthorized,
     UnsupportedMediaType,
 )
 from julytwisted.game import hooks
 from julytwisted.game.events import Push
+from julytwisted.http_errors import JSON_HEADERS, json_bytes
 from julytwisted.jobs.queue import Queue
 from julytwisted.store import MAX_LIMIT, Page, Store, cursor_int
 from julytwisted.store.ratelimit import RateLimiter
+from julytwisted.web._errors import install_json_errors
 from julytwisted.web.openapi import openapi_document
 
 log = Logger()
@@ -66,13 +63,6 @@ class WebSettings:
     webhook_secret: str | None = None
     admin_token: str | None = None
     notify: tuple[str, ...] = ()
-
-
-def _dumps(body: object) -> bytes:
-    # Escaped so that no user text can close a <script> or be sniffed as HTML.
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return text.encode("utf-8")
 
 
 def _header(request: IRequest, name: bytes) -> str | None:
@@ -145,48 +135,14 @@ class WebApp:
 
     def _json(self, request: IRequest, body: object, status: int = 200) -> bytes:
         request.setResponseCode(status)
-        request.setHeader(b"Content-Type", b"application/json; charset=utf-8")
-        request.setHeader(b"X-Content-Type-Options", b"nosniff")
-        request.setHeader(b"Access-Control-Allow-Origin", b"*")
-        request.setHeader(b"Cache-Control", b"no-store")
-        return _dumps(body)
+        for name, value in JSON_HEADERS:
+            request.setHeader(name, value)
+        return json_bytes(body)
 
     def _page(self, request: IRequest, page: Page) -> bytes:
         return self._json(request, {"models": page.models, "next": page.next})
 
-    @app.handle_errors(JulythonError)
-    def api_error(self, request: IRequest, failure: Failure) -> bytes:
-        error = failure.value
-        assert isinstance(error, JulythonError)
-        if isinstance(error, Unauthorized):
-            request.setHeader(b"WWW-Authenticate", b'Bearer realm="julython"')
-        if isinstance(error, RedisUnavailable):
-            request.setHeader(b"Retry-After", b"1")
-        if isinstance(error, RateLimited):
-            request.setHeader(b"Retry-After", b"%d" % math.ceil(error.retry_after))
-        return self._json(request, {"error": error.message}, error.status)
-
-    @app.handle_errors(HTTPException)
-    def http_error(self, request: IRequest, failure: Failure) -> bytes:
-        error = failure.value
-        assert isinstance(error, HTTPException)
-        if isinstance(error, MethodNotAllowed):
-            allowed = set(error.valid_methods or ()) - {"OPTIONS"}
-            if not allowed:
-                # Only the catch-all preflight route matched: nothing is here.
-                return self._json(request, {"error": "not found"}, 404)
-            request.setHeader(
-                b"Allow", ", ".join(sorted(allowed | {"OPTIONS"})).encode()
-            )
-        code = error.code or 500
-        return self._json(request, {"error": error.name.lower()}, code)
-
-    @app.handle_errors(Exception)
-    def internal_error(self, request: IRequest, failure: Failure) -> bytes | None:
-        if failure.check(CancelledError):
-            return None
-        log.failure("unhandled error in {uri}", failure, uri=request.uri)
-        return self._json(request, {"error": "internal server error"}, 500)
+    install_json_errors(app)
 
     # Health
 

@@ -15,8 +15,8 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredList
 
-from julytwisted.auth.hashing import Overloaded, PasswordHasher
-from julytwisted.errors import InvalidInput, JulythonError
+from julytwisted.auth.hashing import PasswordHasher
+from julytwisted.errors import InvalidInput, JulythonError, Overloaded
 
 
 @pytest_twisted.async_yield_fixture

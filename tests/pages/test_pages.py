@@ -285,6 +285,33 @@ async def test_redis_down_is_a_503_page(server_without_redis: str) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_wrong_method_is_a_405_page_with_allow(server: str) -> None:
+    """
+    A verb a page does not take is a 405 page naming the verbs it does, in
+    Allow (the page had no Allow, which a 405 must carry).
+    """
+    for path, allowed in [("/", "GET, HEAD"), ("/signup", "GET, HEAD, POST")]:
+        response = await treq.put(server + path, allow_redirects=False)
+        assert response.code == 405
+        assert response.headers.getRawHeaders("Allow") == [allowed]
+        check_page(await response.content())
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_path_without_its_slash_is_redirected(server: str) -> None:
+    """
+    A page asked for without its trailing slash is redirected to it, query
+    kept: 308 with a Location (it was a 308 page with none, a dead end).
+    """
+    for path, target in [("/people", "/people/"), ("/help?x=1", "/help/?x=1")]:
+        code, headers, body = await get(server + path)
+        assert (code, body) == (308, b"")
+        assert headers.getRawHeaders("Location") == [target]
+    code, _, _ = await get(server + "/admin")
+    assert code == 308
+
+
+@pytest_twisted.ensureDeferred
 async def test_project_screenshots(server: str, store: Store) -> None:
     """
     A signed-in player adds a screenshot from the project's page, with the

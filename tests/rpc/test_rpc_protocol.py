@@ -23,7 +23,8 @@ from twisted.web.test.requesthelper import DummyRequest
 
 from julytwisted.rpc import JSONRPCResource, ParseError
 from julytwisted.rpc._dispatch import Answer, Dispatcher, Incoming
-from julytwisted.rpc._protocol import Reply, _Refused, encode, parse_body, parse_call
+from julytwisted.rpc._errors import InvalidRequestObject
+from julytwisted.rpc._protocol import Reply, encode, parse_body, parse_call
 from julytwisted.site import JulythonSite
 from tests.rpc.test_rpc import CANCELLED, HANGING, REGISTRY, authenticate, translate
 
@@ -55,7 +56,7 @@ def test_notifications() -> None:
 
 def test_batch_entries_are_2_0() -> None:
     """Inside a batch, an entry without the 2.0 member is refused."""
-    with pytest.raises(_Refused) as refused:
+    with pytest.raises(InvalidRequestObject) as refused:
         parse_call({"method": "m", "id": 3}, in_batch=True)
     assert (refused.value.version, refused.value.id) == ("2.0", 3)
 

@@ -23,6 +23,7 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 
 from julytwisted.config import Config
+from julytwisted.http_errors import error_body
 from julytwisted.store import Store
 from tests.builders import BOUNDARY, PNG, github_payload, multipart, push
 
@@ -180,9 +181,29 @@ async def test_redis_away_is_503(
     partial file is removed.
     """
     body = multipart([("a.txt", "text/plain", b"hello")])
-    code, answer, _ = await post(server_without_redis, body, "some-token")
+    code, answer, headers = await post(server_without_redis, body, "some-token")
     assert code == 503 and answer["error"]
+    assert headers.getRawHeaders("Retry-After") == ["1"]
     assert stored_files(config.data_dir) == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_error_text_is_escaped_as_everywhere(server: str, store: Store) -> None:
+    """
+    An error that repeats the client's text (a form field's name with markup
+    and non-ASCII letters) is encoded as every JSON error is: UTF-8,
+    markup characters escaped.  The upload's own encoder sent the markup raw
+    and the letters as \\u escapes, unlike every other door.
+    """
+    token = await token_for(store)
+    name = "<b>é&ü</b>"
+    body = multipart([("a.txt", "text/plain", b"hello")], {name: "x" * 2000})
+    sent = {**FORM, "Authorization": f"Bearer {token}"}
+    response = await treq.post(server + "/upload/", data=body, headers=sent)
+    assert response.code == 400
+    message = f"field {name!r} is too long"
+    assert await response.content() == error_body(message)
+    assert b"<" not in error_body(message) and "é".encode() in error_body(message)
 
 
 @pytest_twisted.ensureDeferred

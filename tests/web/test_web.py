@@ -407,6 +407,35 @@ async def test_wrong_method_is_405(server: str) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_route_redirect_says_where(server: str) -> None:
+    """
+    A path a route takes only with its trailing slash is redirected there:
+    308 with a Location (it was a 308 with none, a redirect to nowhere).
+    """
+    response = await treq.get(server + "/api/v1", allow_redirects=False)
+    assert response.code == 308
+    assert response.headers.getRawHeaders("Location") == ["/api/v1/"]
+    await response.content()
+    code, answer, _ = await call("GET", server + "/api/v1")
+    assert code == 200 and "links" in answer
+
+
+@pytest_twisted.ensureDeferred
+async def test_missing_credentials_and_redis_away_say_what_to_do(
+    server: str, server_without_redis: str
+) -> None:
+    """
+    A 401 carries the Bearer challenge; a 503 when Redis is away carries
+    Retry-After, as at every door.
+    """
+    code, _, headers = await call("POST", server + "/api/v1/people", headers=JSON)
+    assert code == 401
+    assert headers.getRawHeaders("WWW-Authenticate") == ['Bearer realm="julython"']
+    code, _, headers = await call("GET", server_without_redis + "/api/v1/people")
+    assert (code, headers.getRawHeaders("Retry-After")) == (503, ["1"])
+
+
+@pytest_twisted.ensureDeferred
 async def test_healthz(server: str) -> None:
     """/healthz is 200 while Redis answers."""
     code, answer, _ = await call("GET", server + "/healthz")
