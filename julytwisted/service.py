@@ -11,18 +11,15 @@ import hashlib
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, cast
-from urllib.parse import parse_qs
+from typing import Any
 
 from twisted.application.service import IService, MultiService
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.threads import deferToThread
-from twisted.web.http import Request
 from twisted.web.iweb import IRequest
 
 from julytwisted import __version__, rpc
-from julytwisted._compat import pending_path
 from julytwisted.auth.authenticator import Authenticator, RunInThread
 from julytwisted.auth.sessions import Sessions, load_secret
 from julytwisted.config import Config, Options
@@ -33,15 +30,12 @@ from julytwisted.jobs.worker import WorkerService
 from julytwisted.live import LiveResource, build_live
 from julytwisted.methods import build_registry, translate
 from julytwisted.metrics import Metrics, MetricsResource
-from julytwisted.pages import Pages
-from julytwisted.pages._render import StaticFiles
-from julytwisted.pages.accounts import Accounts
-from julytwisted.pages.admin import Admin
+from julytwisted.pages import FORM_MAX_BODY, Accounts, Admin, Pages, StaticFiles
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
 from julytwisted.store.ratelimit import ClientAddress, RateLimiter
-from julytwisted.upload import UploadLimits, Uploads
+from julytwisted.upload import UploadLimits, Uploads, credentials_or_session
 from julytwisted.upload._files import FileStore
 from julytwisted.web import WebApp, WebSettings
 
@@ -66,11 +60,19 @@ def _stop(_: object, child: IService) -> Deferred[None] | None:
     return result
 
 
-#: The first path segments of the account pages.
-_ACCOUNT_SEGMENTS = (b"signup", b"login", b"logout", b"profile")
-
-#: The largest body an account form may send.
-_FORM_MAX_BODY = 64 * 1024
+def build_limiter(
+    store: Store, config: Config, metrics: Metrics | None = None
+) -> RateLimiter:
+    """
+    @return: the rate limits of C{config}, shared by every node through
+        C{store}'s Redis, telling C{metrics} of each refusal.
+    """
+    return RateLimiter(
+        store.redis,
+        config.rate_limits,
+        ClientAddress(config.trusted_proxies),
+        on_limited=None if metrics is None else metrics.limited,
+    )
 
 
 def build_site(
@@ -81,6 +83,7 @@ def build_site(
     metrics: Metrics | None = None,
     clock: IReactorTime | None = None,
     live: LiveResource | None = None,
+    limiter: RateLimiter | None = None,
 ) -> JulythonSite:
     """
     The Site: the public pages at C{/} and whatever the other resources
@@ -89,6 +92,7 @@ def build_site(
 
     @param queue: where slow follow-ups go.
     @param live: the live feed's resource, mounted at C{/live}, if any.
+    @param limiter: the rate limits; L{build_limiter}'s by default.
     @param run_in_thread: runs blocking work (password hashing) off the
         reactor; the reactor's thread pool by default.
     @param metrics: what the Site counts and serves at C{/metrics}; new
@@ -110,10 +114,7 @@ def build_site(
     )
     threaded = run_in_thread or _in_reactor_threads
     authenticator = Authenticator(store, config.admin_token, threaded)
-    limiter = RateLimiter(
-        store.redis, config.rate_limits, ClientAddress(config.trusted_proxies)
-    )
-    limiter.on_limited = metrics.limited
+    limiter = limiter or build_limiter(store, config, metrics)
     api = WebApp(store, settings, queue, metrics.push, limiter).app.resource()
     secret = load_secret(config.session_secret, config.data_dir)
     sessions = Sessions(secret, clock, config.admin_players)
@@ -126,8 +127,8 @@ def build_site(
         {
             b"api": api,
             b"healthz": api,
-            **{segment: accounts for segment in _ACCOUNT_SEGMENTS},
-            b"admin": admin,
+            **{segment: accounts for segment in Accounts.segments},
+            Admin.segment: admin,
         },
     )
     root.putChild(b"static", StaticFiles())
@@ -144,53 +145,30 @@ def build_site(
         ),
     )
     root.putChild(b"metrics", MetricsResource(metrics, queue.stats))
-    uploads = build_uploads(store, config, _uploader(authenticator, sessions))
+    uploads = build_uploads(
+        store, config, credentials_or_session(authenticator, sessions)
+    )
     for name, resource in uploads.resources().items():
         root.putChild(name, resource)
     if live is not None:
-        live.limiter = limiter
         root.putChild(b"live", live)
     limits = [
         (f"/api/v1/{service}".encode(), config.webhook_max_body)
         for service in ("github", "bitbucket", "gitlab")
     ]
     limits += [
-        (b"/" + segment, _FORM_MAX_BODY) for segment in (*_ACCOUNT_SEGMENTS, b"admin")
+        (b"/" + segment, FORM_MAX_BODY)
+        for segment in (*Accounts.segments, Admin.segment)
     ]
     limits.append((b"/upload", config.upload_max_body))
-    site = JulythonSite(root, limits=limits, streams=[(b"/upload", uploads.stream)])
-    site.observe = metrics.request
+    site = JulythonSite(
+        root,
+        limits=limits,
+        streams=[(b"/upload", uploads.stream)],
+        observe=metrics.request,
+    )
     metrics.in_flight_from(lambda: site.active)
     return site
-
-
-def _uploader(
-    authenticator: Authenticator, sessions: Sessions
-) -> Callable[[IRequest], Awaitable[str | None]]:
-    """
-    Who sends an upload: the player of its credentials (an API token, or a
-    username and password), else the player of its session, whose form must
-    carry the session's CSRF token in its address (C{?csrf=}), since the
-    body is judged only as it streams in.
-    """
-
-    async def identify(request: IRequest) -> str | None:
-        if request.getHeader(b"authorization") is not None:
-            return await authenticator.player(request)
-        # The headers are in, the request line not yet handed over: read
-        # the cookies and the query from what the channel has parsed.
-        http_request = cast(Request, request)
-        http_request.parseCookies()
-        viewer = sessions.viewer(request)
-        if viewer.username is None:
-            return None
-        path = pending_path(http_request.channel)
-        query = path.partition(b"?")[2]
-        token = parse_qs(query.decode("latin-1")).get("csrf", [""])[-1]
-        sessions.check_csrf(request, token)
-        return viewer.username
-
-    return identify
 
 
 def build_uploads(
@@ -262,11 +240,20 @@ def build(
         else timedelta(minutes=config.sweep_every),
     )
     Scheduler(queue, plan, reactor, config.games).setServiceParent(top)
-    bridge, live = build_live(store, redis.subscriber, config.live, reactor)
-    bridge.on_flushed = metrics.live_frames
+    limiter = build_limiter(store, config, metrics)
+    bridge, live = build_live(
+        store,
+        redis.subscriber,
+        config.live,
+        reactor,
+        limiter=limiter,
+        on_flushed=metrics.live_frames,
+    )
     metrics.live_from(lambda: bridge.watchers)
     bridge.setServiceParent(top)
-    site = build_site(store, config, queue, metrics=metrics, clock=reactor, live=live)
+    site = build_site(
+        store, config, queue, metrics=metrics, clock=reactor, live=live, limiter=limiter
+    )
     WebService(site, config.listen, reactor).setServiceParent(top)
     return top, store, site
 
@@ -284,6 +271,7 @@ def makeService(options: Options) -> IService:
 __all__ = [
     "OrderedMultiService",
     "build",
+    "build_limiter",
     "build_site",
     "build_uploads",
     "makeService",

@@ -257,6 +257,7 @@ class JulythonSite(Site):
         limits: Iterable[tuple[bytes, int]] = (),
         default_limit: int = DEFAULT_BODY_LIMIT,
         streams: Iterable[tuple[bytes, StreamFactory]] = (),
+        observe: RequestObserver | None = None,
         **kwargs: Any,
     ) -> None:
         """
@@ -266,6 +267,7 @@ class JulythonSite(Site):
         @param streams: C{(path prefix, factory)} pairs: the longest prefix
             that matches a request's path gives the factory of its
             L{BodyStream}.
+        @param observe: told each finished request, for metrics.
         """
         kwargs.setdefault("parsePOSTFormSubmission", False)
         Site.__init__(self, resource, **kwargs)
@@ -275,7 +277,7 @@ class JulythonSite(Site):
         self.active = 0
         self._counted: set[IRequest] = set()
         self._idle: list[Deferred[None]] = []
-        self.observe: RequestObserver | None = None
+        self.observe = observe
 
     def body_limit(self, path: bytes) -> int:
         """@return: the largest body, in bytes, a request to C{path} may send."""

@@ -176,11 +176,12 @@ async def live_server(
     real Redis; yields the base URL and the bridge, once it is caught up.
     """
     from julytwisted.live import build_live
-    from julytwisted.service import build_site
+    from julytwisted.service import build_limiter, build_site
 
-    bridge, live = build_live(store, redis.subscriber, config.live, reactor)
+    limiter = build_limiter(store, config)
+    bridge, live = build_live(store, redis.subscriber, config.live, reactor, limiter)
     bridge.startService()
-    site = build_site(store, config, queue, live=live)
+    site = build_site(store, config, queue, live=live, limiter=limiter)
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     deadline = time.monotonic() + 10
     while not bridge.live and time.monotonic() < deadline:

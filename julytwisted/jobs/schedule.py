@@ -12,7 +12,7 @@ occurrence's window (an hour) still enqueues it if nobody did.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
 import attrs
@@ -136,7 +136,6 @@ class Scheduler(Service):
             expected=(RedisUnavailable,),
             logger=log,
         )
-        self.on_enqueued: Callable[[Occurrence, str], None] | None = None
 
     def startService(self) -> None:
         Service.startService(self)
@@ -157,14 +156,12 @@ class Scheduler(Service):
     async def _enqueue_due(self) -> None:
         now = datetime.fromtimestamp(self._clock.seconds(), UTC)
         for occurrence in self._plan.due(now, self._games):
-            job_id = await self._queue.enqueue(
+            await self._queue.enqueue(
                 occurrence.job,
                 *occurrence.args,
                 unique=occurrence.key,
                 unique_for=int(2 * WINDOW.total_seconds()) + 86400,
             )
-            if self.on_enqueued is not None:
-                self.on_enqueued(occurrence, job_id)
 
 
 __all__ = ["WINDOW", "Occurrence", "Plan", "Scheduler", "nightly_recounts", "sweeps"]

@@ -169,6 +169,7 @@ class LiveBridge(Service):
         clock: IReactorTime,
         retry: Backoff = Backoff(base=0.2, cap=5.0),
         window: float = 0.1,
+        on_flushed: Callable[[int], None] | None = None,
     ) -> None:
         """
         @param subscribe: makes the pub/sub connection.
@@ -198,7 +199,7 @@ class LiveBridge(Service):
         self._factory: Any = None
         self.live = False
         #: Told how many watchers were sent a frame at each flush, for metrics.
-        self.on_flushed: Callable[[int], None] | None = None
+        self.on_flushed = on_flushed
 
     @property
     def watchers(self) -> int:

@@ -12,6 +12,7 @@ C{/live} on the Site: the websocket upgrade at C{/live}, the page at C{/live/}.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import files
 from typing import Any
 
@@ -96,12 +97,17 @@ class LiveResource(Resource):
     C{/live} is sent to C{/live/}, which serves the page.
     """
 
-    def __init__(self, factory: LiveFactory) -> None:
+    def __init__(
+        self, factory: LiveFactory, limiter: RateLimiter | None = None
+    ) -> None:
+        """
+        @param limiter: limits websocket connects per address, on every node
+            (the C{live} rate limit), and finds a client's address behind a
+            proxy; without it, connects are not rate-limited.
+        """
         Resource.__init__(self)
         self._factory = factory
-        #: Limits websocket connects per address, on every node (the C{live}
-        #: rate limit); set by the Site's builder.
-        self.limiter: RateLimiter | None = None
+        self.limiter = limiter
         for name, content_type in _PAGE.items():
             self.putChild(name, _Static(name or b"index.html", content_type))
 
@@ -157,7 +163,12 @@ class LiveResource(Resource):
 
 
 def build_live(
-    store: Store, subscribe: Subscribe, settings: LiveSettings, reactor: Any
+    store: Store,
+    subscribe: Subscribe,
+    settings: LiveSettings,
+    reactor: Any,
+    limiter: RateLimiter | None = None,
+    on_flushed: Callable[[int], None] | None = None,
 ) -> tuple[LiveBridge, LiveResource]:
     """
     The live feed of one process.
@@ -166,13 +177,15 @@ def build_live(
     @param subscribe: makes the pub/sub connection (L{RedisService.subscriber}).
     @param settings: the watchers' limits.
     @param reactor: the clock and the reactor autobahn runs on.
+    @param limiter: the rate limit of connects, if any.
+    @param on_flushed: told how many watchers each flush wrote to.
     @return: the bridge, a service to start once Redis is, and the resource to
         mount at C{live}.
     """
     clock: IReactorTime = reactor
-    bridge = LiveBridge(store, subscribe, clock)
+    bridge = LiveBridge(store, subscribe, clock, on_flushed=on_flushed)
     factory = LiveFactory(bridge, settings, reactor)
-    return bridge, LiveResource(factory)
+    return bridge, LiveResource(factory, limiter)
 
 
 __all__ = [

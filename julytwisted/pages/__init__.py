@@ -5,8 +5,8 @@ their templates, and the site's static files.
 """
 
 from julytwisted.pages._render import StaticFiles
-from julytwisted.pages.accounts import Accounts
+from julytwisted.pages.accounts import FORM_MAX_BODY, Accounts
 from julytwisted.pages.admin import Admin
 from julytwisted.pages.boards import PAGE_SIZE, Pages
 
-__all__ = ["PAGE_SIZE", "Accounts", "Admin", "Pages", "StaticFiles"]
+__all__ = ["FORM_MAX_BODY", "PAGE_SIZE", "Accounts", "Admin", "Pages", "StaticFiles"]

@@ -106,13 +106,20 @@ class _Throttle:
         self._failures.pop(username, None)
 
 
+#: The largest body an account or admin form may send.
+FORM_MAX_BODY = 64 * 1024
+
+
 class Accounts:
     """
     The account and admin pages, bound to a store, a job queue and the
     password checker the JSON-RPC methods use too.
+
+    @cvar segments: the first path segments these pages answer under.
     """
 
     app = Klein()
+    segments = (b"signup", b"login", b"logout", b"profile")
 
     def __init__(
         self,
@@ -477,3 +484,6 @@ def _tokens_section(token_ids: Sequence[str], csrf: str) -> Tag:
         ),
         post_form("/profile/token", csrf, [], "Make a new token"),
     )
+
+
+__all__ = ["FORM_MAX_BODY", "Accounts"]

@@ -33,9 +33,12 @@ from julytwisted.store import Store
 class Admin:
     """
     The admin pages, bound to a store and the job queue.
+
+    @cvar segment: the first path segment they answer under.
     """
 
     app = Klein()
+    segment = b"admin"
 
     def __init__(
         self, store: Store, queue: Queue, sessions: Sessions, admin_token: str | None

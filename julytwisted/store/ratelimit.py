@@ -59,6 +59,7 @@ class RateLimiter:
         redis: RedisClient,
         limits: Mapping[str, Limit | None],
         address: Callable[[IRequest], str] | None = None,
+        on_limited: Callable[[str], None] | None = None,
     ) -> None:
         """
         @param limits: each limit by name; a name missing or mapped to
@@ -69,7 +70,7 @@ class RateLimiter:
         self._redis = redis
         self.limits = dict(limits)
         self.address = address or ClientAddress()
-        self.on_limited: Callable[[str], None] | None = None
+        self.on_limited = on_limited
 
     async def check(self, name: str, client: str) -> Decision:
         """

@@ -14,6 +14,7 @@ from julytwisted.upload._resource import (
     Uploads,
     UploadStream,
 )
+from julytwisted.upload._senders import credentials_or_session
 
 __all__ = [
     "KINDS",
@@ -24,4 +25,5 @@ __all__ = [
     "UploadResource",
     "UploadStream",
     "Uploads",
+    "credentials_or_session",
 ]

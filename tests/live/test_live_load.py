@@ -28,7 +28,7 @@ from julytwisted.config import Config, Limit, LiveSettings, RedisAddress
 from julytwisted.jobs.queue import Queue
 from julytwisted.live import TRY_AGAIN_LATER, build_live
 from julytwisted.redis_service import RedisService
-from julytwisted.service import build_site
+from julytwisted.service import build_limiter, build_site
 from julytwisted.store import Store
 from tests.builders import github_payload
 from tests.conftest import start_redis_server
@@ -357,10 +357,13 @@ async def test_connects_per_address_are_rate_limited(
         rate_limits={**config.rate_limits, "live": Limit(3, 60.0)},
         live=LiveSettings(ip_limit=100),
     )
-    bridge, live = build_live(store, redis.subscriber, limited.live, reactor)
+    limiter = build_limiter(store, limited)
+    bridge, live = build_live(store, redis.subscriber, limited.live, reactor, limiter)
     bridge.startService()
     port = reactor.listenTCP(
-        0, build_site(store, limited, queue, live=live), interface="127.0.0.1"
+        0,
+        build_site(store, limited, queue, live=live, limiter=limiter),
+        interface="127.0.0.1",
     )
     server = f"http://127.0.0.1:{port.getHost().port}"
     try:
@@ -391,10 +394,13 @@ async def test_watchers_behind_a_proxy_count_by_forwarded_address(
     proxied = attrs.evolve(
         config, live=LiveSettings(ip_limit=2), trusted_proxies=("127.0.0.1",)
     )
-    bridge, live = build_live(store, redis.subscriber, proxied.live, reactor)
+    limiter = build_limiter(store, proxied)
+    bridge, live = build_live(store, redis.subscriber, proxied.live, reactor, limiter)
     bridge.startService()
     port = reactor.listenTCP(
-        0, build_site(store, proxied, queue, live=live), interface="127.0.0.1"
+        0,
+        build_site(store, proxied, queue, live=live, limiter=limiter),
+        interface="127.0.0.1",
     )
     url = ws_url(f"http://127.0.0.1:{port.getHost().port}")
     one, other = {"X-Forwarded-For": "203.0.113.5"}, {"X-Forwarded-For": "203.0.113.6"}
