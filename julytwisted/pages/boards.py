@@ -13,6 +13,7 @@ carries an ETag and a short max-age (L{julytwisted._render}).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +28,16 @@ from julytwisted.auth.sessions import Sessions
 from julytwisted.errors import InvalidInput, NotFound
 from julytwisted.game import badges as _badges
 from julytwisted.game.games import Game
+from julytwisted.models import (
+    UNSET,
+    Commit,
+    Group,
+    ListedGame,
+    Member,
+    Page,
+    Player,
+    Project,
+)
 from julytwisted.pages._html import (
     BOARD_TITLES,
     Content,
@@ -40,7 +51,7 @@ from julytwisted.pages._html import (
     when,
 )
 from julytwisted.pages._render import Recent, Renderer, install_error_pages
-from julytwisted.store import PROJECT_SIZES, Page, Store, all_of
+from julytwisted.store import PROJECT_SIZES, Store, all_of
 
 #: Rows on one page of a board.
 PAGE_SIZE = 50
@@ -72,12 +83,12 @@ def _link(url: str, text: str) -> Content:
     return text
 
 
-def _screenshots(model: dict[str, Any], csrf: str | None) -> Content:
+def _screenshots(model: Project, csrf: str | None) -> Content:
     """
     A project's screenshots, latest first, each a link to the full image;
     and for a signed-in player, the form that adds one.
     """
-    shots = model.get("screenshots") or []
+    shots = () if model.screenshots is UNSET else model.screenshots
     if not shots and csrf is None:
         return ""
     parts: list[Content] = [tags.h2("Screenshots", id="screenshots")]
@@ -88,7 +99,7 @@ def _screenshots(model: dict[str, Any], csrf: str | None) -> Content:
                     tags.a(href=url)(
                         tags.img(
                             src=url,
-                            alt=f"Screenshot {n} of {model['name']}",
+                            alt=f"Screenshot {n} of {model.name}",
                             loading="lazy",
                         )
                     )
@@ -97,11 +108,11 @@ def _screenshots(model: dict[str, Any], csrf: str | None) -> Content:
             )
         )
     if csrf is not None:
-        after = f"/projects/{quote(model['slug'])}#screenshots"
+        after = f"/projects/{quote(model.slug)}#screenshots"
         parts.append(
             upload_form(
                 csrf,
-                {"kind": "screenshot", "project": model["slug"], "next": after},
+                {"kind": "screenshot", "project": model.slug, "next": after},
                 "Add a screenshot (PNG, JPEG, GIF or WebP)",
                 "f-screenshot",
             )
@@ -109,12 +120,12 @@ def _screenshots(model: dict[str, Any], csrf: str | None) -> Content:
     return tags.section(parts)
 
 
-def _figures(model: dict[str, Any], keys: tuple[str, ...]) -> Tag:
+def _figures(model: Member, keys: tuple[str, ...]) -> Tag:
     labels = {"rank": "Rank", "points": "Points", "commits": "Commits"}
     labels["projects"] = "Projects"
     return tags.dl(class_="figures")(
         [
-            tags.div(tags.dt(labels[k]), tags.dd(str(model.get(k) or "none")))
+            tags.div(tags.dt(labels[k]), tags.dd(str(getattr(model, k) or "none")))
             for k in keys
         ]
     )
@@ -142,7 +153,9 @@ class Pages:
 
     # Reads, kept a few seconds
 
-    def _board(self, kind: str, game: str, offset: int, limit: int) -> Deferred[Page]:
+    def _board(
+        self, kind: str, game: str, offset: int, limit: int
+    ) -> Deferred[Page[Member]]:
         return Deferred.fromCoroutine(
             self._recent.get(
                 ("board", kind, game, offset, limit),
@@ -150,7 +163,7 @@ class Pages:
             )
         )
 
-    def _games(self) -> Deferred[Page]:
+    def _games(self) -> Deferred[Page[ListedGame]]:
         return Deferred.fromCoroutine(
             self._recent.get(("games",), lambda: self.store.list_games(0, 100))
         )
@@ -235,6 +248,9 @@ class Pages:
         size = _size_arg(request) if kind == "projects" else None
         number = _page_number(request)
         offset = (number - 1) * PAGE_SIZE
+        # The games' list is cached: read it first, the rows after.
+        games = await self._games()
+        rows: Deferred[Page[Member]]
         if size is None:
             rows = self._board(kind, game.slug, offset, PAGE_SIZE)
         else:
@@ -246,7 +262,7 @@ class Pages:
                     ),
                 )
             )
-        page, games = await all_of([rows, self._games()])
+        page = await rows
         title = BOARD_TITLES[kind][0] if size is None else f"{size.title()} projects"
         total = page.total or 0
         keep = {"size": size} if size else {}
@@ -280,48 +296,51 @@ class Pages:
         calendar = await self._calendar(model, game)
         content = [
             tags.p(class_="who")(
-                tags.img(src=model["picture_url"], alt="", width="64", height="64")
-                if model.get("picture_url")
+                tags.img(src=model.picture_url, alt="", width="64", height="64")
+                if model.picture_url
                 else "",
-                f"@{model['username']} in {game.name}",
+                f"@{model.username} in {game.name}",
             ),
             _figures(model, ("rank", "points", "commits", "projects")),
             await self._groups(model, game),
             calendar,
             tags.h2("Recent commits"),
             commit_list(
-                (await self.store.commits(username=model["username"])).models,
+                (await self.store.commits(username=model.username)).models,
                 "No commits yet.",
             ),
         ]
-        return model["name"], content
+        return model.name, content
 
-    async def _groups(self, model: dict[str, Any], game: Game) -> Content:
+    async def _groups(self, model: Player, game: Game) -> Content:
         parts: list[Content] = []
-        for key, kind in (("location", "locations"), ("team", "teams")):
-            if model.get(key):
+        for key, kind, slug in (
+            ("location", "locations", model.location),
+            ("team", "teams", model.team),
+        ):
+            if slug:
                 try:
-                    group = await self.store.detail(kind, model[key], game.slug)
+                    group = await self.store.group(kind, slug, game.slug)
                 except NotFound:
-                    group = {"slug": model[key], "name": model[key]}
+                    group = Group(slug=slug, name=slug, points=0, rank=None, commits=0)
                 link = member_link(kind, group)
                 parts.append(tags.li(f"{key.title()}: ", link))
         return tags.ul(class_="groups")(parts) if parts else ""
 
-    async def _calendar(self, model: dict[str, Any], game: Game) -> Content:
-        username = model["username"]
+    async def _calendar(self, model: Player, game: Game) -> Content:
+        username = model.username
         stamps: list[str] = []
         cursor: str | None = None
         while len(stamps) < CALENDAR_COMMITS:
             page = await self.store.commits(username=username, cursor=cursor, limit=100)
-            stamps += [c["timestamp"] for c in page.models if game.slug in c["games"]]
+            stamps += [c.timestamp for c in page.models if game.slug in c.games]
             cursor = page.next
             if cursor is None:
                 break
         counts = _badges.per_day(stamps)
         days = _badges.game_days(game)
         streak = _badges.longest_streak(d for d in counts if d in set(days))
-        earned = _badges.badges(model["commits"], model["projects"], streak)
+        earned = _badges.badges(model.commits, model.projects, streak)
         return [
             tags.h2("Badges"),
             tags.p(f"Longest streak: {streak} day{'s' * (streak != 1)} in a row."),
@@ -343,22 +362,22 @@ class Pages:
 
     async def _project_page(self, request: IRequest, slug: str) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
-        model = await self.store.detail("projects", slug, game.slug)
+        model = await self.store.project(slug, game.slug)
         content = [
-            tags.p(_link(model["url"], model["url"]) if model["url"] else ""),
-            tags.p(model["description"]) if model.get("description") else "",
+            tags.p(_link(model.url, model.url) if model.url else ""),
+            tags.p(model.description) if model.description else "",
             tags.p("This project is deactivated: it no longer scores.", class_="notice")
-            if not model["active"]
+            if not model.active
             else "",
             _figures(model, ("rank", "points", "commits")),
             _screenshots(model, self._csrf(request)),
             tags.h2("Recent commits"),
             commit_list(
-                (await self.store.commits(project=model["slug"])).models,
+                (await self.store.commits(project=model.slug)).models,
                 "No commits yet.",
             ),
         ]
-        return model["name"], content
+        return model.name, content
 
     def _csrf(self, request: IRequest) -> str | None:
         """@return: the visitor's CSRF token, if they are signed in."""
@@ -377,9 +396,9 @@ class Pages:
         self, request: IRequest, kind: str, slug: str
     ) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
-        model = await self.store.detail(kind, slug, game.slug)
+        model = await self.store.group(kind, slug, game.slug)
         note: Content = ""
-        if kind == "teams" and model.get("approved") is False:
+        if kind == "teams" and model.approved is False:
             note = tags.p(
                 "This team waits for an organiser's approval.", class_="notice"
             )
@@ -389,7 +408,7 @@ class Pages:
             _figures(model, ("rank", "points", "commits")),
             tags.p(tags.a(f"All {kind}", href=f"/{kind}/?game={quote(game.slug)}")),
         ]
-        return model["name"], content
+        return model.name, content
 
     # Help
 
@@ -408,7 +427,7 @@ def _iso(when_: datetime) -> str:
     return when_.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _live_panel(commits: list[dict[str, Any]]) -> Tag:
+def _live_panel(commits: Sequence[Commit]) -> Tag:
     """
     The latest commits, rendered now so the page works without JavaScript.
     The live feed's script keeps this section live: it listens on the

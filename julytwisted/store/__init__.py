@@ -22,13 +22,23 @@ from twisted.internet.interfaces import IReactorTime
 
 from julytwisted.game.events import Push
 from julytwisted.game.games import Game
+from julytwisted.models import (
+    Commit,
+    FileInfo,
+    Group,
+    ListedGame,
+    Member,
+    Page,
+    Player,
+    Project,
+    UploadedFile,
+)
 from julytwisted.redis_service import RedisClient, all_of
 from julytwisted.store._keys import LIVE_PUBSUB
 from julytwisted.store._models import (
     EMAIL_PATTERN,
     NAME_PATTERN,
     USERNAME_PATTERN,
-    Page,
     cursor_int,
     language_slug,
 )
@@ -91,7 +101,9 @@ class Store:
         """@return: a game by slug, or the current one (L{Games.game})."""
         return self._games.game(slug)
 
-    def list_games(self, offset: int = 0, limit: int = 20) -> Deferred[Page]:
+    def list_games(
+        self, offset: int = 0, limit: int = 20
+    ) -> Deferred[Page[ListedGame]]:
         """@return: a page of the games (L{Games.list_games})."""
         return self._games.list_games(offset, limit)
 
@@ -116,7 +128,7 @@ class Store:
         team: str | None = None,
         approve_team: bool = False,
         password_hash: str = "",
-    ) -> Deferred[dict[str, Any]]:
+    ) -> Deferred[Player]:
         """Create a player (L{Players.create_player})."""
         return self._players.create_player(
             username, name, emails, location, team, approve_team, password_hash
@@ -192,27 +204,33 @@ class Store:
 
     def board(
         self, kind: str, game: str | None = None, offset: int = 0, limit: int = 20
-    ) -> Deferred[Page]:
+    ) -> Deferred[Page[Member]]:
         """@return: a page of a board (L{Boards.board})."""
         return self._boards.board(kind, game, offset, limit)
 
     def projects_by_size(
         self, size: str, game: str | None = None, offset: int = 0, limit: int = 20
-    ) -> Deferred[Page]:
+    ) -> Deferred[Page[Project]]:
         """@return: a page of projects of a size (L{Boards.projects_by_size})."""
         return self._boards.projects_by_size(size, game, offset, limit)
 
     def detail(
         self, kind: str, member: str, game: str | None = None
-    ) -> Deferred[dict[str, Any]]:
+    ) -> Deferred[Member]:
         """@return: one member of a board (L{Boards.detail})."""
         return self._boards.detail(kind, member, game)
 
-    def player(
-        self, username: str, game: str | None = None
-    ) -> Deferred[dict[str, Any]]:
+    def player(self, username: str, game: str | None = None) -> Deferred[Player]:
         """@return: a player in a game (L{Boards.player})."""
         return self._boards.player(username, game)
+
+    def project(self, slug: str, game: str | None = None) -> Deferred[Project]:
+        """@return: a project in a game (L{Boards.project})."""
+        return self._boards.project(slug, game)
+
+    def group(self, kind: str, slug: str, game: str | None = None) -> Deferred[Group]:
+        """@return: a location or team in a game (L{Boards.group})."""
+        return self._boards.group(kind, slug, game)
 
     def set_project_active(self, slug: str, active: bool) -> Deferred[None]:
         """(De)activate a project (L{Boards.set_project_active})."""
@@ -224,7 +242,7 @@ class Store:
 
     # Commits
 
-    def commit(self, hash: str) -> Deferred[dict[str, Any]]:
+    def commit(self, hash: str) -> Deferred[Commit]:
         """@return: one commit (L{Commits.commit})."""
         return self._commits.commit(hash)
 
@@ -235,7 +253,7 @@ class Store:
         limit: int = 20,
         username: str | None = None,
         project: str | None = None,
-    ) -> Deferred[Page]:
+    ) -> Deferred[Page[Commit]]:
         """@return: a page of commits, newest first (L{Commits.commits})."""
         return self._commits.commits(game, cursor, limit, username, project)
 
@@ -257,7 +275,7 @@ class Store:
 
     def record_uploads(
         self, username: str, files: Sequence[dict[str, Any]], quota: int
-    ) -> Deferred[list[dict[str, Any]]]:
+    ) -> Deferred[list[UploadedFile]]:
         """Record the files of one upload (L{Uploads.record_uploads})."""
         return self._uploads.record_uploads(username, files, quota)
 
@@ -265,7 +283,7 @@ class Store:
         """@return: a player's uploaded bytes (L{Uploads.upload_usage})."""
         return self._uploads.upload_usage(username)
 
-    def file_info(self, sha256: str) -> Deferred[dict[str, Any]]:
+    def file_info(self, sha256: str) -> Deferred[FileInfo]:
         """@return: a stored file's facts (L{Uploads.file_info})."""
         return self._uploads.file_info(sha256)
 

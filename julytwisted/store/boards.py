@@ -10,11 +10,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import attrs
+
 from julytwisted.errors import InvalidInput, NotFound
 from julytwisted.game.games import Game
+from julytwisted.models import Group, Member, Page, Player, Project
 from julytwisted.redis_service import RedisClient, Script
 from julytwisted.store import _keys
-from julytwisted.store._models import MODELS, SINGULAR, Page, board_rows, offset_page
+from julytwisted.store._models import (
+    RECORDS,
+    SINGULAR,
+    board_rows,
+    group_record,
+    offset_page,
+    player_record,
+    project_record,
+)
 from julytwisted.store._scripts import POINTS, deferred, script
 from julytwisted.store.games import Games
 from julytwisted.store.uploads import Uploads
@@ -61,7 +72,7 @@ class Boards:
     @deferred
     async def board(
         self, kind: str, game: str | None = None, offset: int = 0, limit: int = 20
-    ) -> Page:
+    ) -> Page[Member]:
         """
         A page of a board, highest points first.
 
@@ -72,13 +83,13 @@ class Boards:
             raise NotFound(f"no board {kind!r}")
         g = self._games.game(game)
         total, rows = await self._read(g, kind, {"offset": offset, "limit": limit})
-        models = [MODELS[kind](row) for row in rows]
+        models = [RECORDS[kind](row) for row in rows]
         return offset_page(models, offset, limit, total)
 
     @deferred
     async def projects_by_size(
         self, size: str, game: str | None = None, offset: int = 0, limit: int = 20
-    ) -> Page:
+    ) -> Page[Project]:
         """
         A page of the projects board of one size (L{PROJECT_SIZES}, by
         watchers), highest points first, ranked within that size.
@@ -99,20 +110,46 @@ class Boards:
         if members:
             _, rows = await self._read(g, "projects", {"members": members})
         models = [
-            {**MODELS["projects"](row), "rank": offset + i + 1}
-            for i, row in enumerate(rows)
+            project_record(row, rank=offset + i + 1) for i, row in enumerate(rows)
         ]
         return offset_page(models, offset, limit, int(found["total"]))
 
     @deferred
-    async def detail(
-        self, kind: str, member: str, game: str | None = None
-    ) -> dict[str, Any]:
+    async def detail(self, kind: str, member: str, game: str | None = None) -> Member:
         """
         One member of a board, with its points and rank in a game.
 
         @raise NotFound: when there is no such member.
         """
+        if kind == "projects":
+            return await self.project(member, game)
+        return RECORDS[kind](await self._member(kind, member, game))
+
+    @deferred
+    async def player(self, username: str, game: str | None = None) -> Player:
+        """@return: the player in a game (the current one by default)."""
+        return player_record(await self._member("people", username, game))
+
+    @deferred
+    async def project(self, slug: str, game: str | None = None) -> Project:
+        """@return: the project in a game, with its latest screenshots."""
+        row = await self._member("projects", slug, game)
+        shots = await self._uploads.screenshots(row["member"])
+        return attrs.evolve(project_record(row), screenshots=tuple(shots))
+
+    @deferred
+    async def group(self, kind: str, slug: str, game: str | None = None) -> Group:
+        """
+        @param kind: C{"locations"} or C{"teams"}.
+        @return: the location or team in a game.
+        """
+        if kind not in ("locations", "teams"):
+            raise NotFound(f"no board {kind!r} of groups")
+        return group_record(await self._member(kind, slug, game))
+
+    async def _member(self, kind: str, member: str, game: str | None) -> dict[str, Any]:
+        if kind not in _keys.BOARD_PREFIXES:
+            raise NotFound(f"no board {kind!r}")
         g = self._games.game(game)
         if kind != "languages":
             # Usernames and slugs are stored lower-cased.
@@ -120,15 +157,8 @@ class Boards:
         _, rows = await self._read(g, kind, {"members": [member]})
         if not rows or (kind != "languages" and not rows[0]["fields"]):
             raise NotFound(f"no {SINGULAR[kind]} {member!r}")
-        model = MODELS[kind](rows[0])
-        if kind == "projects":
-            model["screenshots"] = await self._uploads.screenshots(member)
-        return model
-
-    @deferred
-    async def player(self, username: str, game: str | None = None) -> dict[str, Any]:
-        """@return: the player's model in a game (the current one by default)."""
-        return await self.detail("people", username, game)
+        row: dict[str, Any] = rows[0]
+        return row
 
     @deferred
     async def set_project_active(self, slug: str, active: bool) -> None:

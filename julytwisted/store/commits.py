@@ -6,12 +6,11 @@ game's, a player's or a project's, newest arrival first.
 
 from __future__ import annotations
 
-from typing import Any
-
 from julytwisted.errors import NotFound
+from julytwisted.models import Commit, Page
 from julytwisted.redis_service import RedisClient, all_of
 from julytwisted.store import _keys
-from julytwisted.store._models import Page, commit_model, cursor_int, hash_reply
+from julytwisted.store._models import commit_record, cursor_int, hash_reply
 from julytwisted.store._scripts import deferred
 from julytwisted.store.games import Games
 
@@ -26,15 +25,15 @@ class Commits:
         self._games = games
 
     @deferred
-    async def commit(self, hash: str) -> dict[str, Any]:
+    async def commit(self, hash: str) -> Commit:
         """
-        @return: the commit's model.
+        @return: the commit.
         @raise NotFound: when no such commit is stored.
         """
         fields = await self._redis.execute("HGETALL", _keys.commit(hash.lower()))
         if not fields:
             raise NotFound(f"no commit {hash!r}")
-        return commit_model(hash_reply(fields))
+        return commit_record(hash_reply(fields))
 
     @deferred
     async def commits(
@@ -44,7 +43,7 @@ class Commits:
         limit: int = 20,
         username: str | None = None,
         project: str | None = None,
-    ) -> Page:
+    ) -> Page[Commit]:
         """
         Commits, newest arrival first: all of them, a game's, a player's or a
         project's.
@@ -68,9 +67,9 @@ class Commits:
         found = await all_of(
             [self._redis.execute("HGETALL", _keys.commit(h)) for h in hashes]
         )
-        models = [commit_model(hash_reply(f)) for f in found if f]
+        models = [commit_record(hash_reply(f)) for f in found if f]
         more = len(hashes_scores) // 2 > limit
-        return Page(models, str(int(float(scores[limit - 1]))) if more else None)
+        return Page(tuple(models), str(int(float(scores[limit - 1]))) if more else None)
 
 
 __all__ = ["Commits"]

@@ -14,9 +14,10 @@ from twisted.internet.interfaces import IReactorTime
 from julytwisted.errors import NotFound
 from julytwisted.game import scoring
 from julytwisted.game.games import Game
+from julytwisted.models import ListedGame, Page
 from julytwisted.redis_service import RedisClient
 from julytwisted.store import _keys
-from julytwisted.store._models import Page, game_model, offset_page
+from julytwisted.store._models import game_record, offset_page
 from julytwisted.store._scripts import deferred
 
 
@@ -52,7 +53,7 @@ class Games:
         return found
 
     @deferred
-    async def list_games(self, offset: int = 0, limit: int = 20) -> Page:
+    async def list_games(self, offset: int = 0, limit: int = 20) -> Page[ListedGame]:
         """
         Every game that has commits, every configured game and the current
         one, latest start first.
@@ -66,7 +67,7 @@ class Games:
             if found is not None:
                 known[found.slug] = found
         ordered = sorted(known.values(), key=lambda g: g.start, reverse=True)
-        models = [game_model(g, g == current) for g in ordered]
+        models = [game_record(g, g == current) for g in ordered]
         return offset_page(models[offset : offset + limit], offset, limit, len(models))
 
     @deferred

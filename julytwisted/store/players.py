@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
 from julytwisted.errors import Conflict, NotFound
+from julytwisted.models import Player
 from julytwisted.redis_service import RedisClient
 from julytwisted.store import _keys
 from julytwisted.store._models import (
@@ -54,7 +54,7 @@ class Players:
         team: str | None = None,
         approve_team: bool = False,
         password_hash: str = "",
-    ) -> dict[str, Any]:
+    ) -> Player:
         """
         Create a player.
 
@@ -67,7 +67,7 @@ class Players:
             L{julytwisted.store.groups.Groups.approve_team} changes).
         @param password_hash: the player's password as
             L{julytwisted.auth.passwords} hashes it, or empty for none.
-        @return: the player's model.
+        @return: the player.
         @raise InvalidInput: for a malformed username, e-mail or name.
         @raise Conflict: when the username or an e-mail is taken.
         """

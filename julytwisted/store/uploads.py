@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from julytwisted.errors import NotFound, PayloadTooLarge
+from julytwisted.models import FileInfo, UploadedFile
 from julytwisted.redis_service import RedisClient
 from julytwisted.store import _keys
 from julytwisted.store._models import hash_reply, iso
@@ -39,7 +40,7 @@ class Uploads:
     @deferred
     async def record_uploads(
         self, username: str, files: Sequence[dict[str, Any]], quota: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[UploadedFile]:
         """
         Record the files of one upload: each file's facts once, who sent it,
         as what and when; an avatar becomes the player's C{picture_url}, a
@@ -48,7 +49,7 @@ class Uploads:
         @param files: C{{sha256, size, content_type, filename, kind,
             project}} each, one kind and project for all.
         @param quota: the bytes of distinct files the player may have.
-        @return: each file's C{{sha256, size, content_type, url}}.
+        @return: each file, as the upload's answer lists it.
         @raise NotFound: when the project does not exist.
         @raise PayloadTooLarge: when the files would pass the quota.
         """
@@ -70,12 +71,9 @@ class Uploads:
                 f"{result['needed']} more needed"
             )
         return [
-            {
-                "sha256": f["sha256"],
-                "size": f["size"],
-                "content_type": f["content_type"],
-                "url": FILES_URL + f["sha256"],
-            }
+            UploadedFile(
+                f["sha256"], f["size"], f["content_type"], FILES_URL + f["sha256"]
+            )
             for f in files
         ]
 
@@ -88,22 +86,21 @@ class Uploads:
         return int(used or 0)
 
     @deferred
-    async def file_info(self, sha256: str) -> dict[str, Any]:
+    async def file_info(self, sha256: str) -> FileInfo:
         """
-        @return: a stored file's C{{sha256, size, content_type, url,
-            created}}.
+        @return: a stored file's facts.
         @raise NotFound: when no upload recorded it.
         """
         fields = hash_reply(await self._redis.execute("HGETALL", _keys.file(sha256)))
         if not fields:
             raise NotFound(f"no file {sha256!r}")
-        return {
-            "sha256": fields["sha256"],
-            "size": int(fields["size"]),
-            "content_type": fields["content_type"],
-            "url": FILES_URL + fields["sha256"],
-            "created": fields["created"],
-        }
+        return FileInfo(
+            sha256=fields["sha256"],
+            size=int(fields["size"]),
+            content_type=fields["content_type"],
+            url=FILES_URL + fields["sha256"],
+            created=fields["created"],
+        )
 
     async def screenshots(self, project: str) -> list[str]:
         """@return: the URLs of a project's latest screenshots, latest first."""

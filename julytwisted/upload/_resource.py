@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
@@ -28,6 +27,7 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET
 
 from julytwisted.errors import JulythonError, NotFound, Unauthorized
+from julytwisted.models import FileInfo, UploadedFile, to_json
 from julytwisted.site import LimitedRequest
 from julytwisted.store import Store
 from julytwisted.upload._files import FileStore, valid_digest
@@ -109,7 +109,7 @@ async def _ask(identify: Identify, request: IRequest) -> str | None:
 
 
 def _stored(
-    request: IRequest, stream: UploadStream, stored: list[dict[str, Any]]
+    request: IRequest, stream: UploadStream, stored: list[UploadedFile]
 ) -> bytes:
     """
     201 with the stored files; or, for a page's form that names a local
@@ -130,7 +130,7 @@ def _json(request: IRequest, status: int, body: object) -> bytes:
     request.setHeader(b"X-Content-Type-Options", b"nosniff")
     request.setHeader(b"Access-Control-Allow-Origin", b"*")
     request.setHeader(b"Cache-Control", b"no-store")
-    return json.dumps(body).encode()
+    return json.dumps(to_json(body)).encode()
 
 
 def _answer_error(request: IRequest, failure: Failure) -> None:
@@ -233,11 +233,11 @@ class StoredFile(Resource):
 
     render_HEAD = render_GET
 
-    def _serve(self, request: IRequest, info: dict[str, Any]) -> None:
+    def _serve(self, request: IRequest, info: FileInfo) -> None:
         path = self._uploads.files.path(self._digest)
         if not path.exists():
             raise NotFound(f"no file {self._digest}")
-        content_type = info["content_type"]
+        content_type = info.content_type
         etag = f'"{self._digest}"'.encode()
         if_range = request.getHeader(b"if-range")
         if if_range is not None and if_range != etag:

@@ -31,6 +31,7 @@ from julytwisted.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from julytwisted.models import UploadedFile
 from julytwisted.site import LimitedRequest
 from julytwisted.store import Store
 from julytwisted.upload._files import FileStore, PartialFile
@@ -311,7 +312,7 @@ class UploadStream:
         """The form's fields other than files, as far as they have come."""
         return dict(self._fields)
 
-    async def store(self) -> list[dict[str, Any]]:
+    async def store(self) -> list[UploadedFile]:
         """
         Record the upload in Redis and move its files into place.
 

@@ -39,7 +39,8 @@ from julytwisted.errors import (
 from julytwisted.game import hooks
 from julytwisted.game.events import Push
 from julytwisted.jobs.queue import Queue
-from julytwisted.store import MAX_LIMIT, Page, Store, cursor_int
+from julytwisted.models import to_json
+from julytwisted.store import MAX_LIMIT, Store, cursor_int
 from julytwisted.store.ratelimit import RateLimiter
 from julytwisted.web.openapi import openapi_document
 
@@ -70,7 +71,7 @@ class WebSettings:
 
 def _dumps(body: object) -> bytes:
     # Escaped so that no user text can close a <script> or be sniffed as HTML.
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(to_json(body), ensure_ascii=False, separators=(",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return text.encode("utf-8")
 
@@ -144,15 +145,16 @@ class WebApp:
     # Answers
 
     def _json(self, request: IRequest, body: object, status: int = 200) -> bytes:
+        """
+        @param body: a record of L{julytwisted.models}, or JSON-ready data
+            holding records.
+        """
         request.setResponseCode(status)
         request.setHeader(b"Content-Type", b"application/json; charset=utf-8")
         request.setHeader(b"X-Content-Type-Options", b"nosniff")
         request.setHeader(b"Access-Control-Allow-Origin", b"*")
         request.setHeader(b"Cache-Control", b"no-store")
         return _dumps(body)
-
-    def _page(self, request: IRequest, page: Page) -> bytes:
-        return self._json(request, {"models": page.models, "next": page.next})
 
     @app.handle_errors(JulythonError)
     def api_error(self, request: IRequest, failure: Failure) -> bytes:
@@ -217,7 +219,7 @@ class WebApp:
     async def board(self, request: IRequest, kind: str) -> bytes:
         offset, limit = _offset(request), _limit(request)
         page = await self.store.board(kind, _arg(request, "game"), offset, limit)
-        return self._page(request, page)
+        return self._json(request, page)
 
     @app.route("/api/v1/<any(people,projects,locations,teams):kind>/<member>",
                methods=["GET"])  # fmt: skip
@@ -234,7 +236,7 @@ class WebApp:
             username=_arg(request, "username"),
             project=_arg(request, "project"),
         )
-        return self._page(request, page)
+        return self._json(request, page)
 
     @app.route("/api/v1/commits/<hash>", methods=["GET"])
     async def commit(self, request: IRequest, hash: str) -> bytes:
@@ -251,7 +253,7 @@ class WebApp:
     @app.route("/api/v1/games", methods=["GET"])
     async def games(self, request: IRequest) -> bytes:
         page = await self.store.list_games(_offset(request), _limit(request))
-        return self._page(request, page)
+        return self._json(request, page)
 
     @app.route("/api/v1/people", methods=["POST"])
     async def create_player(self, request: IRequest) -> bytes:
@@ -273,7 +275,7 @@ class WebApp:
             body.get("team"),
             approve_team=True,
         )
-        request.setHeader(b"Location", f"/api/v1/people/{player['username']}".encode())
+        request.setHeader(b"Location", f"/api/v1/people/{player.username}".encode())
         return self._json(request, player, 201)
 
     @app.route("/api/v1/", methods=["OPTIONS"])

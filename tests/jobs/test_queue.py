@@ -17,19 +17,20 @@ from twisted.internet.task import deferLater
 from julytwisted.errors import NotFound
 from julytwisted.jobs.queue import JobRegistry, Queue
 from julytwisted.jobs.worker import Backoff, WorkerService
+from julytwisted.models import JobStatus
 from julytwisted.redis_service import RedisService
 
 FAST = Backoff(base=0.05, cap=0.2, jitter=0.5)
 
 
-async def settle(queue: Queue, job_id: str, timeout: float = 10) -> dict[str, Any]:
+async def settle(queue: Queue, job_id: str, timeout: float = 10) -> JobStatus:
     """Poll a job until it is done or failed."""
     for _ in range(int(timeout / 0.05)):
         status = await queue.status(job_id)
-        if status["state"] in ("done", "failed"):
+        if status.state in ("done", "failed"):
             return status
         await deferLater(reactor, 0.05, lambda: None)
-    raise AssertionError(f"job still {status['state']}")
+    raise AssertionError(f"job still {status.state}")
 
 
 @pytest.fixture
@@ -71,8 +72,8 @@ async def test_job_runs_and_reads_done(
 
     job_id = await queue.enqueue("add", 2, 3)
     status = await settle(queue, job_id)
-    assert status["state"] == "done" and status["result"] == 5
-    assert status["attempts"] == 1 and status["finished"] >= status["created"]
+    assert status.state == "done" and status.result == 5
+    assert status.attempts == 1 and status.finished >= status.created
 
 
 @pytest_twisted.ensureDeferred
@@ -90,7 +91,7 @@ async def test_raises_twice_then_succeeds(
         return "ok"
 
     status = await settle(queue, await queue.enqueue("flaky"))
-    assert (status["state"], status["attempts"], len(calls)) == ("done", 3, 3)
+    assert (status.state, status.attempts, len(calls)) == ("done", 3, 3)
 
 
 @pytest_twisted.ensureDeferred
@@ -108,13 +109,13 @@ async def test_always_failing_job_is_dead_and_can_be_requeued(
 
     job_id = await queue.enqueue("broken", max_attempts=3)
     status = await settle(queue, job_id)
-    assert status["state"] == "failed" and status["attempts"] == 3
-    assert "RuntimeError: always" in status["error"]
-    assert [d["id"] for d in await queue.dead()] == [job_id]
+    assert status.state == "failed" and status.attempts == 3
+    assert "RuntimeError: always" in status.error
+    assert [d.id for d in await queue.dead()] == [job_id]
     assert (await queue.stats())["dead"] == 1
     fixed.append(True)
     await queue.requeue(job_id)
-    assert (await settle(queue, job_id))["result"] == "fixed"
+    assert (await settle(queue, job_id)).result == "fixed"
     assert await queue.dead() == []
     with pytest.raises(NotFound):
         await queue.requeue(job_id)
@@ -132,9 +133,9 @@ async def test_delayed_job_runs_no_earlier_than_asked(
 
     asked = reactor.seconds()
     job_id = await queue.enqueue("noop", delay=1.0)
-    assert (await queue.status(job_id))["state"] == "delayed"
+    assert (await queue.status(job_id)).state == "delayed"
     status = await settle(queue, job_id)
-    assert status["started"] >= asked + 1.0
+    assert status.started >= asked + 1.0
 
 
 @pytest_twisted.ensureDeferred
@@ -162,7 +163,7 @@ async def test_job_of_a_dead_worker_is_taken_over(
         status = await settle(queue, job_id)
     finally:
         await survivor.stopService()
-    assert status["state"] == "done" and runs == ["run"]
+    assert status.state == "done" and runs == ["run"]
 
 
 @pytest_twisted.ensureDeferred
@@ -186,7 +187,7 @@ async def test_running_job_is_not_taken_from_a_live_worker(
     finally:
         for w in workers:
             await w.stopService()
-    assert status["state"] == "done" and runs == ["start"]
+    assert status.state == "done" and runs == ["start"]
 
 
 @pytest_twisted.ensureDeferred
@@ -207,7 +208,7 @@ async def test_stop_lets_running_jobs_finish(
     job_id = await queue.enqueue("short")
     await started
     await w.stopService()
-    assert (await queue.status(job_id))["state"] == "done"
+    assert (await queue.status(job_id)).state == "done"
 
 
 @pytest_twisted.ensureDeferred
@@ -218,7 +219,7 @@ async def test_unknown_job_name_fails_clearly(
     status = await settle(
         queue, await queue.enqueue("nothing-by-this-name", max_attempts=1)
     )
-    assert status["state"] == "failed" and "nothing-by-this-name" in status["error"]
+    assert status.state == "failed" and "nothing-by-this-name" in status.error
 
 
 @pytest_twisted.ensureDeferred
