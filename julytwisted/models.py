@@ -259,7 +259,9 @@ class Page(Generic[_T_co]):
     """
 
     models: tuple[_T_co, ...]
-    next: str | None = attrs.field(metadata=schema("The next page's cursor."))
+    next: str | None = attrs.field(
+        metadata=schema("The next page's cursor.", pattern="^[0-9]{1,15}$")
+    )
     total: int | None = attrs.field(default=None, metadata={WIRE: False})
 
 
