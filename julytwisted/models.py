@@ -143,6 +143,38 @@ Member = Player | Project | Group | Language
 
 
 @attrs.frozen
+class WaitingTeam:
+    """
+    A team waiting for an admin's approval.
+    """
+
+    slug: str = attrs.field(metadata=_SLUG)
+    name: str = attrs.field(metadata=_NAME)
+
+
+@attrs.frozen
+class Repair:
+    """
+    One board entry a recount found drifted, and put right.
+    """
+
+    board: str
+    member: str
+    was: int
+    now: int
+
+
+@attrs.frozen
+class Recount:
+    """
+    What rebuilding a game's boards from its commits found.
+    """
+
+    commits: int = attrs.field(metadata=schema("The game's commits.", minimum=0))
+    repaired: tuple[Repair, ...]
+
+
+@attrs.frozen
 class CommitFile:
     """
     One file a stored commit touched.
@@ -220,6 +252,24 @@ class JobStatus:
     error: str | Unset = attrs.field(
         default=UNSET, metadata=schema("Why its last run failed.")
     )
+
+
+@attrs.frozen
+class NewFile:
+    """
+    A file of an upload, stored on disk, for the store to record.
+
+    @ivar kind: C{"file"}, C{"avatar"} or C{"screenshot"}, one for an
+        upload's files.
+    @ivar project: the screenshot's project's slug, else empty.
+    """
+
+    sha256: str
+    size: int
+    content_type: str
+    filename: str
+    kind: str
+    project: str
 
 
 @attrs.frozen
@@ -308,11 +358,15 @@ __all__ = [
     "Language",
     "ListedGame",
     "Member",
+    "NewFile",
     "Page",
     "Player",
     "Project",
+    "Recount",
+    "Repair",
     "Unset",
     "UploadedFile",
+    "WaitingTeam",
     "schema",
     "to_json",
     "wire_fields",

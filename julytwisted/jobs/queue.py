@@ -31,7 +31,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from julytwisted.errors import InvalidInput, NotFound, RedisUnavailable
-from julytwisted.models import UNSET, JobState, JobStatus
+from julytwisted.models import UNSET, JobState, JobStatus, to_json
 from julytwisted.redis_service import RedisClient, Script
 
 log = Logger()
@@ -246,12 +246,17 @@ class Queue:
     async def finish(
         self, entry: str, job_id: str, outcome: str, detail: object, retry_at: float = 0
     ) -> None:
-        """Record the end of a run: C{done}, C{retry} at a time, or C{failed}."""
+        """
+        Record the end of a run: C{done}, C{retry} at a time, or C{failed}.
+
+        @param detail: the job's result (JSON-ready data or records), or
+            why it failed.
+        """
         await self.redis.run(
             _FINISH,
             args=(
                 entry, job_id, self._clock.seconds(), outcome,
-                json.dumps(detail), retry_at,
+                json.dumps(to_json(detail)), retry_at,
             ),
         )  # fmt: skip
 

@@ -18,7 +18,7 @@ from twisted.web.template import tags
 from julytwisted.auth.sessions import Sessions, Viewer
 from julytwisted.errors import Forbidden, JulythonError
 from julytwisted.jobs.queue import Queue
-from julytwisted.models import UNSET, JobStatus
+from julytwisted.models import UNSET, JobStatus, WaitingTeam
 from julytwisted.pages._html import Content, field, message, post_form
 from julytwisted.pages._render import (
     Renderer,
@@ -165,18 +165,18 @@ class Admin:
         return await self._show(request, "Admin", page)
 
 
-def _waiting_teams(teams: Sequence[dict[str, str]], csrf: str) -> Content:
+def _waiting_teams(teams: Sequence[WaitingTeam], csrf: str) -> Content:
     if not teams:
         return tags.p("No team is waiting.")
     return tags.ul(class_="waiting")(
         [
             tags.li(
-                tags.a(t["name"], href=f"/teams/{t['slug']}"),
+                tags.a(t.name, href=f"/teams/{t.slug}"),
                 " ",
                 post_form(
                     "/admin/approve-team",
                     csrf,
-                    [tags.input(type="hidden", name="slug", value=t["slug"])],
+                    [tags.input(type="hidden", name="slug", value=t.slug)],
                     "Approve",
                     class_="inline",
                 ),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
@@ -28,10 +27,13 @@ from julytwisted.models import (
     Group,
     ListedGame,
     Member,
+    NewFile,
     Page,
     Player,
     Project,
+    Recount,
     UploadedFile,
+    WaitingTeam,
 )
 from julytwisted.redis_service import RedisClient, all_of
 from julytwisted.store._keys import LIVE_PUBSUB
@@ -196,7 +198,7 @@ class Store:
         """Approve or unapprove a team (L{Groups.approve_team})."""
         return self._groups.approve_team(slug, approved)
 
-    def teams_waiting(self, limit: int = 100) -> Deferred[list[dict[str, str]]]:
+    def teams_waiting(self, limit: int = 100) -> Deferred[list[WaitingTeam]]:
         """@return: teams not approved yet (L{Groups.teams_waiting})."""
         return self._groups.teams_waiting(limit)
 
@@ -236,7 +238,7 @@ class Store:
         """(De)activate a project (L{Boards.set_project_active})."""
         return self._boards.set_project_active(slug, active)
 
-    def recount(self, game: str) -> Deferred[dict[str, Any]]:
+    def recount(self, game: str) -> Deferred[Recount]:
         """Rebuild a game's boards from its commits (L{Boards.recount})."""
         return self._boards.recount(game)
 
@@ -274,7 +276,7 @@ class Store:
     # Uploaded files
 
     def record_uploads(
-        self, username: str, files: Sequence[dict[str, Any]], quota: int
+        self, username: str, files: Sequence[NewFile], quota: int
     ) -> Deferred[list[UploadedFile]]:
         """Record the files of one upload (L{Uploads.record_uploads})."""
         return self._uploads.record_uploads(username, files, quota)

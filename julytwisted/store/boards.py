@@ -14,7 +14,15 @@ import attrs
 
 from julytwisted.errors import InvalidInput, NotFound
 from julytwisted.game.games import Game
-from julytwisted.models import Group, Member, Page, Player, Project
+from julytwisted.models import (
+    Group,
+    Member,
+    Page,
+    Player,
+    Project,
+    Recount,
+    Repair,
+)
 from julytwisted.redis_service import RedisClient, Script
 from julytwisted.store import _keys
 from julytwisted.store._models import (
@@ -174,13 +182,13 @@ class Boards:
             raise NotFound(f"no project {slug!r}")
 
     @deferred
-    async def recount(self, game: str) -> dict[str, Any]:
+    async def recount(self, game: str) -> Recount:
         """
         Rebuild every board of a game from its commits and repair any drift.
         Runs as one script: Redis answers nothing else meanwhile, about a
         second per hundred thousand commits.
 
-        @return: C{{"commits": N, "repaired": [{board, member, was, now}]}}.
+        @return: how many commits the game holds, and what was repaired.
         """
         request = {"game": self._games.game(game).slug, **POINTS}
         result = json.loads(
@@ -188,8 +196,9 @@ class Boards:
                 _RECOUNT, args=(json.dumps(request),), timeout=self._timeout
             )
         )
+        # cjson has one encoding for an empty table: an object.
         repaired = result["repaired"] if isinstance(result["repaired"], list) else []
-        return {"commits": result["commits"], "repaired": repaired}
+        return Recount(result["commits"], tuple(Repair(**r) for r in repaired))
 
     async def _read(
         self, game: Game, kind: str, what: dict[str, Any]

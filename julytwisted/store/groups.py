@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from julytwisted.errors import InvalidInput, NotFound
+from julytwisted.models import WaitingTeam
 from julytwisted.redis_service import RedisClient
 from julytwisted.store import _keys
 from julytwisted.store._models import group_request
@@ -81,19 +82,19 @@ class Groups:
         return sorted(result["games"] or [])
 
     @deferred
-    async def teams_waiting(self, limit: int = 100) -> list[dict[str, str]]:
+    async def teams_waiting(self, limit: int = 100) -> list[WaitingTeam]:
         """
         Teams not approved yet, from the set the scripts that make, move to
         and approve teams keep (C{j:teams:waiting}).
 
-        @return: up to C{limit} C{{slug, name}}, sorted by slug.
+        @return: up to C{limit} teams, sorted by slug.
         """
         found = await self._redis.execute(
             "SORT", _keys.TEAMS_WAITING, "ALPHA", "LIMIT", 0, limit,
             "GET", "#", "GET", _keys.TEAM_NAME_PATTERN,
         )  # fmt: skip
         pairs = zip(found[::2], found[1::2], strict=True)
-        return [{"slug": slug, "name": name or slug} for slug, name in pairs]
+        return [WaitingTeam(slug, name or slug) for slug, name in pairs]
 
 
 __all__ = ["Groups"]

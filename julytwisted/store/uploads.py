@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
 from julytwisted.errors import NotFound, PayloadTooLarge
-from julytwisted.models import FileInfo, UploadedFile
+from julytwisted.models import FileInfo, NewFile, UploadedFile, to_json
 from julytwisted.redis_service import RedisClient
 from julytwisted.store import _keys
 from julytwisted.store._models import hash_reply, iso
@@ -39,15 +38,14 @@ class Uploads:
 
     @deferred
     async def record_uploads(
-        self, username: str, files: Sequence[dict[str, Any]], quota: int
+        self, username: str, files: Sequence[NewFile], quota: int
     ) -> list[UploadedFile]:
         """
         Record the files of one upload: each file's facts once, who sent it,
         as what and when; an avatar becomes the player's C{picture_url}, a
         screenshot is listed on its project.  Atomic: all or nothing.
 
-        @param files: C{{sha256, size, content_type, filename, kind,
-            project}} each, one kind and project for all.
+        @param files: the upload's files, one kind and project for all.
         @param quota: the bytes of distinct files the player may have.
         @return: each file, as the upload's answer lists it.
         @raise NotFound: when the project does not exist.
@@ -58,7 +56,7 @@ class Uploads:
             "quota": quota,
             "now": iso(self._games.now()),
             "url_prefix": FILES_URL,
-            "files": list(files),
+            "files": to_json(files),
         }
         result = json.loads(
             await self._redis.run(_RECORD_UPLOADS, args=(json.dumps(request),))
@@ -71,9 +69,7 @@ class Uploads:
                 f"{result['needed']} more needed"
             )
         return [
-            UploadedFile(
-                f["sha256"], f["size"], f["content_type"], FILES_URL + f["sha256"]
-            )
+            UploadedFile(f.sha256, f.size, f.content_type, FILES_URL + f.sha256)
             for f in files
         ]
 

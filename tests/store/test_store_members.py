@@ -15,6 +15,7 @@ import pytest_twisted
 
 from julytwisted.errors import Conflict, NotFound
 from julytwisted.game import scoring
+from julytwisted.models import WaitingTeam
 from julytwisted.store import Store
 from tests.builders import commit, project, push
 
@@ -129,7 +130,7 @@ async def test_unapproved_team_scores_nothing_until_approved(store: Store) -> No
     await two_players(store)
     await store.move_member("ada", "teams", "Newts")
     assert (await store.detail("teams", "newts")).points == 0
-    assert await store.teams_waiting() == [{"slug": "newts", "name": "Newts"}]
+    assert await store.teams_waiting() == [WaitingTeam("newts", "Newts")]
     await store.ingest(push(commit("a3")))
     assert (await store.detail("teams", "newts")).points == 0
     await assert_boards_match_tally(store)
@@ -139,7 +140,7 @@ async def test_unapproved_team_scores_nothing_until_approved(store: Store) -> No
     await assert_boards_match_tally(store)
     await store.approve_team("newts", approved=False)
     assert (await store.detail("teams", "newts")).points == 0
-    assert [t["slug"] for t in await store.teams_waiting()] == ["newts"]
+    assert [t.slug for t in await store.teams_waiting()] == ["newts"]
     with pytest.raises(NotFound):
         await store.approve_team("nobody")
 
@@ -202,22 +203,20 @@ async def test_password_hash_stored_at_creation(store: Store) -> None:
 async def test_recount_repairs_tampering(store: Store) -> None:
     """A board tampered with is restored by recount, which says what it fixed."""
     await two_players(store)
-    assert (await store.recount("julython-2026"))["repaired"] == []
+    assert (await store.recount("julython-2026")).repaired == ()
     key = "j:game:julython-2026:board:people"
     await store.redis.execute("ZADD", key, "999.5", "ada")
     await store.redis.execute("ZADD", key, "5.5", "mallory")
     await store.redis.execute("ZREM", "j:game:julython-2026:board:locations", "austin")
     result = await store.recount("julython-2026")
-    assert result["commits"] == 4
-    assert sorted(
-        (r["board"], r["member"], r["was"], r["now"]) for r in result["repaired"]
-    ) == [
+    assert result.commits == 4
+    assert sorted((r.board, r.member, r.was, r.now) for r in result.repaired) == [
         ("locations", "austin", 0, 24),
         ("people", "ada", 999, 12),
         ("people", "mallory", 5, 0),
     ]
     await assert_boards_match_tally(store)
-    assert (await store.recount("julython-2026"))["repaired"] == []
+    assert (await store.recount("julython-2026")).repaired == ()
 
 
 @pytest_twisted.ensureDeferred

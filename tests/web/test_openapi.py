@@ -283,14 +283,14 @@ async def _queue_a_job(server: str) -> str:
 
 #: The metadata of an upload, recorded straight through the store.
 FILE = "ab" * 32
-UPLOADED = {
-    "sha256": FILE,
-    "size": 5,
-    "content_type": "text/plain",
-    "filename": "a.txt",
-    "kind": "file",
-    "project": "",
-}
+UPLOADED = models.NewFile(
+    sha256=FILE,
+    size=5,
+    content_type="text/plain",
+    filename="a.txt",
+    kind="file",
+    project="",
+)
 
 #: Each readable path, and the concrete paths of it that the tests ask for.
 READS = {
