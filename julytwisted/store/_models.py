@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypedDict, TypeVar
 
 from julytwisted.errors import InvalidInput
 from julytwisted.game.events import CommitEvent
@@ -73,7 +73,23 @@ def summary(message: str) -> str:
     return first[:SUMMARY_LENGTH]
 
 
-def board_rows(reply: str) -> tuple[int, list[dict[str, Any]]]:
+class BoardRow(TypedDict):
+    """
+    One member of a board as C{lua/board.lua} reads it.
+
+    @ivar rank: 1 for the first, L{False} for a member without points.
+    @ivar fields: the member's own hash (a player's name, a project's URL).
+    """
+
+    member: str
+    points: int
+    rank: int | Literal[False]
+    commits: int
+    projects: int
+    fields: dict[str, str]
+
+
+def board_rows(reply: str) -> tuple[int, list[BoardRow]]:
     decoded = json.loads(reply)
     rows = decoded["rows"]
     # cjson has one encoding for an empty table: an object.
@@ -169,7 +185,7 @@ def game_record(game: Game, current: bool) -> ListedGame:
     return ListedGame(game.slug, game.name, iso(game.start), iso(game.end), current)
 
 
-def player_record(row: dict[str, Any]) -> Player:
+def player_record(row: BoardRow) -> Player:
     f = row["fields"]
     return Player(
         username=row["member"],
@@ -184,7 +200,7 @@ def player_record(row: dict[str, Any]) -> Player:
     )
 
 
-def project_record(row: dict[str, Any], rank: int | None = None) -> Project:
+def project_record(row: BoardRow, rank: int | None = None) -> Project:
     """
     @param rank: the rank to show instead of the board's (within a size).
     """
@@ -204,7 +220,7 @@ def project_record(row: dict[str, Any], rank: int | None = None) -> Project:
     )
 
 
-def group_record(row: dict[str, Any]) -> Group:
+def group_record(row: BoardRow) -> Group:
     f = row["fields"]
     return Group(
         slug=row["member"],
@@ -216,7 +232,7 @@ def group_record(row: dict[str, Any]) -> Group:
     )
 
 
-def language_record(row: dict[str, Any]) -> Language:
+def language_record(row: BoardRow) -> Language:
     return Language(
         slug=language_slug(row["member"]),
         name=row["member"],
@@ -246,7 +262,7 @@ def commit_record(f: dict[str, str]) -> Commit:
 
 
 #: The record of each board's rows.
-RECORDS: dict[str, Callable[[dict[str, Any]], Member]] = {
+RECORDS: dict[str, Callable[[BoardRow], Member]] = {
     "people": player_record,
     "projects": project_record,
     "locations": group_record,
@@ -268,6 +284,7 @@ __all__ = [
     "SINGULAR",
     "SUMMARY_LENGTH",
     "USERNAME",
+    "BoardRow",
     "board_rows",
     "commit_record",
     "commit_request",

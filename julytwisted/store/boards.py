@@ -28,6 +28,7 @@ from julytwisted.store import _keys
 from julytwisted.store._models import (
     RECORDS,
     SINGULAR,
+    BoardRow,
     board_rows,
     group_record,
     offset_page,
@@ -114,7 +115,7 @@ class Boards:
             await self._redis.run(_PROJECTS_BY_SIZE, args=(json.dumps(request),))
         )
         members = found["members"] if isinstance(found["members"], list) else []
-        rows: list[dict[str, Any]] = []
+        rows: list[BoardRow] = []
         if members:
             _, rows = await self._read(g, "projects", {"members": members})
         models = [
@@ -155,7 +156,7 @@ class Boards:
             raise NotFound(f"no board {kind!r} of groups")
         return group_record(await self._member(kind, slug, game))
 
-    async def _member(self, kind: str, member: str, game: str | None) -> dict[str, Any]:
+    async def _member(self, kind: str, member: str, game: str | None) -> BoardRow:
         if kind not in _keys.BOARD_PREFIXES:
             raise NotFound(f"no board {kind!r}")
         g = self._games.game(game)
@@ -165,8 +166,7 @@ class Boards:
         _, rows = await self._read(g, kind, {"members": [member]})
         if not rows or (kind != "languages" and not rows[0]["fields"]):
             raise NotFound(f"no {SINGULAR[kind]} {member!r}")
-        row: dict[str, Any] = rows[0]
-        return row
+        return rows[0]
 
     @deferred
     async def set_project_active(self, slug: str, active: bool) -> None:
@@ -202,7 +202,7 @@ class Boards:
 
     async def _read(
         self, game: Game, kind: str, what: dict[str, Any]
-    ) -> tuple[int, list[dict[str, Any]]]:
+    ) -> tuple[int, list[BoardRow]]:
         prefix = _keys.BOARD_PREFIXES[kind]
         request = {"game": game.slug, "board": kind, "prefix": prefix, **what}
         return board_rows(await self._redis.run(_BOARD, args=(json.dumps(request),)))
