@@ -85,7 +85,13 @@ def test_pages_nest_and_keep_their_total_to_themselves() -> None:
 def test_a_stored_file_is_an_uploaded_file_and_when() -> None:
     """The file's detail adds when it was first uploaded to the upload's answer."""
     uploaded = UploadedFile("0" * 64, 3, "image/png", "/files/" + "0" * 64)
-    stored = FileInfo(*attrs.astuple(uploaded), created="2026-07-01T00:00:00Z")
+    stored = FileInfo(
+        uploaded.sha256,
+        uploaded.size,
+        uploaded.content_type,
+        uploaded.url,
+        created="2026-07-01T00:00:00Z",
+    )
     assert to_json(stored) == {**to_json(uploaded), "created": stored.created}  # type: ignore[dict-item]
 
 

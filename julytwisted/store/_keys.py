@@ -108,3 +108,8 @@ def file(sha256: str) -> str:
 def feed(channel: str) -> str:
     """A channel's stream of feed entries."""
     return f"j:feed:{channel}"
+
+
+def rate_limit(name: str, client: str) -> str:
+    """A client's theoretical arrival time under one named limit (GCRA)."""
+    return f"j:rl:{name}:{client}"

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.web.test_openapi -*-
+# -*- test-case-name: tests.web.test_schemas, tests.web.test_openapi -*-
 """
 JSON Schemas derived from the records of L{julytwisted.models}, so that the
 OpenAPI document and the answers cannot drift apart.
