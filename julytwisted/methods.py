@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import attrs
+
 from julytwisted import rpc
 from julytwisted.auth.accounts import add_commit_email, move_player, sign_up
 from julytwisted.auth.authenticator import Principal, RunInThread
@@ -29,9 +31,52 @@ from julytwisted.errors import (
 )
 from julytwisted.game import scoring
 from julytwisted.jobs.queue import Queue
+from julytwisted.models import (
+    Commit,
+    Group,
+    JobStatus,
+    ListedGame,
+    Member,
+    Page,
+    Player,
+    Project,
+)
 from julytwisted.store import MAX_LIMIT, Store
 
 _T = TypeVar("_T")
+
+
+@attrs.frozen
+class Account(Player):
+    """The signed-in player, with their commit e-mails."""
+
+    emails: tuple[str, ...]
+
+
+@attrs.frozen
+class EmailAdded:
+    """A player's commit e-mails, and the job adopting the new one's orphans."""
+
+    emails: tuple[str, ...]
+    job: str
+
+
+@attrs.frozen
+class JobQueued:
+    """The id of the job doing the work; follow it with C{jobs.status}."""
+
+    job: str
+
+
+@attrs.frozen
+class QueueReport:
+    """How many jobs wait, run and died, and the dead jobs themselves."""
+
+    queued: int
+    running: int
+    delayed: int
+    dead: int
+    dead_jobs: tuple[JobStatus, ...]
 
 
 #: JSON-RPC codes of the product's errors; HTTP-like outside the reserved range.
@@ -111,7 +156,7 @@ def build_registry(
 
 def _register_jobs(registry: rpc.Registry, queue: Queue) -> None:
     @registry.method("jobs.status(id=String) -> Object", safe=True)
-    async def status(ctx: rpc.CallContext, id: str) -> dict[str, Any]:
+    async def status(ctx: rpc.CallContext, id: str) -> JobStatus:
         """
         A background job: its state (delayed, queued, running, done or
         failed), attempts, result or error, and when.
@@ -131,7 +176,7 @@ def _register_reads(registry: rpc.Registry, store: Store) -> None:
         game: str | None = None,
         limit: int = 10,
         offset: int = 0,
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[Member, ...]:
         """
         A board, highest points first: people, projects, locations, teams or
         languages, of the current game unless C{game} names another.
@@ -148,16 +193,16 @@ def _register_reads(registry: rpc.Registry, store: Store) -> None:
     )
     async def player(
         ctx: rpc.CallContext, username: str, game: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Player:
         """A player with points, rank, commits and projects in a game."""
         return await store.player(username, game)
 
     @registry.method("julython.project(slug=String, game=String) -> Object", safe=True)
     async def project(
         ctx: rpc.CallContext, slug: str, game: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Project:
         """A project with its points, rank and commits in a game."""
-        return await store.detail("projects", slug, game)
+        return await store.project(slug, game)
 
     @registry.method(
         "julython.commits(username=String, project=String, limit=Number,"
@@ -170,18 +215,17 @@ def _register_reads(registry: rpc.Registry, store: Store) -> None:
         project: str | None = None,
         limit: int = 20,
         cursor: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Page[Commit]:
         """
         Commits, newest first, of a player or a project or of everyone:
         C{{"models": [...], "next": cursor}}; pass C{next} back as C{cursor}.
         """
-        page = await store.commits(
+        return await store.commits(
             cursor=cursor, limit=_limit(limit), username=username, project=project
         )
-        return {"models": page.models, "next": page.next}
 
     @registry.method("julython.games() -> Array", safe=True)
-    async def games(ctx: rpc.CallContext) -> list[dict[str, Any]]:
+    async def games(ctx: rpc.CallContext) -> tuple[ListedGame, ...]:
         """Every game with commits, every configured game and the current one."""
         return (await store.list_games(0, 1000)).models
 
@@ -194,7 +238,7 @@ def _register_player(
     )
     async def signup(
         ctx: rpc.CallContext, username: str, password: str, email: str
-    ) -> dict[str, Any]:
+    ) -> Player:
         """
         Make an account: a username, a password (8 characters or more) and the
         e-mail your commits carry.  Sign in afterwards with HTTP Basic.
@@ -202,38 +246,37 @@ def _register_player(
         return await sign_up(store, run_in_thread, username, password, email)
 
     @registry.method("julython.whoami() -> Object", authenticated=True)
-    async def whoami(ctx: rpc.CallContext) -> dict[str, Any]:
+    async def whoami(ctx: rpc.CallContext) -> Account:
         """The signed-in player, with their commit e-mails."""
         username = _player_of(ctx)
-        model = await store.player(username)
-        return {**model, "emails": await store.emails(username)}
+        player = await store.player(username)
+        emails = tuple(await store.emails(username))
+        return Account(**attrs.asdict(player, recurse=False), emails=emails)
 
     @registry.method("julython.addEmail(email=String) -> Object", authenticated=True)
-    async def add_email(ctx: rpc.CallContext, email: str) -> dict[str, Any]:
+    async def add_email(ctx: rpc.CallContext, email: str) -> EmailAdded:
         """
         Add a commit e-mail.  Commits already made with it (orphans) are
         scored for you by a background job: follow it with jobs.status.
         """
         username = _player_of(ctx)
         job = await add_commit_email(store, queue, username, email)
-        return {"emails": await store.emails(username), "job": job}
+        return EmailAdded(tuple(await store.emails(username)), job)
 
     @registry.method("julython.setLocation(name=String) -> Object", authenticated=True)
-    async def set_location(ctx: rpc.CallContext, name: str | None) -> dict[str, Any]:
+    async def set_location(ctx: rpc.CallContext, name: str | None) -> JobQueued:
         """
         Move to a location (by name; null for none).  A background job moves
         your points along: follow it with jobs.status.
         """
         return await _move(ctx, "locations", name)
 
-    async def _move(
-        ctx: rpc.CallContext, board: str, name: str | None
-    ) -> dict[str, Any]:
+    async def _move(ctx: rpc.CallContext, board: str, name: str | None) -> JobQueued:
         username = _player_of(ctx)
-        return {"job": await move_player(store, queue, username, board, name)}
+        return JobQueued(await move_player(store, queue, username, board, name))
 
     @registry.method("julython.setTeam(name=String) -> Object", authenticated=True)
-    async def set_team(ctx: rpc.CallContext, name: str | None) -> dict[str, Any]:
+    async def set_team(ctx: rpc.CallContext, name: str | None) -> JobQueued:
         """
         Join a team (by name; null for none).  A background job moves your
         points along (jobs.status follows it); a new team scores once an
@@ -252,46 +295,47 @@ def _register_player(
 
 def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
     @registry.method("admin.jobs() -> Object", authenticated=True)
-    async def jobs(ctx: rpc.CallContext) -> dict[str, Any]:
+    async def jobs(ctx: rpc.CallContext) -> QueueReport:
         """Queue depth, running and dead jobs, and the dead jobs themselves."""
         _admin(ctx)
-        return {**(await queue.stats()), "dead_jobs": await queue.dead()}
+        stats = await queue.stats()
+        return QueueReport(**stats, dead_jobs=tuple(await queue.dead()))
 
     @registry.method("admin.requeueJob(id=String) -> Object", authenticated=True)
-    async def requeue_job(ctx: rpc.CallContext, id: str) -> dict[str, Any]:
+    async def requeue_job(ctx: rpc.CallContext, id: str) -> JobStatus:
         """Give a dead job a new round of attempts."""
         _admin(ctx)
         await queue.requeue(id)
         return await queue.status(id)
 
     @registry.method("admin.recount(game=String) -> Object", authenticated=True)
-    async def recount(ctx: rpc.CallContext, game: str | None = None) -> dict[str, Any]:
+    async def recount(ctx: rpc.CallContext, game: str | None = None) -> JobQueued:
         """Rebuild a game's boards from its commits in a background job."""
         _admin(ctx)
-        return {"job": await queue.enqueue("recount", store.game(game).slug)}
+        return JobQueued(await queue.enqueue("recount", store.game(game).slug))
 
     @registry.method(
         "admin.deactivateProject(slug=String) -> Object", authenticated=True
     )
-    async def deactivate_project(ctx: rpc.CallContext, slug: str) -> dict[str, Any]:
+    async def deactivate_project(ctx: rpc.CallContext, slug: str) -> Project:
         """Stop a project scoring: its pushes are refused as abuse."""
         _admin(ctx)
         await store.set_project_active(slug, False)
-        return await store.detail("projects", slug)
+        return await store.project(slug)
 
     @registry.method("admin.activateProject(slug=String) -> Object", authenticated=True)
-    async def activate_project(ctx: rpc.CallContext, slug: str) -> dict[str, Any]:
+    async def activate_project(ctx: rpc.CallContext, slug: str) -> Project:
         """Let a deactivated project score again."""
         _admin(ctx)
         await store.set_project_active(slug, True)
-        return await store.detail("projects", slug)
+        return await store.project(slug)
 
     @registry.method("admin.approveTeam(slug=String) -> Object", authenticated=True)
-    async def approve_team(ctx: rpc.CallContext, slug: str) -> dict[str, Any]:
+    async def approve_team(ctx: rpc.CallContext, slug: str) -> Group:
         """Approve a team: it scores from now on, its members' past commits too."""
         _admin(ctx)
         await store.approve_team(slug)
-        return await store.detail("teams", slug)
+        return await store.group("teams", slug)
 
     @registry.method(
         "admin.createPlayer(username=String, name=String, emails=Array,"
@@ -305,7 +349,7 @@ def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
         emails: list[str] | None = None,
         location: str | None = None,
         team: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Player:
         """Create a player; a team named here is approved."""
         _admin(ctx)
         return await store.create_player(
@@ -314,6 +358,10 @@ def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
 
 
 __all__ = [
+    "Account",
+    "EmailAdded",
+    "JobQueued",
+    "QueueReport",
     "build_registry",
     "translate",
 ]

@@ -30,6 +30,7 @@ from julytwisted.jobs.worker import WorkerService
 from julytwisted.live import LiveResource, build_live
 from julytwisted.methods import build_registry, translate
 from julytwisted.metrics import Metrics, MetricsResource
+from julytwisted.models import to_json
 from julytwisted.pages import FORM_MAX_BODY, Accounts, Admin, Pages, StaticFiles
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
@@ -142,6 +143,7 @@ def build_site(
             version=__version__,
             observe=metrics.rpc_call,
             admit=lambda request: limiter.wait("rpc", request, by_token=True),
+            present=to_json,
         ),
     )
     root.putChild(b"metrics", MetricsResource(metrics, queue.stats))

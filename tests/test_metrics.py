@@ -161,7 +161,7 @@ async def test_job_outcomes_counted(redis: RedisService) -> None:
     )
     worker.startService()
     try:
-        assert (await settle(queue, await queue.enqueue("flaky")))["state"] == "done"
+        assert (await settle(queue, await queue.enqueue("flaky"))).state == "done"
     finally:
         await worker.stopService()
     scrape = samples(metrics.render().decode())

@@ -118,5 +118,5 @@ async def test_service_proxy_upload_shows_a_bar(
             s.close()
 
     answer = await deferToThread(script)
-    assert (await store.player("ada"))["picture_url"] == answer[0]["url"]
+    assert (await store.player("ada")).picture_url == answer[0]["url"]
     assert shown.getvalue().endswith("100%  0.0/0.0 MiB\n")

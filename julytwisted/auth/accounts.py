@@ -11,6 +11,7 @@ from typing import Any
 from julytwisted.auth.authenticator import RunInThread
 from julytwisted.auth.passwords import check_strength, hash_password
 from julytwisted.jobs.queue import Queue
+from julytwisted.models import Player
 from julytwisted.store import Store
 
 
@@ -21,12 +22,12 @@ async def sign_up(
     password: str,
     email: str,
     name: str | None = None,
-) -> dict[str, Any]:
+) -> Player:
     """
     Make an account: check the password, hash it off the reactor, create the
     player with one commit e-mail.
 
-    @return: the new player's model.
+    @return: the new player.
     @raise InvalidInput: for a weak password or a malformed field.
     @raise Conflict: when the username or the e-mail is taken.
     """

@@ -11,6 +11,7 @@ from typing import Any
 
 from julytwisted.errors import NotifyFailed
 from julytwisted.jobs.queue import JobRegistry
+from julytwisted.models import Recount
 from julytwisted.store import Store
 
 #: Seconds an outgoing webhook may take to answer.
@@ -68,7 +69,7 @@ def build_jobs(store: Store, post: Post) -> JobRegistry:
         return {"games": await store.approve_team(slug)}
 
     @jobs.job("recount")
-    async def recount(game: str) -> dict[str, Any]:
+    async def recount(game: str) -> Recount:
         """Rebuild every board of a game from its commits; report the drift."""
         return await store.recount(game)
 

@@ -22,7 +22,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet.defer import (
     DeferredList,
@@ -31,6 +31,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from julytwisted.errors import InvalidInput, NotFound, RedisUnavailable
+from julytwisted.models import UNSET, JobState, JobStatus, to_json
 from julytwisted.redis_service import RedisClient, Script
 
 log = Logger()
@@ -123,7 +124,7 @@ class Queue:
         )  # fmt: skip
         return enqueued
 
-    async def status(self, job_id: str) -> dict[str, Any]:
+    async def status(self, job_id: str) -> JobStatus:
         """
         @return: the job's state (C{delayed}, C{queued}, C{running}, C{done},
             C{failed}), attempts, result or error, and when.
@@ -132,7 +133,7 @@ class Queue:
         flat = await self.redis.execute("HGETALL", _job_key(job_id))
         if not flat:
             raise NotFound(f"no job {job_id!r}")
-        return _status_model(dict(zip(flat[0::2], flat[1::2], strict=True)))
+        return _status(dict(zip(flat[0::2], flat[1::2], strict=True)))
 
     async def stats(self) -> dict[str, int]:
         """@return: how many jobs are queued, delayed, running and dead."""
@@ -155,7 +156,7 @@ class Queue:
             "dead": int(dead),
         }
 
-    async def dead(self, limit: int = 100) -> list[dict[str, Any]]:
+    async def dead(self, limit: int = 100) -> list[JobStatus]:
         """@return: the dead jobs, the latest first."""
         ids = await self.redis.execute("ZREVRANGE", _DEAD, 0, limit - 1)
         return [await self.status(job_id) for job_id in ids]
@@ -245,12 +246,17 @@ class Queue:
     async def finish(
         self, entry: str, job_id: str, outcome: str, detail: object, retry_at: float = 0
     ) -> None:
-        """Record the end of a run: C{done}, C{retry} at a time, or C{failed}."""
+        """
+        Record the end of a run: C{done}, C{retry} at a time, or C{failed}.
+
+        @param detail: the job's result (JSON-ready data or records), or
+            why it failed.
+        """
         await self.redis.run(
             _FINISH,
             args=(
                 entry, job_id, self._clock.seconds(), outcome,
-                json.dumps(detail), retry_at,
+                json.dumps(to_json(detail)), retry_at,
             ),
         )  # fmt: skip
 
@@ -264,23 +270,33 @@ def _entries(raw: list[Any]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _status_model(f: dict[str, str]) -> dict[str, Any]:
-    model: dict[str, Any] = {
-        "id": f["id"],
-        "name": f.get("name"),
-        "state": f.get("state"),
-        "attempts": int(f.get("attempts", 0)),
-        "max_attempts": int(f.get("max_attempts", 0)),
-        "created": float(f["created"]) if "created" in f else None,
-        "run_at": float(f["run_at"]) if "run_at" in f else None,
-        "started": float(f["started"]) if "started" in f else None,
-        "finished": float(f["finished"]) if "finished" in f else None,
-    }
-    if "result" in f:
-        model["result"] = json.loads(f["result"])
-    if "error" in f:
-        model["error"] = json.loads(f["error"]) if f["error"][:1] == '"' else f["error"]
-    return model
+def _seconds(f: dict[str, str], key: str) -> float | None:
+    return float(f[key]) if key in f else None
+
+
+def _status(f: dict[str, str]) -> JobStatus:
+    error = f.get("error")
+    return JobStatus(
+        id=f["id"],
+        name=f.get("name", ""),
+        state=cast(JobState, f.get("state")),
+        attempts=int(f.get("attempts", 0)),
+        max_attempts=int(f.get("max_attempts", 0)),
+        created=_seconds(f, "created"),
+        run_at=_seconds(f, "run_at"),
+        started=_seconds(f, "started"),
+        finished=_seconds(f, "finished"),
+        result=json.loads(f["result"]) if "result" in f else UNSET,
+        error=UNSET if error is None else _error(error),
+    )
+
+
+def _error(stored: str) -> str:
+    # A run's failure is stored as JSON text; queue_start.lua's is bare.
+    if stored[:1] == '"':
+        text: str = json.loads(stored)
+        return text
+    return stored
 
 
 __all__ = ["JobFunction", "JobRegistry", "Queue"]

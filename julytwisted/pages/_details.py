@@ -15,6 +15,7 @@ from twisted.web.template import Tag, tags
 from julytwisted.errors import NotFound
 from julytwisted.game import badges as _badges
 from julytwisted.game.games import Game
+from julytwisted.models import UNSET, Group, Member, Player, Project
 from julytwisted.pages._html import (
     Content,
     aria,
@@ -40,21 +41,21 @@ async def player_page(store: Store, game: Game, username: str) -> tuple[str, Con
     calendar = await _calendar(store, model, game)
     content = [
         tags.p(class_="who")(
-            tags.img(src=model["picture_url"], alt="", width="64", height="64")
-            if model.get("picture_url")
+            tags.img(src=model.picture_url, alt="", width="64", height="64")
+            if model.picture_url
             else "",
-            f"@{model['username']} in {game.name}",
+            f"@{model.username} in {game.name}",
         ),
         _figures(model, ("rank", "points", "commits", "projects")),
         await _groups(store, model, game),
         calendar,
         tags.h2("Recent commits"),
         commit_list(
-            (await store.commits(username=model["username"])).models,
+            (await store.commits(username=model.username)).models,
             "No commits yet.",
         ),
     ]
-    return model["name"], content
+    return model.name, content
 
 
 async def project_page(
@@ -69,22 +70,22 @@ async def project_page(
     @return: the page's title and content.
     @raise NotFound: for an unknown project.
     """
-    model = await store.detail("projects", slug, game.slug)
+    model = await store.project(slug, game.slug)
     content = [
-        tags.p(_link(model["url"], model["url"]) if model["url"] else ""),
-        tags.p(model["description"]) if model.get("description") else "",
+        tags.p(_link(model.url, model.url) if model.url else ""),
+        tags.p(model.description) if model.description else "",
         tags.p("This project is deactivated: it no longer scores.", class_="notice")
-        if not model["active"]
+        if not model.active
         else "",
         _figures(model, ("rank", "points", "commits")),
         _screenshots(model, csrf),
         tags.h2("Recent commits"),
         commit_list(
-            (await store.commits(project=model["slug"])).models,
+            (await store.commits(project=model.slug)).models,
             "No commits yet.",
         ),
     ]
-    return model["name"], content
+    return model.name, content
 
 
 async def group_page(
@@ -98,9 +99,9 @@ async def group_page(
     @return: the page's title and content.
     @raise NotFound: for an unknown group.
     """
-    model = await store.detail(kind, slug, game.slug)
+    model = await store.group(kind, slug, game.slug)
     note: Content = ""
-    if kind == "teams" and model.get("approved") is False:
+    if kind == "teams" and model.approved is False:
         note = tags.p("This team waits for an organiser's approval.", class_="notice")
     content = [
         note,
@@ -108,7 +109,7 @@ async def group_page(
         _figures(model, ("rank", "points", "commits")),
         tags.p(tags.a(f"All {kind}", href=f"/{kind}/?game={quote(game.slug)}")),
     ]
-    return model["name"], content
+    return model.name, content
 
 
 def _link(url: str, text: str) -> Content:
@@ -118,12 +119,12 @@ def _link(url: str, text: str) -> Content:
     return text
 
 
-def _screenshots(model: dict[str, Any], csrf: str | None) -> Content:
+def _screenshots(model: Project, csrf: str | None) -> Content:
     """
     A project's screenshots, latest first, each a link to the full image;
     and for a signed-in player, the form that adds one.
     """
-    shots = model.get("screenshots") or []
+    shots = () if model.screenshots is UNSET else model.screenshots
     if not shots and csrf is None:
         return ""
     parts: list[Content] = [tags.h2("Screenshots", id="screenshots")]
@@ -134,7 +135,7 @@ def _screenshots(model: dict[str, Any], csrf: str | None) -> Content:
                     tags.a(href=url)(
                         tags.img(
                             src=url,
-                            alt=f"Screenshot {n} of {model['name']}",
+                            alt=f"Screenshot {n} of {model.name}",
                             loading="lazy",
                         )
                     )
@@ -143,11 +144,11 @@ def _screenshots(model: dict[str, Any], csrf: str | None) -> Content:
             )
         )
     if csrf is not None:
-        after = f"/projects/{quote(model['slug'])}#screenshots"
+        after = f"/projects/{quote(model.slug)}#screenshots"
         parts.append(
             upload_form(
                 csrf,
-                {"kind": "screenshot", "project": model["slug"], "next": after},
+                {"kind": "screenshot", "project": model.slug, "next": after},
                 "Add a screenshot (PNG, JPEG, GIF or WebP)",
                 "f-screenshot",
             )
@@ -155,38 +156,41 @@ def _screenshots(model: dict[str, Any], csrf: str | None) -> Content:
     return tags.section(parts)
 
 
-def _figures(model: dict[str, Any], keys: tuple[str, ...]) -> Tag:
+def _figures(model: Member, keys: tuple[str, ...]) -> Tag:
     labels = {"rank": "Rank", "points": "Points", "commits": "Commits"}
     labels["projects"] = "Projects"
     return tags.dl(class_="figures")(
         [
-            tags.div(tags.dt(labels[k]), tags.dd(str(model.get(k) or "none")))
+            tags.div(tags.dt(labels[k]), tags.dd(str(getattr(model, k) or "none")))
             for k in keys
         ]
     )
 
 
-async def _groups(store: Store, model: dict[str, Any], game: Game) -> Content:
+async def _groups(store: Store, model: Player, game: Game) -> Content:
     """Links to the player's location and team."""
     parts: list[Content] = []
-    for key, kind in (("location", "locations"), ("team", "teams")):
-        if model.get(key):
+    for key, kind, slug in (
+        ("location", "locations", model.location),
+        ("team", "teams", model.team),
+    ):
+        if slug:
             try:
-                group = await store.detail(kind, model[key], game.slug)
+                group = await store.group(kind, slug, game.slug)
             except NotFound:
-                group = {"slug": model[key], "name": model[key]}
+                group = Group(slug=slug, name=slug, points=0, rank=None, commits=0)
             link = member_link(kind, group)
             parts.append(tags.li(f"{key.title()}: ", link))
     return tags.ul(class_="groups")(parts) if parts else ""
 
 
-async def _calendar(store: Store, model: dict[str, Any], game: Game) -> Content:
+async def _calendar(store: Store, model: Player, game: Game) -> Content:
     """The player's badges, longest streak and commits per day in the game."""
-    stamps = await _commit_times(store, model["username"], game)
+    stamps = await _commit_times(store, model.username, game)
     counts = _badges.per_day(stamps)
     days = _badges.game_days(game)
     streak = _badges.longest_streak(d for d in counts if d in set(days))
-    earned = _badges.badges(model["commits"], model["projects"], streak)
+    earned = _badges.badges(model.commits, model.projects, streak)
     return [
         tags.h2("Badges"),
         tags.p(f"Longest streak: {streak} day{'s' * (streak != 1)} in a row."),
@@ -207,7 +211,7 @@ async def _commit_times(store: Store, username: str, game: Game) -> list[str]:
     cursor: str | None = None
     while len(stamps) < CALENDAR_COMMITS:
         page = await store.commits(username=username, cursor=cursor, limit=100)
-        stamps += [c["timestamp"] for c in page.models if game.slug in c["games"]]
+        stamps += [c.timestamp for c in page.models if game.slug in c.games]
         cursor = page.next
         if cursor is None:
             break

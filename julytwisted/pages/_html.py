@@ -18,6 +18,7 @@ from twisted.internet.defer import Deferred
 from twisted.web.template import Tag, flattenString, tags
 
 from julytwisted.auth.sessions import CSRF_FIELD, Viewer
+from julytwisted.models import Commit, Group, ListedGame, Member, Player
 
 #: A piece of a page: a tag, text, or a list of them.
 Content = Any
@@ -114,17 +115,17 @@ def aria(tag: Tag, **attributes: str) -> Tag:
     return tag
 
 
-def member_link(kind: str, model: dict[str, Any]) -> Tag:
+def member_link(kind: str, model: Member | Group) -> Tag:
     """A link to a board member's own page (languages have none)."""
-    key = "username" if kind == "people" else "slug"
-    name = model.get("name") or model[key]
+    key = model.username if isinstance(model, Player) else model.slug
+    name = model.name or key
     if kind == "languages":
         return tags.span(name)
-    return tags.a(name, href=f"/{kind}/{quote(model[key])}")
+    return tags.a(name, href=f"/{kind}/{quote(key)}")
 
 
 def board_table(
-    kind: str, models: Sequence[dict[str, Any]], caption: str, offset: int = 0
+    kind: str, models: Sequence[Member], caption: str, offset: int = 0
 ) -> Tag:
     """A table of a board's rows, highest first."""
     projects = kind == "people"
@@ -137,11 +138,13 @@ def board_table(
     )
     rows = [
         tags.tr(
-            tags.td(str(m.get("rank") or offset + i + 1), class_="num"),
+            tags.td(str(m.rank or offset + i + 1), class_="num"),
             tags.th(member_link(kind, m), scope="row"),
-            tags.td(str(m["points"]), class_="num"),
-            tags.td(str(m["commits"]), class_="num"),
-            tags.td(str(m["projects"]), class_="num") if projects else "",
+            tags.td(str(m.points), class_="num"),
+            tags.td(str(m.commits), class_="num"),
+            tags.td(str(m.projects), class_="num")
+            if projects and isinstance(m, Player)
+            else "",
         )
         for i, m in enumerate(models)
     ]
@@ -173,7 +176,7 @@ def pager(path: str, query: dict[str, str], page: int, more: bool) -> Tag:
 
 def game_selector(
     path: str,
-    games: Iterable[dict[str, Any]],
+    games: Iterable[ListedGame],
     chosen: str,
     keep: dict[str, str] | None = None,
 ) -> Tag:
@@ -183,9 +186,9 @@ def game_selector(
     leave the page.
     """
     options = [
-        tags.option(g["name"], value=g["slug"], selected="selected")
-        if g["slug"] == chosen
-        else tags.option(g["name"], value=g["slug"])
+        tags.option(g.name, value=g.slug, selected="selected")
+        if g.slug == chosen
+        else tags.option(g.name, value=g.slug)
         for g in games
     ]
     return tags.form(method="get", action=path, class_="games")(
@@ -207,32 +210,32 @@ def when(instant: str, text: str | None = None) -> Tag:
     return tags.time(label, datetime=instant)
 
 
-def commit_list(commits: Sequence[dict[str, Any]], empty: str) -> Tag:
+def commit_list(commits: Sequence[Commit], empty: str) -> Tag:
     """Commits, newest first: message (as text), who, where and when."""
     if not commits:
         return tags.p(empty, class_="empty")
     items = []
     for c in commits:
         who = (
-            tags.a(c["username"], href=f"/people/{quote(c['username'])}")
-            if c.get("username")
-            else tags.span(c.get("author") or "someone")
+            tags.a(c.username, href=f"/people/{quote(c.username)}")
+            if c.username
+            else tags.span(c.author or "someone")
         )
-        message = (c.get("message") or "").strip().splitlines()
+        message = c.message.strip().splitlines()
         item = tags.li(
             tags.p(class_="message")(message[0] if message else "(no message)"),
             tags.p(class_="meta")(
                 who,
                 " in ",
-                tags.a(c["project"], href=f"/projects/{quote(c['project'])}"),
+                tags.a(c.project, href=f"/projects/{quote(c.project)}"),
                 " · ",
-                when(c.get("timestamp", "")),
+                when(c.timestamp),
                 " · ",
-                tags.a(c["hash"][:8], href=c["url"]) if c.get("url") else "",
+                tags.a(c.hash[:8], href=c.url) if c.url else "",
             ),
         )
         # The live feed's script skips commits the page shows already.
-        item.attributes["data-hash"] = c["hash"]
+        item.attributes["data-hash"] = c.hash
         items.append(item)
     return tags.ol(class_="commits")(items)
 

@@ -251,7 +251,7 @@ class Accounts:
             content = [message(e.message, error=True), self._signup_form(request, form)]
             status = error_status(request, e)
             return await self._show(request, "Sign up", content, status)
-        self.sessions.start(request, Viewer(player["username"]))
+        self.sessions.start(request, Viewer(player.username))
         return redirect(request, "/profile?saved=welcome")
 
     @app.route("/login", methods=["GET"])
@@ -353,24 +353,24 @@ class Accounts:
 
         return [
             tags.p(tags.a("Your public page", href=f"/people/{username}")),
-            one("name", "Display name", "name", player["name"], ""),
+            one("name", "Display name", "name", player.name, ""),
             _emails_section(emails, csrf, values.get("email", "")),
             one(
                 "location",
                 "Location",
                 "location",
-                player["location"] or "",
+                player.location or "",
                 "A city or region; empty for none.",
             ),
             one(
                 "team",
                 "Team",
                 "team",
-                player["team"] or "",
+                player.team or "",
                 "A new team scores once an organiser approves it.",
             ),
             _tokens_section(await self.store.tokens(username), csrf),
-            _picture_section(player["picture_url"], csrf),
+            _picture_section(player.picture_url, csrf),
         ]
 
     @app.route("/profile/<any(name,email,location,team,'remove-email',"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Sequence
-from typing import Any
 
 from klein import Klein
 from twisted.web.iweb import IRequest
@@ -19,6 +18,7 @@ from twisted.web.template import tags
 from julytwisted.auth.sessions import Sessions, Viewer
 from julytwisted.errors import Forbidden, JulythonError
 from julytwisted.jobs.queue import Queue
+from julytwisted.models import UNSET, JobStatus, WaitingTeam
 from julytwisted.pages._html import Content, field, message, post_form
 from julytwisted.pages._render import (
     Renderer,
@@ -169,18 +169,18 @@ class Admin:
         return await self._show(request, "Admin", page)
 
 
-def _waiting_teams(teams: Sequence[dict[str, str]], csrf: str) -> Content:
+def _waiting_teams(teams: Sequence[WaitingTeam], csrf: str) -> Content:
     if not teams:
         return tags.p("No team is waiting.")
     return tags.ul(class_="waiting")(
         [
             tags.li(
-                tags.a(t["name"], href=f"/teams/{t['slug']}"),
+                tags.a(t.name, href=f"/teams/{t.slug}"),
                 " ",
                 post_form(
                     "/admin/approve-team",
                     csrf,
-                    [tags.input(type="hidden", name="slug", value=t["slug"])],
+                    [tags.input(type="hidden", name="slug", value=t.slug)],
                     "Approve",
                     class_="inline",
                 ),
@@ -190,7 +190,7 @@ def _waiting_teams(teams: Sequence[dict[str, str]], csrf: str) -> Content:
     )
 
 
-def _dead_jobs(dead: Sequence[dict[str, Any]], csrf: str) -> Content:
+def _dead_jobs(dead: Sequence[JobStatus], csrf: str) -> Content:
     if not dead:
         return tags.p("No dead jobs.")
     return tags.table(
@@ -205,8 +205,8 @@ def _dead_jobs(dead: Sequence[dict[str, Any]], csrf: str) -> Content:
         tags.tbody(
             [
                 tags.tr(
-                    tags.td(f"{job.get('name', '')} {job.get('id', '')}"),
-                    tags.td(str(job.get("error") or "")),
+                    tags.td(f"{job.name} {job.id}"),
+                    tags.td("" if job.error is UNSET else job.error),
                     tags.td(
                         post_form(
                             "/admin/requeue-job",
@@ -215,7 +215,7 @@ def _dead_jobs(dead: Sequence[dict[str, Any]], csrf: str) -> Content:
                                 tags.input(
                                     type="hidden",
                                     name="id",
-                                    value=str(job.get("id", "")),
+                                    value=job.id,
                                 )
                             ],
                             "Run again",

@@ -14,8 +14,8 @@ carries an ETag and a short max-age (L{julytwisted.pages._render}).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 from klein import Klein
@@ -27,6 +27,12 @@ from twisted.web.template import Tag, tags
 from julytwisted.auth.sessions import Sessions
 from julytwisted.errors import InvalidInput
 from julytwisted.game.games import Game
+from julytwisted.models import (
+    Commit,
+    ListedGame,
+    Member,
+    Page,
+)
 from julytwisted.pages._details import group_page, player_page, project_page
 from julytwisted.pages._help import help_page
 from julytwisted.pages._html import (
@@ -40,7 +46,7 @@ from julytwisted.pages._html import (
     when,
 )
 from julytwisted.pages._render import Recent, Renderer, install_error_pages
-from julytwisted.store import PROJECT_SIZES, Page, Store, all_of
+from julytwisted.store import PROJECT_SIZES, Store, all_of
 
 #: Rows on one page of a board.
 PAGE_SIZE = 50
@@ -83,7 +89,9 @@ class Pages:
 
     # Reads, kept a few seconds
 
-    def _board(self, kind: str, game: str, offset: int, limit: int) -> Deferred[Page]:
+    def _board(
+        self, kind: str, game: str, offset: int, limit: int
+    ) -> Deferred[Page[Member]]:
         return Deferred.fromCoroutine(
             self._recent.get(
                 ("board", kind, game, offset, limit),
@@ -91,7 +99,7 @@ class Pages:
             )
         )
 
-    def _games(self) -> Deferred[Page]:
+    def _games(self) -> Deferred[Page[ListedGame]]:
         return Deferred.fromCoroutine(
             self._recent.get(("games",), lambda: self.store.list_games(0, 100))
         )
@@ -176,6 +184,9 @@ class Pages:
         size = _size_arg(request) if kind == "projects" else None
         number = _page_number(request)
         offset = (number - 1) * PAGE_SIZE
+        # The games' list is cached: read it first, the rows after.
+        games = await self._games()
+        rows: Deferred[Page[Member]]
         if size is None:
             rows = self._board(kind, game.slug, offset, PAGE_SIZE)
         else:
@@ -187,7 +198,7 @@ class Pages:
                     ),
                 )
             )
-        page, games = await all_of([rows, self._games()])
+        page = await rows
         title = BOARD_TITLES[kind][0] if size is None else f"{size.title()} projects"
         total = page.total or 0
         keep = {"size": size} if size else {}
@@ -264,7 +275,7 @@ def _iso(when_: datetime) -> str:
     return when_.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _live_panel(commits: list[dict[str, Any]]) -> Tag:
+def _live_panel(commits: Sequence[Commit]) -> Tag:
     """
     The latest commits, rendered now so the page works without JavaScript.
     The live feed's script keeps this section live: it listens on the

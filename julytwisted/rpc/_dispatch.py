@@ -176,6 +176,9 @@ class Dispatcher:
     @ivar max_batch: the most request objects one batch may hold.
     @ivar observe: told of every call run, with its method's name (L{None}
         for a name no method has) and C{0} or its error code.
+    @ivar present: turns a method's result into JSON-ready data before it
+        is encoded (the application's records); results are sent as they
+        are without it.
     """
 
     lookup: Callable[[str], Method | None]
@@ -185,6 +188,7 @@ class Dispatcher:
     timeout: float = 30.0
     max_batch: int = 1000
     observe: Callable[[str | None, int], None] | None = None
+    present: Callable[[object], object] | None = None
 
     def handle_body(self, body: bytes, incoming: Incoming) -> Answer:
         """
@@ -352,8 +356,10 @@ class Dispatcher:
         if call.notification:
             return Reply(None)
         try:
+            if self.present is not None:
+                result = self.present(result)
             return Reply(encode(success(call.version, call.id, result)))
-        except ValueError:
+        except (TypeError, ValueError):
             log.failure(
                 "the result of JSON-RPC method {method} is not JSON", method=call.method
             )

@@ -184,6 +184,7 @@ class JSONRPCResource(Resource):
         version: str = "1.0.0",
         observe: Callable[[str | None, int], None] | None = None,
         admit: Admitter | None = None,
+        present: Callable[[object], object] | None = None,
     ) -> None:
         """
         @param authenticate: C{authenticate(request, credentials)} returns the
@@ -209,6 +210,10 @@ class JSONRPCResource(Resource):
         @param admit: asked before each request's calls run (a rate limit):
             returns L{None} to go on, or the seconds to wait, which answers
             the request with error 429 and HTTP 429 with C{Retry-After}.
+        @param present: turns each method's result into JSON-ready data
+            before it is encoded, so that methods may return the
+            application's own records; results are sent as they are by
+            default.
         """
         Resource.__init__(self)
         self.registry = registry
@@ -228,6 +233,7 @@ class JSONRPCResource(Resource):
             timeout=timeout,
             max_batch=max_batch,
             observe=observe,
+            present=present,
         )
 
     def _get_clock(self) -> IReactorTime:

@@ -1,22 +1,35 @@
 # -*- test-case-name: tests.store.test_store -*-
 """
 The pure half of the store: checking what clients send before it reaches
-Redis, and turning Redis replies into the JSON models of the API.  No key is
-spelled here; L{julytwisted.store} owns those.
+Redis, and turning Redis replies into the records of L{julytwisted.models}.
+No key is spelled here; L{julytwisted.store._keys} owns those.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-import attrs
+from typing import Any, Literal, TypedDict, TypeVar
 
 from julytwisted.errors import InvalidInput
 from julytwisted.game.events import CommitEvent
 from julytwisted.game.games import Game, slugify
+from julytwisted.models import (
+    UNSET,
+    Commit,
+    CommitFile,
+    Group,
+    Language,
+    ListedGame,
+    Member,
+    Page,
+    Player,
+    Project,
+)
+
+_T = TypeVar("_T")
 
 #: The longest message a feed entry carries.
 SUMMARY_LENGTH = 200
@@ -43,21 +56,6 @@ EMAIL = re.compile(EMAIL_PATTERN)
 _NAME = re.compile(NAME_PATTERN)
 
 
-@attrs.frozen
-class Page:
-    """
-    One page of a listing.
-
-    @ivar models: the rows, as JSON-ready dicts.
-    @ivar next: the cursor of the next page, or L{None} on the last one.
-    @ivar total: how many rows the whole listing has, when known.
-    """
-
-    models: list[dict[str, Any]]
-    next: str | None
-    total: int | None = None
-
-
 def language_slug(name: str) -> str:
     """
     @param name: a language name such as C{"C++"}.
@@ -75,7 +73,23 @@ def summary(message: str) -> str:
     return first[:SUMMARY_LENGTH]
 
 
-def board_rows(reply: str) -> tuple[int, list[dict[str, Any]]]:
+class BoardRow(TypedDict):
+    """
+    One member of a board as C{lua/board.lua} reads it.
+
+    @ivar rank: 1 for the first, L{False} for a member without points.
+    @ivar fields: the member's own hash (a player's name, a project's URL).
+    """
+
+    member: str
+    points: int
+    rank: int | Literal[False]
+    commits: int
+    projects: int
+    fields: dict[str, str]
+
+
+def board_rows(reply: str) -> tuple[int, list[BoardRow]]:
     decoded = json.loads(reply)
     rows = decoded["rows"]
     # cjson has one encoding for an empty table: an object.
@@ -162,100 +176,98 @@ _CURSOR = re.compile(r"[0-9]{1,15}")
 _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
 
 
-def offset_page(
-    models: list[dict[str, Any]], offset: int, limit: int, total: int
-) -> Page:
+def offset_page(models: Sequence[_T], offset: int, limit: int, total: int) -> Page[_T]:
     more = offset + limit < total
-    return Page(models, str(offset + limit) if more else None, total)
+    return Page(tuple(models), str(offset + limit) if more else None, total)
 
 
-def game_model(game: Game, current: bool) -> dict[str, Any]:
-    return {
-        "slug": game.slug,
-        "name": game.name,
-        "start": iso(game.start),
-        "end": iso(game.end),
-        "current": current,
-    }
+def game_record(game: Game, current: bool) -> ListedGame:
+    return ListedGame(game.slug, game.name, iso(game.start), iso(game.end), current)
 
 
-def player_model(row: dict[str, Any]) -> dict[str, Any]:
+def player_record(row: BoardRow) -> Player:
     f = row["fields"]
-    return {
-        "username": row["member"],
-        "name": f.get("name", row["member"]),
-        "points": row["points"],
-        "rank": row["rank"] or None,
-        "commits": row["commits"],
-        "projects": row["projects"],
-        "location": f.get("location") or None,
-        "team": f.get("team") or None,
-        "picture_url": f.get("picture_url") or None,
-    }
+    return Player(
+        username=row["member"],
+        name=f.get("name", row["member"]),
+        points=row["points"],
+        rank=row["rank"] or None,
+        commits=row["commits"],
+        projects=row["projects"],
+        location=f.get("location") or None,
+        team=f.get("team") or None,
+        picture_url=f.get("picture_url") or None,
+    )
 
 
-def project_model(row: dict[str, Any]) -> dict[str, Any]:
+def project_record(row: BoardRow, rank: int | None = None) -> Project:
+    """
+    @param rank: the rank to show instead of the board's (within a size).
+    """
     f = row["fields"]
-    return {
-        "slug": row["member"],
-        "name": f.get("name", row["member"]),
-        "url": f.get("url", ""),
-        "service": f.get("service", ""),
-        "description": f.get("description", ""),
-        "watchers": int(f.get("watchers") or 0),
-        "forks": int(f.get("forks") or 0),
-        "active": f.get("active", "1") == "1",
-        "points": row["points"],
-        "rank": row["rank"] or None,
-        "commits": row["commits"],
-    }
+    return Project(
+        slug=row["member"],
+        name=f.get("name", row["member"]),
+        url=f.get("url", ""),
+        service=f.get("service", ""),
+        description=f.get("description", ""),
+        watchers=int(f.get("watchers") or 0),
+        forks=int(f.get("forks") or 0),
+        active=f.get("active", "1") == "1",
+        points=row["points"],
+        rank=rank or row["rank"] or None,
+        commits=row["commits"],
+    )
 
 
-def group_model(row: dict[str, Any]) -> dict[str, Any]:
+def group_record(row: BoardRow) -> Group:
     f = row["fields"]
-    model = {
-        "slug": row["member"],
-        "name": f.get("name", row["member"]),
-        "points": row["points"],
-        "rank": row["rank"] or None,
-        "commits": row["commits"],
-    }
-    if "approved" in f:
-        model["approved"] = f["approved"] == "1"
-    return model
+    return Group(
+        slug=row["member"],
+        name=f.get("name", row["member"]),
+        points=row["points"],
+        rank=row["rank"] or None,
+        commits=row["commits"],
+        approved=f["approved"] == "1" if "approved" in f else UNSET,
+    )
 
 
-def language_model(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "slug": language_slug(row["member"]),
-        "name": row["member"],
-        "points": row["points"],
-        "rank": row["rank"] or None,
-        "commits": row["commits"],
-    }
+def language_record(row: BoardRow) -> Language:
+    return Language(
+        slug=language_slug(row["member"]),
+        name=row["member"],
+        points=row["points"],
+        rank=row["rank"] or None,
+        commits=row["commits"],
+    )
 
 
-def commit_model(f: dict[str, str]) -> dict[str, Any]:
-    return {
-        "hash": f["hash"],
-        "url": f.get("url", ""),
-        "message": f.get("message", ""),
-        "timestamp": f.get("timestamp", ""),
-        "author": f.get("author", ""),
-        "username": f.get("username") or None,
-        "project": f.get("project", ""),
-        "files": json_list(f.get("files", "")),
-        "languages": json_list(f.get("languages", "")),
-        "games": json_list(f.get("games", "")),
-    }
+def _commit_file(item: Any) -> CommitFile:
+    return CommitFile(item["path"], item["change"], item.get("language"))
 
 
-MODELS = {
-    "people": player_model,
-    "projects": project_model,
-    "locations": group_model,
-    "teams": group_model,
-    "languages": language_model,
+def commit_record(f: dict[str, str]) -> Commit:
+    return Commit(
+        hash=f["hash"],
+        url=f.get("url", ""),
+        message=f.get("message", ""),
+        timestamp=f.get("timestamp", ""),
+        author=f.get("author", ""),
+        username=f.get("username") or None,
+        project=f.get("project", ""),
+        files=tuple(_commit_file(i) for i in json_list(f.get("files", ""))),
+        languages=tuple(json_list(f.get("languages", ""))),
+        games=tuple(json_list(f.get("games", ""))),
+    )
+
+
+#: The record of each board's rows.
+RECORDS: dict[str, Callable[[BoardRow], Member]] = {
+    "people": player_record,
+    "projects": project_record,
+    "locations": group_record,
+    "teams": group_record,
+    "languages": language_record,
 }
 
 SINGULAR = {
@@ -268,22 +280,26 @@ SINGULAR = {
 
 __all__ = [
     "EMAIL",
-    "MODELS",
+    "RECORDS",
     "SINGULAR",
     "SUMMARY_LENGTH",
     "USERNAME",
-    "Page",
+    "BoardRow",
     "board_rows",
-    "commit_model",
+    "commit_record",
     "commit_request",
     "cursor_int",
-    "game_model",
+    "game_record",
+    "group_record",
     "group_request",
     "hash_reply",
     "iso",
     "json_list",
+    "language_record",
     "language_slug",
     "offset_page",
+    "player_record",
+    "project_record",
     "summary",
     "valid_email",
     "valid_name",

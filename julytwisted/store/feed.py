@@ -1,18 +1,23 @@
 # -*- test-case-name: tests.store.test_store_feed -*-
 """
 The live feed's entries as Python sees them: read from a channel's stream or
-from the pub/sub message C{ingest.lua} publishes, and merged across channels.
-No key is spelled here; L{julytwisted.store} owns those.
+from the pub/sub message C{ingest.lua} publishes, and merged across channels;
+and L{Feed}, which reads the streams for replay.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
+
+from julytwisted.redis_service import RedisClient, all_of
+from julytwisted.store import _keys
+from julytwisted.store._scripts import deferred
+from julytwisted.store.ingest import FEED_LENGTH
 
 _ID = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?")
 
@@ -82,4 +87,56 @@ def merge_entries(replies: Iterable[list[Any]]) -> list[FeedEntry]:
     return sorted(seen.values(), key=lambda e: e.key)
 
 
-__all__ = ["FeedEntry", "entries_from_message", "entry_from_stream", "merge_entries"]
+class Feed:
+    """
+    The feed's streams, one per channel, as C{ingest.lua} appends to them.
+    """
+
+    def __init__(self, redis: RedisClient) -> None:
+        self._redis = redis
+
+    @deferred
+    async def feed_after(
+        self, channels: Sequence[str], since: str, count: int = FEED_LENGTH
+    ) -> list[FeedEntry]:
+        """
+        What the feed's channels got after an entry, oldest first, each entry
+        once however many of the channels it is on.
+
+        @param since: a feed entry's id (C{"1751974200000-0"}).
+        @param count: the most entries to read from each channel.
+        """
+        replies = await all_of(
+            [
+                self._redis.execute(
+                    "XRANGE", _keys.feed(c), "(" + since, "+", "COUNT", count
+                )
+                for c in channels
+            ]
+        )
+        return merge_entries(replies)
+
+    @deferred
+    async def feed_tail(self, channels: Sequence[str], count: int) -> list[FeedEntry]:
+        """
+        The last C{count} entries of the feed's channels together, oldest
+        first.
+        """
+        replies = await all_of(
+            [
+                self._redis.execute(
+                    "XREVRANGE", _keys.feed(c), "+", "-", "COUNT", count
+                )
+                for c in channels
+            ]
+        )
+        return merge_entries([list(reversed(r)) for r in replies])[-count:]
+
+
+__all__ = [
+    "Feed",
+    "FeedEntry",
+    "entries_from_message",
+    "entry_from_stream",
+    "merge_entries",
+]

@@ -25,6 +25,7 @@ from twisted.web.iweb import IRequest
 from julytwisted.config import Limit
 from julytwisted.errors import RateLimited, RedisUnavailable
 from julytwisted.redis_service import RedisClient, Script
+from julytwisted.store import _keys
 
 log = Logger()
 
@@ -84,7 +85,9 @@ class RateLimiter:
         interval = max(1, round(limit.period * 1_000_000 / limit.count))
         try:
             allowed, retry_us, remaining = await self._redis.run(
-                _GCRA, keys=(f"j:rl:{name}:{client}",), args=(interval, limit.count)
+                _GCRA,
+                keys=(_keys.rate_limit(name, client),),
+                args=(interval, limit.count),
             )
         except RedisUnavailable:
             log.warn("rate limit {name} not checked: Redis is away", name=name)

@@ -16,7 +16,6 @@ are renamed into place; L{UploadResource} answers 201.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
@@ -34,6 +33,7 @@ from julytwisted.http_errors import (
     json_bytes,
     json_error,
 )
+from julytwisted.models import FileInfo, UploadedFile, to_json
 from julytwisted.site import LimitedRequest
 from julytwisted.store import Store
 from julytwisted.upload._files import FileStore, valid_digest
@@ -114,7 +114,7 @@ async def _ask(identify: Identify, request: IRequest) -> str | None:
 
 
 def _stored(
-    request: IRequest, stream: UploadStream, stored: list[dict[str, Any]]
+    request: IRequest, stream: UploadStream, stored: list[UploadedFile]
 ) -> bytes:
     """
     201 with the stored files; or, for a page's form that names a local
@@ -129,7 +129,7 @@ def _stored(
     request.setResponseCode(201)
     for name, value in JSON_HEADERS:
         request.setHeader(name, value)
-    return json_bytes(stored)
+    return json_bytes(to_json(stored))
 
 
 def _answer_error(request: IRequest, failure: Failure) -> None:
@@ -226,11 +226,11 @@ class StoredFile(Resource):
 
     render_HEAD = render_GET
 
-    def _serve(self, request: IRequest, info: dict[str, Any]) -> None:
+    def _serve(self, request: IRequest, info: FileInfo) -> None:
         path = self._uploads.files.path(self._digest)
         if not path.exists():
             raise NotFound(f"no file {self._digest}")
-        content_type = info["content_type"]
+        content_type = info.content_type
         etag = f'"{self._digest}"'.encode()
         if_range = request.getHeader(b"if-range")
         if if_range is not None and if_range != etag:

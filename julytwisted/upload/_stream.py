@@ -10,7 +10,6 @@ makes one per C{POST /upload/} and answers once its body is whole.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import attrs
 from multipart import (
@@ -32,6 +31,7 @@ from julytwisted.errors import (
     UnsupportedMediaType,
 )
 from julytwisted.http_errors import internal_error
+from julytwisted.models import NewFile, UploadedFile
 from julytwisted.site import LimitedRequest
 from julytwisted.store import Store
 from julytwisted.upload._files import FileStore, PartialFile
@@ -303,7 +303,7 @@ class UploadStream:
         """The form's fields other than files, as far as they have come."""
         return dict(self._fields)
 
-    async def store(self) -> list[dict[str, Any]]:
+    async def store(self) -> list[UploadedFile]:
         """
         Record the upload in Redis and move its files into place.
 
@@ -327,7 +327,7 @@ class UploadStream:
             for part in self._parts:
                 part.file.discard()
 
-    def _uploads_request(self) -> list[dict[str, Any]]:
+    def _uploads_request(self) -> list[NewFile]:
         kind = self._fields.get("kind") or "file"
         project = self._fields.get("project") or ""
         if kind not in KINDS:
@@ -343,14 +343,14 @@ class UploadStream:
             assert part.content_type is not None and part.file.digest
             self._check_type(part.filename, part.content_type, kind)
             uploads.append(
-                {
-                    "sha256": part.file.digest,
-                    "size": part.file.size,
-                    "content_type": part.content_type,
-                    "filename": part.filename,
-                    "kind": kind,
-                    "project": project,
-                }
+                NewFile(
+                    sha256=part.file.digest,
+                    size=part.file.size,
+                    content_type=part.content_type,
+                    filename=part.filename,
+                    kind=kind,
+                    project=project,
+                )
             )
         return uploads
 

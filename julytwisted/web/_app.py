@@ -35,7 +35,8 @@ from julytwisted.game import hooks
 from julytwisted.game.events import Push
 from julytwisted.http_errors import JSON_HEADERS, json_bytes
 from julytwisted.jobs.queue import Queue
-from julytwisted.store import MAX_LIMIT, Page, Store, cursor_int
+from julytwisted.models import to_json
+from julytwisted.store import MAX_LIMIT, Store, cursor_int
 from julytwisted.store.ratelimit import RateLimiter
 from julytwisted.web._errors import install_json_errors
 from julytwisted.web.openapi import openapi_document
@@ -134,13 +135,14 @@ class WebApp:
     # Answers
 
     def _json(self, request: IRequest, body: object, status: int = 200) -> bytes:
+        """
+        @param body: a record of L{julytwisted.models}, or JSON-ready data
+            holding records.
+        """
         request.setResponseCode(status)
         for name, value in JSON_HEADERS:
             request.setHeader(name, value)
-        return json_bytes(body)
-
-    def _page(self, request: IRequest, page: Page) -> bytes:
-        return self._json(request, {"models": page.models, "next": page.next})
+        return json_bytes(to_json(body))
 
     install_json_errors(app)
 
@@ -173,7 +175,7 @@ class WebApp:
     async def board(self, request: IRequest, kind: str) -> bytes:
         offset, limit = _offset(request), _limit(request)
         page = await self.store.board(kind, _arg(request, "game"), offset, limit)
-        return self._page(request, page)
+        return self._json(request, page)
 
     @app.route("/api/v1/<any(people,projects,locations,teams):kind>/<member>",
                methods=["GET"])  # fmt: skip
@@ -190,7 +192,7 @@ class WebApp:
             username=_arg(request, "username"),
             project=_arg(request, "project"),
         )
-        return self._page(request, page)
+        return self._json(request, page)
 
     @app.route("/api/v1/commits/<hash>", methods=["GET"])
     async def commit(self, request: IRequest, hash: str) -> bytes:
@@ -207,7 +209,7 @@ class WebApp:
     @app.route("/api/v1/games", methods=["GET"])
     async def games(self, request: IRequest) -> bytes:
         page = await self.store.list_games(_offset(request), _limit(request))
-        return self._page(request, page)
+        return self._json(request, page)
 
     @app.route("/api/v1/people", methods=["POST"])
     async def create_player(self, request: IRequest) -> bytes:
@@ -229,7 +231,7 @@ class WebApp:
             body.get("team"),
             approve_team=True,
         )
-        request.setHeader(b"Location", f"/api/v1/people/{player['username']}".encode())
+        request.setHeader(b"Location", f"/api/v1/people/{player.username}".encode())
         return self._json(request, player, 201)
 
     @app.route("/api/v1/", methods=["OPTIONS"])

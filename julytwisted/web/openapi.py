@@ -3,8 +3,9 @@
 The OpenAPI 3.1 description of the klein app's routes, served at
 C{/api/v1/openapi.json}.
 
-The document is data, built once at import from small helpers (a page of a
-model, the errors of a route, the query of a listing).  It describes what
+The document is data, built once at import from small helpers (the errors
+of a route, the query of a listing); the schemas of the answers' records are
+derived from L{julytwisted.models} by L{julytwisted.web._schemas}.  It describes what
 L{julytwisted.web} and L{julytwisted.store} do, not what they might do:
 L{tests.web.test_openapi} checks it against the app's routes and validates the
 running server's answers against its schemas.
@@ -16,10 +17,19 @@ import re
 from typing import Any, Final
 
 from julytwisted import __version__
+from julytwisted.models import (
+    Commit,
+    CommitFile,
+    FileInfo,
+    Group,
+    JobStatus,
+    Language,
+    ListedGame,
+    Player,
+    Project,
+)
 from julytwisted.store import EMAIL_PATTERN, MAX_LIMIT, NAME_PATTERN, USERNAME_PATTERN
-
-Schema = dict[str, Any]
-"""A JSON object of the document: a schema, an operation, a response."""
+from julytwisted.web._schemas import Schema, page_schema, record_schema, ref
 
 _HASH = "^[0-9a-f]{7,64}$"
 _DIGITS = "^[0-9]{1,15}$"
@@ -56,12 +66,8 @@ _HEADERS = {
 }
 
 
-def _ref(kind: str, name: str) -> Schema:
-    return {"$ref": f"#/components/{kind}/{name}"}
-
-
 def _schema(name: str) -> Schema:
-    return _ref("schemas", name)
+    return ref("schemas", name)
 
 
 def _string(description: str | None = None, **extra: Any) -> Schema:
@@ -88,10 +94,6 @@ def _group(description: str) -> Schema:
     return _nullable("string", description, maxLength=100, pattern="^$|[A-Za-z0-9]")
 
 
-def _count(description: str) -> Schema:
-    return {"type": "integer", "minimum": 0, "description": description}
-
-
 def _object(
     properties: Schema,
     required: list[str] | None = None,
@@ -111,147 +113,27 @@ def _object(
     return schema
 
 
-def _scores() -> Schema:
-    """The properties every board's model carries."""
-    return {
-        "points": _count("Points in the game asked for (by default the current)."),
-        "rank": _nullable("integer", "1 is first; null without points.", minimum=1),
-        "commits": _count("Commits scored in the game."),
-    }
+#: The component name of each record an answer carries.
+_RECORDS: dict[type, str] = {
+    Player: "Player",
+    Project: "Project",
+    Group: "Group",
+    Language: "Language",
+    CommitFile: "FileChange",
+    Commit: "Commit",
+    JobStatus: "Job",
+    FileInfo: "File",
+    ListedGame: "Game",
+}
 
-
-def _page(model: str) -> Schema:
-    """The schema of one page of a listing of C{model}s."""
-    return _object(
-        {
-            "models": _array(_schema(model)),
-            "next": _nullable("string", "The next page's cursor.", pattern=_DIGITS),
-        },
-        description=f"A page of {model} models; next is null on the last.",
-    )
+#: The records listed a page at a time.
+_PAGED = ("Player", "Project", "Group", "Language", "Commit", "Game")
 
 
 def _model_schemas() -> dict[str, Schema]:
-    name, slug = _string("The display name."), _string("The name in URLs.")
-    return {
-        "Player": _object(
-            {
-                "username": _string(pattern="^[a-z0-9][a-z0-9_.-]{0,38}$"),
-                "name": name,
-                **_scores(),
-                "projects": _count("Projects the player scored on in the game."),
-                "location": _nullable("string", "The location's slug."),
-                "team": _nullable("string", "The team's slug."),
-                "picture_url": _nullable("string", "The avatar's URL."),
-            },
-            description="A person whose commit e-mails earn points.",
-        ),
-        "Project": _object(
-            {
-                "slug": slug,
-                "name": name,
-                "url": _string("The repository's page."),
-                "service": _string("github, bitbucket or gitlab."),
-                "description": _string(),
-                "watchers": _count("As the last push reported."),
-                "forks": _count("As the last push reported."),
-                "active": {"type": "boolean", "description": "False if deactivated."},
-                **_scores(),
-                "screenshots": _array(
-                    _string(pattern="^/files/[0-9a-f]{64}$"),
-                    "The URLs of its latest screenshots, latest first (in a "
-                    "project's detail, not in the board).",
-                ),
-            },
-            required=[
-                "slug",
-                "name",
-                "url",
-                "service",
-                "description",
-                "watchers",
-                "forks",
-                "active",
-                "points",
-                "rank",
-                "commits",
-            ],
-            description="A repository that pushed commits.",
-        ),
-        "Group": _object(
-            {
-                "slug": slug,
-                "name": name,
-                **_scores(),
-                "approved": {"type": "boolean", "description": "Teams only."},
-            },
-            required=["slug", "name", "points", "rank", "commits"],
-            description="A location or a team; a team carries approved.",
-        ),
-        "Language": _object(
-            {"slug": slug, "name": name, **_scores()},
-            description="A language, scored by the files commits touch.",
-        ),
-        "FileChange": _object(
-            {
-                "path": _string(),
-                "change": {"enum": ["added", "modified", "removed"]},
-                "language": _nullable("string", "The language of its name."),
-            }
-        ),
-        "Commit": _object(
-            {
-                "hash": _string(pattern=_HASH),
-                "url": _string(),
-                "message": _string(),
-                "timestamp": _string(format="date-time"),
-                "author": _string("The author's name."),
-                "username": _nullable("string", "The player; null for an orphan."),
-                "project": _string("The project's slug."),
-                "files": _array(_schema("FileChange")),
-                "languages": _array(_string()),
-                "games": _array(_string(), "The slugs of the games it scored in."),
-            },
-            description="A stored commit.",
-        ),
-        "Job": _object(
-            {
-                "id": _string(),
-                "name": _string("The job function's name."),
-                "state": {"enum": ["delayed", "queued", "running", "done", "failed"]},
-                "attempts": _count("Runs started so far."),
-                "max_attempts": _count("Runs before it is given up as dead."),
-                "created": _nullable("number", "When it was queued (Unix time)."),
-                "run_at": _nullable("number", "When it may run next (Unix time)."),
-                "started": _nullable("number", "When its last run started."),
-                "finished": _nullable("number", "When it ended, done or failed."),
-                "result": {"description": "What the job returned, once done."},
-                "error": _string("Why its last run failed."),
-            },
-            required=["id", "name", "state", "attempts", "max_attempts"],
-            description="A background job.",
-        ),
-        "File": _object(
-            {
-                "sha256": _string(pattern="^[0-9a-f]{64}$"),
-                "size": _count("Bytes."),
-                "content_type": _string("As its bytes show it."),
-                "url": _string("Where it is served: /files/ and its SHA-256."),
-                "created": _string("When it was first uploaded.", format="date-time"),
-            },
-            description="An uploaded file, stored once however often uploaded.",
-        ),
-        "Game": _object(
-            {
-                "slug": slug,
-                "name": name,
-                "start": _string(format="date-time"),
-                "end": _string(format="date-time"),
-                "current": {"type": "boolean"},
-            },
-            description="A window of time in which commits score.",
-        ),
-    }
+    """Each record's schema, and each listing's page, derived from the records."""
+    schemas = {name: record_schema(r, _RECORDS) for r, name in _RECORDS.items()}
+    return schemas | {f"{model}Page": page_schema(model) for model in _PAGED}
 
 
 def _answer_schemas() -> dict[str, Schema]:
@@ -298,7 +180,7 @@ def _json(description: str, schema: Schema, *headers: str) -> Schema:
     return {
         "description": description,
         "headers": {
-            _HEADERS[n][0]: _ref("headers", n) for n in ("AllowOrigin", *headers)
+            _HEADERS[n][0]: ref("headers", n) for n in ("AllowOrigin", *headers)
         },
         "content": {"application/json": {"schema": schema}},
     }
@@ -311,7 +193,7 @@ def _errors(**by_code: str) -> Schema:
     """
     return {
         code.lstrip("_"): (
-            _ref("responses", "Unavailable")
+            ref("responses", "Unavailable")
             if code == "_503"
             else _json(text, _schema("Error"))
         )
@@ -362,7 +244,7 @@ def _list_op(tag: str, summary: str, model: str, *params: str) -> Schema:
     if {"game", "gameFilter"} & set(params):
         responses |= _errors(_404="No game of that slug.")
     responses |= _errors(_503="")
-    parameters = [_ref("parameters", p) for p in (*params, "limit")]
+    parameters = [ref("parameters", p) for p in (*params, "limit")]
     return _op(tag, summary, responses, parameters=parameters)
 
 
@@ -385,7 +267,7 @@ def _board_paths() -> dict[str, Schema]:
                 "boards",
                 f"One {member}, with points and rank in a game",
                 {"200": _json(f"The {member}.", _schema(model)), **errors},
-                parameters=[_ref("parameters", "game")],
+                parameters=[ref("parameters", "game")],
             ),
         }
     return paths
@@ -530,7 +412,7 @@ def _paths() -> dict[str, Schema]:
     paths["/api/v1/people"]["post"] = _create_player()
     for service in _SERVICES:
         paths[f"/api/v1/{service}"] = {"post": _webhook(service)}
-    preflight = {"204": _ref("responses", "Preflight")}
+    preflight = {"204": ref("responses", "Preflight")}
     for path, item in paths.items():
         if path.startswith("/api/v1/"):
             item["options"] = _op("api", "CORS preflight", preflight)
@@ -543,20 +425,16 @@ def _paths() -> dict[str, Schema]:
 
 
 def _components() -> Schema:
-    pages = {
-        f"{model}Page": _page(model)
-        for model in ("Player", "Project", "Group", "Language", "Commit", "Game")
-    }
     preflight = ("Allow", "AllowMethods", "AllowHeaders", "MaxAge", "AllowOrigin")
     return {
-        "schemas": {**_model_schemas(), **pages, **_answer_schemas()},
+        "schemas": {**_model_schemas(), **_answer_schemas()},
         "responses": {
             "Unavailable": _json(
                 "Redis did not answer.", _schema("Error"), "RetryAfter"
             ),
             "Preflight": {
                 "description": "The methods and headers cross-origin callers may use.",
-                "headers": {_HEADERS[n][0]: _ref("headers", n) for n in preflight},
+                "headers": {_HEADERS[n][0]: ref("headers", n) for n in preflight},
             },
         },
         "parameters": _parameters(),

@@ -85,7 +85,7 @@ async def test_notify_posts_the_message(worker: WorkerService, queue: Queue) -> 
         status = await settle(queue, await queue.enqueue("notify", url, EVENT))
     finally:
         await port.stopListening()
-    assert status["state"] == "done" and status["result"] == {"status": 204}
+    assert status.state == "done" and status.result == {"status": 204}
     assert receiver.received == [notification(EVENT)]
 
 
@@ -100,7 +100,7 @@ async def test_notify_retries_a_failing_receiver(
         status = await settle(queue, await queue.enqueue("notify", url, EVENT))
     finally:
         await port.stopListening()
-    assert status["state"] == "done" and status["attempts"] == 3
+    assert status.state == "done" and status.attempts == 3
     assert len(receiver.received) == 3
 
 
@@ -115,4 +115,4 @@ async def test_notify_gives_up_on_a_receiver_that_never_accepts(
         status = await settle(queue, job)
     finally:
         await port.stopListening()
-    assert status["state"] == "failed" and "503" in status["error"]
+    assert status.state == "failed" and "503" in status.error

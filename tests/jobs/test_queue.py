@@ -19,20 +19,21 @@ from twisted.logger import formatEvent
 from julytwisted.errors import NotFound
 from julytwisted.jobs.queue import JobRegistry, Queue
 from julytwisted.jobs.worker import Backoff, WorkerService
+from julytwisted.models import JobStatus
 from julytwisted.redis_service import RedisService
 from tests.faults import injected, raise_once
 
 FAST = Backoff(base=0.05, cap=0.2, jitter=0.5)
 
 
-async def settle(queue: Queue, job_id: str, timeout: float = 10) -> dict[str, Any]:
+async def settle(queue: Queue, job_id: str, timeout: float = 10) -> JobStatus:
     """Poll a job until it is done or failed."""
     for _ in range(int(timeout / 0.05)):
         status = await queue.status(job_id)
-        if status["state"] in ("done", "failed"):
+        if status.state in ("done", "failed"):
             return status
         await deferLater(reactor, 0.05, lambda: None)
-    raise AssertionError(f"job still {status['state']}")
+    raise AssertionError(f"job still {status.state}")
 
 
 @pytest.fixture
@@ -74,8 +75,8 @@ async def test_job_runs_and_reads_done(
 
     job_id = await queue.enqueue("add", 2, 3)
     status = await settle(queue, job_id)
-    assert status["state"] == "done" and status["result"] == 5
-    assert status["attempts"] == 1 and status["finished"] >= status["created"]
+    assert status.state == "done" and status.result == 5
+    assert status.attempts == 1 and status.finished >= status.created
 
 
 @pytest_twisted.ensureDeferred
@@ -93,7 +94,7 @@ async def test_raises_twice_then_succeeds(
         return "ok"
 
     status = await settle(queue, await queue.enqueue("flaky"))
-    assert (status["state"], status["attempts"], len(calls)) == ("done", 3, 3)
+    assert (status.state, status.attempts, len(calls)) == ("done", 3, 3)
 
 
 @pytest_twisted.ensureDeferred
@@ -111,13 +112,13 @@ async def test_always_failing_job_is_dead_and_can_be_requeued(
 
     job_id = await queue.enqueue("broken", max_attempts=3)
     status = await settle(queue, job_id)
-    assert status["state"] == "failed" and status["attempts"] == 3
-    assert "RuntimeError: always" in status["error"]
-    assert [d["id"] for d in await queue.dead()] == [job_id]
+    assert status.state == "failed" and status.attempts == 3
+    assert "RuntimeError: always" in status.error
+    assert [d.id for d in await queue.dead()] == [job_id]
     assert (await queue.stats())["dead"] == 1
     fixed.append(True)
     await queue.requeue(job_id)
-    assert (await settle(queue, job_id))["result"] == "fixed"
+    assert (await settle(queue, job_id)).result == "fixed"
     assert await queue.dead() == []
     with pytest.raises(NotFound):
         await queue.requeue(job_id)
@@ -135,9 +136,9 @@ async def test_delayed_job_runs_no_earlier_than_asked(
 
     asked = reactor.seconds()
     job_id = await queue.enqueue("noop", delay=1.0)
-    assert (await queue.status(job_id))["state"] == "delayed"
+    assert (await queue.status(job_id)).state == "delayed"
     status = await settle(queue, job_id)
-    assert status["started"] >= asked + 1.0
+    assert status.started >= asked + 1.0
 
 
 @pytest_twisted.ensureDeferred
@@ -165,7 +166,7 @@ async def test_job_of_a_dead_worker_is_taken_over(
         status = await settle(queue, job_id)
     finally:
         await survivor.stopService()
-    assert status["state"] == "done" and runs == ["run"]
+    assert status.state == "done" and runs == ["run"]
 
 
 @pytest_twisted.ensureDeferred
@@ -189,7 +190,7 @@ async def test_running_job_is_not_taken_from_a_live_worker(
     finally:
         for w in workers:
             await w.stopService()
-    assert status["state"] == "done" and runs == ["start"]
+    assert status.state == "done" and runs == ["start"]
 
 
 @pytest_twisted.ensureDeferred
@@ -210,7 +211,7 @@ async def test_stop_lets_running_jobs_finish(
     job_id = await queue.enqueue("short")
     await started
     await w.stopService()
-    assert (await queue.status(job_id))["state"] == "done"
+    assert (await queue.status(job_id)).state == "done"
 
 
 @pytest_twisted.ensureDeferred
@@ -221,7 +222,7 @@ async def test_unknown_job_name_fails_clearly(
     status = await settle(
         queue, await queue.enqueue("nothing-by-this-name", max_attempts=1)
     )
-    assert status["state"] == "failed" and "nothing-by-this-name" in status["error"]
+    assert status.state == "failed" and "nothing-by-this-name" in status.error
 
 
 @pytest_twisted.ensureDeferred
@@ -255,7 +256,7 @@ async def test_worker_loop_outlives_an_unexpected_error(
         status = await settle(queue, await queue.enqueue("add", 2, 3))
     finally:
         await w.stopService()
-    assert status["state"] == "done" and status["result"] == 5
+    assert status.state == "done" and status.result == 5
     assert len(reads) >= 2
     [event] = injected(no_logged_errors)
     assert "the worker loop failed" in formatEvent(event)
@@ -291,7 +292,7 @@ async def test_heartbeat_outlives_an_unexpected_error(
     finally:
         for w in workers:
             await w.stopService()
-    assert status["state"] == "done" and runs == ["start"]
+    assert status.state == "done" and runs == ["start"]
     [event] = injected(no_logged_errors)
     assert "the worker's heartbeat failed" in formatEvent(event)
     assert len([entries for _, entries in beats if entries]) >= 5

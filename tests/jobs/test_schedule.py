@@ -169,11 +169,11 @@ async def test_orphan_sweep_adopts_once(store: Store) -> None:
     await store.ingest(push(commit("a1", email="ada@example.com"), commit("a2")))
     await store.ingest(push(commit("z1", email="zed@example.com")))
     await store.create_player("ada", "Ada", ["ada@example.com"], "Austin")
-    assert (await store.player("ada"))["commits"] == 0
+    assert (await store.player("ada")).commits == 0
     assert await store.adopt_all_orphans() == {"emails": 1, "adopted": 2}
     assert await store.adopt_all_orphans() == {"emails": 0, "adopted": 0}
-    assert (await store.player("ada"))["commits"] == 2
-    assert (await store.commit(commit("z1").hash))["username"] is None
+    assert (await store.player("ada")).commits == 2
+    assert (await store.commit(commit("z1").hash)).username is None
     await assert_boards_match_tally(store)
 
 

@@ -100,7 +100,7 @@ async def test_sign_up_shows_the_profile(server: str, store: Store) -> None:
     tree: Any = check_page(body)
     text = " ".join(tree.itertext())
     assert "ada@example.com" in text and "Welcome!" in text
-    assert (await store.player("ada"))["name"] == "Ada Lovelace"
+    assert (await store.player("ada")).name == "Ada Lovelace"
 
 
 @pytest_twisted.ensureDeferred
@@ -223,7 +223,7 @@ async def test_profile_changes(server: str, store: Store) -> None:
     code, _, _ = await visitor.post("/profile/team", {"team": "Snakes"})
     assert code == 303
     player = await store.player("ada")
-    assert (player["name"], player["location"]) == ("Ada L.", "paris")
+    assert (player.name, player.location) == ("Ada L.", "paris")
     _, body, _ = await visitor.get("/locations/")
     assert b'href="/locations/paris">Paris</a>' in body
     _, body, _ = await visitor.get("/people/ada")
@@ -232,7 +232,7 @@ async def test_profile_changes(server: str, store: Store) -> None:
 
 async def _points(store: Store, kind: str, member: str, points: int) -> bool:
     try:
-        return bool((await store.detail(kind, member))["points"] == points)
+        return bool((await store.detail(kind, member)).points == points)
     except LookupError:
         return False
 
@@ -249,7 +249,7 @@ async def test_profile_errors_lose_nothing(server: str, store: Store) -> None:
     assert await store.emails("ada") == ["ada@example.com"]
     code, _, _ = await visitor.post("/profile/name", {"name": "  "})
     assert code == 400
-    assert (await store.player("ada"))["name"] == "ada"
+    assert (await store.player("ada")).name == "ada"
 
 
 @pytest_twisted.ensureDeferred
@@ -336,12 +336,12 @@ async def test_admin_pages(server: str, store: Store, queue: Queue) -> None:
     code, body, _ = await player.post("/admin/approve-team", {"slug": "crabs"})
     assert code == 200 and b"Team crabs approved." in body
     assert b"No team is waiting." in body
-    assert (await store.detail("teams", "crabs"))["approved"] is True
+    assert (await store.detail("teams", "crabs")).approved is True
     code, body, _ = await player.post(
         "/admin/deactivate-project", {"slug": "gh-ada-engine"}
     )
     assert code == 200
-    assert (await store.detail("projects", "gh-ada-engine"))["active"] is False
+    assert (await store.detail("projects", "gh-ada-engine")).active is False
     code, body, _ = await player.post("/admin/approve-team", {"slug": "nothing"})
     assert code == 404 and b"no team" in body
 
@@ -434,11 +434,11 @@ async def test_profile_picture_through_the_session(server: str, store: Store) ->
     assert (await post("/upload/?csrf=forged", visitor))[0] == 403
     assert (await post("/upload/", visitor))[0] == 403
     assert (await post(action, None))[0] == 401
-    assert (await store.player("ada"))["picture_url"] in (None, "")
+    assert (await store.player("ada")).picture_url in (None, "")
     code, answered = await post(action, visitor)
     assert code == 303
     assert answered.getRawHeaders("Location") == ["/profile?saved=picture"]
-    picture = (await store.player("ada"))["picture_url"]
+    picture = (await store.player("ada")).picture_url
     assert picture and picture.startswith("/files/")
     _, page, _ = await visitor.get("/profile?saved=picture")
     assert picture.encode() in page and b"Your picture is saved." in page

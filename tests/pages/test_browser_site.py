@@ -150,7 +150,7 @@ async def test_a_player_in_the_browser(
 
     async def moved() -> bool:
         try:
-            return bool((await store.detail("locations", "lyon"))["points"] == 11)
+            return bool((await store.detail("locations", "lyon")).points == 11)
         except LookupError:
             return False
 
@@ -179,7 +179,7 @@ async def test_a_player_in_the_browser(
         return str(shown.get_attribute("src"))
 
     src = await deferToThread(upload_picture)
-    stored = (await store.player("ada"))["picture_url"]
+    stored = (await store.player("ada")).picture_url
     assert stored and src.endswith(stored)
 
     saved = await deferToThread(

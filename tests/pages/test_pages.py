@@ -351,11 +351,11 @@ async def test_project_screenshots(server: str, store: Store) -> None:
         return answer
 
     assert (await post("/upload/?csrf=forged")).code == 403
-    assert (await store.detail("projects", "gh-ada-engine"))["screenshots"] == []
+    assert (await store.detail("projects", "gh-ada-engine")).screenshots == ()
     answer = await post(action)
     assert answer.code == 303
     assert answer.headers.getRawHeaders("Location") == [page + "#screenshots"]
-    (shot,) = (await store.detail("projects", "gh-ada-engine"))["screenshots"]
+    (shot,) = (await store.detail("projects", "gh-ada-engine")).screenshots
     _, body, _ = await visitor.get(page)
     tree: Any = check_page(body)
     images = tree.findall(".//ul[@class='screenshots']//img")

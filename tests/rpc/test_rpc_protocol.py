@@ -134,6 +134,38 @@ def test_synchronous_answers_need_no_clock() -> None:
     assert clock.getDelayedCalls() == []
 
 
+def test_present_turns_results_into_json(
+    no_logged_errors: list[dict[str, Any]],
+) -> None:
+    """
+    The application's C{present} hook turns each result into JSON-ready
+    data before it is encoded; a result it cannot turn is an internal error,
+    logged.
+    """
+    resource = JSONRPCResource(REGISTRY)
+    clock = Clock()
+    seen: list[object] = []
+
+    def present(result: object) -> object:
+        seen.append(result)
+        if result == 2:
+            return {"difference": result}
+        raise TypeError("not JSON")
+
+    presenting = Dispatcher(
+        lookup=resource.lookup, clock=lambda: clock, present=present
+    )
+    call = {"jsonrpc": "2.0", "method": "subtract", "params": [3, 1], "id": 1}
+    answer = presenting.handle(call, Incoming(DummyRequest([])))
+    assert answer_of(answer)["result"] == {"difference": 2}
+    assert seen == [2]
+    call["params"] = [5, 1]
+    answer = presenting.handle(call, Incoming(DummyRequest([])))
+    assert answer_of(answer)["error"]["code"] == -32603
+    assert [e["method"] for e in no_logged_errors] == ["subtract"]
+    no_logged_errors.clear()
+
+
 def test_cancelling_an_answer_cancels_its_calls() -> None:
     """Cancelling the answer (a client gone) cancels each pending method."""
     HANGING.clear()

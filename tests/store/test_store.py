@@ -30,7 +30,7 @@ async def ada(
 
 
 async def points(store: Store, kind: str, member: str) -> int:
-    return (await store.detail(kind, member))["points"]
+    return (await store.detail(kind, member)).points
 
 
 @pytest_twisted.ensureDeferred
@@ -104,9 +104,9 @@ async def test_orphan_scores_project_only(store: Store) -> None:
     assert await points(store, "projects", "gh-ada-engine") == 11
     assert await points(store, "people", "ada") == 0
     people = await store.board("people")
-    assert people.models == []
+    assert people.models == ()
     stored = await store.commit(sha("x"))
-    assert stored["username"] is None
+    assert stored.username is None
 
 
 @pytest_twisted.ensureDeferred
@@ -116,7 +116,7 @@ async def test_commit_outside_every_game(store: Store) -> None:
     november = datetime(2026, 11, 5, tzinfo=UTC)
     result = await store.ingest(push(commit("late", when=november)))
     assert result.new == (sha("late"),)
-    assert (await store.commit(sha("late")))["games"] == []
+    assert (await store.commit(sha("late"))).games == ()
     assert await points(store, "people", "ada") == 0
     assert len((await store.commits()).models) == 1
 
@@ -134,9 +134,9 @@ async def test_commit_scores_in_every_game_holding_it(
     store = Store(redis.client, clock, (sprint,))  # type: ignore[arg-type]
     await ada(store)
     await store.ingest(push(commit("a")))
-    assert (await store.detail("people", "ada", "pycon-sprint"))["points"] == 11
-    assert (await store.detail("people", "ada", "julython-2026"))["points"] == 11
-    slugs = [g["slug"] for g in (await store.list_games()).models]
+    assert (await store.detail("people", "ada", "pycon-sprint")).points == 11
+    assert (await store.detail("people", "ada", "julython-2026")).points == 11
+    slugs = [g.slug for g in (await store.list_games()).models]
     assert "pycon-sprint" in slugs and "julython-2026" in slugs
 
 
@@ -148,9 +148,9 @@ async def test_first_commit_bonus_per_project(store: Store) -> None:
     await store.ingest(push(commit("b")))
     await store.ingest(push(commit("c"), proj=project("ada", "other")))
     player = await store.player("ada")
-    assert player["points"] == 11 + 1 + 11
-    assert player["projects"] == 2
-    assert player["commits"] == 3
+    assert player.points == 11 + 1 + 11
+    assert player.projects == 2
+    assert player.commits == 3
 
 
 @pytest_twisted.ensureDeferred
@@ -158,7 +158,7 @@ async def test_languages_board(store: Store) -> None:
     """Each distinct language of a commit's files gets a point per commit."""
     await store.ingest(push(commit("a", files=("a.py", "b.py", "c.txt"))))
     page = await store.board("languages")
-    assert [(m["name"], m["points"]) for m in page.models] == [("Python", 1)]
+    assert [(m.name, m.points) for m in page.models] == [("Python", 1)]
     assert language_slug("C++") == "cpp" and language_slug("C#") == "csharp"
 
 
@@ -168,7 +168,7 @@ async def test_team_scores_when_approved(store: Store) -> None:
     await ada(store, team="Snakes")
     await store.ingest(push(commit("a"), commit("b")))
     team = await store.detail("teams", "snakes")
-    assert team["points"] == 12 and team["approved"] is True
+    assert team.points == 12 and team.approved is True
 
 
 @pytest_twisted.ensureDeferred
@@ -179,7 +179,7 @@ async def test_ties_go_to_who_got_there_first(store: Store) -> None:
     await store.ingest(push(commit("z", email="zed@example.com")))
     await store.ingest(push(commit("a", email="amy@example.com")))
     page = await store.board("people")
-    assert [(m["username"], m["points"], m["rank"]) for m in page.models] == [
+    assert [(m.username, m.points, m.rank) for m in page.models] == [
         ("zed", 11, 1),
         ("amy", 11, 2),
     ]
@@ -195,10 +195,10 @@ async def test_board_pages(store: Store) -> None:
             push(*(commit(f"{i}-{n}", email=email) for n in range(i + 1)))
         )
     first = await store.board("people", limit=2)
-    assert [m["username"] for m in first.models] == ["p4", "p3"]
+    assert [m.username for m in first.models] == ["p4", "p3"]
     assert first.next == "2"
     last = await store.board("people", offset=4, limit=2)
-    assert [m["username"] for m in last.models] == ["p0"]
+    assert [m.username for m in last.models] == ["p0"]
     assert last.next is None
 
 
@@ -209,7 +209,7 @@ async def test_commit_pages_are_stable(store: Store) -> None:
     seen, cursor = [], None
     while True:
         page = await store.commits(cursor=cursor, limit=3)
-        seen.extend(m["hash"] for m in page.models)
+        seen.extend(m.hash for m in page.models)
         if page.next is None:
             break
         cursor = page.next
@@ -221,7 +221,7 @@ async def test_message_stored_verbatim(store: Store) -> None:
     """A message holding markup is stored byte for byte."""
     message = "<script>alert('x')</script> & done"
     await store.ingest(push(commit("a", message=message)))
-    assert (await store.commit(sha("a")))["message"] == message
+    assert (await store.commit(sha("a"))).message == message
 
 
 @pytest_twisted.ensureDeferred

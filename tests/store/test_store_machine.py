@@ -145,7 +145,7 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(game=st.sampled_from(GAMES))
     def recount(self, game: str) -> None:
         result = wait(lambda: self.store.recount(game))
-        assert result["repaired"] == [], "the boards had drifted from their commits"
+        assert result.repaired == (), "the boards had drifted from their commits"
 
     @invariant()
     def boards_equal_the_tally(self) -> None:
@@ -165,7 +165,7 @@ class StoreMachine(RuleBasedStateMachine):
             if approved is not None and approved != "1":
                 unapproved.append(slug)
         waiting = wait(lambda: self.store.teams_waiting())
-        assert [team["slug"] for team in waiting] == unapproved
+        assert [team.slug for team in waiting] == unapproved
 
 
 @pytest_twisted.ensureDeferred

@@ -15,6 +15,7 @@ import pytest_twisted
 
 from julytwisted.errors import Conflict, NotFound
 from julytwisted.game import scoring
+from julytwisted.models import WaitingTeam
 from julytwisted.store import Store
 from tests.builders import commit, project, push
 
@@ -37,21 +38,21 @@ async def assert_boards_match_tally(
     scored = []
     for c in await all_commits(store):
         location = team = None
-        if c["username"]:
-            player = await store.player(c["username"], game_slug)
-            location = player["location"]
-            if player["team"]:
-                t = await store.detail("teams", player["team"], game_slug)
-                team = player["team"] if t["approved"] else None
+        if c.username:
+            player = await store.player(c.username, game_slug)
+            location = player.location
+            if player.team:
+                t = await store.detail("teams", player.team, game_slug)
+                team = player.team if t.approved else None
         scored.append(
             scoring.ScoredCommit(
-                hash=c["hash"],
-                project=c["project"],
-                timestamp=datetime.fromisoformat(c["timestamp"]),
-                username=c["username"],
+                hash=c.hash,
+                project=c.project,
+                timestamp=datetime.fromisoformat(c.timestamp),
+                username=c.username,
                 location=location,
                 team=team,
-                languages=tuple(c["languages"]),
+                languages=tuple(c.languages),
             )
         )
     expected = scoring.tally(scored, game)
@@ -62,7 +63,7 @@ async def assert_boards_match_tally(
             if board == "languages"
             else ("username" if board == "people" else "slug")
         )
-        actual = {m[key]: m["points"] for m in page.models}
+        actual = {getattr(m, key): m.points for m in page.models}
         assert actual == expected[board], board
 
 
@@ -85,7 +86,7 @@ async def test_setup_matches_tally(store: Store) -> None:
     """Ingest alone keeps every board equal to the tally."""
     await two_players(store)
     await assert_boards_match_tally(store)
-    assert (await store.detail("locations", "austin"))["points"] == 4 + 20
+    assert (await store.detail("locations", "austin")).points == 4 + 20
 
 
 @pytest_twisted.ensureDeferred
@@ -94,10 +95,10 @@ async def test_moving_location_moves_exactly_the_players_points(store: Store) ->
     await two_players(store)
     games = await store.move_member("ada", "locations", "Boston")
     assert games == ["julython-2026"]
-    assert (await store.detail("locations", "boston"))["points"] == 12
+    assert (await store.detail("locations", "boston")).points == 12
     # Bob's commits: one on ada/engine, one on bob/x.
-    assert (await store.detail("locations", "austin"))["points"] == 22
-    assert (await store.player("ada"))["location"] == "boston"
+    assert (await store.detail("locations", "austin")).points == 22
+    assert (await store.player("ada")).location == "boston"
     await assert_boards_match_tally(store)
 
 
@@ -107,9 +108,9 @@ async def test_moving_back_and_to_none(store: Store) -> None:
     await two_players(store)
     await store.move_member("ada", "locations", "Boston")
     await store.move_member("ada", "locations", "Austin")
-    assert (await store.detail("locations", "austin"))["points"] == 4 + 20
+    assert (await store.detail("locations", "austin")).points == 4 + 20
     await store.move_member("ada", "locations", None)
-    assert (await store.player("ada"))["location"] is None
+    assert (await store.player("ada")).location is None
     await assert_boards_match_tally(store)
 
 
@@ -119,7 +120,7 @@ async def test_move_twice_changes_nothing_more(store: Store) -> None:
     await two_players(store)
     await store.move_member("bob", "teams", "Pythons", approve=True)
     assert await store.move_member("bob", "teams", "Pythons", approve=True) == []
-    assert (await store.detail("teams", "pythons"))["points"] == 22
+    assert (await store.detail("teams", "pythons")).points == 22
     await assert_boards_match_tally(store)
 
 
@@ -128,18 +129,18 @@ async def test_unapproved_team_scores_nothing_until_approved(store: Store) -> No
     """A player's new unapproved team has no points until an admin approves it."""
     await two_players(store)
     await store.move_member("ada", "teams", "Newts")
-    assert (await store.detail("teams", "newts"))["points"] == 0
-    assert await store.teams_waiting() == [{"slug": "newts", "name": "Newts"}]
+    assert (await store.detail("teams", "newts")).points == 0
+    assert await store.teams_waiting() == [WaitingTeam("newts", "Newts")]
     await store.ingest(push(commit("a3")))
-    assert (await store.detail("teams", "newts"))["points"] == 0
+    assert (await store.detail("teams", "newts")).points == 0
     await assert_boards_match_tally(store)
     await store.approve_team("newts")
-    assert (await store.detail("teams", "newts"))["points"] == 13
+    assert (await store.detail("teams", "newts")).points == 13
     assert await store.teams_waiting() == []
     await assert_boards_match_tally(store)
     await store.approve_team("newts", approved=False)
-    assert (await store.detail("teams", "newts"))["points"] == 0
-    assert [t["slug"] for t in await store.teams_waiting()] == ["newts"]
+    assert (await store.detail("teams", "newts")).points == 0
+    assert [t.slug for t in await store.teams_waiting()] == ["newts"]
     with pytest.raises(NotFound):
         await store.approve_team("nobody")
 
@@ -157,13 +158,13 @@ async def test_adoption_scores_orphans_once(store: Store) -> None:
     await store.ingest(
         push(commit("o3", email="ada@work.example"), proj=project("ada", "new"))
     )
-    before = (await store.player("ada"))["points"]
+    before = (await store.player("ada")).points
     assert await store.add_email("ada", "Ada@Work.example") == 3
     assert await store.adopt_orphans("ada@work.example") == 3
     assert await store.adopt_orphans("ada@work.example") == 0
     player = await store.player("ada")
-    assert player["points"] == before + 2 + 11
-    assert player["commits"] == 5 and player["projects"] == 2
+    assert player.points == before + 2 + 11
+    assert player.commits == 5 and player.projects == 2
     await assert_boards_match_tally(store)
 
 
@@ -202,22 +203,20 @@ async def test_password_hash_stored_at_creation(store: Store) -> None:
 async def test_recount_repairs_tampering(store: Store) -> None:
     """A board tampered with is restored by recount, which says what it fixed."""
     await two_players(store)
-    assert (await store.recount("julython-2026"))["repaired"] == []
+    assert (await store.recount("julython-2026")).repaired == ()
     key = "j:game:julython-2026:board:people"
     await store.redis.execute("ZADD", key, "999.5", "ada")
     await store.redis.execute("ZADD", key, "5.5", "mallory")
     await store.redis.execute("ZREM", "j:game:julython-2026:board:locations", "austin")
     result = await store.recount("julython-2026")
-    assert result["commits"] == 4
-    assert sorted(
-        (r["board"], r["member"], r["was"], r["now"]) for r in result["repaired"]
-    ) == [
+    assert result.commits == 4
+    assert sorted((r.board, r.member, r.was, r.now) for r in result.repaired) == [
         ("locations", "austin", 0, 24),
         ("people", "ada", 999, 12),
         ("people", "mallory", 5, 0),
     ]
     await assert_boards_match_tally(store)
-    assert (await store.recount("julython-2026"))["repaired"] == []
+    assert (await store.recount("julython-2026")).repaired == ()
 
 
 @pytest_twisted.ensureDeferred
@@ -230,8 +229,8 @@ async def test_creating_a_player_never_approves_an_existing_team(store: Store) -
     await store.create_player("ada", "Ada", ["ada@example.com"], None, "Snakes")
     await store.ingest(push(commit("a1")))
     await store.create_player("bob", "Bob", ["bob@example.com"], None, "Snakes", True)
-    assert (await store.detail("teams", "snakes"))["approved"] is False
+    assert (await store.detail("teams", "snakes")).approved is False
     await assert_boards_match_tally(store)
     await store.approve_team("snakes")
-    assert (await store.detail("teams", "snakes"))["points"] == 11
+    assert (await store.detail("teams", "snakes")).points == 11
     await assert_boards_match_tally(store)

@@ -56,4 +56,4 @@ async def test_avatar_through_the_form(
     assert answer["sha256"] == hashlib.sha256(PNG).hexdigest()
     assert answer["content_type"] == "image/png"
     player = await store.player("ada")
-    assert player["picture_url"] == answer["url"]
+    assert player.picture_url == answer["url"]

@@ -19,7 +19,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from werkzeug.routing import Rule
 
-from julytwisted import __version__
+from julytwisted import __version__, models
 from julytwisted.store import Store
 from julytwisted.web import WebApp
 from julytwisted.web.openapi import openapi_document
@@ -127,6 +127,67 @@ def test_document_is_built_once_and_is_json() -> None:
     assert json.loads(json.dumps(DOCUMENT)) == DOCUMENT
 
 
+#: Each record the answers carry, by its schema's name.
+RECORDS = {
+    "Player": models.Player,
+    "Project": models.Project,
+    "Group": models.Group,
+    "Language": models.Language,
+    "FileChange": models.CommitFile,
+    "Commit": models.Commit,
+    "Job": models.JobStatus,
+    "File": models.FileInfo,
+    "Game": models.ListedGame,
+}
+
+
+def test_schemas_are_the_records() -> None:
+    """
+    Each record's schema names exactly the record's fields, requires those
+    it always sends, and is closed; each page is {models, next}.
+    """
+    schemas = DOCUMENT["components"]["schemas"]
+    for name, record in RECORDS.items():
+        schema = schemas[name]
+        fields = models.wire_fields(record)
+        assert list(schema["properties"]) == [f.name for f in fields], name
+        optional = {f.name for f in fields if f.default is models.UNSET}
+        assert schema["required"] == [
+            f.name for f in fields if f.name not in optional
+        ], name
+        assert schema["additionalProperties"] is False
+    for name in ("Player", "Project", "Group", "Language", "Commit", "Game"):
+        page = schemas[f"{name}Page"]
+        assert list(page["properties"]) == ["models", "next"]
+        assert page["properties"]["models"]["items"] == {
+            "$ref": f"#/components/schemas/{name}"
+        }
+
+
+def test_a_new_field_reaches_the_document() -> None:
+    """A field added to a record appears in its schema: they cannot drift."""
+    import attrs
+
+    from julytwisted.web._schemas import record_schema
+
+    @attrs.frozen
+    class Wider(models.Group):
+        """A group with a motto."""
+
+        motto: str | None = attrs.field(
+            default=None, metadata=models.schema("Its motto.", maxLength=80)
+        )
+
+    schema = record_schema(Wider, {})
+    assert schema["properties"]["motto"] == {
+        "type": ["string", "null"],
+        "description": "Its motto.",
+        "maxLength": 80,
+    }
+    assert "motto" in schema["required"] and "approved" not in schema["required"]
+    assert schema["description"] == "A group with a motto."
+
+
 def test_info_and_servers() -> None:
     """info names julytwisted at the package's version; the server is /."""
     assert DOCUMENT["info"]["title"] == "julytwisted"
@@ -222,14 +283,14 @@ async def _queue_a_job(server: str) -> str:
 
 #: The metadata of an upload, recorded straight through the store.
 FILE = "ab" * 32
-UPLOADED = {
-    "sha256": FILE,
-    "size": 5,
-    "content_type": "text/plain",
-    "filename": "a.txt",
-    "kind": "file",
-    "project": "",
-}
+UPLOADED = models.NewFile(
+    sha256=FILE,
+    size=5,
+    content_type="text/plain",
+    filename="a.txt",
+    kind="file",
+    project="",
+)
 
 #: Each readable path, and the concrete paths of it that the tests ask for.
 READS = {

@@ -1,4 +1,4 @@
--- Shared by the scripts that score: prepended to each by julytwisted/store.py.
+-- Shared by the scripts that score: prepended to each by julytwisted/store/_scripts.py.
 -- Each script sets COMMIT and BONUS (the points of a commit and of a first
 -- commit on a project), passed from julytwisted.scoring, before calling these.
 

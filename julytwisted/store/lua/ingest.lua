@@ -3,7 +3,7 @@
 -- already stored is skipped, so redelivery and racing nodes count it once.
 --
 -- ARGV[1]: JSON {project, commits, games, now, commit_points, first_bonus,
---                feed_maxlen}; see julytwisted/store.py (Store.ingest).
+--                feed_maxlen}; see julytwisted/store/ingest.py (Ingest.ingest).
 -- Returns JSON {status = "ok" | "inactive", project = slug, new = [hash...]}.
 
 local req = cjson.decode(ARGV[1])

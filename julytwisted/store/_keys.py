@@ -1,0 +1,115 @@
+# -*- test-case-name: tests.store.test_store -*-
+"""
+The Redis keys Python spells, each once.  The Lua scripts of C{lua/} spell
+the ones only they touch; both spell them as C{j:<what>:<id>[:<part>]}.
+"""
+
+from __future__ import annotations
+
+#: The pub/sub channel every push's feed entries are published on.
+LIVE_PUBSUB = "j:live"
+
+#: Every game that has commits, scored by its start.
+GAMES = "j:games"
+#: Every commit's hash, scored by its arrival.
+COMMITS = "j:commits"
+#: Teams waiting for an admin's approval; the team scripts keep it.
+TEAMS_WAITING = "j:teams:waiting"
+#: A C{SORT ... GET} pattern: the name of each team sorted.
+TEAM_NAME_PATTERN = "j:team:*->name"
+#: A C{SCAN MATCH} pattern: every orphan set.
+ORPHANS_PATTERN = "j:orphans:*"
+
+#: Each board's members' own hashes, by prefix (languages have none).
+BOARD_PREFIXES = {
+    "people": "j:player:",
+    "projects": "j:project:",
+    "locations": "j:location:",
+    "teams": "j:team:",
+    "languages": "",
+}
+
+
+def player(username: str) -> str:
+    """A player's hash: name, location, team, picture_url."""
+    return f"j:player:{username}"
+
+
+def player_emails(username: str) -> str:
+    """The set of a player's commit e-mails."""
+    return f"j:player:{username}:emails"
+
+
+def player_tokens(username: str) -> str:
+    """The set of the SHA-256 digests of a player's API tokens."""
+    return f"j:player:{username}:tokens"
+
+
+def player_commits(username: str) -> str:
+    """A player's commits, scored by arrival."""
+    return f"j:player:{username}:commits"
+
+
+def player_upload_bytes(username: str) -> str:
+    """The bytes of distinct files a player has uploaded."""
+    return f"j:player:{username}:upload_bytes"
+
+
+def credentials(username: str) -> str:
+    """A player's password hash, apart from the public player hash."""
+    return f"j:auth:{username}"
+
+
+def token(digest: str) -> str:
+    """The owner of an API token, by its SHA-256 digest."""
+    return f"j:token:{digest}"
+
+
+def email(address: str) -> str:
+    """The player who owns a commit e-mail."""
+    return f"j:email:{address}"
+
+
+def orphans(address: str) -> str:
+    """The orphan commits of an e-mail (see L{ORPHANS_PATTERN})."""
+    return f"j:orphans:{address}"
+
+
+def project(slug: str) -> str:
+    """A project's hash: name, url, service, watchers, active..."""
+    return f"j:project:{slug}"
+
+
+def project_commits(slug: str) -> str:
+    """A project's commits, scored by arrival."""
+    return f"j:project:{slug}:commits"
+
+
+def project_screenshots(slug: str) -> str:
+    """A project's screenshots' SHA-256s, scored by upload time."""
+    return f"j:project:{slug}:screenshots"
+
+
+def game_commits(slug: str) -> str:
+    """The commits that scored in a game, scored by arrival."""
+    return f"j:game:{slug}:commits"
+
+
+def commit(hash: str) -> str:
+    """A commit's hash of fields."""
+    return f"j:commit:{hash}"
+
+
+def file(sha256: str) -> str:
+    """An uploaded file's facts."""
+    return f"j:file:{sha256}"
+
+
+def feed(channel: str) -> str:
+    """A channel's stream of feed entries."""
+    return f"j:feed:{channel}"
+
+
+def rate_limit(name: str, client: str) -> str:
+    """A client's theoretical arrival time under one named limit (GCRA)."""
+    return f"j:rl:{name}:{client}"

@@ -1,0 +1,75 @@
+# -*- test-case-name: tests.store.test_store -*-
+"""
+Stored commits read back: one by its hash, and pages of all of them, a
+game's, a player's or a project's, newest arrival first.
+"""
+
+from __future__ import annotations
+
+from julytwisted.errors import NotFound
+from julytwisted.models import Commit, Page
+from julytwisted.redis_service import RedisClient, all_of
+from julytwisted.store import _keys
+from julytwisted.store._models import commit_record, cursor_int, hash_reply
+from julytwisted.store._scripts import deferred
+from julytwisted.store.games import Games
+
+
+class Commits:
+    """
+    The commits L{julytwisted.store.ingest.Ingest} stored.
+    """
+
+    def __init__(self, redis: RedisClient, games: Games) -> None:
+        self._redis = redis
+        self._games = games
+
+    @deferred
+    async def commit(self, hash: str) -> Commit:
+        """
+        @return: the commit.
+        @raise NotFound: when no such commit is stored.
+        """
+        fields = await self._redis.execute("HGETALL", _keys.commit(hash.lower()))
+        if not fields:
+            raise NotFound(f"no commit {hash!r}")
+        return commit_record(hash_reply(fields))
+
+    @deferred
+    async def commits(
+        self,
+        game: str | None = None,
+        cursor: str | None = None,
+        limit: int = 20,
+        username: str | None = None,
+        project: str | None = None,
+    ) -> Page[Commit]:
+        """
+        Commits, newest arrival first: all of them, a game's, a player's or a
+        project's.
+
+        @param cursor: the C{next} of the previous page.
+        """
+        if username:
+            key = _keys.player_commits(username.lower())
+        elif project:
+            key = _keys.project_commits(project)
+        elif game:
+            key = _keys.game_commits(self._games.game(game).slug)
+        else:
+            key = _keys.COMMITS
+        top = "+inf" if cursor is None else f"({cursor_int(cursor)}"
+        hashes_scores = await self._redis.execute(
+            "ZREVRANGEBYSCORE", key, top, "-inf", "WITHSCORES", "LIMIT", 0, limit + 1
+        )
+        hashes = hashes_scores[0::2][:limit]
+        scores = hashes_scores[1::2]
+        found = await all_of(
+            [self._redis.execute("HGETALL", _keys.commit(h)) for h in hashes]
+        )
+        models = [commit_record(hash_reply(f)) for f in found if f]
+        more = len(hashes_scores) // 2 > limit
+        return Page(tuple(models), str(int(float(scores[limit - 1]))) if more else None)
+
+
+__all__ = ["Commits"]

@@ -1,0 +1,93 @@
+# -*- test-case-name: tests.store.test_store_members -*-
+"""
+What proves who a player is: their password hash and their API tokens (kept
+as SHA-256 digests only).  Checking them is L{julytwisted.auth}'s concern.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from julytwisted.errors import NotFound
+from julytwisted.redis_service import RedisClient, Script
+from julytwisted.store import _keys
+from julytwisted.store._scripts import deferred
+
+_REVOKE_TOKEN = Script(
+    "if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end "
+    "redis.call('DEL', KEYS[2]) return 1",
+    "revoke_token",
+)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Credentials:
+    """
+    Password hashes and API tokens.
+    """
+
+    def __init__(self, redis: RedisClient) -> None:
+        self._redis = redis
+
+    @deferred
+    async def password_hash(self, username: str) -> str | None:
+        """@return: the stored password hash of a player, or L{None}."""
+        stored: str | None = await self._redis.execute(
+            "HGET", _keys.credentials(username.lower()), "password"
+        )
+        return stored
+
+    @deferred
+    async def create_token(self, username: str) -> str:
+        """
+        Make a new API token for a player.  Only its SHA-256 is stored, so
+        this is the one time it can be read.
+
+        @return: the token.
+        """
+        token = secrets.token_urlsafe(32)
+        digest = _digest(token)
+        await self._redis.execute("SET", _keys.token(digest), username.lower())
+        await self._redis.execute("SADD", _keys.player_tokens(username.lower()), digest)
+        return token
+
+    @deferred
+    async def tokens(self, username: str) -> list[str]:
+        """
+        @return: the ids of a player's API tokens (the start of each one's
+            digest; the tokens themselves are not kept), sorted.
+        """
+        digests = await self._redis.execute(
+            "SMEMBERS", _keys.player_tokens(username.lower())
+        )
+        return sorted(d[:16] for d in digests)
+
+    @deferred
+    async def revoke_token(self, username: str, token_id: str) -> None:
+        """
+        Revoke one of a player's API tokens by its id (L{tokens}).
+
+        @raise NotFound: when the player has no token of that id.
+        """
+        key = _keys.player_tokens(username.lower())
+        digests = await self._redis.execute("SMEMBERS", key)
+        matching = [d for d in digests if token_id and d[:16] == token_id]
+        if len(matching) != 1 or not await self._redis.run(
+            _REVOKE_TOKEN, keys=(key, _keys.token(matching[0])), args=(matching[0],)
+        ):
+            raise NotFound(f"no token {token_id!r}")
+
+    @deferred
+    async def token_owner(self, token: str) -> str | None:
+        """@return: the username an API token belongs to, or L{None}."""
+        owner: str | None = await self._redis.execute(
+            "GET", _keys.token(_digest(token))
+        )
+        return owner
+
+
+__all__ = ["Credentials"]
