@@ -30,8 +30,10 @@ from julytwisted.errors import (
     UnsupportedMediaType,
 )
 from julytwisted.game import scoring
+from julytwisted.jobs.product import queue_recount
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import (
+    Board,
     Commit,
     Group,
     JobStatus,
@@ -172,7 +174,7 @@ def _register_reads(registry: rpc.Registry, store: Store) -> None:
     )
     async def leaders(
         ctx: rpc.CallContext,
-        board: str = "people",
+        board: str = Board.PEOPLE,
         game: str | None = None,
         limit: int = 10,
         offset: int = 0,
@@ -269,9 +271,9 @@ def _register_player(
         Move to a location (by name; null for none).  A background job moves
         your points along: follow it with jobs.status.
         """
-        return await _move(ctx, "locations", name)
+        return await _move(ctx, Board.LOCATIONS, name)
 
-    async def _move(ctx: rpc.CallContext, board: str, name: str | None) -> JobQueued:
+    async def _move(ctx: rpc.CallContext, board: Board, name: str | None) -> JobQueued:
         username = _player_of(ctx)
         return JobQueued(await move_player(store, queue, username, board, name))
 
@@ -282,7 +284,7 @@ def _register_player(
         points along (jobs.status follows it); a new team scores once an
         admin approves it.
         """
-        return await _move(ctx, "teams", name)
+        return await _move(ctx, Board.TEAMS, name)
 
     @registry.method("julython.createToken() -> String", authenticated=True)
     async def create_token(ctx: rpc.CallContext) -> str:
@@ -312,7 +314,7 @@ def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
     async def recount(ctx: rpc.CallContext, game: str | None = None) -> JobQueued:
         """Rebuild a game's boards from its commits in a background job."""
         _admin(ctx)
-        return JobQueued(await queue.enqueue("recount", store.game(game).slug))
+        return JobQueued(await queue_recount(queue, store.game(game).slug))
 
     @registry.method(
         "admin.deactivateProject(slug=String) -> Object", authenticated=True
@@ -335,7 +337,7 @@ def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
         """Approve a team: it scores from now on, its members' past commits too."""
         _admin(ctx)
         await store.approve_team(slug)
-        return await store.group("teams", slug)
+        return await store.group(Board.TEAMS, slug)
 
     @registry.method(
         "admin.createPlayer(username=String, name=String, emails=Array,"

@@ -9,6 +9,10 @@ JSON-ready data, and L{julytwisted.web.openapi} derives each record's JSON
 Schema from its fields' types and the constraints their metadata carries
 (L{schema}).  Times are kept as the ISO 8601 text the wire carries (Redis
 holds them so), and job times as Unix seconds.
+
+The names the parts share are spelled here once: the boards (L{Board}) and
+the code hosts (L{Host}), defined with the rules in L{julytwisted.game},
+and the product's jobs (L{Job}).
 """
 
 from __future__ import annotations
@@ -19,6 +23,23 @@ from functools import cache
 from typing import Any, Final, Generic, Literal, TypeVar
 
 import attrs
+
+from julytwisted.game.events import Host
+from julytwisted.game.scoring import BOARDS, GROUPS, Board
+
+
+class Job(enum.StrEnum):
+    """
+    The product's background jobs, by the name the queue stores
+    (L{julytwisted.jobs.product} runs them).
+    """
+
+    ADOPT_ORPHANS = "adopt_orphans"
+    ADOPT_ALL_ORPHANS = "adopt_all_orphans"
+    MOVE_PLAYER_POINTS = "move_player_points"
+    RECOUNT = "recount"
+    NOTIFY = "notify"
+
 
 #: The metadata key of a field's JSON Schema constraints (L{schema}).
 SCHEMA: Final = "julytwisted.schema"
@@ -345,14 +366,19 @@ def to_json(value: object) -> JSON:
 
 
 __all__ = [
+    "BOARDS",
+    "GROUPS",
     "JSON",
     "SCHEMA",
     "UNSET",
     "WIRE",
+    "Board",
     "Commit",
     "CommitFile",
     "FileInfo",
     "Group",
+    "Host",
+    "Job",
     "JobState",
     "JobStatus",
     "Language",

@@ -30,7 +30,7 @@ from julytwisted.jobs.worker import WorkerService
 from julytwisted.live import LiveResource, build_live
 from julytwisted.methods import build_registry, translate
 from julytwisted.metrics import Metrics, MetricsResource
-from julytwisted.models import to_json
+from julytwisted.models import Host, to_json
 from julytwisted.pages import FORM_MAX_BODY, Accounts, Admin, Pages, StaticFiles
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
@@ -155,8 +155,7 @@ def build_site(
     if live is not None:
         root.putChild(b"live", live)
     limits = [
-        (f"/api/v1/{service}".encode(), config.webhook_max_body)
-        for service in ("github", "bitbucket", "gitlab")
+        (f"/api/v1/{service}".encode(), config.webhook_max_body) for service in Host
     ]
     limits += [
         (b"/" + segment, FORM_MAX_BODY)

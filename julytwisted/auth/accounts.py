@@ -10,8 +10,9 @@ from typing import Any
 
 from julytwisted.auth.authenticator import RunInThread
 from julytwisted.auth.passwords import check_strength, hash_password
+from julytwisted.jobs.product import queue_adoption, queue_move
 from julytwisted.jobs.queue import Queue
-from julytwisted.models import Player
+from julytwisted.models import Board, Player
 from julytwisted.store import Store
 
 
@@ -47,12 +48,11 @@ async def add_commit_email(
     @return: the adopting job's id.
     """
     await store.add_email(username, email)
-    job: str = await queue.enqueue("adopt_orphans", email.strip().lower(), username)
-    return job
+    return await queue_adoption(queue, email.strip().lower(), username)
 
 
 async def move_player(
-    store: Store, queue: Queue, username: str, board: str, name: str | None
+    store: Store, queue: Queue, username: str, board: Board, name: str | None
 ) -> str:
     """
     Move a player to another location or team (C{board}), or to none; a job
@@ -64,8 +64,7 @@ async def move_player(
     """
     store.check_group_name(name, board)
     await store.player(username)
-    job: str = await queue.enqueue("move_player_points", username, board, name)
-    return job
+    return await queue_move(queue, username, board, name)
 
 
 __all__ = ["add_commit_email", "move_player", "sign_up"]

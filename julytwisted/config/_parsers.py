@@ -25,6 +25,7 @@ from julytwisted.config._settings import (
     MiB,
 )
 from julytwisted.game.games import Game, slugify
+from julytwisted.game.scoring import is_builtin_slug
 
 ENDPOINT_TYPES = ("tcp", "tcp6", "ssl", "unix", "systemd")
 """The server endpoint types C{--listen} accepts."""
@@ -34,7 +35,6 @@ _SIZE = re.compile(r"([0-9]+)\s*([kmg]i?b?|b)?", re.I)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}
 _LIMIT = re.compile(r"(?P<count>[0-9]{1,6})/(?P<period>[0-9]{0,5})(?P<unit>[smh])")
 _PERIODS = {"s": 1, "m": 60, "h": 3600}
-_BUILTIN_SLUG = re.compile(r"(julython|j-an-ulython)-[0-9]{4}")
 _TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -181,7 +181,7 @@ def parse_game(spec: str) -> Game:
     slug = slugify(name)
     if not slug:
         raise usage.UsageError(f"--game {spec!r}: the name holds no letter or digit")
-    if _BUILTIN_SLUG.fullmatch(slug):
+    if is_builtin_slug(slug):
         raise usage.UsageError(
             f"--game {spec!r}: slug {slug!r} is reserved for the built-in "
             "Julython and J(an)ulython games"

@@ -7,10 +7,22 @@ commits with their files. Pure and immutable.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import attrs
 
 from julytwisted.game.games import aware_utc
+
+
+class Host(StrEnum):
+    """
+    The code hosts that send pushes, spelled as their webhook URLs
+    (C{/api/v1/github}), projects and configuration spell them.
+    """
+
+    GITHUB = "github"
+    BITBUCKET = "bitbucket"
+    GITLAB = "gitlab"
 
 
 @attrs.frozen
@@ -61,7 +73,7 @@ class ProjectInfo:
     """
     The repository a push came from.
 
-    @ivar service: C{"github"}, C{"bitbucket"} or C{"gitlab"}.
+    @ivar service: the host that sent the push.
     @ivar slug: the project's preferred slug, such as C{"gh-rmyers-julython"};
         the store may suffix it when another repository holds it already.
     @ivar name: the repository's name.
@@ -72,7 +84,7 @@ class ProjectInfo:
     @ivar forked: whether the repository is a fork.
     """
 
-    service: str
+    service: Host
     slug: str
     name: str
     url: str
@@ -98,4 +110,4 @@ class Push:
     ref: str = ""
 
 
-__all__ = ["CommitEvent", "FileChange", "ProjectInfo", "Push"]
+__all__ = ["CommitEvent", "FileChange", "Host", "ProjectInfo", "Push"]

@@ -41,7 +41,7 @@ from julytwisted.game._payload import (
     utc_time,
     web_url,
 )
-from julytwisted.game.events import CommitEvent, FileChange, ProjectInfo, Push
+from julytwisted.game.events import CommitEvent, FileChange, Host, ProjectInfo, Push
 from julytwisted.game.languages import language_for
 
 #: The most commits one push may carry: GitHub's own limit per payload.
@@ -97,19 +97,19 @@ def verify(service: str, secret: str, headers: Mapping[str, str], body: bytes) -
     the secret itself in C{X-Gitlab-Token}.  Every comparison takes constant
     time.
 
-    @param service: C{"github"}, C{"bitbucket"} or C{"gitlab"}.
+    @param service: one of L{Host}.
     @param secret: the webhook secret configured for this server.
     @param headers: the request's headers, keyed by lower-case name.
     @param body: the request body exactly as received.
     @raise BadSignature: when the header is missing, malformed or wrong.
     @raise InvalidInput: when C{service} is none of the three.
     """
-    if service == "gitlab":
+    if service == Host.GITLAB:
         token = _header(headers, "X-Gitlab-Token")
         if not hmac.compare_digest(_as_bytes(secret), _as_bytes(token)):
             raise BadSignature("X-Gitlab-Token does not match")
-    elif service in ("github", "bitbucket"):
-        name = "X-Hub-Signature-256" if service == "github" else "X-Hub-Signature"
+    elif service in (Host.GITHUB, Host.BITBUCKET):
+        name = "X-Hub-Signature-256" if service == Host.GITHUB else "X-Hub-Signature"
         _check_hmac(secret, name, _header(headers, name), body)
     else:
         raise InvalidInput(f"unknown service {_quoted(service)}")
@@ -248,7 +248,7 @@ def _github_project(repo: Field) -> ProjectInfo:
         login = (text_or(owner, "login") or text_or(owner, "name")) if owner else ""
         full_name = f"{login}/{name}"
     return ProjectInfo(
-        service="github",
+        service=Host.GITHUB,
         slug=make_slug("gh", full_name.split("/")),
         name=name,
         url=repository_page(repo.get("html_url") or repo["url"]),
@@ -331,7 +331,7 @@ def _bitbucket_post(root: Field) -> Push:
         absolute.fail("is not a repository path such as /owner/name/")
     page = f"{repository_page(canon) if canon else _BITBUCKET}/{path}"
     project = ProjectInfo(
-        service="bitbucket",
+        service=Host.BITBUCKET,
         slug=make_slug("bb", path.split("/")),
         name=repo["name"].text(),
         url=page,
@@ -387,7 +387,7 @@ def _bitbucket_cloud(root: Field) -> Push:
     repo = root["repository"]
     page = repository_page(repo["links"]["html"]["href"])
     project = ProjectInfo(
-        service="bitbucket",
+        service=Host.BITBUCKET,
         slug=make_slug("bb", repo["full_name"].text().split("/")),
         name=repo["name"].text(),
         url=page,
@@ -433,7 +433,7 @@ def _gitlab_project(root: Field) -> ProjectInfo:
         page = repository_page(project["web_url"])
     path = text_or(project, "path_with_namespace") or urlsplit(page).path
     return ProjectInfo(
-        service="gitlab",
+        service=Host.GITLAB,
         slug=make_slug("gl", path.split("/")),
         name=project["name"].text(),
         url=page,
@@ -467,7 +467,7 @@ def parse(service: str, payload: object, event: str | None = None) -> Push:
     """
     Reduce the push payload of C{service} to a L{Push}.
 
-    @param service: C{"github"}, C{"bitbucket"} or C{"gitlab"}.
+    @param service: one of L{Host}.
     @param payload: the decoded JSON body (see L{decode_body}).
     @param event: the event header GitHub sends (C{X-GitHub-Event}); the other
         services tell their events apart inside the payload.
@@ -475,15 +475,14 @@ def parse(service: str, payload: object, event: str | None = None) -> Push:
     @raise InvalidInput: when C{service} is none of the three.
     @raise InvalidPayload: when the payload is not a push of that service.
     """
-    if service == "github":
+    if service == Host.GITHUB:
         return parse_github(payload, event)
-    if service == "bitbucket":
+    if service == Host.BITBUCKET:
         return parse_bitbucket(payload)
-    if service == "gitlab":
+    if service == Host.GITLAB:
         return parse_gitlab(payload)
-    raise InvalidInput(
-        f"unknown service {_quoted(service)}; expected github, bitbucket or gitlab"
-    )
+    expected = ", ".join(Host)
+    raise InvalidInput(f"unknown service {_quoted(service)}; expected {expected}")
 
 
 __all__ = [

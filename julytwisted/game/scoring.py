@@ -19,6 +19,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from datetime import MAXYEAR, MINYEAR, UTC, datetime, timedelta
+from enum import StrEnum
 
 import attrs
 
@@ -30,7 +31,25 @@ COMMIT_POINTS = 1
 FIRST_COMMIT_BONUS = 10
 """Extra points the first time a member scores on a project in a game."""
 
-BOARDS = ("people", "projects", "locations", "teams", "languages")
+
+class Board(StrEnum):
+    """
+    The boards every game keeps, spelled as their URLs, keys and feed
+    messages spell them.
+    """
+
+    PEOPLE = "people"
+    PROJECTS = "projects"
+    LOCATIONS = "locations"
+    TEAMS = "teams"
+    LANGUAGES = "languages"
+
+
+#: Every board, in the order the site lists them.
+BOARDS = tuple(Board)
+
+#: The boards of groups a player joins: a location and a team.
+GROUPS = (Board.LOCATIONS, Board.TEAMS)
 """The names of the boards every game keeps, as L{tally} returns them."""
 
 FIRST_BUILTIN_YEAR = 1970
@@ -231,16 +250,16 @@ class _Tally:
 
     def commit(self, commit: ScoredCommit) -> None:
         project = commit.project
-        self.score("projects", project, project)
+        self.score(Board.PROJECTS, project, project)
         if commit.username is not None:
-            self.score("people", commit.username, project)
+            self.score(Board.PEOPLE, commit.username, project)
             if commit.location is not None:
-                self.score("locations", commit.location, project)
+                self.score(Board.LOCATIONS, commit.location, project)
             if commit.team is not None:
-                self.score("teams", commit.team, project)
+                self.score(Board.TEAMS, commit.team, project)
         for language in sorted(set(commit.languages)):
             if language:
-                self.add("languages", language, COMMIT_POINTS)
+                self.add(Board.LANGUAGES, language, COMMIT_POINTS)
 
 
 def tally(commits: Iterable[ScoredCommit], game: Game) -> dict[str, dict[str, int]]:
@@ -276,7 +295,9 @@ __all__ = [
     "COMMIT_POINTS",
     "FIRST_BUILTIN_YEAR",
     "FIRST_COMMIT_BONUS",
+    "GROUPS",
     "LAST_BUILTIN_YEAR",
+    "Board",
     "ScoredCommit",
     "builtin_games",
     "current_game",

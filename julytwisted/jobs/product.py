@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from julytwisted.errors import NotifyFailed
-from julytwisted.jobs.queue import JobRegistry
-from julytwisted.models import Recount
+from julytwisted.jobs.queue import JobRegistry, Queue
+from julytwisted.models import Board, Job, Recount
 from julytwisted.store import Store
 
 #: Seconds an outgoing webhook may take to answer.
@@ -46,34 +46,29 @@ def build_jobs(store: Store, post: Post) -> JobRegistry:
     """
     jobs = JobRegistry()
 
-    @jobs.job("move_player_points")
+    @jobs.job(Job.MOVE_PLAYER_POINTS)
     async def move_player_points(
-        username: str, board: str, name: str | None
+        username: str, board: Board, name: str | None
     ) -> dict[str, Any]:
         """Move a player to a location or team, recounting both groups."""
         return {"games": await store.move_member(username, board, name)}
 
-    @jobs.job("adopt_orphans")
+    @jobs.job(Job.ADOPT_ORPHANS)
     async def adopt_orphans(email: str, username: str) -> dict[str, Any]:
         """Score the orphan commits of a newly added e-mail for its owner."""
         return {"adopted": await store.adopt_orphans(email), "username": username}
 
-    @jobs.job("adopt_all_orphans")
+    @jobs.job(Job.ADOPT_ALL_ORPHANS)
     async def adopt_all_orphans() -> dict[str, int]:
         """The periodic sweep: adopt the orphans of every owned e-mail."""
         return await store.adopt_all_orphans()
 
-    @jobs.job("approve_team")
-    async def approve_team(slug: str) -> dict[str, Any]:
-        """Approve a team and count its members' commits for it."""
-        return {"games": await store.approve_team(slug)}
-
-    @jobs.job("recount")
+    @jobs.job(Job.RECOUNT)
     async def recount(game: str) -> Recount:
         """Rebuild every board of a game from its commits; report the drift."""
         return await store.recount(game)
 
-    @jobs.job("notify")
+    @jobs.job(Job.NOTIFY)
     async def notify(url: str, event: dict[str, Any]) -> dict[str, Any]:
         """POST a message about a push to one outgoing webhook."""
         response = await post(url, json=notification(event), timeout=NOTIFY_TIMEOUT)
@@ -85,4 +80,63 @@ def build_jobs(store: Store, post: Post) -> JobRegistry:
     return jobs
 
 
-__all__ = ["NOTIFY_TIMEOUT", "NotifyFailed", "Post", "build_jobs", "notification"]
+# Typed enqueueing: the one place each job's arguments are spelled for the
+# queue, matching the functions above.
+
+
+async def queue_adoption(queue: Queue, email: str, username: str) -> str:
+    """
+    Queue the adoption of C{email}'s orphan commits by its new owner.
+
+    @return: the job's id.
+    """
+    job: str = await queue.enqueue(Job.ADOPT_ORPHANS, email, username)
+    return job
+
+
+async def queue_move(
+    queue: Queue, username: str, board: Board, name: str | None
+) -> str:
+    """
+    Queue the move of a player's points to another location or team.
+
+    @param board: L{Board.LOCATIONS} or L{Board.TEAMS}.
+    @param name: the group's name, or L{None} for none.
+    @return: the job's id.
+    """
+    job: str = await queue.enqueue(Job.MOVE_PLAYER_POINTS, username, board, name)
+    return job
+
+
+async def queue_recount(queue: Queue, game: str) -> str:
+    """
+    Queue a recount of every board of a game.
+
+    @param game: the game's slug.
+    @return: the job's id.
+    """
+    job: str = await queue.enqueue(Job.RECOUNT, game)
+    return job
+
+
+async def queue_notification(queue: Queue, url: str, event: dict[str, Any]) -> str:
+    """
+    Queue the message about a push to one outgoing webhook.
+
+    @return: the job's id.
+    """
+    job: str = await queue.enqueue(Job.NOTIFY, url, event)
+    return job
+
+
+__all__ = [
+    "NOTIFY_TIMEOUT",
+    "NotifyFailed",
+    "Post",
+    "build_jobs",
+    "notification",
+    "queue_adoption",
+    "queue_move",
+    "queue_notification",
+    "queue_recount",
+]

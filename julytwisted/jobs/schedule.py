@@ -25,6 +25,7 @@ from julytwisted.errors import RedisUnavailable
 from julytwisted.game.games import Game
 from julytwisted.game.scoring import games_at
 from julytwisted.jobs.queue import Queue
+from julytwisted.models import Job
 from julytwisted.supervise import Backoff, Supervised
 
 log = Logger()
@@ -68,7 +69,7 @@ def nightly_recounts(
     }
     stamp = when.strftime("%Y-%m-%dT%H:%M")
     return [
-        Occurrence(f"recount:{slug}:{stamp}", "recount", (slug,))
+        Occurrence(f"recount:{slug}:{stamp}", Job.RECOUNT, (slug,))
         for slug in sorted(slugs)
     ]
 
@@ -80,7 +81,7 @@ def sweeps(every: timedelta, now: datetime) -> list[Occurrence]:
     seconds = int(every.total_seconds())
     slot = int(now.timestamp()) // seconds * seconds
     stamp = datetime.fromtimestamp(slot, UTC).strftime("%Y-%m-%dT%H:%M")
-    return [Occurrence(f"adopt_all_orphans:{stamp}", "adopt_all_orphans")]
+    return [Occurrence(f"adopt_all_orphans:{stamp}", Job.ADOPT_ALL_ORPHANS)]
 
 
 @attrs.frozen

@@ -15,7 +15,7 @@ from twisted.web.template import Tag, tags
 from julytwisted.errors import NotFound
 from julytwisted.game import badges as _badges
 from julytwisted.game.games import Game
-from julytwisted.models import UNSET, Group, Member, Player, Project
+from julytwisted.models import UNSET, Board, Group, Member, Player, Project
 from julytwisted.pages._html import (
     Content,
     aria,
@@ -95,13 +95,13 @@ async def group_page(
     A location or a team in a game: its figures, and whether a team still
     waits for approval.
 
-    @param kind: C{"locations"} or C{"teams"}.
+    @param kind: L{Board.LOCATIONS} or L{Board.TEAMS}.
     @return: the page's title and content.
     @raise NotFound: for an unknown group.
     """
     model = await store.group(kind, slug, game.slug)
     note: Content = ""
-    if kind == "teams" and model.approved is False:
+    if kind == Board.TEAMS and model.approved is False:
         note = tags.p("This team waits for an organiser's approval.", class_="notice")
     content = [
         note,
@@ -171,8 +171,8 @@ async def _groups(store: Store, model: Player, game: Game) -> Content:
     """Links to the player's location and team."""
     parts: list[Content] = []
     for key, kind, slug in (
-        ("location", "locations", model.location),
-        ("team", "teams", model.team),
+        ("location", Board.LOCATIONS, model.location),
+        ("team", Board.TEAMS, model.team),
     ):
         if slug:
             try:

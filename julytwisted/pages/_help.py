@@ -9,6 +9,7 @@ from __future__ import annotations
 from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
 
+from julytwisted.models import Host
 from julytwisted.pages._html import Content
 
 
@@ -53,26 +54,26 @@ def _rules() -> list[Tag]:
 
 def _webhooks(base: str) -> list[Tag]:
     """Where each host's webhook settings are, and what to enter there."""
-    hooks = {s: f"{base}/api/v1/{s}" for s in ("github", "bitbucket", "gitlab")}
+    hooks = {s: f"{base}/api/v1/{s}" for s in Host}
     return [
         tags.h2("Add the webhook"),
         tags.p("Point a push webhook of each repository you work on at this server:"),
         tags.h3("GitHub"),
         tags.ol(
             tags.li("Settings → Webhooks → Add webhook."),
-            tags.li("Payload URL: ", tags.code(hooks["github"])),
+            tags.li("Payload URL: ", tags.code(hooks[Host.GITHUB])),
             tags.li("Content type: application/json; events: just the push event."),
         ),
         tags.h3("Bitbucket"),
         tags.ol(
             tags.li("Repository settings → Webhooks → Add webhook."),
-            tags.li("URL: ", tags.code(hooks["bitbucket"])),
+            tags.li("URL: ", tags.code(hooks[Host.BITBUCKET])),
             tags.li("Triggers: repository push."),
         ),
         tags.h3("GitLab"),
         tags.ol(
             tags.li("Settings → Webhooks → Add new webhook."),
-            tags.li("URL: ", tags.code(hooks["gitlab"])),
+            tags.li("URL: ", tags.code(hooks[Host.GITLAB])),
             tags.li("Trigger: push events."),
         ),
         tags.p(

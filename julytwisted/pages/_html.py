@@ -18,18 +18,18 @@ from twisted.internet.defer import Deferred
 from twisted.web.template import Tag, flattenString, tags
 
 from julytwisted.auth.sessions import CSRF_FIELD, Viewer
-from julytwisted.models import Commit, Group, ListedGame, Member, Player
+from julytwisted.models import Board, Commit, Group, ListedGame, Member, Player
 
 #: A piece of a page: a tag, text, or a list of them.
 Content = Any
 
 #: The boards with their page titles and the title of one member.
-BOARD_TITLES = {
-    "people": ("People", "Player"),
-    "projects": ("Projects", "Project"),
-    "locations": ("Locations", "Location"),
-    "teams": ("Teams", "Team"),
-    "languages": ("Languages", "Language"),
+BOARD_TITLES: dict[str, tuple[str, str]] = {
+    Board.PEOPLE: ("People", "Player"),
+    Board.PROJECTS: ("Projects", "Project"),
+    Board.LOCATIONS: ("Locations", "Location"),
+    Board.TEAMS: ("Teams", "Team"),
+    Board.LANGUAGES: ("Languages", "Language"),
 }
 
 _NAV = (
@@ -119,7 +119,7 @@ def member_link(kind: str, model: Member | Group) -> Tag:
     """A link to a board member's own page (languages have none)."""
     key = model.username if isinstance(model, Player) else model.slug
     name = model.name or key
-    if kind == "languages":
+    if kind == Board.LANGUAGES:
         return tags.span(name)
     return tags.a(name, href=f"/{kind}/{quote(key)}")
 
@@ -128,7 +128,7 @@ def board_table(
     kind: str, models: Sequence[Member], caption: str, offset: int = 0
 ) -> Tag:
     """A table of a board's rows, highest first."""
-    projects = kind == "people"
+    projects = kind == Board.PEOPLE
     head = tags.tr(
         tags.th("Rank", scope="col"),
         tags.th(BOARD_TITLES[kind][1], scope="col"),

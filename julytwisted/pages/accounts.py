@@ -26,6 +26,7 @@ from julytwisted.auth.authenticator import Authenticator, RunInThread
 from julytwisted.auth.sessions import Sessions, Viewer
 from julytwisted.errors import Forbidden, JulythonError, RateLimited, SignInRequired
 from julytwisted.jobs.queue import Queue
+from julytwisted.models import Board
 from julytwisted.pages._html import Content, field, message, post_form, upload_form
 from julytwisted.pages._render import (
     Renderer,
@@ -392,7 +393,7 @@ class Accounts:
             elif what == "revoke-token":
                 await self.store.revoke_token(username, value)
             else:
-                board = "locations" if what == "location" else "teams"
+                board = Board.LOCATIONS if what == "location" else Board.TEAMS
                 await use_cases.move_player(
                     self.store, self.queue, username, board, value or None
                 )

@@ -28,6 +28,7 @@ from julytwisted.auth.sessions import Sessions
 from julytwisted.errors import InvalidInput
 from julytwisted.game.games import Game
 from julytwisted.models import (
+    Board,
     Commit,
     ListedGame,
     Member,
@@ -181,7 +182,7 @@ class Pages:
 
     async def _board_page(self, request: IRequest, kind: str) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
-        size = _size_arg(request) if kind == "projects" else None
+        size = _size_arg(request) if kind == Board.PROJECTS else None
         number = _page_number(request)
         offset = (number - 1) * PAGE_SIZE
         # The games' list is cached: read it first, the rows after.
@@ -203,7 +204,7 @@ class Pages:
         total = page.total or 0
         keep = {"size": size} if size else {}
         content = [
-            _sizes(game, size) if kind == "projects" else "",
+            _sizes(game, size) if kind == Board.PROJECTS else "",
             game_selector(f"/{kind}/", games.models, game.slug, keep),
             tags.p(f"{total:,} in {game.name}."),
             board_table(kind, page.models, f"{title} in {game.name}", offset),

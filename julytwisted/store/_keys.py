@@ -6,6 +6,8 @@ the ones only they touch; both spell them as C{j:<what>:<id>[:<part>]}.
 
 from __future__ import annotations
 
+from julytwisted.models import Board
+
 #: The pub/sub channel every push's feed entries are published on.
 LIVE_PUBSUB = "j:live"
 
@@ -21,12 +23,12 @@ TEAM_NAME_PATTERN = "j:team:*->name"
 ORPHANS_PATTERN = "j:orphans:*"
 
 #: Each board's members' own hashes, by prefix (languages have none).
-BOARD_PREFIXES = {
-    "people": "j:player:",
-    "projects": "j:project:",
-    "locations": "j:location:",
-    "teams": "j:team:",
-    "languages": "",
+BOARD_PREFIXES: dict[str, str] = {
+    Board.PEOPLE: "j:player:",
+    Board.PROJECTS: "j:project:",
+    Board.LOCATIONS: "j:location:",
+    Board.TEAMS: "j:team:",
+    Board.LANGUAGES: "",
 }
 
 

@@ -18,6 +18,7 @@ from julytwisted.game.events import CommitEvent
 from julytwisted.game.games import Game, slugify
 from julytwisted.models import (
     UNSET,
+    Board,
     Commit,
     CommitFile,
     Group,
@@ -263,19 +264,19 @@ def commit_record(f: dict[str, str]) -> Commit:
 
 #: The record of each board's rows.
 RECORDS: dict[str, Callable[[BoardRow], Member]] = {
-    "people": player_record,
-    "projects": project_record,
-    "locations": group_record,
-    "teams": group_record,
-    "languages": language_record,
+    Board.PEOPLE: player_record,
+    Board.PROJECTS: project_record,
+    Board.LOCATIONS: group_record,
+    Board.TEAMS: group_record,
+    Board.LANGUAGES: language_record,
 }
 
-SINGULAR = {
-    "people": "player",
-    "projects": "project",
-    "locations": "location",
-    "teams": "team",
-    "languages": "language",
+SINGULAR: dict[str, str] = {
+    Board.PEOPLE: "player",
+    Board.PROJECTS: "project",
+    Board.LOCATIONS: "location",
+    Board.TEAMS: "team",
+    Board.LANGUAGES: "language",
 }
 
 __all__ = [

@@ -15,6 +15,8 @@ import attrs
 from julytwisted.errors import InvalidInput, NotFound
 from julytwisted.game.games import Game
 from julytwisted.models import (
+    GROUPS,
+    Board,
     Group,
     Member,
     Page,
@@ -117,7 +119,7 @@ class Boards:
         members = found["members"] if isinstance(found["members"], list) else []
         rows: list[BoardRow] = []
         if members:
-            _, rows = await self._read(g, "projects", {"members": members})
+            _, rows = await self._read(g, Board.PROJECTS, {"members": members})
         models = [
             project_record(row, rank=offset + i + 1) for i, row in enumerate(rows)
         ]
@@ -130,29 +132,29 @@ class Boards:
 
         @raise NotFound: when there is no such member.
         """
-        if kind == "projects":
+        if kind == Board.PROJECTS:
             return await self.project(member, game)
         return RECORDS[kind](await self._member(kind, member, game))
 
     @deferred
     async def player(self, username: str, game: str | None = None) -> Player:
         """@return: the player in a game (the current one by default)."""
-        return player_record(await self._member("people", username, game))
+        return player_record(await self._member(Board.PEOPLE, username, game))
 
     @deferred
     async def project(self, slug: str, game: str | None = None) -> Project:
         """@return: the project in a game, with its latest screenshots."""
-        row = await self._member("projects", slug, game)
+        row = await self._member(Board.PROJECTS, slug, game)
         shots = await self._uploads.screenshots(row["member"])
         return attrs.evolve(project_record(row), screenshots=tuple(shots))
 
     @deferred
     async def group(self, kind: str, slug: str, game: str | None = None) -> Group:
         """
-        @param kind: C{"locations"} or C{"teams"}.
+        @param kind: L{Board.LOCATIONS} or L{Board.TEAMS}.
         @return: the location or team in a game.
         """
-        if kind not in ("locations", "teams"):
+        if kind not in GROUPS:
             raise NotFound(f"no board {kind!r} of groups")
         return group_record(await self._member(kind, slug, game))
 
@@ -160,11 +162,11 @@ class Boards:
         if kind not in _keys.BOARD_PREFIXES:
             raise NotFound(f"no board {kind!r}")
         g = self._games.game(game)
-        if kind != "languages":
+        if kind != Board.LANGUAGES:
             # Usernames and slugs are stored lower-cased.
             member = member.lower()
         _, rows = await self._read(g, kind, {"members": [member]})
-        if not rows or (kind != "languages" and not rows[0]["fields"]):
+        if not rows or (kind != Board.LANGUAGES and not rows[0]["fields"]):
             raise NotFound(f"no {SINGULAR[kind]} {member!r}")
         return rows[0]
 

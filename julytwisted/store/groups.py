@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from julytwisted.errors import InvalidInput, NotFound
-from julytwisted.models import WaitingTeam
+from julytwisted.models import GROUPS, Board, WaitingTeam
 from julytwisted.redis_service import RedisClient
 from julytwisted.store import _keys
 from julytwisted.store._models import group_request
@@ -36,15 +36,15 @@ class Groups:
         points along: both groups are recounted in every game the player has
         commits in.
 
-        @param board: C{"locations"} or C{"teams"}.
+        @param board: L{Board.LOCATIONS} or L{Board.TEAMS}.
         @param name: the new group's name (created when new), or L{None}.
         @param approve: approve a team created by this move.
         @return: the slugs of the games recounted.
         @raise NotFound: when there is no such player.
         """
-        if board not in ("locations", "teams"):
+        if board not in GROUPS:
             raise InvalidInput(f"players belong to locations or teams, not {board!r}")
-        what = "location" if board == "locations" else "team"
+        what = "location" if board == Board.LOCATIONS else "team"
         request = {
             "username": username.lower(),
             "board": board,
@@ -63,7 +63,7 @@ class Groups:
         """
         @raise InvalidInput: when C{name} cannot name a location or team.
         """
-        group_request(name, "location" if board == "locations" else "team")
+        group_request(name, "location" if board == Board.LOCATIONS else "team")
 
     @deferred
     async def approve_team(self, slug: str, approved: bool = True) -> list[str]:

@@ -34,8 +34,9 @@ from julytwisted.errors import (
 from julytwisted.game import hooks
 from julytwisted.game.events import Push
 from julytwisted.http_errors import JSON_HEADERS, json_bytes
+from julytwisted.jobs.product import queue_notification
 from julytwisted.jobs.queue import Queue
-from julytwisted.models import to_json
+from julytwisted.models import BOARDS, Host, to_json
 from julytwisted.store import MAX_LIMIT, Store, cursor_int
 from julytwisted.store.ratelimit import RateLimiter
 from julytwisted.web._errors import install_json_errors
@@ -47,8 +48,6 @@ _HOOK_HEADERS = (
     "Authorization, Content-Type, X-GitHub-Event, X-GitHub-Delivery, "
     "X-Hub-Signature, X-Hub-Signature-256, X-Gitlab-Token, X-Gitlab-Event, X-Event-Key"
 )
-
-_BOARDS = ("people", "projects", "locations", "teams", "languages")
 
 
 @attrs.frozen
@@ -161,9 +160,9 @@ class WebApp:
     @app.route("/api/v1/", methods=["GET"])
     def index(self, request: IRequest) -> bytes:
         base = "/api/v1/"
-        links = {name: base + name for name in (*_BOARDS, "commits", "games")}
+        links = {name: base + name for name in (*BOARDS, "commits", "games")}
         links["openapi"] = base + "openapi.json"
-        hooks_ = {s: base + s for s in ("github", "bitbucket", "gitlab")}
+        hooks_ = {s: base + s for s in Host}
         return self._json(request, {"links": links, "webhooks": hooks_})
 
     @app.route("/api/v1/openapi.json", methods=["GET"])
@@ -254,15 +253,15 @@ class WebApp:
 
     @app.route("/api/v1/github", methods=["POST"])
     def github(self, request: IRequest) -> Any:
-        return self._hook(request, "github", _header(request, b"X-GitHub-Event"))
+        return self._hook(request, Host.GITHUB, _header(request, b"X-GitHub-Event"))
 
     @app.route("/api/v1/bitbucket", methods=["POST"])
     def bitbucket(self, request: IRequest) -> Any:
-        return self._hook(request, "bitbucket", _header(request, b"X-Event-Key"))
+        return self._hook(request, Host.BITBUCKET, _header(request, b"X-Event-Key"))
 
     @app.route("/api/v1/gitlab", methods=["POST"])
     def gitlab(self, request: IRequest) -> Any:
-        return self._hook(request, "gitlab", _header(request, b"X-Gitlab-Event"))
+        return self._hook(request, Host.GITLAB, _header(request, b"X-Gitlab-Event"))
 
     def _verify(self, request: IRequest, service: str) -> bytes:
         body: bytes = request.content.read()
@@ -278,7 +277,7 @@ class WebApp:
         if self._limiter is not None:
             await self._limiter.admit("webhooks", request)
         body = self._verify(request, service)
-        if service == "github" and event == "ping":
+        if service == Host.GITHUB and event == "ping":
             return self._json(request, {"message": "pong"})
         payload = hooks.decode_body(_header(request, b"Content-Type"), body)
         push = hooks.parse(service, payload, _push_event(service, event))
@@ -307,7 +306,7 @@ class WebApp:
         }
         try:
             for url in self.settings.notify:
-                await self.queue.enqueue("notify", url, event)
+                await queue_notification(self.queue, url, event)
         except RedisUnavailable:
             # The commits are stored; only the announcement is lost.
             log.warn("could not queue notifications for {n} commits", n=len(new))
@@ -327,7 +326,7 @@ class WebApp:
 
 def _push_event(service: str, event: str | None) -> str | None:
     # Only GitHub's parser takes the event; the others read the body's kind.
-    return event if service == "github" else None
+    return event if service == Host.GITHUB else None
 
 
 def _json_body(request: IRequest) -> dict[str, Any]:

@@ -18,10 +18,12 @@ from typing import Any, Final
 
 from julytwisted import __version__
 from julytwisted.models import (
+    Board,
     Commit,
     CommitFile,
     FileInfo,
     Group,
+    Host,
     JobStatus,
     Language,
     ListedGame,
@@ -38,19 +40,19 @@ _NAME = f"^$|{NAME_PATTERN}"
 _NOT_NAME = re.compile("[^a-z0-9]+")
 
 #: Each board: its model's schema, its detail's path parameter, its member.
-_BOARDS = {
-    "people": ("Player", "username", "player"),
-    "projects": ("Project", "slug", "project"),
-    "locations": ("Group", "slug", "location"),
-    "teams": ("Group", "slug", "team"),
-    "languages": ("Language", "slug", "language"),
+_BOARDS: dict[str, tuple[str, str, str]] = {
+    Board.PEOPLE: ("Player", "username", "player"),
+    Board.PROJECTS: ("Project", "slug", "project"),
+    Board.LOCATIONS: ("Group", "slug", "location"),
+    Board.TEAMS: ("Group", "slug", "team"),
+    Board.LANGUAGES: ("Language", "slug", "language"),
 }
 
 #: Each webhook: its display name, event header and signature header.
-_SERVICES = {
-    "github": ("GitHub", "X-GitHub-Event", "X-Hub-Signature-256"),
-    "bitbucket": ("Bitbucket", "X-Event-Key", "X-Hub-Signature"),
-    "gitlab": ("GitLab", "X-Gitlab-Event", "X-Gitlab-Token"),
+_SERVICES: dict[str, tuple[str, str, str]] = {
+    Host.GITHUB: ("GitHub", "X-GitHub-Event", "X-Hub-Signature-256"),
+    Host.BITBUCKET: ("Bitbucket", "X-Event-Key", "X-Hub-Signature"),
+    Host.GITLAB: ("GitLab", "X-Gitlab-Event", "X-Gitlab-Token"),
 }
 
 #: The component name of each response header and the header it stands for.
@@ -254,7 +256,7 @@ def _board_paths() -> dict[str, Schema]:
         paths[f"/api/v1/{board}"] = {
             "get": _list_op("boards", f"The {board} board", model, "game", "offset")
         }
-        if board == "languages":
+        if board == Board.LANGUAGES:
             continue
         errors = _errors(
             _400="An argument not in UTF-8.",
@@ -342,11 +344,11 @@ def _create_player() -> Schema:
 
 def _hook_headers(service: str) -> list[Schema]:
     _, event, signature = _SERVICES[service]
-    if service == "github":
+    if service == Host.GITHUB:
         kind = "push or ping; any other event is 400."
     else:
         kind = "Ignored: the body's own kind decides."
-    if service == "gitlab":
+    if service == Host.GITLAB:
         signed = "The webhook secret itself"
     else:
         signed = "sha256=HEX, the HMAC-SHA256 of the body under the webhook secret"
@@ -358,7 +360,7 @@ def _webhook(service: str) -> Schema:
     name = _SERVICES[service][0]
     nothing = _schema("WebhookAnswer")
     why = "Nothing new: a push without commits or a redelivery"
-    if service == "github":
+    if service == Host.GITHUB:
         nothing = {"oneOf": [nothing, _schema("Pong")]}
         why += "; or pong to a ping"
     payload = _string(contentMediaType="application/json")

@@ -15,9 +15,15 @@ from twisted.internet import reactor
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from julytwisted.jobs.product import build_jobs, notification
+from julytwisted.jobs.product import (
+    build_jobs,
+    notification,
+    queue_adoption,
+    queue_recount,
+)
 from julytwisted.jobs.queue import Queue
 from julytwisted.jobs.worker import Backoff, WorkerService
+from julytwisted.models import Job
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
 from tests.jobs.test_queue import settle
@@ -66,6 +72,29 @@ async def worker(
 async def listening(resource: Resource) -> tuple[str, Any]:
     port = reactor.listenTCP(0, Site(resource), interface="127.0.0.1")
     return f"http://127.0.0.1:{port.getHost().port}/hook", port
+
+
+def test_every_job_named_once(store: Store) -> None:
+    """
+    The registry runs exactly the jobs L{Job} names: nothing enqueued by
+    name can miss its function, and no function waits for a name nobody
+    spells (the unused approve_team job is gone).
+    """
+    assert set(build_jobs(store, treq.post).functions) == set(Job)
+
+
+@pytest_twisted.ensureDeferred
+async def test_typed_enqueueing_matches_the_jobs(
+    worker: WorkerService, queue: Queue, store: Store
+) -> None:
+    """Each typed helper queues a job its function accepts: it runs to done."""
+    ids = [
+        await queue_adoption(queue, "nobody@example.com", "nobody"),
+        await queue_recount(queue, store.game().slug),
+    ]
+    for job_id in ids:
+        status = await settle(queue, job_id)
+        assert status.state == "done", status
 
 
 def test_notification_speaks_discord_and_slack() -> None:
