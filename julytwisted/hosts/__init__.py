@@ -1,13 +1,15 @@
 # -*- test-case-name: tests.hosts.test_providers,tests.hosts.test_oauth -*-
 """
-Talking to code hosts (GitHub, GitLab, Bitbucket Cloud): signing a player in
-with OAuth 2.0 and PKCE, and reading their account and its verified e-mails.
+Talking to code hosts (GitHub, GitLab, Bitbucket Cloud) over treq: signing a
+player in with OAuth 2.0 and PKCE, and reading their account and its
+verified e-mails.
 
 Pure parts (the hosts and C{--provider-url}, the authorize URL, PKCE and
-C{state}, reading answers) have no I/O.  What goes wrong is one of the
-errors of L{julytwisted.errors}, re-exported here: a L{HostError} when a
-host fails or refuses a call, a L{SignInFailed} when a sign-in does not
-complete.
+C{state}, reading answers) have no I/O.  Every call takes an L{Http} (the
+HTTP client, the clock, the limits) and the configured L{Host}, never a
+global.  What goes wrong is one of the errors of L{julytwisted.errors},
+re-exported here: a L{HostError} when a host fails or refuses a call, a
+L{SignInFailed} when a sign-in does not complete.
 """
 
 from julytwisted.errors import (
@@ -24,6 +26,7 @@ from julytwisted.errors import (
     StateMismatch,
     TokenRejected,
 )
+from julytwisted.hosts._http import DEFAULT_LIMIT, Http, TreqLike
 from julytwisted.hosts._providers import (
     BITBUCKET,
     GITHUB,
@@ -35,6 +38,8 @@ from julytwisted.hosts._providers import (
     parse_provider_url,
 )
 from julytwisted.hosts._records import Account
+from julytwisted.hosts._token import exchange_code, refresh
+from julytwisted.hosts.api import fetch_account
 from julytwisted.hosts.oauth import (
     OAuthApp,
     Pkce,
@@ -49,6 +54,7 @@ from julytwisted.hosts.oauth import (
 
 __all__ = [
     "BITBUCKET",
+    "DEFAULT_LIMIT",
     "GITHUB",
     "GITLAB",
     "PROVIDERS",
@@ -62,6 +68,7 @@ __all__ = [
     "HostNotFound",
     "HostRateLimited",
     "HostUnreachable",
+    "Http",
     "MalformedAnswer",
     "OAuthApp",
     "Pkce",
@@ -71,11 +78,15 @@ __all__ = [
     "StateMismatch",
     "Token",
     "TokenRejected",
+    "TreqLike",
     "authorize_url",
     "begin",
     "default_host",
+    "exchange_code",
+    "fetch_account",
     "new_pkce",
     "new_state",
     "parse_provider_url",
     "read_callback",
+    "refresh",
 ]
