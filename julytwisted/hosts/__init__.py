@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.hosts.test_providers,tests.hosts.test_oauth -*-
 """
 Talking to code hosts (GitHub, GitLab, Bitbucket Cloud) over treq: signing a
-player in with OAuth 2.0 and PKCE, and reading their account and its
-verified e-mails.
+player in with OAuth 2.0 and PKCE, reading their account and its verified
+e-mails, and a repository's webhooks and commits.
 
 Pure parts (the hosts and C{--provider-url}, the authorize URL, PKCE and
 C{state}, reading answers) have no I/O.  Every call takes an L{Http} (the
@@ -37,9 +37,18 @@ from julytwisted.hosts._providers import (
     default_host,
     parse_provider_url,
 )
-from julytwisted.hosts._records import Account
+from julytwisted.hosts._records import Account, Hook, Repository
 from julytwisted.hosts._token import exchange_code, refresh
-from julytwisted.hosts.api import fetch_account
+from julytwisted.hosts.api import (
+    MOST_COMMITS,
+    compare,
+    create_hook,
+    delete_hook,
+    fetch_account,
+    fetch_repository,
+    list_hooks,
+    ping_hook,
+)
 from julytwisted.hosts.oauth import (
     OAuthApp,
     Pkce,
@@ -57,11 +66,13 @@ __all__ = [
     "DEFAULT_LIMIT",
     "GITHUB",
     "GITLAB",
+    "MOST_COMMITS",
     "PROVIDERS",
     "Account",
     "BadProviderURL",
     "CodeRejected",
     "ConsentDenied",
+    "Hook",
     "Host",
     "HostError",
     "HostForbidden",
@@ -73,6 +84,7 @@ __all__ = [
     "OAuthApp",
     "Pkce",
     "Provider",
+    "Repository",
     "SignIn",
     "SignInFailed",
     "StateMismatch",
@@ -81,12 +93,18 @@ __all__ = [
     "TreqLike",
     "authorize_url",
     "begin",
+    "compare",
+    "create_hook",
     "default_host",
+    "delete_hook",
     "exchange_code",
     "fetch_account",
+    "fetch_repository",
+    "list_hooks",
     "new_pkce",
     "new_state",
     "parse_provider_url",
+    "ping_hook",
     "read_callback",
     "refresh",
 ]

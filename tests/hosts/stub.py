@@ -4,9 +4,10 @@ Stub code hosts for the tests: real twisted.web servers, listening on
 makes, in the shapes each host documents.
 
 One L{StubHost} per host (L{stub_github}, L{stub_gitlab}, L{stub_bitbucket}
-hold their routes and shapes) keeps accounts, codes and tokens in memory and
-records every request it was sent (L{StubHost.asked}), so that a test can
-assert what julytwisted asked for: the PKCE challenge, the scopes.
+hold their routes and shapes) keeps accounts, repositories, codes, tokens and
+hooks in memory and records every request it was sent (L{StubHost.asked}),
+so that a test can assert what julytwisted asked for: the PKCE challenge,
+the scopes, the hook's secret.
 
 The authorize endpoint stands for the player's browser at the host: it
 signs in whoever L{StubHost.browser} names and, as L{StubHost.consent} says,
@@ -63,6 +64,55 @@ class User:
     @property
     def primary(self) -> str:
         return next((e.address for e in self.emails if e.primary), "")
+
+
+@attrs.define
+class Commit:
+    """A commit of a stub repository."""
+
+    sha: str
+    message: str
+    author_name: str
+    author_email: str
+    date: str = "2026-07-15T10:00:00Z"
+
+
+@attrs.define
+class StubRepository:
+    """
+    A repository at a stub host.
+
+    @ivar id: the host's id.
+    @ivar path: C{owner/name}.
+    @ivar admins: the logins that administer it.
+    @ivar commits: its history, oldest first, on one line.
+    @ivar hooks: its webhooks by id, as the host shows them.
+    """
+
+    id: int | str
+    path: str
+    admins: set[str] = attrs.field(factory=set)
+    readers: set[str] = attrs.field(factory=set)
+    private: bool = False
+    description: str = ""
+    commits: list[Commit] = attrs.field(factory=list)
+    hooks: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    secrets: dict[str, str] = attrs.field(factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.rpartition("/")[2]
+
+    @property
+    def owner(self) -> str:
+        return self.path.rpartition("/")[0]
+
+    def between(self, base: str, head: str) -> list[Commit] | None:
+        """The commits after C{base} up to C{head}; L{None} if unknown."""
+        shas = [c.sha for c in self.commits]
+        if base not in shas or head not in shas:
+            return None
+        return self.commits[shas.index(base) + 1 : shas.index(head) + 1]
 
 
 @attrs.define
@@ -154,6 +204,7 @@ class StubHost(Resource):
         self.url = ""
         self.apps: dict[str, tuple[str, str]] = {}
         self.users: dict[str, User] = {}
+        self.repositories: dict[str, StubRepository] = {}
         self.browser: User | None = None
         self.consent = True
         self.asked: list[Asked] = []
@@ -180,6 +231,10 @@ class StubHost(Resource):
     def add_user(self, user: User) -> User:
         self.users[user.login] = user
         return user
+
+    def add_repository(self, repository: StubRepository) -> StubRepository:
+        self.repositories[repository.path] = repository
+        return repository
 
     def asked_for(self, method: str, path: str) -> list[Asked]:
         """The requests sent with C{method} to C{path} (API paths in full)."""
@@ -355,3 +410,8 @@ def listen(reactor: IReactorTCP, stub: StubHost) -> IListeningPort:
     port = reactor.listenTCP(0, Site(stub), interface="127.0.0.1")
     stub.url = f"http://127.0.0.1:{port.getHost().port}"
     return port
+
+
+def sha(text: str) -> str:
+    """A commit-like hash: the SHA-1 of C{text}."""
+    return hashlib.sha1(text.encode()).hexdigest()

@@ -1,7 +1,8 @@
 """
 A stub of Bitbucket Cloud: OAuth (the consumer's credentials as HTTP Basic,
-the scopes its permissions), C{/2.0/user} and C{/2.0/user/emails}; lists
-are pages naming the C{next} one.
+the scopes its permissions), C{/2.0/user}, C{/2.0/user/emails}, a
+repository and the account's permission on it, its webhooks, and commits
+with C{include} and C{exclude}; lists are pages naming the C{next} one.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from urllib.parse import urlencode
 
 from tests.hosts.stub import (
     Asked,
+    Commit,
     Issued,
     Reply,
     StubHost,
+    StubRepository,
     User,
 )
 
@@ -34,8 +37,15 @@ class BitbucketStub(StubHost):
     granted = ("account", "email", "repository", "webhook")
 
     def api_routes(self) -> None:
+        repo = "/repositories/(?P<workspace>[^/]+)/(?P<slug>[^/]+)"
         self.route("GET", "/user", self.user)
         self.route("GET", "/user/emails", self.emails)
+        self.route("GET", "/user/permissions/repositories", self.permissions)
+        self.route("GET", repo, self.repository)
+        self.route("POST", f"{repo}/hooks", self.create_hook)
+        self.route("GET", f"{repo}/hooks", self.hooks)
+        self.route("DELETE", f"{repo}/hooks/(?P<hook>[^/]+)", self.delete_hook)
+        self.route("GET", f"{repo}/commits", self.commits)
 
     # OAuth: the consumer's credentials come as HTTP Basic.
 
@@ -87,6 +97,50 @@ class BitbucketStub(StubHost):
             "is_staff": False,
         }
 
+    def repository_shape(self, repo: StubRepository) -> dict[str, Any]:
+        return {
+            "type": "repository",
+            "uuid": repo.id,
+            "full_name": repo.path,
+            "name": repo.name,
+            "slug": repo.name,
+            "description": repo.description,
+            "is_private": repo.private,
+            "scm": "git",
+            "fork_policy": "allow_forks",
+            "created_on": _CREATED,
+            "updated_on": _CREATED,
+            "size": 1024,
+            "language": "python",
+            "has_issues": False,
+            "has_wiki": False,
+            "mainbranch": {"type": "branch", "name": "main"},
+            "links": {
+                "self": {"href": self.api(f"/repositories/{repo.path}")},
+                "html": {"href": f"{self.url}/{repo.path}"},
+            },
+        }
+
+    def commit_shape(self, repo: StubRepository, commit: Commit) -> dict[str, Any]:
+        return {
+            "type": "commit",
+            "hash": commit.sha,
+            "date": commit.date.replace("Z", "+00:00"),
+            "author": {
+                "type": "author",
+                "raw": f"{commit.author_name} <{commit.author_email}>",
+            },
+            "message": commit.message,
+            "summary": {"raw": commit.message, "markup": "markdown", "html": ""},
+            "links": {
+                "self": {
+                    "href": self.api(f"/repositories/{repo.path}/commit/{commit.sha}")
+                },
+                "html": {"href": f"{self.url}/{repo.path}/commits/{commit.sha}"},
+            },
+            "parents": [],
+        }
+
     # The API
 
     def _error(self, status: int, message: str) -> Reply:
@@ -101,6 +155,17 @@ class BitbucketStub(StubHost):
                 403, "Your credentials lack one or more required privilege scopes."
             )
         return issued
+
+    def _repo(
+        self, asked: Asked, args: dict[str, str], scope: str, admin: bool
+    ) -> tuple[Issued, StubRepository] | Reply:
+        issued = self._token(asked, scope)
+        if isinstance(issued, Reply):
+            return issued
+        repo = self.repositories.get(f"{args['workspace']}/{args['slug']}")
+        if repo is None or (admin and issued.user.login not in repo.admins):
+            return self._error(404, "Repository not found")
+        return issued, repo
 
     def user(self, asked: Asked, _: dict[str, str]) -> Reply:
         issued = self._token(asked, "account")
@@ -123,6 +188,82 @@ class BitbucketStub(StubHost):
             for e in issued.user.emails
         ]
         return Reply(200, self.page(asked, listed))
+
+    def permissions(self, asked: Asked, _: dict[str, str]) -> Reply:
+        issued = self._token(asked, "account")
+        if isinstance(issued, Reply):
+            return issued
+        login = issued.user.login
+        listed = [
+            {
+                "type": "repository_permission",
+                "user": self.account(issued.user),
+                "repository": {
+                    "type": "repository",
+                    "full_name": repo.path,
+                    "name": repo.name,
+                    "uuid": repo.id,
+                },
+                "permission": "admin" if login in repo.admins else "read",
+            }
+            for repo in self.repositories.values()
+            if login in repo.admins | repo.readers
+            and asked.arg("q") in ("", f'repository.uuid="{repo.id}"')
+        ]
+        return Reply(200, self.page(asked, listed))
+
+    def repository(self, asked: Asked, args: dict[str, str]) -> Reply:
+        found = self._repo(asked, args, "repository", admin=False)
+        if isinstance(found, Reply):
+            return found
+        return Reply(200, self.repository_shape(found[1]))
+
+    def create_hook(self, asked: Asked, args: dict[str, str]) -> Reply:
+        found = self._repo(asked, args, "webhook", admin=True)
+        if isinstance(found, Reply):
+            return found
+        repo, body = found[1], asked.json()
+        uid = f"{{{next(self.ids):08d}-0000-4000-8000-000000000000}}"
+        repo.hooks[uid] = {
+            "type": "webhook_subscription",
+            "uuid": uid,
+            "url": body["url"],
+            "description": body.get("description", ""),
+            "subject_type": "repository",
+            "subject": {"type": "repository", "full_name": repo.path},
+            "active": body.get("active", True),
+            "created_at": _CREATED,
+            "events": body["events"],
+            "secret_set": bool(body.get("secret")),
+            "skip_cert_verification": False,
+        }
+        repo.secrets[uid] = body.get("secret", "")
+        return Reply(201, repo.hooks[uid])
+
+    def hooks(self, asked: Asked, args: dict[str, str]) -> Reply:
+        found = self._repo(asked, args, "webhook", admin=True)
+        if isinstance(found, Reply):
+            return found
+        return Reply(200, self.page(asked, list(found[1].hooks.values())))
+
+    def delete_hook(self, asked: Asked, args: dict[str, str]) -> Reply:
+        found = self._repo(asked, args, "webhook", admin=True)
+        if isinstance(found, Reply):
+            return found
+        if found[1].hooks.pop(args["hook"], None) is None:
+            return self._error(404, "Webhook not found")
+        return Reply(204)
+
+    def commits(self, asked: Asked, args: dict[str, str]) -> Reply:
+        found = self._repo(asked, args, "repository", admin=False)
+        if isinstance(found, Reply):
+            return found
+        repo = found[1]
+        commits = repo.between(asked.arg("exclude"), asked.arg("include"))
+        if commits is None:
+            return self._error(404, "Commit not found")
+        newest_first = [self.commit_shape(repo, c) for c in reversed(commits)]
+        return Reply(200, self.page(asked, newest_first))
 
 
 __all__ = ["BitbucketStub"]

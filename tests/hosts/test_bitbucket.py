@@ -1,12 +1,15 @@
 """
 Bitbucket Cloud, driven over real HTTP against its stub: the sign-in (the
 app's credentials as HTTP Basic, the scopes from the consumer), the account
-with its confirmed e-mails over pages named by C{next}.
+with its confirmed e-mails over pages named by C{next}, the permission that
+says who administers a repository, its webhooks (no ping), and the commits
+between two hashes.
 """
 
 from __future__ import annotations
 
 import base64
+from urllib.parse import quote
 
 import pytest
 import pytest_twisted
@@ -14,16 +17,23 @@ import pytest_twisted
 from julytwisted.hosts import (
     CodeRejected,
     ConsentDenied,
+    HostForbidden,
     Http,
     begin,
+    compare,
+    create_hook,
+    delete_hook,
     exchange_code,
     fetch_account,
+    fetch_repository,
+    list_hooks,
+    ping_hook,
     read_callback,
     refresh,
 )
 from tests.hosts.conftest import APP, CALLBACK
 from tests.hosts.flow import sign_in, visit
-from tests.hosts.stub import Email, User
+from tests.hosts.stub import Commit, Email, StubRepository, User, sha
 from tests.hosts.stub_bitbucket import BitbucketStub
 
 UUID = "{d301aafa-d676-4ee0-88be-962be7417567}"
@@ -94,3 +104,90 @@ async def test_refresh(bitbucket: BitbucketStub, http: Http) -> None:
         "refresh_token": token.refresh_token,
     }
     assert (await fetch_account(http, bitbucket.host, renewed)).login == "grace"
+
+
+@pytest_twisted.ensureDeferred
+async def test_repository_and_its_hooks(bitbucket: BitbucketStub, http: Http) -> None:
+    """
+    A repository and the account's permission on it; a repo:push webhook
+    with its secret, listed and deleted; Bitbucket has no ping.
+    """
+    bitbucket.browser = bitbucket.add_user(_grace())
+    repo_uuid = "{9f2c5f4e-1111-4c2b-9a55-0a0a0a0a0a0a}"
+    stub_repo = bitbucket.add_repository(
+        StubRepository(repo_uuid, "navy/cobol", admins={"grace"}, private=True)
+    )
+    _, token = await sign_in(http, bitbucket, APP, CALLBACK)
+    repo = await fetch_repository(http, bitbucket.host, token, "navy/cobol")
+    assert (repo.id, repo.path, repo.admin, repo.private) == (
+        repo_uuid,
+        "navy/cobol",
+        True,
+        True,
+    )
+    [asked] = bitbucket.asked_for("GET", "/2.0/user/permissions/repositories")
+    assert asked.arg("q") == f'repository.uuid="{repo_uuid}"'
+    hook = await create_hook(
+        http, bitbucket.host, token, repo, "https://j.example/", "k"
+    )
+    assert (hook.events, hook.active) == (("repo:push",), True)
+    assert stub_repo.secrets == {hook.id: "k"}
+    assert await list_hooks(http, bitbucket.host, token, repo) == (hook,)
+    assert await ping_hook(http, bitbucket.host, token, repo, hook.id) is False
+    assert await delete_hook(http, bitbucket.host, token, repo, hook.id) is True
+    assert await delete_hook(http, bitbucket.host, token, repo, hook.id) is False
+    path = f"/2.0/repositories/navy/cobol/hooks/{quote(hook.id, safe='')}"
+    assert len(bitbucket.asked_for("DELETE", path)) == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_reader_does_not_administer(bitbucket: BitbucketStub, http: Http) -> None:
+    """Read permission: admin False."""
+    bitbucket.browser = bitbucket.add_user(_grace())
+    bitbucket.add_repository(StubRepository("{r}", "ibm/fortran", readers={"grace"}))
+    _, token = await sign_in(http, bitbucket, APP, CALLBACK)
+    repo = await fetch_repository(http, bitbucket.host, token, "ibm/fortran")
+    assert repo.admin is False
+
+
+@pytest_twisted.ensureDeferred
+async def test_consumer_without_webhook_permission(
+    bitbucket: BitbucketStub, http: Http
+) -> None:
+    """A consumer without the webhook permission gets no hooks: HostForbidden."""
+    bitbucket.granted = ("account", "email", "repository")
+    bitbucket.browser = bitbucket.add_user(_grace())
+    bitbucket.add_repository(StubRepository("{c}", "navy/cobol", admins={"grace"}))
+    _, token = await sign_in(http, bitbucket, APP, CALLBACK)
+    assert not token.grants(["webhook"])
+    repo = await fetch_repository(http, bitbucket.host, token, "navy/cobol")
+    with pytest.raises(HostForbidden):
+        await create_hook(http, bitbucket.host, token, repo, "https://j.example/", "k")
+
+
+@pytest_twisted.ensureDeferred
+async def test_compare(bitbucket: BitbucketStub, http: Http) -> None:
+    """
+    Bitbucket lists newest first over pages: the commits come back oldest
+    first; the author's name and e-mail come out of "Name <email>".
+    """
+    bitbucket.browser = bitbucket.add_user(_grace())
+    history = [
+        Commit(sha(f"b{i}"), f"fix {i}", "Grace Hopper", "Grace@Navy.example")
+        for i in range(130)
+    ]
+    bitbucket.add_repository(
+        StubRepository("{c}", "navy/cobol", admins={"grace"}, commits=history)
+    )
+    _, token = await sign_in(http, bitbucket, APP, CALLBACK)
+    repo = await fetch_repository(http, bitbucket.host, token, "navy/cobol")
+    base, head = history[0].sha, history[-1].sha
+    events = await compare(http, bitbucket.host, token, repo, base, head)
+    assert [e.hash for e in events] == [c.sha for c in history[1:]]
+    assert (events[0].author_name, events[0].author_email) == (
+        "Grace Hopper",
+        "grace@navy.example",
+    )
+    assert events[0].url.endswith(f"/navy/cobol/commits/{history[1].sha}")
+    [first, _] = bitbucket.asked_for("GET", "/2.0/repositories/navy/cobol/commits")
+    assert (first.arg("include"), first.arg("exclude")) == (head, base)

@@ -1,7 +1,8 @@
 """
 GitHub, driven over real HTTP against its stub (a GitHub Enterprise server
-on 127.0.0.1): the whole sign-in, and the account with only its verified
-e-mails and its noreply addresses.
+on 127.0.0.1): the whole sign-in, the account with only its verified
+e-mails and its noreply addresses, and (issue 16) a repository, its hooks
+and a comparison.
 """
 
 from __future__ import annotations
@@ -12,20 +13,27 @@ import pytest_twisted
 from julytwisted.hosts import (
     CodeRejected,
     ConsentDenied,
+    HostNotFound,
     Http,
     StateMismatch,
     Token,
     TokenRejected,
     begin,
+    compare,
+    create_hook,
+    delete_hook,
     exchange_code,
     fetch_account,
+    fetch_repository,
+    list_hooks,
+    ping_hook,
     read_callback,
 )
 from julytwisted.hosts._github import noreply_domain
 from julytwisted.hosts.oauth import pkce_challenge
 from tests.hosts.conftest import APP, CALLBACK
 from tests.hosts.flow import sign_in, visit
-from tests.hosts.stub import Email, User
+from tests.hosts.stub import Commit, Email, StubRepository, User, sha
 from tests.hosts.stub_github import GitHubStub
 
 OCTOCAT = User(
@@ -40,6 +48,13 @@ OCTOCAT = User(
         Email("work@example.org", verified=True),
     ],
 )
+
+
+def _history(n: int) -> list[Commit]:
+    return [
+        Commit(sha(f"c{i}"), f"commit {i}\n\nbody", "Ada", f"ADA{i % 2}@example.com")
+        for i in range(n)
+    ]
 
 
 @pytest_twisted.ensureDeferred
@@ -178,3 +193,92 @@ async def test_unknown_token(github: GitHubStub, http: Http) -> None:
     """A token GitHub does not know: TokenRejected (sign in again)."""
     with pytest.raises(TokenRejected, match="Bad credentials"):
         await fetch_account(http, github.host, Token("nonsense"))
+
+
+@pytest_twisted.ensureDeferred
+async def test_repository_and_its_hooks(github: GitHubStub, http: Http) -> None:
+    """
+    An administered repository: read with its id and page; a push hook made
+    with its own secret, listed, pinged and deleted (twice: no error).
+    """
+    github.browser = github.add_user(OCTOCAT)
+    stub_repo = github.add_repository(
+        StubRepository(1296269, "Octocat/Hello-World", admins={"Octocat"})
+    )
+    _, token = await sign_in(http, github, APP, CALLBACK, repositories=True)
+    repo = await fetch_repository(http, github.host, token, "Octocat/Hello-World")
+    assert (repo.id, repo.path, repo.admin, repo.watchers, repo.forks) == (
+        "1296269",
+        "Octocat/Hello-World",
+        True,
+        7,
+        2,
+    )
+    assert repo.url == f"{github.url}/Octocat/Hello-World"
+    hook = await create_hook(
+        http,
+        github.host,
+        token,
+        repo,
+        "https://julython.example/api/v1/github",
+        "s3cret",
+    )
+    assert (hook.url, hook.events, hook.active) == (
+        "https://julython.example/api/v1/github",
+        ("push",),
+        True,
+    )
+    assert stub_repo.secrets == {hook.id: "s3cret"}
+    [made] = github.asked_for("POST", "/api/v3/repos/Octocat/Hello-World/hooks")
+    assert made.json()["config"]["content_type"] == "json"
+    assert await list_hooks(http, github.host, token, repo) == (hook,)
+    assert await ping_hook(http, github.host, token, repo, hook.id) is True
+    assert await delete_hook(http, github.host, token, repo, hook.id) is True
+    assert await delete_hook(http, github.host, token, repo, hook.id) is False
+    assert await list_hooks(http, github.host, token, repo) == ()
+
+
+@pytest_twisted.ensureDeferred
+async def test_repository_of_someone_else(github: GitHubStub, http: Http) -> None:
+    """A repository the player does not administer: admin False, no hooks."""
+    github.browser = github.add_user(OCTOCAT)
+    github.add_repository(StubRepository(77, "torvalds/linux", admins={"torvalds"}))
+    _, token = await sign_in(http, github, APP, CALLBACK, repositories=True)
+    repo = await fetch_repository(http, github.host, token, "torvalds/linux")
+    assert repo.admin is False
+    with pytest.raises(HostNotFound):
+        await create_hook(http, github.host, token, repo, "https://x.example/", "s")
+    with pytest.raises(HostNotFound):
+        await fetch_repository(http, github.host, token, "torvalds/nothing")
+
+
+@pytest_twisted.ensureDeferred
+async def test_compare(github: GitHubStub, http: Http) -> None:
+    """
+    The commits between two hashes, oldest first, over three pages; each
+    a CommitEvent with its full hash, author, message, time and page.
+    """
+    github.browser = github.add_user(OCTOCAT)
+    history = _history(260)
+    github.add_repository(
+        StubRepository(5, "Octocat/big", admins={"Octocat"}, commits=history)
+    )
+    _, token = await sign_in(http, github, APP, CALLBACK, repositories=True)
+    repo = await fetch_repository(http, github.host, token, "Octocat/big")
+    base, head = history[3].sha, history[-1].sha
+    events = await compare(http, github.host, token, repo, base, head)
+    assert [e.hash for e in events] == [c.sha for c in history[4:]]
+    first = events[0]
+    assert (first.author_name, first.author_email, first.message) == (
+        "Ada",
+        "ada0@example.com",
+        "commit 4\n\nbody",
+    )
+    assert first.timestamp.isoformat() == "2026-07-15T10:00:00+00:00"
+    assert first.url == f"{github.url}/Octocat/big/commit/{history[4].sha}"
+    path = f"/api/v3/repos/Octocat/big/compare/{base}...{head}"
+    assert len(github.asked_for("GET", path)) == 3
+    few = await compare(
+        http, github.host, token, repo, history[0].sha, history[-1].sha, most=150
+    )
+    assert [e.hash for e in few] == [c.sha for c in history[1:151]]
