@@ -5,9 +5,10 @@ makes, in the shapes each host documents.
 
 One L{StubHost} per host (L{stub_github}, L{stub_gitlab}, L{stub_bitbucket}
 hold their routes and shapes) keeps accounts, repositories, codes, tokens and
-hooks in memory and records every request it was sent (L{StubHost.asked}),
-so that a test can assert what julytwisted asked for: the PKCE challenge,
-the scopes, the hook's secret.
+hooks in memory and records every request it was sent (L{StubHost.asked})
+and its answer (L{StubHost.replies}), so that a test can assert what
+julytwisted asked for (the PKCE challenge, the scopes, the hook's secret)
+and check the answers against the host's own API description.
 
 The authorize endpoint stands for the player's browser at the host: it
 signs in whoever L{StubHost.browser} names and, as L{StubHost.consent} says,
@@ -208,6 +209,7 @@ class StubHost(Resource):
         self.browser: User | None = None
         self.consent = True
         self.asked: list[Asked] = []
+        self.replies: list[tuple[Asked, Reply]] = []
         self.codes: dict[str, Grant] = {}
         self.tokens: dict[str, Issued] = {}
         self.refresh_tokens: dict[str, Issued] = {}
@@ -256,6 +258,7 @@ class StubHost(Resource):
     def render(self, request: Request) -> bytes:
         asked = self._record(request)
         reply = self._dispatch(asked)
+        self.replies.append((asked, reply))
         request.setResponseCode(reply.status)
         for name, value in reply.headers.items():
             request.setHeader(name, value)

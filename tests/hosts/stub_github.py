@@ -1,7 +1,8 @@
 """
 A stub of GitHub (as a GitHub Enterprise server: the API under C{/api/v3}):
 OAuth, C{/user}, C{/user/emails}, a repository, its hooks and comparisons,
-in the shapes of GitHub's REST API.
+in the shapes of GitHub's OpenAPI description (checked by
+C{test_github_openapi}).
 """
 
 from __future__ import annotations
