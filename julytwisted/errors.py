@@ -153,14 +153,113 @@ class Overloaded(JulythonError, ConnectionError):
     retry_after = 1.0
 
 
+# Code hosts: what julytwisted.hosts raises when GitHub, GitLab or Bitbucket
+# fail or refuse a call, or a sign-in with them does not complete.
+
+
+class HostError(JulythonError, ConnectionError):
+    """A code host failed or refused a call."""
+
+    status = 502
+
+
+class HostUnreachable(HostError):
+    """A code host could not be reached, or did not answer in time."""
+
+
+class HostRateLimited(HostError):
+    """A code host asks us to wait before the next call."""
+
+    status = 503
+
+    def __init__(self, message: str = "", retry_after: float | None = None) -> None:
+        """
+        @param message: what was refused.
+        @param retry_after: seconds the host asks us to wait, when it says.
+        """
+        super().__init__(*([message] if message else []))
+        self.retry_after = retry_after
+
+
+class MalformedAnswer(HostError, ValueError):
+    """A code host's answer is not what its documentation describes."""
+
+
+class TokenRejected(HostError, PermissionError):
+    """The code host no longer accepts this token: sign in with it again."""
+
+    status = 401
+
+
+class HostForbidden(HostError, PermissionError):
+    """The code host refused: the account or the token may not do this."""
+
+    status = 403
+
+
+class HostNotFound(HostError, LookupError):
+    """The code host has no such object, or does not show it to this token."""
+
+    status = 404
+
+
+class SignInFailed(JulythonError, PermissionError):
+    """The sign-in with the code host did not complete."""
+
+    status = 403
+
+    def __init__(self, message: str = "", error: str = "") -> None:
+        """
+        @param message: what happened, for the player.
+        @param error: the OAuth error code the host gave (RFC 6749, section
+            4.1.2.1 or 5.2), such as C{"access_denied"}; empty when none.
+        """
+        super().__init__(*([message] if message else []))
+        self.error = error
+
+
+class ConsentDenied(SignInFailed):
+    """The player declined to let julytwisted use their account."""
+
+
+class StateMismatch(SignInFailed):
+    """The sign-in callback does not belong to a sign-in this browser began."""
+
+    status = 400
+
+
+class CodeRejected(SignInFailed, ValueError):
+    """
+    The code host refused the authorization code: wrong, expired, already
+    used, or sent with the wrong PKCE verifier.
+    """
+
+    status = 400
+
+
+class BadProviderURL(JulythonError, ValueError):
+    """A code host's URL, as C{--provider-url} gives it, is not usable."""
+
+    status = 400
+
+
 __all__ = [
+    "BadProviderURL",
     "BadSignature",
+    "CodeRejected",
     "Conflict",
+    "ConsentDenied",
     "Forbidden",
+    "HostError",
+    "HostForbidden",
+    "HostNotFound",
+    "HostRateLimited",
+    "HostUnreachable",
     "InvalidInput",
     "InvalidPayload",
     "JulythonError",
     "MailFailed",
+    "MalformedAnswer",
     "MethodNotAllowed",
     "NotFound",
     "NotifyFailed",
@@ -168,7 +267,10 @@ __all__ = [
     "PayloadTooLarge",
     "RateLimited",
     "RedisUnavailable",
+    "SignInFailed",
     "SignInRequired",
+    "StateMismatch",
+    "TokenRejected",
     "Unauthorized",
     "UnsupportedMediaType",
 ]
