@@ -6,7 +6,7 @@ e-mails, and a repository's webhooks and commits.
 
 Pure parts (the hosts and C{--provider-url}, the authorize URL, PKCE and
 C{state}, reading answers) have no I/O.  Every call takes an L{Http} (the
-HTTP client, the clock, the limits) and the configured L{Host}, never a
+HTTP client, the clock, the limits) and the configured L{ConfiguredHost}, never a
 global.  What goes wrong is one of the errors of L{julytwisted.errors},
 re-exported here: a L{HostError} when a host fails or refuses a call, a
 L{SignInFailed} when a sign-in does not complete.
@@ -32,7 +32,7 @@ from julytwisted.hosts._providers import (
     GITHUB,
     GITLAB,
     PROVIDERS,
-    Host,
+    ConfiguredHost,
     Provider,
     default_host,
     parse_provider_url,
@@ -71,9 +71,9 @@ __all__ = [
     "Account",
     "BadProviderURL",
     "CodeRejected",
+    "ConfiguredHost",
     "ConsentDenied",
     "Hook",
-    "Host",
     "HostError",
     "HostForbidden",
     "HostNotFound",

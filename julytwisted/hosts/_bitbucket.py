@@ -29,7 +29,7 @@ from julytwisted.hosts._http import (
     send,
 )
 from julytwisted.hosts._json import Node, flag_or, full_hash, text_or
-from julytwisted.hosts._providers import Host
+from julytwisted.hosts._providers import ConfiguredHost
 from julytwisted.hosts._records import Account, Hook, Repository
 from julytwisted.hosts.oauth import Token
 
@@ -37,7 +37,9 @@ _PAGE_LENGTH = 100
 _MOST_PAGES = 10
 
 
-def _call(host: Host, method: str, path: str, token: Token, **options: Any) -> Request:
+def _call(
+    host: ConfiguredHost, method: str, path: str, token: Token, **options: Any
+) -> Request:
     return api_request(host, method, path, token.access_token, **options)
 
 
@@ -53,7 +55,9 @@ def _values(page: Node) -> list[Node]:
 # The account
 
 
-def read_account(host: Host, user: Node, email_pages: Iterable[Node]) -> Account:
+def read_account(
+    host: ConfiguredHost, user: Node, email_pages: Iterable[Node]
+) -> Account:
     """
     @param user: the answer of C{GET /user}.
     @param email_pages: the pages of C{GET /user/emails}.
@@ -75,7 +79,7 @@ def read_account(host: Host, user: Node, email_pages: Iterable[Node]) -> Account
     )
 
 
-async def fetch_account(http: Http, host: Host, token: Token) -> Account:
+async def fetch_account(http: Http, host: ConfiguredHost, token: Token) -> Account:
     """@return: the account of C{token}, with its confirmed e-mails."""
     _, user = await get_json(http, _call(host, "GET", "/user", token))
     params = {"pagelen": _PAGE_LENGTH}
@@ -87,7 +91,7 @@ async def fetch_account(http: Http, host: Host, token: Token) -> Account:
 # Repositories and their hooks
 
 
-def read_repository(host: Host, repo: Node, permission: str) -> Repository:
+def read_repository(host: ConfiguredHost, repo: Node, permission: str) -> Repository:
     """
     @param repo: the answer of C{GET /repositories/{workspace}/{repo_slug}}.
     @param permission: the account's, C{"admin"}, C{"write"}, C{"read"}, or
@@ -117,7 +121,7 @@ def read_permission(page: Node) -> str:
 
 
 async def fetch_repository(
-    http: Http, host: Host, token: Token, path: str
+    http: Http, host: ConfiguredHost, token: Token, path: str
 ) -> Repository:
     """@param path: C{workspace/repo_slug}."""
     workspace, _, slug = path.partition("/")
@@ -140,7 +144,12 @@ def read_hook(hook: Node) -> Hook:
 
 
 async def create_hook(
-    http: Http, host: Host, token: Token, repository: Repository, url: str, secret: str
+    http: Http,
+    host: ConfiguredHost,
+    token: Token,
+    repository: Repository,
+    url: str,
+    secret: str,
 ) -> Hook:
     """Add a C{repo:push} webhook signed with C{secret} (C{X-Hub-Signature})."""
     body = {
@@ -156,7 +165,7 @@ async def create_hook(
 
 
 async def list_hooks(
-    http: Http, host: Host, token: Token, repository: Repository
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository
 ) -> tuple[Hook, ...]:
     """@return: every webhook of C{repository}."""
     params = {"pagelen": _PAGE_LENGTH}
@@ -166,14 +175,14 @@ async def list_hooks(
 
 
 async def ping_hook(
-    http: Http, host: Host, token: Token, repository: Repository, hook_id: str
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository, hook_id: str
 ) -> bool:
     """Bitbucket Cloud has no call that pings a webhook: @return: L{False}."""
     return False
 
 
 async def delete_hook(
-    http: Http, host: Host, token: Token, repository: Repository, hook_id: str
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository, hook_id: str
 ) -> bool:
     """@return: whether the hook was there to delete."""
     path = f"{_repo_path(repository)}/hooks/{segment(hook_id)}"
@@ -207,7 +216,7 @@ def read_commit(commit: Node) -> CommitEvent:
 
 async def compare(
     http: Http,
-    host: Host,
+    host: ConfiguredHost,
     token: Token,
     repository: Repository,
     base: str,

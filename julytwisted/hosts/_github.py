@@ -29,7 +29,7 @@ from julytwisted.hosts._http import (
     send,
 )
 from julytwisted.hosts._json import Node, flag_or, full_hash, text_or
-from julytwisted.hosts._providers import Host
+from julytwisted.hosts._providers import ConfiguredHost
 from julytwisted.hosts._records import Account, Hook, Repository
 from julytwisted.hosts.oauth import Token
 
@@ -46,7 +46,9 @@ _MOST_PAGES = 10
 _COMPARE_LIMIT = 16 * 1024 * 1024
 
 
-def _call(host: Host, method: str, path: str, token: Token, **options: Any) -> Request:
+def _call(
+    host: ConfiguredHost, method: str, path: str, token: Token, **options: Any
+) -> Request:
     return api_request(
         host, method, path, token.access_token, headers=_HEADERS, **options
     )
@@ -60,13 +62,15 @@ def _repo_path(repository: Repository) -> str:
 # The account
 
 
-def noreply_domain(host: Host) -> str:
+def noreply_domain(host: ConfiguredHost) -> str:
     """@return: where the noreply addresses of C{host}'s users live."""
     hostname = (urlsplit(host.web_url).hostname or "").lower()
     return f"users.noreply.{hostname}"
 
 
-def read_account(host: Host, user: Node, email_pages: Iterable[Node]) -> Account:
+def read_account(
+    host: ConfiguredHost, user: Node, email_pages: Iterable[Node]
+) -> Account:
     """
     @param user: the answer of C{GET /user}.
     @param email_pages: the pages of C{GET /user/emails}.
@@ -91,7 +95,7 @@ def read_account(host: Host, user: Node, email_pages: Iterable[Node]) -> Account
     )
 
 
-async def fetch_account(http: Http, host: Host, token: Token) -> Account:
+async def fetch_account(http: Http, host: ConfiguredHost, token: Token) -> Account:
     """@return: the account of C{token}, with its verified e-mails."""
     _, user = await get_json(http, _call(host, "GET", "/user", token))
     first = _call(host, "GET", "/user/emails", token, params={"per_page": _PER_PAGE})
@@ -103,7 +107,7 @@ async def fetch_account(http: Http, host: Host, token: Token) -> Account:
 # Repositories and their hooks
 
 
-def read_repository(host: Host, repo: Node) -> Repository:
+def read_repository(host: ConfiguredHost, repo: Node) -> Repository:
     """@param repo: the answer of C{GET /repos/{owner}/{repo}}."""
     permissions = repo.get("permissions")
     return Repository(
@@ -122,7 +126,7 @@ def read_repository(host: Host, repo: Node) -> Repository:
 
 
 async def fetch_repository(
-    http: Http, host: Host, token: Token, path: str
+    http: Http, host: ConfiguredHost, token: Token, path: str
 ) -> Repository:
     """@param path: C{owner/name}."""
     owner, _, name = path.partition("/")
@@ -142,7 +146,12 @@ def read_hook(hook: Node) -> Hook:
 
 
 async def create_hook(
-    http: Http, host: Host, token: Token, repository: Repository, url: str, secret: str
+    http: Http,
+    host: ConfiguredHost,
+    token: Token,
+    repository: Repository,
+    url: str,
+    secret: str,
 ) -> Hook:
     """Add a push webhook signed with C{secret} (C{X-Hub-Signature-256})."""
     body = {
@@ -162,7 +171,7 @@ async def create_hook(
 
 
 async def list_hooks(
-    http: Http, host: Host, token: Token, repository: Repository
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository
 ) -> tuple[Hook, ...]:
     """@return: every webhook of C{repository}."""
     params = {"per_page": _PER_PAGE}
@@ -172,7 +181,7 @@ async def list_hooks(
 
 
 async def ping_hook(
-    http: Http, host: Host, token: Token, repository: Repository, hook_id: str
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository, hook_id: str
 ) -> bool:
     """Have GitHub send the hook its C{ping} event; @return: L{True}."""
     path = f"{_repo_path(repository)}/hooks/{segment(hook_id)}/pings"
@@ -181,7 +190,7 @@ async def ping_hook(
 
 
 async def delete_hook(
-    http: Http, host: Host, token: Token, repository: Repository, hook_id: str
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository, hook_id: str
 ) -> bool:
     """@return: whether the hook was there to delete."""
     path = f"{_repo_path(repository)}/hooks/{segment(hook_id)}"
@@ -211,7 +220,7 @@ def read_commit(commit: Node) -> CommitEvent:
 
 async def compare(
     http: Http,
-    host: Host,
+    host: ConfiguredHost,
     token: Token,
     repository: Repository,
     base: str,

@@ -26,7 +26,7 @@ from julytwisted.hosts._http import (
     send,
 )
 from julytwisted.hosts._json import Node, full_hash, text_or
-from julytwisted.hosts._providers import Host
+from julytwisted.hosts._providers import ConfiguredHost
 from julytwisted.hosts._records import Account, Hook, Repository
 from julytwisted.hosts.oauth import Token
 
@@ -39,7 +39,9 @@ _COMPARE_LIMIT = 16 * 1024 * 1024
 _MAINTAINER = 40
 
 
-def _call(host: Host, method: str, path: str, token: Token, **options: Any) -> Request:
+def _call(
+    host: ConfiguredHost, method: str, path: str, token: Token, **options: Any
+) -> Request:
     return api_request(host, method, path, token.access_token, **options)
 
 
@@ -50,7 +52,9 @@ def _project(repository: Repository) -> str:
 # The account
 
 
-def read_account(host: Host, user: Node, email_pages: Iterable[Node]) -> Account:
+def read_account(
+    host: ConfiguredHost, user: Node, email_pages: Iterable[Node]
+) -> Account:
     """
     @param user: the answer of C{GET /user}.
     @param email_pages: the pages of C{GET /user/emails}.
@@ -75,7 +79,7 @@ def read_account(host: Host, user: Node, email_pages: Iterable[Node]) -> Account
     )
 
 
-async def fetch_account(http: Http, host: Host, token: Token) -> Account:
+async def fetch_account(http: Http, host: ConfiguredHost, token: Token) -> Account:
     """@return: the account of C{token}, with its confirmed e-mails."""
     _, user = await get_json(http, _call(host, "GET", "/user", token))
     first = _call(host, "GET", "/user/emails", token, params={"per_page": _PER_PAGE})
@@ -99,7 +103,7 @@ def _access(project: Node) -> int:
     return max(levels)
 
 
-def read_repository(host: Host, project: Node) -> Repository:
+def read_repository(host: ConfiguredHost, project: Node) -> Repository:
     """@param project: the answer of C{GET /projects/:id}."""
     return Repository(
         provider=host.provider,
@@ -117,7 +121,7 @@ def read_repository(host: Host, project: Node) -> Repository:
 
 
 async def fetch_repository(
-    http: Http, host: Host, token: Token, path: str
+    http: Http, host: ConfiguredHost, token: Token, path: str
 ) -> Repository:
     """@param path: the project's whole path, C{group/subgroup/name}."""
     request = _call(host, "GET", f"/projects/{segment(path)}", token)
@@ -141,7 +145,12 @@ def read_hook(hook: Node) -> Hook:
 
 
 async def create_hook(
-    http: Http, host: Host, token: Token, repository: Repository, url: str, secret: str
+    http: Http,
+    host: ConfiguredHost,
+    token: Token,
+    repository: Repository,
+    url: str,
+    secret: str,
 ) -> Hook:
     """Add a push hook whose C{X-Gitlab-Token} is C{secret}."""
     body = {
@@ -158,7 +167,7 @@ async def create_hook(
 
 
 async def list_hooks(
-    http: Http, host: Host, token: Token, repository: Repository
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository
 ) -> tuple[Hook, ...]:
     """@return: every hook of the project."""
     params = {"per_page": _PER_PAGE}
@@ -168,7 +177,7 @@ async def list_hooks(
 
 
 async def ping_hook(
-    http: Http, host: Host, token: Token, repository: Repository, hook_id: str
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository, hook_id: str
 ) -> bool:
     """Have GitLab send the hook a test push event; @return: L{True}."""
     path = f"{_project(repository)}/hooks/{segment(hook_id)}/test/push_events"
@@ -177,7 +186,7 @@ async def ping_hook(
 
 
 async def delete_hook(
-    http: Http, host: Host, token: Token, repository: Repository, hook_id: str
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository, hook_id: str
 ) -> bool:
     """@return: whether the hook was there to delete."""
     path = f"{_project(repository)}/hooks/{segment(hook_id)}"
@@ -205,7 +214,7 @@ def read_commit(commit: Node) -> CommitEvent:
 
 async def compare(
     http: Http,
-    host: Host,
+    host: ConfiguredHost,
     token: Token,
     repository: Repository,
     base: str,

@@ -38,7 +38,7 @@ from julytwisted.errors import (
     TokenRejected,
 )
 from julytwisted.hosts._json import Node
-from julytwisted.hosts._providers import Host
+from julytwisted.hosts._providers import ConfiguredHost
 
 #: Bytes one answer may carry unless a call says otherwise: a page of 100
 #: repositories' hooks or e-mails is far below it.
@@ -234,7 +234,7 @@ class Request:
 
 
 def api_request(
-    host: Host,
+    host: ConfiguredHost,
     method: str,
     path: str,
     token: str,
@@ -374,7 +374,7 @@ def body_next(_: Answer, page: Node) -> str | None:
     return None if following is None else following.text()
 
 
-def _within_api(host: Host, url: str, what: str) -> str:
+def _within_api(host: ConfiguredHost, url: str, what: str) -> str:
     """
     @return: C{url}, when it is under C{host}'s API: a next page elsewhere
         would carry the token to another server.
@@ -391,7 +391,7 @@ def _within_api(host: Host, url: str, what: str) -> str:
 
 async def pages(
     http: Http,
-    host: Host,
+    host: ConfiguredHost,
     first: Request,
     following: Callable[[Answer, Node], str | None],
     most: int,

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.hosts.test_providers -*-
 """
 The code hosts julytwisted knows, what each documents about its OAuth
-endpoints and scopes, and the configured address of each: a L{Host}.
+endpoints and scopes, and the configured address of each: a L{ConfiguredHost}.
 
 Pure: C{--provider-url PROVIDER=WEB_URL[,API_URL]} is parsed here, and the
 configuration turns the L{BadProviderURL} it may raise into its usage error.
@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 import attrs
 
 from julytwisted.errors import BadProviderURL
+from julytwisted.game.events import Host
 
-GITHUB = "github"
-GITLAB = "gitlab"
-BITBUCKET = "bitbucket"
+# The hosts' names, as the rest of the product spells them.
+GITHUB = Host.GITHUB
+GITLAB = Host.GITLAB
+BITBUCKET = Host.BITBUCKET
 
 
 @attrs.frozen
@@ -45,7 +47,7 @@ class Provider:
         reading its commits needs, beyond the sign-in's.
     """
 
-    name: str
+    name: Host
     title: str
     web_url: str
     api_url: str
@@ -119,7 +121,7 @@ def _provider(name: str) -> Provider:
 
 
 @attrs.frozen
-class Host:
+class ConfiguredHost:
     """
     One configured code host: the public service or a self-managed install.
 
@@ -151,13 +153,13 @@ class Host:
         return self.api_url + path
 
 
-def default_host(provider: str) -> Host:
+def default_host(provider: str) -> ConfiguredHost:
     """
     @return: the public service of C{provider}.
     @raise BadProviderURL: when C{provider} is not a key of L{PROVIDERS}.
     """
     spec = _provider(provider)
-    return Host(spec.name, spec.web_url, spec.api_url)
+    return ConfiguredHost(spec.name, spec.web_url, spec.api_url)
 
 
 def _base_url(text: str, what: str) -> str:
@@ -180,7 +182,7 @@ def _base_url(text: str, what: str) -> str:
     return url
 
 
-def parse_provider_url(value: str) -> Host:
+def parse_provider_url(value: str) -> ConfiguredHost:
     """
     Read one C{--provider-url} value: C{PROVIDER=WEB_URL[,API_URL]}.
 
@@ -205,15 +207,15 @@ def parse_provider_url(value: str) -> Host:
     web_text, comma, api_text = urls.partition(",")
     web = _base_url(web_text, f"{name}'s web URL")
     if comma:
-        return Host(name, web, _base_url(api_text, f"{name}'s API URL"))
+        return ConfiguredHost(name, web, _base_url(api_text, f"{name}'s API URL"))
     if web.lower() == spec.web_url:
-        return Host(name, web, spec.api_url)
+        return ConfiguredHost(name, web, spec.api_url)
     if spec.api_path is None:
         raise BadProviderURL(
             f"{spec.title} has no API under its web URL: "
             f"give it as {name}=WEB_URL,API_URL"
         )
-    return Host(name, web, web + spec.api_path)
+    return ConfiguredHost(name, web, web + spec.api_path)
 
 
 __all__ = [
@@ -221,7 +223,7 @@ __all__ = [
     "GITHUB",
     "GITLAB",
     "PROVIDERS",
-    "Host",
+    "ConfiguredHost",
     "Provider",
     "default_host",
     "parse_provider_url",

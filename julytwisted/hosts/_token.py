@@ -14,12 +14,12 @@ from __future__ import annotations
 from julytwisted.errors import TokenRejected
 from julytwisted.hosts._http import Http, Request, check, send
 from julytwisted.hosts._json import Node
-from julytwisted.hosts._providers import Host
+from julytwisted.hosts._providers import ConfiguredHost
 from julytwisted.hosts.oauth import OAuthApp, Token, read_token, utc
 
 
 async def _token_call(
-    http: Http, host: Host, app: OAuthApp, form: dict[str, str]
+    http: Http, host: ConfiguredHost, app: OAuthApp, form: dict[str, str]
 ) -> tuple[Node, float]:
     """
     POST C{form} to the token endpoint.
@@ -42,7 +42,12 @@ async def _token_call(
 
 
 async def exchange_code(
-    http: Http, host: Host, app: OAuthApp, code: str, redirect_uri: str, verifier: str
+    http: Http,
+    host: ConfiguredHost,
+    app: OAuthApp,
+    code: str,
+    redirect_uri: str,
+    verifier: str,
 ) -> Token:
     """
     Trade the callback's authorization code for a token.
@@ -69,7 +74,11 @@ async def exchange_code(
 
 
 async def refresh(
-    http: Http, host: Host, app: OAuthApp, token: Token, redirect_uri: str = ""
+    http: Http,
+    host: ConfiguredHost,
+    app: OAuthApp,
+    token: Token,
+    redirect_uri: str = "",
 ) -> Token:
     """
     Renew an expiring token with its refresh token.

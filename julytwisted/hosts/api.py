@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.hosts.test_github,tests.hosts.test_gitlab -*-
 """
 The calls julytwisted makes to a code host with a player's token, the same
-for every host: each takes the HTTP client, the configured L{Host} and the
+for every host: each takes the HTTP client, the configured L{ConfiguredHost} and the
 token, and sends the call to that host's own module.
 
 Every call is bounded in time and in the size of what it reads, and fails
@@ -17,7 +17,7 @@ from typing import Protocol
 from julytwisted.game import CommitEvent
 from julytwisted.hosts import _bitbucket, _github, _gitlab
 from julytwisted.hosts._http import Http
-from julytwisted.hosts._providers import BITBUCKET, GITHUB, GITLAB, Host
+from julytwisted.hosts._providers import BITBUCKET, GITHUB, GITLAB, ConfiguredHost
 from julytwisted.hosts._records import Account, Hook, Repository
 from julytwisted.hosts.oauth import Token
 
@@ -28,18 +28,20 @@ MOST_COMMITS = 2048
 class _HostAPI(Protocol):
     """What each host's module provides."""
 
-    async def fetch_account(self, http: Http, host: Host, token: Token) -> Account:
+    async def fetch_account(
+        self, http: Http, host: ConfiguredHost, token: Token
+    ) -> Account:
         """See L{fetch_account}."""
 
     async def fetch_repository(
-        self, http: Http, host: Host, token: Token, path: str
+        self, http: Http, host: ConfiguredHost, token: Token, path: str
     ) -> Repository:
         """See L{fetch_repository}."""
 
     async def create_hook(
         self,
         http: Http,
-        host: Host,
+        host: ConfiguredHost,
         token: Token,
         repository: Repository,
         url: str,
@@ -48,24 +50,34 @@ class _HostAPI(Protocol):
         """See L{create_hook}."""
 
     async def list_hooks(
-        self, http: Http, host: Host, token: Token, repository: Repository
+        self, http: Http, host: ConfiguredHost, token: Token, repository: Repository
     ) -> tuple[Hook, ...]:
         """See L{list_hooks}."""
 
     async def ping_hook(
-        self, http: Http, host: Host, token: Token, repository: Repository, hook_id: str
+        self,
+        http: Http,
+        host: ConfiguredHost,
+        token: Token,
+        repository: Repository,
+        hook_id: str,
     ) -> bool:
         """See L{ping_hook}."""
 
     async def delete_hook(
-        self, http: Http, host: Host, token: Token, repository: Repository, hook_id: str
+        self,
+        http: Http,
+        host: ConfiguredHost,
+        token: Token,
+        repository: Repository,
+        hook_id: str,
     ) -> bool:
         """See L{delete_hook}."""
 
     async def compare(
         self,
         http: Http,
-        host: Host,
+        host: ConfiguredHost,
         token: Token,
         repository: Repository,
         base: str,
@@ -78,7 +90,7 @@ class _HostAPI(Protocol):
 _APIS: dict[str, _HostAPI] = {GITHUB: _github, GITLAB: _gitlab, BITBUCKET: _bitbucket}
 
 
-async def fetch_account(http: Http, host: Host, token: Token) -> Account:
+async def fetch_account(http: Http, host: ConfiguredHost, token: Token) -> Account:
     """
     Read the account a token belongs to, with the e-mails its host has
     verified (GitHub: C{verified}, plus both noreply forms; GitLab:
@@ -91,7 +103,7 @@ async def fetch_account(http: Http, host: Host, token: Token) -> Account:
 
 
 async def fetch_repository(
-    http: Http, host: Host, token: Token, path: str
+    http: Http, host: ConfiguredHost, token: Token, path: str
 ) -> Repository:
     """
     Read a repository: its id, its web page and whether the token's account
@@ -105,7 +117,12 @@ async def fetch_repository(
 
 
 async def create_hook(
-    http: Http, host: Host, token: Token, repository: Repository, url: str, secret: str
+    http: Http,
+    host: ConfiguredHost,
+    token: Token,
+    repository: Repository,
+    url: str,
+    secret: str,
 ) -> Hook:
     """
     Add a webhook that delivers C{repository}'s pushes to C{url}, signed
@@ -118,14 +135,14 @@ async def create_hook(
 
 
 async def list_hooks(
-    http: Http, host: Host, token: Token, repository: Repository
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository
 ) -> tuple[Hook, ...]:
     """@return: every webhook of C{repository}."""
     return await _APIS[host.provider].list_hooks(http, host, token, repository)
 
 
 async def ping_hook(
-    http: Http, host: Host, token: Token, repository: Repository, hook_id: str
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository, hook_id: str
 ) -> bool:
     """
     Have the host deliver a test event to a webhook: GitHub's C{ping},
@@ -139,7 +156,7 @@ async def ping_hook(
 
 
 async def delete_hook(
-    http: Http, host: Host, token: Token, repository: Repository, hook_id: str
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository, hook_id: str
 ) -> bool:
     """
     Delete a webhook.
@@ -152,7 +169,7 @@ async def delete_hook(
 
 async def compare(
     http: Http,
-    host: Host,
+    host: ConfiguredHost,
     token: Token,
     repository: Repository,
     base: str,

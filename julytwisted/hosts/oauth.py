@@ -32,7 +32,7 @@ from julytwisted.errors import (
     TokenRejected,
 )
 from julytwisted.hosts._json import Node, text_or
-from julytwisted.hosts._providers import Host
+from julytwisted.hosts._providers import ConfiguredHost
 
 #: Random bytes behind a state or a PKCE verifier: 43 characters once
 #: encoded, RFC 7636's shortest verifier.
@@ -123,7 +123,7 @@ class SignIn:
 
 
 def authorize_url(
-    host: Host,
+    host: ConfiguredHost,
     app: OAuthApp,
     redirect_uri: str,
     state: str,
@@ -150,7 +150,7 @@ def authorize_url(
 
 
 def begin(
-    host: Host,
+    host: ConfiguredHost,
     app: OAuthApp,
     redirect_uri: str,
     repositories: bool = False,

@@ -35,7 +35,7 @@ from twisted.internet.interfaces import IListeningPort, IReactorTCP
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from julytwisted.hosts import Host
+from julytwisted.hosts import ConfiguredHost
 
 
 @attrs.define
@@ -223,9 +223,9 @@ class StubHost(Resource):
     # Set-up, for the tests
 
     @property
-    def host(self) -> Host:
+    def host(self) -> ConfiguredHost:
         """This stub as julytwisted configures it."""
-        return Host(self.provider, self.url, self.url + self.api_prefix)
+        return ConfiguredHost(self.provider, self.url, self.url + self.api_prefix)
 
     def register_app(self, client_id: str, secret: str, redirect_uri: str) -> None:
         self.apps[client_id] = (secret, redirect_uri)

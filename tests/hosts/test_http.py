@@ -21,7 +21,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from julytwisted.hosts import (
-    Host,
+    ConfiguredHost,
     HostError,
     HostForbidden,
     HostNotFound,
@@ -66,8 +66,8 @@ async def server() -> AsyncIterator[Server]:
     await port.stopListening()
 
 
-def _host(server: Server) -> Host:
-    return Host("gitlab", server.url, server.url + "/api")
+def _host(server: Server) -> ConfiguredHost:
+    return ConfiguredHost("gitlab", server.url, server.url + "/api")
 
 
 def _call(server: Server, path: str, method: str = "GET") -> Call:
@@ -272,7 +272,7 @@ async def test_get_follows_a_redirect_post_does_not(server: Server, http: Http) 
     assert server.seen == ["/api/old", "/api/new", "/api/old"]
 
 
-async def _all(http: Http, host: Host, first: Call, most: int) -> list[Any]:
+async def _all(http: Http, host: ConfiguredHost, first: Call, most: int) -> list[Any]:
     return [page.value async for page in pages(http, host, first, link_next, most)]
 
 

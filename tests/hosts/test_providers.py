@@ -16,7 +16,7 @@ from julytwisted.errors import JulythonError
 from julytwisted.hosts import (
     PROVIDERS,
     BadProviderURL,
-    Host,
+    ConfiguredHost,
     default_host,
     parse_provider_url,
 )
@@ -32,7 +32,7 @@ from julytwisted.hosts import (
 )
 def test_defaults(provider: str, web: str, api: str) -> None:
     """Each provider's public service, as its documentation gives it."""
-    assert default_host(provider) == Host(provider, web, api)
+    assert default_host(provider) == ConfiguredHost(provider, web, api)
 
 
 @pytest.mark.parametrize(
@@ -40,31 +40,37 @@ def test_defaults(provider: str, web: str, api: str) -> None:
     [
         (
             "github=https://ghe.example.com",
-            Host("github", "https://ghe.example.com", "https://ghe.example.com/api/v3"),
+            ConfiguredHost(
+                "github", "https://ghe.example.com", "https://ghe.example.com/api/v3"
+            ),
         ),
         (
             "gitlab=https://git.example.org/",
-            Host("gitlab", "https://git.example.org", "https://git.example.org/api/v4"),
+            ConfiguredHost(
+                "gitlab", "https://git.example.org", "https://git.example.org/api/v4"
+            ),
         ),
         (
             "GitLab = https://gitlab.com",
-            Host("gitlab", "https://gitlab.com", "https://gitlab.com/api/v4"),
+            ConfiguredHost("gitlab", "https://gitlab.com", "https://gitlab.com/api/v4"),
         ),
         (
             "github=https://github.com",
-            Host("github", "https://github.com", "https://api.github.com"),
+            ConfiguredHost("github", "https://github.com", "https://api.github.com"),
         ),
         (
             "bitbucket=http://127.0.0.1:8001,http://127.0.0.1:8001/2.0/",
-            Host("bitbucket", "http://127.0.0.1:8001", "http://127.0.0.1:8001/2.0"),
+            ConfiguredHost(
+                "bitbucket", "http://127.0.0.1:8001", "http://127.0.0.1:8001/2.0"
+            ),
         ),
         (
             "github=http://127.0.0.1:9/,http://127.0.0.1:9/api",
-            Host("github", "http://127.0.0.1:9", "http://127.0.0.1:9/api"),
+            ConfiguredHost("github", "http://127.0.0.1:9", "http://127.0.0.1:9/api"),
         ),
     ],
 )
-def test_provider_urls(value: str, expected: Host) -> None:
+def test_provider_urls(value: str, expected: ConfiguredHost) -> None:
     """Enterprise and self-managed forms, and an explicit API URL."""
     assert parse_provider_url(value) == expected
 
@@ -97,14 +103,14 @@ def test_bad_provider_url_is_a_value_error() -> None:
 
 
 def test_unknown_provider_in_a_host() -> None:
-    """A Host of an unknown kind cannot be made."""
+    """A ConfiguredHost of an unknown kind cannot be made."""
     with pytest.raises(BadProviderURL):
-        Host("gitea", "https://gitea.com", "https://gitea.com/api/v1")
+        ConfiguredHost("gitea", "https://gitea.com", "https://gitea.com/api/v1")
 
 
 @given(st.text(max_size=80))
 def test_any_text_gives_a_host_or_the_error(value: str) -> None:
-    """Whatever the option's text, the parser returns a Host or refuses it."""
+    """Whatever the option's text, the parser returns a ConfiguredHost or refuses it."""
     try:
         host = parse_provider_url(value)
     except BadProviderURL:

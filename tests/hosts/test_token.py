@@ -14,7 +14,7 @@ from twisted.web.server import Site
 
 from julytwisted.hosts import (
     CodeRejected,
-    Host,
+    ConfiguredHost,
     HostUnreachable,
     Http,
     MalformedAnswer,
@@ -74,7 +74,7 @@ async def test_token_endpoint_down(http: Http) -> None:
     port = reactor.listenTCP(0, Site(Resource()), interface="127.0.0.1")
     url = f"http://127.0.0.1:{port.getHost().port}"
     await port.stopListening()
-    host = Host("gitlab", url, url + "/api/v4")
+    host = ConfiguredHost("gitlab", url, url + "/api/v4")
     with pytest.raises(HostUnreachable, match="GitLab's token endpoint"):
         await exchange_code(http, host, APP, "code", CALLBACK, "v" * 43)
 
@@ -109,7 +109,12 @@ async def test_token_endpoint_nonsense(
     try:
         with pytest.raises(error):
             await exchange_code(
-                http, Host("github", url, url + "/api/v3"), APP, "c", CALLBACK, "v"
+                http,
+                ConfiguredHost("github", url, url + "/api/v3"),
+                APP,
+                "c",
+                CALLBACK,
+                "v",
             )
     finally:
         await port.stopListening()
