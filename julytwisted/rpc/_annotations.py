@@ -26,7 +26,9 @@ from twisted.internet.defer import Deferred
 def type_hints(function: Callable[..., object]) -> dict[str, object]:
     """
     The annotations of a function's params, and of its result under
-    C{"return"}, resolved.
+    C{"return"}, resolved; the first param, the call context, is not read
+    (a method defined in a function may annotate it with a name imported
+    only there, which its module cannot resolve, and no JSON type needs it).
 
     @param function: a function or method, a L{functools.partial} of one,
         or an object with a C{__call__} method.
@@ -40,8 +42,18 @@ def type_hints(function: Callable[..., object]) -> dict[str, object]:
         target = target.func
     if not inspect.isroutine(target):
         target = type(target).__call__
+    context = next(iter(inspect.signature(function).parameters), None)
+    wanted = {
+        name: hint
+        for name, hint in inspect.get_annotations(target).items()
+        if name != context
+    }
+    inner = inspect.unwrap(target)
     try:
-        return typing.get_type_hints(target)
+        return typing.get_type_hints(
+            types.SimpleNamespace(__annotations__=wanted),
+            globalns=getattr(inner, "__globals__", {}),
+        )
     except Exception as e:
         where = getattr(target, "__module__", None) or "its module"
         name = getattr(target, "__qualname__", None) or repr(target)

@@ -221,6 +221,28 @@ def test_unresolvable_annotation_is_refused_at_registration() -> None:
     assert dict(registry.methods) == {}
 
 
+def test_context_annotation_is_not_read() -> None:
+    """
+    A method defined inside a function may annotate its call context with a
+    module imported only there (as bench/rpc_servers.py does): the context
+    needs no JSON type, so it registers, typed from its other params.
+    """
+    registry = Registry()
+
+    def make() -> None:
+        from julytwisted import rpc as local_rpc
+
+        def echo(ctx: local_rpc.CallContext, value: str) -> str:
+            return value
+
+        registry.method("demo.echo(value=String) -> String")(echo)
+        registry.method(name="demo.bare")(echo)
+
+    make()
+    assert [p.type for p in registry.methods["demo.bare"].params] == ["String"]
+    assert registry.methods["demo.bare"].returns == "String"
+
+
 def test_partials_and_callable_objects_get_param_types() -> None:
     """
     A L{functools.partial} of a function, and an object with a C{__call__}
