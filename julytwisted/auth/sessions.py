@@ -22,6 +22,7 @@ import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import attrs
 from twisted.internet.interfaces import IReactorTime
@@ -105,6 +106,7 @@ class Sessions:
         self._secret = secret
         self._clock = clock
         self._admin_players = frozenset(admin_players)
+        self._made: WeakKeyDictionary[IRequest, bytes] = WeakKeyDictionary()
 
     def _sign(self, purpose: bytes, value: bytes) -> str:
         return hmac.new(
@@ -155,8 +157,12 @@ class Sessions:
         """
         cookie = request.getCookie(CSRF_COOKIE)
         if not cookie or len(cookie) > 100:
-            cookie = secrets.token_urlsafe(24).encode()
-            self._set(request, CSRF_COOKIE, cookie, None)
+            cookie = self._made.get(request)
+            if cookie is None:
+                # Made once per request: every form of one answer carries a
+                # token of the one cookie the browser will keep.
+                cookie = self._made[request] = secrets.token_urlsafe(24).encode()
+                self._set(request, CSRF_COOKIE, cookie, None)
         return self._sign(b"csrf", cookie)
 
     def check_csrf(self, request: IRequest, token: str | None) -> None:

@@ -15,6 +15,7 @@ from twisted.web.test.requesthelper import DummyRequest
 
 from julytwisted.auth.sessions import (
     ANONYMOUS,
+    CSRF_COOKIE,
     SESSION_SECONDS,
     Sessions,
     Viewer,
@@ -30,12 +31,14 @@ class CookieRequest(DummyRequest):
         DummyRequest.__init__(self, [b""])
         self.received = dict(received or {})
         self.set: dict[bytes, bytes] = {}
+        self.given: list[bytes] = []
 
     def getCookie(self, key: bytes) -> bytes | None:
         return self.received.get(key)
 
     def addCookie(self, k: bytes, v: bytes, **kwargs: object) -> None:
         self.set[k] = v
+        self.given.append(k)
 
     def isSecure(self) -> bool:
         return False
@@ -87,3 +90,18 @@ def test_csrf_token_is_bound_to_the_browser() -> None:
         sessions.check_csrf(_carry(other), token)
     with pytest.raises(Forbidden):
         sessions.check_csrf(CookieRequest(), token)
+
+
+def test_csrf_cookie_is_made_once_per_request() -> None:
+    """
+    The bug: every call made a new cookie when the request had none, so a
+    page with two forms gave the browser two cookies and one form's token
+    could never check.  Now one answer gives one cookie, every form of it
+    the same token, and that token checks.
+    """
+    sessions = Sessions(b"k", Clock())
+    request = CookieRequest()
+    tokens = {sessions.csrf_token(request) for _ in range(3)}
+    assert len(tokens) == 1
+    assert request.given == [CSRF_COOKIE]
+    sessions.check_csrf(_carry(request), tokens.pop())
