@@ -1,12 +1,13 @@
-# -*- test-case-name: tests.pages.test_accounts -*-
+# -*- test-case-name: tests.pages.test_accounts,tests.pages.test_sessions -*-
 """
 The account pages: sign up, sign in, sign out and the profile.  A klein app
 of its own, mounted by L{julytwisted.site.Root} at C{/signup}, C{/login},
 C{/logout} and C{/profile}; the admin pages are L{julytwisted.admin}.
 
-Sessions are signed cookies (L{julytwisted._session}); every form carries a
-CSRF token.  The Site does not parse POST bodies (it would for every JSON-RPC
-call too), so these routes read their own urlencoded forms (L{checked_form}).
+Sessions are kept in Redis and named by a signed cookie
+(L{julytwisted.auth.sessions}); every form carries a CSRF token.  The Site
+does not parse POST bodies (it would for every JSON-RPC call too), so these
+routes read their own urlencoded forms (L{checked_form}).
 What a form changes is done by the same functions the JSON-RPC methods use.
 """
 
@@ -155,8 +156,8 @@ class Accounts:
     def _form(self, request: IRequest) -> dict[str, str]:
         return checked_form(self.sessions, request)
 
-    def _player(self, request: IRequest) -> str:
-        viewer = self.sessions.viewer(request)
+    async def _player(self, request: IRequest) -> str:
+        viewer = await self.sessions.viewer(request)
         if viewer.username is None:
             raise SignInRequired()
         return viewer.username
@@ -252,7 +253,7 @@ class Accounts:
             content = [message(e.message, error=True), self._signup_form(request, form)]
             status = error_status(request, e)
             return await self._show(request, "Sign up", content, status)
-        self.sessions.start(request, Viewer(player.username))
+        await self.sessions.start(request, Viewer(player.username))
         return redirect(request, "/profile?saved=welcome")
 
     @app.route("/login", methods=["GET"])
@@ -308,7 +309,7 @@ class Accounts:
             and await self._authenticator.check_password(username, password)
         ):
             self._throttle.clear(username)
-            self.sessions.start(request, Viewer(username))
+            await self.sessions.start(request, Viewer(username))
             return redirect(request, "/profile")
         self._throttle.failed(username)
         content = [
@@ -318,16 +319,16 @@ class Accounts:
         return await self._show(request, "Sign in", content, 401)
 
     @app.route("/logout", methods=["POST"])
-    def logout(self, request: IRequest) -> bytes:
+    async def logout(self, request: IRequest) -> bytes:
         self._form(request)
-        self.sessions.end(request)
+        await self.sessions.end(request)
         return redirect(request, "/")
 
     # The profile
 
     @app.route("/profile", methods=["GET"])
     async def profile(self, request: IRequest) -> bytes:
-        username = self._player(request)
+        username = await self._player(request)
         saved = request.args.get(b"saved", [b""])[-1].decode("latin-1")
         notice = message(_SAVED[saved]) if saved in _SAVED else ""
         content = await self._profile(request, username)
@@ -378,7 +379,7 @@ class Accounts:
                "'revoke-token'):what>", methods=["POST"])  # fmt: skip
     async def save(self, request: IRequest, what: str) -> bytes:
         form = self._form(request)
-        username = self._player(request)
+        username = await self._player(request)
         field_name = {"remove-email": "email", "revoke-token": "token"}.get(what, what)
         value = form.get(field_name, "").strip()
         try:
@@ -410,7 +411,7 @@ class Accounts:
     @app.route("/profile/token", methods=["POST"])
     async def token(self, request: IRequest) -> bytes:
         self._form(request)
-        username = self._player(request)
+        username = await self._player(request)
         token = await self.store.create_token(username)
         content = [
             message("Your new API token. Copy it now: it is not shown again."),

@@ -1,17 +1,102 @@
 """
-Sessions through the account pages, over a real Site and Redis: the CSRF
-cookie a signed-in visitor is given.
+Sessions through the account pages, over a real Site and Redis: signing
+out ends a session wherever its cookie is replayed, an admin session ends
+with the admin token, a deleted session names nobody, and a signed-in
+visitor is given one CSRF cookie per answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
+import attrs
 import pytest_twisted
 
-from tests.htmlcheck import check_page
+from julytwisted.config import Config
+from julytwisted.store import Store
+from tests.htmlcheck import check_page, hidden_field
 from tests.pages.test_accounts import Visitor
+
+
+def replaying(visitor: Visitor) -> Visitor:
+    """A browser replaying a copy of another's cookies."""
+    copy = Visitor(visitor.server)
+    copy.cookies = dict(visitor.cookies)
+    return copy
+
+
+async def is_signed_in(visitor: Visitor) -> bool:
+    """Whether the visitor's profile opens (else it sends them to sign in)."""
+    code, _, _ = await visitor.get("/profile")
+    return code == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_cookie_replayed_after_sign_out_is_anonymous(server: str) -> None:
+    """
+    The attack: a session cookie copied before sign-out still signed its
+    thief in for 35 days.  Now the copy is anonymous once the player signs
+    out, on every page, and the replaying browser is told to drop it.
+    """
+    visitor = Visitor(server)
+    await visitor.sign_up()
+    thief = replaying(visitor)
+    assert await is_signed_in(thief)
+    code, _, _ = await visitor.post("/logout", {})
+    assert code == 303 and not visitor.cookies["jt_session"]
+    code, _, headers = await thief.get("/profile")
+    assert (code, headers.getRawHeaders("Location")) == (303, ["/login"])
+    assert thief.cookies["jt_session"] == ""
+    thief = replaying(visitor)
+    code, body, headers = await thief.get("/people/")
+    assert code == 200 and b'href="/login"' in body and b"/profile" not in body
+    assert headers.getRawHeaders("Cache-Control") == ["public, max-age=10"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_admin_session_ends_when_the_token_changes(
+    server_with: Callable[[Config], str], config: Config
+) -> None:
+    """
+    The attack: a web session signed in with the admin token outlived a
+    change of the token.  Now, on a site restarted with another token (the
+    same store and session secret), that browser is anonymous; signing in
+    with the new token works.
+    """
+    old = server_with(config)
+    admin = Visitor(old)
+    _, page, _ = await admin.get("/admin/")
+    csrf = hidden_field(page, "csrf")
+    code, _, _ = await admin.post("/admin/login", {"token": "admin-secret"}, csrf)
+    assert code == 303
+    code, body, _ = await admin.get("/admin/")
+    assert b"Teams waiting for approval" in body
+
+    admin.server = server_with(attrs.evolve(config, admin_token="a-new-token"))
+    code, body, _ = await admin.get("/admin/")
+    assert code == 200 and b"Admin token" in body and b"Teams waiting" not in body
+    assert b"Sign out" not in body
+    code, _, _ = await admin.post("/admin/login", {"token": "a-new-token"})
+    assert code == 303
+    code, body, _ = await admin.get("/admin/")
+    assert b"Teams waiting for approval" in body
+    admin.server = old
+    code, body, _ = await admin.get("/admin/")
+    assert b"Teams waiting" not in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_deleted_session_is_anonymous(server: str, store: Store) -> None:
+    """A well signed cookie whose session is gone from Redis names nobody."""
+    visitor = Visitor(server)
+    await visitor.sign_up()
+    await store.end_sessions("ada")
+    code, _, headers = await visitor.get("/profile")
+    assert (code, headers.getRawHeaders("Location")) == (303, ["/login"])
+    code, body, _ = await visitor.get("/")
+    assert b'href="/login"' in body
 
 
 @pytest_twisted.ensureDeferred
