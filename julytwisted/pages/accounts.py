@@ -25,10 +25,22 @@ from twisted.web.template import Tag, tags
 from julytwisted.auth import accounts as use_cases
 from julytwisted.auth.authenticator import Authenticator, RunInThread
 from julytwisted.auth.sessions import Sessions, Viewer
-from julytwisted.errors import Forbidden, JulythonError, RateLimited, SignInRequired
+from julytwisted.errors import (
+    Forbidden,
+    InvalidInput,
+    JulythonError,
+    RateLimited,
+    SignInRequired,
+)
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import Board
-from julytwisted.pages._html import Content, field, message, post_form, upload_form
+from julytwisted.pages._html import Content, field, message, post_form
+from julytwisted.pages._profile import (
+    password_section,
+    picture_section,
+    sessions_section,
+    tokens_section,
+)
 from julytwisted.pages._render import (
     Renderer,
     checked_form,
@@ -49,23 +61,9 @@ _SAVED = {
     "remove-email": "E-mail removed. Its later commits will not be yours.",
     "revoke-token": "Token revoked.",
     "picture": "Your picture is saved.",
+    "password": "Password changed. You are signed out everywhere else.",
+    "sessions": "You are signed out everywhere else.",
 }
-
-
-def _picture_section(picture_url: str | None, csrf: str) -> Tag:
-    """The avatar, and its form, which comes back here once it is stored."""
-    shown: Content = (
-        tags.img(src=picture_url, alt="Your picture", class_="avatar", width="96")
-        if picture_url
-        else tags.p("No picture yet.")
-    )
-    form = upload_form(
-        csrf,
-        {"kind": "avatar", "next": "/profile?saved=picture"},
-        "Picture (PNG, JPEG, GIF or WebP)",
-        "f-picture",
-    )
-    return tags.section(tags.h2("Picture"), shown, form)
 
 
 class _Throttle:
@@ -371,8 +369,12 @@ class Accounts:
                 player.team or "",
                 "A new team scores once an organiser approves it.",
             ),
-            _tokens_section(await self.store.tokens(username), csrf),
-            _picture_section(player.picture_url, csrf),
+            tokens_section(await self.store.tokens(username), csrf),
+            picture_section(player.picture_url, csrf),
+            password_section(csrf),
+            sessions_section(
+                await self.sessions.other_sessions(request, username), csrf
+            ),
         ]
 
     @app.route("/profile/<any(name,email,location,team,'remove-email',"
@@ -407,6 +409,57 @@ class Accounts:
             status = error_status(request, e)
             return await self._show(request, "Your profile", page, status)
         return redirect(request, f"/profile?saved={what}")
+
+    @app.route("/profile/password", methods=["POST"])
+    async def password(self, request: IRequest) -> bytes:
+        """
+        Change the password, given the current one (whose wrong guesses
+        count as failed sign-ins), and end the player's other sessions.
+        """
+        form = self._form(request)
+        username = await self._player(request)
+        wait = self._throttle.wait(username)
+        if wait:
+            error: JulythonError = RateLimited(wait, "sign-in")
+            minutes = -(-wait // 60)
+            text = f"Too many wrong passwords: try again in {minutes} min."
+            return await self._refused(request, username, text, error)
+        current = form.get("current_password", "")
+        if not (
+            current and await self._authenticator.check_password(username, current)
+        ):
+            self._throttle.failed(username)
+            text = "That is not your current password."
+            return await self._refused(request, username, text, Forbidden())
+        self._throttle.clear(username)
+        try:
+            await use_cases.change_password(
+                self.store,
+                self.sessions,
+                self._run_in_thread,
+                username,
+                form.get("new_password", ""),
+                keep=request,
+            )
+        except InvalidInput as error:
+            return await self._refused(request, username, error.message, error)
+        return redirect(request, "/profile?saved=password")
+
+    @app.route("/profile/end-sessions", methods=["POST"])
+    async def end_sessions(self, request: IRequest) -> bytes:
+        """Sign the player out of every browser but this one."""
+        self._form(request)
+        username = await self._player(request)
+        await self.sessions.end_sessions(username, keep=request)
+        return redirect(request, "/profile?saved=sessions")
+
+    async def _refused(
+        self, request: IRequest, username: str, text: str, error: JulythonError
+    ) -> bytes:
+        """The profile again, saying why a change was refused."""
+        status = error_status(request, error)
+        content = [message(text, error=True), await self._profile(request, username)]
+        return await self._show(request, "Your profile", content, status)
 
     @app.route("/profile/token", methods=["POST"])
     async def token(self, request: IRequest) -> bytes:
@@ -457,34 +510,6 @@ def _emails_section(emails: Sequence[str], csrf: str, typed: str) -> Tag:
             ],
             "Add",
         ),
-    )
-
-
-def _tokens_section(token_ids: Sequence[str], csrf: str) -> Tag:
-    """The player's API tokens by id, each with a Revoke button."""
-    return tags.section(
-        tags.h2("API tokens"),
-        tags.p(
-            "A token lets scripts call the API as you "
-            "(Authorization: Bearer TOKEN). It is shown once."
-        ),
-        tags.ul(class_="tokens")(
-            [
-                tags.li(
-                    tags.code(ident),
-                    " ",
-                    post_form(
-                        "/profile/revoke-token",
-                        csrf,
-                        [tags.input(type="hidden", name="token", value=ident)],
-                        "Revoke",
-                        class_="inline",
-                    ),
-                )
-                for ident in token_ids
-            ]
-        ),
-        post_form("/profile/token", csrf, [], "Make a new token"),
     )
 
 

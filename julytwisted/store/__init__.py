@@ -168,6 +168,10 @@ class Store:
         """@return: a player's password hash (L{Credentials.password_hash})."""
         return self._credentials.password_hash(username)
 
+    async def set_password_hash(self, username: str, password_hash: str) -> None:
+        """Replace a player's password hash (L{Credentials.set_password_hash})."""
+        await self._credentials.set_password_hash(username, password_hash)
+
     def create_token(self, username: str) -> Deferred[str]:
         """@return: a new API token (L{Credentials.create_token})."""
         return self._credentials.create_token(username)

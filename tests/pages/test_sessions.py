@@ -1,8 +1,8 @@
 """
 Sessions through the account pages, over a real Site and Redis: signing
 out ends a session wherever its cookie is replayed, an admin session ends
-with the admin token, a deleted session names nobody, and a signed-in
-visitor is given one CSRF cookie per answer.
+with the admin token, the profile signs the player out everywhere else and
+changes the password, which ends the other sessions too.
 """
 
 from __future__ import annotations
@@ -18,6 +18,17 @@ from julytwisted.config import Config
 from julytwisted.store import Store
 from tests.htmlcheck import check_page, hidden_field
 from tests.pages.test_accounts import Visitor
+
+PASSWORD = "correct horse"
+
+
+async def signed_in(server: str, username: str = "ada") -> Visitor:
+    """Another browser of an existing player, signed in with the password."""
+    visitor = Visitor(server)
+    fields = {"username": username, "password": PASSWORD}
+    code, body, _ = await visitor.post("/login", fields)
+    assert code == 303, body
+    return visitor
 
 
 def replaying(visitor: Visitor) -> Visitor:
@@ -85,6 +96,96 @@ async def test_an_admin_session_ends_when_the_token_changes(
     admin.server = old
     code, body, _ = await admin.get("/admin/")
     assert b"Teams waiting" not in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_sign_out_everywhere_else(server: str) -> None:
+    """
+    The profile counts the player's other browsers; its button signs every
+    other browser out (each anonymous after), this one staying signed in,
+    and no other player's.
+    """
+    here = Visitor(server)
+    await here.sign_up()
+    phone, laptop = await signed_in(server), await signed_in(server)
+    bob = Visitor(server)
+    await bob.sign_up("bob")
+    _, body, _ = await here.get("/profile")
+    tree: Any = check_page(body)
+    assert tree.findtext(".//p[@class='sessions']") == (
+        "You are also signed in on 2 other browsers."
+    )
+    code, _, headers = await here.post("/profile/end-sessions", {})
+    assert headers.getRawHeaders("Location") == ["/profile?saved=sessions"]
+    assert not await is_signed_in(phone)
+    assert not await is_signed_in(laptop)
+    assert await is_signed_in(bob)
+    code, body, _ = await here.get("/profile?saved=sessions")
+    assert code == 200 and b"You are signed out everywhere else." in body
+    assert b"You are signed in on this browser only." in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_password_change_ends_the_other_sessions(
+    server: str, store: Store
+) -> None:
+    """
+    A wrong current password or a weak new one is explained and changes
+    nothing: the old password and the other sessions still work.  The right
+    one changes the password and signs every other browser out; the browser
+    that changed it stays signed in.
+    """
+    here = Visitor(server)
+    await here.sign_up()
+    other = await signed_in(server)
+    stored = await store.password_hash("ada")
+    wrong = {"current_password": "wrong horse", "new_password": "battery staple"}
+    code, body, _ = await here.post("/profile/password", wrong)
+    assert code == 403 and b"That is not your current password." in body
+    tree: Any = check_page(body)
+    assert tree.find(".//input[@name='new_password']").get("value") == ""
+    weak = {"current_password": PASSWORD, "new_password": "short"}
+    code, body, _ = await here.post("/profile/password", weak)
+    assert code == 400 and b"8 to 1024 characters" in body
+    assert await store.password_hash("ada") == stored
+    assert await is_signed_in(other)
+
+    right = {"current_password": PASSWORD, "new_password": "battery staple"}
+    code, _, headers = await here.post("/profile/password", right)
+    assert headers.getRawHeaders("Location") == ["/profile?saved=password"]
+    assert not await is_signed_in(other)
+    code, body, _ = await here.get("/profile?saved=password")
+    assert code == 200 and b"Password changed." in body
+    code, _, _ = await Visitor(server).post(
+        "/login", {"username": "ada", "password": PASSWORD}
+    )
+    assert code == 401
+    code, _, _ = await Visitor(server).post(
+        "/login", {"username": "ada", "password": "battery staple"}
+    )
+    assert code == 303
+
+
+@pytest_twisted.ensureDeferred
+async def test_password_guesses_on_the_profile_are_throttled(server: str) -> None:
+    """
+    Someone holding a session cannot guess the password through the
+    profile faster than through the sign-in form: they share one count.
+    """
+    visitor = Visitor(server)
+    await visitor.sign_up()
+    wrong = {"current_password": "wrong horse", "new_password": "battery staple"}
+    for _ in range(5):
+        code, _, _ = await visitor.post("/profile/password", wrong)
+        assert code == 403
+    right = {"current_password": PASSWORD, "new_password": "battery staple"}
+    code, body, headers = await visitor.post("/profile/password", right)
+    assert code == 429 and b"try again in 15 min" in body
+    assert headers.getRawHeaders("Retry-After") == ["900"]
+    code, _, _ = await Visitor(server).post(
+        "/login", {"username": "ada", "password": PASSWORD}
+    )
+    assert code == 429
 
 
 @pytest_twisted.ensureDeferred

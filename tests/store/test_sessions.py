@@ -6,10 +6,12 @@ once their lifetime has passed.
 
 from __future__ import annotations
 
+import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
+from julytwisted.errors import NotFound
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store, StoredSession
 
@@ -110,3 +112,14 @@ async def test_ending_sessions(store: Store, redis: RedisService) -> None:
     assert await store.end_sessions("ada") == 1
     assert await store.end_sessions("ada") == 0
     assert await redis.client.execute("EXISTS", "j:player:ada:sessions") == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_password_hash_is_replaced_for_players_only(store: Store) -> None:
+    """A player's hash is replaced; an unknown player's is refused, not made."""
+    await store.create_player("ada", "Ada", ["ada@example.com"], password_hash="old")
+    await store.set_password_hash("Ada", "new")
+    assert await store.password_hash("ada") == "new"
+    with pytest.raises(NotFound):
+        await store.set_password_hash("nobody", "new")
+    assert await store.password_hash("nobody") is None
