@@ -98,8 +98,8 @@ def build_site(
         reactor; the reactor's thread pool by default.
     @param metrics: what the Site counts and serves at C{/metrics}; new
         ones by default.
-    @param clock: the time sessions and cached board reads go by; the
-        reactor by default.
+    @param clock: the time cached board reads and failed sign-ins go by;
+        the reactor by default.
     @return: the Site serving every resource, webhook bodies bounded by
         C{config.webhook_max_body}.
     """
@@ -118,7 +118,7 @@ def build_site(
     limiter = limiter or build_limiter(store, config, metrics)
     api = WebApp(store, settings, queue, metrics.push, limiter).app.resource()
     secret = load_secret(config.session_secret, config.data_dir)
-    sessions = Sessions(secret, clock, config.admin_players)
+    sessions = Sessions(store, secret, config.admin_token, config.admin_players)
     accounts = Accounts(
         store, queue, sessions, authenticator, threaded, clock, limiter
     ).app.resource()

@@ -17,7 +17,7 @@ import pytest_twisted
 import treq
 from klein import Klein
 from twisted.internet import reactor
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import deferLater
 from twisted.web.iweb import IRequest
 
 from julytwisted import errors
@@ -229,8 +229,7 @@ async def doors(
     answers, uploads, the live feed's upgrade (whose every address is over
     its limit) and the Site's own body limits; yields its base URL.
     """
-    clock = Clock()
-    renderer = Renderer(Sessions(b"k" * 32, clock))
+    renderer = Renderer(Sessions(store, b"k" * 32))
     api, pages = _APIDoor().app.resource(), _PageDoor(renderer).app.resource()
     root = Root(pages, {b"api": api, b"pages": pages})
     files = FileStore(tmp_path / "files")

@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.auth.test_session -*-
 """
-Who is asking: passwords (salted scrypt), signed sessions and CSRF tokens,
+Who is asking: passwords (salted scrypt), sessions kept in Redis, CSRF tokens,
 API and admin tokens, and the account use cases every door shares.
 """
 

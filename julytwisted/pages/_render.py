@@ -24,7 +24,7 @@ from twisted.web.template import tags
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from julytwisted.auth.sessions import CSRF_FIELD, Sessions, Viewer
+from julytwisted.auth.sessions import ANONYMOUS, CSRF_FIELD, Sessions, Viewer
 from julytwisted.errors import InvalidInput, JulythonError, UnsupportedMediaType
 from julytwisted.http_errors import http_answer, route_redirect, routing_error
 from julytwisted.pages._html import Content, render
@@ -161,7 +161,7 @@ class Renderer:
             (never for forms or errors).
         @return: the body to send; empty for a 304.
         """
-        viewer = viewer or self.sessions.viewer(request)
+        viewer = viewer or await self.sessions.viewer(request)
         csrf = self.sessions.csrf_token(request) if viewer.signed_in else None
         body = await render(title, content, viewer, csrf)
         return self._finish(request, body, status, cache, viewer)
@@ -173,8 +173,10 @@ class Renderer:
         A public page: built by C{build} (its title and content) for a
         signed-in visitor; for everyone else, the one rendering of its URL
         kept for a few seconds, since flattening costs more than the reads.
+        Who the visitor is comes first: while Redis is away, a signed-in
+        visitor gets the 503 page, never the page kept for everyone else.
         """
-        viewer = self.sessions.viewer(request)
+        viewer = await self.sessions.viewer(request)
         if viewer.signed_in or self._kept is None:
             title, content = await build()
             return await self.page(request, title, content, viewer=viewer)
@@ -223,7 +225,13 @@ class Renderer:
         title = _TITLES.get(
             status, "Something went wrong" if status >= 500 else "Sorry"
         )
-        return await self.page(request, title, content, status=status)
+        try:
+            viewer = await self.sessions.viewer(request)
+        except JulythonError:
+            # Redis is away, most likely the very error shown: the page
+            # names nobody rather than failing too.
+            viewer = ANONYMOUS
+        return await self.page(request, title, content, status=status, viewer=viewer)
 
 
 _TITLES = {404: "Not found", 403: "Not allowed", 503: "Try again soon"}

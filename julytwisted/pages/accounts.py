@@ -1,12 +1,13 @@
-# -*- test-case-name: tests.pages.test_accounts -*-
+# -*- test-case-name: tests.pages.test_accounts,tests.pages.test_sessions -*-
 """
 The account pages: sign up, sign in, sign out and the profile.  A klein app
 of its own, mounted by L{julytwisted.site.Root} at C{/signup}, C{/login},
 C{/logout} and C{/profile}; the admin pages are L{julytwisted.admin}.
 
-Sessions are signed cookies (L{julytwisted._session}); every form carries a
-CSRF token.  The Site does not parse POST bodies (it would for every JSON-RPC
-call too), so these routes read their own urlencoded forms (L{checked_form}).
+Sessions are kept in Redis and named by a signed cookie
+(L{julytwisted.auth.sessions}); every form carries a CSRF token.  The Site
+does not parse POST bodies (it would for every JSON-RPC call too), so these
+routes read their own urlencoded forms (L{checked_form}).
 What a form changes is done by the same functions the JSON-RPC methods use.
 """
 
@@ -24,10 +25,22 @@ from twisted.web.template import Tag, tags
 from julytwisted.auth import accounts as use_cases
 from julytwisted.auth.authenticator import Authenticator, RunInThread
 from julytwisted.auth.sessions import Sessions, Viewer
-from julytwisted.errors import Forbidden, JulythonError, RateLimited, SignInRequired
+from julytwisted.errors import (
+    Forbidden,
+    InvalidInput,
+    JulythonError,
+    RateLimited,
+    SignInRequired,
+)
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import Board
-from julytwisted.pages._html import Content, field, message, post_form, upload_form
+from julytwisted.pages._html import Content, field, message, post_form
+from julytwisted.pages._profile import (
+    password_section,
+    picture_section,
+    sessions_section,
+    tokens_section,
+)
 from julytwisted.pages._render import (
     Renderer,
     checked_form,
@@ -48,23 +61,9 @@ _SAVED = {
     "remove-email": "E-mail removed. Its later commits will not be yours.",
     "revoke-token": "Token revoked.",
     "picture": "Your picture is saved.",
+    "password": "Password changed. You are signed out everywhere else.",
+    "sessions": "You are signed out everywhere else.",
 }
-
-
-def _picture_section(picture_url: str | None, csrf: str) -> Tag:
-    """The avatar, and its form, which comes back here once it is stored."""
-    shown: Content = (
-        tags.img(src=picture_url, alt="Your picture", class_="avatar", width="96")
-        if picture_url
-        else tags.p("No picture yet.")
-    )
-    form = upload_form(
-        csrf,
-        {"kind": "avatar", "next": "/profile?saved=picture"},
-        "Picture (PNG, JPEG, GIF or WebP)",
-        "f-picture",
-    )
-    return tags.section(tags.h2("Picture"), shown, form)
 
 
 class _Throttle:
@@ -155,8 +154,8 @@ class Accounts:
     def _form(self, request: IRequest) -> dict[str, str]:
         return checked_form(self.sessions, request)
 
-    def _player(self, request: IRequest) -> str:
-        viewer = self.sessions.viewer(request)
+    async def _player(self, request: IRequest) -> str:
+        viewer = await self.sessions.viewer(request)
         if viewer.username is None:
             raise SignInRequired()
         return viewer.username
@@ -252,7 +251,7 @@ class Accounts:
             content = [message(e.message, error=True), self._signup_form(request, form)]
             status = error_status(request, e)
             return await self._show(request, "Sign up", content, status)
-        self.sessions.start(request, Viewer(player.username))
+        await self.sessions.start(request, Viewer(player.username))
         return redirect(request, "/profile?saved=welcome")
 
     @app.route("/login", methods=["GET"])
@@ -308,7 +307,7 @@ class Accounts:
             and await self._authenticator.check_password(username, password)
         ):
             self._throttle.clear(username)
-            self.sessions.start(request, Viewer(username))
+            await self.sessions.start(request, Viewer(username))
             return redirect(request, "/profile")
         self._throttle.failed(username)
         content = [
@@ -318,16 +317,16 @@ class Accounts:
         return await self._show(request, "Sign in", content, 401)
 
     @app.route("/logout", methods=["POST"])
-    def logout(self, request: IRequest) -> bytes:
+    async def logout(self, request: IRequest) -> bytes:
         self._form(request)
-        self.sessions.end(request)
+        await self.sessions.end(request)
         return redirect(request, "/")
 
     # The profile
 
     @app.route("/profile", methods=["GET"])
     async def profile(self, request: IRequest) -> bytes:
-        username = self._player(request)
+        username = await self._player(request)
         saved = request.args.get(b"saved", [b""])[-1].decode("latin-1")
         notice = message(_SAVED[saved]) if saved in _SAVED else ""
         content = await self._profile(request, username)
@@ -370,15 +369,19 @@ class Accounts:
                 player.team or "",
                 "A new team scores once an organiser approves it.",
             ),
-            _tokens_section(await self.store.tokens(username), csrf),
-            _picture_section(player.picture_url, csrf),
+            tokens_section(await self.store.tokens(username), csrf),
+            picture_section(player.picture_url, csrf),
+            password_section(csrf),
+            sessions_section(
+                await self.sessions.other_sessions(request, username), csrf
+            ),
         ]
 
     @app.route("/profile/<any(name,email,location,team,'remove-email',"
                "'revoke-token'):what>", methods=["POST"])  # fmt: skip
     async def save(self, request: IRequest, what: str) -> bytes:
         form = self._form(request)
-        username = self._player(request)
+        username = await self._player(request)
         field_name = {"remove-email": "email", "revoke-token": "token"}.get(what, what)
         value = form.get(field_name, "").strip()
         try:
@@ -407,10 +410,61 @@ class Accounts:
             return await self._show(request, "Your profile", page, status)
         return redirect(request, f"/profile?saved={what}")
 
+    @app.route("/profile/password", methods=["POST"])
+    async def password(self, request: IRequest) -> bytes:
+        """
+        Change the password, given the current one (whose wrong guesses
+        count as failed sign-ins), and end the player's other sessions.
+        """
+        form = self._form(request)
+        username = await self._player(request)
+        wait = self._throttle.wait(username)
+        if wait:
+            error: JulythonError = RateLimited(wait, "sign-in")
+            minutes = -(-wait // 60)
+            text = f"Too many wrong passwords: try again in {minutes} min."
+            return await self._refused(request, username, text, error)
+        current = form.get("current_password", "")
+        if not (
+            current and await self._authenticator.check_password(username, current)
+        ):
+            self._throttle.failed(username)
+            text = "That is not your current password."
+            return await self._refused(request, username, text, Forbidden())
+        self._throttle.clear(username)
+        try:
+            await use_cases.change_password(
+                self.store,
+                self.sessions,
+                self._run_in_thread,
+                username,
+                form.get("new_password", ""),
+                keep=request,
+            )
+        except InvalidInput as error:
+            return await self._refused(request, username, error.message, error)
+        return redirect(request, "/profile?saved=password")
+
+    @app.route("/profile/end-sessions", methods=["POST"])
+    async def end_sessions(self, request: IRequest) -> bytes:
+        """Sign the player out of every browser but this one."""
+        self._form(request)
+        username = await self._player(request)
+        await self.sessions.end_sessions(username, keep=request)
+        return redirect(request, "/profile?saved=sessions")
+
+    async def _refused(
+        self, request: IRequest, username: str, text: str, error: JulythonError
+    ) -> bytes:
+        """The profile again, saying why a change was refused."""
+        status = error_status(request, error)
+        content = [message(text, error=True), await self._profile(request, username)]
+        return await self._show(request, "Your profile", content, status)
+
     @app.route("/profile/token", methods=["POST"])
     async def token(self, request: IRequest) -> bytes:
         self._form(request)
-        username = self._player(request)
+        username = await self._player(request)
         token = await self.store.create_token(username)
         content = [
             message("Your new API token. Copy it now: it is not shown again."),
@@ -456,34 +510,6 @@ def _emails_section(emails: Sequence[str], csrf: str, typed: str) -> Tag:
             ],
             "Add",
         ),
-    )
-
-
-def _tokens_section(token_ids: Sequence[str], csrf: str) -> Tag:
-    """The player's API tokens by id, each with a Revoke button."""
-    return tags.section(
-        tags.h2("API tokens"),
-        tags.p(
-            "A token lets scripts call the API as you "
-            "(Authorization: Bearer TOKEN). It is shown once."
-        ),
-        tags.ul(class_="tokens")(
-            [
-                tags.li(
-                    tags.code(ident),
-                    " ",
-                    post_form(
-                        "/profile/revoke-token",
-                        csrf,
-                        [tags.input(type="hidden", name="token", value=ident)],
-                        "Revoke",
-                        class_="inline",
-                    ),
-                )
-                for ident in token_ids
-            ]
-        ),
-        post_form("/profile/token", csrf, [], "Make a new token"),
     )
 
 

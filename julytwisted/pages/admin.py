@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.pages.test_accounts -*-
 """
 The admin pages at C{/admin/}: for players named by C{--admin-player}, or
-anyone who signs in there with the admin token.  Approve the teams waiting,
+anyone who signs in there with the admin token (a session bound to that
+token: it ends when the token changes).  Approve the teams waiting,
 deactivate or activate a project, run dead jobs again.  A klein app of its
 own, mounted by L{julytwisted.site.Root} at C{/admin}.
 """
@@ -45,7 +46,8 @@ class Admin:
     ) -> None:
         """
         @param admin_token: the token that signs a browser in as admin; none
-            when L{None} (then only admin players are admins).
+            when L{None} (then only admin players are admins).  C{sessions}
+            must be given the same, since it binds admin sessions to it.
         """
         self.store = store
         self.queue = queue
@@ -63,12 +65,12 @@ class Admin:
     ) -> bytes:
         return await self.renderer.page(request, title, content, status, cache=False)
 
-    def _admin(self, request: IRequest) -> bool:
-        return self.sessions.viewer(request).admin
+    async def _admin(self, request: IRequest) -> bool:
+        return (await self.sessions.viewer(request)).admin
 
     @app.route("/admin/", methods=["GET"])
     async def admin(self, request: IRequest) -> bytes:
-        if not self._admin(request):
+        if not await self._admin(request):
             return await self._show(request, "Admin", self._admin_login(request))
         return await self._show(request, "Admin", await self._admin_page(request))
 
@@ -89,8 +91,8 @@ class Admin:
         if self._admin_token and hmac.compare_digest(
             given, self._admin_token.encode("utf-8")
         ):
-            viewer = self.sessions.viewer(request)
-            self.sessions.start(request, Viewer(viewer.username, admin=True))
+            viewer = await self.sessions.viewer(request)
+            await self.sessions.start(request, Viewer(viewer.username, admin=True))
             return redirect(request, "/admin/")
         content = [
             message("That is not the admin token.", error=True),
@@ -144,7 +146,7 @@ class Admin:
     )
     async def admin_action(self, request: IRequest, action: str) -> bytes:
         form = self._form(request)
-        if not self._admin(request):
+        if not await self._admin(request):
             raise Forbidden("sign in as admin first")
         key = form.get("slug", "").strip().lower() or form.get("id", "").strip()
         try:

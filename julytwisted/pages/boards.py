@@ -239,14 +239,13 @@ class Pages:
 
     async def _project_page(self, request: IRequest, slug: str) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
-        return await project_page(self.store, game, slug, self._csrf(request))
+        return await project_page(self.store, game, slug, await self._csrf(request))
 
-    def _csrf(self, request: IRequest) -> str | None:
+    async def _csrf(self, request: IRequest) -> str | None:
         """@return: the visitor's CSRF token, if they are signed in."""
         sessions = self.renderer.sessions
-        return (
-            sessions.csrf_token(request) if sessions.viewer(request).signed_in else None
-        )
+        viewer = await sessions.viewer(request)
+        return sessions.csrf_token(request) if viewer.signed_in else None
 
     @app.route("/<any(locations,teams):kind>/<slug>", methods=["GET"])
     def group(self, request: IRequest, kind: str, slug: str) -> Deferred[bytes]:

@@ -5,8 +5,8 @@ boards, uploads and the feed.
 
 L{Store} is the one object the rest of the product holds: a thin facade
 over one object per concern, each in a module of its own (L{games},
-L{ingest}, L{players}, L{credentials}, L{groups}, L{boards}, L{commits},
-L{feed}, L{uploads}).  Every Redis key Python spells is in L{_keys}; the
+L{ingest}, L{players}, L{credentials}, L{sessions}, L{groups}, L{boards},
+L{commits}, L{feed}, L{uploads}).  Every Redis key Python spells is in L{_keys}; the
 Lua scripts of C{lua/} spell the rest.  Writes that touch several keys are
 one Lua script each, so they are atomic and a redelivered push counts once.
 """
@@ -52,6 +52,7 @@ from julytwisted.store.games import Games
 from julytwisted.store.groups import Groups
 from julytwisted.store.ingest import FEED_LENGTH, Ingest, IngestResult
 from julytwisted.store.players import Players
+from julytwisted.store.sessions import SessionStore, StoredSession
 from julytwisted.store.uploads import FILES_URL, MAX_SCREENSHOTS, Uploads
 
 #: The most rows one page of a listing may ask for.
@@ -89,6 +90,7 @@ class Store:
         self._boards = Boards(redis, self._games, self._uploads, ingest_timeout)
         self._players = Players(redis, self._games, self._boards)
         self._credentials = Credentials(redis)
+        self._sessions = SessionStore(redis)
         self._groups = Groups(redis)
         self._commits = Commits(redis, self._games)
         self._feed = Feed(redis)
@@ -166,6 +168,10 @@ class Store:
         """@return: a player's password hash (L{Credentials.password_hash})."""
         return self._credentials.password_hash(username)
 
+    async def set_password_hash(self, username: str, password_hash: str) -> None:
+        """Replace a player's password hash (L{Credentials.set_password_hash})."""
+        await self._credentials.set_password_hash(username, password_hash)
+
     def create_token(self, username: str) -> Deferred[str]:
         """@return: a new API token (L{Credentials.create_token})."""
         return self._credentials.create_token(username)
@@ -181,6 +187,30 @@ class Store:
     def token_owner(self, token: str) -> Deferred[str | None]:
         """@return: whose an API token is (L{Credentials.token_owner})."""
         return self._credentials.token_owner(token)
+
+    # Web sessions
+
+    async def start_session(
+        self, session_id: str, username: str | None, admin: str | None, lifetime: float
+    ) -> None:
+        """Keep a new web session (L{SessionStore.start})."""
+        await self._sessions.start(session_id, username, admin, lifetime)
+
+    async def session(self, session_id: str) -> StoredSession | None:
+        """@return: a web session, if live (L{SessionStore.read})."""
+        return await self._sessions.read(session_id)
+
+    async def end_session(self, session_id: str) -> None:
+        """End one web session (L{SessionStore.end})."""
+        await self._sessions.end(session_id)
+
+    async def end_sessions(self, username: str, keep: str | None = None) -> int:
+        """End a player's web sessions (L{SessionStore.end_all})."""
+        return await self._sessions.end_all(username, keep)
+
+    async def count_sessions(self, username: str, besides: str | None = None) -> int:
+        """@return: a player's live web sessions (L{SessionStore.count})."""
+        return await self._sessions.count(username, besides)
 
     # Locations and teams
 
@@ -304,6 +334,7 @@ __all__ = [
     "IngestResult",
     "Page",
     "Store",
+    "StoredSession",
     "all_of",
     "cursor_int",
     "language_slug",

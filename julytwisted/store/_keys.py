@@ -57,6 +57,24 @@ def player_upload_bytes(username: str) -> str:
     return f"j:player:{username}:upload_bytes"
 
 
+def player_sessions(username: str) -> str:
+    """The set of the digests of a player's web sessions (L{session})."""
+    return f"j:player:{username}:sessions"
+
+
+#: The start of every web session's key; the session scripts take it as an
+#: argument, so that this is its one spelling.
+SESSION_PREFIX = "j:session:"
+
+
+def session(digest: str) -> str:
+    """
+    A web session by the SHA-256 of its id (never the id itself): C{u} its
+    player or empty, C{a} the admin token's fingerprint or empty.
+    """
+    return SESSION_PREFIX + digest
+
+
 def credentials(username: str) -> str:
     """A player's password hash, apart from the public player hash."""
     return f"j:auth:{username}"

@@ -41,6 +41,21 @@ class Credentials:
         )
         return stored
 
+    async def set_password_hash(self, username: str, password_hash: str) -> None:
+        """
+        Replace a player's password hash.
+
+        @param password_hash: the new password as L{julytwisted.auth.passwords}
+            hashes it.
+        @raise NotFound: when there is no such player.
+        """
+        username = username.lower()
+        if not await self._redis.execute("EXISTS", _keys.player(username)):
+            raise NotFound(f"no player {username!r}")
+        await self._redis.execute(
+            "HSET", _keys.credentials(username), "password", password_hash
+        )
+
     @deferred
     async def create_token(self, username: str) -> str:
         """

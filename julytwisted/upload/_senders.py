@@ -35,14 +35,15 @@ def credentials_or_session(
         if request.getHeader(b"authorization") is not None:
             return await authenticator.player(request)
         # The headers are in, the request line not yet handed over: read
-        # the cookies and the query from what the channel has parsed.
+        # the cookies and the query from what the channel has parsed, before
+        # the session's read lets the channel move on.
         http_request = cast(Request, request)
         http_request.parseCookies()
-        viewer = sessions.viewer(request)
-        if viewer.username is None:
-            return None
         query = pending_path(http_request.channel).partition(b"?")[2]
         token = parse_qs(query.decode("latin-1")).get("csrf", [""])[-1]
+        viewer = await sessions.viewer(request)
+        if viewer.username is None:
+            return None
         sessions.check_csrf(request, token)
         return viewer.username
 

@@ -1,7 +1,8 @@
 """
 The web site in headless Chromium: a player signs up, adds an e-mail, pushes
 with it and finds their points on the board and their page; moves and finds
-the location board following; a commit message with HTML shows as text.
+the location board following; a commit message with HTML shows as text; signs
+out everywhere else, then out, and copies of the sessions' cookies are dead.
 Screenshots of the home page and a player's page at phone and desktop widths
 go to test-results/ (a CI artifact).
 """
@@ -20,6 +21,7 @@ from twisted.internet.threads import deferToThread
 
 from julytwisted.store import Store
 from tests.builders import PNG, github_payload
+from tests.pages.test_accounts import Visitor
 
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 
@@ -186,3 +188,53 @@ async def test_a_player_in_the_browser(
         screenshots, browser, server, {"home": "/", "player": "/people/ada"}
     )
     assert all(p.stat().st_size > 1000 for p in saved)
+
+
+def press(driver: Any, url: str, button: str, lands: str) -> str:
+    """
+    Open C{url}, press the button labelled so, and wait for the page it
+    leads to (its URL ends with C{lands}); return that page's text.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url)
+    driver.find_element(By.XPATH, f"//button[normalize-space()='{button}']").click()
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith(lands))
+    return str(driver.find_element(By.TAG_NAME, "body").text)
+
+
+@pytest_twisted.ensureDeferred
+async def test_signing_out_in_the_browser(server: str, browser: Any) -> None:
+    """
+    Signed in on Chromium and another client, the player signs out
+    everywhere else from the profile: the other client is anonymous, the
+    browser stays in.  Then the browser signs out, and a copy of its cookie
+    replayed after that is anonymous too.
+    """
+    from tests.pages.test_sessions import is_signed_in, signed_in
+
+    await deferToThread(browser.delete_all_cookies)
+    await deferToThread(
+        fill,
+        browser,
+        server + "/signup",
+        {"username": "ada", "password": "correct horse", "email": "ada@example.com"},
+        "Sign up",
+        "/profile?saved=welcome",
+    )
+    other = await signed_in(server)
+    copy = Visitor(server)
+    cookie = await deferToThread(browser.get_cookie, "jt_session")
+    copy.cookies["jt_session"] = cookie["value"]
+    assert await is_signed_in(copy)
+    text = await deferToThread(
+        press, browser, server + "/profile", "Sign out everywhere else", "=sessions"
+    )
+    assert "You are signed out everywhere else." in text
+    assert "You are signed in on this browser only." in text
+    assert not await is_signed_in(other)
+    assert await is_signed_in(copy)
+    text = await deferToThread(press, browser, server + "/profile", "Sign out", "/")
+    assert "Sign in" in text
+    assert not await is_signed_in(copy)

@@ -285,6 +285,33 @@ async def test_redis_down_is_a_503_page(server_without_redis: str) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_redis_down_with_a_session_is_a_503_page(
+    server: str, server_without_redis: str
+) -> None:
+    """
+    With Redis silent, a signed-in visitor's session cannot be read: every
+    page, even help, is the 503 page naming nobody, never a page kept for
+    anonymous visitors.  A visitor without a session, or with a forged
+    one, costs no Redis read and still gets help.
+    """
+    from tests.pages.test_accounts import Visitor
+
+    visitor = Visitor(server)
+    await visitor.sign_up()
+    cookie = f"jt_session={visitor.cookies['jt_session']}"
+    for path in ("/help/", "/people/", "/"):
+        code, headers, body = await get(server_without_redis + path, Cookie=cookie)
+        assert code == 503, path
+        assert headers.getRawHeaders("Retry-After") == ["1"]
+        assert b"Try again soon" in body and b'href="/profile"' not in body
+        check_page(body)
+    session_id, _, signature = visitor.cookies["jt_session"].rpartition(".")
+    forged = f"jt_session={session_id}.{'0' * len(signature)}"
+    code, _, body = await get(server_without_redis + "/help/", Cookie=forged)
+    assert code == 200 and b'href="/login"' in body
+
+
+@pytest_twisted.ensureDeferred
 async def test_wrong_method_is_a_405_page_with_allow(server: str) -> None:
     """
     A verb a page does not take is a 405 page naming the verbs it does, in

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -184,6 +185,32 @@ async def test_redis_away_is_503(
     code, answer, headers = await post(server_without_redis, body, "some-token")
     assert code == 503 and answer["error"]
     assert headers.getRawHeaders("Retry-After") == ["1"]
+    assert stored_files(config.data_dir) == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_redis_away_with_a_session_is_503(
+    server: str, server_without_redis: str, config: Config
+) -> None:
+    """
+    When Redis does not answer, a sender known by their session cannot be
+    known either: 503, and nothing is stored.
+    """
+    from tests.pages.test_accounts import Visitor
+
+    visitor = Visitor(server)
+    await visitor.sign_up()
+    _, page, _ = await visitor.get("/profile")
+    (action,) = re.findall(rb'action="(/upload/\?csrf=[^"]+)"', page)
+    body = multipart([("a.txt", "text/plain", b"hello")])
+    response = await treq.post(
+        server_without_redis + action.decode().replace("&amp;", "&"),
+        data=body,
+        headers=visitor._headers(FORM),
+    )
+    answer = json.loads(await response.content())
+    assert response.code == 503 and answer["error"]
+    assert response.headers.getRawHeaders("Retry-After") == ["1"]
     assert stored_files(config.data_dir) == []
 
 
