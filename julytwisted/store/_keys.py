@@ -133,3 +133,8 @@ def feed(channel: str) -> str:
 def rate_limit(name: str, client: str) -> str:
     """A client's theoretical arrival time under one named limit (GCRA)."""
     return f"j:rl:{name}:{client}"
+
+
+def credential_failures(kind: str, digest: str) -> str:
+    """The failure budget of a client address (C{kind} "a") or username ("u")."""
+    return f"j:cf:{kind}:{digest}"

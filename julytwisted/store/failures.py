@@ -5,7 +5,7 @@ web sign-in, JSON-RPC (Basic, leading username and password params, Bearer),
 uploads, and the admin token.
 
 A budget per client address and one per username, each a GCRA over
-failures only (C{lua/failures.lua}, keys C{j:cf:...}): an honest player
+failures only (C{lua/failures.lua}, keys spelled in L{_keys}): an honest player
 who types the right password spends nothing, a guesser spends one per wrong
 guess and, past the burst, is told to wait before the next guess is even
 checked, so it costs no scrypt.  Unlike the request rate limits, this one
@@ -21,6 +21,7 @@ from importlib.resources import files
 from julytwisted.config import Limit
 from julytwisted.errors import RateLimited
 from julytwisted.redis_service import RedisClient, Script
+from julytwisted.store import _keys
 
 _FAILURES = Script(
     files("julytwisted.store").joinpath("lua", "failures.lua").read_text("utf-8"),
@@ -36,7 +37,9 @@ PER_USERNAME = Limit(20, 3600.0)
 
 
 def _key(kind: str, value: str) -> str:
-    return f"j:cf:{kind}:" + hashlib.sha256(value.encode()).hexdigest()[:32]
+    return _keys.credential_failures(
+        kind, hashlib.sha256(value.encode()).hexdigest()[:32]
+    )
 
 
 class FailureBudget:
