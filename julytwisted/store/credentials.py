@@ -12,7 +12,6 @@ import secrets
 from julytwisted.errors import NotFound
 from julytwisted.redis_service import RedisClient, Script
 from julytwisted.store import _keys
-from julytwisted.store._scripts import deferred
 
 _REVOKE_TOKEN = Script(
     "if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end "
@@ -33,7 +32,6 @@ class Credentials:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
-    @deferred
     async def password_hash(self, username: str) -> str | None:
         """@return: the stored password hash of a player, or L{None}."""
         stored: str | None = await self._redis.execute(
@@ -41,7 +39,6 @@ class Credentials:
         )
         return stored
 
-    @deferred
     async def create_token(self, username: str) -> str:
         """
         Make a new API token for a player.  Only its SHA-256 is stored, so
@@ -55,7 +52,6 @@ class Credentials:
         await self._redis.execute("SADD", _keys.player_tokens(username.lower()), digest)
         return token
 
-    @deferred
     async def tokens(self, username: str) -> list[str]:
         """
         @return: the ids of a player's API tokens (the start of each one's
@@ -66,7 +62,6 @@ class Credentials:
         )
         return sorted(d[:16] for d in digests)
 
-    @deferred
     async def revoke_token(self, username: str, token_id: str) -> None:
         """
         Revoke one of a player's API tokens by its id (L{tokens}).
@@ -81,7 +76,6 @@ class Credentials:
         ):
             raise NotFound(f"no token {token_id!r}")
 
-    @deferred
     async def token_owner(self, token: str) -> str | None:
         """@return: the username an API token belongs to, or L{None}."""
         owner: str | None = await self._redis.execute(
