@@ -21,7 +21,7 @@ from julytwisted.jobs.queue import JobRegistry, Queue
 from julytwisted.jobs.worker import Backoff, WorkerService
 from julytwisted.models import JobStatus
 from julytwisted.redis_service import RedisService
-from tests.faults import injected, raise_once
+from tests.faults import Injected, injected, raise_once
 
 FAST = Backoff(base=0.05, cap=0.2, jitter=0.5)
 
@@ -230,6 +230,20 @@ async def test_status_of_unknown_job(queue: Queue) -> None:
     """An unknown job id is NotFound."""
     with pytest.raises(NotFound):
         await queue.status("0" * 32)
+
+
+@pytest_twisted.ensureDeferred
+async def test_stats_fail_with_the_first_failure_itself(queue: Queue) -> None:
+    """
+    The queue's figures are read together; a read that fails makes them
+    fail with its own error (a RedisUnavailable stays one, answered 503),
+    not with a wrapper of it.
+    """
+    await queue.ensure_group()
+    raise_once(queue.redis, "execute", when=lambda *command, **_: command[0] == "ZCARD")
+    with pytest.raises(Injected):
+        await queue.stats()
+    assert await queue.stats() == {"queued": 0, "running": 0, "delayed": 0, "dead": 0}
 
 
 @pytest_twisted.ensureDeferred
