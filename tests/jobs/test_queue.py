@@ -215,6 +215,34 @@ async def test_stop_lets_running_jobs_finish(
 
 
 @pytest_twisted.ensureDeferred
+async def test_stop_cancels_jobs_running_past_the_timeout(
+    redis: RedisService, queue: Queue, registry: JobRegistry
+) -> None:
+    """
+    A job still running when the stop timeout passes is cancelled and left
+    unacknowledged, for another worker to take over; the worker stops.
+    """
+    started: Deferred[None] = Deferred()
+    cancelled: list[str] = []
+
+    @registry.job("endless")
+    async def endless() -> None:
+        started.callback(None)
+        await Deferred(lambda _: cancelled.append("endless"))
+
+    w = worker(redis, queue, registry, stop_timeout=0.2)
+    w.startService()
+    job_id = await queue.enqueue("endless")
+    await started
+    began = reactor.seconds()
+    await w.stopService()
+    assert reactor.seconds() - began < 2
+    assert cancelled == ["endless"]
+    assert w.running_jobs == {}
+    assert (await queue.status(job_id)).state == "running"
+
+
+@pytest_twisted.ensureDeferred
 async def test_unknown_job_name_fails_clearly(
     running: WorkerService, queue: Queue
 ) -> None:
