@@ -194,9 +194,9 @@ def build_uploads(
     return Uploads(store, files, identify, limits)
 
 
-def _in_reactor_threads(f: Callable[[], Any]) -> Deferred[Any]:
+async def _in_reactor_threads(f: Callable[[], Any]) -> Any:
     """Run C{f} in the reactor's thread pool."""
-    return deferToThread(f)
+    return await deferToThread(f)
 
 
 def build(

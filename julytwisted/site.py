@@ -16,7 +16,8 @@ from typing import Any, Protocol
 
 from twisted.application.service import MultiService
 from twisted.application.strports import service as strport_service
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
+from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.web import http
@@ -346,13 +347,12 @@ class JulythonSite(Site):
             referrer=_header(request, b"referer"),
         )
 
-    def when_idle(self) -> Deferred[None]:
-        """@return: a Deferred that fires once no request is in flight."""
-        if self.active == 0:
-            return succeed(None)
-        d: Deferred[None] = Deferred()
-        self._idle.append(d)
-        return d
+    async def when_idle(self) -> None:
+        """Wait until no request is in flight."""
+        if self.active:
+            idle: Deferred[None] = Deferred()
+            self._idle.append(idle)
+            await idle
 
 
 class WebService(MultiService):
@@ -378,20 +378,20 @@ class WebService(MultiService):
             strport_service(description, site).setServiceParent(self)
 
     def stopService(self) -> Deferred[None]:
+        return Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
         stopped = MultiService.stopService(self)
-        d: Deferred[Any] = stopped if stopped is not None else succeed(None)
-
-        def drain(_: object) -> Deferred[None]:
-            if self.site.active:
-                log.info("waiting for {n} requests to finish", n=self.site.active)
-            idle = self.site.when_idle()
-            idle.addTimeout(self._drain_timeout, self._clock)
-            return idle.addErrback(self._gave_up)
-
-        return d.addCallback(drain)
-
-    def _gave_up(self, _: object) -> None:
-        log.warn("{n} requests still running at shutdown", n=self.site.active)
+        if stopped is not None:
+            await stopped
+        if self.site.active:
+            log.info("waiting for {n} requests to finish", n=self.site.active)
+        idle = Deferred.fromCoroutine(self.site.when_idle())
+        idle.addTimeout(self._drain_timeout, self._clock)
+        try:
+            await idle
+        except DeferredTimeoutError:
+            log.warn("{n} requests still running at shutdown", n=self.site.active)
 
 
 __all__ = [

@@ -12,6 +12,7 @@ import pytest_twisted
 import treq
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
+from twisted.logger import LogEvent, LogLevel, formatEvent, globalLogPublisher
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
@@ -82,6 +83,48 @@ async def test_stop_lets_requests_in_flight_finish() -> None:
     assert (response.code, await response.content()) == (200, b"done")
     await stopping
     assert len(stopped) == 1 and site.active == 0
+
+
+class Endless(Resource):
+    """Never answers."""
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> object:
+        return NOT_DONE_YET
+
+
+@pytest_twisted.ensureDeferred
+async def test_stop_gives_up_on_requests_after_the_drain_timeout() -> None:
+    """
+    A request still running when the drain timeout passes is given up on,
+    with a warning, and the stop ends.
+    """
+    port = free_port()
+    site = JulythonSite(Endless())
+    web = WebService(site, [f"tcp:{port}:interface=127.0.0.1"], reactor, 0.2)
+    web.startService()
+    await deferLater(reactor, 0.1, lambda: None)
+    pending = treq.get(f"http://127.0.0.1:{port}/")
+    await deferLater(reactor, 0.1, lambda: None)
+    assert site.active == 1
+    warnings: list[str] = []
+
+    def observe(event: LogEvent) -> None:
+        if event.get("log_level") == LogLevel.warn:
+            warnings.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observe)
+    try:
+        began = reactor.seconds()
+        await web.stopService()
+    finally:
+        globalLogPublisher.removeObserver(observe)
+    assert reactor.seconds() - began < 2
+    assert warnings == ["1 requests still running at shutdown"]
+    # The client gives up too; its request is no longer of interest.
+    pending.addErrback(lambda _: None)
+    pending.cancel()
 
 
 @pytest_twisted.ensureDeferred

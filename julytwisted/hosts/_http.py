@@ -196,12 +196,12 @@ class _Body(WireProtocol):
             )
 
 
-def _read(response: IResponse, limit: int, what: str) -> Deferred[bytes]:
+async def _read(response: IResponse, limit: int, what: str) -> bytes:
     """@return: the body of C{response}, unless it is over C{limit} bytes."""
     length = response.length
     body = _Body(limit, None if length is UNKNOWN_LENGTH else length, what)
     response.deliverBody(body)
-    return body.done
+    return await body.done
 
 
 def _headers(response: IResponse) -> dict[str, str]:

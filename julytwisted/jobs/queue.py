@@ -24,15 +24,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from importlib.resources import files
 from typing import Any, cast
 
-from twisted.internet.defer import (
-    DeferredList,
-)
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from julytwisted.errors import InvalidInput, NotFound, RedisUnavailable
 from julytwisted.models import UNSET, JobState, JobStatus, to_json
-from julytwisted.redis_service import RedisClient, Script
+from julytwisted.redis_service import RedisClient, Script, all_of
 
 log = Logger()
 
@@ -138,16 +135,14 @@ class Queue:
     async def stats(self) -> dict[str, int]:
         """@return: how many jobs are queued, delayed, running and dead."""
         await self.ensure_group()
-        length, delayed, dead, pending = await DeferredList(
+        length, delayed, dead, pending = await all_of(
             [
                 self.redis.execute("XLEN", _STREAM),
                 self.redis.execute("ZCARD", _DELAYED),
                 self.redis.execute("ZCARD", _DEAD),
                 self.redis.execute("XPENDING", _STREAM, _GROUP),
-            ],
-            fireOnOneErrback=True,
-            consumeErrors=True,
-        ).addCallback(lambda results: [value for _, value in results])
+            ]
+        )
         running = int(pending[0]) if pending else 0
         return {
             "queued": int(length) - running,
@@ -159,7 +154,7 @@ class Queue:
     async def dead(self, limit: int = 100) -> list[JobStatus]:
         """@return: the dead jobs, the latest first."""
         ids = await self.redis.execute("ZREVRANGE", _DEAD, 0, limit - 1)
-        return [await self.status(job_id) for job_id in ids]
+        return await all_of([self.status(job_id) for job_id in ids])
 
     async def requeue(self, job_id: str) -> None:
         """

@@ -147,12 +147,17 @@ class Scheduler(Service):
         Service.stopService(self)
         return self._loop.stop()
 
-    def tick(self) -> Deferred[None]:
-        """Enqueue what is due; a Redis outage waits for the next tick."""
-        d = Deferred.fromCoroutine(self._enqueue_due())
-        d.addErrback(lambda f: f.trap(RedisUnavailable))
-        d.addErrback(lambda f: log.failure("scheduling periodic jobs failed", f))
-        return d
+    async def tick(self) -> None:
+        """
+        Enqueue what is due; a Redis outage waits for the next tick, and any
+        other failure is logged.
+        """
+        try:
+            await self._enqueue_due()
+        except RedisUnavailable:
+            pass
+        except Exception:
+            log.failure("scheduling periodic jobs failed")
 
     async def _enqueue_due(self) -> None:
         now = datetime.fromtimestamp(self._clock.seconds(), UTC)

@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from twisted.application.service import Service
-from twisted.internet.defer import (
-    CancelledError,
-    Deferred,
-    DeferredList,
-    ensureDeferred,
-)
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from julytwisted.errors import RedisUnavailable
 from julytwisted.jobs.queue import JobRegistry, Queue
-from julytwisted.redis_service import RedisClient
+from julytwisted.redis_service import RedisClient, all_of
 from julytwisted.supervise import Backoff, Supervised
 
 log = Logger()
@@ -138,7 +133,7 @@ class WorkerService(Service):
             taken = await self._queue.take(self._blocking, self.consumer, free, block)
         for entry, job_id in taken:
             if self.running:
-                d = ensureDeferred(self._work(entry, job_id))
+                d = Deferred.fromCoroutine(self._work(entry, job_id))
                 self.running_jobs[entry] = d
                 d.addBoth(self._forget, entry)
 
@@ -207,17 +202,27 @@ class WorkerService(Service):
 
     def stopService(self) -> Deferred[None]:
         Service.stopService(self)
+        return Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
         # No round starts now; the one running ends with its blocking read
         # (at most `poll` seconds) or when a running job ends.
         loop_stopped = self._loop.stop()
         running = list(self.running_jobs.values())
-        done = DeferredList(running, consumeErrors=True)
-        # On timeout, cancelling the DeferredList cancels every running job.
+        # Each job's Deferred ends in _forget, so it never fails.
+        done = Deferred.fromCoroutine(all_of(running))
+        # On timeout, cancelling the wait cancels every running job.
         done.addTimeout(self._stop_timeout, self._clock)
+        try:
+            await done
+        except DeferredTimeoutError:
+            log.warn(
+                "jobs still running after {s}s were cancelled for another worker",
+                s=self._stop_timeout,
+            )
         # Beats go on until then: they keep the running jobs this worker's.
-        d: Deferred[Any] = done.addBoth(lambda _: self._heartbeat.stop())
-        d.addBoth(lambda _: loop_stopped)
-        return d.addCallback(lambda _: None)
+        await self._heartbeat.stop()
+        await loop_stopped
 
 
 __all__ = ["Backoff", "WorkerService"]

@@ -107,7 +107,7 @@ class _Replays:
         #: The keys read now, each with the watchers waiting for the next read.
         self._reading: dict[_Ask, list[Deferred[Replayed]]] = {}
 
-    def ask(self, channels: Sequence[str], since: str | None) -> Deferred[Replayed]:
+    async def ask(self, channels: Sequence[str], since: str | None) -> Replayed:
         """
         @param channels: the watcher's channels.
         @param since: the last entry it had, if it said.
@@ -119,34 +119,34 @@ class _Replays:
         if key in self._reading:
             self._reading[key].append(wanted)
         else:
-            self._read(key, [wanted])
-        return wanted
+            self._reading[key] = []
+            Deferred.fromCoroutine(self._read(key, [wanted]))
+        return await wanted
 
-    def _read(self, key: _Ask, readers: list[Deferred[Replayed]]) -> None:
-        self._reading[key] = []
+    async def _read(self, key: _Ask, readers: list[Deferred[Replayed]]) -> None:
+        """
+        Read for C{readers}, then for those who asked meanwhile, until nobody
+        did.  It never fails: each reader is told of its read's failure.
+        """
         channels, since = key
-        if since is None:
-            d = self._store.feed_tail(channels, REPLAY_TAIL)
-        else:
-            d = self._store.feed_after(channels, since)
-        d.addBoth(self._read_done, key, readers)
-
-    def _read_done(
-        self,
-        result: list[FeedEntry] | Failure,
-        key: _Ask,
-        readers: list[Deferred[Replayed]],
-    ) -> None:
-        waiting = self._reading.pop(key)
-        if isinstance(result, Failure):
-            for reader in readers:
-                reader.errback(result)
-        else:
-            replayed = (result, _renderer())
-            for reader in readers:
-                reader.callback(replayed)
-        if waiting:
-            self._read(key, waiting)
+        while readers:
+            outcome: Replayed | Failure
+            try:
+                if since is None:
+                    entries = await self._store.feed_tail(channels, REPLAY_TAIL)
+                else:
+                    entries = await self._store.feed_after(channels, since)
+                outcome = (entries, _renderer())
+            except Exception:
+                outcome = Failure()
+            served, readers = readers, self._reading.pop(key)
+            if readers:
+                self._reading[key] = []
+            for reader in served:
+                if isinstance(outcome, Failure):
+                    reader.errback(outcome)
+                else:
+                    reader.callback(outcome)
 
 
 class LiveBridge(Service):
@@ -222,12 +222,12 @@ class LiveBridge(Service):
         self._watchers.pop(watcher, None)
         self._dirty.pop(watcher, None)
 
-    def replay(self, channels: Sequence[str], since: str | None) -> Deferred[Replayed]:
+    async def replay(self, channels: Sequence[str], since: str | None) -> Replayed:
         """
         What a watcher just attached missed: after C{since} on its channels,
         else their last entries; read once for all that ask together.
         """
-        return self._replays.ask(channels, since)
+        return await self._replays.ask(channels, since)
 
     def mark(self, watcher: LiveProtocol) -> None:
         """

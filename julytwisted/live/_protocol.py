@@ -86,9 +86,7 @@ class Hub(Protocol):
     def attach(self, watcher: LiveProtocol) -> None: ...
     def detach(self, watcher: LiveProtocol) -> None: ...
     def mark(self, watcher: LiveProtocol) -> None: ...
-    def replay(
-        self, channels: Sequence[str], since: str | None
-    ) -> Deferred[Replayed]: ...
+    async def replay(self, channels: Sequence[str], since: str | None) -> Replayed: ...
 
 
 def render_entry(entry: FeedEntry, channel: str) -> bytes:
@@ -244,7 +242,8 @@ class LiveProtocol(WebSocketServerProtocol):
         self._replay()
 
     def _replay(self) -> None:
-        d = self.factory.hub.replay(sorted(self.channels), self._since)
+        replay = self.factory.hub.replay(sorted(self.channels), self._since)
+        d = Deferred.fromCoroutine(replay)
         d.addCallback(self._replayed)
         d.addErrback(self._replay_failed)
 

@@ -23,7 +23,7 @@ from julytwisted.pages._html import (
     member_link,
     upload_form,
 )
-from julytwisted.store import Store
+from julytwisted.store import Store, all_of
 
 #: The most commits a player's page reads to draw the calendar.
 CALENDAR_COMMITS = 1000
@@ -168,20 +168,26 @@ def _figures(model: Member, keys: tuple[str, ...]) -> Tag:
 
 
 async def _groups(store: Store, model: Player, game: Game) -> Content:
-    """Links to the player's location and team."""
-    parts: list[Content] = []
-    for key, kind, slug in (
+    """Links to the player's location and team, read together."""
+    memberships = (
         ("location", Board.LOCATIONS, model.location),
         ("team", Board.TEAMS, model.team),
-    ):
-        if slug:
-            try:
-                group = await store.group(kind, slug, game.slug)
-            except NotFound:
-                group = Group(slug=slug, name=slug, points=0, rank=None, commits=0)
-            link = member_link(kind, group)
-            parts.append(tags.li(f"{key.title()}: ", link))
+    )
+    wanted = [(key, kind, slug) for key, kind, slug in memberships if slug]
+    groups = await all_of([_group(store, kind, slug, game) for _, kind, slug in wanted])
+    parts = [
+        tags.li(f"{key.title()}: ", member_link(kind, group))
+        for (key, kind, _), group in zip(wanted, groups, strict=True)
+    ]
     return tags.ul(class_="groups")(parts) if parts else ""
+
+
+async def _group(store: Store, kind: str, slug: str, game: Game) -> Group:
+    """@return: a location or team in the game, a bare one if it has none."""
+    try:
+        return await store.group(kind, slug, game.slug)
+    except NotFound:
+        return Group(slug=slug, name=slug, points=0, rank=None, commits=0)
 
 
 async def _calendar(store: Store, model: Player, game: Game) -> Content:

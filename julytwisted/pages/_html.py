@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from twisted.internet.defer import Deferred
 from twisted.web.template import Tag, flattenString, tags
 
 from julytwisted.auth.sessions import CSRF_FIELD, Viewer
@@ -44,9 +43,9 @@ _NAV = (
 )
 
 
-def render(
+async def render(
     title: str, content: Content, viewer: Viewer, csrf: str | None
-) -> Deferred[bytes]:
+) -> bytes:
     """
     Flatten a whole page.
 
@@ -78,8 +77,7 @@ def render(
             ),
         ),
     )
-    d = flattenString(None, page)
-    return d.addCallback(lambda body: b"<!DOCTYPE html>\n" + body)
+    return b"<!DOCTYPE html>\n" + await flattenString(None, page)
 
 
 def _header(viewer: Viewer, csrf: str | None) -> Tag:

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 from klein import Klein
-from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
@@ -90,28 +89,22 @@ class Pages:
 
     # Reads, kept a few seconds
 
-    def _board(
+    async def _board(
         self, kind: str, game: str, offset: int, limit: int
-    ) -> Deferred[Page[Member]]:
-        return Deferred.fromCoroutine(
-            self._recent.get(
-                ("board", kind, game, offset, limit),
-                lambda: self.store.board(kind, game, offset, limit),
-            )
+    ) -> Page[Member]:
+        return await self._recent.get(
+            ("board", kind, game, offset, limit),
+            lambda: self.store.board(kind, game, offset, limit),
         )
 
-    def _games(self) -> Deferred[Page[ListedGame]]:
-        return Deferred.fromCoroutine(
-            self._recent.get(("games",), lambda: self.store.list_games(0, 100))
-        )
+    async def _games(self) -> Page[ListedGame]:
+        return await self._recent.get(("games",), lambda: self.store.list_games(0, 100))
 
     # Home
 
     @app.route("/", methods=["GET"])
-    def home(self, request: IRequest) -> Deferred[bytes]:
-        return Deferred.fromCoroutine(
-            self.renderer.public(request, lambda: self._home_page(request))
-        )
+    async def home(self, request: IRequest) -> bytes:
+        return await self.renderer.public(request, lambda: self._home_page(request))
 
     async def _home_page(self, request: IRequest) -> tuple[str, Content]:
         game = self.store.game()
@@ -175,9 +168,9 @@ class Pages:
     @app.route(
         "/<any(people,projects,locations,teams,languages):kind>/", methods=["GET"]
     )
-    def board(self, request: IRequest, kind: str) -> Deferred[bytes]:
-        return Deferred.fromCoroutine(
-            self.renderer.public(request, lambda: self._board_page(request, kind))
+    async def board(self, request: IRequest, kind: str) -> bytes:
+        return await self.renderer.public(
+            request, lambda: self._board_page(request, kind)
         )
 
     async def _board_page(self, request: IRequest, kind: str) -> tuple[str, Content]:
@@ -187,19 +180,14 @@ class Pages:
         offset = (number - 1) * PAGE_SIZE
         # The games' list is cached: read it first, the rows after.
         games = await self._games()
-        rows: Deferred[Page[Member]]
+        page: Page[Member]
         if size is None:
-            rows = self._board(kind, game.slug, offset, PAGE_SIZE)
+            page = await self._board(kind, game.slug, offset, PAGE_SIZE)
         else:
-            rows = Deferred.fromCoroutine(
-                self._recent.get(
-                    ("size", size, game.slug, offset),
-                    lambda: self.store.projects_by_size(
-                        size, game.slug, offset, PAGE_SIZE
-                    ),
-                )
+            page = await self._recent.get(
+                ("size", size, game.slug, offset),
+                lambda: self.store.projects_by_size(size, game.slug, offset, PAGE_SIZE),
             )
-        page = await rows
         title = BOARD_TITLES[kind][0] if size is None else f"{size.title()} projects"
         total = page.total or 0
         keep = {"size": size} if size else {}
@@ -220,9 +208,9 @@ class Pages:
     # One player, project, location or team: see _details
 
     @app.route("/people/<username>", methods=["GET"])
-    def player(self, request: IRequest, username: str) -> Deferred[bytes]:
-        return Deferred.fromCoroutine(
-            self.renderer.public(request, lambda: self._player_page(request, username))
+    async def player(self, request: IRequest, username: str) -> bytes:
+        return await self.renderer.public(
+            request, lambda: self._player_page(request, username)
         )
 
     async def _player_page(
@@ -232,9 +220,9 @@ class Pages:
         return await player_page(self.store, game, username)
 
     @app.route("/projects/<slug>", methods=["GET"])
-    def project(self, request: IRequest, slug: str) -> Deferred[bytes]:
-        return Deferred.fromCoroutine(
-            self.renderer.public(request, lambda: self._project_page(request, slug))
+    async def project(self, request: IRequest, slug: str) -> bytes:
+        return await self.renderer.public(
+            request, lambda: self._project_page(request, slug)
         )
 
     async def _project_page(self, request: IRequest, slug: str) -> tuple[str, Content]:
@@ -248,9 +236,9 @@ class Pages:
         return sessions.csrf_token(request) if viewer.signed_in else None
 
     @app.route("/<any(locations,teams):kind>/<slug>", methods=["GET"])
-    def group(self, request: IRequest, kind: str, slug: str) -> Deferred[bytes]:
-        return Deferred.fromCoroutine(
-            self.renderer.public(request, lambda: self._group_page(request, kind, slug))
+    async def group(self, request: IRequest, kind: str, slug: str) -> bytes:
+        return await self.renderer.public(
+            request, lambda: self._group_page(request, kind, slug)
         )
 
     async def _group_page(
@@ -262,10 +250,8 @@ class Pages:
     # Help
 
     @app.route("/help/", methods=["GET"])
-    def help(self, request: IRequest) -> Deferred[bytes]:
-        return Deferred.fromCoroutine(
-            self.renderer.public(request, lambda: self._help_page(request))
-        )
+    async def help(self, request: IRequest) -> bytes:
+        return await self.renderer.public(request, lambda: self._help_page(request))
 
     async def _help_page(self, request: IRequest) -> tuple[str, Content]:
         return help_page(request)

@@ -2,7 +2,8 @@
 """
 The client every part talks to Redis through: L{RedisClient} puts a
 deadline on each command and reports an outage as L{RedisUnavailable};
-L{Script} runs Lua by its SHA-1; L{all_of} waits for several calls at once.
+L{Script} runs Lua by its SHA-1; L{all_of} runs several calls at once, the
+one helper every part gathers with.
 
 txredisapi queues commands silently while Redis is away, and a request must
 fail fast (503) instead of hanging: hence the deadlines.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 import txredisapi
@@ -59,20 +60,33 @@ class Script:
 RedisObserver = Callable[[str, float, "str | None"], None]
 
 
-async def all_of(calls: Sequence[Deferred[_T]]) -> list[_T]:
+async def all_of(calls: Iterable[Awaitable[_T]]) -> list[_T]:
     """
-    Wait for several calls at once.
+    Run several calls at once and wait for them all: the product's one way
+    to gather.
 
+    @param calls: coroutines, each started here before any is waited on, or
+        Deferreds, already running.
     @return: every result, in order.
     @raise Exception: the first failure as itself, not wrapped in a
         L{FirstError}, so that a L{RedisUnavailable} is still answered 503;
         the other failures are consumed, never logged as unhandled.
+        Cancelling the wait cancels every call still running.
     """
+    running = [_started(call) for call in calls]
     try:
-        return await gatherResults(list(calls), consumeErrors=True)
+        return await gatherResults(running, consumeErrors=True)
     except FirstError as e:
         e.subFailure.raiseException()
         raise
+
+
+def _started(call: Awaitable[_T]) -> Deferred[_T]:
+    if isinstance(call, Deferred):
+        return call
+    if isinstance(call, Coroutine):
+        return Deferred.fromCoroutine(call)
+    raise TypeError(f"{call!r} is neither a coroutine nor a Deferred")
 
 
 class RedisClient:

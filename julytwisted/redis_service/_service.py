@@ -13,7 +13,7 @@ from typing import Any
 
 import txredisapi
 from twisted.application.service import MultiService, Service
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
 from twisted.internet.interfaces import (
     IProtocol,
@@ -25,7 +25,7 @@ from zope.interface import implementer
 
 from julytwisted import _compat
 from julytwisted.config import RedisAddress
-from julytwisted.redis_service._client import RedisClient, RedisObserver
+from julytwisted.redis_service._client import RedisClient, RedisObserver, all_of
 from julytwisted.redis_service._embedded import EmbeddedRedis
 
 
@@ -188,14 +188,18 @@ class RedisService(MultiService):
 
     def stopService(self) -> Deferred[None]:
         Service.stopService(self)
+        return Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
+        """Close every connection, then stop the embedded server, if any."""
         stopping = [factory.disconnect() for factory in self._factories]
         if self._sentinel is not None:
             stopping.append(self._sentinel.disconnect())
-        d: Deferred[Any] = gatherResults(stopping, consumeErrors=True)
-        if self.embedded is not None:
-            embedded = self.embedded
-            d.addBoth(lambda _: embedded.stopService())
-        return d.addCallback(lambda _: None)
+        try:
+            await all_of(stopping)
+        finally:
+            if self.embedded is not None:
+                await self.embedded.stopService()
 
 
 __all__ = ["RedisService"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
 from julytwisted.game.events import Push
@@ -62,7 +61,8 @@ MAX_LIMIT = 100
 class Store:
     """
     The product's data, over one L{RedisClient}: each method hands its call
-    to the concern that owns it, where it is documented.  The concerns are
+    to the concern that owns it, where it is documented; those that talk to
+    Redis are coroutines.  The concerns are
     built here and hold each other only where one reads another's data
     (a new player read back from the boards, a project's screenshots).
 
@@ -105,25 +105,23 @@ class Store:
         """@return: a game by slug, or the current one (L{Games.game})."""
         return self._games.game(slug)
 
-    def list_games(
-        self, offset: int = 0, limit: int = 20
-    ) -> Deferred[Page[ListedGame]]:
+    async def list_games(self, offset: int = 0, limit: int = 20) -> Page[ListedGame]:
         """@return: a page of the games (L{Games.list_games})."""
-        return self._games.list_games(offset, limit)
+        return await self._games.list_games(offset, limit)
 
-    def game_commits(self, game: str | None = None) -> Deferred[int]:
+    async def game_commits(self, game: str | None = None) -> int:
         """@return: how many commits a game holds (L{Games.game_commits})."""
-        return self._games.game_commits(game)
+        return await self._games.game_commits(game)
 
     # Ingest
 
-    def ingest(self, push: Push) -> Deferred[IngestResult]:
+    async def ingest(self, push: Push) -> IngestResult:
         """Store and score a push's new commits (L{Ingest.ingest})."""
-        return self._ingest.ingest(push)
+        return await self._ingest.ingest(push)
 
     # Players and e-mails
 
-    def create_player(
+    async def create_player(
         self,
         username: str,
         name: str,
@@ -132,61 +130,61 @@ class Store:
         team: str | None = None,
         approve_team: bool = False,
         password_hash: str = "",
-    ) -> Deferred[Player]:
+    ) -> Player:
         """Create a player (L{Players.create_player})."""
-        return self._players.create_player(
+        return await self._players.create_player(
             username, name, emails, location, team, approve_team, password_hash
         )
 
-    def set_player_name(self, username: str, name: str) -> Deferred[None]:
+    async def set_player_name(self, username: str, name: str) -> None:
         """Change a player's display name (L{Players.set_player_name})."""
-        return self._players.set_player_name(username, name)
+        await self._players.set_player_name(username, name)
 
-    def emails(self, username: str) -> Deferred[list[str]]:
+    async def emails(self, username: str) -> list[str]:
         """@return: a player's commit e-mails (L{Players.emails})."""
-        return self._players.emails(username)
+        return await self._players.emails(username)
 
-    def add_email(self, username: str, email: str) -> Deferred[int]:
+    async def add_email(self, username: str, email: str) -> int:
         """Give a player another commit e-mail (L{Players.add_email})."""
-        return self._players.add_email(username, email)
+        return await self._players.add_email(username, email)
 
-    def remove_email(self, username: str, email: str) -> Deferred[None]:
+    async def remove_email(self, username: str, email: str) -> None:
         """Take a commit e-mail off a player (L{Players.remove_email})."""
-        return self._players.remove_email(username, email)
+        await self._players.remove_email(username, email)
 
-    def adopt_orphans(self, email: str) -> Deferred[int]:
+    async def adopt_orphans(self, email: str) -> int:
         """Score an e-mail's orphan commits (L{Players.adopt_orphans})."""
-        return self._players.adopt_orphans(email)
+        return await self._players.adopt_orphans(email)
 
-    def adopt_all_orphans(self, batch: int = 500) -> Deferred[dict[str, int]]:
+    async def adopt_all_orphans(self, batch: int = 500) -> dict[str, int]:
         """Adopt every owned e-mail's orphans (L{Players.adopt_all_orphans})."""
-        return self._players.adopt_all_orphans(batch)
+        return await self._players.adopt_all_orphans(batch)
 
     # Credentials
 
-    def password_hash(self, username: str) -> Deferred[str | None]:
+    async def password_hash(self, username: str) -> str | None:
         """@return: a player's password hash (L{Credentials.password_hash})."""
-        return self._credentials.password_hash(username)
+        return await self._credentials.password_hash(username)
 
     async def set_password_hash(self, username: str, password_hash: str) -> None:
         """Replace a player's password hash (L{Credentials.set_password_hash})."""
         await self._credentials.set_password_hash(username, password_hash)
 
-    def create_token(self, username: str) -> Deferred[str]:
+    async def create_token(self, username: str) -> str:
         """@return: a new API token (L{Credentials.create_token})."""
-        return self._credentials.create_token(username)
+        return await self._credentials.create_token(username)
 
-    def tokens(self, username: str) -> Deferred[list[str]]:
+    async def tokens(self, username: str) -> list[str]:
         """@return: the ids of a player's tokens (L{Credentials.tokens})."""
-        return self._credentials.tokens(username)
+        return await self._credentials.tokens(username)
 
-    def revoke_token(self, username: str, token_id: str) -> Deferred[None]:
+    async def revoke_token(self, username: str, token_id: str) -> None:
         """Revoke an API token by its id (L{Credentials.revoke_token})."""
-        return self._credentials.revoke_token(username, token_id)
+        await self._credentials.revoke_token(username, token_id)
 
-    def token_owner(self, token: str) -> Deferred[str | None]:
+    async def token_owner(self, token: str) -> str | None:
         """@return: whose an API token is (L{Credentials.token_owner})."""
-        return self._credentials.token_owner(token)
+        return await self._credentials.token_owner(token)
 
     # Web sessions
 
@@ -214,110 +212,106 @@ class Store:
 
     # Locations and teams
 
-    def move_member(
+    async def move_member(
         self, username: str, board: str, name: str | None, approve: bool = False
-    ) -> Deferred[list[str]]:
+    ) -> list[str]:
         """Move a player to another group (L{Groups.move_member})."""
-        return self._groups.move_member(username, board, name, approve)
+        return await self._groups.move_member(username, board, name, approve)
 
     def check_group_name(self, name: str | None, board: str) -> None:
         """Check a location's or team's name (L{Groups.check_group_name})."""
         self._groups.check_group_name(name, board)
 
-    def approve_team(self, slug: str, approved: bool = True) -> Deferred[list[str]]:
+    async def approve_team(self, slug: str, approved: bool = True) -> list[str]:
         """Approve or unapprove a team (L{Groups.approve_team})."""
-        return self._groups.approve_team(slug, approved)
+        return await self._groups.approve_team(slug, approved)
 
-    def teams_waiting(self, limit: int = 100) -> Deferred[list[WaitingTeam]]:
+    async def teams_waiting(self, limit: int = 100) -> list[WaitingTeam]:
         """@return: teams not approved yet (L{Groups.teams_waiting})."""
-        return self._groups.teams_waiting(limit)
+        return await self._groups.teams_waiting(limit)
 
     # Boards
 
-    def board(
+    async def board(
         self, kind: str, game: str | None = None, offset: int = 0, limit: int = 20
-    ) -> Deferred[Page[Member]]:
+    ) -> Page[Member]:
         """@return: a page of a board (L{Boards.board})."""
-        return self._boards.board(kind, game, offset, limit)
+        return await self._boards.board(kind, game, offset, limit)
 
-    def projects_by_size(
+    async def projects_by_size(
         self, size: str, game: str | None = None, offset: int = 0, limit: int = 20
-    ) -> Deferred[Page[Project]]:
+    ) -> Page[Project]:
         """@return: a page of projects of a size (L{Boards.projects_by_size})."""
-        return self._boards.projects_by_size(size, game, offset, limit)
+        return await self._boards.projects_by_size(size, game, offset, limit)
 
-    def detail(
-        self, kind: str, member: str, game: str | None = None
-    ) -> Deferred[Member]:
+    async def detail(self, kind: str, member: str, game: str | None = None) -> Member:
         """@return: one member of a board (L{Boards.detail})."""
-        return self._boards.detail(kind, member, game)
+        return await self._boards.detail(kind, member, game)
 
-    def player(self, username: str, game: str | None = None) -> Deferred[Player]:
+    async def player(self, username: str, game: str | None = None) -> Player:
         """@return: a player in a game (L{Boards.player})."""
-        return self._boards.player(username, game)
+        return await self._boards.player(username, game)
 
-    def project(self, slug: str, game: str | None = None) -> Deferred[Project]:
+    async def project(self, slug: str, game: str | None = None) -> Project:
         """@return: a project in a game (L{Boards.project})."""
-        return self._boards.project(slug, game)
+        return await self._boards.project(slug, game)
 
-    def group(self, kind: str, slug: str, game: str | None = None) -> Deferred[Group]:
+    async def group(self, kind: str, slug: str, game: str | None = None) -> Group:
         """@return: a location or team in a game (L{Boards.group})."""
-        return self._boards.group(kind, slug, game)
+        return await self._boards.group(kind, slug, game)
 
-    def set_project_active(self, slug: str, active: bool) -> Deferred[None]:
+    async def set_project_active(self, slug: str, active: bool) -> None:
         """(De)activate a project (L{Boards.set_project_active})."""
-        return self._boards.set_project_active(slug, active)
+        await self._boards.set_project_active(slug, active)
 
-    def recount(self, game: str) -> Deferred[Recount]:
+    async def recount(self, game: str) -> Recount:
         """Rebuild a game's boards from its commits (L{Boards.recount})."""
-        return self._boards.recount(game)
+        return await self._boards.recount(game)
 
     # Commits
 
-    def commit(self, hash: str) -> Deferred[Commit]:
+    async def commit(self, hash: str) -> Commit:
         """@return: one commit (L{Commits.commit})."""
-        return self._commits.commit(hash)
+        return await self._commits.commit(hash)
 
-    def commits(
+    async def commits(
         self,
         game: str | None = None,
         cursor: str | None = None,
         limit: int = 20,
         username: str | None = None,
         project: str | None = None,
-    ) -> Deferred[Page[Commit]]:
+    ) -> Page[Commit]:
         """@return: a page of commits, newest first (L{Commits.commits})."""
-        return self._commits.commits(game, cursor, limit, username, project)
+        return await self._commits.commits(game, cursor, limit, username, project)
 
     # The live feed
 
-    def feed_after(
+    async def feed_after(
         self, channels: Sequence[str], since: str, count: int = FEED_LENGTH
-    ) -> Deferred[list[FeedEntry]]:
+    ) -> list[FeedEntry]:
         """@return: the entries after one (L{Feed.feed_after})."""
-        return self._feed.feed_after(channels, since, count)
+        return await self._feed.feed_after(channels, since, count)
 
-    def feed_tail(
-        self, channels: Sequence[str], count: int
-    ) -> Deferred[list[FeedEntry]]:
+    async def feed_tail(self, channels: Sequence[str], count: int) -> list[FeedEntry]:
         """@return: the last entries of channels (L{Feed.feed_tail})."""
-        return self._feed.feed_tail(channels, count)
+        return await self._feed.feed_tail(channels, count)
 
     # Uploaded files
 
-    def record_uploads(
+    async def record_uploads(
         self, username: str, files: Sequence[NewFile], quota: int
-    ) -> Deferred[list[UploadedFile]]:
+    ) -> list[UploadedFile]:
         """Record the files of one upload (L{Uploads.record_uploads})."""
-        return self._uploads.record_uploads(username, files, quota)
+        return await self._uploads.record_uploads(username, files, quota)
 
-    def upload_usage(self, username: str) -> Deferred[int]:
+    async def upload_usage(self, username: str) -> int:
         """@return: a player's uploaded bytes (L{Uploads.upload_usage})."""
-        return self._uploads.upload_usage(username)
+        return await self._uploads.upload_usage(username)
 
-    def file_info(self, sha256: str) -> Deferred[FileInfo]:
+    async def file_info(self, sha256: str) -> FileInfo:
         """@return: a stored file's facts (L{Uploads.file_info})."""
-        return self._uploads.file_info(sha256)
+        return await self._uploads.file_info(sha256)
 
 
 __all__ = [

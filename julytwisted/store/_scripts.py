@@ -1,17 +1,12 @@
 # -*- test-case-name: tests.store.test_store -*-
 """
-What every concern of the store shares: loading its Lua scripts, the scoring
-rules as the scripts take them, and the Deferred its public methods return.
+What every concern of the store shares: loading its Lua scripts and the
+scoring rules as the scripts take them.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Coroutine
 from importlib.resources import files
-from typing import Any, ParamSpec, TypeVar
-
-from twisted.internet.defer import Deferred
 
 from julytwisted.game import scoring
 from julytwisted.redis_service import Script
@@ -21,21 +16,6 @@ POINTS = {
     "commit_points": scoring.COMMIT_POINTS,
     "first_bonus": scoring.FIRST_COMMIT_BONUS,
 }
-
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
-
-
-def deferred(
-    method: Callable[_P, Coroutine[Any, Any, _T]],
-) -> Callable[_P, Deferred[_T]]:
-    """Make a coroutine method return a Deferred, as Twisted callers expect."""
-
-    @functools.wraps(method)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Deferred[_T]:
-        return Deferred.fromCoroutine(method(*args, **kwargs))
-
-    return wrapper
 
 
 def script(name: str, scoring: bool = False) -> Script:
@@ -51,4 +31,4 @@ def script(name: str, scoring: bool = False) -> Script:
     return Script(source, name.removesuffix(".lua"))
 
 
-__all__ = ["POINTS", "deferred", "script"]
+__all__ = ["POINTS", "script"]

@@ -37,7 +37,7 @@ from julytwisted.store._models import (
     player_record,
     project_record,
 )
-from julytwisted.store._scripts import POINTS, deferred, script
+from julytwisted.store._scripts import POINTS, script
 from julytwisted.store.games import Games
 from julytwisted.store.uploads import Uploads
 
@@ -80,7 +80,6 @@ class Boards:
         self._uploads = uploads
         self._timeout = timeout
 
-    @deferred
     async def board(
         self, kind: str, game: str | None = None, offset: int = 0, limit: int = 20
     ) -> Page[Member]:
@@ -97,7 +96,6 @@ class Boards:
         models = [RECORDS[kind](row) for row in rows]
         return offset_page(models, offset, limit, total)
 
-    @deferred
     async def projects_by_size(
         self, size: str, game: str | None = None, offset: int = 0, limit: int = 20
     ) -> Page[Project]:
@@ -125,7 +123,6 @@ class Boards:
         ]
         return offset_page(models, offset, limit, int(found["total"]))
 
-    @deferred
     async def detail(self, kind: str, member: str, game: str | None = None) -> Member:
         """
         One member of a board, with its points and rank in a game.
@@ -136,19 +133,16 @@ class Boards:
             return await self.project(member, game)
         return RECORDS[kind](await self._member(kind, member, game))
 
-    @deferred
     async def player(self, username: str, game: str | None = None) -> Player:
         """@return: the player in a game (the current one by default)."""
         return player_record(await self._member(Board.PEOPLE, username, game))
 
-    @deferred
     async def project(self, slug: str, game: str | None = None) -> Project:
         """@return: the project in a game, with its latest screenshots."""
         row = await self._member(Board.PROJECTS, slug, game)
         shots = await self._uploads.screenshots(row["member"])
         return attrs.evolve(project_record(row), screenshots=tuple(shots))
 
-    @deferred
     async def group(self, kind: str, slug: str, game: str | None = None) -> Group:
         """
         @param kind: L{Board.LOCATIONS} or L{Board.TEAMS}.
@@ -170,7 +164,6 @@ class Boards:
             raise NotFound(f"no {SINGULAR[kind]} {member!r}")
         return rows[0]
 
-    @deferred
     async def set_project_active(self, slug: str, active: bool) -> None:
         """
         Activate or deactivate a project; a deactivated one stores no pushes.
@@ -183,7 +176,6 @@ class Boards:
         if not found:
             raise NotFound(f"no project {slug!r}")
 
-    @deferred
     async def recount(self, game: str) -> Recount:
         """
         Rebuild every board of a game from its commits and repair any drift.

@@ -11,7 +11,6 @@ from julytwisted.models import Commit, Page
 from julytwisted.redis_service import RedisClient, all_of
 from julytwisted.store import _keys
 from julytwisted.store._models import commit_record, cursor_int, hash_reply
-from julytwisted.store._scripts import deferred
 from julytwisted.store.games import Games
 
 
@@ -24,7 +23,6 @@ class Commits:
         self._redis = redis
         self._games = games
 
-    @deferred
     async def commit(self, hash: str) -> Commit:
         """
         @return: the commit.
@@ -35,7 +33,6 @@ class Commits:
             raise NotFound(f"no commit {hash!r}")
         return commit_record(hash_reply(fields))
 
-    @deferred
     async def commits(
         self,
         game: str | None = None,

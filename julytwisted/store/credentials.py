@@ -12,7 +12,6 @@ import secrets
 from julytwisted.errors import NotFound
 from julytwisted.redis_service import RedisClient, Script
 from julytwisted.store import _keys
-from julytwisted.store._scripts import deferred
 
 _REVOKE_TOKEN = Script(
     "if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end "
@@ -25,6 +24,10 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: What every API token made since it was introduced starts with.
+TOKEN_PREFIX = "jt_"
+
+
 class Credentials:
     """
     Password hashes and API tokens.
@@ -33,7 +36,6 @@ class Credentials:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
-    @deferred
     async def password_hash(self, username: str) -> str | None:
         """@return: the stored password hash of a player, or L{None}."""
         stored: str | None = await self._redis.execute(
@@ -56,21 +58,22 @@ class Credentials:
             "HSET", _keys.credentials(username), "password", password_hash
         )
 
-    @deferred
     async def create_token(self, username: str) -> str:
         """
         Make a new API token for a player.  Only its SHA-256 is stored, so
         this is the one time it can be read.
 
-        @return: the token.
+        @return: the token: C{jt_} and 43 URL-safe characters.  The prefix
+            makes a leaked token recognisable to secret scanners, and no
+            token starts with C{-}, which command lines would read as an
+            option (C{--token -x...}).
         """
-        token = secrets.token_urlsafe(32)
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         digest = _digest(token)
         await self._redis.execute("SET", _keys.token(digest), username.lower())
         await self._redis.execute("SADD", _keys.player_tokens(username.lower()), digest)
         return token
 
-    @deferred
     async def tokens(self, username: str) -> list[str]:
         """
         @return: the ids of a player's API tokens (the start of each one's
@@ -81,7 +84,6 @@ class Credentials:
         )
         return sorted(d[:16] for d in digests)
 
-    @deferred
     async def revoke_token(self, username: str, token_id: str) -> None:
         """
         Revoke one of a player's API tokens by its id (L{tokens}).
@@ -96,7 +98,6 @@ class Credentials:
         ):
             raise NotFound(f"no token {token_id!r}")
 
-    @deferred
     async def token_owner(self, token: str) -> str | None:
         """@return: the username an API token belongs to, or L{None}."""
         owner: str | None = await self._redis.execute(

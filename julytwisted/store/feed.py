@@ -16,7 +16,6 @@ import attrs
 
 from julytwisted.redis_service import RedisClient, all_of
 from julytwisted.store import _keys
-from julytwisted.store._scripts import deferred
 from julytwisted.store.ingest import FEED_LENGTH
 
 _ID = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?")
@@ -95,7 +94,6 @@ class Feed:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
-    @deferred
     async def feed_after(
         self, channels: Sequence[str], since: str, count: int = FEED_LENGTH
     ) -> list[FeedEntry]:
@@ -116,7 +114,6 @@ class Feed:
         )
         return merge_entries(replies)
 
-    @deferred
     async def feed_tail(self, channels: Sequence[str], count: int) -> list[FeedEntry]:
         """
         The last C{count} entries of the feed's channels together, oldest

@@ -18,7 +18,6 @@ from julytwisted.models import ListedGame, Page
 from julytwisted.redis_service import RedisClient
 from julytwisted.store import _keys
 from julytwisted.store._models import game_record, offset_page
-from julytwisted.store._scripts import deferred
 
 
 class Games:
@@ -52,7 +51,6 @@ class Games:
             raise NotFound(f"no game {slug!r}")
         return found
 
-    @deferred
     async def list_games(self, offset: int = 0, limit: int = 20) -> Page[ListedGame]:
         """
         Every game that has commits, every configured game and the current
@@ -70,7 +68,6 @@ class Games:
         models = [game_record(g, g == current) for g in ordered]
         return offset_page(models[offset : offset + limit], offset, limit, len(models))
 
-    @deferred
     async def game_commits(self, game: str | None = None) -> int:
         """@return: how many commits a game (the current one by default) holds."""
         count = await self._redis.execute(

@@ -13,7 +13,7 @@ from julytwisted.models import GROUPS, Board, WaitingTeam
 from julytwisted.redis_service import RedisClient
 from julytwisted.store import _keys
 from julytwisted.store._models import group_request
-from julytwisted.store._scripts import POINTS, deferred, script
+from julytwisted.store._scripts import POINTS, script
 
 _MOVE_MEMBER = script("move_member.lua", scoring=True)
 _APPROVE_TEAM = script("approve_team.lua", scoring=True)
@@ -27,7 +27,6 @@ class Groups:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
-    @deferred
     async def move_member(
         self, username: str, board: str, name: str | None, approve: bool = False
     ) -> list[str]:
@@ -65,7 +64,6 @@ class Groups:
         """
         group_request(name, "location" if board == Board.LOCATIONS else "team")
 
-    @deferred
     async def approve_team(self, slug: str, approved: bool = True) -> list[str]:
         """
         Approve or unapprove a team; it scores only while approved.
@@ -81,7 +79,6 @@ class Groups:
             raise NotFound(f"no team {slug!r}")
         return sorted(result["games"] or [])
 
-    @deferred
     async def teams_waiting(self, limit: int = 100) -> list[WaitingTeam]:
         """
         Teams not approved yet, from the set the scripts that make, move to

@@ -16,7 +16,7 @@ from julytwisted.game import scoring
 from julytwisted.game.events import Push
 from julytwisted.redis_service import RedisClient
 from julytwisted.store._models import commit_request, iso
-from julytwisted.store._scripts import deferred, script
+from julytwisted.store._scripts import script
 from julytwisted.store.games import Games
 
 #: How many entries each feed stream keeps for replay.
@@ -53,7 +53,6 @@ class Ingest:
         self._games = games
         self._timeout = timeout
 
-    @deferred
     async def ingest(self, push: Push) -> IngestResult:
         """
         Store a push's new commits and score them, atomically.

@@ -21,7 +21,7 @@ from julytwisted.store._models import (
     valid_name,
     valid_username,
 )
-from julytwisted.store._scripts import POINTS, deferred, script
+from julytwisted.store._scripts import POINTS, script
 from julytwisted.store.boards import Boards, set_if_exists
 from julytwisted.store.games import Games
 
@@ -44,7 +44,6 @@ class Players:
         self._games = games
         self._boards = boards
 
-    @deferred
     async def create_player(
         self,
         username: str,
@@ -89,7 +88,6 @@ class Players:
             raise Conflict(f"{result['field']} {result['value']!r} is taken")
         return await self._boards.player(username)
 
-    @deferred
     async def set_player_name(self, username: str, name: str) -> None:
         """
         Change a player's display name.
@@ -106,7 +104,6 @@ class Players:
         if not found:
             raise NotFound(f"no player {username!r}")
 
-    @deferred
     async def emails(self, username: str) -> list[str]:
         """@return: a player's commit e-mails, sorted."""
         found = await self._redis.execute(
@@ -114,7 +111,6 @@ class Players:
         )
         return sorted(found)
 
-    @deferred
     async def add_email(self, username: str, email: str) -> int:
         """
         Give a player another commit e-mail.
@@ -134,7 +130,6 @@ class Players:
             raise Conflict(f"email {request['email']!r} is taken")
         return int(result["orphans"])
 
-    @deferred
     async def remove_email(self, username: str, email: str) -> None:
         """
         Take a commit e-mail off a player.  What it scored stays scored; its
@@ -150,7 +145,6 @@ class Players:
         if status == "last":
             raise Conflict("that is your only e-mail: add another first")
 
-    @deferred
     async def adopt_orphans(self, email: str) -> int:
         """
         Score the orphan commits of an e-mail for the player who owns it now.
@@ -162,7 +156,6 @@ class Players:
         result = json.loads(await self._redis.run(_ADOPT, args=(json.dumps(request),)))
         return int(result["adopted"])
 
-    @deferred
     async def adopt_all_orphans(self, batch: int = 500) -> dict[str, int]:
         """
         The sweep behind L{adopt_orphans}: adopt the orphans of every e-mail

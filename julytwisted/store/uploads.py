@@ -15,7 +15,7 @@ from julytwisted.models import FileInfo, NewFile, UploadedFile, to_json
 from julytwisted.redis_service import RedisClient
 from julytwisted.store import _keys
 from julytwisted.store._models import hash_reply, iso
-from julytwisted.store._scripts import deferred, script
+from julytwisted.store._scripts import script
 from julytwisted.store.games import Games
 
 #: Where stored files are served; a file's URL is this and its SHA-256.
@@ -36,7 +36,6 @@ class Uploads:
         self._redis = redis
         self._games = games
 
-    @deferred
     async def record_uploads(
         self, username: str, files: Sequence[NewFile], quota: int
     ) -> list[UploadedFile]:
@@ -73,7 +72,6 @@ class Uploads:
             for f in files
         ]
 
-    @deferred
     async def upload_usage(self, username: str) -> int:
         """@return: the bytes of distinct files a player has uploaded."""
         used = await self._redis.execute(
@@ -81,7 +79,6 @@ class Uploads:
         )
         return int(used or 0)
 
-    @deferred
     async def file_info(self, sha256: str) -> FileInfo:
         """
         @return: a stored file's facts.

@@ -219,7 +219,7 @@ class StoredFile(Resource):
         self._digest = digest
 
     def render_GET(self, request: IRequest) -> int:
-        d = self._uploads.store.file_info(self._digest)
+        d = Deferred.fromCoroutine(self._uploads.store.file_info(self._digest))
         d.addCallback(lambda info: self._serve(request, info))
         d.addErrback(lambda failure: _answer_error(request, failure))
         return NOT_DONE_YET

@@ -135,7 +135,7 @@ class UploadStream:
             self._fail(Unauthorized(ANONYMOUS))
             return None
         if not self._failed:
-            usage = self._store.upload_usage(username)
+            usage = Deferred.fromCoroutine(self._store.upload_usage(username))
             usage.addCallbacks(self._usage, self._not_identified)
         return username
 

@@ -37,7 +37,7 @@ from julytwisted.http_errors import JSON_HEADERS, json_bytes
 from julytwisted.jobs.product import queue_notification
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import BOARDS, Host, to_json
-from julytwisted.store import MAX_LIMIT, Store, cursor_int
+from julytwisted.store import MAX_LIMIT, Store, all_of, cursor_int
 from julytwisted.store.ratelimit import RateLimiter
 from julytwisted.web._errors import install_json_errors
 from julytwisted.web.openapi import openapi_document
@@ -252,16 +252,22 @@ class WebApp:
     # Webhooks
 
     @app.route("/api/v1/github", methods=["POST"])
-    def github(self, request: IRequest) -> Any:
-        return self._hook(request, Host.GITHUB, _header(request, b"X-GitHub-Event"))
+    async def github(self, request: IRequest) -> bytes:
+        return await self._hook(
+            request, Host.GITHUB, _header(request, b"X-GitHub-Event")
+        )
 
     @app.route("/api/v1/bitbucket", methods=["POST"])
-    def bitbucket(self, request: IRequest) -> Any:
-        return self._hook(request, Host.BITBUCKET, _header(request, b"X-Event-Key"))
+    async def bitbucket(self, request: IRequest) -> bytes:
+        return await self._hook(
+            request, Host.BITBUCKET, _header(request, b"X-Event-Key")
+        )
 
     @app.route("/api/v1/gitlab", methods=["POST"])
-    def gitlab(self, request: IRequest) -> Any:
-        return self._hook(request, Host.GITLAB, _header(request, b"X-Gitlab-Event"))
+    async def gitlab(self, request: IRequest) -> bytes:
+        return await self._hook(
+            request, Host.GITLAB, _header(request, b"X-Gitlab-Event")
+        )
 
     def _verify(self, request: IRequest, service: str) -> bytes:
         body: bytes = request.content.read()
@@ -305,8 +311,12 @@ class WebApp:
             ],
         }
         try:
-            for url in self.settings.notify:
-                await queue_notification(self.queue, url, event)
+            await all_of(
+                [
+                    queue_notification(self.queue, url, event)
+                    for url in self.settings.notify
+                ]
+            )
         except RedisUnavailable:
             # The commits are stored; only the announcement is lost.
             log.warn("could not queue notifications for {n} commits", n=len(new))

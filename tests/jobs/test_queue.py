@@ -21,7 +21,7 @@ from julytwisted.jobs.queue import JobRegistry, Queue
 from julytwisted.jobs.worker import Backoff, WorkerService
 from julytwisted.models import JobStatus
 from julytwisted.redis_service import RedisService
-from tests.faults import injected, raise_once
+from tests.faults import Injected, injected, raise_once
 
 FAST = Backoff(base=0.05, cap=0.2, jitter=0.5)
 
@@ -215,6 +215,34 @@ async def test_stop_lets_running_jobs_finish(
 
 
 @pytest_twisted.ensureDeferred
+async def test_stop_cancels_jobs_running_past_the_timeout(
+    redis: RedisService, queue: Queue, registry: JobRegistry
+) -> None:
+    """
+    A job still running when the stop timeout passes is cancelled and left
+    unacknowledged, for another worker to take over; the worker stops.
+    """
+    started: Deferred[None] = Deferred()
+    cancelled: list[str] = []
+
+    @registry.job("endless")
+    async def endless() -> None:
+        started.callback(None)
+        await Deferred(lambda _: cancelled.append("endless"))
+
+    w = worker(redis, queue, registry, stop_timeout=0.2)
+    w.startService()
+    job_id = await queue.enqueue("endless")
+    await started
+    began = reactor.seconds()
+    await w.stopService()
+    assert reactor.seconds() - began < 2
+    assert cancelled == ["endless"]
+    assert w.running_jobs == {}
+    assert (await queue.status(job_id)).state == "running"
+
+
+@pytest_twisted.ensureDeferred
 async def test_unknown_job_name_fails_clearly(
     running: WorkerService, queue: Queue
 ) -> None:
@@ -230,6 +258,20 @@ async def test_status_of_unknown_job(queue: Queue) -> None:
     """An unknown job id is NotFound."""
     with pytest.raises(NotFound):
         await queue.status("0" * 32)
+
+
+@pytest_twisted.ensureDeferred
+async def test_stats_fail_with_the_first_failure_itself(queue: Queue) -> None:
+    """
+    The queue's figures are read together; a read that fails makes them
+    fail with its own error (a RedisUnavailable stays one, answered 503),
+    not with a wrapper of it.
+    """
+    await queue.ensure_group()
+    raise_once(queue.redis, "execute", when=lambda *command, **_: command[0] == "ZCARD")
+    with pytest.raises(Injected):
+        await queue.stats()
+    assert await queue.stats() == {"queued": 0, "running": 0, "delayed": 0, "dead": 0}
 
 
 @pytest_twisted.ensureDeferred

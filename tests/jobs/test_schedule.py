@@ -160,6 +160,27 @@ async def test_scheduler_outlives_an_unexpected_error(
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_tick_that_fails_logs_and_returns(
+    redis: RedisService, no_logged_errors: list[dict[str, Any]]
+) -> None:
+    """
+    A tick by hand never fails: an unexpected error is logged with its
+    traceback, and the next tick queues what is due.
+    """
+    clock = Clock()
+    clock.advance(utc("2026-07-15T03:05").timestamp())
+    queue = Queue(redis.client, reactor)
+    raise_once(queue, "enqueue")
+    scheduler = Scheduler(queue, Plan(AT, None), clock)
+    await scheduler.tick()
+    [event] = injected(no_logged_errors)
+    assert "scheduling periodic jobs failed" in formatEvent(event)
+    assert await queued(redis) == []
+    await scheduler.tick()
+    assert await queued(redis) == [("recount", '["julython-2026"]')]
+
+
+@pytest_twisted.ensureDeferred
 async def test_orphan_sweep_adopts_once(store: Store) -> None:
     """
     Orphans whose e-mail a player owns, but whose adoption job never ran,

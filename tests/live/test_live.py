@@ -17,7 +17,7 @@ from websockets.sync.client import connect
 
 from julytwisted.live import check_channels
 from julytwisted.live._protocol import render_entry
-from julytwisted.redis_service import RedisService
+from julytwisted.redis_service import RedisService, all_of
 from julytwisted.store.feed import FeedEntry
 from tests.builders import github_payload
 from tests.live_clients import flatten, settle, watch, ws_url
@@ -161,9 +161,9 @@ async def test_replays_asked_together_are_read_once(
     server, bridge = live_server
     hashes = await push(server, *[f"r{i}" for i in range(5)], email="x@y.org")
     await redis.client.execute("CONFIG", "RESETSTAT")
-    tails = await gatherResults([bridge.replay(["global"], None) for _ in range(10)])
+    tails = await all_of([bridge.replay(["global"], None) for _ in range(10)])
     since = [e for e in tails[0][0] if e.type == "commit"][1].id
-    afters = await gatherResults([bridge.replay(["global"], since) for _ in range(10)])
+    afters = await all_of([bridge.replay(["global"], since) for _ in range(10)])
     assert (await calls(redis, "xrevrange"), await calls(redis, "xrange")) == (2, 2)
     for replays, wanted in ((tails, hashes), (afters, hashes[2:])):
         for entries, _ in replays:

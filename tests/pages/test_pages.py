@@ -122,6 +122,11 @@ async def test_player_page(server: str, store: Store) -> None:
     tree: Any = check_page(body)
     text = " ".join(tree.itertext())
     assert "Austin, TX" in text and "Snakes" in text
+    groups = tree.iterfind(".//ul[@class='groups']/li")
+    assert [(li.text, li.find("a").get("href")) for li in groups] == [
+        ("Location: ", "/locations/austin-tx"),
+        ("Team: ", "/teams/snakes"),
+    ]
     earned = [li.text for li in tree.iterfind(".//ul[@class='badges']/li")
               if li.get("class") == "earned"]  # fmt: skip
     assert earned == ["1 commit"]

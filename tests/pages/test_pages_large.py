@@ -16,13 +16,12 @@ import pytest
 import pytest_twisted
 import treq
 from twisted.internet import reactor
-from twisted.internet.defer import gatherResults
 from twisted.internet.task import Clock
 
 from julytwisted.config import Config, RedisAddress
 from julytwisted.jobs.queue import Queue
 from julytwisted.redis_service import RedisService
-from julytwisted.store import Store
+from julytwisted.store import Store, all_of
 from tests.builders import commit, project, push
 from tests.conftest import NOW, start_redis_server
 from tests.htmlcheck import check_page
@@ -34,7 +33,7 @@ PER_PUSH = 2_000
 async def seed(store: Store) -> None:
     """10,000 players in 100 locations and 50 teams, a commit each."""
     for start in range(0, PLAYERS, 500):
-        await gatherResults(
+        await all_of(
             [
                 store.create_player(
                     f"p{i:05}",

@@ -217,3 +217,69 @@ async def test_all_of_raises_the_first_failure_as_itself(
         )
     gc.collect()
     assert no_logged_errors == []
+
+
+def test_all_of_starts_every_coroutine_before_waiting() -> None:
+    """
+    all_of takes coroutines beside Deferreds and starts every call before it
+    waits on any, so they run at once; the results keep the calls' order.
+    """
+    from twisted.internet.defer import Deferred, succeed
+
+    from julytwisted.redis_service import all_of
+
+    started: list[str] = []
+    replies: dict[str, Deferred[str]] = {"a": Deferred(), "b": Deferred()}
+
+    async def call(name: str) -> str:
+        started.append(name)
+        return name + await replies[name]
+
+    results: list[list[str]] = []
+    Deferred.fromCoroutine(all_of([call("a"), call("b"), succeed("c")])).addCallback(
+        results.append
+    )
+    assert started == ["a", "b"]
+    replies["b"].callback("2")
+    replies["a"].callback("1")
+    assert results == [["a1", "b2", "c"]]
+
+
+def test_all_of_raises_a_coroutine_failure_as_itself() -> None:
+    """A coroutine's failure comes out of all_of as itself too."""
+    from twisted.internet.defer import Deferred, succeed
+    from twisted.python.failure import Failure
+
+    from julytwisted.redis_service import all_of
+
+    async def away() -> int:
+        raise RedisUnavailable("away")
+
+    failures: list[Failure] = []
+    Deferred.fromCoroutine(all_of([away(), succeed(1)])).addErrback(failures.append)
+    assert [f.type for f in failures] == [RedisUnavailable]
+
+
+def test_cancelling_all_of_cancels_every_call() -> None:
+    """
+    Cancelling the wait (a client that went away) cancels each call still
+    running, a coroutine's awaited Deferred as well as a Deferred given.
+    """
+    from twisted.internet.defer import CancelledError, Deferred
+    from twisted.python.failure import Failure
+
+    from julytwisted.redis_service import all_of
+
+    cancelled: list[str] = []
+    reply: Deferred[int] = Deferred(lambda _: cancelled.append("awaited"))
+    running: Deferred[int] = Deferred(lambda _: cancelled.append("given"))
+
+    async def call() -> int:
+        return await reply
+
+    failures: list[Failure] = []
+    gathered = Deferred.fromCoroutine(all_of([call(), running]))
+    gathered.addErrback(failures.append)
+    gathered.cancel()
+    assert sorted(cancelled) == ["awaited", "given"]
+    assert [f.type for f in failures] == [CancelledError]

@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.defer import gatherResults
 
 from julytwisted.config import RedisAddress
 from julytwisted.errors import Conflict, InvalidInput, NotFound
 from julytwisted.game.games import Game
 from julytwisted.redis_service import RedisService
-from julytwisted.store import Store, language_slug
+from julytwisted.store import Store, all_of, language_slug
 from tests.builders import commit, project, push, sha
 
 
@@ -87,7 +86,7 @@ async def test_two_nodes_racing_count_once(
         second = Store(other.client, clock, ())  # type: ignore[arg-type]
         await ada(store)
         the_push = push(*(commit(str(i)) for i in range(50)))
-        results = await gatherResults(
+        results = await all_of(
             [node.ingest(the_push) for _ in range(3) for node in (store, second)]
         )
     finally:

@@ -192,6 +192,19 @@ async def test_tokens_are_stored_hashed(store: Store) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_tokens_never_read_as_options(store: Store) -> None:
+    """
+    Every token starts C{jt_}: recognisable when it leaks, and never with
+    C{-}, which a command line (C{python_proxy.py --token ...}) would take
+    for an option; before, one token in 64 did and the shell refused it.
+    """
+    await two_players(store)
+    tokens = [await store.create_token("ada") for _ in range(200)]
+    assert all(t.startswith("jt_") and len(t) == 46 for t in tokens)
+    assert len(set(tokens)) == 200
+
+
+@pytest_twisted.ensureDeferred
 async def test_password_hash_stored_at_creation(store: Store) -> None:
     """A password hash given at creation can be read back; none otherwise."""
     await store.create_player("cy", "Cy", ["cy@example.com"], password_hash="scrypt$x")

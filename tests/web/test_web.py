@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
@@ -84,6 +85,24 @@ async def test_worked_example_over_http(server: str) -> None:
     assert proj["points"] == 12
     _, where, _ = await call("GET", server + "/api/v1/locations/austin-tx")
     assert where["points"] == 12
+
+
+@pytest_twisted.ensureDeferred
+async def test_push_queues_a_notification_for_each_receiver(
+    server_with: Callable[[Config], str], config: Config, queue: Queue
+) -> None:
+    """
+    A push with new commits queues one notify job for each outgoing webhook
+    (queued together) before it is answered; one with none queues nothing.
+    """
+    receivers = ("http://127.0.0.1:9/a", "http://127.0.0.1:9/b")
+    server = server_with(attrs.evolve(config, notify=receivers))
+    code, _, _ = await post_github(server, github_payload("a"))
+    assert code == 201
+    assert (await queue.stats())["queued"] == 2
+    code, _, _ = await post_github(server, github_payload("a"))
+    assert code == 200
+    assert (await queue.stats())["queued"] == 2
 
 
 @pytest_twisted.ensureDeferred
