@@ -142,7 +142,7 @@ def build_site(
             title="Julython",
             version=__version__,
             observe=metrics.rpc_call,
-            admit=lambda request: limiter.wait("rpc", request, by_token=True),
+            admit=lambda request, user: limiter.wait("rpc", request, by_token=True),
             present=to_json,
         ),
     )
