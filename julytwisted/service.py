@@ -20,7 +20,7 @@ from twisted.web.iweb import IRequest
 
 from julytwisted import __version__, rpc
 from julytwisted.auth.accounts import SignUps
-from julytwisted.auth.authenticator import Authenticator
+from julytwisted.auth.authenticator import Authenticator, limit_by_principal
 from julytwisted.auth.hashing import PasswordHasher
 from julytwisted.auth.sessions import Sessions, load_secret
 from julytwisted.config import Config, Options
@@ -154,7 +154,7 @@ def build_site(
             title="Julython",
             version=__version__,
             observe=metrics.rpc_call,
-            admit=lambda request, user: limiter.wait("rpc", request, by_token=True),
+            admit=limit_by_principal(limiter, "rpc"),
             present=to_json,
         ),
     )

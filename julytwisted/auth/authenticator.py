@@ -16,7 +16,7 @@ hash, so the answer takes as long whether the player exists or not.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import attrs
 from twisted.web.iweb import IRequest
@@ -26,6 +26,7 @@ from julytwisted.auth.hashing import PasswordHasher
 from julytwisted.errors import Forbidden
 from julytwisted.store import Store
 from julytwisted.store.failures import FailureBudget
+from julytwisted.store.ratelimit import RateLimiter
 
 #: Finds a request's client address (L{julytwisted.store.ratelimit.ClientAddress}).
 Address = Callable[[IRequest], str]
@@ -42,6 +43,14 @@ class Principal:
 
     username: str | None
     admin: bool = False
+
+    @property
+    def limit_key(self) -> str:
+        """
+        How rate limits count this principal's requests: C{user:NAME}, or
+        C{admin}; never read as a client address.
+        """
+        return "admin" if self.username is None else f"user:{self.username}"
 
 
 class Authenticator:
@@ -169,4 +178,21 @@ class Authenticator:
         )
 
 
-__all__ = ["Address", "Authenticator", "Principal"]
+def limit_by_principal(
+    limiter: RateLimiter, name: str
+) -> Callable[[IRequest, object], Awaitable[float | None]]:
+    """
+    @return: the C{admit} of L{rpc.JSONRPCResource}: counts each request
+        against the limit C{name} per principal when its C{Authorization}
+        header proved one, else per client address, so that credentials that
+        prove nothing buy no allowance of their own.
+    """
+
+    async def admit(request: IRequest, user: object) -> float | None:
+        principal = user.limit_key if isinstance(user, Principal) else None
+        return await limiter.wait(name, request, principal)
+
+    return admit
+
+
+__all__ = ["Address", "Authenticator", "Principal", "limit_by_principal"]

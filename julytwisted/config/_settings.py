@@ -96,8 +96,8 @@ class Limit:
 
 #: The rate limits by name, and their defaults: webhook posts per client
 #: address (a code host posts from few addresses: keep it generous),
-#: JSON-RPC requests per token (per address when anonymous), sign-ups and
-#: logins per address, accounts made per address (by
+#: JSON-RPC requests per player (per address when the credentials prove
+#: none), sign-ups and logins per address, accounts made per address (by
 #: the sign-up form, C{julython.signup} or a sign-in with a code host),
 #: websocket connects per address (besides the number of websockets held at
 #: once, C{--live-ip-limit}); and the budget of failed credentials at every

@@ -12,7 +12,11 @@ from twisted.internet.address import IPv4Address
 from twisted.web.test.requesthelper import DummyRequest
 
 from julytwisted.auth.accounts import SignUps
-from julytwisted.auth.authenticator import Authenticator, Principal
+from julytwisted.auth.authenticator import (
+    Authenticator,
+    Principal,
+    limit_by_principal,
+)
 from julytwisted.auth.hashing import PasswordHasher
 from julytwisted.config import Limit
 from julytwisted.errors import Conflict, RateLimited
@@ -131,6 +135,26 @@ async def test_the_admin_token_typed_in(
     assert not await off.check_admin_token(request("198.51.100.1"), "admin-secret")
     with pytest.raises(RateLimited):
         await off.check_admin_token(request("198.51.100.1"), "admin-secret")
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_rpc_limit_counts_principals_else_addresses(
+    redis: RedisService,
+) -> None:
+    """
+    limit_by_principal counts a proved principal on its own allowance and
+    anything else (no user, wrong credentials) on its address's.
+    """
+    limiter = RateLimiter(redis.client, {"rpc": Limit(1, 60.0)})
+    admit = limit_by_principal(limiter, "rpc")
+    assert await admit(request(), Principal("ada")) is None
+    assert await admit(request(), Principal("ada")) is not None
+    assert await admit(request(), Principal("bob")) is None
+    assert await admit(request(), Principal(None, admin=True)) is None
+    assert await admit(request(), None) is None
+    assert await admit(request(), None) is not None
+    assert await admit(request(), "not a principal") is not None
+    assert await admit(request("198.51.100.1"), None) is None
 
 
 @pytest_twisted.ensureDeferred
