@@ -369,9 +369,10 @@ async def test_create_player_auth_and_conflicts(server: str) -> None:
 async def test_admin_token_guesses_meet_429(server: str, store: Store) -> None:
     """
     Guesses at the admin token on the REST API draw on the address's budget
-    of failed credentials (10): past it, 429 with Retry-After, and even the
-    right token is not checked from there; no player is made.  A request
-    without a token guesses nothing and spends nothing.
+    of failed credentials (10): past it, 429 with Retry-After (a status the
+    OpenAPI document declares), and even the right token is not checked
+    from there; no player is made.  A request without a token guesses
+    nothing and spends nothing.
     """
     player = json.dumps({"username": "eve", "emails": []}).encode()
     url = server + "/api/v1/people"
@@ -392,6 +393,8 @@ async def test_admin_token_guesses_meet_429(server: str, store: Store) -> None:
     assert code == 429
     with pytest.raises(NotFound):
         await store.player("eve")
+    _, document, _ = await call("GET", server + "/api/v1/openapi.json")
+    assert "429" in document["paths"]["/api/v1/people"]["post"]["responses"]
 
 
 @pytest_twisted.ensureDeferred
