@@ -10,19 +10,20 @@ L{translate}, and nowhere else.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import attrs
 
 from julytwisted import rpc
-from julytwisted.auth.accounts import add_commit_email, move_player, sign_up
-from julytwisted.auth.authenticator import Principal, RunInThread
+from julytwisted.auth.accounts import SignUps, add_commit_email, move_player
+from julytwisted.auth.authenticator import Principal
 from julytwisted.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
     JulythonError,
     NotFound,
+    Overloaded,
     PayloadTooLarge,
     RateLimited,
     RedisUnavailable,
@@ -92,6 +93,7 @@ _CODES: dict[type[JulythonError], int] = {
     UnsupportedMediaType: 415,
     RateLimited: 429,
     RedisUnavailable: 503,
+    Overloaded: 503,
 }
 
 
@@ -101,8 +103,10 @@ def translate(error: Exception) -> rpc.JSONRPCError | None:
 
     @return: the JSON-RPC error for a L{JulythonError}, else L{None} (an
         internal error, logged and answered -32603 by the rpc layer).  Its
-        data names the error's type, and for L{RateLimited} the seconds to
-        wait (C{retry_after}), which the rpc layer sends as C{Retry-After}.
+        data names the error's type, and for an error that passes
+        (L{RateLimited}, L{Overloaded}, L{RedisUnavailable}) the seconds to
+        wait (C{retry_after}), which the rpc layer sends as C{Retry-After}
+        with a single call's HTTP 429 or 503.
     """
     if not isinstance(error, JulythonError):
         return None
@@ -113,7 +117,7 @@ def translate(error: Exception) -> rpc.JSONRPCError | None:
     else:
         return None
     data: dict[str, object] = {"type": type(error).__name__}
-    if isinstance(error, RateLimited):
+    if error.retry_after is not None:
         data["retry_after"] = error.retry_after
     return rpc.JSONRPCError(code, error.message, data)
 
@@ -137,20 +141,18 @@ def _admin(ctx: rpc.CallContext) -> None:
         raise Forbidden("this method is for admins")
 
 
-def build_registry(
-    store: Store, queue: Queue, run_in_thread: RunInThread[Any]
-) -> rpc.Registry:
+def build_registry(store: Store, queue: Queue, sign_ups: SignUps) -> rpc.Registry:
     """
     The product's methods, bound to a store and a job queue.
 
     @param store: where the data is.
     @param queue: where slow follow-ups go.
-    @param run_in_thread: runs password hashing off the reactor.
+    @param sign_ups: makes accounts, within the sign-up limit.
     @return: a registry to serve with L{rpc.JSONRPCResource}.
     """
     registry = rpc.Registry()
     _register_reads(registry, store)
-    _register_player(registry, store, queue, run_in_thread)
+    _register_player(registry, store, queue, sign_ups)
     _register_admin(registry, store, queue)
     _register_jobs(registry, queue)
     return registry
@@ -233,7 +235,7 @@ def _register_reads(registry: rpc.Registry, store: Store) -> None:
 
 
 def _register_player(
-    registry: rpc.Registry, store: Store, queue: Queue, run_in_thread: RunInThread[Any]
+    registry: rpc.Registry, store: Store, queue: Queue, sign_ups: SignUps
 ) -> None:
     @registry.method(
         "julython.signup(username=String, password=String, email=String) -> Object"
@@ -245,7 +247,7 @@ def _register_player(
         Make an account: a username, a password (8 characters or more) and the
         e-mail your commits carry.  Sign in afterwards with HTTP Basic.
         """
-        return await sign_up(store, run_in_thread, username, password, email)
+        return await sign_ups.sign_up(ctx.request, username, password, email)
 
     @registry.method("julython.whoami() -> Object", authenticated=True)
     async def whoami(ctx: rpc.CallContext) -> Account:

@@ -11,16 +11,17 @@ import hashlib
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from twisted.application.service import IService, MultiService
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IReactorTime
-from twisted.internet.threads import deferToThread
+from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 from twisted.web.iweb import IRequest
 
 from julytwisted import __version__, rpc
-from julytwisted.auth.authenticator import Authenticator, RunInThread
+from julytwisted.auth.accounts import SignUps
+from julytwisted.auth.authenticator import Authenticator, limit_by_principal
+from julytwisted.auth.hashing import PasswordHasher
 from julytwisted.auth.sessions import Sessions, load_secret
 from julytwisted.config import Config, Options
 from julytwisted.jobs import build_jobs
@@ -35,6 +36,7 @@ from julytwisted.pages import FORM_MAX_BODY, Accounts, Admin, Pages, StaticFiles
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
+from julytwisted.store.failures import FailureBudget
 from julytwisted.store.ratelimit import ClientAddress, RateLimiter
 from julytwisted.upload import UploadLimits, Uploads, credentials_or_session
 from julytwisted.upload._files import FileStore
@@ -80,7 +82,7 @@ def build_site(
     store: Store,
     config: Config,
     queue: Queue,
-    run_in_thread: RunInThread[Any] | None = None,
+    hasher: PasswordHasher | None = None,
     metrics: Metrics | None = None,
     clock: IReactorTime | None = None,
     live: LiveResource | None = None,
@@ -92,10 +94,10 @@ def build_site(
     JSON-RPC at C{/json/}, static files at C{/static/} and C{/metrics}.
 
     @param queue: where slow follow-ups go.
+    @param hasher: checks and hashes passwords in a pool of its own; by
+        default one the Site runs while it listens.
     @param live: the live feed's resource, mounted at C{/live}, if any.
     @param limiter: the rate limits; L{build_limiter}'s by default.
-    @param run_in_thread: runs blocking work (password hashing) off the
-        reactor; the reactor's thread pool by default.
     @param metrics: what the Site counts and serves at C{/metrics}; new
         ones by default.
     @param clock: the time cached board reads and failed sign-ins go by;
@@ -103,26 +105,36 @@ def build_site(
     @return: the Site serving every resource, webhook bodies bounded by
         C{config.webhook_max_body}.
     """
-    if clock is None:
-        from twisted.internet import reactor
+    from twisted.internet import reactor
 
+    if clock is None:
         clock = reactor
+    owned: list[IService] = []
+    if hasher is None:
+        # Its threads hand results back through the real reactor, whatever
+        # clock the pages go by.
+        hasher = PasswordHasher(cast(IReactorFromThreads, reactor))
+        owned.append(hasher)
     metrics = metrics or Metrics()
     settings = WebSettings(
         webhook_secret=config.webhook_secret,
         admin_token=config.admin_token,
         notify=config.notify,
     )
-    threaded = run_in_thread or _in_reactor_threads
-    authenticator = Authenticator(store, config.admin_token, threaded)
     limiter = limiter or build_limiter(store, config, metrics)
-    api = WebApp(store, settings, queue, metrics.push, limiter).app.resource()
+    authenticator = build_authenticator(store, config, hasher, limiter, metrics)
+    sign_ups = SignUps(store, hasher, limiter)
+    api = WebApp(
+        store, settings, queue, metrics.push, limiter, authenticator
+    ).app.resource()
     secret = load_secret(config.session_secret, config.data_dir)
     sessions = Sessions(store, secret, config.admin_token, config.admin_players)
     accounts = Accounts(
-        store, queue, sessions, authenticator, threaded, clock, limiter
+        store, queue, sessions, authenticator, sign_ups, limiter
     ).app.resource()
-    admin = Admin(store, queue, sessions, config.admin_token).app.resource()
+    admin = Admin(
+        store, queue, sessions, config.admin_token, authenticator
+    ).app.resource()
     root = Root(
         Pages(store, sessions, clock).app.resource(),
         {
@@ -136,13 +148,13 @@ def build_site(
     root.putChild(
         b"json",
         rpc.JSONRPCResource(
-            build_registry(store, queue, threaded),
+            build_registry(store, queue, sign_ups),
             authenticate=authenticator,
             translate=translate,
             title="Julython",
             version=__version__,
             observe=metrics.rpc_call,
-            admit=lambda request: limiter.wait("rpc", request, by_token=True),
+            admit=limit_by_principal(limiter, "rpc"),
             present=to_json,
         ),
     )
@@ -167,9 +179,31 @@ def build_site(
         limits=limits,
         streams=[(b"/upload", uploads.stream)],
         observe=metrics.request,
+        services=owned,
     )
     metrics.in_flight_from(lambda: site.active)
     return site
+
+
+def build_authenticator(
+    store: Store,
+    config: Config,
+    hasher: PasswordHasher,
+    limiter: RateLimiter,
+    metrics: Metrics | None = None,
+) -> Authenticator:
+    """
+    @return: the one check of credentials every door uses, within the
+        budget of failures C{config} gives (C{credentials} per address,
+        C{credentials-user} per username), shared by every node.
+    """
+    budget = FailureBudget(
+        store.redis,
+        config.rate_limits.get("credentials"),
+        config.rate_limits.get("credentials-user"),
+        on_limited=None if metrics is None else metrics.limited,
+    )
+    return Authenticator(store, config.admin_token, hasher, budget, limiter.address)
 
 
 def build_uploads(
@@ -194,18 +228,13 @@ def build_uploads(
     return Uploads(store, files, identify, limits)
 
 
-async def _in_reactor_threads(f: Callable[[], Any]) -> Any:
-    """Run C{f} in the reactor's thread pool."""
-    return await deferToThread(f)
-
-
 def build(
     config: Config, reactor: IReactorTime
 ) -> tuple[MultiService, Store, JulythonSite]:
     """
     Build a whole process: Redis, the job worker (unless C{config.workers}
-    is 0), the live feed's bridge, and the web.  They start in that order and
-    stop in reverse.
+    is 0), the password hasher, the live feed's bridge, and the web.  They
+    start in that order and stop in reverse.
 
     @return: the top service, the store and the site.
     """
@@ -242,6 +271,9 @@ def build(
     )
     Scheduler(queue, plan, reactor, config.games).setServiceParent(top)
     limiter = build_limiter(store, config, metrics)
+    # Stopped after the web, which may still be checking a password.
+    hasher = PasswordHasher(cast(IReactorFromThreads, reactor))
+    hasher.setServiceParent(top)
     bridge, live = build_live(
         store,
         redis.subscriber,
@@ -253,7 +285,14 @@ def build(
     metrics.live_from(lambda: bridge.watchers)
     bridge.setServiceParent(top)
     site = build_site(
-        store, config, queue, metrics=metrics, clock=reactor, live=live, limiter=limiter
+        store,
+        config,
+        queue,
+        hasher,
+        metrics=metrics,
+        clock=reactor,
+        live=live,
+        limiter=limiter,
     )
     WebService(site, config.listen, reactor).setServiceParent(top)
     return top, store, site
@@ -272,6 +311,7 @@ def makeService(options: Options) -> IService:
 __all__ = [
     "OrderedMultiService",
     "build",
+    "build_authenticator",
     "build_limiter",
     "build_site",
     "build_uploads",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from io import BytesIO
 from typing import Any, Protocol
 
-from twisted.application.service import MultiService
+from twisted.application.service import IService, MultiService
 from twisted.application.strports import service as strport_service
 from twisted.internet.defer import Deferred
 from twisted.internet.defer import TimeoutError as DeferredTimeoutError
@@ -243,7 +243,7 @@ class LimitedRequest(Request):
 class JulythonSite(Site):
     """
     A Site with a body limit per path prefix and a count of the requests it is
-    answering.
+    answering, and the services it owns, which run while it listens.
 
     @ivar active: the requests received and not yet finished.
     @ivar observe: told of every request as it ends, for metrics: its
@@ -259,6 +259,7 @@ class JulythonSite(Site):
         default_limit: int = DEFAULT_BODY_LIMIT,
         streams: Iterable[tuple[bytes, StreamFactory]] = (),
         observe: RequestObserver | None = None,
+        services: Iterable[IService] = (),
         **kwargs: Any,
     ) -> None:
         """
@@ -269,6 +270,9 @@ class JulythonSite(Site):
             that matches a request's path gives the factory of its
             L{BodyStream}.
         @param observe: told each finished request, for metrics.
+        @param services: started with the Site's first port and stopped with
+            its last, for collaborators no service tree runs (a Site built
+            on its own, as tests build one).
         """
         kwargs.setdefault("parsePOSTFormSubmission", False)
         Site.__init__(self, resource, **kwargs)
@@ -279,6 +283,17 @@ class JulythonSite(Site):
         self._counted: set[IRequest] = set()
         self._idle: list[Deferred[None]] = []
         self.observe = observe
+        self._services = tuple(services)
+
+    def startFactory(self) -> None:
+        Site.startFactory(self)
+        for service in self._services:
+            service.startService()
+
+    def stopFactory(self) -> None:
+        for service in reversed(self._services):
+            service.stopService()
+        Site.stopFactory(self)
 
     def body_limit(self, path: bytes) -> int:
         """@return: the largest body, in bytes, a request to C{path} may send."""

@@ -1,7 +1,8 @@
 """
 Fixtures, one per real component: a redis-server on a private Unix socket,
-the product's Redis client on it, the store, and a Site listening on
-127.0.0.1.  Nothing is faked but the clock the store reads the time from.
+the product's Redis client on it, the store, the password hasher's pool, and
+a Site listening on 127.0.0.1.  Nothing is faked but the clock the store
+reads the time from.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from twisted.internet import reactor
 from twisted.internet.task import Clock, deferLater
 from twisted.logger import LogLevel, globalLogPublisher
 
+from julytwisted.auth.hashing import PasswordHasher
 from julytwisted.config import Config, RedisAddress
 from julytwisted.jobs.queue import Queue
 from julytwisted.jobs.worker import WorkerService
@@ -114,14 +116,28 @@ def queue(redis: RedisService) -> Queue:
     return Queue(redis.client, reactor)
 
 
+@pytest.fixture
+def hasher() -> Iterator[PasswordHasher]:
+    """The password hasher with its own threads, as a node runs it."""
+    service = PasswordHasher(reactor)
+    service.startService()
+    yield service
+    service.stopService()
+
+
 @pytest_twisted.async_yield_fixture
 async def server(
-    store: Store, config: Config, queue: Queue, redis: RedisService, clock: Clock
+    store: Store,
+    config: Config,
+    queue: Queue,
+    redis: RedisService,
+    clock: Clock,
+    hasher: PasswordHasher,
 ) -> AsyncIterator[str]:
     """
     A real Site listening on 127.0.0.1, with a job worker running beside it
     as in every node; yields its base URL.  Its pages, sessions and cached
-    board reads go by the store's L{Clock}.
+    board reads go by the store's L{Clock}; its passwords go to C{hasher}.
     """
     import treq
 
@@ -136,7 +152,7 @@ async def server(
         poll=0.2,
     )
     worker.startService()
-    site = build_site(store, config, queue, clock=clock)
+    site = build_site(store, config, queue, hasher, clock=clock)
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     yield f"http://127.0.0.1:{port.getHost().port}"
     await port.stopListening()

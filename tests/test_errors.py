@@ -172,6 +172,11 @@ def test_json_rpc_tells_how_long_to_wait() -> None:
     assert limited.data == {"type": "RateLimited", "retry_after": 2.5}
     signin = translate(errors.SignInRequired())
     assert signin is not None and signin.code == 401
+    busy = translate(errors.Overloaded())
+    assert busy is not None and busy.code == 503
+    assert busy.data == {"type": "Overloaded", "retry_after": 1.0}
+    away = translate(errors.RedisUnavailable())
+    assert away is not None and away.data["retry_after"] == 1.0
     assert translate(errors.NotifyFailed("no")) is None
     assert translate(ValueError("no")) is None
 

@@ -9,14 +9,22 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import statistics
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import attrs
 import pytest_twisted
 import treq
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
+from julytwisted.auth.hashing import PasswordHasher
+from julytwisted.config import Config, Limit
+from julytwisted.store import Store
 from tests.builders import body, github_payload
+from tests.test_metrics import samples, value
 
 _ids = itertools.count(1)
 
@@ -261,3 +269,236 @@ async def test_admin_recount_and_job_status_over_rest(server: str) -> None:
     response = await treq.get(f"{server}/api/v1/jobs/{'0' * 32}")
     assert response.code == 404
     await response.content()
+
+
+# Every door limited: the JSON-RPC door (issue 15)
+
+
+async def guess_until_refused(
+    server: str, tries: int, guess: Callable[[int], Awaitable[tuple[int, Any]]]
+) -> int:
+    """
+    Make up to C{tries} wrong guesses; none may succeed.
+
+    @return: how many were answered 401 before the first 429.
+    """
+    for n in range(tries):
+        code, answer = await guess(n)
+        if code == 429 or answer.get("error", {}).get("code") == 429:
+            assert answer["error"]["data"]["retry_after"] > 0
+            return n
+        assert code == 401 and answer["error"]["code"] == 401, answer
+    raise AssertionError(f"{tries} wrong guesses met no 429")
+
+
+@pytest_twisted.ensureDeferred
+async def test_basic_guesses_meet_429_within_the_budget(server: str) -> None:
+    """
+    Of 700 HTTP Basic guesses at one player's password, the ones past the
+    address's budget (10 failures) are 429 with Retry-After, and then even
+    the right password is not checked.  Before, 700 guesses took 14 s and
+    met no 429.
+    """
+    await signup(server)
+
+    async def guess(n: int) -> tuple[int, Any]:
+        return await rpc(server, "julython.whoami", auth=basic("ada", f"guess {n}"))
+
+    assert await guess_until_refused(server, 700, guess) < 10
+    code, answer = await rpc(
+        server, "julython.whoami", auth=basic("ada", "correct horse")
+    )
+    assert code == 429 and "result" not in answer
+    scrape = samples(await (await treq.get(server + "/metrics")).text())
+    assert value(scrape, "julython_rate_limited_total", limit="credentials") == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_params_guesses_meet_429_within_the_budget(server: str) -> None:
+    """The leading username and password params draw on the same budget."""
+    await signup(server)
+
+    async def guess(n: int) -> tuple[int, Any]:
+        return await rpc(server, "julython.whoami", ["ada", f"guess {n}"])
+
+    assert await guess_until_refused(server, 700, guess) < 10
+
+
+@pytest_twisted.ensureDeferred
+async def test_token_guesses_meet_429_within_the_budget(server: str) -> None:
+    """
+    Made-up bearer tokens, whether guessing a player's API token or the
+    admin token, draw on the address's budget too; past it the admin token
+    itself is not checked.
+    """
+
+    async def guess(n: int) -> tuple[int, Any]:
+        return await rpc(server, "admin.jobs", auth=f"Bearer guess-{n}")
+
+    assert await guess_until_refused(server, 700, guess) < 10
+    code, answer = await rpc(server, "admin.jobs", auth=ADMIN)
+    assert code == 429 and "result" not in answer
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_batch_of_guesses_checks_one(
+    server: str, hasher: PasswordHasher
+) -> None:
+    """
+    One POST holding 1000 julython.whoami calls, each with another password
+    as params (the right one among them), checks one: the first call's
+    failure answers every other call, the right password is never tried,
+    and scrypt runs once.  Before, the batch found the password.
+    """
+    await signup(server)
+    runs = hasher.runs
+    guesses = [f"guess {n}" for n in range(1000)]
+    guesses[500] = "correct horse"
+    batch = [
+        {"jsonrpc": "2.0", "id": n, "method": "julython.whoami", "params": ["ada", p]}
+        for n, p in enumerate(guesses)
+    ]
+    response = await treq.post(
+        server + "/json/",
+        data=json.dumps(batch).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    answers = json.loads(await response.content())
+    assert not [a for a in answers if "result" in a]
+    assert {a["error"]["code"] for a in answers} == {401}
+    assert len(answers) == 1000
+    assert hasher.runs - runs <= 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_batch_with_one_password_checks_it_once(
+    server: str, hasher: PasswordHasher
+) -> None:
+    """An honest batch of calls carrying the same password checks it once."""
+    await signup(server)
+    runs = hasher.runs
+    batch = [
+        {
+            "jsonrpc": "2.0",
+            "id": n,
+            "method": "julython.whoami",
+            "params": ["ada", "correct horse"],
+        }
+        for n in range(20)
+    ]
+    response = await treq.post(
+        server + "/json/",
+        data=json.dumps(batch).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    answers = json.loads(await response.content())
+    assert [a["result"]["username"] for a in answers] == ["ada"] * 20
+    assert hasher.runs - runs == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_sign_ups_meet_429(server: str, store: Store) -> None:
+    """
+    Of 50 sign-ups over JSON-RPC from one address, those past the sign-up
+    limit (20) are 429 with Retry-After and make no account.  Before, 30
+    accounts took 1.1 s.
+    """
+    codes = []
+    for n in range(50):
+        code, answer = await rpc(
+            server, "julython.signup", [f"p{n}", "correct horse", f"p{n}@example.com"]
+        )
+        codes.append(answer["error"]["code"] if "error" in answer else code)
+        if code == 429:
+            assert answer["error"]["data"]["retry_after"] > 0
+    assert codes == [200] * 20 + [429] * 30
+    assert (await store.board("people", None, 0, 100)).models == ()
+    _, answer = await rpc(server, "julython.player", {"username": "p20"})
+    assert answer["error"]["code"] == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_batch_of_sign_ups_makes_at_most_the_limit(
+    server: str, store: Store
+) -> None:
+    """
+    A batch of 50 sign-ups makes at most the limit's 20 accounts; every
+    other call is refused, each answer saying why (429, or 503 when the
+    password pool is full), and those make nothing.  Before, it made 50.
+    """
+    batch = [
+        {
+            "jsonrpc": "2.0",
+            "id": n,
+            "method": "julython.signup",
+            "params": [f"p{n}", "correct horse", f"p{n}@example.com"],
+        }
+        for n in range(50)
+    ]
+    response = await treq.post(
+        server + "/json/",
+        data=json.dumps(batch).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    answers = json.loads(await response.content())
+    made = {a["result"]["username"] for a in answers if "result" in a}
+    assert 1 <= len(made) <= 20
+    assert {a["error"]["code"] for a in answers if "error" in a} <= {429, 503}
+    for n in range(50):
+        _, answer = await rpc(server, "julython.player", {"username": f"p{n}"})
+        assert ("result" in answer) == (f"p{n}" in made)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_taken_email_is_not_told(server: str, store: Store) -> None:
+    """
+    Signing up with an e-mail another player has answers as with a free
+    one: the account is made, and the e-mail stays its owner's.  A taken
+    username may be said.  Before, the answer said the e-mail was taken.
+    """
+    await signup(server)
+    code, answer = await rpc(
+        server, "julython.signup", ["eve", "correct horse", "ada@example.com"]
+    )
+    assert code == 200 and answer["result"]["username"] == "eve"
+    code, free = await rpc(
+        server, "julython.signup", ["fay", "correct horse", "fay@example.com"]
+    )
+    assert answer["result"].keys() == free["result"].keys()
+    assert await store.emails("ada") == ["ada@example.com"]
+    assert await store.emails("eve") == []
+    _, answer = await rpc(
+        server, "julython.signup", ["ada", "correct horse", "new@example.com"]
+    )
+    assert answer["error"]["code"] == 409 and "username" in answer["error"]["message"]
+    assert "ada@example.com" not in json.dumps(answer)
+
+
+@pytest_twisted.ensureDeferred
+async def test_unknown_usernames_cost_as_much_as_known_ones(
+    server_with: Callable[[Config], str], config: Config
+) -> None:
+    """
+    A wrong password for a username nobody has takes as long as for one
+    that exists (compared loosely, by medians).  Before, an unknown
+    username answered in 1 ms and a known one in 30.
+    """
+    generous = Limit(1000, 60.0)
+    limits = {**config.rate_limits, "credentials": generous}
+    server = server_with(
+        attrs.evolve(config, rate_limits={**limits, "credentials-user": generous})
+    )
+    await signup(server)
+
+    async def timed(username: str) -> float:
+        start = time.perf_counter()
+        code, _ = await rpc(
+            server, "julython.whoami", auth=basic(username, "guess guess")
+        )
+        assert code == 401
+        return time.perf_counter() - start
+
+    await timed("nobody")
+    known = statistics.median([await timed("ada") for _ in range(5)])
+    unknown = statistics.median([await timed("nobody") for _ in range(5)])
+    assert unknown > known / 3

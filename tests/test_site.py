@@ -1,6 +1,6 @@
 """
-The Site around every resource: body limits by path, and a stop that lets
-requests in flight finish.
+The Site around every resource: body limits by path, a stop that lets
+requests in flight finish, and the services it owns.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import socket
 
 import pytest_twisted
 import treq
+from twisted.application.service import Service
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from twisted.logger import LogEvent, LogLevel, formatEvent, globalLogPublisher
@@ -208,3 +209,21 @@ async def test_streamed_bodies_skip_the_buffer() -> None:
         assert streams[-1].aborted and not streams[-1].ended
     finally:
         await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_owned_services_run_while_it_listens() -> None:
+    """
+    The services a Site owns (a password pool of a Site built on its own)
+    start with its first port and stop with its last, once each.
+    """
+    owned = Service()
+    site = JulythonSite(Slow(), services=[owned])
+    assert not owned.running
+    one = reactor.listenTCP(0, site, interface="127.0.0.1")
+    two = reactor.listenTCP(0, site, interface="127.0.0.1")
+    assert owned.running
+    await one.stopListening()
+    assert owned.running
+    await two.stopListening()
+    assert not owned.running

@@ -1,29 +1,35 @@
-# -*- test-case-name: tests.test_methods -*-
+# -*- test-case-name: tests.auth.test_authenticator,tests.test_methods -*-
 """
 Who is asking: turns the credentials of a request (the admin token, a
-player's API token, a username and password) into a L{Principal}.
+player's API token, a username and password) into a L{Principal}, at every
+door: JSON-RPC, uploads, the sign-in form, the admin token on REST and on the
+admin pages.
+
+Every check draws on the one budget of failed credentials per client address
+and per username (L{FailureBudget}), shared by every node: past it, the
+attempt is refused with L{RateLimited} (429) before the credentials are even
+looked at, so a guess costs no scrypt.  Passwords are checked in the
+L{PasswordHasher}'s own pool, and an unknown username against its dummy
+hash, so the answer takes as long whether the player exists or not.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
 import attrs
 from twisted.web.iweb import IRequest
 
 from julytwisted import rpc
-from julytwisted.auth.passwords import verify_password
-from julytwisted.errors import (
-    Forbidden,
-)
+from julytwisted.auth.hashing import PasswordHasher
+from julytwisted.errors import Forbidden
 from julytwisted.store import Store
+from julytwisted.store.failures import FailureBudget
+from julytwisted.store.ratelimit import RateLimiter
 
-_T = TypeVar("_T")
-
-#: Runs a blocking function off the reactor (password hashing).
-RunInThread = Callable[[Callable[[], _T]], Awaitable[_T]]
+#: Finds a request's client address (L{julytwisted.store.ratelimit.ClientAddress}).
+Address = Callable[[IRequest], str]
 
 
 @attrs.frozen
@@ -38,30 +44,60 @@ class Principal:
     username: str | None
     admin: bool = False
 
+    @property
+    def limit_key(self) -> str:
+        """
+        How rate limits count this principal's requests: C{user:NAME}, or
+        C{admin}; never read as a client address.
+        """
+        return "admin" if self.username is None else f"user:{self.username}"
+
 
 class Authenticator:
     """
     Turns credentials into a L{Principal}: the admin token, a player's API
-    token, or a player's username and password.
+    token, or a player's username and password; each check guarded by the
+    failure budget.
     """
 
     def __init__(
-        self, store: Store, admin_token: str | None, run_in_thread: RunInThread[Any]
+        self,
+        store: Store,
+        admin_token: str | None,
+        hasher: PasswordHasher,
+        budget: FailureBudget,
+        address: Address,
     ) -> None:
+        """
+        @param admin_token: the admin token, or L{None} when there is none.
+        @param hasher: checks passwords off the reactor.
+        @param budget: the failed credentials each address and username may
+            still spend.
+        @param address: finds a request's client address.
+        """
         self._store = store
         self._admin_token = admin_token
-        self._run_in_thread = run_in_thread
+        self._hasher = hasher
+        self._budget = budget
+        self.address = address
 
     async def __call__(
-        self, request: object, credentials: rpc.Credentials
+        self, request: IRequest, credentials: rpc.Credentials
     ) -> Principal | None:
-        """@return: who the credentials name, or L{None} when they are wrong."""
+        """
+        The C{authenticate} of L{rpc.JSONRPCResource}.
+
+        @return: who the credentials name, or L{None} when they are wrong.
+        @raise RateLimited: when the budget is spent, before any check, or
+            by this failure.
+        @raise Overloaded: when too many password checks wait already.
+        """
         if credentials.scheme == "bearer":
-            return await self._bearer(credentials.token or "")
+            return await self.bearer(request, credentials.token or "")
         if credentials.username is None or credentials.password is None:
             return None
         username = credentials.username.lower()
-        ok = await self.check_password(username, credentials.password)
+        ok = await self.check_password(request, username, credentials.password)
         return Principal(username) if ok else None
 
     async def player(self, request: IRequest) -> str | None:
@@ -73,6 +109,7 @@ class Authenticator:
         @return: the username, or L{None} without credentials or with wrong
             ones.
         @raise Forbidden: for the admin token, which names no player.
+        @raise RateLimited: when the budget is spent.
         """
         credentials = rpc.header_credentials(request)
         if credentials is None:
@@ -84,22 +121,78 @@ class Authenticator:
             raise Forbidden("this is for players; the admin token names none")
         return principal.username
 
-    async def check_password(self, username: str, password: str) -> bool:
-        """@return: whether C{password} is the player's; hashed off the reactor."""
-        stored = await self._store.password_hash(username.lower())
-        if stored is None:
+    async def check_password(
+        self, request: IRequest, username: str, password: str
+    ) -> bool:
+        """
+        @return: whether C{password} is the player's; checked off the
+            reactor, as slowly for a username nobody has.
+        @raise RateLimited: when the budget of the request's address or of
+            C{username} is spent, before any check, or by this failure.
+        @raise Overloaded: when too many password checks wait already.
+        """
+        address = self.address(request)
+        username = username.lower()
+        await self._budget.check(address, username)
+        stored = await self._store.password_hash(username)
+        if await self._hasher.verify(password, stored, address):
+            return True
+        await self._budget.spend(address, username)
+        return False
+
+    async def check_admin_token(self, request: IRequest, given: str) -> bool:
+        """
+        @return: whether C{given} is the admin token (never, without one).
+        @raise RateLimited: when the budget of the request's address is
+            spent, before any check, or by this failure.
+        """
+        address = self.address(request)
+        await self._budget.check(address)
+        if self._is_admin_token(given):
+            return True
+        await self._budget.spend(address)
+        return False
+
+    async def bearer(self, request: IRequest, token: str) -> Principal | None:
+        """
+        @return: the admin, or the player whose API token C{token} is, or
+            L{None}.
+        @raise RateLimited: when the budget of the request's address is
+            spent, before any check, or by this failure.
+        """
+        address = self.address(request)
+        await self._budget.check(address)
+        if self._is_admin_token(token):
+            return Principal(None, admin=True)
+        owner = await self._store.token_owner(token) if token else None
+        if owner is not None:
+            return Principal(owner)
+        await self._budget.spend(address)
+        return None
+
+    def _is_admin_token(self, given: str) -> bool:
+        if not self._admin_token:
             return False
-        return bool(
-            await self._run_in_thread(lambda: verify_password(password, stored))
+        return hmac.compare_digest(
+            given.encode("utf-8"), self._admin_token.encode("utf-8")
         )
 
-    async def _bearer(self, token: str) -> Principal | None:
-        if self._admin_token and hmac.compare_digest(
-            token.encode(), self._admin_token.encode()
-        ):
-            return Principal(None, admin=True)
-        owner = await self._store.token_owner(token)
-        return None if owner is None else Principal(owner)
+
+def limit_by_principal(
+    limiter: RateLimiter, name: str
+) -> Callable[[IRequest, object], Awaitable[float | None]]:
+    """
+    @return: the C{admit} of L{rpc.JSONRPCResource}: counts each request
+        against the limit C{name} per principal when its C{Authorization}
+        header proved one, else per client address, so that credentials that
+        prove nothing buy no allowance of their own.
+    """
+
+    async def admit(request: IRequest, user: object) -> float | None:
+        principal = user.limit_key if isinstance(user, Principal) else None
+        return await limiter.wait(name, request, principal)
+
+    return admit
 
 
-__all__ = ["Authenticator", "Principal", "RunInThread"]
+__all__ = ["Address", "Authenticator", "Principal", "limit_by_principal"]

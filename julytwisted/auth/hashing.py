@@ -63,6 +63,7 @@ class PasswordHasher(Service):
         self._queues: OrderedDict[str, deque[Callable[[], None]]] = OrderedDict()
         self._waiting = 0
         self._running = 0
+        self._runs = 0
         self._dummy: str | None = None
 
     def startService(self) -> None:
@@ -77,6 +78,11 @@ class PasswordHasher(Service):
     def waiting(self) -> int:
         """Hashes waiting for a thread now."""
         return self._waiting
+
+    @property
+    def runs(self) -> int:
+        """Hashes and checks handed to a thread since this hasher was made."""
+        return self._runs
 
     async def hash(self, password: object, client: str) -> str:
         """
@@ -117,6 +123,7 @@ class PasswordHasher(Service):
 
         def start() -> None:
             self._running += 1
+            self._runs += 1
             done = deferToThreadPool(self._reactor, self._pool, work)
             done.addBoth(self._finished)
             done.chainDeferred(result)

@@ -257,9 +257,12 @@ class Options(usage.Options):
         """
         Set a rate limit NAME=COUNT/PERIOD (COUNT at once, then COUNT per
         PERIOD; periods like s, m, h, 10m), or NAME=off. Names: webhooks
-        (per address; default 1200/m), rpc (per token, else address; 600/m),
-        login (sign-ups and logins per address; 10/m), live (websocket
-        connects per address; 120/m). Repeatable.
+        (per address; default 1200/m), rpc (per player, else address;
+        600/m), login (sign-up and sign-in forms per address; 10/m), signup
+        (accounts made per address, at every door; 20/h), live (websocket
+        connects per address; 120/m), credentials (failed credentials per
+        address, at every door; 10/10m), credentials-user (failed
+        credentials per username; 20/h). Repeatable.
         """
         name, limit = parse_limit(spec)
         self._limits[name] = limit

@@ -96,14 +96,21 @@ class Limit:
 
 #: The rate limits by name, and their defaults: webhook posts per client
 #: address (a code host posts from few addresses: keep it generous),
-#: JSON-RPC requests per token (per address when anonymous), sign-ups and
-#: logins per address, websocket connects per address (besides the number
-#: of websockets held at once, C{--live-ip-limit}).
+#: JSON-RPC requests per player (per address when the credentials prove
+#: none), sign-ups and logins per address, accounts made per address (by
+#: the sign-up form, C{julython.signup} or a sign-in with a code host),
+#: websocket connects per address (besides the number of websockets held at
+#: once, C{--live-ip-limit}); and the budget of failed credentials at every
+#: door, per address and per username (L{julytwisted.store.failures}): only
+#: failures spend those two.
 DEFAULT_LIMITS: dict[str, Limit | None] = {
     "webhooks": Limit(1200, 60.0),
     "rpc": Limit(600, 60.0),
     "login": Limit(10, 60.0),
+    "signup": Limit(20, 3600.0),
     "live": Limit(120, 60.0),
+    "credentials": Limit(10, 600.0),
+    "credentials-user": Limit(20, 3600.0),
 }
 
 

@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from klein import Klein
-from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
 
 from julytwisted.auth import accounts as use_cases
-from julytwisted.auth.authenticator import Authenticator, RunInThread
+from julytwisted.auth.accounts import SignUps
+from julytwisted.auth.authenticator import Authenticator
 from julytwisted.auth.sessions import Sessions, Viewer
 from julytwisted.errors import (
     Forbidden,
@@ -66,46 +66,6 @@ _SAVED = {
 }
 
 
-class _Throttle:
-    """
-    Failed sign-ins counted per username in this process: after
-    C{attempts} within C{window} seconds, that username waits out the rest
-    of the window.  Slows guessing; scrypt already costs each guess tens of
-    milliseconds of a thread.
-    """
-
-    def __init__(self, clock: IReactorTime, attempts: int = 5, window: int = 900):
-        self._clock = clock
-        self._attempts = attempts
-        self._window = window
-        self._failures: dict[str, list[float]] = {}
-
-    def _recent(self, username: str) -> list[float]:
-        since = self._clock.seconds() - self._window
-        recent = [t for t in self._failures.get(username, ()) if t > since]
-        if recent:
-            self._failures[username] = recent
-        else:
-            self._failures.pop(username, None)
-        return recent
-
-    def wait(self, username: str) -> int:
-        """@return: whole seconds until C{username} may try again; 0 now."""
-        recent = self._recent(username)
-        if len(recent) < self._attempts:
-            return 0
-        left = recent[-self._attempts] + self._window - self._clock.seconds()
-        return max(1, math.ceil(left))
-
-    def failed(self, username: str) -> None:
-        if len(self._failures) > 100_000:
-            self._failures.clear()
-        self._failures.setdefault(username, []).append(self._clock.seconds())
-
-    def clear(self, username: str) -> None:
-        self._failures.pop(username, None)
-
-
 #: The largest body an account or admin form may send.
 FORM_MAX_BODY = 64 * 1024
 
@@ -127,22 +87,23 @@ class Accounts:
         queue: Queue,
         sessions: Sessions,
         authenticator: Authenticator,
-        run_in_thread: RunInThread[Any],
-        clock: IReactorTime,
+        sign_ups: SignUps,
         limiter: RateLimiter | None = None,
     ) -> None:
         """
-        @param clock: the time failed sign-ins are counted by.
-        @param limiter: limits sign-ups and sign-ins per client address, on
-            every node (the C{login} limit).
+        @param authenticator: checks passwords, within the budget of failed
+            credentials every door shares.
+        @param sign_ups: makes accounts, within the sign-up limit every door
+            shares.
+        @param limiter: limits the sign-up and sign-in forms per client
+            address, on every node (the C{login} limit).
         """
         self.store = store
         self.queue = queue
         self.sessions = sessions
         self.renderer = Renderer(sessions)
         self._authenticator = authenticator
-        self._run_in_thread = run_in_thread
-        self._throttle = _Throttle(clock)
+        self._sign_ups = sign_ups
         self._limiter = limiter
 
     @app.handle_errors(SignInRequired)
@@ -236,9 +197,8 @@ class Accounts:
         if refused is not None:
             return refused
         try:
-            player = await use_cases.sign_up(
-                self.store,
-                self._run_in_thread,
+            player = await self._sign_ups.sign_up(
+                request,
                 form.get("username", ""),
                 form.get("password", ""),
                 form.get("email", ""),
@@ -291,30 +251,35 @@ class Accounts:
         )
         if refused is not None:
             return refused
-        wait = self._throttle.wait(username)
-        if wait:
-            status = error_status(request, RateLimited(wait, "sign-in"))
-            minutes = -(-wait // 60)
-            text = (
-                "Too many failed sign-ins for this username: try again in "
-                f"{minutes} minute{'s' * (minutes != 1)}."
+        try:
+            ok = bool(username and password) and (
+                await self._authenticator.check_password(request, username, password)
             )
-            content = [message(text, error=True), self._login_form(request, username)]
-            return await self._show(request, "Sign in", content, status)
-        if (
-            username
-            and password
-            and await self._authenticator.check_password(username, password)
-        ):
-            self._throttle.clear(username)
+        except RateLimited as e:
+            minutes = max(1, math.ceil(e.retry_after / 60))
+            text = (
+                "Too many failed sign-ins from your address or for this "
+                f"username: try again in {minutes} minute{'s' * (minutes != 1)}."
+            )
+            return await self._refused(request, username, e, text)
+        except JulythonError as e:
+            return await self._refused(request, username, e, e.message)
+        if ok:
             await self.sessions.start(request, Viewer(username))
             return redirect(request, "/profile")
-        self._throttle.failed(username)
         content = [
             message("That username and password do not match.", error=True),
             self._login_form(request, form.get("username", "")),
         ]
         return await self._show(request, "Sign in", content, 401)
+
+    async def _refused(
+        self, request: IRequest, username: str, error: JulythonError, text: str
+    ) -> bytes:
+        """The sign-in form again, saying why the attempt was not checked."""
+        status = error_status(request, error)
+        content = [message(text, error=True), self._login_form(request, username)]
+        return await self._show(request, "Sign in", content, status)
 
     @app.route("/logout", methods=["POST"])
     async def logout(self, request: IRequest) -> bytes:
@@ -418,31 +383,29 @@ class Accounts:
         """
         form = self._form(request)
         username = await self._player(request)
-        wait = self._throttle.wait(username)
-        if wait:
-            error: JulythonError = RateLimited(wait, "sign-in")
-            minutes = -(-wait // 60)
-            text = f"Too many wrong passwords: try again in {minutes} min."
-            return await self._refused(request, username, text, error)
         current = form.get("current_password", "")
-        if not (
-            current and await self._authenticator.check_password(username, current)
-        ):
-            self._throttle.failed(username)
+        try:
+            ok = bool(current) and await self._authenticator.check_password(
+                request, username, current
+            )
+        except RateLimited as e:
+            minutes = max(1, math.ceil(e.retry_after / 60))
+            text = f"Too many wrong passwords: try again in {minutes} min."
+            return await self._profile_refused(request, username, text, e)
+        if not ok:
             text = "That is not your current password."
-            return await self._refused(request, username, text, Forbidden())
-        self._throttle.clear(username)
+            return await self._profile_refused(request, username, text, Forbidden())
         try:
             await use_cases.change_password(
                 self.store,
                 self.sessions,
-                self._run_in_thread,
+                self._sign_ups.hasher,
                 username,
                 form.get("new_password", ""),
                 keep=request,
             )
         except InvalidInput as error:
-            return await self._refused(request, username, error.message, error)
+            return await self._profile_refused(request, username, error.message, error)
         return redirect(request, "/profile?saved=password")
 
     @app.route("/profile/end-sessions", methods=["POST"])
@@ -453,7 +416,7 @@ class Accounts:
         await self.sessions.end_sessions(username, keep=request)
         return redirect(request, "/profile?saved=sessions")
 
-    async def _refused(
+    async def _profile_refused(
         self, request: IRequest, username: str, text: str, error: JulythonError
     ) -> bytes:
         """The profile again, saying why a change was refused."""

@@ -9,15 +9,16 @@ own, mounted by L{julytwisted.site.Root} at C{/admin}.
 
 from __future__ import annotations
 
-import hmac
+import math
 from collections.abc import Sequence
 
 from klein import Klein
 from twisted.web.iweb import IRequest
 from twisted.web.template import tags
 
+from julytwisted.auth.authenticator import Authenticator
 from julytwisted.auth.sessions import Sessions, Viewer
-from julytwisted.errors import Forbidden, JulythonError
+from julytwisted.errors import Forbidden, JulythonError, RateLimited
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import UNSET, JobStatus, WaitingTeam
 from julytwisted.pages._html import Content, field, message, post_form
@@ -42,18 +43,26 @@ class Admin:
     segment = b"admin"
 
     def __init__(
-        self, store: Store, queue: Queue, sessions: Sessions, admin_token: str | None
+        self,
+        store: Store,
+        queue: Queue,
+        sessions: Sessions,
+        admin_token: str | None,
+        authenticator: Authenticator,
     ) -> None:
         """
         @param admin_token: the token that signs a browser in as admin; none
             when L{None} (then only admin players are admins).  C{sessions}
             must be given the same, since it binds admin sessions to it.
+        @param authenticator: checks a token typed in, within the budget of
+            failed credentials every door shares.
         """
         self.store = store
         self.queue = queue
         self.sessions = sessions
         self.renderer = Renderer(sessions)
         self._admin_token = admin_token
+        self._authenticator = authenticator
 
     install_error_pages(app)
 
@@ -87,10 +96,19 @@ class Admin:
     @app.route("/admin/login", methods=["POST"])
     async def admin_login(self, request: IRequest) -> bytes:
         form = self._form(request)
-        given = form.get("token", "").encode("utf-8")
-        if self._admin_token and hmac.compare_digest(
-            given, self._admin_token.encode("utf-8")
-        ):
+        try:
+            ok = await self._authenticator.check_admin_token(
+                request, form.get("token", "")
+            )
+        except RateLimited as e:
+            minutes = max(1, math.ceil(e.retry_after / 60))
+            text = (
+                "Too many wrong tokens from your address: try again in "
+                f"{minutes} minute{'s' * (minutes != 1)}."
+            )
+            content = [message(text, error=True), self._admin_login(request)]
+            return await self._show(request, "Admin", content, error_status(request, e))
+        if ok:
             viewer = await self.sessions.viewer(request)
             await self.sessions.start(request, Viewer(viewer.username, admin=True))
             return redirect(request, "/admin/")

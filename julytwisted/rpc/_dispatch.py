@@ -4,6 +4,11 @@ The dispatch of request objects to methods: batches run concurrently, each
 call authenticated, bound, run under a deadline and answered in its own
 version's envelope.
 
+Credentials are proved once per HTTP request, however many calls it holds:
+the C{Authorization} header's before any call runs, and the C{username,
+password} params of calls one set at a time (L{_Proofs}), so that a batch
+cannot try many passwords at once.
+
 Every error a call meets travels down its Deferred's errback chain and becomes
 an error object in one place, L{Dispatcher.error_for}.
 """
@@ -121,6 +126,11 @@ class Incoming:
     via_get: bool = False
 
 
+#: What L{Dispatcher.handle} is given when the request's header credentials
+#: are still to be proved.
+UNPROVED = object()
+
+
 def _pending(d: Deferred[Any]) -> bool:
     return not d.called or bool(d.paused)
 
@@ -159,6 +169,79 @@ def _credentials(username: object, password: object) -> Credentials:
     return Credentials("params", username=username, password=password)
 
 
+class _Proofs:
+    """
+    The proving of the credentials the calls of one request carry as params:
+    one set at a time, each distinct set once, and none after one has
+    failed, whose error answers every later call that needs proving.  Run
+    concurrently, a batch of a thousand calls with a thousand passwords
+    would otherwise cost a thousand password checks, and find the right one.
+
+    Calls are answered in the order they asked, in a loop rather than by
+    callbacks that each start the next, so that a batch of a thousand
+    answered from one proof does not recurse a thousand deep.
+    """
+
+    def __init__(self, authenticate: Authenticator, request: IRequest) -> None:
+        """
+        @param authenticate: the user credentials prove, or L{None}; it may
+            raise.
+        @param request: the request the credentials came with.
+        """
+        self._authenticate = authenticate
+        self._request = request
+        self._proven: dict[Credentials, object] = {}
+        self._refusal: BaseException | None = None
+        self._waiting: list[tuple[Credentials, Deferred[object]]] = []
+        self._proving = False
+        self._settling = False
+
+    def user(self, credentials: Credentials) -> Deferred[object]:
+        """
+        @return: the user C{credentials} prove, once the sets asked for
+            before them are proved; cancelling it gives up its place.
+        @raise AuthenticationError: (in the Deferred) when they prove no one.
+        """
+        d: Deferred[object] = Deferred(self._forget)
+        self._waiting.append((credentials, d))
+        self._settle()
+        return d
+
+    def _forget(self, gone: Deferred[object]) -> None:
+        self._waiting = [(c, d) for c, d in self._waiting if d is not gone]
+
+    def _settle(self) -> None:
+        """Answer the calls waiting, in order, up to one still to be proved."""
+        if self._settling:
+            return
+        self._settling = True
+        try:
+            while self._waiting and not self._proving:
+                credentials, d = self._waiting[0]
+                if self._refusal is None and credentials not in self._proven:
+                    self._proving = True
+                    proof = _deferred(self._authenticate, self._request, credentials)
+                    proof.addBoth(self._proved, credentials)
+                    continue
+                del self._waiting[0]
+                if self._refusal is not None:
+                    d.errback(Failure(self._refusal))
+                else:
+                    d.callback(self._proven[credentials])
+        finally:
+            self._settling = False
+
+    def _proved(self, user: object, credentials: Credentials) -> None:
+        self._proving = False
+        if isinstance(user, Failure):
+            self._refusal = user.value
+        elif user is None:
+            self._refusal = AuthenticationError("bad credentials")
+        else:
+            self._proven[credentials] = user
+        self._settle()
+
+
 def _timed_out(result: object, timeout: float) -> object:
     if isinstance(result, Failure) and result.check(CancelledError):
         return Failure(ServerError(f"method timed out after {timeout:g} s"))
@@ -190,10 +273,15 @@ class Dispatcher:
     observe: Callable[[str | None, int], None] | None = None
     present: Callable[[object], object] | None = None
 
-    def handle_body(self, body: bytes, incoming: Incoming) -> Answer:
+    def handle_body(
+        self, body: bytes, incoming: Incoming, user: object = UNPROVED
+    ) -> Answer:
         """
         Answer a request body: one request object or a batch.
 
+        @param user: what L{identify} gave for this request: the user the
+            header credentials prove (L{None} for none), or the L{Failure}
+            that refuses every call; by default they are proved here.
         @return: the whole answer (a response object, an array of them, or
             no text at all), or a Deferred that fires with it, never with a
             failure; cancelling it cancels the calls.  Its C{error} is set
@@ -203,9 +291,11 @@ class Dispatcher:
             payload = parse_body(body)
         except ParseError as e:
             return Reply(encode(failure("2.0", None, e)), e)
-        return self.handle(payload, incoming)
+        return self.handle(payload, incoming, user)
 
-    def handle(self, payload: object, incoming: Incoming) -> Answer:
+    def handle(
+        self, payload: object, incoming: Incoming, user: object = UNPROVED
+    ) -> Answer:
         """Answer a decoded request body: see L{handle_body}."""
         batch = isinstance(payload, list)
         entries = payload if isinstance(payload, list) else [payload]
@@ -217,31 +307,26 @@ class Dispatcher:
             )
             return Reply(encode(failure("2.0", None, error)), error)
         planned = [self._plan(entry, batch) for entry in entries]
-        if incoming.credentials is None or not any(
-            isinstance(p, Call) for p in planned
-        ):
-            return self._settle(self._run_all(planned, incoming, None), batch)
+        if user is UNPROVED:
+            if incoming.credentials is not None and any(
+                isinstance(p, Call) for p in planned
+            ):
+                answer: Deferred[Reply] = self.identify(incoming).addBoth(
+                    self._answer_all, planned, incoming, batch
+                )
+                return answer
+            user = None
+        return self._answer_all(user, planned, incoming, batch)
 
-        def run_all(user: object) -> Answer:
-            return self._settle(self._run_all(planned, incoming, user), batch)
+    def identify(self, incoming: Incoming) -> Deferred[object]:
+        """
+        Prove the credentials of the request's C{Authorization} header, once
+        for all its calls.
 
-        def refuse_all(reason: Failure) -> Reply:
-            error = self.error_for(reason, "authenticate")
-            return self._combine(self._refuse_all(planned, error), batch)
-
-        answer: Deferred[Reply] = self._authenticate(incoming).addCallbacks(
-            run_all, refuse_all
-        )
-        return answer
-
-    def _plan(self, entry: object, in_batch: bool) -> Call | Reply:
-        try:
-            return parse_call(entry, in_batch)
-        except InvalidRequestObject as refused:
-            text = encode(failure(refused.version, refused.id, refused.error))
-            return Reply(text, refused.error)
-
-    def _authenticate(self, incoming: Incoming) -> Deferred[object]:
+        @return: fires with the user they prove, or L{None} when there are
+            none or they prove nothing; fails with what C{authenticate}
+            raised.
+        """
         credentials = incoming.credentials
         complete = credentials is not None and (
             credentials.token is not None or credentials.username is not None
@@ -253,12 +338,32 @@ class Dispatcher:
             d.addTimeout(self.timeout, self.clock(), onTimeoutCancel=_timed_out)
         return d
 
-    def _run_all(
-        self, planned: list[Call | Reply], incoming: Incoming, user: object
-    ) -> list[Answer]:
-        return [
-            self.run(p, incoming, user) if isinstance(p, Call) else p for p in planned
+    def _answer_all(
+        self,
+        user: object,
+        planned: list[Call | Reply],
+        incoming: Incoming,
+        batch: bool,
+    ) -> Answer:
+        if isinstance(user, Failure):
+            error = self.error_for(user, "authenticate")
+            return self._combine(self._refuse_all(planned, error), batch)
+        authenticate = self.authenticate
+        proofs = None
+        if authenticate is not None:
+            proofs = _Proofs(authenticate, incoming.request)
+        answers = [
+            self.run(p, incoming, user, proofs) if isinstance(p, Call) else p
+            for p in planned
         ]
+        return self._settle(answers, batch)
+
+    def _plan(self, entry: object, in_batch: bool) -> Call | Reply:
+        try:
+            return parse_call(entry, in_batch)
+        except InvalidRequestObject as refused:
+            text = encode(failure(refused.version, refused.id, refused.error))
+            return Reply(text, refused.error)
 
     def _settle(self, answers: list[Answer], batch: bool) -> Answer:
         """The replies combined, at once if every call has answered already."""
@@ -283,17 +388,26 @@ class Dispatcher:
         texts = [r.text for r in replies if r.text is not None]
         return Reply("[" + ",".join(texts) + "]" if texts else None)
 
-    def run(self, call: Call, incoming: Incoming, user: object) -> Answer:
+    def run(
+        self,
+        call: Call,
+        incoming: Incoming,
+        user: object,
+        proofs: _Proofs | None = None,
+    ) -> Answer:
         """
         Run one call under the deadline.
 
         @param user: what C{authenticate} returned for the request's header
             credentials, or L{None}.
+        @param proofs: proves the credentials the request's calls carry as
+            params, shared by the calls of one request; the call's own by
+            default, and none without C{authenticate}.
         @return: the reply, or a Deferred that fires with it, never with a
             failure; cancelling it cancels the method.
         """
         try:
-            result = self._start(call, incoming, user)
+            result = self._start(call, incoming, user, proofs)
         except Exception:
             return self._failed(Failure(), call)
         if not isinstance(result, Deferred):
@@ -304,7 +418,9 @@ class Dispatcher:
             self._succeeded, self._failed, callbackArgs=(call,), errbackArgs=(call,)
         )
 
-    def _start(self, call: Call, incoming: Incoming, user: object) -> object:
+    def _start(
+        self, call: Call, incoming: Incoming, user: object, proofs: _Proofs | None
+    ) -> object:
         method = self.lookup(call.method)
         if method is None:
             raise MethodNotFound()
@@ -322,13 +438,12 @@ class Dispatcher:
         if self.authenticate is None:
             raise AuthenticationError("bad credentials")
 
-        def authenticated(found: object) -> object:
-            if found is None:
-                raise AuthenticationError("bad credentials")
-            return self._invoke(method, call, incoming, found, args, named)
-
-        d = _deferred(self.authenticate, incoming.request, credentials)
-        return d.addCallback(authenticated)
+        if proofs is None:
+            proofs = _Proofs(self.authenticate, incoming.request)
+        d = proofs.user(credentials)
+        return d.addCallback(
+            lambda found: self._invoke(method, call, incoming, found, args, named)
+        )
 
     def _invoke(
         self,
@@ -405,6 +520,7 @@ class Dispatcher:
 
 
 __all__ = [
+    "UNPROVED",
     "Answer",
     "Authenticator",
     "CallContext",

@@ -56,10 +56,11 @@ MEDIA_TYPES = frozenset(
 )
 _ALLOW = b"GET, POST, OPTIONS"
 _CHARSETS = (b"utf-8", b"utf8")
-_STATUSES = (401, 403, 429)
+_STATUSES = (401, 403, 429, 503)
 
-#: Asked before a request's calls run: L{None} to go on, or seconds to wait.
-Admitter = Callable[[IRequest], Awaitable[float | None]]
+#: Asked before a request's calls run, with the user its C{Authorization}
+#: header proves (L{None} for none): L{None} to go on, or seconds to wait.
+Admitter = Callable[[IRequest, object], Awaitable[float | None]]
 
 
 async def _awaited(value: Awaitable[float | None]) -> float | None:
@@ -189,9 +190,13 @@ class JSONRPCResource(Resource):
         """
         @param authenticate: C{authenticate(request, credentials)} returns the
             user the credentials prove, or L{None}; or a Deferred or
-            coroutine of that.  Called for every request with an
-            C{Authorization} header, and for each call of an authenticated
-            method that passes C{username, password} params instead.
+            coroutine of that.  Called once for every request with an
+            C{Authorization} header, before its calls run, and for the
+            calls of authenticated methods that pass C{username, password}
+            params instead: one set at a time, each distinct set once per
+            request, and none after one failed, whose error then answers
+            the rest of the batch.  What it raises answers the calls
+            concerned, through C{translate}.
         @param cors_origins: the origins browsers may call from: C{"*"} for
             any (without credentials), or a list whose members are echoed
             with credentials allowed; empty or L{None} for no CORS headers.
@@ -207,9 +212,15 @@ class JSONRPCResource(Resource):
         @param observe: told of every call, for metrics: the method's name
             (L{None} when no method has the name called) and C{0} or the
             error code.
-        @param admit: asked before each request's calls run (a rate limit):
-            returns L{None} to go on, or the seconds to wait, which answers
-            the request with error 429 and HTTP 429 with C{Retry-After}.
+        @param admit: C{admit(request, user)}, asked before each request's
+            calls run (a rate limit), once its C{Authorization} header is
+            proved: C{user} is what C{authenticate} returned for it
+            (L{None} without one, or when it proves nothing), so that a
+            limit can count per user, and per address otherwise.  Returns
+            L{None} to go on, or the seconds to wait, which answers the
+            request with error 429 and HTTP 429 with C{Retry-After}.  A
+            request whose header C{authenticate} refused by raising is
+            answered with that error, without asking.
         @param present: turns each method's result into JSON-ready data
             before it is encoded, so that methods may return the
             application's own records; results are sent as they are by
@@ -320,7 +331,7 @@ class JSONRPCResource(Resource):
             return self._too_large(request)
         incoming = Incoming(request, header_credentials(request))
         answer = self._admitted(
-            request, lambda: self.dispatcher.handle_body(body, incoming)
+            incoming, lambda user: self.dispatcher.handle_body(body, incoming, user)
         )
         return self._answer(request, answer, media)
 
@@ -337,7 +348,8 @@ class JSONRPCResource(Resource):
                 return self._bare_get(request, path)
             body = _request_in_query(query)
             answer = self._admitted(
-                request, lambda: self.dispatcher.handle_body(body, incoming)
+                incoming,
+                lambda user: self.dispatcher.handle_body(body, incoming, user),
             )
             return self._answer(request, answer, media)
         if len(path) > 1:
@@ -349,22 +361,39 @@ class JSONRPCResource(Resource):
         except UnicodeDecodeError:
             return self._http_error(request, 400, "the method or params are not UTF-8")
         call = {"jsonrpc": "2.0", "method": name, "params": params, "id": None}
-        answer = self._admitted(request, lambda: self.dispatcher.handle(call, incoming))
+        answer = self._admitted(
+            incoming, lambda user: self.dispatcher.handle(call, incoming, user)
+        )
         return self._answer(request, answer, media)
 
-    def _admitted(self, request: IRequest, run: Callable[[], Answer]) -> Answer:
-        """C{run()}, once C{admit} lets the request through."""
+    def _admitted(self, incoming: Incoming, run: Callable[[object], Answer]) -> Answer:
+        """
+        C{run(user)}, once the request's header credentials are proved and
+        C{admit} lets it through; C{user} is the L{Failure} that refuses
+        every call when proving them raised.
+        """
+        if incoming.credentials is None and self._admit is None:
+            return run(None)
+        identified = self.dispatcher.identify(incoming)
         if self._admit is None:
-            return run()
+            return identified.addBoth(run)
+        admit = self._admit
 
-        def decided(wait: float | None) -> Answer:
+        def identified_as(user: object) -> Answer:
+            if isinstance(user, Failure):
+                return run(user)
+            asked = _awaited(admit(incoming.request, user))
+            d: Deferred[Any] = Deferred.fromCoroutine(asked)
+            return d.addCallback(decided, user)
+
+        def decided(wait: float | None, user: object) -> Answer:
             if wait is None:
-                return run()
+                return run(user)
             error = JSONRPCError(429, "rate limited", {"retry_after": wait})
             return Reply(encode(failure("2.0", None, error)), error)
 
-        d: Deferred[Any] = Deferred.fromCoroutine(_awaited(self._admit(request)))
-        return d.addCallback(decided)
+        answer: Deferred[Reply] = identified.addBoth(identified_as)
+        return answer
 
     def _bare_get(self, request: IRequest, path: list[bytes]) -> bytes:
         if b"text/html" in (request.getHeader(b"accept") or b""):
@@ -419,7 +448,12 @@ class JSONRPCResource(Resource):
         request.finish()
 
     def _status(self, request: IRequest, error: JSONRPCError | None) -> None:
-        """The one place an error object sets the HTTP status."""
+        """
+        The one place an error object sets the HTTP status: a single call's
+        401, 403, 429 or 503 is also the answer's, with a challenge for 401
+        and C{Retry-After} for 429 and 503 when the error's data says when
+        (C{retry_after}).
+        """
         if error is None or error.code not in _STATUSES:
             return
         request.setResponseCode(error.code)
@@ -430,7 +464,7 @@ class JSONRPCResource(Resource):
                 scheme = b"Bearer"
             request.setHeader(b"WWW-Authenticate", scheme + b' realm="jsonrpc"')
         data = error.data
-        if error.code == 429 and isinstance(data, dict):
+        if error.code in (429, 503) and isinstance(data, dict):
             retry = data.get("retry_after")
             if isinstance(retry, int | float) and not isinstance(retry, bool):
                 request.setHeader(b"Retry-After", b"%d" % max(0, math.ceil(retry)))

@@ -16,9 +16,10 @@ L{RedisUnavailable} (503), never an unchecked guess.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from importlib.resources import files
 
-from julytwisted.config import Limit
+from julytwisted.config import DEFAULT_LIMITS, Limit
 from julytwisted.errors import RateLimited
 from julytwisted.redis_service import RedisClient, Script
 from julytwisted.store import _keys
@@ -28,12 +29,20 @@ _FAILURES = Script(
     "failures",
 )
 
-#: The default budgets: 10 failures at once per address, then one a minute
-#: (600 an hour from a single address at most); 20 at once per username,
-#: then one every 3 minutes, so that guessing one player's password from
-#: many addresses gains little.
-PER_ADDRESS = Limit(10, 600.0)
-PER_USERNAME = Limit(20, 3600.0)
+
+def _default(name: str) -> Limit:
+    limit = DEFAULT_LIMITS[name]
+    assert limit is not None
+    return limit
+
+
+#: The default budgets (C{--rate-limit credentials=...} and
+#: C{credentials-user=...}): 10 failures at once per address, then one a
+#: minute (600 an hour from a single address at most); 20 at once per
+#: username, then one every 3 minutes, so that guessing one player's password
+#: from many addresses gains little.
+PER_ADDRESS = _default("credentials")
+PER_USERNAME = _default("credentials-user")
 
 
 def _key(kind: str, value: str) -> str:
@@ -51,11 +60,20 @@ class FailureBudget:
     def __init__(
         self,
         redis: RedisClient,
-        per_address: Limit = PER_ADDRESS,
-        per_username: Limit = PER_USERNAME,
+        per_address: Limit | None = PER_ADDRESS,
+        per_username: Limit | None = PER_USERNAME,
+        on_limited: Callable[[str], None] | None = None,
     ) -> None:
+        """
+        @param per_address: the budget of each client address; L{None} for
+            none.
+        @param per_username: the budget of each username; L{None} for none.
+        @param on_limited: told C{"credentials"} each time an attempt is
+            refused, for metrics.
+        """
         self._redis = redis
         self._limits = {"a": per_address, "u": per_username}
+        self._on_limited = on_limited
 
     async def check(self, address: str, username: str | None = None) -> None:
         """
@@ -84,18 +102,21 @@ class FailureBudget:
         budgets = [("a", address)]
         if username:
             budgets.append(("u", username.lower()))
+        keys: list[str] = []
         args: list[object] = [mode]
-        for kind, _ in budgets:
+        for kind, value in budgets:
             limit = self._limits[kind]
-            args += [max(1, round(limit.period * 1e6 / limit.count)), limit.count]
+            if limit is not None:
+                keys.append(_key(kind, value))
+                args += [max(1, round(limit.period * 1e6 / limit.count)), limit.count]
+        if not keys:
+            return
         wait_us = int(
-            await self._redis.run(
-                _FAILURES,
-                keys=tuple(_key(kind, value) for kind, value in budgets),
-                args=tuple(args),
-            )
+            await self._redis.run(_FAILURES, keys=tuple(keys), args=tuple(args))
         )
         if wait_us > 0:
+            if self._on_limited is not None:
+                self._on_limited("credentials")
             raise RateLimited(wait_us / 1e6, "credentials")
 
 

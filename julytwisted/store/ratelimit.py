@@ -12,7 +12,6 @@ must not be what takes the service down.  This module spells its keys
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from importlib.resources import files
 from ipaddress import ip_address, ip_network
@@ -98,36 +97,34 @@ class RateLimiter:
         return decision
 
     async def wait(
-        self, name: str, request: IRequest, by_token: bool = False
+        self, name: str, request: IRequest, principal: str | None = None
     ) -> float | None:
         """
         Count a request against the limit C{name}, by its client address, or
-        by its credentials when C{by_token} and it carries some.
+        by the principal its credentials proved.
 
+        @param principal: who the request's credentials proved it comes
+            from, spelled so that it never reads as an address (such as
+            C{user:ada}), or L{None} to count it by its address:
+            credentials that prove nothing must buy no allowance of their
+            own, or a fresh made-up header would be a fresh allowance.
         @return: L{None} when it may go on, else the seconds to wait.
         """
-        authorization = request.getHeader(b"authorization") if by_token else None
-        client = token_key(authorization) if authorization else self.address(request)
+        client = self.address(request) if principal is None else principal
         decision = await self.check(name, client)
         return None if decision.allowed else decision.retry_after
 
-    async def admit(self, name: str, request: IRequest, by_token: bool = False) -> None:
+    async def admit(
+        self, name: str, request: IRequest, principal: str | None = None
+    ) -> None:
         """
         Like L{wait}, for code that answers with an exception.
 
         @raise RateLimited: when the request is over the limit.
         """
-        wait = await self.wait(name, request, by_token)
+        wait = await self.wait(name, request, principal)
         if wait is not None:
             raise RateLimited(wait, name)
-
-
-def token_key(authorization: bytes) -> str:
-    """
-    @return: a short digest of an Authorization header's value, so that a
-        limit per token never stores the token.
-    """
-    return hashlib.sha256(authorization).hexdigest()[:32]
 
 
 class ClientAddress:
@@ -172,5 +169,4 @@ __all__ = [
     "ClientAddress",
     "Decision",
     "RateLimiter",
-    "token_key",
 ]

@@ -1,7 +1,9 @@
 # -*- test-case-name: tests.upload.test_upload -*-
 """
 Who sends an upload: the player its credentials name (an API token, or a
-username and password), else the signed-in player of its session cookie,
+username and password, checked as at every door: within the budget of
+failed credentials, past which the upload is refused 429 before they are
+looked at), else the signed-in player of its session cookie,
 whose form must carry the session's CSRF token in the address (C{?csrf=}),
 since the body is judged only as it streams in, before any form field could
 be read.

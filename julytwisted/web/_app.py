@@ -11,7 +11,6 @@ answers it (L{julytwisted.web._errors}).
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 from werkzeug.routing import PathConverter
 
+from julytwisted.auth.authenticator import Authenticator
 from julytwisted.errors import (
     Forbidden,
     InvalidInput,
@@ -119,17 +119,22 @@ class WebApp:
         queue: Queue,
         on_push: Callable[[str, int], None] | None = None,
         limiter: RateLimiter | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
         """
         @param on_push: told of every push ingested, for metrics: the
             service it came from and how many of its commits were new.
         @param limiter: limits webhook posts per client address.
+        @param authenticator: checks the admin token, within the budget of
+            failed credentials every door shares; without it, the admin API
+            is off.
         """
         self.store = store
         self.settings = settings
         self.queue = queue
         self._on_push = on_push
         self._limiter = limiter
+        self._authenticator = authenticator
 
     # Answers
 
@@ -212,7 +217,7 @@ class WebApp:
 
     @app.route("/api/v1/people", methods=["POST"])
     async def create_player(self, request: IRequest) -> bytes:
-        self._require_admin(request)
+        await self._require_admin(request)
         body = _json_body(request)
         emails = body.get("emails", [])
         if not isinstance(emails, list):
@@ -321,16 +326,22 @@ class WebApp:
             # The commits are stored; only the announcement is lost.
             log.warn("could not queue notifications for {n} commits", n=len(new))
 
-    def _require_admin(self, request: IRequest) -> None:
-        token = self.settings.admin_token
-        if not token:
+    async def _require_admin(self, request: IRequest) -> None:
+        """
+        @raise Unauthorized: without a bearer token.
+        @raise Forbidden: for a token that is not the admin token.
+        @raise RateLimited: when the request's address has sent too many
+            wrong ones; the token is then not checked.
+        """
+        if not self.settings.admin_token or self._authenticator is None:
             raise Forbidden(
                 "the admin API is off: start the service with --admin-token"
             )
         given = _header(request, b"Authorization")
         if not given or not given.startswith("Bearer "):
             raise Unauthorized("send the admin token as Authorization: Bearer TOKEN")
-        if not hmac.compare_digest(given[len("Bearer ") :].encode(), token.encode()):
+        token = given[len("Bearer ") :]
+        if not await self._authenticator.check_admin_token(request, token):
             raise Forbidden("that token may not use the admin API")
 
 

@@ -329,6 +329,10 @@ def _create_player() -> Schema:
             _409="The username or an e-mail is taken.",
             _413="The body is over the limit.",
             _415="The body is not application/json.",
+            _429=(
+                "Too many wrong tokens from this address: the token is not"
+                " checked until Retry-After."
+            ),
             _503="",
         ),
     }

@@ -7,6 +7,7 @@ changes, and the admin pages.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode
@@ -16,7 +17,7 @@ import pytest_twisted
 import treq
 from twisted.internet import reactor, task
 
-from julytwisted.config import Config
+from julytwisted.config import Config, Limit
 from julytwisted.jobs.queue import Queue
 from julytwisted.store import Store
 from tests.builders import commit, push
@@ -26,15 +27,22 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class Visitor:
-    """A browser's cookie jar over treq, following no redirects."""
+    """
+    A browser's cookie jar over treq, following no redirects; seen from
+    C{address} by a Site that trusts 127.0.0.1 as its proxy.
+    """
 
-    def __init__(self, server: str) -> None:
+    def __init__(self, server: str, address: str | None = None) -> None:
         self.server = server
         self.cookies: dict[str, str] = {}
+        self.address = address
 
     def _headers(self, extra: dict[str, str]) -> dict[str, str]:
         jar = "; ".join(f"{k}={v}" for k, v in self.cookies.items() if v)
-        return {**extra, "Cookie": jar} if jar else extra
+        headers = {**extra, "Cookie": jar} if jar else dict(extra)
+        if self.address is not None:
+            headers["X-Forwarded-For"] = self.address
+        return headers
 
     async def _answer(self, answer: Any) -> tuple[int, bytes, Any]:
         for header in answer.headers.getRawHeaders("Set-Cookie", []):
@@ -377,26 +385,163 @@ async def test_admin_players(
             await port.stopListening()
 
 
+def budgets(config: Config, per_address: Limit, per_username: Limit) -> Config:
+    """C{config} with these budgets of failed credentials."""
+    limits = {
+        **config.rate_limits,
+        "credentials": per_address,
+        "credentials-user": per_username,
+    }
+    return attrs.evolve(config, rate_limits=limits, trusted_proxies=("127.0.0.1",))
+
+
 @pytest_twisted.ensureDeferred
-async def test_failed_sign_ins_are_throttled(server: str, clock: Any) -> None:
+async def test_failed_sign_ins_are_throttled(
+    server_with: Callable[[Config], str], config: Config
+) -> None:
     """
-    After five wrong passwords a username waits 15 minutes, even with the
-    right one; then it signs in.
+    After five wrong passwords for a username (the fifth is told at once) it
+    waits 15 minutes, even with the right password and from another address,
+    which is not checked; on every node, since the budget is in Redis.
+    Before, the count was kept in each process.
     """
-    await Visitor(server).sign_up()
-    visitor = Visitor(server)
-    for _ in range(5):
-        code, _, _ = await visitor.post(
-            "/login", {"username": "ada", "password": "wrong horse"}
-        )
+    limited = budgets(config, Limit(100, 60.0), Limit(5, 4500.0))
+    one, two = server_with(limited), server_with(limited)
+    await Visitor(one).sign_up()
+    visitor = Visitor(one, "198.51.100.1")
+    wrong = {"username": "ada", "password": "wrong horse"}
+    for _ in range(4):
+        code, _, _ = await visitor.post("/login", wrong)
         assert code == 401
-    right = {"username": "ada", "password": "correct horse"}
-    code, body, headers = await visitor.post("/login", right)
+    code, body, headers = await visitor.post("/login", wrong)
     assert code == 429 and b"try again in 15 minutes" in body
     assert headers.getRawHeaders("Retry-After") == ["900"]
-    clock.advance(900)
-    code, _, _ = await visitor.post("/login", right)
-    assert code == 303
+    right = {"username": "ada", "password": "correct horse"}
+    for node, address in ((one, "198.51.100.1"), (two, "203.0.113.7")):
+        elsewhere = Visitor(node, address)
+        code, body, headers = await elsewhere.post("/login", right)
+        assert code == 429 and b"try again in 15 minutes" in body
+        assert 899 <= int(headers.getRawHeaders("Retry-After")[0]) <= 900
+        assert "jt_session" not in elsewhere.cookies
+
+
+@pytest_twisted.ensureDeferred
+async def test_sign_in_again_once_the_budget_refills(
+    server_with: Callable[[Config], str], config: Config
+) -> None:
+    """Once the wait is over, the right password signs in."""
+    server = server_with(budgets(config, Limit(100, 60.0), Limit(2, 0.4)))
+    await Visitor(server).sign_up()
+    visitor = Visitor(server)
+    wrong = {"username": "ada", "password": "wrong horse"}
+    assert (await visitor.post("/login", wrong))[0] == 401
+    assert (await visitor.post("/login", wrong))[0] == 429
+    right = {"username": "ada", "password": "correct horse"}
+    assert (await visitor.post("/login", right))[0] == 429
+    await task.deferLater(reactor, 0.25)
+    code, _, headers = await visitor.post("/login", right)
+    assert code == 303 and headers.getRawHeaders("Location") == ["/profile"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_sign_in_guesses_from_one_address_meet_429(
+    server_with: Callable[[Config], str], config: Config
+) -> None:
+    """
+    Guesses from one address at many usernames spend the address's budget:
+    past it, 429 with Retry-After, and even a right password from there is
+    not checked; the player signs in from another address.
+    """
+    server = server_with(budgets(config, Limit(3, 60.0), Limit(100, 60.0)))
+    await Visitor(server).sign_up()
+    guesser = Visitor(server, "198.51.100.1")
+    codes = []
+    for name in ("ada", "bob", "cy", "dee"):
+        code, _, headers = await guesser.post(
+            "/login", {"username": name, "password": "wrong horse"}
+        )
+        codes.append(code)
+    assert codes == [401, 401, 429, 429]
+    assert int(headers.getRawHeaders("Retry-After")[0]) >= 1
+    right = {"username": "ada", "password": "correct horse"}
+    assert (await guesser.post("/login", right))[0] == 429
+    player = Visitor(server, "198.51.100.2")
+    assert (await player.post("/login", right))[0] == 303
+
+
+@pytest_twisted.ensureDeferred
+async def test_admin_token_guesses_meet_429(
+    server_with: Callable[[Config], str], config: Config
+) -> None:
+    """
+    Guesses at the admin token on /admin/login spend the address's budget:
+    past it, 429, and even the right token is not checked from there.
+    Before, 300 guesses took half a second and met no limit.
+    """
+    server = server_with(budgets(config, Limit(3, 60.0), Limit(100, 60.0)))
+    guesser = Visitor(server)
+    _, page, _ = await guesser.get("/admin/")
+    csrf = hidden_field(page, "csrf")
+    codes = []
+    for n in range(5):
+        code, body, headers = await guesser.post(
+            "/admin/login", {"token": f"guess-{n}"}, csrf
+        )
+        codes.append(code)
+    assert codes == [403, 403, 429, 429, 429]
+    assert b"Too many wrong tokens" in body
+    assert int(headers.getRawHeaders("Retry-After")[0]) >= 1
+    code, _, _ = await guesser.post("/admin/login", {"token": "admin-secret"}, csrf)
+    assert code == 429
+    _, page, _ = await guesser.get("/admin/")
+    assert b"Sign in as admin" in page
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_sign_up_form_shares_the_sign_up_limit(
+    server_with: Callable[[Config], str], config: Config, store: Store
+) -> None:
+    """
+    The sign-up form and julython.signup draw on one sign-up limit per
+    address: past it, the form comes back 429 with Retry-After and what was
+    typed, and no account is made.
+    """
+    limits = {**config.rate_limits, "signup": Limit(2, 3600.0)}
+    server = server_with(attrs.evolve(config, rate_limits=limits))
+    answer = await treq.post(
+        server + "/json/",
+        data=json.dumps({
+            "jsonrpc": "2.0", "id": 1, "method": "julython.signup",
+            "params": ["bob", "correct horse", "bob@example.com"],
+        }).encode(),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    assert answer.code == 200
+    await answer.content()
+    await Visitor(server).sign_up("ada")
+    visitor = Visitor(server)
+    fields = {"username": "cy", "password": "correct horse", "email": "cy@x.org"}
+    code, body, headers = await visitor.post("/signup", fields)
+    assert code == 429 and b"too many sign-ups from your address" in body
+    assert int(headers.getRawHeaders("Retry-After")[0]) >= 1
+    tree: Any = check_page(body)
+    assert tree.find(".//input[@name='email']").get("value") == "cy@x.org"
+    assert await store.password_hash("cy") is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_sign_up_with_a_taken_email_looks_like_any_other(
+    server: str, store: Store
+) -> None:
+    """
+    Signing up with someone else's e-mail answers as with a free one (the
+    welcome), so the form tells no one which addresses are registered; the
+    e-mail stays its owner's.
+    """
+    await Visitor(server).sign_up("ada")
+    await Visitor(server).sign_up("eve", email="ada@example.com")
+    assert await store.emails("ada") == ["ada@example.com"]
+    assert await store.emails("eve") == []
 
 
 @pytest_twisted.ensureDeferred

@@ -175,13 +175,15 @@ async def test_password_guesses_on_the_profile_are_throttled(server: str) -> Non
     visitor = Visitor(server)
     await visitor.sign_up()
     wrong = {"current_password": "wrong horse", "new_password": "battery staple"}
-    for _ in range(5):
-        code, _, _ = await visitor.post("/profile/password", wrong)
-        assert code == 403
+    codes = [(await visitor.post("/profile/password", wrong))[0] for _ in range(12)]
+    # The budget of failed credentials every door shares: 10 failures at once
+    # from one address (the tenth is answered 429, having spent the last),
+    # then 429 before a guess is even checked.
+    assert codes == [403] * 9 + [429] * 3
     right = {"current_password": PASSWORD, "new_password": "battery staple"}
     code, body, headers = await visitor.post("/profile/password", right)
-    assert code == 429 and b"try again in 15 min" in body
-    assert headers.getRawHeaders("Retry-After") == ["900"]
+    assert code == 429 and b"try again in" in body
+    assert int(headers.getRawHeaders("Retry-After")[0]) > 0
     code, _, _ = await Visitor(server).post(
         "/login", {"username": "ada", "password": PASSWORD}
     )

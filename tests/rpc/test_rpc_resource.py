@@ -8,13 +8,15 @@ from __future__ import annotations
 import base64
 import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import quote
 
 import pytest_twisted
 from twisted.internet import threads
+from twisted.web.iweb import IRequest
 
+from julytwisted.rpc import Credentials, JSONRPCError
 from tests.rpc.test_rpc import UPDATES, Server, serving
 
 
@@ -398,3 +400,140 @@ async def test_without_authenticate_nobody_is_authenticated() -> None:
         assert answer.code == 401
         answer = await server.post(call("echo"), Authorization="Bearer tok-ada")
         assert answer.json["result"]["user"] is None
+
+
+# Credentials proved once per request
+
+
+def counting(
+    refuse: Exception | None = None,
+) -> tuple[list[Credentials], Callable[[IRequest, Credentials], Any]]:
+    """
+    The test C{authenticate}, recording every credentials it is asked to
+    prove, synchronously; raising C{refuse} for a wrong password if given.
+    """
+    asked: list[Credentials] = []
+
+    def prove(request: IRequest, credentials: Credentials) -> str | None:
+        asked.append(credentials)
+        if credentials.password == "lovelace":
+            return credentials.username
+        if refuse is not None:
+            raise refuse
+        return None
+
+    return asked, prove
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_batch_of_guesses_proves_one() -> None:
+    """
+    A batch of 1000 calls, each with other params credentials (the right
+    ones among them), proves the first only: its failure answers the rest,
+    in order and without recursing a thousand deep.
+    """
+    asked, prove = counting()
+    passwords = [f"guess {n}" for n in range(1000)]
+    passwords[500] = "lovelace"
+    batch = [call("whoami", ["ada", p], id=n) for n, p in enumerate(passwords)]
+    async with serving(authenticate=prove) as server:
+        answer = await server.post(batch)
+    assert answer.code == 200
+    assert [a["error"] for a in answer.json] == [
+        {"code": 401, "message": "bad credentials"}
+    ] * 1000
+    assert [a["id"] for a in answer.json] == list(range(1000))
+    assert [c.password for c in asked] == ["guess 0"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_same_credentials_are_proved_once() -> None:
+    """
+    Calls with credentials proved already in the request reuse the proof;
+    after a failure, no later call is proved, not even with credentials
+    proved before it; calls that need no credentials run all the same.
+    """
+    asked, prove = counting()
+    batch = [
+        call("whoami", ["ada", "lovelace"], id=1),
+        call("whoami", ["ada", "lovelace", "yo"], id=2),
+        call("whoami", ["bob", "wrong"], id=3),
+        call("whoami", ["ada", "lovelace"], id=4),
+        call("get_data", id=5),
+    ]
+    async with serving(authenticate=prove) as server:
+        answer = await server.post(batch)
+    results = {a["id"]: a.get("result", a.get("error")) for a in answer.json}
+    assert results[1] == "hi ada" and results[2] == "yo ada"
+    assert results[3]["code"] == results[4]["code"] == 401
+    assert results[5] == ["hello", 5]
+    assert [(c.username, c.password) for c in asked] == [
+        ("ada", "lovelace"),
+        ("bob", "wrong"),
+    ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_error_of_authenticate_answers_the_rest() -> None:
+    """What authenticate raises (a rate limit, say) answers every later call."""
+    limited = JSONRPCError(429, "too many", {"retry_after": 9})
+    asked, prove = counting(refuse=limited)
+    batch = [call("whoami", ["ada", f"guess {n}"], id=n) for n in range(5)]
+    async with serving(authenticate=prove) as server:
+        answer = await server.post(batch)
+    assert [a["error"]["code"] for a in answer.json] == [429] * 5
+    assert len(asked) == 1
+    async with serving(authenticate=prove) as server:
+        answer = await server.post(call("whoami", ["ada", "guess"]))
+    assert answer.code == 429 and answer.header("Retry-After") == "9"
+
+
+@pytest_twisted.ensureDeferred
+async def test_admit_is_told_who_the_header_proves() -> None:
+    """
+    admit is asked once per request, after the Authorization header is
+    proved, with what it proved (None for wrong or missing credentials), so
+    a limit can count per user; a request it refuses runs nothing.
+    """
+    UPDATES.clear()
+    asked, prove = counting()
+    told: list[object] = []
+
+    async def admit(request: IRequest, user: object) -> float | None:
+        told.append(user)
+        return 5.0 if user is None else None
+
+    async with serving(authenticate=prove, admit=admit) as server:
+        answer = await server.post(
+            [call("whoami", id=1), call("whoami", id=2)],
+            Authorization=basic("ada", "lovelace"),
+        )
+        assert [a["result"] for a in answer.json] == ["hi ada", "hi ada"]
+        answer = await server.post(
+            call("update", ["x"]), Authorization=basic("ada", "wrong")
+        )
+        assert answer.code == 429 and answer.header("Retry-After") == "5"
+        assert UPDATES == []
+        answer = await server.get("/json/get_data")
+        assert answer.code == 429
+    assert told == ["ada", None, None]
+    assert len(asked) == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_server_too_busy_is_503_with_retry_after() -> None:
+    """
+    A single call answered 503 with a retry_after (a password pool full,
+    say) is HTTP 503 with Retry-After, as every other door answers it; in a
+    batch the answer stays HTTP 200.
+    """
+    busy = JSONRPCError(503, "too busy", {"retry_after": 1.5})
+    _, prove = counting(refuse=busy)
+    async with serving(authenticate=prove) as server:
+        answer = await server.post(call("whoami"), Authorization=basic("ada", "x"))
+        assert answer.code == 503 and answer.header("Retry-After") == "2"
+        assert answer.json["error"]["code"] == 503
+        answer = await server.post(
+            [call("whoami", id=1)], Authorization=basic("ada", "x")
+        )
+        assert answer.code == 200 and answer.json[0]["error"]["code"] == 503

@@ -5,6 +5,7 @@ Site: webhooks per address, JSON-RPC per token.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -165,36 +166,64 @@ async def test_webhooks_over_the_limit_get_429(limited: tuple[str, Store]) -> No
     assert value(scrape, "julython_rate_limited_total", limit="webhooks") == 1
 
 
+async def rpc_call(server: str, payload: object, auth: str | None) -> Any:
+    """POST C{payload} to /json/ with an C{Authorization} header if given."""
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
+    data = json.dumps(payload).encode()
+    return await call("POST", server + "/json/", data=data, headers=headers)
+
+
+LIST = {"jsonrpc": "2.0", "id": 1, "method": "system.listMethods"}
+
+
 @pytest_twisted.ensureDeferred
-async def test_json_rpc_limited_per_token(limited: tuple[str, Store]) -> None:
+async def test_json_rpc_limited_per_player(limited: tuple[str, Store]) -> None:
     """
-    The fourth request with one token gets HTTP 429, Retry-After and error
-    429 with retry_after; a batch counts once; another token and anonymous
-    callers have their own allowance.
+    The fourth request with one player's token gets HTTP 429, Retry-After
+    and error 429 with retry_after; a batch counts once; another player's
+    token and anonymous callers have their own allowance.
     """
-    server, _ = limited
-
-    async def rpc(payload: object, token: str | None) -> tuple[int, Any, Any]:
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return await call(
-            "POST",
-            server + "/json/",
-            data=json.dumps(payload).encode(),
-            headers=headers,
-        )
-
-    one = {"jsonrpc": "2.0", "id": 1, "method": "system.listMethods"}
-    for payload in (one, [one, one, one, one], one):
-        code, _, _ = await rpc(payload, "tok-a")
+    server, store = limited
+    tokens = {}
+    for name in ("ada", "bob"):
+        await store.create_player(name, name, [f"{name}@example.com"])
+        tokens[name] = "Bearer " + await store.create_token(name)
+    for payload in (LIST, [LIST, LIST, LIST, LIST], LIST):
+        code, _, _ = await rpc_call(server, payload, tokens["ada"])
         assert code == 200
-    code, answer, headers = await rpc(one, "tok-a")
+    code, answer, headers = await rpc_call(server, LIST, tokens["ada"])
     assert code == 429
     assert answer["error"]["code"] == 429 and answer["error"]["data"]["retry_after"] > 0
     assert int(headers.getRawHeaders("Retry-After")[0]) >= 1
-    assert (await rpc(one, "tok-b"))[0] == 200
-    assert (await rpc(one, None))[0] == 200
+    assert (await rpc_call(server, LIST, tokens["bob"]))[0] == 200
+    assert (await rpc_call(server, LIST, None))[0] == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_junk_authorization_buys_no_allowance(
+    limited: tuple[str, Store],
+) -> None:
+    """
+    Each request with another made-up Authorization header (an unknown
+    token, a wrong password, a malformed header, another scheme) counts
+    against its address's allowance, as an anonymous one does: the fourth
+    is 429 from the rpc limit.  Before, the limit was keyed on the header's
+    whole value, so every new header was a new allowance.
+    """
+    server, _ = limited
+    junk = [
+        "Bearer made-up",
+        "Basic " + base64.b64encode(b"nobody:wrong horse").decode(),
+        "Basic !!!",
+        "Digest whatever",
+    ]
+    codes = [(await rpc_call(server, LIST, header))[0] for header in junk]
+    assert codes == [200, 200, 200, 429]
+    assert (await rpc_call(server, LIST, None))[0] == 429
+    scrape = samples(await (await treq.get(server + "/metrics")).text())
+    assert value(scrape, "julython_rate_limited_total", limit="rpc") == 2
 
 
 @pytest_twisted.ensureDeferred

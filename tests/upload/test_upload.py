@@ -6,6 +6,7 @@ neither a temporary one nor a stored one, and no metadata in Redis.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -23,6 +24,7 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 
+from julytwisted.auth.passwords import hash_password
 from julytwisted.config import Config
 from julytwisted.http_errors import error_body
 from julytwisted.store import Store
@@ -580,3 +582,38 @@ async def test_form_page(server: str) -> None:
     page = await response.content()
     assert response.headers.getRawHeaders("Content-Type")[0].startswith("text/html")
     assert b'action="/upload/"' in page and b'name="file"' in page
+
+
+@pytest_twisted.ensureDeferred
+async def test_basic_guesses_meet_429(
+    server: str, store: Store, config: Config
+) -> None:
+    """
+    HTTP Basic guesses at /upload/ draw on the address's budget of failed
+    credentials: past it, 429 with Retry-After, and even the right password
+    is not checked from there; nothing is stored.  Before, 150 guesses took
+    5 s and met no limit.
+    """
+    await store.create_player(
+        "ada", "Ada", ["ada@example.com"], password_hash=hash_password("correct horse")
+    )
+    body = multipart([("a.png", "image/png", PNG)])
+
+    async def guess(password: str) -> tuple[int, Any, Any]:
+        auth = base64.b64encode(f"ada:{password}".encode()).decode()
+        sent = {**FORM, "Authorization": f"Basic {auth}"}
+        response = await treq.post(server + "/upload/", data=body, headers=sent)
+        return response.code, json.loads(await response.content()), response.headers
+
+    codes = []
+    for n in range(150):
+        code, answer, headers = await guess(f"guess {n}")
+        codes.append(code)
+        if code == 429:
+            break
+    assert codes[:-1] == [401] * (len(codes) - 1) and len(codes) <= 10
+    assert codes[-1] == 429 and "retry" in answer["error"]
+    assert int(headers.getRawHeaders("Retry-After")[0]) >= 1
+    assert (await guess("correct horse"))[0] == 429
+    assert stored_files(config.data_dir) == []
+    assert await store.upload_usage("ada") == 0

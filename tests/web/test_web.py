@@ -21,6 +21,7 @@ import treq
 from twisted.internet import reactor, threads
 
 from julytwisted.config import Config
+from julytwisted.errors import NotFound
 from julytwisted.jobs.queue import Queue
 from julytwisted.service import build_site
 from julytwisted.store import Store
@@ -381,6 +382,38 @@ async def test_create_player_auth_and_conflicts(server: str) -> None:
     assert code == 400 and "username" in answer["error"]
     code, _, _ = await call("POST", url, data=b"[1]", headers=ADMIN)
     assert code == 400
+
+
+@pytest_twisted.ensureDeferred
+async def test_admin_token_guesses_meet_429(server: str, store: Store) -> None:
+    """
+    Guesses at the admin token on the REST API draw on the address's budget
+    of failed credentials (10): past it, 429 with Retry-After (a status the
+    OpenAPI document declares), and even the right token is not checked
+    from there; no player is made.  A request without a token guesses
+    nothing and spends nothing.
+    """
+    player = json.dumps({"username": "eve", "emails": []}).encode()
+    url = server + "/api/v1/people"
+    for _ in range(20):
+        code, _, _ = await call("POST", url, data=player, headers=JSON)
+        assert code == 401
+    codes = []
+    for n in range(700):
+        wrong = {**JSON, "Authorization": f"Bearer guess-{n}"}
+        code, answer, headers = await call("POST", url, data=player, headers=wrong)
+        codes.append(code)
+        if code == 429:
+            break
+    assert codes == [403] * 9 + [429]
+    assert "retry" in answer["error"]
+    assert int(headers.getRawHeaders("Retry-After")[0]) >= 1
+    code, _, _ = await call("POST", url, data=player, headers=ADMIN)
+    assert code == 429
+    with pytest.raises(NotFound):
+        await store.player("eve")
+    _, document, _ = await call("GET", server + "/api/v1/openapi.json")
+    assert "429" in document["paths"]["/api/v1/people"]["post"]["responses"]
 
 
 @pytest_twisted.ensureDeferred
