@@ -196,6 +196,26 @@ class Recount:
 
 
 @attrs.frozen
+class EmailMigration:
+    """
+    What the start-up migration of e-mails claimed before they were verified
+    found: the players whose e-mails became pending, and the commits they
+    scored with them, returned to orphans until an e-mail is confirmed.
+    """
+
+    players: int = attrs.field(metadata=schema("Players migrated.", minimum=0))
+    pending: int = attrs.field(
+        metadata=schema("Their e-mails that became pending.", minimum=0)
+    )
+    commits: int = attrs.field(
+        metadata=schema("Their commits returned to orphans.", minimum=0)
+    )
+    games: tuple[str, ...] = attrs.field(
+        metadata=schema("The games those commits scored in, recounted after.")
+    )
+
+
+@attrs.frozen
 class CommitFile:
     """
     One file a stored commit touched.
@@ -375,6 +395,7 @@ __all__ = [
     "Board",
     "Commit",
     "CommitFile",
+    "EmailMigration",
     "FileInfo",
     "Group",
     "Host",
