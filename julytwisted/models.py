@@ -39,6 +39,8 @@ class Job(enum.StrEnum):
     MOVE_PLAYER_POINTS = "move_player_points"
     RECOUNT = "recount"
     NOTIFY = "notify"
+    MAIL_CONFIRMATION = "mail_confirmation"
+    MAIL_PASSWORD_RESET = "mail_password_reset"
 
 
 #: The metadata key of a field's JSON Schema constraints (L{schema}).

@@ -22,11 +22,13 @@ from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
 
 from julytwisted.auth import accounts as use_cases
+from julytwisted.auth.accounts import Mailing
 from julytwisted.auth.authenticator import Authenticator, RunInThread
 from julytwisted.auth.sessions import Sessions, Viewer
 from julytwisted.errors import Forbidden, JulythonError, RateLimited, SignInRequired
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import Board
+from julytwisted.pages._emails import SAVED, emails_section
 from julytwisted.pages._html import Content, field, message, post_form, upload_form
 from julytwisted.pages._render import (
     Renderer,
@@ -40,12 +42,11 @@ from julytwisted.store.ratelimit import RateLimiter
 
 #: What a saved profile change says, by the C{saved} query argument.
 _SAVED = {
+    **SAVED,
     "name": "Your name is saved.",
-    "email": "E-mail added. Commits already made with it are being counted.",
     "location": "Location saved. Your points are moving with you.",
     "team": "Team saved. Your points are moving with you.",
     "welcome": "Welcome! Add the webhook to your repositories (see Help).",
-    "remove-email": "E-mail removed. Its later commits will not be yours.",
     "revoke-token": "Token revoked.",
     "picture": "Your picture is saved.",
 }
@@ -131,11 +132,14 @@ class Accounts:
         run_in_thread: RunInThread[Any],
         clock: IReactorTime,
         limiter: RateLimiter | None = None,
+        mailing: Mailing | None = None,
     ) -> None:
         """
         @param clock: the time failed sign-ins are counted by.
         @param limiter: limits sign-ups and sign-ins per client address, on
             every node (the C{login} limit).
+        @param mailing: how typed e-mails are confirmed; by default by no
+            mail (they stay pending until an admin vouches for them).
         """
         self.store = store
         self.queue = queue
@@ -145,6 +149,7 @@ class Accounts:
         self._run_in_thread = run_in_thread
         self._throttle = _Throttle(clock)
         self._limiter = limiter
+        self.mailing = mailing or Mailing(queue, enabled=False)
 
     @app.handle_errors(SignInRequired)
     def sign_in_first(self, request: IRequest, failure: Any) -> bytes:
@@ -244,6 +249,7 @@ class Accounts:
                 form.get("password", ""),
                 form.get("email", ""),
                 form.get("name") or None,
+                self.mailing,
             )
         except JulythonError as e:
             if isinstance(e, Forbidden):
@@ -278,6 +284,7 @@ class Accounts:
                     autocomplete="current-password",
                     required=True,
                 ),
+                tags.p(tags.a("Forgot your password?", href="/password-reset")),
             ],
             "Sign in",
         )
@@ -339,6 +346,7 @@ class Accounts:
         values = values or {}
         player = await self.store.player(username)
         emails = await self.store.emails(username)
+        pending = await self.store.pending_emails(username)
         csrf = self.sessions.csrf_token(request)
 
         def one(action: str, label: str, name: str, value: str, hint: str) -> Tag:
@@ -355,7 +363,9 @@ class Accounts:
         return [
             tags.p(tags.a("Your public page", href=f"/people/{username}")),
             one("name", "Display name", "name", player.name, ""),
-            _emails_section(emails, csrf, values.get("email", "")),
+            emails_section(
+                emails, pending, csrf, values.get("email", ""), self.mailing.enabled
+            ),
             one(
                 "location",
                 "Location",
@@ -375,19 +385,20 @@ class Accounts:
         ]
 
     @app.route("/profile/<any(name,email,location,team,'remove-email',"
-               "'revoke-token'):what>", methods=["POST"])  # fmt: skip
+               "'resend-email','revoke-token'):what>", methods=["POST"])  # fmt: skip
     async def save(self, request: IRequest, what: str) -> bytes:
         form = self._form(request)
         username = self._player(request)
-        field_name = {"remove-email": "email", "revoke-token": "token"}.get(what, what)
+        field_name = {"revoke-token": "token"}.get(what, what)
+        field_name = "email" if what.endswith("-email") else field_name
         value = form.get(field_name, "").strip()
         try:
-            if what == "name":
+            if what in ("email", "resend-email"):
+                await use_cases.claim_email(self.store, self.mailing, username, value)
+                if what == "email" and not self.mailing.enabled:
+                    what = "email-unmailed"
+            elif what == "name":
                 await self.store.set_player_name(username, value)
-            elif what == "email":
-                await use_cases.add_commit_email(
-                    self.store, self.queue, username, value
-                )
             elif what == "remove-email":
                 await self.store.remove_email(username, value)
             elif what == "revoke-token":
@@ -418,45 +429,6 @@ class Accounts:
             tags.p(tags.a("Back to your profile", href="/profile")),
         ]
         return await self._show(request, "New API token", content)
-
-
-def _emails_section(emails: Sequence[str], csrf: str, typed: str) -> Tag:
-    """The player's e-mails, each with a Remove button, and a form to add one."""
-    return tags.section(
-        tags.h2("Commit e-mails"),
-        tags.ul(class_="emails")(
-            [
-                tags.li(
-                    email,
-                    " ",
-                    post_form(
-                        "/profile/remove-email",
-                        csrf,
-                        [tags.input(type="hidden", name="email", value=email)],
-                        "Remove",
-                        class_="inline",
-                    )
-                    if len(emails) > 1
-                    else "",
-                )
-                for email in emails
-            ]
-        ),
-        post_form(
-            "/profile/email",
-            csrf,
-            [
-                field(
-                    "Another e-mail",
-                    "email",
-                    typed,
-                    type="email",
-                    hint="Commits made with it become yours.",
-                )
-            ],
-            "Add",
-        ),
-    )
 
 
 def _tokens_section(token_ids: Sequence[str], csrf: str) -> Tag:

@@ -17,7 +17,7 @@ import attrs
 import pytest
 import pytest_twisted
 import treq
-from twisted.internet import reactor, threads
+from twisted.internet import reactor, task, threads
 
 from julytwisted.config import Config
 from julytwisted.jobs.queue import Queue
@@ -362,6 +362,31 @@ async def test_create_player_auth_and_conflicts(server: str) -> None:
     assert code == 400 and "username" in answer["error"]
     code, _, _ = await call("POST", url, data=b"[1]", headers=ADMIN)
     assert code == 400
+
+
+@pytest_twisted.ensureDeferred
+async def test_created_players_emails_adopt_at_once(server: str, store: Store) -> None:
+    """
+    The e-mails an admin gives a new player are vouched for: the commits
+    already made with them score at once, not at the next hourly sweep.
+    An e-mail that is not text is refused, creating nobody.
+    """
+    await post_github(server, github_payload("a", "b"))
+    bad = json.dumps({"username": "ada", "emails": [1]}).encode()
+    code, answer, _ = await call(
+        "POST", server + "/api/v1/people", data=bad, headers=ADMIN
+    )
+    assert code == 400 and "emails" in answer["error"]
+    code, _, _ = await call("GET", server + "/api/v1/people/ada")
+    assert code == 404
+    await add_ada(server)
+    assert await store.pending_emails("ada") == []
+    for _ in range(200):
+        _, player, _ = await call("GET", server + "/api/v1/people/ada")
+        if player["points"] == 12:
+            break
+        await task.deferLater(reactor, 0.05, lambda: None)
+    assert (player["points"], player["commits"]) == (12, 2)
 
 
 @pytest_twisted.ensureDeferred
