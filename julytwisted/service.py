@@ -21,7 +21,7 @@ from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
 from julytwisted import __version__, rpc
-from julytwisted.auth.accounts import Mailing
+from julytwisted.auth.accounts import Mailing, no_sessions_to_end
 from julytwisted.auth.authenticator import Authenticator, RunInThread
 from julytwisted.auth.links import SignedLinks
 from julytwisted.auth.mailing import AccountMailer
@@ -137,7 +137,14 @@ def build_site(
         store, queue, sessions, authenticator, threaded, clock, limiter, mailing
     ).app.resource()
     links = MailLinks(
-        store, queue, sessions, SignedLinks(secret, clock), mailing, threaded, limiter
+        store,
+        queue,
+        sessions,
+        SignedLinks(secret, clock),
+        mailing,
+        threaded,
+        limiter,
+        end_sessions=no_sessions_to_end,  # issue 15: sessions' end_sessions here
     ).app.resource()
     admin = Admin(store, queue, sessions, config.admin_token).app.resource()
     root = Root(

@@ -35,6 +35,14 @@ from julytwisted.store import Store
 EndSessions = Callable[[str], Awaitable[None]]
 
 
+async def no_sessions_to_end(username: str) -> None:
+    """
+    The L{EndSessions} of signed-cookie sessions, which nothing can end:
+    until sessions live in Redis (issue 15), where C{end_sessions(username)}
+    takes this one's place.
+    """
+
+
 @attrs.frozen
 class Mailing:
     """
@@ -230,6 +238,7 @@ __all__ = [
     "confirm_email",
     "create_vouched_player",
     "move_player",
+    "no_sessions_to_end",
     "read_confirmation",
     "reset_password",
     "sign_up",

@@ -13,7 +13,6 @@ L{julytwisted.auth.mailing}'s.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -45,10 +44,6 @@ RESET_ASKED = (
 )
 
 
-async def _no_sessions_to_end(username: str) -> None:
-    """Until sessions live in Redis, a signed cookie cannot be ended."""
-
-
 class MailLinks:
     """
     The e-mail confirmation and password reset pages.
@@ -67,8 +62,8 @@ class MailLinks:
         links: SignedLinks,
         mailing: Mailing,
         run_in_thread: RunInThread[Any],
-        limiter: RateLimiter | None = None,
-        end_sessions: EndSessions = _no_sessions_to_end,
+        limiter: RateLimiter | None,
+        end_sessions: EndSessions,
     ) -> None:
         """
         @param links: reads the links' tokens.
@@ -77,7 +72,8 @@ class MailLinks:
         @param run_in_thread: hashes a new password off the reactor.
         @param limiter: limits reset requests per client address (with
             sign-ups and sign-ins: the C{login} limit).
-        @param end_sessions: ends every session of a player, after a reset.
+        @param end_sessions: ends every session of a player, after a reset
+            of their password.
         """
         self.store = store
         self.queue = queue
@@ -87,7 +83,7 @@ class MailLinks:
         self._mailing = mailing
         self._run_in_thread = run_in_thread
         self._limiter = limiter
-        self._end_sessions: Callable[[str], Awaitable[None]] = end_sessions
+        self._end_sessions = end_sessions
 
     install_error_pages(app)
 
