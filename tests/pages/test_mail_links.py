@@ -336,6 +336,24 @@ async def test_a_reset_ends_the_sessions(store: Store, config: Config) -> None:
     assert ended == ["ada"]
 
 
+def test_without_mail_the_start_says_so(store: Store, config: Config) -> None:
+    """Building a node without --smtp logs that typed e-mails cannot be verified."""
+    from twisted.internet import reactor
+    from twisted.logger import LogLevel, formatEvent, globalLogPublisher
+
+    from julytwisted.service import build_mailer
+
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        assert build_mailer(store, config, reactor, Clock()) is None
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    [said] = [e for e in events if "--smtp" in formatEvent(e)]
+    assert said["log_level"] == LogLevel.warn
+    assert "cannot be verified" in formatEvent(said)
+
+
 @pytest_twisted.ensureDeferred
 async def test_a_site_without_mail_says_so(server: str, store: Store) -> None:
     """
