@@ -189,6 +189,14 @@ async def create_vouched_player(
     return player
 
 
+def read_reset(links: SignedLinks, token: str) -> str:
+    """
+    @return: the username a password reset link names.
+    @raise InvalidLink: for a link not made here, changed, or expired.
+    """
+    return _link(links, RESET_PASSWORD, token, "un")["u"]
+
+
 async def reset_password(
     store: Store,
     run_in_thread: RunInThread[Any],
@@ -240,6 +248,7 @@ __all__ = [
     "move_player",
     "no_sessions_to_end",
     "read_confirmation",
+    "read_reset",
     "reset_password",
     "sign_up",
     "vouch_for_email",

@@ -23,7 +23,7 @@ from twisted.web.template import Tag, tags
 from julytwisted.auth import accounts as use_cases
 from julytwisted.auth.accounts import EndSessions, Mailing
 from julytwisted.auth.authenticator import RunInThread
-from julytwisted.auth.links import RESET_PASSWORD, SignedLinks
+from julytwisted.auth.links import SignedLinks
 from julytwisted.auth.sessions import Sessions
 from julytwisted.errors import Conflict, InvalidInput, InvalidLink, RateLimited
 from julytwisted.jobs.queue import Queue
@@ -36,6 +36,10 @@ from julytwisted.pages._render import (
 )
 from julytwisted.store import Store
 from julytwisted.store.ratelimit import RateLimiter
+
+#: Where to get another link, when one does not work.
+_RESEND = tags.a("send it again from your profile", href="/profile")
+_ASK_AGAIN = tags.a("ask for a new one", href="/password-reset")
 
 #: The answer to every reset request, whether or not it names a player.
 RESET_ASKED = (
@@ -93,17 +97,10 @@ class MailLinks:
         return await self.renderer.page(request, title, content, status, cache=False)
 
     async def _refused(
-        self, request: IRequest, title: str, error: InvalidLink
+        self, request: IRequest, title: str, error: InvalidLink, again: Tag
     ) -> bytes:
-        again = (
-            tags.a("ask for a new one", href="/password-reset")
-            if title.startswith("Reset")
-            else tags.a("send it again from your profile", href="/profile")
-        )
-        content = [
-            message(error.message, error=True),
-            tags.p("You can ", again, "."),
-        ]
+        """The page of a link that does not work, saying where to get another."""
+        content = [message(error.message, error=True), tags.p("You can ", again, ".")]
         return await self._show(request, title, content, error_status(request, error))
 
     # Confirming an e-mail
@@ -113,7 +110,7 @@ class MailLinks:
         try:
             username, email = use_cases.read_confirmation(self._links, token)
         except InvalidLink as e:
-            return await self._refused(request, "Confirm an e-mail", e)
+            return await self._refused(request, "Confirm an e-mail", e, _RESEND)
         content = [
             tags.p(
                 "Confirm that ",
@@ -138,7 +135,7 @@ class MailLinks:
                 self.store, self.queue, self._links, token
             )
         except InvalidLink as e:
-            return await self._refused(request, title, e)
+            return await self._refused(request, title, e, _RESEND)
         except Conflict:
             text = "Another player has this e-mail verified: they must remove it first."
             return await self._show(request, title, message(text, error=True), 409)
@@ -200,9 +197,9 @@ class MailLinks:
     async def reset_page(self, request: IRequest, token: str) -> bytes:
         title = "Choose a new password"
         try:
-            username = self._links.read(RESET_PASSWORD, token)["u"]
-        except (InvalidLink, KeyError):
-            return await self._refused(request, "Reset your password", InvalidLink())
+            username = use_cases.read_reset(self._links, token)
+        except InvalidLink as e:
+            return await self._refused(request, "Reset your password", e, _ASK_AGAIN)
         return await self._show(
             request, title, self._new_password(request, token, username)
         )
@@ -239,9 +236,9 @@ class MailLinks:
                 self._end_sessions,
             )
         except InvalidLink as e:
-            return await self._refused(request, "Reset your password", e)
+            return await self._refused(request, "Reset your password", e, _ASK_AGAIN)
         except InvalidInput as e:
-            name = self._links.read(RESET_PASSWORD, token)["u"]
+            name = use_cases.read_reset(self._links, token)
             content = [
                 message(e.message, error=True),
                 self._new_password(request, token, name),
