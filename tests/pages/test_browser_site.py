@@ -102,8 +102,10 @@ def confirm(driver: Any, link: str) -> str:
 
     driver.get(link)
     driver.find_element(By.XPATH, "//main//button[normalize-space()='Confirm']").click()
+    # The title, not the heading: an element read while the next page loads
+    # may go stale under the reader.
     WebDriverWait(driver, 10).until(
-        lambda d: d.find_element(By.TAG_NAME, "h1").text != "Confirm an e-mail"
+        lambda d: not d.title.startswith("Confirm an e-mail")
     )
     return str(driver.find_element(By.TAG_NAME, "h1").text)
 
