@@ -67,6 +67,10 @@ class InvalidPayload(InvalidInput):
     """The webhook body is not a payload of the service it was posted to."""
 
 
+class InvalidLink(InvalidInput):
+    """This link has expired, was used already, or was not made here."""
+
+
 class BadSignature(JulythonError, PermissionError):
     """The webhook signature does not match the configured secret."""
 
@@ -256,6 +260,7 @@ __all__ = [
     "HostRateLimited",
     "HostUnreachable",
     "InvalidInput",
+    "InvalidLink",
     "InvalidPayload",
     "JulythonError",
     "MailFailed",

@@ -15,7 +15,14 @@ from typing import TypeVar
 import attrs
 
 from julytwisted import rpc
-from julytwisted.auth.accounts import SignUps, add_commit_email, move_player
+from julytwisted.auth.accounts import (
+    Mailing,
+    SignUps,
+    claim_email,
+    create_vouched_player,
+    move_player,
+    vouch_for_email,
+)
 from julytwisted.auth.authenticator import Principal
 from julytwisted.errors import (
     Conflict,
@@ -51,17 +58,26 @@ _T = TypeVar("_T")
 
 @attrs.frozen
 class Account(Player):
-    """The signed-in player, with their commit e-mails."""
+    """
+    The signed-in player, with their commit e-mails: all of them, and those
+    still pending (scoring nothing until confirmed through a mailed link).
+    """
 
     emails: tuple[str, ...]
+    pending: tuple[str, ...]
 
 
 @attrs.frozen
 class EmailAdded:
-    """A player's commit e-mails, and the job adopting the new one's orphans."""
+    """
+    A player's commit e-mails (all, and the pending ones), and the job that
+    follows: the mail confirming a claimed e-mail, the adoption of a vouched
+    one's commits, or none (no mail sent).
+    """
 
     emails: tuple[str, ...]
-    job: str
+    pending: tuple[str, ...]
+    job: str | None
 
 
 @attrs.frozen
@@ -141,18 +157,26 @@ def _admin(ctx: rpc.CallContext) -> None:
         raise Forbidden("this method is for admins")
 
 
-def build_registry(store: Store, queue: Queue, sign_ups: SignUps) -> rpc.Registry:
+def build_registry(
+    store: Store,
+    queue: Queue,
+    sign_ups: SignUps,
+    mailing: Mailing | None = None,
+) -> rpc.Registry:
     """
     The product's methods, bound to a store and a job queue.
 
     @param store: where the data is.
     @param queue: where slow follow-ups go.
     @param sign_ups: makes accounts, within the sign-up limit.
+    @param mailing: how typed e-mails are confirmed; by default by no mail
+        (they stay pending until an admin vouches for them).
     @return: a registry to serve with L{rpc.JSONRPCResource}.
     """
     registry = rpc.Registry()
+    mailing = mailing or Mailing(queue, enabled=False)
     _register_reads(registry, store)
-    _register_player(registry, store, queue, sign_ups)
+    _register_player(registry, store, mailing, sign_ups)
     _register_admin(registry, store, queue)
     _register_jobs(registry, queue)
     return registry
@@ -234,9 +258,19 @@ def _register_reads(registry: rpc.Registry, store: Store) -> None:
         return (await store.list_games(0, 1000)).models
 
 
+async def _emails(store: Store, username: str, job: str | None) -> EmailAdded:
+    emails, pending = await store.emails(username), await store.pending_emails(username)
+    return EmailAdded(tuple(emails), tuple(pending), job)
+
+
 def _register_player(
-    registry: rpc.Registry, store: Store, queue: Queue, sign_ups: SignUps
+    registry: rpc.Registry,
+    store: Store,
+    mailing: Mailing,
+    sign_ups: SignUps,
 ) -> None:
+    queue = mailing.queue
+
     @registry.method(
         "julython.signup(username=String, password=String, email=String) -> Object"
     )
@@ -245,27 +279,34 @@ def _register_player(
     ) -> Player:
         """
         Make an account: a username, a password (8 characters or more) and the
-        e-mail your commits carry.  Sign in afterwards with HTTP Basic.
+        e-mail your commits carry, which scores once you confirm it through
+        the link mailed to it.  Sign in afterwards with HTTP Basic.
         """
         return await sign_ups.sign_up(ctx.request, username, password, email)
 
     @registry.method("julython.whoami() -> Object", authenticated=True)
     async def whoami(ctx: rpc.CallContext) -> Account:
-        """The signed-in player, with their commit e-mails."""
+        """The signed-in player, with their commit e-mails and pending ones."""
         username = _player_of(ctx)
         player = await store.player(username)
-        emails = tuple(await store.emails(username))
-        return Account(**attrs.asdict(player, recurse=False), emails=emails)
+        found = await _emails(store, username, None)
+        return Account(
+            **attrs.asdict(player, recurse=False),
+            emails=found.emails,
+            pending=found.pending,
+        )
 
     @registry.method("julython.addEmail(email=String) -> Object", authenticated=True)
     async def add_email(ctx: rpc.CallContext, email: str) -> EmailAdded:
         """
-        Add a commit e-mail.  Commits already made with it (orphans) are
-        scored for you by a background job: follow it with jobs.status.
+        Add a commit e-mail.  It stays pending, scoring nothing, until you
+        open the link mailed to it and confirm; then the commits already
+        made with it (orphans) are scored for you.  The job mails the link
+        (again, for a pending e-mail); none when this site sends no mail.
         """
         username = _player_of(ctx)
-        job = await add_commit_email(store, queue, username, email)
-        return EmailAdded(tuple(await store.emails(username)), job)
+        job = await claim_email(store, mailing, username, email)
+        return await _emails(store, username, job)
 
     @registry.method("julython.setLocation(name=String) -> Object", authenticated=True)
     async def set_location(ctx: rpc.CallContext, name: str | None) -> JobQueued:
@@ -342,6 +383,19 @@ def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
         return await store.group(Board.TEAMS, slug)
 
     @registry.method(
+        "admin.addEmail(username=String, email=String) -> Object",
+        authenticated=True,
+    )
+    async def vouch(ctx: rpc.CallContext, username: str, email: str) -> EmailAdded:
+        """
+        Give a player a commit e-mail, vouched for: verified at once, ending
+        every pending claim of it.  The job adopts its commits already made.
+        """
+        _admin(ctx)
+        job = await vouch_for_email(store, queue, username, email)
+        return await _emails(store, username, job)
+
+    @registry.method(
         "admin.createPlayer(username=String, name=String, emails=Array,"
         " location=String, team=String) -> Object",
         authenticated=True,
@@ -354,10 +408,13 @@ def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
         location: str | None = None,
         team: str | None = None,
     ) -> Player:
-        """Create a player; a team named here is approved."""
+        """
+        Create a player; the e-mails are vouched for (their commits adopted
+        at once), and a team named here is approved.
+        """
         _admin(ctx)
-        return await store.create_player(
-            username, name or username, emails or [], location, team, approve_team=True
+        return await create_vouched_player(
+            store, queue, username, name, emails or [], location, team
         )
 
 

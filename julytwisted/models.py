@@ -39,6 +39,8 @@ class Job(enum.StrEnum):
     MOVE_PLAYER_POINTS = "move_player_points"
     RECOUNT = "recount"
     NOTIFY = "notify"
+    MAIL_CONFIRMATION = "mail_confirmation"
+    MAIL_PASSWORD_RESET = "mail_password_reset"
 
 
 #: The metadata key of a field's JSON Schema constraints (L{schema}).
@@ -193,6 +195,26 @@ class Recount:
 
     commits: int = attrs.field(metadata=schema("The game's commits.", minimum=0))
     repaired: tuple[Repair, ...]
+
+
+@attrs.frozen
+class EmailMigration:
+    """
+    What the start-up migration of e-mails claimed before they were verified
+    found: the players whose e-mails became pending, and the commits they
+    scored with them, returned to orphans until an e-mail is confirmed.
+    """
+
+    players: int = attrs.field(metadata=schema("Players migrated.", minimum=0))
+    pending: int = attrs.field(
+        metadata=schema("Their e-mails that became pending.", minimum=0)
+    )
+    commits: int = attrs.field(
+        metadata=schema("Their commits returned to orphans.", minimum=0)
+    )
+    games: tuple[str, ...] = attrs.field(
+        metadata=schema("The games those commits scored in, recounted after.")
+    )
 
 
 @attrs.frozen
@@ -375,6 +397,7 @@ __all__ = [
     "Board",
     "Commit",
     "CommitFile",
+    "EmailMigration",
     "FileInfo",
     "Group",
     "Host",

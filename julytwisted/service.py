@@ -15,24 +15,34 @@ from typing import Any, cast
 
 from twisted.application.service import IService, MultiService
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
+from twisted.internet.interfaces import IReactorFromThreads, IReactorTCP, IReactorTime
+from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
 from julytwisted import __version__, rpc
-from julytwisted.auth.accounts import SignUps
+from julytwisted.auth.accounts import Mailing, SignUps
 from julytwisted.auth.authenticator import Authenticator, limit_by_principal
 from julytwisted.auth.hashing import PasswordHasher
+from julytwisted.auth.links import SignedLinks
+from julytwisted.auth.mailing import AccountMailer
 from julytwisted.auth.sessions import Sessions, load_secret
 from julytwisted.config import Config, Options
 from julytwisted.jobs import build_jobs
 from julytwisted.jobs.queue import Queue
-from julytwisted.jobs.schedule import Plan, Scheduler
+from julytwisted.jobs.schedule import Plan, Scheduler, StartupMigration
 from julytwisted.jobs.worker import WorkerService
 from julytwisted.live import LiveResource, build_live
 from julytwisted.methods import build_registry, translate
 from julytwisted.metrics import Metrics, MetricsResource
 from julytwisted.models import Host, to_json
-from julytwisted.pages import FORM_MAX_BODY, Accounts, Admin, Pages, StaticFiles
+from julytwisted.pages import (
+    FORM_MAX_BODY,
+    Accounts,
+    Admin,
+    MailLinks,
+    Pages,
+    StaticFiles,
+)
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
@@ -41,6 +51,8 @@ from julytwisted.store.ratelimit import ClientAddress, RateLimiter
 from julytwisted.upload import UploadLimits, Uploads, credentials_or_session
 from julytwisted.upload._files import FileStore
 from julytwisted.web import WebApp, WebSettings
+
+log = Logger()
 
 
 class OrderedMultiService(MultiService):
@@ -123,14 +135,25 @@ def build_site(
     )
     limiter = limiter or build_limiter(store, config, metrics)
     authenticator = build_authenticator(store, config, hasher, limiter, metrics)
-    sign_ups = SignUps(store, hasher, limiter)
+    mailing = Mailing(queue, enabled=config.smtp is not None)
+    sign_ups = SignUps(store, hasher, limiter, mailing)
     api = WebApp(
         store, settings, queue, metrics.push, limiter, authenticator
     ).app.resource()
     secret = load_secret(config.session_secret, config.data_dir)
     sessions = Sessions(store, secret, config.admin_token, config.admin_players)
     accounts = Accounts(
-        store, queue, sessions, authenticator, sign_ups, limiter
+        store, queue, sessions, authenticator, sign_ups, limiter, mailing
+    ).app.resource()
+    links = MailLinks(
+        store,
+        queue,
+        sessions,
+        SignedLinks(secret, clock),
+        mailing,
+        hasher,
+        limiter,
+        end_sessions=sessions.end_sessions,
     ).app.resource()
     admin = Admin(
         store, queue, sessions, config.admin_token, authenticator
@@ -141,6 +164,7 @@ def build_site(
             b"api": api,
             b"healthz": api,
             **{segment: accounts for segment in Accounts.segments},
+            **{segment: links for segment in MailLinks.segments},
             Admin.segment: admin,
         },
     )
@@ -148,7 +172,7 @@ def build_site(
     root.putChild(
         b"json",
         rpc.JSONRPCResource(
-            build_registry(store, queue, sign_ups),
+            build_registry(store, queue, sign_ups, mailing),
             authenticate=authenticator,
             translate=translate,
             title="Julython",
@@ -171,7 +195,7 @@ def build_site(
     ]
     limits += [
         (b"/" + segment, FORM_MAX_BODY)
-        for segment in (*Accounts.segments, Admin.segment)
+        for segment in (*Accounts.segments, *MailLinks.segments, Admin.segment)
     ]
     limits.append((b"/upload", config.upload_max_body))
     site = JulythonSite(
@@ -228,6 +252,32 @@ def build_uploads(
     return Uploads(store, files, identify, limits)
 
 
+def build_mailer(
+    store: Store, config: Config, reactor: IReactorTCP, clock: IReactorTime
+) -> AccountMailer | None:
+    """
+    @return: what mails the accounts' links through C{--smtp}, signing them
+        with the session secret; L{None} without C{--smtp}, which is said
+        once here: typed e-mails then cannot be verified.
+    """
+    if config.smtp is None or config.public_url is None:
+        log.warn(
+            "No --smtp: e-mails players type stay pending and cannot be "
+            "verified (an admin may vouch for them), and passwords cannot be "
+            "reset by mail"
+        )
+        return None
+    from julytwisted.mail import Mailer, MailServer
+
+    relay = config.smtp
+    server = MailServer(
+        relay.host, relay.port, relay.security, relay.username, relay.password
+    )
+    mailer = Mailer(reactor, server, config.mail_from or "julython@localhost")
+    links = SignedLinks(load_secret(config.session_secret, config.data_dir), clock)
+    return AccountMailer(store, links, mailer.send, config.public_url)
+
+
 def build(
     config: Config, reactor: IReactorTime
 ) -> tuple[MultiService, Store, JulythonSite]:
@@ -250,13 +300,14 @@ def build(
     redis.setServiceParent(top)
     store = Store(redis.client, reactor, config.games)
     queue = Queue(redis.client, reactor)
+    mailer = build_mailer(store, config, IReactorTCP(reactor), reactor)
     if config.workers:
         import treq
 
         WorkerService(
             queue,
             redis.dedicated_client(),
-            build_jobs(store, treq.post),
+            build_jobs(store, treq.post, mailer),
             reactor,
             concurrency=config.workers,
             visibility=config.job_visibility,
@@ -270,6 +321,7 @@ def build(
         else timedelta(minutes=config.sweep_every),
     )
     Scheduler(queue, plan, reactor, config.games).setServiceParent(top)
+    StartupMigration(store, queue, reactor).setServiceParent(top)
     limiter = build_limiter(store, config, metrics)
     # Stopped after the web, which may still be checking a password.
     hasher = PasswordHasher(cast(IReactorFromThreads, reactor))
@@ -313,6 +365,7 @@ __all__ = [
     "build",
     "build_authenticator",
     "build_limiter",
+    "build_mailer",
     "build_site",
     "build_uploads",
     "makeService",

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
@@ -23,11 +24,12 @@ from twisted.internet.task import Clock, deferLater
 from twisted.logger import LogLevel, globalLogPublisher
 
 from julytwisted.auth.hashing import PasswordHasher
-from julytwisted.config import Config, RedisAddress
+from julytwisted.config import Config, MailRelay, RedisAddress
 from julytwisted.jobs.queue import Queue
 from julytwisted.jobs.worker import WorkerService
 from julytwisted.redis_service import RedisService, find_redis_server
 from julytwisted.store import Store
+from tests.mailboxes import SMTP, start_smtp
 
 #: The store's "now" in the tests: the middle of Julython 2026.
 NOW = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
@@ -155,6 +157,61 @@ async def server(
     site = build_site(store, config, queue, hasher, clock=clock)
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     yield f"http://127.0.0.1:{port.getHost().port}"
+    await port.stopListening()
+    await worker.stopService()
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[SMTP]:
+    """A real SMTP server (aiosmtpd in its own process) delivering to a Maildir."""
+    yield from start_smtp(tmp_path)
+
+
+@attrs.frozen
+class MailSite:
+    """A listening Site that mails, and the SMTP server its mail goes to."""
+
+    url: str
+    smtp: SMTP
+
+
+@pytest_twisted.async_yield_fixture
+async def mail_server(
+    store: Store,
+    config: Config,
+    queue: Queue,
+    redis: RedisService,
+    clock: Clock,
+    smtp: SMTP,
+) -> AsyncIterator[MailSite]:
+    """
+    C{server}'s Site and worker, with C{--smtp} naming the real SMTP server:
+    the links mailed point at the Site, signed and expiring by the store's
+    L{Clock}.
+    """
+    import treq
+
+    from julytwisted.jobs import build_jobs
+    from julytwisted.service import build_mailer, build_site
+
+    mailing = attrs.evolve(
+        config,
+        smtp=MailRelay("127.0.0.1", smtp.port),
+        mail_from="Julython <noreply@julython.test>",
+    )
+    site = build_site(store, mailing, queue, clock=clock)
+    port = reactor.listenTCP(0, site, interface="127.0.0.1")
+    url = f"http://127.0.0.1:{port.getHost().port}"
+    mailer = build_mailer(store, attrs.evolve(mailing, public_url=url), reactor, clock)
+    worker = WorkerService(
+        queue,
+        redis.dedicated_client(),
+        build_jobs(store, treq.post, mailer),
+        reactor,
+        poll=0.2,
+    )
+    worker.startService()
+    yield MailSite(url, smtp)
     await port.stopListening()
     await worker.stopService()
 

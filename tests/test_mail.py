@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import mailbox
-import subprocess
-import sys
 from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
-import attrs
 import pytest
 import pytest_twisted
 from cryptography import x509
@@ -27,23 +21,7 @@ from twisted.internet import reactor
 from twisted.internet.ssl import Certificate, optionsForClientTLS
 
 from julytwisted.mail import Mailer, MailFailed, MailServer
-
-SERVER = Path(__file__).with_name("smtp_server.py")
-
-
-@attrs.frozen
-class SMTP:
-    """A running SMTP server: its port and the Maildir it delivers to."""
-
-    port: int
-    maildir: Path
-
-    def messages(self) -> list[EmailMessage]:
-        box = mailbox.Maildir(self.maildir, create=False)
-        return [
-            message_from_bytes(box.get_bytes(key), policy=policy.default)  # type: ignore[misc]
-            for key in sorted(box.keys())
-        ]
+from tests.mailboxes import SMTP, start_smtp
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
@@ -81,22 +59,6 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
-
-
-def start_smtp(directory: Path, *options: str) -> Iterator[SMTP]:
-    """Run C{tests/smtp_server.py} until the test ends."""
-    maildir = directory / "maildir"
-    process = subprocess.Popen(
-        [sys.executable, str(SERVER), str(maildir), *options],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield SMTP(int(process.stdout.readline()), maildir)
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.fixture

@@ -24,6 +24,10 @@ from julytwisted.auth.hashing import PasswordHasher
 from julytwisted.config import Config, Limit
 from julytwisted.store import Store
 from tests.builders import body, github_payload
+from tests.conftest import MailSite
+from tests.mailboxes import link_in
+from tests.pages.test_accounts import Visitor, until
+from tests.pages.test_mail_links import open_and_press
 from tests.test_metrics import samples, value
 
 _ids = itertools.count(1)
@@ -72,13 +76,22 @@ async def push(server: str, *seeds: str, email: str = "ada@example.com") -> None
     assert response.code in (200, 201), await response.content()
 
 
-async def signup(server: str) -> None:
+async def signup(server: str, vouch: bool = True) -> None:
+    """
+    Ada signs up; her e-mail is pending until confirmed, so unless told
+    otherwise the admin vouches for it, and its adoption job has run.
+    """
     code, answer = await rpc(
         server,
         "julython.signup",
         {"username": "ada", "password": "correct horse", "email": "ada@example.com"},
     )
     assert code == 200 and answer["result"]["username"] == "ada", answer
+    if vouch:
+        _, answer = await rpc(
+            server, "admin.addEmail", ["ada", "ada@example.com"], auth=ADMIN
+        )
+        await finished(server, answer["result"]["job"])
 
 
 @pytest_twisted.ensureDeferred
@@ -174,20 +187,93 @@ async def test_api_token(server: str) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_add_email_adopts_orphans(server: str) -> None:
-    """Commits made with an e-mail before it was added score once it is."""
+async def test_add_email_adopts_orphans(mail_server: MailSite) -> None:
+    """
+    Commits made with an e-mail before it was added score once it is
+    confirmed through the link mailed to it; adding it again changes nothing.
+    """
+    server = mail_server.url
     await signup(server)
     await push(server, "w1", "w2", email="ada@work.example")
     auth = basic("ada", "correct horse")
     _, answer = await rpc(server, "julython.addEmail", ["ada@work.example"], auth=auth)
     assert answer["result"]["emails"] == ["ada@example.com", "ada@work.example"]
+    assert answer["result"]["pending"] == ["ada@work.example"]
+    status = await finished(server, answer["result"]["job"])
+    assert status["result"] == {"sent": True}
+    _, answer = await rpc(server, "julython.whoami", auth=auth)
+    assert answer["result"]["points"] == 0
+    link = link_in(await mail_server.smtp.wait_for("ada@work.example"))
+    await open_and_press(Visitor(server), mail_server, link)
+    await until(lambda: _points(server, auth, 12))
+    _, answer = await rpc(server, "julython.addEmail", ["ada@work.example"], auth=auth)
+    assert answer["result"]["job"] is None and answer["result"]["pending"] == []
+    assert await _points(server, auth, 12)
+
+
+async def _points(server: str, auth: str, points: int) -> bool:
+    _, answer = await rpc(server, "julython.whoami", auth=auth)
+    return bool(answer["result"]["points"] == points)
+
+
+@pytest_twisted.ensureDeferred
+async def test_claiming_someone_elses_email_scores_nothing(
+    server: str, store: Store
+) -> None:
+    """
+    Mallory signs up with Ada's verified e-mail and adds an orphan one of
+    Ada's: neither is refused (nothing tells her they are Ada's), and
+    neither scores for her, at a push or when adoption runs.
+    """
+    await signup(server)
+    await push(server, "w1", email="ada@work.example")
+    _, answer = await rpc(
+        server, "julython.signup", ["mallory", "long enough", "ada@example.com"]
+    )
+    assert answer["result"]["username"] == "mallory"
+    auth = basic("mallory", "long enough")
+    _, answer = await rpc(server, "julython.addEmail", ["ada@work.example"], auth=auth)
+    assert answer["result"]["pending"] == ["ada@example.com", "ada@work.example"]
+    assert answer["result"]["job"] is None
+    await store.adopt_all_orphans()
+    await push(server, "a1")
+    await push(server, "w2", email="ada@work.example")
+    assert await _points(server, auth, 0)
+    assert await _points(server, basic("ada", "correct horse"), 11)
+    _, answer = await rpc(server, "julython.leaders", {"board": "people"})
+    assert [m["username"] for m in answer["result"]] == ["ada"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_admin_vouches_for_an_email(server: str) -> None:
+    """
+    admin.addEmail verifies an e-mail at once and adopts its commits; a
+    player may not vouch, and another's verified e-mail is refused.
+    """
+    await signup(server, vouch=False)
+    await push(server, "a1", "a2")
+    auth = basic("ada", "correct horse")
+    _, answer = await rpc(server, "julython.whoami", auth=auth)
+    assert answer["result"]["pending"] == ["ada@example.com"]
+    assert answer["result"]["points"] == 0
+    code, answer = await rpc(
+        server, "admin.addEmail", ["ada", "ada@example.com"], auth=auth
+    )
+    assert code == 403
+    _, answer = await rpc(
+        server, "admin.addEmail", ["ada", "ada@example.com"], auth=ADMIN
+    )
+    assert answer["result"]["pending"] == []
     status = await finished(server, answer["result"]["job"])
     assert status["result"]["adopted"] == 2
-    _, answer = await rpc(server, "julython.whoami", auth=auth)
-    assert answer["result"]["points"] == 12
-    _, answer = await rpc(server, "julython.addEmail", ["ada@work.example"], auth=auth)
-    status = await finished(server, answer["result"]["job"])
-    assert status["result"]["adopted"] == 0
+    assert await _points(server, auth, 12)
+    _, answer = await rpc(
+        server,
+        "admin.createPlayer",
+        {"username": "bob", "emails": ["ada@example.com"]},
+        auth=ADMIN,
+    )
+    assert answer["error"]["code"] == 409
 
 
 @pytest_twisted.ensureDeferred
@@ -453,8 +539,9 @@ async def test_a_batch_of_sign_ups_makes_at_most_the_limit(
 async def test_a_taken_email_is_not_told(server: str, store: Store) -> None:
     """
     Signing up with an e-mail another player has answers as with a free
-    one: the account is made, and the e-mail stays its owner's.  A taken
-    username may be said.  Before, the answer said the e-mail was taken.
+    one: the account is made with a pending claim that scores nothing, and
+    the e-mail stays its owner's.  A taken username may be said.  Before,
+    the answer said the e-mail was taken.
     """
     await signup(server)
     code, answer = await rpc(
@@ -466,7 +553,8 @@ async def test_a_taken_email_is_not_told(server: str, store: Store) -> None:
     )
     assert answer["result"].keys() == free["result"].keys()
     assert await store.emails("ada") == ["ada@example.com"]
-    assert await store.emails("eve") == []
+    assert await store.pending_emails("ada") == []
+    assert await store.pending_emails("eve") == ["ada@example.com"]
     _, answer = await rpc(
         server, "julython.signup", ["ada", "correct horse", "new@example.com"]
     )
@@ -488,7 +576,7 @@ async def test_unknown_usernames_cost_as_much_as_known_ones(
     server = server_with(
         attrs.evolve(config, rate_limits={**limits, "credentials-user": generous})
     )
-    await signup(server)
+    await signup(server, vouch=False)
 
     async def timed(username: str) -> float:
         start = time.perf_counter()

@@ -11,13 +11,16 @@ into endpoints.
 
 The implementation lives in private modules, one concern each:
 C{_settings} (the records and their defaults), C{_parsers} (one parser per
-kind of value), C{_redis_url} (C{--redis}) and C{_options} (L{Options}, the
-option table); this module is the public surface.
+kind of value), C{_redis_url} (C{--redis}), C{_mail} (C{--smtp} and the
+mail's other options) and C{_options} (L{Options}, the option table); this
+module is the public surface.
 """
 
+from julytwisted.config._mail import parse_smtp_url
 from julytwisted.config._options import (
     ADMIN_TOKEN_ENV,
     SESSION_SECRET_ENV,
+    SMTP_PASSWORD_ENV,
     WEBHOOK_SECRET_ENV,
     Options,
 )
@@ -39,6 +42,7 @@ from julytwisted.config._settings import (
     Config,
     Limit,
     LiveSettings,
+    MailRelay,
     RedisAddress,
 )
 
@@ -51,10 +55,12 @@ __all__ = [
     "DEFAULT_UPLOAD_TYPES",
     "ENDPOINT_TYPES",
     "SESSION_SECRET_ENV",
+    "SMTP_PASSWORD_ENV",
     "WEBHOOK_SECRET_ENV",
     "Config",
     "Limit",
     "LiveSettings",
+    "MailRelay",
     "Options",
     "RedisAddress",
     "parse_game",
@@ -62,5 +68,6 @@ __all__ = [
     "parse_listen",
     "parse_redis_url",
     "parse_size",
+    "parse_smtp_url",
     "parse_upload_types",
 ]

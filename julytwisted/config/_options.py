@@ -17,6 +17,12 @@ from pathlib import Path
 
 from twisted.python import usage
 
+from julytwisted.config._mail import (
+    SMTP_FORMS,
+    parse_mail_from,
+    parse_public_url,
+    parse_smtp_url,
+)
 from julytwisted.config._parsers import (
     parse_count,
     parse_game,
@@ -36,6 +42,7 @@ from julytwisted.config._settings import (
     DEFAULT_LISTEN,
     Config,
     LiveSettings,
+    MailRelay,
     RedisAddress,
 )
 from julytwisted.game.games import Game
@@ -48,6 +55,9 @@ ADMIN_TOKEN_ENV = "JULYTHON_ADMIN_TOKEN"
 
 SESSION_SECRET_ENV = "JULYTHON_SESSION_SECRET"
 """The environment variable C{--session-secret} falls back to."""
+
+SMTP_PASSWORD_ENV = "JULYTHON_SMTP_PASSWORD"
+"""The environment variable the password of C{--smtp}'s user falls back to."""
 
 
 class Options(usage.Options):
@@ -103,6 +113,30 @@ class Options(usage.Options):
             "Key that signs the web sessions' cookies; every node of one site "
             f"needs the same (default: ${SESSION_SECRET_ENV}; unset: one made "
             "once and kept in DATA_DIR/session-secret).",
+        ],
+        [
+            "smtp",
+            None,
+            None,
+            f"Mail the links that confirm typed e-mails and reset passwords "
+            f"through this relay: {SMTP_FORMS}; smtp:// uses STARTTLS where "
+            "offered (required with a password), smtps:// TLS from the start. "
+            f"The password may come from ${SMTP_PASSWORD_ENV}. Unset: typed "
+            "e-mails cannot be verified.",
+        ],
+        [
+            "mail-from",
+            None,
+            None,
+            "The From address of that mail (default: Julython "
+            "<noreply@HOST of --public-url>).",
+        ],
+        [
+            "public-url",
+            None,
+            None,
+            "The site's address as players reach it (https://julython.example); "
+            "mailed links start with it. Needed with --smtp.",
         ],
         ["workers", None, "4", "Run up to this many background jobs at once."],
         [
@@ -297,6 +331,7 @@ class Options(usage.Options):
         """
         self["listen"] = tuple(self._listen) or (DEFAULT_LISTEN,)
         self["game"] = unique_games(self._games)
+        smtp, sender, public = self._mail()
         self.config = Config(
             data_dir=self._data_dir(),
             listen=self["listen"],
@@ -308,6 +343,9 @@ class Options(usage.Options):
             workers=self._workers(),
             notify=self._notify,
             admin_players=self._admin_players,
+            smtp=smtp,
+            mail_from=sender,
+            public_url=public,
             job_visibility=self._seconds("job-visibility", 1),
             job_grace=self._seconds("job-grace", 0),
             recount_at=parse_time_of_day("recount-at", self._text("recount-at")),
@@ -351,6 +389,28 @@ class Options(usage.Options):
         value = self[option] or self._environ.get(variable, "")
         return value or None
 
+    def _mail(self) -> tuple[MailRelay | None, str | None, str | None]:
+        """
+        C{--smtp}, C{--mail-from} and C{--public-url}, checked together.
+
+        @return: the relay, the sender and the public URL.
+        """
+        raw = self["public-url"]
+        public = None if raw is None else parse_public_url(raw)
+        if self["smtp"] is None:
+            if self["mail-from"] is not None:
+                raise usage.UsageError("--mail-from: give --smtp too")
+            return None, None, public
+        if public is None:
+            raise usage.UsageError(
+                "--smtp needs --public-url: the links it mails point there"
+            )
+        relay = parse_smtp_url(
+            self["smtp"], self._environ.get(SMTP_PASSWORD_ENV) or None
+        )
+        sender = parse_mail_from(self["mail-from"], public)
+        return relay, sender, public
+
     def _workers(self) -> int:
         return 0 if self["no-worker"] else self._count("workers", 1, 256)
 
@@ -375,6 +435,7 @@ class Options(usage.Options):
 __all__ = [
     "ADMIN_TOKEN_ENV",
     "SESSION_SECRET_ENV",
+    "SMTP_PASSWORD_ENV",
     "WEBHOOK_SECRET_ENV",
     "Options",
 ]

@@ -2,7 +2,7 @@
 """
 The settings records C{twistd julython} produces, and their defaults: the
 frozen L{Config} and the smaller records it holds (L{RedisAddress},
-L{Limit}, L{LiveSettings}).
+L{MailRelay}, L{Limit}, L{LiveSettings}).
 
 Nothing here reads a command line; L{julytwisted.config._options} does, and
 L{julytwisted.config._parsers} checks each value.
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import time
 from pathlib import Path
+from typing import Literal
 
 import attrs
 
@@ -76,6 +77,30 @@ class RedisAddress:
     def is_unix(self) -> bool:
         """Whether the server is reached through a Unix socket."""
         return self.path is not None
+
+
+@attrs.frozen
+class MailRelay:
+    """
+    The SMTP relay C{--smtp} names, which sends the links that confirm
+    e-mails and reset passwords.  L{julytwisted.service} hands it to
+    L{julytwisted.mail.Mailer} as a C{MailServer}; this package does not
+    import C{twisted.mail}, which would install the default reactor.
+
+    @ivar host: the relay's host name (also the name its certificate must
+        carry).
+    @ivar port: its port.
+    @ivar security: C{"starttls"} (C{smtp://}: upgrade where offered;
+        required with credentials) or C{"tls"} (C{smtps://}: implicit TLS).
+    @ivar username: the login, if the relay wants one.
+    @ivar password: its password.
+    """
+
+    host: str
+    port: int
+    security: Literal["starttls", "tls"] = "starttls"
+    username: str | None = None
+    password: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen
@@ -184,6 +209,11 @@ class Config:
     @ivar session_secret: the key that signs the web pages' session
         cookies, or L{None} for one generated once and kept in C{data_dir}.
     @ivar admin_players: the players who may use the admin pages.
+    @ivar smtp: the relay that mails confirmation and password reset links,
+        or L{None} for none (then typed e-mails cannot be verified).
+    @ivar mail_from: the C{From} address of that mail.
+    @ivar public_url: the site's address as players reach it, which mailed
+        links start with (no trailing slash).
     @ivar live: the live feed's limits.
     """
 
@@ -213,6 +243,9 @@ class Config:
     upload_types: Mapping[str, tuple[str, ...]] = DEFAULT_UPLOAD_TYPES
     session_secret: str | None = None
     admin_players: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    smtp: MailRelay | None = None
+    mail_from: str | None = None
+    public_url: str | None = None
     live: LiveSettings = LiveSettings()
 
 
@@ -226,6 +259,7 @@ __all__ = [
     "Config",
     "Limit",
     "LiveSettings",
+    "MailRelay",
     "MiB",
     "RedisAddress",
 ]

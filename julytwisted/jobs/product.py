@@ -7,9 +7,9 @@ after the work but before acknowledging it), it changes nothing more.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
-from julytwisted.errors import NotifyFailed
+from julytwisted.errors import MailFailed, NotifyFailed
 from julytwisted.jobs.queue import JobRegistry, Queue
 from julytwisted.models import Board, Job, Recount
 from julytwisted.store import Store
@@ -20,6 +20,23 @@ NOTIFY_TIMEOUT = 10.0
 
 #: What L{notify} needs of an HTTP client: treq's C{post}.
 Post = Callable[..., Awaitable[Any]]
+
+#: Seconds during which the same mail is asked for again in vain: a second
+#: click, a second node, a retried request queue nothing more.
+MAIL_INTERVAL = 60
+
+
+class AccountMail(Protocol):
+    """
+    What the mail jobs need: L{julytwisted.auth.mailing.AccountMailer}
+    composes the links and sends them.
+    """
+
+    async def send_confirmation(self, username: str, email: str) -> bool:
+        """Mail a pending e-mail its confirmation link; C{False}: no claim."""
+
+    async def send_password_reset(self, login: str) -> int:
+        """Mail a player their reset link; the number of messages sent."""
 
 
 def notification(event: dict[str, Any]) -> dict[str, Any]:
@@ -38,13 +55,19 @@ def notification(event: dict[str, Any]) -> dict[str, Any]:
     return {"content": text, "text": text, "username": "Julython"}
 
 
-def build_jobs(store: Store, post: Post) -> JobRegistry:
+def build_jobs(
+    store: Store, post: Post, mail: AccountMail | None = None
+) -> JobRegistry:
     """
     @param store: the data the jobs change.
     @param post: posts outgoing webhooks: C{treq.post}, or a test's own.
+    @param mail: sends the accounts' mail; L{None} on a node without
+        C{--smtp}, whose mail jobs then fail (and are retried, by another
+        node perhaps).
     @return: the product's jobs by name.
     """
     jobs = JobRegistry()
+    _register_mail(jobs, mail)
 
     @jobs.job(Job.MOVE_PLAYER_POINTS)
     async def move_player_points(
@@ -55,7 +78,7 @@ def build_jobs(store: Store, post: Post) -> JobRegistry:
 
     @jobs.job(Job.ADOPT_ORPHANS)
     async def adopt_orphans(email: str, username: str) -> dict[str, Any]:
-        """Score the orphan commits of a newly added e-mail for its owner."""
+        """Score the orphan commits of a newly verified e-mail for its owner."""
         return {"adopted": await store.adopt_orphans(email), "username": username}
 
     @jobs.job(Job.ADOPT_ALL_ORPHANS)
@@ -80,6 +103,23 @@ def build_jobs(store: Store, post: Post) -> JobRegistry:
     return jobs
 
 
+def _register_mail(jobs: JobRegistry, mail: AccountMail | None) -> None:
+    def mailer() -> AccountMail:
+        if mail is None:
+            raise MailFailed("this node sends no mail: start it with --smtp")
+        return mail
+
+    @jobs.job(Job.MAIL_CONFIRMATION)
+    async def mail_confirmation(username: str, email: str) -> dict[str, bool]:
+        """Mail a pending e-mail the link that confirms it."""
+        return {"sent": await mailer().send_confirmation(username, email)}
+
+    @jobs.job(Job.MAIL_PASSWORD_RESET)
+    async def mail_password_reset(login: str) -> dict[str, int]:
+        """Mail a player (by username or e-mail) a password reset link."""
+        return {"sent": await mailer().send_password_reset(login)}
+
+
 # Typed enqueueing: the one place each job's arguments are spelled for the
 # queue, matching the functions above.
 
@@ -91,6 +131,42 @@ async def queue_adoption(queue: Queue, email: str, username: str) -> str:
     @return: the job's id.
     """
     job: str = await queue.enqueue(Job.ADOPT_ORPHANS, email, username)
+    return job
+
+
+async def queue_confirmation(queue: Queue, username: str, email: str) -> str:
+    """
+    Queue the mail confirming a player's pending e-mail: once per
+    L{MAIL_INTERVAL}, however often it is asked for.
+
+    @return: the job's id.
+    """
+    email = email.strip().lower()
+    job: str = await queue.enqueue(
+        Job.MAIL_CONFIRMATION,
+        username,
+        email,
+        unique=f"mail:confirm:{username}:{email}",
+        unique_for=MAIL_INTERVAL,
+    )
+    return job
+
+
+async def queue_password_reset(queue: Queue, login: str) -> str:
+    """
+    Queue a password reset mail to the player a login names, if any: once
+    per L{MAIL_INTERVAL} per login, however often it is asked for.
+
+    @param login: a username or an e-mail, as typed.
+    @return: the job's id.
+    """
+    login = login.strip().lower()
+    job: str = await queue.enqueue(
+        Job.MAIL_PASSWORD_RESET,
+        login,
+        unique=f"mail:reset:{login}",
+        unique_for=MAIL_INTERVAL,
+    )
     return job
 
 
@@ -130,13 +206,17 @@ async def queue_notification(queue: Queue, url: str, event: dict[str, Any]) -> s
 
 
 __all__ = [
+    "MAIL_INTERVAL",
     "NOTIFY_TIMEOUT",
+    "AccountMail",
     "NotifyFailed",
     "Post",
     "build_jobs",
     "notification",
     "queue_adoption",
+    "queue_confirmation",
     "queue_move",
     "queue_notification",
+    "queue_password_reset",
     "queue_recount",
 ]

@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.jobs.test_schedule -*-
 """
 Periodic jobs, the original's cron: a nightly recount of the running games
-and an hourly sweep that adopts orphan commits.
+and an hourly sweep that adopts orphan commits; and what a node does once
+as it starts (L{StartupMigration}).
 
 Every node runs a L{Scheduler}; each occurrence of a periodic job is
 enqueued under a unique key naming it (its job and its time), so that
@@ -25,7 +26,8 @@ from julytwisted.errors import RedisUnavailable
 from julytwisted.game.games import Game
 from julytwisted.game.scoring import games_at
 from julytwisted.jobs.queue import Queue
-from julytwisted.models import Job
+from julytwisted.models import EmailMigration, Job
+from julytwisted.store import Store
 from julytwisted.supervise import Backoff, Supervised
 
 log = Logger()
@@ -106,6 +108,60 @@ class Plan:
         return found
 
 
+class StartupMigration(Service):
+    """
+    Migrates the data a node of this version reads differently, once, as
+    the node starts: the e-mails claimed before e-mails were verified become
+    pending (L{Store.migrate_emails}, idempotent and safe on several nodes at
+    once), and each game whose points they scored is recounted, taking them
+    back, in a job queued once whatever the number of nodes.  Tried again,
+    backing off, until Redis answers.
+    """
+
+    name = "startup-migration"
+
+    def __init__(self, store: Store, queue: Queue, clock: IReactorTime) -> None:
+        self._store = store
+        self._queue = queue
+        self._loop = Supervised(
+            "migrating e-mails claimed before they were verified",
+            self.migrate,
+            clock,
+            interval=None,
+            expected=(RedisUnavailable,),
+            logger=log,
+        )
+
+    def startService(self) -> None:
+        Service.startService(self)
+        self._loop.start(now=True)
+
+    def stopService(self) -> Deferred[None]:
+        Service.stopService(self)
+        return self._loop.stop()
+
+    async def migrate(self) -> EmailMigration:
+        """
+        Migrate, and queue the recounts.
+
+        @return: what the migration changed.
+        """
+        migrated = await self._store.migrate_emails()
+        for game in migrated.games:
+            await self._queue.enqueue(
+                Job.RECOUNT, game, unique=f"recount:migrate_emails:{game}"
+            )
+        if migrated.players:
+            log.info(
+                "Migrated the e-mails of {players} players: {pending} became "
+                "pending, {commits} commits returned to orphans",
+                players=migrated.players,
+                pending=migrated.pending,
+                commits=migrated.commits,
+            )
+        return migrated
+
+
 class Scheduler(Service):
     """
     Enqueues the plan's occurrences as they come due, checking every
@@ -170,4 +226,12 @@ class Scheduler(Service):
             )
 
 
-__all__ = ["WINDOW", "Occurrence", "Plan", "Scheduler", "nightly_recounts", "sweeps"]
+__all__ = [
+    "WINDOW",
+    "Occurrence",
+    "Plan",
+    "Scheduler",
+    "StartupMigration",
+    "nightly_recounts",
+    "sweeps",
+]

@@ -14,7 +14,6 @@ What a form changes is done by the same functions the JSON-RPC methods use.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 from klein import Klein
@@ -22,7 +21,7 @@ from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
 
 from julytwisted.auth import accounts as use_cases
-from julytwisted.auth.accounts import SignUps
+from julytwisted.auth.accounts import Mailing, SignUps
 from julytwisted.auth.authenticator import Authenticator
 from julytwisted.auth.sessions import Sessions, Viewer
 from julytwisted.errors import (
@@ -34,6 +33,7 @@ from julytwisted.errors import (
 )
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import Board
+from julytwisted.pages._emails import SAVED, emails_section
 from julytwisted.pages._html import Content, field, message, post_form
 from julytwisted.pages._profile import (
     password_section,
@@ -53,12 +53,11 @@ from julytwisted.store.ratelimit import RateLimiter
 
 #: What a saved profile change says, by the C{saved} query argument.
 _SAVED = {
+    **SAVED,
     "name": "Your name is saved.",
-    "email": "E-mail added. Commits already made with it are being counted.",
     "location": "Location saved. Your points are moving with you.",
     "team": "Team saved. Your points are moving with you.",
     "welcome": "Welcome! Add the webhook to your repositories (see Help).",
-    "remove-email": "E-mail removed. Its later commits will not be yours.",
     "revoke-token": "Token revoked.",
     "picture": "Your picture is saved.",
     "password": "Password changed. You are signed out everywhere else.",
@@ -89,6 +88,7 @@ class Accounts:
         authenticator: Authenticator,
         sign_ups: SignUps,
         limiter: RateLimiter | None = None,
+        mailing: Mailing | None = None,
     ) -> None:
         """
         @param authenticator: checks passwords, within the budget of failed
@@ -97,6 +97,8 @@ class Accounts:
             shares.
         @param limiter: limits the sign-up and sign-in forms per client
             address, on every node (the C{login} limit).
+        @param mailing: how typed e-mails are confirmed; by default by no
+            mail (they stay pending until an admin vouches for them).
         """
         self.store = store
         self.queue = queue
@@ -105,6 +107,7 @@ class Accounts:
         self._authenticator = authenticator
         self._sign_ups = sign_ups
         self._limiter = limiter
+        self.mailing = mailing or Mailing(queue, enabled=False)
 
     @app.handle_errors(SignInRequired)
     def sign_in_first(self, request: IRequest, failure: Any) -> bytes:
@@ -237,6 +240,7 @@ class Accounts:
                     autocomplete="current-password",
                     required=True,
                 ),
+                tags.p(tags.a("Forgot your password?", href="/password-reset")),
             ],
             "Sign in",
         )
@@ -303,6 +307,7 @@ class Accounts:
         values = values or {}
         player = await self.store.player(username)
         emails = await self.store.emails(username)
+        pending = await self.store.pending_emails(username)
         csrf = self.sessions.csrf_token(request)
 
         def one(action: str, label: str, name: str, value: str, hint: str) -> Tag:
@@ -319,7 +324,9 @@ class Accounts:
         return [
             tags.p(tags.a("Your public page", href=f"/people/{username}")),
             one("name", "Display name", "name", player.name, ""),
-            _emails_section(emails, csrf, values.get("email", "")),
+            emails_section(
+                emails, pending, csrf, values.get("email", ""), self.mailing.enabled
+            ),
             one(
                 "location",
                 "Location",
@@ -343,19 +350,20 @@ class Accounts:
         ]
 
     @app.route("/profile/<any(name,email,location,team,'remove-email',"
-               "'revoke-token'):what>", methods=["POST"])  # fmt: skip
+               "'resend-email','revoke-token'):what>", methods=["POST"])  # fmt: skip
     async def save(self, request: IRequest, what: str) -> bytes:
         form = self._form(request)
         username = await self._player(request)
-        field_name = {"remove-email": "email", "revoke-token": "token"}.get(what, what)
+        field_name = {"revoke-token": "token"}.get(what, what)
+        field_name = "email" if what.endswith("-email") else field_name
         value = form.get(field_name, "").strip()
         try:
-            if what == "name":
+            if what in ("email", "resend-email"):
+                await use_cases.claim_email(self.store, self.mailing, username, value)
+                if what == "email" and not self.mailing.enabled:
+                    what = "email-unmailed"
+            elif what == "name":
                 await self.store.set_player_name(username, value)
-            elif what == "email":
-                await use_cases.add_commit_email(
-                    self.store, self.queue, username, value
-                )
             elif what == "remove-email":
                 await self.store.remove_email(username, value)
             elif what == "revoke-token":
@@ -435,45 +443,6 @@ class Accounts:
             tags.p(tags.a("Back to your profile", href="/profile")),
         ]
         return await self._show(request, "New API token", content)
-
-
-def _emails_section(emails: Sequence[str], csrf: str, typed: str) -> Tag:
-    """The player's e-mails, each with a Remove button, and a form to add one."""
-    return tags.section(
-        tags.h2("Commit e-mails"),
-        tags.ul(class_="emails")(
-            [
-                tags.li(
-                    email,
-                    " ",
-                    post_form(
-                        "/profile/remove-email",
-                        csrf,
-                        [tags.input(type="hidden", name="email", value=email)],
-                        "Remove",
-                        class_="inline",
-                    )
-                    if len(emails) > 1
-                    else "",
-                )
-                for email in emails
-            ]
-        ),
-        post_form(
-            "/profile/email",
-            csrf,
-            [
-                field(
-                    "Another e-mail",
-                    "email",
-                    typed,
-                    type="email",
-                    hint="Commits made with it become yours.",
-                )
-            ],
-            "Add",
-        ),
-    )
 
 
 __all__ = ["FORM_MAX_BODY", "Accounts"]

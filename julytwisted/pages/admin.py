@@ -4,7 +4,8 @@ The admin pages at C{/admin/}: for players named by C{--admin-player}, or
 anyone who signs in there with the admin token (a session bound to that
 token: it ends when the token changes).  Approve the teams waiting,
 deactivate or activate a project, run dead jobs again.  A klein app of its
-own, mounted by L{julytwisted.site.Root} at C{/admin}.
+own, mounted by L{julytwisted.site.Root} at C{/admin}.  An admin may also
+vouch for a player's commit e-mail: verified at once, its commits adopted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from klein import Klein
 from twisted.web.iweb import IRequest
 from twisted.web.template import tags
 
+from julytwisted.auth.accounts import vouch_for_email
 from julytwisted.auth.authenticator import Authenticator
 from julytwisted.auth.sessions import Sessions, Viewer
 from julytwisted.errors import Forbidden, JulythonError, RateLimited
@@ -151,6 +153,22 @@ class Admin:
                 ),
             ),
             tags.section(
+                tags.h2("Vouch for a commit e-mail"),
+                tags.p(
+                    "The e-mail is the player's at once, verified without a "
+                    "mailed link, and its commits already made score for them."
+                ),
+                post_form(
+                    "/admin/vouch-email",
+                    csrf,
+                    [
+                        field("Username", "username", required=True, ident="f-who"),
+                        field("E-mail", "email", type="email", required=True),
+                    ],
+                    "Vouch",
+                ),
+            ),
+            tags.section(
                 tags.h2("Jobs"),
                 tags.p(", ".join(f"{k}: {v}" for k, v in sorted(stats.items()))),
                 _dead_jobs(dead, csrf),
@@ -185,6 +203,24 @@ class Admin:
             "activate-project": f"Project {key} activated.",
             "requeue-job": f"Job {key} queued again.",
         }[action]
+        page = [message(done), await self._admin_page(request)]
+        return await self._show(request, "Admin", page)
+
+    @app.route("/admin/vouch-email", methods=["POST"])
+    async def vouch_email(self, request: IRequest) -> bytes:
+        form = self._form(request)
+        if not await self._admin(request):
+            raise Forbidden("sign in as admin first")
+        username = form.get("username", "").strip().lower()
+        email = form.get("email", "").strip().lower()
+        try:
+            await vouch_for_email(self.store, self.queue, username, email)
+        except JulythonError as e:
+            if isinstance(e, Forbidden):
+                raise
+            page = [message(e.message, error=True), await self._admin_page(request)]
+            return await self._show(request, "Admin", page, error_status(request, e))
+        done = f"{email} is a verified e-mail of {username} now."
         page = [message(done), await self._admin_page(request)]
         return await self._show(request, "Admin", page)
 

@@ -5,7 +5,7 @@ boards, uploads and the feed.
 
 L{Store} is the one object the rest of the product holds: a thin facade
 over one object per concern, each in a module of its own (L{games},
-L{ingest}, L{players}, L{credentials}, L{sessions}, L{groups}, L{boards},
+L{ingest}, L{players}, L{emails}, L{credentials}, L{sessions}, L{groups}, L{boards},
 L{commits}, L{feed}, L{uploads}).  Every Redis key Python spells is in L{_keys}; the
 Lua scripts of C{lua/} spell the rest.  Writes that touch several keys are
 one Lua script each, so they are atomic and a redelivered push counts once.
@@ -22,6 +22,7 @@ from julytwisted.game.events import Push
 from julytwisted.game.games import Game
 from julytwisted.models import (
     Commit,
+    EmailMigration,
     FileInfo,
     Group,
     ListedGame,
@@ -45,7 +46,8 @@ from julytwisted.store._models import (
 )
 from julytwisted.store.boards import PROJECT_SIZES, Boards
 from julytwisted.store.commits import Commits
-from julytwisted.store.credentials import Credentials
+from julytwisted.store.credentials import RESET_SECONDS, Credentials
+from julytwisted.store.emails import MAX_PENDING, Emails
 from julytwisted.store.feed import Feed, FeedEntry
 from julytwisted.store.games import Games
 from julytwisted.store.groups import Groups
@@ -89,6 +91,7 @@ class Store:
         self._uploads = Uploads(redis, self._games)
         self._boards = Boards(redis, self._games, self._uploads, ingest_timeout)
         self._players = Players(redis, self._games, self._boards)
+        self._emails = Emails(redis)
         self._credentials = Credentials(redis)
         self._sessions = SessionStore(redis)
         self._groups = Groups(redis)
@@ -130,10 +133,11 @@ class Store:
         team: str | None = None,
         approve_team: bool = False,
         password_hash: str = "",
+        claims: Sequence[str] = (),
     ) -> Player:
         """Create a player (L{Players.create_player})."""
         return await self._players.create_player(
-            username, name, emails, location, team, approve_team, password_hash
+            username, name, emails, location, team, approve_team, password_hash, claims
         )
 
     async def set_player_name(self, username: str, name: str) -> None:
@@ -145,8 +149,32 @@ class Store:
         return await self._players.emails(username)
 
     async def add_email(self, username: str, email: str) -> int:
-        """Give a player another commit e-mail (L{Players.add_email})."""
+        """Vouch for a player's commit e-mail (L{Players.add_email})."""
         return await self._players.add_email(username, email)
+
+    async def confirm_email(self, username: str, email: str, nonce: str) -> int:
+        """Verify a claim through its link (L{Players.confirm_email})."""
+        return await self._players.confirm_email(username, email, nonce)
+
+    async def claim_email(self, username: str, email: str) -> bool:
+        """Claim a commit e-mail, pending (L{Emails.claim_email})."""
+        return await self._emails.claim_email(username, email)
+
+    async def claim_nonce(self, username: str, email: str) -> str | None:
+        """@return: a claim's new link nonce (L{Emails.claim_nonce})."""
+        return await self._emails.claim_nonce(username, email)
+
+    async def pending_emails(self, username: str) -> list[str]:
+        """@return: a player's pending e-mails (L{Emails.pending_emails})."""
+        return await self._emails.pending_emails(username)
+
+    async def mail_to(self, login: str) -> tuple[str, list[str]] | None:
+        """@return: where a player's mail may go (L{Emails.mail_to})."""
+        return await self._emails.mail_to(login)
+
+    async def migrate_emails(self) -> EmailMigration:
+        """Make unverified old e-mails pending (L{Emails.migrate_emails})."""
+        return await self._emails.migrate_emails()
 
     async def remove_email(self, username: str, email: str) -> None:
         """Take a commit e-mail off a player (L{Players.remove_email})."""
@@ -209,6 +237,16 @@ class Store:
     async def count_sessions(self, username: str, besides: str | None = None) -> int:
         """@return: a player's live web sessions (L{SessionStore.count})."""
         return await self._sessions.count(username, besides)
+
+    async def reset_nonce(self, username: str) -> str:
+        """@return: a new reset link's nonce (L{Credentials.reset_nonce})."""
+        return await self._credentials.reset_nonce(username)
+
+    async def reset_password(
+        self, username: str, nonce: str, password_hash: str
+    ) -> None:
+        """Set a password through a link (L{Credentials.reset_password})."""
+        await self._credentials.reset_password(username, nonce, password_hash)
 
     # Locations and teams
 
@@ -320,9 +358,11 @@ __all__ = [
     "FILES_URL",
     "LIVE_PUBSUB",
     "MAX_LIMIT",
+    "MAX_PENDING",
     "MAX_SCREENSHOTS",
     "NAME_PATTERN",
     "PROJECT_SIZES",
+    "RESET_SECONDS",
     "USERNAME_PATTERN",
     "FeedEntry",
     "IngestResult",

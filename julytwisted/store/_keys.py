@@ -21,6 +21,9 @@ TEAMS_WAITING = "j:teams:waiting"
 TEAM_NAME_PATTERN = "j:team:*->name"
 #: A C{SCAN MATCH} pattern: every orphan set.
 ORPHANS_PATTERN = "j:orphans:*"
+#: A C{SCAN MATCH} pattern: every player's e-mails as kept before e-mails
+#: were verified (see L{legacy_player_emails}).
+LEGACY_EMAILS_PATTERN = "j:player:*:emails"
 
 #: Each board's members' own hashes, by prefix (languages have none).
 BOARD_PREFIXES: dict[str, str] = {
@@ -37,8 +40,28 @@ def player(username: str) -> str:
     return f"j:player:{username}"
 
 
-def player_emails(username: str) -> str:
-    """The set of a player's commit e-mails."""
+def player_verified(username: str) -> str:
+    """
+    The set of a player's verified commit e-mails: confirmed through a
+    mailed link or vouched for by an admin.  Only these score.
+    """
+    return f"j:player:{username}:verified"
+
+
+def player_pending(username: str) -> str:
+    """
+    A player's pending e-mail claims: each e-mail to the nonce of its latest
+    confirmation link (empty before one is made).  They score nothing.
+    """
+    return f"j:player:{username}:pending"
+
+
+def legacy_player_emails(username: str) -> str:
+    """
+    The set of a player's e-mails, verified or not, as kept before e-mails
+    were verified; the start-up migration turns it into L{player_verified}
+    and L{player_pending} and deletes it.
+    """
     return f"j:player:{username}:emails"
 
 
@@ -86,8 +109,18 @@ def token(digest: str) -> str:
 
 
 def email(address: str) -> str:
-    """The player who owns a commit e-mail."""
+    """The player who owns a commit e-mail: its one verified owner."""
     return f"j:email:{address}"
+
+
+def email_claims(address: str) -> str:
+    """The players with a pending claim of an e-mail (see L{player_pending})."""
+    return f"j:email-claims:{address}"
+
+
+def password_reset(username: str) -> str:
+    """The nonce of a player's password reset link, while it lasts."""
+    return f"j:reset:{username}"
 
 
 def orphans(address: str) -> str:

@@ -18,17 +18,18 @@ POINTS = {
 }
 
 
-def script(name: str, scoring: bool = False) -> Script:
+def script(name: str, scoring: bool = False, emails: bool = False) -> Script:
     """
     @param name: a file of C{lua/}, such as C{"ingest.lua"}.
     @param scoring: put C{lua/_scoring.lua}'s shared functions before it.
+    @param emails: put C{lua/_emails.lua}'s shared functions before it.
     @return: the script, named after its file.
     """
     lua = files("julytwisted.store").joinpath("lua")
-    source = lua.joinpath(name).read_text("utf-8")
-    if scoring:
-        source = lua.joinpath("_scoring.lua").read_text("utf-8") + "\n" + source
-    return Script(source, name.removesuffix(".lua"))
+    preludes = [("_scoring.lua", scoring), ("_emails.lua", emails)]
+    parts = [lua.joinpath(p).read_text("utf-8") for p, wanted in preludes if wanted]
+    parts.append(lua.joinpath(name).read_text("utf-8"))
+    return Script("\n".join(parts), name.removesuffix(".lua"))
 
 
 __all__ = ["POINTS", "script"]

@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.store.test_store_members -*-
 """
-What proves who a player is: their password hash and their API tokens (kept
-as SHA-256 digests only).  Checking them is L{julytwisted.auth}'s concern.
+What proves who a player is: their password hash, their API tokens (kept
+as SHA-256 digests only), and the nonce of a password reset link while it
+lasts.  Checking them is L{julytwisted.auth}'s concern.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from julytwisted.errors import NotFound
+from julytwisted.errors import InvalidLink, NotFound
 from julytwisted.redis_service import RedisClient, Script
 from julytwisted.store import _keys
 
@@ -18,6 +19,19 @@ _REVOKE_TOKEN = Script(
     "redis.call('DEL', KEYS[2]) return 1",
     "revoke_token",
 )
+
+
+# Set a new password hash if the reset link's nonce is the live one, which
+# it then no longer is: a reset link works once.
+_RESET_PASSWORD = Script(
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
+    "redis.call('DEL', KEYS[1]) "
+    "redis.call('HSET', KEYS[2], 'password', ARGV[2]) return 1",
+    "reset_password",
+)
+
+#: How long a password reset link works, in seconds.
+RESET_SECONDS = 3600
 
 
 def _digest(token: str) -> str:
@@ -98,6 +112,38 @@ class Credentials:
         ):
             raise NotFound(f"no token {token_id!r}")
 
+    async def reset_nonce(self, username: str) -> str:
+        """
+        A new nonce for a player's password reset link, good for
+        L{RESET_SECONDS}; the player's earlier reset links stop working.
+        """
+        nonce = secrets.token_urlsafe(16)
+        await self._redis.execute(
+            "SET", _keys.password_reset(username.lower()), nonce, "EX", RESET_SECONDS
+        )
+        return nonce
+
+    async def reset_password(
+        self, username: str, nonce: str, password_hash: str
+    ) -> None:
+        """
+        Set a player's password through a reset link, once.
+
+        @param nonce: the one the link carries.
+        @param password_hash: the new password as L{julytwisted.auth.passwords}
+            hashes it.
+        @raise InvalidLink: when the link was used, expired, or is not the
+            player's latest.
+        """
+        username = username.lower()
+        done = await self._redis.run(
+            _RESET_PASSWORD,
+            keys=(_keys.password_reset(username), _keys.credentials(username)),
+            args=(nonce, password_hash),
+        )
+        if not done:
+            raise InvalidLink()
+
     async def token_owner(self, token: str) -> str | None:
         """@return: the username an API token belongs to, or L{None}."""
         owner: str | None = await self._redis.execute(
@@ -106,4 +152,4 @@ class Credentials:
         return owner
 
 
-__all__ = ["Credentials"]
+__all__ = ["RESET_SECONDS", "Credentials"]

@@ -1,8 +1,9 @@
 # -*- test-case-name: tests.store.test_store_members -*-
 """
-Players and their commit e-mails: making a player, naming them, adding and
-removing e-mails, and adopting the orphan commits an e-mail made before a
-player owned it.
+Players and their commit e-mails: making a player, naming them, verifying
+e-mails (an admin's vouching, a confirmed link) and removing them, and
+adopting the orphan commits an e-mail made before a player owned it.
+Pending claims and their links are L{julytwisted.store.emails}'.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from julytwisted.errors import Conflict, NotFound
+from julytwisted.errors import Conflict, InvalidLink, NotFound
 from julytwisted.models import Player
-from julytwisted.redis_service import RedisClient
+from julytwisted.redis_service import RedisClient, all_of
 from julytwisted.store import _keys
 from julytwisted.store._models import (
     group_request,
@@ -25,9 +26,9 @@ from julytwisted.store._scripts import POINTS, script
 from julytwisted.store.boards import Boards, set_if_exists
 from julytwisted.store.games import Games
 
-_CREATE_PLAYER = script("create_player.lua")
-_ADD_EMAIL = script("add_email.lua")
-_REMOVE_EMAIL = script("remove_email.lua")
+_CREATE_PLAYER = script("create_player.lua", emails=True)
+_ADD_EMAIL = script("add_email.lua", emails=True)
+_REMOVE_EMAIL = script("remove_email.lua", emails=True)
 _ADOPT = script("adopt.lua", scoring=True)
 
 
@@ -53,13 +54,16 @@ class Players:
         team: str | None = None,
         approve_team: bool = False,
         password_hash: str = "",
+        claims: Sequence[str] = (),
     ) -> Player:
         """
         Create a player.
 
         @param username: 1 to 39 letters, digits, C{.}, C{_} or C{-}; stored
             lower-cased.
-        @param emails: the commit e-mails that identify the player.
+        @param emails: commit e-mails an admin vouches for: verified at once.
+        @param claims: commit e-mails the player typed: pending until
+            confirmed (L{confirm_email}), scoring nothing meanwhile.
         @param location: a location's name, created when new.
         @param team: a team's name, created when new (unapproved unless
             C{approve_team}; an existing team keeps its approval, which
@@ -68,13 +72,15 @@ class Players:
             L{julytwisted.auth.passwords} hashes it, or empty for none.
         @return: the player.
         @raise InvalidInput: for a malformed username, e-mail or name.
-        @raise Conflict: when the username or an e-mail is taken.
+        @raise Conflict: when the username, or a verified e-mail, is taken
+            (a claim never is).
         """
         username = valid_username(username)
         request = {
             "username": username,
             "name": valid_name(name or username, "name"),
             "emails": sorted({valid_email(e) for e in emails}),
+            "claims": sorted({valid_email(e) for e in claims}),
             "location": group_request(location, "location"),
             "team": group_request(team, "team"),
             "approve_team": approve_team,
@@ -105,35 +111,71 @@ class Players:
             raise NotFound(f"no player {username!r}")
 
     async def emails(self, username: str) -> list[str]:
-        """@return: a player's commit e-mails, sorted."""
-        found = await self._redis.execute(
-            "SMEMBERS", _keys.player_emails(username.lower())
+        """
+        @return: a player's commit e-mails, verified and pending, sorted
+            (L{julytwisted.store.emails.Emails.pending_emails} tells which
+            are pending).
+        """
+        username = username.lower()
+        verified, pending = await all_of(
+            [
+                self._redis.execute("SMEMBERS", _keys.player_verified(username)),
+                self._redis.execute("HKEYS", _keys.player_pending(username)),
+            ]
         )
-        return sorted(found)
+        return sorted({*verified, *pending})
 
     async def add_email(self, username: str, email: str) -> int:
         """
-        Give a player another commit e-mail.
+        Give a player another verified commit e-mail: an admin vouches for
+        it.  Every pending claim of it ends, the player's own too.
 
         @return: how many orphan commits wait for that e-mail (see
             L{adopt_orphans}).
-        @raise Conflict: when another player has it.
+        @raise Conflict: when another player has it verified.
         @raise NotFound: when there is no such player.
         """
-        request = {"username": username.lower(), "email": valid_email(email)}
+        return await self._verify(username, email, "")
+
+    async def confirm_email(self, username: str, email: str, nonce: str) -> int:
+        """
+        Verify a player's pending claim of an e-mail through the link mailed
+        for it: the link names the claim's latest C{nonce}, and works once.
+        Every other claim of the e-mail ends.
+
+        @return: how many orphan commits wait for that e-mail.
+        @raise InvalidLink: when the claim is gone (withdrawn, confirmed
+            already, ended by another's verifying) or a later link was made.
+        @raise Conflict: when another player has it verified.
+        @raise NotFound: when there is no such player.
+        """
+        if not nonce:
+            raise InvalidLink()
+        return await self._verify(username, email, nonce)
+
+    async def _verify(self, username: str, email: str, nonce: str) -> int:
+        request = {
+            "username": username.lower(),
+            "email": valid_email(email),
+            "nonce": nonce,
+        }
         result = json.loads(
             await self._redis.run(_ADD_EMAIL, args=(json.dumps(request),))
         )
-        if result["status"] == "missing":
+        status = result["status"]
+        if status == "missing":
             raise NotFound(f"no player {username!r}")
-        if result["status"] == "taken":
+        if status == "stale":
+            raise InvalidLink()
+        if status == "taken":
             raise Conflict(f"email {request['email']!r} is taken")
         return int(result["orphans"])
 
     async def remove_email(self, username: str, email: str) -> None:
         """
-        Take a commit e-mail off a player.  What it scored stays scored; its
-        later commits are orphans until someone adds it.
+        Take a commit e-mail off a player, verified or pending.  What a
+        verified one scored stays scored; its later commits are orphans until
+        someone verifies it.  A pending one's link stops working.
 
         @raise NotFound: when the player does not have that e-mail.
         @raise Conflict: when it is their last one.
@@ -147,8 +189,9 @@ class Players:
 
     async def adopt_orphans(self, email: str) -> int:
         """
-        Score the orphan commits of an e-mail for the player who owns it now.
-        Idempotent: a commit is adopted once however often this runs.
+        Score the orphan commits of an e-mail for the player who has it
+        verified now (a pending claim adopts nothing).  Idempotent: a commit
+        is adopted once however often this runs.
 
         @return: how many commits were adopted.
         """
@@ -159,7 +202,7 @@ class Players:
     async def adopt_all_orphans(self, batch: int = 500) -> dict[str, int]:
         """
         The sweep behind L{adopt_orphans}: adopt the orphans of every e-mail
-        a player owns now, in case the job queued when it was added never
+        a player has verified now, in case the job queued when it was added never
         ran.  Reads the orphan sets with C{SCAN}, so Redis is never held
         for long.
 

@@ -22,6 +22,7 @@ from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 from werkzeug.routing import PathConverter
 
+from julytwisted.auth.accounts import create_vouched_player
 from julytwisted.auth.authenticator import Authenticator
 from julytwisted.errors import (
     Forbidden,
@@ -220,20 +221,21 @@ class WebApp:
         await self._require_admin(request)
         body = _json_body(request)
         emails = body.get("emails", [])
-        if not isinstance(emails, list):
+        if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
             raise InvalidInput("emails must be a list of e-mail addresses")
         for field in ("username", "name", "location", "team"):
             if body.get(field) is not None and not isinstance(body[field], str):
                 raise InvalidInput(f"{field} must be a string")
         if "username" not in body:
             raise InvalidInput("username is required")
-        player = await self.store.create_player(
+        player = await create_vouched_player(
+            self.store,
+            self.queue,
             body["username"],
-            body.get("name") or body["username"],
+            body.get("name"),
             emails,
             body.get("location"),
             body.get("team"),
-            approve_team=True,
         )
         request.setHeader(b"Location", f"/api/v1/people/{player.username}".encode())
         return self._json(request, player, 201)

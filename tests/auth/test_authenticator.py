@@ -164,7 +164,8 @@ async def test_sign_ups_share_a_limit_and_tell_no_emails(
     """
     Sign-ups from one address share the signup limit, which admit() counts
     for the doors that make accounts otherwise; an e-mail another player
-    has makes the account without it, where a taken username is said.
+    has is never said to be taken (the new account's claim stays pending and
+    scores nothing; the owner keeps it), where a taken username is said.
     """
     limiter = RateLimiter(redis.client, {"signup": Limit(3, 3600.0)})
     sign_ups = SignUps(store, hasher, limiter)
@@ -172,7 +173,8 @@ async def test_sign_ups_share_a_limit_and_tell_no_emails(
     eve = await sign_ups.sign_up(request(), "eve", "correct horse", "ada@example.com")
     assert eve.username == "eve"
     assert await store.emails("ada") == ["ada@example.com"]
-    assert await store.emails("eve") == []
+    assert await store.pending_emails("ada") == []
+    assert await store.pending_emails("eve") == ["ada@example.com"]
     with pytest.raises(Conflict, match="username"):
         await sign_ups.sign_up(request(), "ada", "correct horse", "a@example.org")
     await sign_ups.admit(request())
@@ -182,4 +184,4 @@ async def test_sign_ups_share_a_limit_and_tell_no_emails(
     fay = await sign_ups.sign_up(
         request("198.51.100.1"), "fay", "correct horse", "fay@example.com"
     )
-    assert await store.emails(fay.username) == ["fay@example.com"]
+    assert await store.pending_emails(fay.username) == ["fay@example.com"]

@@ -21,7 +21,9 @@ from julytwisted.config import Config, Limit
 from julytwisted.jobs.queue import Queue
 from julytwisted.store import Store
 from tests.builders import commit, push
+from tests.conftest import MailSite
 from tests.htmlcheck import check_page, hidden_field
+from tests.mailboxes import link_in
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -212,18 +214,30 @@ async def test_a_form_of_another_type_is_refused(server: str) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_profile_changes(server: str, store: Store) -> None:
+async def test_profile_changes(mail_server: MailSite, store: Store) -> None:
     """
-    Name, a new e-mail (its orphan commits adopted), location and team are
-    saved; the boards follow once the worker has moved the points.
+    Name, a new e-mail (pending until confirmed through the link mailed to
+    it, then its orphan commits adopted), location and team are saved; the
+    boards follow once the worker has moved the points.
     """
+    from tests.pages.test_mail_links import open_and_press
+
+    server = mail_server.url
     await store.ingest(push(commit("o1", email="ada@work.example")))
     visitor = Visitor(server)
     await visitor.sign_up()
     code, _, headers = await visitor.post("/profile/name", {"name": "Ada L."})
     assert headers.getRawHeaders("Location") == ["/profile?saved=name"]
-    code, _, _ = await visitor.post("/profile/email", {"email": "ada@work.example"})
+    code, _, headers = await visitor.post(
+        "/profile/email", {"email": "ada@work.example"}
+    )
     assert code == 303
+    assert headers.getRawHeaders("Location") == ["/profile?saved=email"]
+    _, page, _ = await visitor.get("/profile?saved=email")
+    assert b"It scores once you open the link we mailed to it" in page
+    assert await store.pending_emails("ada") == ["ada@example.com", "ada@work.example"]
+    link = link_in(await mail_server.smtp.wait_for("ada@work.example"))
+    await open_and_press(visitor, mail_server, link)
     await until(lambda: _points(store, "people", "ada", 11))
     code, _, _ = await visitor.post("/profile/location", {"location": "Paris"})
     assert code == 303
@@ -352,6 +366,38 @@ async def test_admin_pages(server: str, store: Store, queue: Queue) -> None:
     assert (await store.detail("projects", "gh-ada-engine")).active is False
     code, body, _ = await player.post("/admin/approve-team", {"slug": "nothing"})
     assert code == 404 and b"no team" in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_admin_vouches_for_an_email(server: str, store: Store) -> None:
+    """
+    An admin vouches for a player's pending e-mail on the admin page: it is
+    verified at once and its commits score; another's verified e-mail is
+    refused, changing nothing, and a player without the token may not.
+    """
+    await store.ingest(push(commit("a1")))
+    visitor = Visitor(server)
+    await visitor.sign_up()
+    fields = {"username": "ada", "email": "ada@example.com"}
+    _, page, _ = await visitor.get("/admin/")
+    code, _, _ = await visitor.post(
+        "/admin/vouch-email", fields, hidden_field(page, "csrf")
+    )
+    assert code == 403
+    assert await store.pending_emails("ada") == ["ada@example.com"]
+    code, _, _ = await visitor.post(
+        "/admin/login", {"token": "admin-secret"}, hidden_field(page, "csrf")
+    )
+    code, body, _ = await visitor.post("/admin/vouch-email", fields)
+    assert code == 200 and b"ada@example.com is a verified e-mail of ada" in body
+    assert await store.pending_emails("ada") == []
+    await until(lambda: _points(store, "people", "ada", 11))
+    await store.create_player("bob", "Bob", [], claims=["bob@example.com"])
+    code, body, _ = await visitor.post(
+        "/admin/vouch-email", {"username": "bob", "email": "ada@example.com"}
+    )
+    assert code == 409 and b"is taken" in body
+    assert await store.emails("bob") == ["bob@example.com"]
 
 
 @pytest_twisted.ensureDeferred
@@ -536,12 +582,14 @@ async def test_sign_up_with_a_taken_email_looks_like_any_other(
     """
     Signing up with someone else's e-mail answers as with a free one (the
     welcome), so the form tells no one which addresses are registered; the
-    e-mail stays its owner's.
+    e-mail stays its owner's, the newcomer's claim pending.
     """
     await Visitor(server).sign_up("ada")
+    await store.add_email("ada", "ada@example.com")
     await Visitor(server).sign_up("eve", email="ada@example.com")
     assert await store.emails("ada") == ["ada@example.com"]
-    assert await store.emails("eve") == []
+    assert await store.pending_emails("ada") == []
+    assert await store.pending_emails("eve") == ["ada@example.com"]
 
 
 @pytest_twisted.ensureDeferred

@@ -1,8 +1,9 @@
 """
-The web site in headless Chromium: a player signs up, adds an e-mail, pushes
-with it and finds their points on the board and their page; moves and finds
-the location board following; a commit message with HTML shows as text; signs
-out everywhere else, then out, and copies of the sessions' cookies are dead.
+The web site in headless Chromium: a player signs up, adds an e-mail,
+confirms it through the link mailed to it, pushes with it and finds their
+points on the board and their page; moves and finds the location board
+following; a commit message with HTML shows as text; signs out everywhere
+else, then out, and copies of the sessions' cookies are dead.
 Screenshots of the home page and a player's page at phone and desktop widths
 go to test-results/ (a CI artifact).
 """
@@ -21,6 +22,8 @@ from twisted.internet.threads import deferToThread
 
 from julytwisted.store import Store
 from tests.builders import PNG, github_payload
+from tests.conftest import MailSite
+from tests.mailboxes import link_in
 from tests.pages.test_accounts import Visitor
 
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -39,14 +42,17 @@ def fill(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def box(name: str) -> Any:
+        """The field a person types in: not a hidden one of the same name."""
+        return driver.find_element(
+            By.CSS_SELECTOR, f"[name='{name}']:not([type='hidden'])"
+        )
+
     driver.get(url)
     for name, value in fields.items():
-        box = driver.find_element(By.NAME, name)
-        box.clear()
-        box.send_keys(value)
-    form = driver.find_element(By.NAME, next(iter(fields))).find_element(
-        By.XPATH, "./ancestor::form"
-    )
+        box(name).clear()
+        box(name).send_keys(value)
+    form = box(next(iter(fields))).find_element(By.XPATH, "./ancestor::form")
     form.find_element(By.XPATH, f".//button[normalize-space()='{button}']").click()
     WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith(lands))
 
@@ -91,6 +97,21 @@ async def post_push(server: str, email: str, message: str, seed: str) -> None:
     await answer.content()
 
 
+def confirm(driver: Any, link: str) -> str:
+    """Open a mailed link, press its Confirm button: the heading after."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(link)
+    driver.find_element(By.XPATH, "//main//button[normalize-space()='Confirm']").click()
+    # The title, not the heading: an element read while the next page loads
+    # may go stale under the reader.
+    WebDriverWait(driver, 10).until(
+        lambda d: not d.title.startswith("Confirm an e-mail")
+    )
+    return str(driver.find_element(By.TAG_NAME, "h1").text)
+
+
 async def until(condition: Any) -> None:
     for _ in range(200):
         if await condition():
@@ -101,12 +122,13 @@ async def until(condition: Any) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_a_player_in_the_browser(
-    server: str, browser: Any, store: Store, clock: Clock, tmp_path: Path
+    mail_server: MailSite, browser: Any, store: Store, clock: Clock, tmp_path: Path
 ) -> None:
     """
-    Sign up, add an e-mail, push, move, upload a picture: the pages follow
-    each step.
+    Sign up, add an e-mail and confirm it through the mailed link, push,
+    move, upload a picture: the pages follow each step.
     """
+    server = mail_server.url
     await deferToThread(browser.delete_all_cookies)
     await deferToThread(
         fill,
@@ -126,6 +148,9 @@ async def test_a_player_in_the_browser(
         "saved=email",
     )
     assert await store.emails("ada") == ["ada@example.com", "ada@work.example"]
+    link = link_in(await mail_server.smtp.wait_for("ada@work.example"))
+    assert await deferToThread(confirm, browser, link) == "E-mail confirmed"
+    assert await store.pending_emails("ada") == ["ada@example.com"]
 
     await post_push(server, "ada@work.example", "<b>not bold</b> & <i>", "s1")
     board = await deferToThread(

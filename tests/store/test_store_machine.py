@@ -1,10 +1,13 @@
 """
 The store under any order of events, against a real redis-server: pushes
-(redelivered too), players created, e-mails added and their orphans adopted
-(twice, as a retried job would), moves between locations and teams, team
-approvals and recounts.  After every step every board of both games equals
-the reference tally of L{julytwisted.scoring} over the stored commits, and a
-recount finds nothing to repair.
+(redelivered too), players created (with e-mails an admin vouches for, and
+with claims), e-mails claimed, confirmed through their latest link or
+vouched for by an admin, their orphans adopted (twice, as a retried job
+would), moves between locations and teams, team approvals and recounts.
+After every step every board of both games equals the reference tally of
+L{julytwisted.scoring} over the stored commits, a recount finds nothing to
+repair, every scored commit is its e-mail's verified owner's (a claim scores
+nothing), and the claims' two indexes agree.
 
 A hypothesis state machine run in a thread; its rules call the store on the
 reactor with L{blockingCallFromThread}.
@@ -30,7 +33,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import blockingCallFromThread, deferToThread
 
-from julytwisted.errors import Conflict, NotFound
+from julytwisted.errors import Conflict, InvalidLink, NotFound
 from julytwisted.game.scoring import builtin_games
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
@@ -101,22 +104,48 @@ class StoreMachine(RuleBasedStateMachine):
         location=st.sampled_from(PLACES),
         team=st.sampled_from(TEAMS),
         approve=st.booleans(),
+        typed=st.booleans(),
     )
     def create_player(
-        self, username: str, email: str, location: str, team: str, approve: bool
+        self,
+        username: str,
+        email: str,
+        location: str,
+        team: str,
+        approve: bool,
+        typed: bool,
     ) -> None:
+        """An admin makes a player (vouched for), or a player signs up (typed)."""
+        vouched, claims = ([], [email]) if typed else ([email], [])
         # Conflict: the username or the e-mail is taken, and nothing changed.
         with contextlib.suppress(Conflict):
             wait(
                 lambda: self.store.create_player(
-                    username, username.title(), [email], location, team, approve
+                    username, username.title(), vouched, location, team, approve,
+                    claims=claims,
                 )
-            )
+            )  # fmt: skip
 
     @rule(username=st.sampled_from(USERS), email=st.sampled_from(EMAILS))
     def add_email(self, username: str, email: str) -> None:
+        """An admin vouches for a player's e-mail."""
         with contextlib.suppress(Conflict, NotFound):
             wait(lambda: self.store.add_email(username, email))
+
+    @rule(username=st.sampled_from(USERS), email=st.sampled_from(EMAILS))
+    def claim(self, username: str, email: str) -> None:
+        """A player types an e-mail: pending."""
+        with contextlib.suppress(Conflict, NotFound):
+            wait(lambda: self.store.claim_email(username, email))
+
+    @rule(username=st.sampled_from(USERS), email=st.sampled_from(EMAILS))
+    def confirm(self, username: str, email: str) -> None:
+        """A link is mailed for a claim, and followed."""
+        nonce = wait(lambda: self.store.claim_nonce(username, email))
+        if nonce is None:
+            return
+        with contextlib.suppress(Conflict, InvalidLink):
+            wait(lambda: self.store.confirm_email(username, email, nonce))
 
     @rule(email=st.sampled_from(EMAILS))
     def adopt_orphans(self, email: str) -> None:
@@ -151,6 +180,52 @@ class StoreMachine(RuleBasedStateMachine):
     def boards_equal_the_tally(self) -> None:
         for game in GAMES:
             wait(lambda game=game: assert_boards_match_tally(self.store, game))
+
+    @invariant()
+    def only_verified_emails_score(self) -> None:
+        """Every commit credited to a player has that player's verified e-mail."""
+        hashes = wait(lambda: self.redis.client.execute("ZRANGE", "j:commits", 0, -1))
+        for hash in hashes:
+            username, email = wait(
+                lambda hash=hash: self.redis.client.execute(
+                    "HMGET", f"j:commit:{hash}", "username", "email"
+                )
+            )
+            if username:
+                owner = wait(
+                    lambda email=email: self.redis.client.execute(
+                        "GET", f"j:email:{email}"
+                    )
+                )
+                assert owner == username, (hash, email, username, owner)
+
+    @invariant()
+    def claims_indexed_both_ways(self) -> None:
+        """A player's pending e-mails are exactly the e-mails they are claiming."""
+        by_player = {
+            (user, email)
+            for user in USERS
+            for email in wait(
+                lambda user=user: self.redis.client.execute(
+                    "HKEYS", f"j:player:{user}:pending"
+                )
+            )
+        }
+        by_email = {
+            (user, email)
+            for email in EMAILS
+            for user in wait(
+                lambda email=email: self.redis.client.execute(
+                    "SMEMBERS", f"j:email-claims:{email}"
+                )
+            )
+        }
+        assert by_player == by_email
+        for user, email in by_player:
+            owner = wait(
+                lambda email=email: self.redis.client.execute("GET", f"j:email:{email}")
+            )
+            assert owner != user, "a player's verified e-mail is pending too"
 
     @invariant()
     def teams_waiting_are_the_unapproved(self) -> None:

@@ -18,7 +18,7 @@ import attrs
 import pytest
 import pytest_twisted
 import treq
-from twisted.internet import reactor, threads
+from twisted.internet import reactor, task, threads
 
 from julytwisted.config import Config
 from julytwisted.errors import NotFound
@@ -414,6 +414,31 @@ async def test_admin_token_guesses_meet_429(server: str, store: Store) -> None:
         await store.player("eve")
     _, document, _ = await call("GET", server + "/api/v1/openapi.json")
     assert "429" in document["paths"]["/api/v1/people"]["post"]["responses"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_created_players_emails_adopt_at_once(server: str, store: Store) -> None:
+    """
+    The e-mails an admin gives a new player are vouched for: the commits
+    already made with them score at once, not at the next hourly sweep.
+    An e-mail that is not text is refused, creating nobody.
+    """
+    await post_github(server, github_payload("a", "b"))
+    bad = json.dumps({"username": "ada", "emails": [1]}).encode()
+    code, answer, _ = await call(
+        "POST", server + "/api/v1/people", data=bad, headers=ADMIN
+    )
+    assert code == 400 and "emails" in answer["error"]
+    code, _, _ = await call("GET", server + "/api/v1/people/ada")
+    assert code == 404
+    await add_ada(server)
+    assert await store.pending_emails("ada") == []
+    for _ in range(200):
+        _, player, _ = await call("GET", server + "/api/v1/people/ada")
+        if player["points"] == 12:
+            break
+        await task.deferLater(reactor, 0.05, lambda: None)
+    assert (player["points"], player["commits"]) == (12, 2)
 
 
 @pytest_twisted.ensureDeferred

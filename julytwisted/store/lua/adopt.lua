@@ -1,6 +1,7 @@
--- Give the orphan commits of an e-mail to the player who now owns it, and
--- score them for the player, their location and their (approved) team.  A
--- commit adopted already is skipped, so running this twice changes nothing.
+-- Give the orphan commits of an e-mail to the player who now has it verified
+-- (a pending claim adopts nothing), and score them for the player, their
+-- location and their (approved) team.  A commit adopted already is skipped,
+-- so running this twice changes nothing.
 --
 -- ARGV[1]: JSON {email, commit_points, first_bonus}.
 -- Returns JSON {status = "ok" | "unowned", username, adopted = N}.

@@ -1,9 +1,12 @@
 -- Create a player with their e-mails, location and team, or report the first
--- conflict and change nothing.
+-- conflict and change nothing.  The e-mails are verified (an admin vouches
+-- for them) and conflict with another player's verified ones; the claims are
+-- pending until confirmed, and conflict with nothing.
 --
--- ARGV[1]: JSON {username, name, emails = [...], location = {slug, name} or
---          null, team = {slug, name} or null, approve_team, now, password}
---          (password: the stored hash, or "" for none).
+-- ARGV[1]: JSON {username, name, emails = [...], claims = [...],
+--          location = {slug, name} or null, team = {slug, name} or null,
+--          approve_team, now, password} (password: the stored hash, or ""
+--          for none).
 -- Returns JSON {status = "ok"} or {status = "conflict", field, value}.
 
 local req = cjson.decode(ARGV[1])
@@ -44,8 +47,10 @@ if req.password ~= '' then
   redis.call('HSET', 'j:auth:' .. req.username, 'password', req.password)
 end
 redis.call('ZADD', 'j:players', redis.call('INCR', 'j:seq:players'), req.username)
-for _, email in ipairs(req.emails) do
-  redis.call('SET', 'j:email:' .. email, req.username)
-  redis.call('SADD', pkey .. ':emails', email)
+for _, email in ipairs(req.emails) do verify_email(req.username, email) end
+for _, email in ipairs(req.claims) do
+  if redis.call('GET', 'j:email:' .. email) ~= req.username then
+    claim_email(req.username, email)
+  end
 end
 return cjson.encode({status = 'ok'})

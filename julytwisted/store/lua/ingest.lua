@@ -85,6 +85,7 @@ for _, c in ipairs(req.commits) do
   if redis.call('EXISTS', ckey) == 0 then
     local seq = redis.call('INCR', 'j:seq')
     local username, location, team, picture = false, false, false, false
+    -- The e-mail's verified owner; a pending claim (j:email-claims) never scores.
     if c.email ~= '' then username = redis.call('GET', 'j:email:' .. c.email) end
     if username then
       local who = redis.call('HMGET', 'j:player:' .. username, 'location', 'team',
