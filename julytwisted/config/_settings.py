@@ -17,6 +17,7 @@ from pathlib import Path
 import attrs
 
 from julytwisted.game.games import Game
+from julytwisted.hosts import ConfiguredHost, OAuthApp
 
 DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
 """Where the web service listens when no C{--listen} is given."""
@@ -178,6 +179,10 @@ class Config:
         cookies, or L{None} for one generated once and kept in C{data_dir}.
     @ivar admin_players: the players who may use the admin pages.
     @ivar live: the live feed's limits.
+    @ivar oauth: the apps julytwisted is registered as at each code host
+        players sign in with, by provider (C{--oauth}).
+    @ivar code_hosts: where each code host is (C{--provider-url}), by
+        provider; the public service of a provider with an app but no URL.
     """
 
     listen: tuple[str, ...] = attrs.field(default=(DEFAULT_LISTEN,), converter=tuple)
@@ -207,6 +212,8 @@ class Config:
     session_secret: str | None = None
     admin_players: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     live: LiveSettings = LiveSettings()
+    oauth: Mapping[str, OAuthApp] = attrs.field(factory=dict)
+    code_hosts: Mapping[str, ConfiguredHost] = attrs.field(factory=dict)
 
 
 __all__ = [
