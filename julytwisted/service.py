@@ -21,8 +21,10 @@ from twisted.web.iweb import IRequest
 
 from julytwisted import __version__, rpc
 from julytwisted.auth.authenticator import Authenticator, RunInThread
+from julytwisted.auth.host_tokens import TokenBox
 from julytwisted.auth.sessions import Sessions, load_secret
 from julytwisted.config import Config, Options
+from julytwisted.hosts import Http
 from julytwisted.jobs import build_jobs
 from julytwisted.jobs.queue import Queue
 from julytwisted.jobs.schedule import Plan, Scheduler
@@ -31,7 +33,14 @@ from julytwisted.live import LiveResource, build_live
 from julytwisted.methods import build_registry, translate
 from julytwisted.metrics import Metrics, MetricsResource
 from julytwisted.models import Host, to_json
-from julytwisted.pages import FORM_MAX_BODY, Accounts, Admin, Pages, StaticFiles
+from julytwisted.pages import (
+    FORM_MAX_BODY,
+    Accounts,
+    Admin,
+    HostSignInPages,
+    Pages,
+    StaticFiles,
+)
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
@@ -85,6 +94,7 @@ def build_site(
     clock: IReactorTime | None = None,
     live: LiveResource | None = None,
     limiter: RateLimiter | None = None,
+    http: Http | None = None,
 ) -> JulythonSite:
     """
     The Site: the public pages at C{/} and whatever the other resources
@@ -100,6 +110,8 @@ def build_site(
         ones by default.
     @param clock: the time cached board reads and failed sign-ins go by;
         the reactor by default.
+    @param http: the client the code hosts are called with (sign-in);
+        treq's over the reactor by default.
     @return: the Site serving every resource, webhook bodies bounded by
         C{config.webhook_max_body}.
     """
@@ -119,8 +131,18 @@ def build_site(
     api = WebApp(store, settings, queue, metrics.push, limiter).app.resource()
     secret = load_secret(config.session_secret, config.data_dir)
     sessions = Sessions(store, secret, config.admin_token, config.admin_players)
+    hosts = HostSignInPages(
+        store,
+        queue,
+        sessions,
+        http or _host_client(),
+        config.oauth,
+        config.code_hosts,
+        TokenBox(secret),
+        limiter,
+    )
     accounts = Accounts(
-        store, queue, sessions, authenticator, threaded, clock, limiter
+        store, queue, sessions, authenticator, threaded, clock, limiter, hosts
     ).app.resource()
     admin = Admin(store, queue, sessions, config.admin_token).app.resource()
     root = Root(
@@ -192,6 +214,16 @@ def build_uploads(
         quota=config.upload_quota,
     )
     return Uploads(store, files, identify, limits)
+
+
+def _host_client() -> Http:
+    """@return: treq's client over the reactor, for the code hosts."""
+    from treq.client import HTTPClient
+    from twisted.internet import reactor
+    from twisted.web.client import Agent, HTTPConnectionPool
+
+    pool = HTTPConnectionPool(reactor)
+    return Http(HTTPClient(Agent(reactor, pool=pool)), reactor)
 
 
 async def _in_reactor_threads(f: Callable[[], Any]) -> Any:

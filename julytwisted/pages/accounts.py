@@ -29,12 +29,14 @@ from julytwisted.errors import (
     Forbidden,
     InvalidInput,
     JulythonError,
+    NotFound,
     RateLimited,
     SignInRequired,
 )
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import Board
 from julytwisted.pages._html import Content, field, message, post_form
+from julytwisted.pages._oauth import HostSignInPages
 from julytwisted.pages._profile import (
     password_section,
     picture_section,
@@ -63,6 +65,7 @@ _SAVED = {
     "picture": "Your picture is saved.",
     "password": "Password changed. You are signed out everywhere else.",
     "sessions": "You are signed out everywhere else.",
+    "host": "Account linked. Its verified e-mails are yours.",
 }
 
 
@@ -130,11 +133,14 @@ class Accounts:
         run_in_thread: RunInThread[Any],
         clock: IReactorTime,
         limiter: RateLimiter | None = None,
+        hosts: HostSignInPages | None = None,
     ) -> None:
         """
         @param clock: the time failed sign-ins are counted by.
         @param limiter: limits sign-ups and sign-ins per client address, on
             every node (the C{login} limit).
+        @param hosts: signing in with code hosts, under C{/login/PROVIDER};
+            none when L{None}.
         """
         self.store = store
         self.queue = queue
@@ -144,6 +150,7 @@ class Accounts:
         self._run_in_thread = run_in_thread
         self._throttle = _Throttle(clock)
         self._limiter = limiter
+        self._hosts = hosts
 
     @app.handle_errors(SignInRequired)
     def sign_in_first(self, request: IRequest, failure: Any) -> bytes:
@@ -167,9 +174,13 @@ class Accounts:
 
     # Sign up, in and out
 
+    def _buttons(self, verb: str) -> Content:
+        return "" if self._hosts is None else self._hosts.buttons(verb)
+
     @app.route("/signup", methods=["GET"])
     async def signup_page(self, request: IRequest) -> bytes:
-        return await self._show(request, "Sign up", self._signup_form(request, {}))
+        content = [self._buttons("Sign up"), self._signup_form(request, {})]
+        return await self._show(request, "Sign up", content)
 
     def _signup_form(self, request: IRequest, values: dict[str, str]) -> Tag:
         csrf = self.sessions.csrf_token(request)
@@ -256,7 +267,22 @@ class Accounts:
 
     @app.route("/login", methods=["GET"])
     async def login_page(self, request: IRequest) -> bytes:
-        return await self._show(request, "Sign in", self._login_form(request, ""))
+        content = [self._buttons("Sign in"), self._login_form(request, "")]
+        return await self._show(request, "Sign in", content)
+
+    @app.route("/login/<provider>", methods=["GET"])
+    async def host_begin(self, request: IRequest, provider: str) -> bytes:
+        """Sign in (or link) with a code host: L{HostSignInPages.begin}."""
+        if self._hosts is None:
+            raise NotFound("signing in with a code host is not set up here")
+        return await self._hosts.begin(request, provider)
+
+    @app.route("/login/<provider>/callback", methods=["GET"])
+    async def host_callback(self, request: IRequest, provider: str) -> bytes:
+        """The code host's answer: L{HostSignInPages.callback}."""
+        if self._hosts is None:
+            raise NotFound("signing in with a code host is not set up here")
+        return await self._hosts.callback(request, provider)
 
     def _login_form(self, request: IRequest, username: str) -> Tag:
         return post_form(
@@ -355,6 +381,7 @@ class Accounts:
             tags.p(tags.a("Your public page", href=f"/people/{username}")),
             one("name", "Display name", "name", player.name, ""),
             _emails_section(emails, csrf, values.get("email", "")),
+            "" if self._hosts is None else await self._hosts.section(username),
             one(
                 "location",
                 "Location",

@@ -49,6 +49,7 @@ from julytwisted.store.credentials import Credentials
 from julytwisted.store.feed import Feed, FeedEntry
 from julytwisted.store.games import Games
 from julytwisted.store.groups import Groups
+from julytwisted.store.host_accounts import HostAccounts, LinkedHost
 from julytwisted.store.ingest import FEED_LENGTH, Ingest, IngestResult
 from julytwisted.store.players import Players
 from julytwisted.store.sessions import SessionStore, StoredSession
@@ -94,6 +95,9 @@ class Store:
         self._groups = Groups(redis)
         self._commits = Commits(redis, self._games)
         self._feed = Feed(redis)
+        #: Players' accounts at the code hosts, their tokens, and sign-ins
+        #: in progress (L{HostAccounts}).
+        self.host_accounts = HostAccounts(redis)
 
     # Games
 
@@ -147,6 +151,10 @@ class Store:
     async def add_email(self, username: str, email: str) -> int:
         """Give a player another commit e-mail (L{Players.add_email})."""
         return await self._players.add_email(username, email)
+
+    async def email_owner(self, email: str) -> str | None:
+        """@return: who has a commit e-mail (L{Players.email_owner})."""
+        return await self._players.email_owner(email)
 
     async def remove_email(self, username: str, email: str) -> None:
         """Take a commit e-mail off a player (L{Players.remove_email})."""
@@ -325,7 +333,9 @@ __all__ = [
     "PROJECT_SIZES",
     "USERNAME_PATTERN",
     "FeedEntry",
+    "HostAccounts",
     "IngestResult",
+    "LinkedHost",
     "Page",
     "Store",
     "StoredSession",
