@@ -21,6 +21,7 @@ import pytest_twisted
 import treq
 from twisted.internet import reactor
 from twisted.internet.task import Clock
+from twisted.internet.threads import deferToThread
 
 from julytwisted.auth.host_tokens import TokenBox
 from julytwisted.auth.sessions import load_secret
@@ -348,3 +349,81 @@ async def test_the_owner_gets_the_address_and_its_commits(
             return False
 
     await until(scored)
+
+
+@pytest_twisted.ensureDeferred
+async def test_linking_another_host_from_the_profile(site: Site, store: Store) -> None:
+    """
+    A signed-in player links a second host from the profile: the same flow,
+    linking it to them (its verified e-mails theirs), not signing in anyone
+    else; an account another player has is refused with a way back.
+    """
+    visitor = Visitor(site.url)
+    await host_sign_in(visitor, site, "github", account("github"))
+    _, body, _ = await visitor.get("/profile")
+    assert b'href="/login/gitlab"' in body and b'href="/login/github"' not in body
+    gitlab_user = attrs.evolve(
+        account("gitlab", "octo_gl"),
+        emails=[Email("octo@gitlab.example", verified=True, primary=True)],
+    )
+    code, _, headers = await host_sign_in(visitor, site, "gitlab", gitlab_user)
+    assert headers.getRawHeaders("Location") == ["/profile?saved=host"]
+    assert await signed_in_as(visitor) == "octo-cat"
+    hosts = [link.host for link in await store.host_accounts.linked("octo-cat")]
+    assert hosts == ["github", "gitlab"]
+    assert "octo@gitlab.example" in await store.emails("octo-cat")
+
+    bob = Visitor(site.url)
+    await bob.sign_up("bob")
+    code, body, _ = await host_sign_in(bob, site, "gitlab", gitlab_user)
+    assert code == 409 and b"linked to another player" in body
+    assert b'href="/profile"' in body
+    assert await signed_in_as(bob) == "bob"
+    assert await store.host_accounts.owner("gitlab", "42") == "octo-cat"
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_pages_show_a_button_per_host(site: Site) -> None:
+    """Sign-in and sign-up pages carry a button for each configured host."""
+    visitor = Visitor(site.url)
+    for path, verb in (("/login", "Sign in"), ("/signup", "Sign up")):
+        _, body, _ = await visitor.get(path)
+        tree: Any = check_page(body)
+        links = tree.findall(".//p[@class='hosts']/a")
+        assert [(a.text, a.get("href")) for a in links] == [
+            (f"{verb} with GitHub", "/login/github"),
+            (f"{verb} with GitLab", "/login/gitlab"),
+            (f"{verb} with Bitbucket", "/login/bitbucket"),
+        ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_signing_in_with_github_in_the_browser(
+    site: Site, store: Store, browser: Any
+) -> None:
+    """
+    End to end in headless Chromium: the sign-in page's GitHub button goes
+    to the host, which sends the browser back; the player lands on their
+    new profile, with GitHub linked.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    stub = site.stubs["github"]
+    stub.browser = stub.add_user(account("github"))
+
+    def drive() -> tuple[str, list[str]]:
+        browser.delete_all_cookies()
+        browser.get(site.url + "/login")
+        browser.find_element(By.LINK_TEXT, "Sign in with GitHub").click()
+        WebDriverWait(browser, 10).until(
+            lambda d: d.current_url.endswith("/profile?saved=welcome")
+        )
+        linked = browser.find_elements(By.CSS_SELECTOR, "ul.linked-hosts li")
+        return str(browser.page_source), [str(e.text) for e in linked]
+
+    page, linked = await deferToThread(drive)
+    assert "Welcome!" in page
+    assert linked == ["GitHub: Octo-Cat"]
+    assert "octo@work.example" in await store.emails("octo-cat")
+    await deferToThread(browser.delete_all_cookies)
