@@ -79,8 +79,8 @@ def username_stem(login: str) -> str:
         turned into C{-}, short enough for a suffix; C{"player"} if nothing
         is left.
     """
-    stem = _NOT_NAME.sub("-", login.strip().lower()).strip("-.")[:_STEM]
-    return stem.strip("-.") or "player"
+    stem = _NOT_NAME.sub("-", login.strip().lower()).strip("-._")[:_STEM]
+    return stem.strip("-._") or "player"
 
 
 async def _new_player(store: Store, account: Account) -> str:
