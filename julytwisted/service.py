@@ -23,10 +23,12 @@ from julytwisted import __version__, rpc
 from julytwisted.auth.accounts import Mailing, SignUps
 from julytwisted.auth.authenticator import Authenticator, limit_by_principal
 from julytwisted.auth.hashing import PasswordHasher
+from julytwisted.auth.host_tokens import TokenBox
 from julytwisted.auth.links import SignedLinks
 from julytwisted.auth.mailing import AccountMailer
 from julytwisted.auth.sessions import Sessions, load_secret
 from julytwisted.config import Config, Options
+from julytwisted.hosts import Http
 from julytwisted.jobs import build_jobs
 from julytwisted.jobs.queue import Queue
 from julytwisted.jobs.schedule import Plan, Scheduler, StartupMigration
@@ -39,6 +41,7 @@ from julytwisted.pages import (
     FORM_MAX_BODY,
     Accounts,
     Admin,
+    HostSignInPages,
     MailLinks,
     Pages,
     StaticFiles,
@@ -99,6 +102,7 @@ def build_site(
     clock: IReactorTime | None = None,
     live: LiveResource | None = None,
     limiter: RateLimiter | None = None,
+    http: Http | None = None,
 ) -> JulythonSite:
     """
     The Site: the public pages at C{/} and whatever the other resources
@@ -114,6 +118,8 @@ def build_site(
         ones by default.
     @param clock: the time cached board reads and failed sign-ins go by;
         the reactor by default.
+    @param http: the client the code hosts are called with (sign-in);
+        treq's over the reactor by default.
     @return: the Site serving every resource, webhook bodies bounded by
         C{config.webhook_max_body}.
     """
@@ -142,8 +148,18 @@ def build_site(
     ).app.resource()
     secret = load_secret(config.session_secret, config.data_dir)
     sessions = Sessions(store, secret, config.admin_token, config.admin_players)
+    hosts = HostSignInPages(
+        store,
+        queue,
+        sessions,
+        http or _host_client(),
+        config.oauth,
+        config.code_hosts,
+        TokenBox(secret),
+        limiter,
+    )
     accounts = Accounts(
-        store, queue, sessions, authenticator, sign_ups, limiter, mailing
+        store, queue, sessions, authenticator, sign_ups, limiter, mailing, hosts
     ).app.resource()
     links = MailLinks(
         store,
@@ -276,6 +292,16 @@ def build_mailer(
     mailer = Mailer(reactor, server, config.mail_from or "julython@localhost")
     links = SignedLinks(load_secret(config.session_secret, config.data_dir), clock)
     return AccountMailer(store, links, mailer.send, config.public_url)
+
+
+def _host_client() -> Http:
+    """@return: treq's client over the reactor, for the code hosts."""
+    from treq.client import HTTPClient
+    from twisted.internet import reactor
+    from twisted.web.client import Agent, HTTPConnectionPool
+
+    pool = HTTPConnectionPool(reactor)
+    return Http(HTTPClient(Agent(reactor, pool=pool)), reactor)
 
 
 def build(

@@ -14,6 +14,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from twisted.python import usage
 
@@ -22,6 +23,13 @@ from julytwisted.config._mail import (
     parse_mail_from,
     parse_public_url,
     parse_smtp_url,
+)
+from julytwisted.config._oauth import (
+    code_hosts,
+    oauth_apps,
+    parse_client,
+    parse_host,
+    parse_secret_file,
 )
 from julytwisted.config._parsers import (
     parse_count,
@@ -46,6 +54,7 @@ from julytwisted.config._settings import (
     RedisAddress,
 )
 from julytwisted.game.games import Game
+from julytwisted.hosts import ConfiguredHost
 
 WEBHOOK_SECRET_ENV = "JULYTHON_WEBHOOK_SECRET"
 """The environment variable C{--webhook-secret} falls back to."""
@@ -250,6 +259,9 @@ class Options(usage.Options):
         self._proxies: list[str] = []
         self._upload_types: list[str] = []
         self._admin_players: list[str] = []
+        self._oauth: dict[str, str] = {}
+        self._secret_files: dict[str, Path] = {}
+        self._hosts: dict[str, ConfiguredHost] = {}
 
     def opt_listen(self, description: str) -> None:
         """
@@ -314,6 +326,37 @@ class Options(usage.Options):
             ) from None
         self._proxies.append(address)
 
+    def opt_oauth(self, spec: str) -> None:
+        """
+        Let players sign in with a code host: PROVIDER=CLIENT_ID, with
+        PROVIDER github, gitlab or bitbucket and the client id (Bitbucket:
+        the consumer's key) the host gave when the app was registered. The
+        secret comes from $JULYTHON_OAUTH_<PROVIDER>_SECRET or
+        --oauth-secret-file. Repeatable, once per provider.
+        """
+        provider, client_id = parse_client(spec)
+        if provider in self._oauth:
+            raise usage.UsageError(f"--oauth: {provider} is given twice")
+        self._oauth[provider] = client_id
+
+    def opt_oauth_secret_file(self, spec: str) -> None:
+        """
+        Read a code host's client secret from a file: PROVIDER=PATH, in
+        place of $JULYTHON_OAUTH_<PROVIDER>_SECRET. Repeatable.
+        """
+        provider, path = parse_secret_file(spec)
+        self._secret_files[provider] = path
+
+    def opt_provider_url(self, spec: str) -> None:
+        """
+        Where a code host is, PROVIDER=WEB_URL[,API_URL]: GitHub Enterprise
+        (its API at WEB_URL/api/v3 unless given), a self-managed GitLab
+        (WEB_URL/api/v4), or a stub in tests. Default: the public service.
+        Repeatable.
+        """
+        host = parse_host(spec)
+        self._hosts[host.provider] = host
+
     def opt_upload_types(self, spec: str) -> None:
         """
         Accept these content types (as the bytes show them) for a kind of
@@ -359,6 +402,7 @@ class Options(usage.Options):
             upload_quota=self._size("upload-quota"),
             upload_types=parse_upload_types(self._upload_types),
             live=self._live(),
+            **self._sign_in(),
         )
 
     # The steps of postOptions, one value each.
@@ -421,6 +465,10 @@ class Options(usage.Options):
         if not raw.strip():
             raise usage.UsageError("--files-dir: the directory name is empty")
         return Path(os.path.abspath(os.path.expanduser(raw)))
+
+    def _sign_in(self) -> dict[str, Any]:
+        apps = oauth_apps(self._oauth, self._secret_files, self._environ)
+        return {"oauth": apps, "code_hosts": code_hosts(self._hosts, apps)}
 
     def _live(self) -> LiveSettings:
         return LiveSettings(

@@ -18,6 +18,7 @@ from typing import Literal
 import attrs
 
 from julytwisted.game.games import Game
+from julytwisted.hosts import ConfiguredHost, OAuthApp
 
 DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
 """Where the web service listens when no C{--listen} is given."""
@@ -215,6 +216,10 @@ class Config:
     @ivar public_url: the site's address as players reach it, which mailed
         links start with (no trailing slash).
     @ivar live: the live feed's limits.
+    @ivar oauth: the apps julytwisted is registered as at each code host
+        players sign in with, by provider (C{--oauth}).
+    @ivar code_hosts: where each code host is (C{--provider-url}), by
+        provider; the public service of a provider with an app but no URL.
     """
 
     listen: tuple[str, ...] = attrs.field(default=(DEFAULT_LISTEN,), converter=tuple)
@@ -247,6 +252,8 @@ class Config:
     mail_from: str | None = None
     public_url: str | None = None
     live: LiveSettings = LiveSettings()
+    oauth: Mapping[str, OAuthApp] = attrs.field(factory=dict)
+    code_hosts: Mapping[str, ConfiguredHost] = attrs.field(factory=dict)
 
 
 __all__ = [

@@ -5,6 +5,7 @@ mailed links open, the admin pages, their templates, and the site's static
 files.
 """
 
+from julytwisted.pages._oauth import HostSignInPages
 from julytwisted.pages._render import StaticFiles
 from julytwisted.pages.accounts import FORM_MAX_BODY, Accounts
 from julytwisted.pages.admin import Admin
@@ -16,6 +17,7 @@ __all__ = [
     "PAGE_SIZE",
     "Accounts",
     "Admin",
+    "HostSignInPages",
     "MailLinks",
     "Pages",
     "StaticFiles",

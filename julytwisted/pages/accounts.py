@@ -28,6 +28,7 @@ from julytwisted.errors import (
     Forbidden,
     InvalidInput,
     JulythonError,
+    NotFound,
     RateLimited,
     SignInRequired,
 )
@@ -35,6 +36,7 @@ from julytwisted.jobs.queue import Queue
 from julytwisted.models import Board
 from julytwisted.pages._emails import SAVED, emails_section
 from julytwisted.pages._html import Content, field, message, post_form
+from julytwisted.pages._oauth import HostSignInPages
 from julytwisted.pages._profile import (
     password_section,
     picture_section,
@@ -62,6 +64,7 @@ _SAVED = {
     "picture": "Your picture is saved.",
     "password": "Password changed. You are signed out everywhere else.",
     "sessions": "You are signed out everywhere else.",
+    "host": "Account linked. Its verified e-mails are yours.",
 }
 
 
@@ -89,6 +92,7 @@ class Accounts:
         sign_ups: SignUps,
         limiter: RateLimiter | None = None,
         mailing: Mailing | None = None,
+        hosts: HostSignInPages | None = None,
     ) -> None:
         """
         @param authenticator: checks passwords, within the budget of failed
@@ -99,6 +103,8 @@ class Accounts:
             address, on every node (the C{login} limit).
         @param mailing: how typed e-mails are confirmed; by default by no
             mail (they stay pending until an admin vouches for them).
+        @param hosts: signing in with code hosts, under C{/login/PROVIDER};
+            none when L{None}.
         """
         self.store = store
         self.queue = queue
@@ -108,6 +114,7 @@ class Accounts:
         self._sign_ups = sign_ups
         self._limiter = limiter
         self.mailing = mailing or Mailing(queue, enabled=False)
+        self._hosts = hosts
 
     @app.handle_errors(SignInRequired)
     def sign_in_first(self, request: IRequest, failure: Any) -> bytes:
@@ -131,9 +138,13 @@ class Accounts:
 
     # Sign up, in and out
 
+    def _buttons(self, verb: str) -> Content:
+        return "" if self._hosts is None else self._hosts.buttons(verb)
+
     @app.route("/signup", methods=["GET"])
     async def signup_page(self, request: IRequest) -> bytes:
-        return await self._show(request, "Sign up", self._signup_form(request, {}))
+        content = [self._buttons("Sign up"), self._signup_form(request, {})]
+        return await self._show(request, "Sign up", content)
 
     def _signup_form(self, request: IRequest, values: dict[str, str]) -> Tag:
         csrf = self.sessions.csrf_token(request)
@@ -219,7 +230,22 @@ class Accounts:
 
     @app.route("/login", methods=["GET"])
     async def login_page(self, request: IRequest) -> bytes:
-        return await self._show(request, "Sign in", self._login_form(request, ""))
+        content = [self._buttons("Sign in"), self._login_form(request, "")]
+        return await self._show(request, "Sign in", content)
+
+    @app.route("/login/<provider>", methods=["GET"])
+    async def host_begin(self, request: IRequest, provider: str) -> bytes:
+        """Sign in (or link) with a code host: L{HostSignInPages.begin}."""
+        if self._hosts is None:
+            raise NotFound("signing in with a code host is not set up here")
+        return await self._hosts.begin(request, provider)
+
+    @app.route("/login/<provider>/callback", methods=["GET"])
+    async def host_callback(self, request: IRequest, provider: str) -> bytes:
+        """The code host's answer: L{HostSignInPages.callback}."""
+        if self._hosts is None:
+            raise NotFound("signing in with a code host is not set up here")
+        return await self._hosts.callback(request, provider)
 
     def _login_form(self, request: IRequest, username: str) -> Tag:
         return post_form(
@@ -327,6 +353,7 @@ class Accounts:
             emails_section(
                 emails, pending, csrf, values.get("email", ""), self.mailing.enabled
             ),
+            "" if self._hosts is None else await self._hosts.section(username),
             one(
                 "location",
                 "Location",

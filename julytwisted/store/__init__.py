@@ -51,6 +51,7 @@ from julytwisted.store.emails import MAX_PENDING, Emails
 from julytwisted.store.feed import Feed, FeedEntry
 from julytwisted.store.games import Games
 from julytwisted.store.groups import Groups
+from julytwisted.store.host_accounts import HostAccounts, LinkedHost
 from julytwisted.store.ingest import FEED_LENGTH, Ingest, IngestResult
 from julytwisted.store.players import Players
 from julytwisted.store.sessions import SessionStore, StoredSession
@@ -97,6 +98,9 @@ class Store:
         self._groups = Groups(redis)
         self._commits = Commits(redis, self._games)
         self._feed = Feed(redis)
+        #: Players' accounts at the code hosts, their tokens, and sign-ins
+        #: in progress (L{HostAccounts}).
+        self.host_accounts = HostAccounts(redis)
 
     # Games
 
@@ -175,6 +179,10 @@ class Store:
     async def migrate_emails(self) -> EmailMigration:
         """Make unverified old e-mails pending (L{Emails.migrate_emails})."""
         return await self._emails.migrate_emails()
+
+    async def email_owner(self, email: str) -> str | None:
+        """@return: who has a commit e-mail (L{Players.email_owner})."""
+        return await self._players.email_owner(email)
 
     async def remove_email(self, username: str, email: str) -> None:
         """Take a commit e-mail off a player (L{Players.remove_email})."""
@@ -365,7 +373,9 @@ __all__ = [
     "RESET_SECONDS",
     "USERNAME_PATTERN",
     "FeedEntry",
+    "HostAccounts",
     "IngestResult",
+    "LinkedHost",
     "Page",
     "Store",
     "StoredSession",

@@ -171,3 +171,26 @@ def rate_limit(name: str, client: str) -> str:
 def credential_failures(kind: str, digest: str) -> str:
     """The failure budget of a client address (C{kind} "a") or username ("u")."""
     return f"j:cf:{kind}:{digest}"
+
+
+def host_account(host: str, host_id: str) -> str:
+    """The player a code host's account (its stable id there) signs in."""
+    return f"j:host:{host}:{host_id}"
+
+
+def player_hosts(username: str) -> str:
+    """A player's linked code host accounts: host -> JSON {id, login}."""
+    return f"j:player:{username}:hosts"
+
+
+def player_host_token(username: str, host: str) -> str:
+    """A player's token at a code host, encrypted (never in clear)."""
+    return f"j:player:{username}:host-token:{host}"
+
+
+def oauth_flow(digest: str) -> str:
+    """
+    A sign-in begun with a code host, by the SHA-256 of the nonce its
+    browser's cookie holds: the state, the PKCE verifier, who links.
+    """
+    return f"j:oauth:{digest}"

@@ -171,6 +171,11 @@ class Players:
             raise Conflict(f"email {request['email']!r} is taken")
         return int(result["orphans"])
 
+    async def email_owner(self, email: str) -> str | None:
+        """@return: the player who has a commit e-mail, if anyone."""
+        found = await self._redis.execute("GET", _keys.email(email.strip().lower()))
+        return found or None
+
     async def remove_email(self, username: str, email: str) -> None:
         """
         Take a commit e-mail off a player, verified or pending.  What a
