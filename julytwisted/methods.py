@@ -308,6 +308,19 @@ def _register_player(
         job = await claim_email(store, mailing, username, email)
         return await _emails(store, username, job)
 
+    @registry.method("julython.setName(name=String) -> Object", authenticated=True)
+    async def set_name(ctx: rpc.CallContext, name: str) -> Player:
+        """
+        Change the signed-in player's display name, as the profile does.
+
+        @return: the player, with the new name.
+        @raise InvalidInput: for a name that is blank or over 100
+            characters; the old name stays.
+        """
+        username = _player_of(ctx)
+        await store.set_player_name(username, name)
+        return await store.player(username)
+
     @registry.method("julython.setLocation(name=String) -> Object", authenticated=True)
     async def set_location(ctx: rpc.CallContext, name: str | None) -> JobQueued:
         """

@@ -277,6 +277,25 @@ async def test_admin_vouches_for_an_email(server: str) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_set_name(server: str) -> None:
+    """
+    julython.setName changes the signed-in player's display name, as the
+    profile does; a bad name is -32602 and the old name stays; it needs a
+    player.
+    """
+    await signup(server, vouch=False)
+    auth = basic("ada", "correct horse")
+    _, answer = await rpc(server, "julython.setName", ["Ada Lovelace"], auth=auth)
+    assert answer["result"]["name"] == "Ada Lovelace"
+    _, answer = await rpc(server, "julython.setName", ["x" * 101], auth=auth)
+    assert answer["error"]["code"] == -32602
+    _, player = await rpc(server, "julython.player", ["ada"])
+    assert player["result"]["name"] == "Ada Lovelace"
+    _, answer = await rpc(server, "julython.setName", ["Nobody"])
+    assert answer["error"]["code"] == 401
+
+
+@pytest_twisted.ensureDeferred
 async def test_set_location_and_team(server: str) -> None:
     """Location and team moves take the points along; a new team waits for approval."""
     await signup(server)

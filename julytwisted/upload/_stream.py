@@ -43,6 +43,12 @@ log = Logger()
 #: the field is absent.
 KINDS = ("avatar", "screenshot", "file")
 
+
+def _article(word: str) -> str:
+    """@return: "an" before a vowel, else "a" (the kinds are plain words)."""
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 #: The longest value of a form field other than C{file}.
 MAX_FIELD = 1024
 
@@ -243,7 +249,7 @@ class UploadStream:
         allowed = self._limits.types.get(kind, ())
         if content_type not in allowed and "*" not in allowed:
             raise UnsupportedMediaType(
-                f"{filename} is {content_type}; a {kind} may be "
+                f"{filename} is {content_type}; {_article(kind)} {kind} may be "
                 f"{', '.join(allowed) or 'nothing'}"
             )
 

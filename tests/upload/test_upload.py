@@ -447,6 +447,15 @@ async def test_bytes_decide_the_type(
 
 
 @pytest_twisted.ensureDeferred
+async def test_refusal_reads_as_english(server: str, store: Store) -> None:
+    """A refused type names the kind with its article: "an avatar", "a file"."""
+    token = await token_for(store)
+    body = multipart([("notes.txt", "text/plain", b"hello\n")], {"kind": "avatar"})
+    code, answer, _ = await post(server, body, token)
+    assert code == 415 and "; an avatar may be image/png" in answer["error"]
+
+
+@pytest_twisted.ensureDeferred
 async def test_avatar_becomes_the_picture(server: str, store: Store) -> None:
     """An avatar upload sets the player's picture_url, seen in the REST API."""
     token = await token_for(store)
