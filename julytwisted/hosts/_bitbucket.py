@@ -15,18 +15,16 @@ from collections.abc import Iterable
 from contextlib import aclosing
 from typing import Any
 
-from julytwisted.errors import HostNotFound
 from julytwisted.game import CommitEvent
 from julytwisted.hosts._http import (
     Http,
     Request,
     api_request,
     body_next,
-    check,
+    delete,
     get_json,
     pages,
     segment,
-    send,
 )
 from julytwisted.hosts._json import Node, flag_or, full_hash, text_or
 from julytwisted.hosts._providers import ConfiguredHost
@@ -186,11 +184,7 @@ async def delete_hook(
 ) -> bool:
     """@return: whether the hook was there to delete."""
     path = f"{_repo_path(repository)}/hooks/{segment(hook_id)}"
-    try:
-        check(http, await send(http, _call(host, "DELETE", path, token)))
-    except HostNotFound:
-        return False
-    return True
+    return await delete(http, _call(host, "DELETE", path, token))
 
 
 # Commits

@@ -15,13 +15,13 @@ from contextlib import aclosing
 from typing import Any
 from urllib.parse import urlsplit
 
-from julytwisted.errors import HostNotFound
 from julytwisted.game import CommitEvent
 from julytwisted.hosts._http import (
     Http,
     Request,
     api_request,
     check,
+    delete,
     get_json,
     link_next,
     pages,
@@ -194,11 +194,7 @@ async def delete_hook(
 ) -> bool:
     """@return: whether the hook was there to delete."""
     path = f"{_repo_path(repository)}/hooks/{segment(hook_id)}"
-    try:
-        check(http, await send(http, _call(host, "DELETE", path, token)))
-    except HostNotFound:
-        return False
-    return True
+    return await delete(http, _call(host, "DELETE", path, token))
 
 
 # Commits

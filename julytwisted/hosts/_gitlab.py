@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from julytwisted.errors import HostNotFound
 from julytwisted.game import CommitEvent
 from julytwisted.hosts._http import (
     Http,
     Request,
     api_request,
     check,
+    delete,
     get_json,
     link_next,
     pages,
@@ -190,11 +190,7 @@ async def delete_hook(
 ) -> bool:
     """@return: whether the hook was there to delete."""
     path = f"{_project(repository)}/hooks/{segment(hook_id)}"
-    try:
-        check(http, await send(http, _call(host, "DELETE", path, token)))
-    except HostNotFound:
-        return False
-    return True
+    return await delete(http, _call(host, "DELETE", path, token))
 
 
 # Commits

@@ -362,6 +362,19 @@ async def get_json(http: Http, request: Request) -> tuple[Answer, Node]:
     return answer, answer.json()
 
 
+async def delete(http: Http, request: Request) -> bool:
+    """
+    Send a C{DELETE}; a thing already gone is no failure.
+
+    @return: whether it was there to delete.
+    """
+    try:
+        check(http, await send(http, request))
+    except HostNotFound:
+        return False
+    return True
+
+
 def link_next(answer: Answer, _: Node) -> str | None:
     """@return: the C{rel="next"} URL of a C{Link} header (GitHub, GitLab)."""
     found = _NEXT_LINK.search(answer.headers.get("link", ""))
@@ -431,6 +444,7 @@ __all__ = [
     "api_request",
     "body_next",
     "check",
+    "delete",
     "get_json",
     "link_next",
     "pages",
