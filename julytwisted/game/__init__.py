@@ -7,5 +7,16 @@ streaks. No I/O: everything here is tested without a reactor.
 
 from julytwisted.game.events import CommitEvent, FileChange, ProjectInfo, Push
 from julytwisted.game.games import Game, slugify
+from julytwisted.game.repositories import RepositoryRef, canonical_url, repository_of
 
-__all__ = ["CommitEvent", "FileChange", "Game", "ProjectInfo", "Push", "slugify"]
+__all__ = [
+    "CommitEvent",
+    "FileChange",
+    "Game",
+    "ProjectInfo",
+    "Push",
+    "RepositoryRef",
+    "canonical_url",
+    "repository_of",
+    "slugify",
+]
