@@ -124,6 +124,8 @@ class EmbeddedRedis(Service):
         self._protocol: _RedisProcess | None = None
         self._restart: IDelayedCall | None = None
         self._stopped: list[Deferred[None]] = []
+        self._listening: list[Deferred[None]] = []
+        self._watch: IDelayedCall | None = None
         self._lock = FilesystemLock(str(data_dir / "redis.lock"))
 
     @property
@@ -170,6 +172,10 @@ class EmbeddedRedis(Service):
             self._restart = self._reactor.callLater(0.1, self._spawn, waited + 0.1)
             return
         assert self._binary is not None
+        # A socket file left by a server that died is not listening; with it
+        # gone, the file's existence says the new server listens.
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
         argv = embedded_arguments(self._binary, self.data_dir)
         self._protocol = _RedisProcess(self)
         self._started_at = self._reactor.seconds()
@@ -179,6 +185,31 @@ class EmbeddedRedis(Service):
         log.info(
             "started {binary} on {socket}", binary=argv[0], socket=self.socket_path
         )
+        self._watch_socket()
+
+    def listening(self) -> Deferred[None]:
+        """
+        Wait until the server listens on its socket, so that clients connect
+        at the first attempt instead of logging retries while it starts.
+
+        @return: fires once the socket exists; at once if it does.
+        """
+        if self._watch is None and self.socket_path.exists():
+            return succeed(None)
+        d: Deferred[None] = Deferred()
+        self._listening.append(d)
+        return d
+
+    def _watch_socket(self) -> None:
+        self._watch = None
+        if self._protocol is None:
+            return
+        if not self.socket_path.exists():
+            self._watch = self._reactor.callLater(0.01, self._watch_socket)
+            return
+        waiting, self._listening = self._listening, []
+        for d in waiting:
+            d.callback(None)
 
     def _processEnded(self, protocol: _RedisProcess, reason: Failure) -> None:
         if protocol is not self._protocol:
@@ -202,9 +233,10 @@ class EmbeddedRedis(Service):
 
     def stopService(self) -> Deferred[None]:
         Service.stopService(self)
-        if self._restart is not None and self._restart.active():
-            self._restart.cancel()
-            self._restart = None
+        for call in (self._restart, self._watch):
+            if call is not None and call.active():
+                call.cancel()
+        self._restart = self._watch = None
         if self._lock.locked:
             self._lock.unlock()
         if self._protocol is None or self._protocol.transport is None:

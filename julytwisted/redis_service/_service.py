@@ -107,6 +107,9 @@ class RedisService(MultiService):
         self._factory = self._make_factory(poolsize)
         self._timeout = timeout
         self._factories = [self._factory]
+        #: Whether factories connect as they are made: from when Redis
+        #: listens until the service stops.
+        self._connecting = False
         self.client = RedisClient(self._factory, reactor, timeout, observe)
 
     def _make_factory(self, poolsize: int) -> Any:
@@ -139,7 +142,7 @@ class RedisService(MultiService):
         """
         factory = self._make_factory(1)
         self._factories.append(factory)
-        if self.running:
+        if self._connecting:
             self._connect(factory)
         return RedisClient(factory, self._reactor, self._timeout, self._observe)
 
@@ -177,17 +180,26 @@ class RedisService(MultiService):
         factory.initialDelay = 0.1
         factory.maxDelay = 2
         self._factories.append(factory)
-        if self.running:
+        if self._connecting:
             self._connect(factory)
         return factory
 
     def startService(self) -> None:
         MultiService.startService(self)
-        for factory in self._factories:
-            self._connect(factory)
+        if self.embedded is None:
+            self._connect_all()
+        else:
+            self.embedded.listening().addCallback(lambda _: self._connect_all())
+
+    def _connect_all(self) -> None:
+        if self.running:
+            self._connecting = True
+            for factory in self._factories:
+                self._connect(factory)
 
     def stopService(self) -> Deferred[None]:
         Service.stopService(self)
+        self._connecting = False
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:

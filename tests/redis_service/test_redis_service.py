@@ -12,6 +12,8 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
+from twisted.logger import formatEvent, globalLogPublisher
+from txredisapi import SubscriberProtocol
 
 from julytwisted.errors import JulythonError, RedisUnavailable
 from julytwisted.redis_service import (
@@ -283,3 +285,30 @@ def test_cancelling_all_of_cancels_every_call() -> None:
     gathered.cancel()
     assert sorted(cancelled) == ["awaited", "given"]
     assert [f.type for f in failures] == [CancelledError]
+
+
+@pytest_twisted.ensureDeferred
+async def test_start_logs_no_connection_retries(tmp_path: Path) -> None:
+    """
+    The pool connects once the embedded server listens, so a start logs no
+    "Scheduling retry" lines (there were six), even over a stale socket file.
+    """
+    tmp_path.joinpath("redis.sock").write_bytes(b"")
+    seen: list[str] = []
+
+    def observe(event: dict[str, object]) -> None:
+        seen.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observe)
+    service = RedisService(reactor, None, tmp_path)
+    subscriber = service.subscriber(SubscriberProtocol)
+    service.startService()
+    try:
+        late = service.dedicated_client()
+        assert await service.client.execute("PING") == "PONG"
+        assert await late.execute("PING") == "PONG"
+        await until(lambda: subscriber.size == 1)
+    finally:
+        globalLogPublisher.removeObserver(observe)
+        await service.stopService()
+    assert [line for line in seen if "retry" in line.lower()] == []
