@@ -24,9 +24,11 @@ from julytwisted.auth.accounts import (
     vouch_for_email,
 )
 from julytwisted.auth.authenticator import Principal
+from julytwisted.auth.repositories import PlayerRepository, Registrar
 from julytwisted.errors import (
     Conflict,
     Forbidden,
+    HostError,
     InvalidInput,
     JulythonError,
     NotFound,
@@ -110,6 +112,7 @@ _CODES: dict[type[JulythonError], int] = {
     RateLimited: 429,
     RedisUnavailable: 503,
     Overloaded: 503,
+    HostError: 502,
 }
 
 
@@ -162,6 +165,7 @@ def build_registry(
     queue: Queue,
     sign_ups: SignUps,
     mailing: Mailing | None = None,
+    registrar: Registrar | None = None,
 ) -> rpc.Registry:
     """
     The product's methods, bound to a store and a job queue.
@@ -171,6 +175,8 @@ def build_registry(
     @param sign_ups: makes accounts, within the sign-up limit.
     @param mailing: how typed e-mails are confirmed; by default by no mail
         (they stay pending until an admin vouches for them).
+    @param registrar: adds players' repositories; without it, the
+        repository methods are not offered.
     @return: a registry to serve with L{rpc.JSONRPCResource}.
     """
     registry = rpc.Registry()
@@ -179,6 +185,8 @@ def build_registry(
     _register_player(registry, store, mailing, sign_ups)
     _register_admin(registry, store, queue)
     _register_jobs(registry, queue)
+    if registrar is not None:
+        _register_repositories(registry, registrar)
     return registry
 
 
@@ -351,6 +359,51 @@ def _register_player(
         return await store.create_token(_player_of(ctx))
 
 
+@attrs.frozen
+class Said:
+    """What was done, for people."""
+
+    message: str
+
+
+def _register_repositories(registry: rpc.Registry, registrar: Registrar) -> None:
+    @registry.method("julython.addRepository(url=String) -> Object", authenticated=True)
+    async def add_repository(ctx: rpc.CallContext, url: str) -> PlayerRepository:
+        """
+        Add a repository you administer.  Signed in on the web site with its
+        host, the host must say you administer it, and with webhook access
+        the webhook is made for you; otherwise paste the webhook with the
+        C{payload_url} and C{secret} returned: the first push signed with
+        it proves the repository is yours.  409 when it is added already.
+        """
+        username = _player_of(ctx)
+        return await registrar.add(username, url, registrar.site_url(ctx.request))
+
+    @registry.method("julython.listRepositories() -> Array", authenticated=True)
+    async def list_repositories(ctx: rpc.CallContext) -> tuple[PlayerRepository, ...]:
+        """The repositories you added, oldest first, with their webhooks' state."""
+        username = _player_of(ctx)
+        base = registrar.site_url(ctx.request)
+        return tuple(await registrar.listed(username, base))
+
+    @registry.method(
+        "julython.pingRepository(url=String) -> Object", authenticated=True
+    )
+    async def ping_repository(ctx: rpc.CallContext, url: str) -> Said:
+        """Have the host send a test delivery to the webhook made for you."""
+        return Said(await registrar.ping(_player_of(ctx), url))
+
+    @registry.method(
+        "julython.removeRepository(url=String) -> Object", authenticated=True
+    )
+    async def remove_repository(ctx: rpc.CallContext, url: str) -> Said:
+        """
+        Remove a repository you added, and the webhook made for it: its
+        pushes are refused from now on; its project and commits stay.
+        """
+        return Said(await registrar.remove(_player_of(ctx), url))
+
+
 def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
     @registry.method("admin.jobs() -> Object", authenticated=True)
     async def jobs(ctx: rpc.CallContext) -> QueueReport:
@@ -436,6 +489,7 @@ __all__ = [
     "EmailAdded",
     "JobQueued",
     "QueueReport",
+    "Said",
     "build_registry",
     "translate",
 ]

@@ -26,9 +26,11 @@ from julytwisted.auth.hashing import PasswordHasher
 from julytwisted.auth.host_tokens import TokenBox
 from julytwisted.auth.links import SignedLinks
 from julytwisted.auth.mailing import AccountMailer
+from julytwisted.auth.repositories import Registrar
 from julytwisted.auth.sessions import Sessions, load_secret
+from julytwisted.auth.webhooks import PushGate, SecretBox
 from julytwisted.config import Config, Options
-from julytwisted.hosts import Http
+from julytwisted.hosts import Http, repository_sites
 from julytwisted.jobs import build_jobs
 from julytwisted.jobs.queue import Queue
 from julytwisted.jobs.schedule import Plan, Scheduler, StartupMigration
@@ -46,6 +48,7 @@ from julytwisted.pages import (
     Pages,
     StaticFiles,
 )
+from julytwisted.pages.repositories import ADD_PATH, ProjectsDoor, RepositoryPages
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
 from julytwisted.store import Store
@@ -135,28 +138,46 @@ def build_site(
         owned.append(hasher)
     metrics = metrics or Metrics()
     settings = WebSettings(
-        webhook_secret=config.webhook_secret,
         admin_token=config.admin_token,
         notify=config.notify,
+        public_url=config.public_url,
     )
     limiter = limiter or build_limiter(store, config, metrics)
     authenticator = build_authenticator(store, config, hasher, limiter, metrics)
     mailing = Mailing(queue, enabled=config.smtp is not None)
     sign_ups = SignUps(store, hasher, limiter, mailing)
-    api = WebApp(
-        store, settings, queue, metrics.push, limiter, authenticator
-    ).app.resource()
     secret = load_secret(config.session_secret, config.data_dir)
+    box = SecretBox(secret)
+    gate = PushGate(
+        store,
+        box,
+        repository_sites(config.code_hosts),
+        config.open_repositories,
+        config.webhook_secret,
+    )
+    api = WebApp(
+        store, settings, queue, metrics.push, limiter, authenticator, gate=gate
+    ).app.resource()
     sessions = Sessions(store, secret, config.admin_token, config.admin_players)
+    http = http or _host_client()
     hosts = HostSignInPages(
         store,
         queue,
         sessions,
-        http or _host_client(),
+        http,
         config.oauth,
         config.code_hosts,
         TokenBox(secret),
         limiter,
+    )
+    registrar = Registrar(
+        store,
+        box,
+        TokenBox(secret),
+        http,
+        config.code_hosts,
+        config.oauth,
+        config.public_url,
     )
     accounts = Accounts(
         store, queue, sessions, authenticator, sign_ups, limiter, mailing, hosts
@@ -174,9 +195,14 @@ def build_site(
     admin = Admin(
         store, queue, sessions, config.admin_token, authenticator
     ).app.resource()
+    public = Pages(
+        store, sessions, clock, open_repositories=config.open_repositories
+    ).app.resource()
+    adding = RepositoryPages(registrar, sessions, hosts.providers).app.resource()
     root = Root(
-        Pages(store, sessions, clock).app.resource(),
+        public,
         {
+            b"projects": ProjectsDoor(adding, public),
             b"api": api,
             b"healthz": api,
             **{segment: accounts for segment in Accounts.segments},
@@ -188,7 +214,7 @@ def build_site(
     root.putChild(
         b"json",
         rpc.JSONRPCResource(
-            build_registry(store, queue, sign_ups, mailing),
+            build_registry(store, queue, sign_ups, mailing, registrar),
             authenticate=authenticator,
             translate=translate,
             title="Julython",
@@ -213,6 +239,7 @@ def build_site(
         (b"/" + segment, FORM_MAX_BODY)
         for segment in (*Accounts.segments, *MailLinks.segments, Admin.segment)
     ]
+    limits.append((ADD_PATH.encode(), FORM_MAX_BODY))
     limits.append((b"/upload", config.upload_max_body))
     site = JulythonSite(
         root,
@@ -316,6 +343,7 @@ def build(
     """
     top = OrderedMultiService()
     metrics = Metrics()
+    warn_open_repositories(config)
     redis = RedisService(
         reactor,
         config.redis,
@@ -376,6 +404,26 @@ def build(
     return top, store, site
 
 
+def warn_open_repositories(config: Config) -> None:
+    """
+    Say at start what C{--open-repositories} trusts: every holder of the
+    site-wide secret (everyone, without one).
+    """
+    if not config.open_repositories:
+        return
+    holders = (
+        "every holder of --webhook-secret"
+        if config.webhook_secret
+        else "anyone at all (no --webhook-secret is set)"
+    )
+    log.warn(
+        "--open-repositories: pushes of repositories no player added are "
+        "accepted from {holders}, who may post any repository, commit and "
+        "author; added repositories are still checked with their own secret",
+        holders=holders,
+    )
+
+
 def makeService(options: Options) -> IService:
     """
     The twistd entry point: a service from parsed command-line options.
@@ -395,4 +443,5 @@ __all__ = [
     "build_site",
     "build_uploads",
     "makeService",
+    "warn_open_repositories",
 ]

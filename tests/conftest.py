@@ -102,8 +102,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    """A configuration with an admin token and no webhook secret."""
-    return Config(data_dir=tmp_path, admin_token="admin-secret")
+    """
+    A configuration with an admin token and no webhook secret, for an open
+    event (C{open_repositories=True}): the tests that post webhooks for
+    repositories nobody added rely on their being accepted, as before
+    repositories were added.  The tests of added repositories turn it off.
+    """
+    return Config(data_dir=tmp_path, admin_token="admin-secret", open_repositories=True)
 
 
 @pytest.fixture

@@ -44,7 +44,11 @@ def request(
 
 
 class Node:
-    """One twistd julython process on a port and a data dir."""
+    """
+    One twistd julython process on a port and a data dir, running an open
+    event (C{--open-repositories}): the tests post webhooks for repositories
+    nobody added and rely on their being accepted.
+    """
 
     def __init__(self, data_dir: Path, port: int, *options: str) -> None:
         """@param options: more command-line options of twistd julython."""
@@ -71,6 +75,7 @@ class Node:
                 str(self.data_dir),
                 "--admin-token",
                 "t0ken",
+                "--open-repositories",
                 *self.options,
             ],
             stdout=log,

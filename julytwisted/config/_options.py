@@ -105,8 +105,9 @@ class Options(usage.Options):
             "webhook-secret",
             None,
             None,
-            "Refuse webhooks not signed with this secret "
-            f"(default: ${WEBHOOK_SECRET_ENV}; unset accepts unsigned webhooks).",
+            "With --open-repositories, refuse pushes of repositories nobody "
+            "added unless signed with this secret "
+            f"(default: ${WEBHOOK_SECRET_ENV}; unset accepts them unsigned).",
         ],
         [
             "admin-token",
@@ -219,6 +220,14 @@ class Options(usage.Options):
     ]
 
     optFlags = [
+        [
+            "open-repositories",
+            None,
+            "An open event: accept pushes of repositories no player added, "
+            "checked with --webhook-secret only, so that every holder of that "
+            "secret may post any repository, commit and author. Added "
+            "repositories are always checked with their own secret.",
+        ],
         [
             "no-worker",
             None,
@@ -380,6 +389,7 @@ class Options(usage.Options):
             listen=self["listen"],
             redis=self._redis(),
             webhook_secret=self._secret("webhook-secret", WEBHOOK_SECRET_ENV),
+            open_repositories=bool(self["open-repositories"]),
             admin_token=self._secret("admin-token", ADMIN_TOKEN_ENV),
             session_secret=self._secret("session-secret", SESSION_SECRET_ENV),
             games=self["game"],

@@ -178,8 +178,13 @@ class Config:
     @ivar redis: the external Redis server, or L{None} to run an embedded one
         under C{data_dir}.
     @ivar data_dir: where the embedded Redis and uploaded files live.
-    @ivar webhook_secret: the secret webhook signatures are checked against,
-        or L{None} to accept unsigned webhooks.
+    @ivar webhook_secret: the secret the pushes of repositories nobody added
+        are checked against in an open event, or L{None} to accept them
+        unsigned there.
+    @ivar open_repositories: an open event: pushes of repositories no player
+        added are accepted, checked with C{webhook_secret} only (every
+        holder of it may post anything); off, they are refused with 403.
+        An added repository is always checked with its own secret.
     @ivar admin_token: the bearer token of administrative calls, or L{None}
         to refuse them all.
     @ivar games: the games besides the built-in Julython and J(an)ulython.
@@ -226,6 +231,7 @@ class Config:
     redis: RedisAddress | None = None
     data_dir: Path = attrs.field(converter=Path)
     webhook_secret: str | None = None
+    open_repositories: bool = False
     admin_token: str | None = None
     games: tuple[Game, ...] = attrs.field(default=(), converter=tuple)
     webhook_max_body: int = 25 * 1024 * 1024

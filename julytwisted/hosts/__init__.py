@@ -36,6 +36,7 @@ from julytwisted.hosts._providers import (
     Provider,
     default_host,
     parse_provider_url,
+    repository_sites,
 )
 from julytwisted.hosts._records import Account, Hook, Repository
 from julytwisted.hosts._token import exchange_code, refresh
@@ -107,4 +108,5 @@ __all__ = [
     "ping_hook",
     "read_callback",
     "refresh",
+    "repository_sites",
 ]

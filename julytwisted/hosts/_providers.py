@@ -9,6 +9,7 @@ configuration turns the L{BadProviderURL} it may raise into its usage error.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import attrs
@@ -66,7 +67,8 @@ class Provider:
 #: C{read_user} reads C{/user} and C{/user/emails}; C{api} is the only scope
 #: that writes hooks.  Bitbucket: the consumer's permissions C{account} (all
 #: of the account, its addresses included) and C{email}, then C{repository}
-#: (commits) and C{webhook}.
+#: (commits), C{repository:admin} (which Bitbucket documents as granting no
+#: read of its own) and C{webhook}.
 PROVIDERS: dict[str, Provider] = {
     GITHUB: Provider(
         name=GITHUB,
@@ -105,7 +107,7 @@ PROVIDERS: dict[str, Provider] = {
         basic_auth=True,
         scope_param=False,
         sign_in_scopes=("account", "email"),
-        repository_scopes=("repository", "webhook"),
+        repository_scopes=("repository", "repository:admin", "webhook"),
     ),
 }
 
@@ -160,6 +162,24 @@ def default_host(provider: str) -> ConfiguredHost:
     """
     spec = _provider(provider)
     return ConfiguredHost(spec.name, spec.web_url, spec.api_url)
+
+
+def repository_sites(configured: Mapping[str, ConfiguredHost]) -> dict[Host, str]:
+    """
+    Where each host's repositories live: the web site of its configured
+    install (C{--provider-url}), else of its public service.
+
+    @param configured: the configured hosts, by provider.
+    @return: each provider's site, such as C{"gitlab.example.org"}, lower-cased
+        without C{www.} or a port.
+    """
+    sites = {}
+    for name, spec in PROVIDERS.items():
+        host = configured.get(name)
+        url = host.web_url if host is not None else spec.web_url
+        hostname = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+        sites[spec.name] = hostname
+    return sites
 
 
 def _base_url(text: str, what: str) -> str:
@@ -227,4 +247,5 @@ __all__ = [
     "Provider",
     "default_host",
     "parse_provider_url",
+    "repository_sites",
 ]

@@ -1,7 +1,9 @@
 # -*- test-case-name: tests.pages.test_pages -*-
 """
-The help page: the rules of the game, and how to point each code host's
-push webhook at this server.
+The help page: the rules of the game, how a player adds their repositories
+(the webhook made for them, or pasted with a secret of its own), and in an
+open event how to point any repository's webhook at this server.  It never
+shows the site-wide secret: in an open event the organisers give it out.
 """
 
 from __future__ import annotations
@@ -13,13 +15,20 @@ from julytwisted.models import Host
 from julytwisted.pages._html import Content
 
 
-def help_page(request: IRequest) -> tuple[str, Content]:
+def help_page(
+    request: IRequest, open_repositories: bool = False
+) -> tuple[str, Content]:
     """
+    @param open_repositories: whether repositories nobody added are
+        accepted (an open event), which the page then explains too.
     @return: the help page's title and content, its webhook URLs on the
         host the visitor asked for.
     """
     base = _base_url(request)
-    return "How to take part", [*_rules(), *_webhooks(base), *_then()]
+    parts = [*_rules(), *_adding()]
+    if open_repositories:
+        parts += _webhooks(base)
+    return "How to take part", [*parts, *_then()]
 
 
 def _base_url(request: IRequest) -> str:
@@ -52,12 +61,43 @@ def _rules() -> list[Tag]:
     ]
 
 
+def _adding() -> list[Tag]:
+    """How a player adds a repository they administer."""
+    return [
+        tags.h2("Add your repositories"),
+        tags.ol(
+            tags.li(
+                tags.a("Sign in", href="/login"),
+                " with the code host of your repository (GitHub, GitLab or"
+                " Bitbucket), granting webhook access when asked.",
+            ),
+            tags.li(
+                "Add each repository you administer at ",
+                tags.a("Add a repository", href="/projects/add"),
+                ": the webhook is made for you, with a secret of its own.",
+            ),
+            tags.li(
+                "Without webhook access, that page shows the payload URL and"
+                " the repository's secret to paste in its webhook settings;"
+                " the first push signed with it proves the repository is yours.",
+            ),
+        ),
+        tags.p(
+            "Pushes of a repository nobody added are refused, and each"
+            " repository's pushes must carry its own secret."
+        ),
+    ]
+
+
 def _webhooks(base: str) -> list[Tag]:
     """Where each host's webhook settings are, and what to enter there."""
     hooks = {s: f"{base}/api/v1/{s}" for s in Host}
     return [
-        tags.h2("Add the webhook"),
-        tags.p("Point a push webhook of each repository you work on at this server:"),
+        tags.h2("This is an open event"),
+        tags.p(
+            "Repositories nobody added are accepted too: point a push webhook"
+            " of each repository you work on at this server:"
+        ),
         tags.h3("GitHub"),
         tags.ol(
             tags.li("Settings → Webhooks → Add webhook."),
@@ -77,8 +117,9 @@ def _webhooks(base: str) -> list[Tag]:
             tags.li("Trigger: push events."),
         ),
         tags.p(
-            "If the organisers gave you a webhook secret, enter it as the"
-            " secret (GitHub, Bitbucket) or the secret token (GitLab)."
+            "If the organisers gave you the event's webhook secret, enter it"
+            " as the secret (GitHub, Bitbucket) or the secret token (GitLab)."
+            " A repository someone added takes only its own secret."
         ),
     ]
 

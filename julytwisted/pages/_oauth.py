@@ -91,11 +91,15 @@ class HostSignInPages:
     async def begin(self, request: IRequest, provider: str) -> bytes:
         """
         Send the browser to the host's authorize page, keeping the state and
-        verifier; a signed-in player links the account to themselves.
+        verifier; a signed-in player links the account to themselves.  With
+        C{?repositories=1}, the scopes that manage webhooks are asked for
+        too, and the browser comes back to L{the page adding
+        repositories<julytwisted.pages.repositories>}.
         """
         host, app = self._configured(provider)
         viewer = await self._sessions.viewer(request)
-        started = begin(host, app, callback_url(request, provider))
+        hooks = request.args.get(b"repositories", [b""])[-1] == b"1"
+        started = begin(host, app, callback_url(request, provider), hooks)
         nonce = secrets.token_urlsafe(32)
         flow = {
             "provider": provider,
@@ -103,6 +107,7 @@ class HostSignInPages:
             "verifier": started.verifier,
             "redirect_uri": started.redirect_uri,
             "target": viewer.username or "",
+            "next": "/projects/add" if hooks else "",
         }
         await self._store.host_accounts.begin_flow(nonce, flow, FLOW_SECONDS)
         self._cookie(request, nonce.encode(), FLOW_SECONDS)
@@ -127,9 +132,10 @@ class HostSignInPages:
         except JulythonError as e:
             return await self._failed(request, e, back)
         if flow["target"]:
-            return redirect(request, "/profile?saved=host")
+            return redirect(request, flow.get("next") or "/profile?saved=host")
         await self._sessions.start(request, Viewer(done.username))
         where = "/profile?saved=welcome" if done.created else "/profile"
+        where = flow.get("next") or where
         return redirect(request, where)
 
     async def _finish(

@@ -75,12 +75,20 @@ class Pages:
     app = Klein()
 
     def __init__(
-        self, store: Store, sessions: Sessions, clock: IReactorTime, keep: float = 5.0
+        self,
+        store: Store,
+        sessions: Sessions,
+        clock: IReactorTime,
+        keep: float = 5.0,
+        open_repositories: bool = False,
     ) -> None:
         """
         @param keep: seconds a board read is reused before Redis is asked again.
+        @param open_repositories: whether the help page tells of repositories
+            nobody added (an open event) besides adding them.
         """
         self.store = store
+        self._open = open_repositories
         self._recent = Recent(clock, keep)
         self.renderer = Renderer(sessions, kept=self._recent)
         self._clock = clock
@@ -254,7 +262,7 @@ class Pages:
         return await self.renderer.public(request, lambda: self._help_page(request))
 
     async def _help_page(self, request: IRequest) -> tuple[str, Content]:
-        return help_page(request)
+        return help_page(request, self._open)
 
 
 def _iso(when_: datetime) -> str:

@@ -5,10 +5,11 @@ boards, uploads and the feed.
 
 L{Store} is the one object the rest of the product holds: a thin facade
 over one object per concern, each in a module of its own (L{games},
-L{ingest}, L{players}, L{emails}, L{credentials}, L{sessions}, L{groups}, L{boards},
-L{commits}, L{feed}, L{uploads}).  Every Redis key Python spells is in L{_keys}; the
-Lua scripts of C{lua/} spell the rest.  Writes that touch several keys are
-one Lua script each, so they are atomic and a redelivered push counts once.
+L{ingest}, L{players}, L{emails}, L{credentials}, L{sessions}, L{groups},
+L{boards}, L{commits}, L{feed}, L{uploads}, L{repositories}).  Every Redis
+key Python spells is in L{_keys}; the Lua scripts of C{lua/} spell the rest.
+Writes that touch several keys are one Lua script each, so they are atomic
+and a redelivered push counts once.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ from julytwisted.store.groups import Groups
 from julytwisted.store.host_accounts import HostAccounts, LinkedHost
 from julytwisted.store.ingest import FEED_LENGTH, Ingest, IngestResult
 from julytwisted.store.players import Players
+from julytwisted.store.repositories import (
+    MOST_REPOSITORIES,
+    PENDING_DAYS,
+    Listing,
+    Registration,
+    Repositories,
+)
 from julytwisted.store.sessions import SessionStore, StoredSession
 from julytwisted.store.uploads import FILES_URL, MAX_SCREENSHOTS, Uploads
 
@@ -101,6 +109,9 @@ class Store:
         #: Players' accounts at the code hosts, their tokens, and sign-ins
         #: in progress (L{HostAccounts}).
         self.host_accounts = HostAccounts(redis)
+        #: The repositories players added, each with its own webhook
+        #: secret (L{Repositories}).
+        self.repositories = Repositories(redis, self._games.now)
 
     # Games
 
@@ -368,7 +379,9 @@ __all__ = [
     "MAX_LIMIT",
     "MAX_PENDING",
     "MAX_SCREENSHOTS",
+    "MOST_REPOSITORIES",
     "NAME_PATTERN",
+    "PENDING_DAYS",
     "PROJECT_SIZES",
     "RESET_SECONDS",
     "USERNAME_PATTERN",
@@ -376,7 +389,10 @@ __all__ = [
     "HostAccounts",
     "IngestResult",
     "LinkedHost",
+    "Listing",
     "Page",
+    "Registration",
+    "Repositories",
     "Store",
     "StoredSession",
     "all_of",

@@ -194,3 +194,36 @@ def oauth_flow(digest: str) -> str:
     browser's cookie holds: the state, the PKCE verifier, who links.
     """
     return f"j:oauth:{digest}"
+
+
+def repository(key: str) -> str:
+    """
+    A repository a player added, by its record's key: host, id, url, path,
+    owner, sealed secret, hook, project, created, proof, lapses.
+    """
+    return f"j:repository:{key}"
+
+
+def repository_by_id(host: str, host_id: str) -> str:
+    """The record key of the repository a host's id names."""
+    return f"j:repository-id:{host}:{host_id}"
+
+
+def repository_by_url(url: str) -> str:
+    """The record key of the repository a canonical URL names, lower-cased."""
+    return f"j:repository-url:{url.lower()}"
+
+
+def player_repositories(username: str) -> str:
+    """The record keys of a player's repositories, scored by when added."""
+    return f"j:player:{username}:repositories"
+
+
+def repo_project(host: str, host_id: str) -> str:
+    """The project slug of a repository, by its host and the host's id."""
+    return f"j:repo-project:{host}:{host_id}"
+
+
+def project_url(url: str) -> str:
+    """The project slug of a repository, by its canonical URL lower-cased."""
+    return f"j:project-url:{url.lower()}"

@@ -24,6 +24,7 @@ from werkzeug.routing import PathConverter
 
 from julytwisted.auth.accounts import create_vouched_player
 from julytwisted.auth.authenticator import Authenticator
+from julytwisted.auth.webhooks import Delivery, PushGate
 from julytwisted.errors import (
     Forbidden,
     InvalidInput,
@@ -56,14 +57,16 @@ class WebSettings:
     """
     What the web app needs from the configuration.
 
-    @ivar webhook_secret: the shared secret of webhook signatures, if any.
     @ivar admin_token: the bearer token of the admin API, if any.
     @ivar notify: outgoing webhooks to tell of pushes with new commits.
+    @ivar public_url: the site's address as players reach it, which the
+        refusal of a repository nobody added names; L{None} for the address
+        each request was sent to.
     """
 
-    webhook_secret: str | None = None
     admin_token: str | None = None
     notify: tuple[str, ...] = ()
+    public_url: str | None = None
 
 
 def _header(request: IRequest, name: bytes) -> str | None:
@@ -121,8 +124,12 @@ class WebApp:
         on_push: Callable[[str, int], None] | None = None,
         limiter: RateLimiter | None = None,
         authenticator: Authenticator | None = None,
+        *,
+        gate: PushGate,
     ) -> None:
         """
+        @param gate: checks each delivery with the secret its repository
+            must carry.
         @param on_push: told of every push ingested, for metrics: the
             service it came from and how many of its commits were new.
         @param limiter: limits webhook posts per client address.
@@ -136,6 +143,7 @@ class WebApp:
         self._on_push = on_push
         self._limiter = limiter
         self._authenticator = authenticator
+        self._gate = gate
 
     # Answers
 
@@ -276,23 +284,30 @@ class WebApp:
             request, Host.GITLAB, _header(request, b"X-Gitlab-Event")
         )
 
-    def _verify(self, request: IRequest, service: str) -> bytes:
+    async def _verify(self, request: IRequest, service: str) -> object:
+        """
+        Read a delivery and check it with the secret its repository must
+        carry, before its body is read as a push (L{PushGate.check}).
+
+        @return: the decoded body.
+        """
         body: bytes = request.content.read()
-        if self.settings.webhook_secret:
-            headers = {
-                name.decode("latin-1").lower(): values[-1].decode("latin-1")
-                for name, values in request.requestHeaders.getAllRawHeaders()
-            }
-            hooks.verify(service, self.settings.webhook_secret, headers, body)
-        return body
+        payload = hooks.decode_body(_header(request, b"Content-Type"), body)
+        headers = {
+            name.decode("latin-1").lower(): values[-1].decode("latin-1")
+            for name, values in request.requestHeaders.getAllRawHeaders()
+        }
+        base = self.settings.public_url or _site_url(request)
+        delivery = Delivery(Host(service), headers, body, payload)
+        await self._gate.check(delivery, f"{base}/projects/add")
+        return payload
 
     async def _hook(self, request: IRequest, service: str, event: str | None) -> bytes:
         if self._limiter is not None:
             await self._limiter.admit("webhooks", request)
-        body = self._verify(request, service)
+        payload = await self._verify(request, service)
         if service == Host.GITHUB and event == "ping":
             return self._json(request, {"message": "pong"})
-        payload = hooks.decode_body(_header(request, b"Content-Type"), body)
         push = hooks.parse(service, payload, _push_event(service, event))
         if not push.commits:
             return self._json(request, {"commits": []})
@@ -345,6 +360,12 @@ class WebApp:
         token = given[len("Bearer ") :]
         if not await self._authenticator.check_admin_token(request, token):
             raise Forbidden("that token may not use the admin API")
+
+
+def _site_url(request: IRequest) -> str:
+    """@return: this site's address, as the request reached it."""
+    host = (request.getHeader(b"host") or b"localhost").decode("latin-1")
+    return f"{'https' if request.isSecure() else 'http'}://{host}"
 
 
 def _push_event(service: str, event: str | None) -> str | None:

@@ -542,3 +542,13 @@ def test_session_secret_and_admin_players() -> None:
     config = parse(["--admin-player", "Ada", "--admin-player", "bob"])
     assert config.admin_players == ("ada", "bob")
     assert "--admin-player" in refused(["--admin-player", " "])
+
+
+def test_open_repositories() -> None:
+    """
+    Repositories nobody added are refused by default; --open-repositories
+    makes an open event, its secret from the environment as before.
+    """
+    assert parse([]).open_repositories is False
+    config = parse(["--open-repositories"], {"JULYTHON_WEBHOOK_SECRET": "s"})
+    assert (config.open_repositories, config.webhook_secret) == (True, "s")

@@ -408,10 +408,18 @@ class StubHost(Resource):
         return {"Link": f'<{self.url}{asked.path}?{urlencode(query)}>; rel="next"'}
 
 
-def listen(reactor: IReactorTCP, stub: StubHost) -> IListeningPort:
-    """Serve C{stub} on a free port of 127.0.0.1 and set its URL."""
-    port = reactor.listenTCP(0, Site(stub), interface="127.0.0.1")
-    stub.url = f"http://127.0.0.1:{port.getHost().port}"
+def listen(
+    reactor: IReactorTCP, stub: StubHost, interface: str = "127.0.0.1"
+) -> IListeningPort:
+    """
+    Serve C{stub} on a free port of C{interface} and set its URL.
+
+    @param interface: a loopback address; stubs on different ones are on
+        different sites, as the hosts are (a repository's canonical URL
+        drops the port).
+    """
+    port = reactor.listenTCP(0, Site(stub), interface=interface)
+    stub.url = f"http://{interface}:{port.getHost().port}"
     return port
 
 

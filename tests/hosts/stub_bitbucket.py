@@ -34,7 +34,7 @@ class BitbucketStub(StubHost):
     lifetime = 7200.0
 
     #: The permissions of the OAuth consumer: what every token is granted.
-    granted = ("account", "email", "repository", "webhook")
+    granted = ("account", "email", "repository", "repository:admin", "webhook")
 
     def api_routes(self) -> None:
         repo = "/repositories/(?P<workspace>[^/]+)/(?P<slug>[^/]+)"

@@ -67,7 +67,13 @@ async def test_sign_in_reads_confirmed_emails(
     assert exchange.headers["authorization"] == f"Basic {credentials}"
     assert "client_secret" not in exchange.form()
     assert exchange.form()["code_verifier"] == started.verifier
-    assert token.scopes == {"account", "email", "repository", "webhook"}
+    assert token.scopes == {
+        "account",
+        "email",
+        "repository",
+        "repository:admin",
+        "webhook",
+    }
     account = await fetch_account(http, bitbucket.host, token)
     assert len(bitbucket.asked_for("GET", "/2.0/user/emails")) == 2
     assert (account.id, account.login, account.name) == (UUID, "grace", "Grace Hopper")

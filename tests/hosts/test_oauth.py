@@ -107,7 +107,10 @@ def test_authorize_url(provider: str, endpoint: str, scope: list[str] | None) ->
     [
         ("github", ("read:user", "user:email", "admin:repo_hook")),
         ("gitlab", ("read_user", "api")),
-        ("bitbucket", ("account", "email", "repository", "webhook")),
+        (
+            "bitbucket",
+            ("account", "email", "repository", "repository:admin", "webhook"),
+        ),
     ],
 )
 def test_repository_scopes(provider: str, scopes: tuple[str, ...]) -> None:
