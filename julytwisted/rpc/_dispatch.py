@@ -187,7 +187,9 @@ class _Proofs:
         @param request: the request the credentials came with.
         """
         self._request = request
-        self._proven: dict[tuple[Authenticator, Credentials], object] = {}
+        # By the authenticator's id (it lives as long as the request; it
+        # need not be hashable) and the credentials.
+        self._proven: dict[tuple[int, Credentials], object] = {}
         self._refusal: BaseException | None = None
         self._waiting: list[tuple[Authenticator, Credentials, Deferred[object]]] = []
         self._proving = False
@@ -219,7 +221,7 @@ class _Proofs:
         try:
             while self._waiting and not self._proving:
                 authenticate, credentials, d = self._waiting[0]
-                key = (authenticate, credentials)
+                key = (id(authenticate), credentials)
                 if self._refusal is None and key not in self._proven:
                     self._proving = True
                     proof = _deferred(authenticate, self._request, credentials)
@@ -233,7 +235,7 @@ class _Proofs:
         finally:
             self._settling = False
 
-    def _proved(self, user: object, key: tuple[Authenticator, Credentials]) -> None:
+    def _proved(self, user: object, key: tuple[int, Credentials]) -> None:
         self._proving = False
         if isinstance(user, Failure):
             self._refusal = user.value
@@ -434,9 +436,7 @@ class Dispatcher:
         credentials, args, named = _param_credentials(call.args, call.named)
         if credentials is None:
             raise AuthenticationError("authentication required")
-        authenticate = self.authenticate
-        if method.authenticator is not None:
-            authenticate = method.prove
+        authenticate = method.prover or self.authenticate
         if authenticate is None:
             raise AuthenticationError("bad credentials")
         if proofs is None:

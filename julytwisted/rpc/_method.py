@@ -7,6 +7,7 @@ params' JSON types checked.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -105,15 +106,26 @@ class Method:
         kinds = {p.kind for p in self._call_signature.parameters.values()}
         return inspect.Parameter.VAR_KEYWORD in kinds
 
-    def prove(self, request: object, credentials: Any) -> object:
+    # The method's own authenticator in the resource's form, made once: the
+    # proofs of a request are keyed by the authenticator that made them.
+    _prover: Callable[[object, Any], object] | None = attrs.field(
+        init=False, repr=False, eq=False
+    )
+
+    @_prover.default
+    def _make_prover(self) -> Callable[[object, Any], object] | None:
+        if self.authenticator is None:
+            return None
+        return functools.partial(_prove, self.authenticator)
+
+    @property
+    def prover(self) -> Callable[[object, Any], object] | None:
         """
-        Prove param credentials with L{authenticator}: an authenticator of
-        the resource's form, C{(request, credentials)}.
+        L{authenticator} as an authenticator of the resource's form,
+        C{(request, credentials)}, the same object at every call; L{None}
+        without one.
         """
-        assert self.authenticator is not None
-        return self.authenticator(
-            username=credentials.username, password=credentials.password
-        )
+        return self._prover
 
     @property
     def signature(self) -> str:
@@ -171,6 +183,12 @@ class Method:
             else:
                 raise InvalidParams(f"unknown param {key!r}")
         return values, args[len(self.params) :], extra_named
+
+
+def _prove(
+    authenticator: Callable[..., object], request: object, credentials: Any
+) -> object:
+    return authenticator(username=credentials.username, password=credentials.password)
 
 
 def _arguments(
