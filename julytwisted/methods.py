@@ -10,7 +10,7 @@ L{translate}, and nowhere else.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import attrs
 
@@ -56,6 +56,14 @@ from julytwisted.models import (
 from julytwisted.store import MAX_LIMIT, Store
 
 _T = TypeVar("_T")
+
+#: The largest offset of a page: as the REST API's cursor, 15 digits at most
+#: (Redis refuses offsets past a 64-bit integer).
+MAX_OFFSET = 10**15 - 1
+
+#: A page's size and offset, as JSON-RPC checks and rpc.discover shows them.
+_Limit = Annotated[int, rpc.Bounds(1, MAX_LIMIT)]
+_Offset = Annotated[int, rpc.Bounds(0, MAX_OFFSET)]
 
 
 @attrs.frozen
@@ -210,8 +218,8 @@ def _register_reads(registry: rpc.Registry, store: Store) -> None:
         ctx: rpc.CallContext,
         board: str = Board.PEOPLE,
         game: str | None = None,
-        limit: int = 10,
-        offset: int = 0,
+        limit: _Limit = 10,
+        offset: _Offset = 0,
     ) -> tuple[Member, ...]:
         """
         A board, highest points first: people, projects, locations, teams or
@@ -219,8 +227,8 @@ def _register_reads(registry: rpc.Registry, store: Store) -> None:
         """
         if board not in scoring.BOARDS:
             raise InvalidInput(f"board must be one of {', '.join(scoring.BOARDS)}")
-        if not isinstance(offset, int) or offset < 0:
-            raise InvalidInput("offset must be a whole number, 0 or more")
+        if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+            raise InvalidInput(f"offset must be a whole number from 0 to {MAX_OFFSET}")
         page = await store.board(board, game, offset, _limit(limit))
         return page.models
 
@@ -249,7 +257,7 @@ def _register_reads(registry: rpc.Registry, store: Store) -> None:
         ctx: rpc.CallContext,
         username: str | None = None,
         project: str | None = None,
-        limit: int = 20,
+        limit: _Limit = 20,
         cursor: str | None = None,
     ) -> Page[Commit]:
         """

@@ -222,6 +222,7 @@ def build_site(
             observe=metrics.rpc_call,
             admit=limit_by_principal(limiter, "rpc"),
             present=to_json,
+            max_batch=config.rpc_batch_limit,
         ),
     )
     root.putChild(b"metrics", MetricsResource(metrics, queue.stats))

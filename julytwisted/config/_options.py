@@ -199,6 +199,12 @@ class Options(usage.Options):
             "Let each player store this much in distinct uploaded files.",
         ],
         [
+            "rpc-batch-limit",
+            None,
+            "1000",
+            "Refuse a JSON-RPC batch of more calls than this (error -32600).",
+        ],
+        [
             "live-ip-limit",
             None,
             "100",
@@ -411,6 +417,7 @@ class Options(usage.Options):
             upload_max_parts=self._count("upload-max-parts", 1, 1000),
             upload_quota=self._size("upload-quota"),
             upload_types=parse_upload_types(self._upload_types),
+            rpc_batch_limit=self._count("rpc-batch-limit", 1, 100_000),
             live=self._live(),
             **self._sign_in(),
         )

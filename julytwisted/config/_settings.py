@@ -220,6 +220,7 @@ class Config:
     @ivar mail_from: the C{From} address of that mail.
     @ivar public_url: the site's address as players reach it, which mailed
         links start with (no trailing slash).
+    @ivar rpc_batch_limit: the most calls one JSON-RPC batch may hold.
     @ivar live: the live feed's limits.
     @ivar oauth: the apps julytwisted is registered as at each code host
         players sign in with, by provider (C{--oauth}).
@@ -257,6 +258,7 @@ class Config:
     smtp: MailRelay | None = None
     mail_from: str | None = None
     public_url: str | None = None
+    rpc_batch_limit: int = 1000
     live: LiveSettings = LiveSettings()
     oauth: Mapping[str, OAuthApp] = attrs.field(factory=dict)
     code_hosts: Mapping[str, ConfiguredHost] = attrs.field(factory=dict)

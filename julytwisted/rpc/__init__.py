@@ -12,6 +12,10 @@ service browser.  It knows nothing of the application it serves.
         "Add two numbers."
         return a + b
 
+    @registry.method("demo.page")  # a bare name: the params are the function's
+    def page(context: CallContext, offset: Annotated[int, Bounds(0, 99)] = 0):
+        "A whole number from 0 to 99, checked before the call."
+
     root.putChild(b"json", JSONRPCResource(registry))
 
 The implementation lives in the package's private modules; this module is
@@ -34,7 +38,7 @@ from julytwisted.rpc._errors import (
     ParseError,
     ServerError,
 )
-from julytwisted.rpc._method import Method, Param
+from julytwisted.rpc._method import Bounds, Method, Param
 from julytwisted.rpc._registry import Registry, default_registry, jsonrpc_method
 from julytwisted.rpc._resource import JSONRPCResource, header_credentials
 from julytwisted.rpc._signature import TYPES
@@ -43,6 +47,7 @@ __all__ = [
     "TYPES",
     "AuthenticationError",
     "Authenticator",
+    "Bounds",
     "CallContext",
     "Credentials",
     "InternalError",

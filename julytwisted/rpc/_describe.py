@@ -88,11 +88,24 @@ def _all_params(method: Method) -> list[Param]:
     return [*method.params, method.variadic]
 
 
+def param_schema(param: Param) -> dict[str, Any]:
+    """@return: the JSON Schema of a param: its type, whole or not, its range."""
+    schema = json_schema(param.type, param.nullable)
+    if param.integer:
+        schema["type"] = ["integer", "null"] if param.nullable else "integer"
+    if param.bounds is not None:
+        for key in ("minimum", "maximum"):
+            value = getattr(param.bounds, key)
+            if value is not None:
+                schema[key] = value
+    return schema
+
+
 def _descriptor(param: Param, variadic: bool = False) -> dict[str, Any]:
     described = {
         "name": param.name,
         "required": param.required,
-        "schema": json_schema(param.type, param.nullable),
+        "schema": param_schema(param),
     }
     if variadic:
         # Any number of further positional params, each of this schema.
@@ -207,6 +220,7 @@ __all__ = [
     "OPENRPC_VERSION",
     "json_schema",
     "openrpc_document",
+    "param_schema",
     "service_description",
     "system_registry",
 ]

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.rpc.test_rpc_protocol,tests.rpc.test_rpc -*-
+# -*- test-case-name: tests.rpc.test_rpc,tests.rpc.test_rpc_django -*-
 """
 The dispatch of request objects to methods: batches run concurrently, each
 call authenticated, bound, run under a deadline and answered in its own
@@ -182,33 +182,36 @@ class _Proofs:
     answered from one proof does not recurse a thousand deep.
     """
 
-    def __init__(self, authenticate: Authenticator, request: IRequest) -> None:
+    def __init__(self, request: IRequest) -> None:
         """
-        @param authenticate: the user credentials prove, or L{None}; it may
-            raise.
         @param request: the request the credentials came with.
         """
-        self._authenticate = authenticate
         self._request = request
-        self._proven: dict[Credentials, object] = {}
+        # By the authenticator's id (it lives as long as the request; it
+        # need not be hashable) and the credentials.
+        self._proven: dict[tuple[int, Credentials], object] = {}
         self._refusal: BaseException | None = None
-        self._waiting: list[tuple[Credentials, Deferred[object]]] = []
+        self._waiting: list[tuple[Authenticator, Credentials, Deferred[object]]] = []
         self._proving = False
         self._settling = False
 
-    def user(self, credentials: Credentials) -> Deferred[object]:
+    def user(
+        self, credentials: Credentials, authenticate: Authenticator
+    ) -> Deferred[object]:
         """
+        @param authenticate: the user credentials prove, or L{None}; it may
+            raise.
         @return: the user C{credentials} prove, once the sets asked for
             before them are proved; cancelling it gives up its place.
         @raise AuthenticationError: (in the Deferred) when they prove no one.
         """
         d: Deferred[object] = Deferred(self._forget)
-        self._waiting.append((credentials, d))
+        self._waiting.append((authenticate, credentials, d))
         self._settle()
         return d
 
     def _forget(self, gone: Deferred[object]) -> None:
-        self._waiting = [(c, d) for c, d in self._waiting if d is not gone]
+        self._waiting = [w for w in self._waiting if w[2] is not gone]
 
     def _settle(self) -> None:
         """Answer the calls waiting, in order, up to one still to be proved."""
@@ -217,28 +220,29 @@ class _Proofs:
         self._settling = True
         try:
             while self._waiting and not self._proving:
-                credentials, d = self._waiting[0]
-                if self._refusal is None and credentials not in self._proven:
+                authenticate, credentials, d = self._waiting[0]
+                key = (id(authenticate), credentials)
+                if self._refusal is None and key not in self._proven:
                     self._proving = True
-                    proof = _deferred(self._authenticate, self._request, credentials)
-                    proof.addBoth(self._proved, credentials)
+                    proof = _deferred(authenticate, self._request, credentials)
+                    proof.addBoth(self._proved, key)
                     continue
                 del self._waiting[0]
                 if self._refusal is not None:
                     d.errback(Failure(self._refusal))
                 else:
-                    d.callback(self._proven[credentials])
+                    d.callback(self._proven[key])
         finally:
             self._settling = False
 
-    def _proved(self, user: object, credentials: Credentials) -> None:
+    def _proved(self, user: object, key: tuple[int, Credentials]) -> None:
         self._proving = False
         if isinstance(user, Failure):
             self._refusal = user.value
         elif user is None:
             self._refusal = AuthenticationError("bad credentials")
         else:
-            self._proven[credentials] = user
+            self._proven[key] = user
         self._settle()
 
 
@@ -348,10 +352,7 @@ class Dispatcher:
         if isinstance(user, Failure):
             error = self.error_for(user, "authenticate")
             return self._combine(self._refuse_all(planned, error), batch)
-        authenticate = self.authenticate
-        proofs = None
-        if authenticate is not None:
-            proofs = _Proofs(authenticate, incoming.request)
+        proofs = _Proofs(incoming.request)
         answers = [
             self.run(p, incoming, user, proofs) if isinstance(p, Call) else p
             for p in planned
@@ -402,7 +403,7 @@ class Dispatcher:
             credentials, or L{None}.
         @param proofs: proves the credentials the request's calls carry as
             params, shared by the calls of one request; the call's own by
-            default, and none without C{authenticate}.
+            default.
         @return: the reply, or a Deferred that fires with it, never with a
             failure; cancelling it cancels the method.
         """
@@ -435,12 +436,12 @@ class Dispatcher:
         credentials, args, named = _param_credentials(call.args, call.named)
         if credentials is None:
             raise AuthenticationError("authentication required")
-        if self.authenticate is None:
+        authenticate = method.prover or self.authenticate
+        if authenticate is None:
             raise AuthenticationError("bad credentials")
-
         if proofs is None:
-            proofs = _Proofs(self.authenticate, incoming.request)
-        d = proofs.user(credentials)
+            proofs = _Proofs(incoming.request)
+        d = proofs.user(credentials, authenticate)
         return d.addCallback(
             lambda found: self._invoke(method, call, incoming, found, args, named)
         )

@@ -7,6 +7,7 @@ params' JSON types checked.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,21 @@ POSITIONAL = (
 
 
 @attrs.frozen
+class Bounds:
+    """
+    The range of a number param, given in its annotation:
+    C{limit: Annotated[int, Bounds(1, 100)]}.  A call outside it is refused
+    with -32602 before the method runs, and the OpenRPC document shows it.
+
+    @ivar minimum: the least value taken, or L{None} for no least.
+    @ivar maximum: the greatest value taken, or L{None} for no greatest.
+    """
+
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+
+
+@attrs.frozen
 class Param:
     """
     One parameter of a method as clients see it.
@@ -31,12 +47,17 @@ class Param:
     @ivar type: one of L{TYPES<julytwisted.rpc._signature.TYPES>}.
     @ivar required: whether a call must give it.
     @ivar nullable: whether C{null} is accepted besides L{type}.
+    @ivar integer: whether a C{Number} must be a whole number (its
+        annotation is C{int}); C{2.0} is passed on as C{2}.
+    @ivar bounds: the range of a C{Number}, or L{None} for any.
     """
 
     name: str
     type: str = "Any"
     required: bool = True
     nullable: bool = False
+    integer: bool = False
+    bounds: Bounds | None = None
 
 
 @attrs.frozen
@@ -52,6 +73,11 @@ class Method:
         L{TYPES<julytwisted.rpc._signature.TYPES>}.
     @ivar safe: whether it changes nothing, so that GET may call it.
     @ivar authenticated: whether a call needs credentials.
+    @ivar authenticator: C{authenticator(username=..., password=...)}: the
+        user the leading C{username, password} params of a call prove, or
+        L{None} (or a Deferred or coroutine of either), instead of the
+        resource's C{authenticate}, as django-json-rpc's
+        C{authenticated=function}; L{None} for the resource's.
     @ivar validate: whether the params' types are checked before the call.
     @ivar doc: the function's docstring as plain text (epytext's markup
         unwrapped), or an empty string.
@@ -68,6 +94,7 @@ class Method:
     validate: bool = True
     doc: str = ""
     variadic: Param | None = None
+    authenticator: Callable[..., object] | None = None
     _call_signature: inspect.Signature = attrs.field(
         kw_only=True, repr=False, eq=False, alias="call_signature"
     )
@@ -78,6 +105,27 @@ class Method:
     def _takes_any_name(self) -> bool:
         kinds = {p.kind for p in self._call_signature.parameters.values()}
         return inspect.Parameter.VAR_KEYWORD in kinds
+
+    # The method's own authenticator in the resource's form, made once: the
+    # proofs of a request are keyed by the authenticator that made them.
+    _prover: Callable[[object, Any], object] | None = attrs.field(
+        init=False, repr=False, eq=False
+    )
+
+    @_prover.default
+    def _make_prover(self) -> Callable[[object, Any], object] | None:
+        if self.authenticator is None:
+            return None
+        return functools.partial(_prove, self.authenticator)
+
+    @property
+    def prover(self) -> Callable[[object, Any], object] | None:
+        """
+        L{authenticator} as an authenticator of the resource's form,
+        C{(request, credentials)}, the same object at every call; L{None}
+        without one.
+        """
+        return self._prover
 
     @property
     def signature(self) -> str:
@@ -106,10 +154,12 @@ class Method:
                 if param.required:
                     raise InvalidParams(f"missing required param {param.name!r}")
             elif self.validate:
-                _check(param, values[param.name])
+                values[param.name] = _check(param, values[param.name])
         if self.validate and self.variadic is not None:
-            for index, value in enumerate(extra_args):
+            extra_args = [
                 _check(self.variadic, value, f"{self.variadic.name}[{index}]")
+                for index, value in enumerate(extra_args)
+            ]
         return _arguments(self._call_signature, values, extra_args, extra_named)
 
     def _match(
@@ -133,6 +183,12 @@ class Method:
             else:
                 raise InvalidParams(f"unknown param {key!r}")
         return values, args[len(self.params) :], extra_named
+
+
+def _prove(
+    authenticator: Callable[..., object], request: object, credentials: Any
+) -> object:
+    return authenticator(username=credentials.username, password=credentials.password)
 
 
 def _arguments(
@@ -179,13 +235,30 @@ def _json_type_of(value: object) -> str:
     return "Array" if isinstance(value, list) else "Object"
 
 
-def _check(param: Param, value: object, label: str | None = None) -> None:
+def _check(param: Param, value: Any, label: str | None = None) -> Any:
+    """
+    @return: C{value}, a whole C{float} as an C{int} for an integer param.
+    @raise InvalidParams: it is not of the param's type or range.
+    """
     if param.type == "Any" or (value is None and param.nullable):
-        return
+        return value
+    shown = label or param.name
     actual = _json_type_of(value)
     if actual != param.type:
-        shown = label or param.name
         raise InvalidParams(f"param {shown!r} must be {param.type}, not {actual}")
+    if actual != "Number":
+        return value
+    if param.integer:
+        if isinstance(value, float) and not value.is_integer():
+            raise InvalidParams(f"param {shown!r} must be a whole number")
+        value = int(value)
+    bounds = param.bounds
+    if bounds is not None:
+        if bounds.minimum is not None and value < bounds.minimum:
+            raise InvalidParams(f"param {shown!r} must be at least {bounds.minimum}")
+        if bounds.maximum is not None and value > bounds.maximum:
+            raise InvalidParams(f"param {shown!r} must be at most {bounds.maximum}")
+    return value
 
 
-__all__ = ["POSITIONAL", "Method", "Param"]
+__all__ = ["POSITIONAL", "Bounds", "Method", "Param"]

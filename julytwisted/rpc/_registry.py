@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.rpc.test_rpc_registry -*-
+# -*- test-case-name: tests.rpc.test_rpc_registry,tests.rpc.test_rpc_django -*-
 """
 The method registry: L{Registry}, filled by its L{method<Registry.method>}
 decorator, and L{make_method}, which describes a function as a L{Method}
@@ -13,7 +13,13 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from julytwisted.rpc._annotations import json_type, result_hint, type_hints
+from julytwisted.rpc._annotations import (
+    Shape,
+    json_type,
+    result_hint,
+    shape,
+    type_hints,
+)
 from julytwisted.rpc._doc import readable
 from julytwisted.rpc._method import POSITIONAL, Method, Param
 from julytwisted.rpc._signature import Entry, parse_signature
@@ -28,7 +34,7 @@ def make_method(
     signature: str | None = None,
     *,
     safe: bool = False,
-    authenticated: bool = False,
+    authenticated: bool | Callable[..., object] = False,
     validate: bool = True,
     name: str | None = None,
 ) -> Method:
@@ -41,24 +47,28 @@ def make_method(
     """
     exposed = _exposed(function)
     hints = type_hints(function)
-    if signature is None:
-        params, variadic = _params_from_function(exposed, hints)
-        returns = json_type(result_hint(hints.get("return", Any)))[0]
-        method_name = name or function.__name__
-    else:
+    method_name, entries, returns = name, None, None
+    if signature is not None:
         method_name, entries, returns = parse_signature(signature)
-        params, variadic = _params_from_text(entries, exposed, signature, hints)
-        method_name = name or method_name
+    if entries is None:
+        # No params written (no signature, or a bare name as django-json-rpc
+        # users write): the function's own, typed by its annotations.
+        params, variadic = _params_from_function(exposed, hints)
+    else:
+        params, variadic = _params_from_text(entries, exposed, signature or "", hints)
+    if returns is None or (entries is None and returns == "Any"):
+        returns = json_type(result_hint(hints.get("return", Any)))[0]
     return Method(
-        name=method_name,
+        name=name or method_name or function.__name__,
         function=function,
         params=tuple(params),
         returns=returns,
         safe=safe,
-        authenticated=authenticated,
+        authenticated=bool(authenticated),
         validate=validate,
         doc=readable(function.__doc__),
         variadic=variadic,
+        authenticator=None if isinstance(authenticated, bool) else authenticated,
         call_signature=exposed,
     )
 
@@ -82,12 +92,29 @@ def _params_from_function(
     for name, parameter in signature.parameters.items():
         if parameter.kind is inspect.Parameter.VAR_KEYWORD:
             continue
-        kind, nullable = json_type(hints.get(name, Any))
+        found = shape(hints.get(name, Any))
         if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
-            variadic = Param(name, kind, False, nullable)
+            variadic = _param(name, found.type, False, found)
         else:
-            params.append(Param(name, kind, parameter.default is _EMPTY, nullable))
+            params.append(_param(name, found.type, parameter.default is _EMPTY, found))
     return params, variadic
+
+
+def _param(name: str, kind: str, required: bool, found: Shape) -> Param:
+    """
+    A param of JSON type C{kind} (the signature string's, or the
+    annotation's), refined by what its annotation says where that agrees.
+    """
+    agrees = found.type in (kind, "Any")
+    number = kind == "Number" and found.type == "Number"
+    return Param(
+        name,
+        kind,
+        required,
+        nullable=found.nullable and agrees,
+        integer=number and found.integer,
+        bounds=found.bounds if number else None,
+    )
 
 
 def _params_from_text(
@@ -111,7 +138,7 @@ def _params_from_text(
         parameter = parameters.get(name)
         required = parameter is None or parameter.default is _EMPTY
         hint = Any if parameter is None else hints.get(name, Any)
-        params.append(Param(name, kind, required, _nullable(hint, kind)))
+        params.append(_param(name, kind, required, shape(hint)))
     named = {p.name for p in params}
     star = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     for name, parameter in parameters.items():
@@ -128,12 +155,6 @@ def _variadic(entries: list[Entry], signature: inspect.Signature) -> Param | Non
         if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
             return Param(name, entries[-1][1], required=False)
     raise ValueError("a *param needs a function that takes *args")
-
-
-def _nullable(hint: object, kind: str) -> bool:
-    """Whether the annotation admits None besides the signature string's type."""
-    hinted, nullable = json_type(hint)
-    return nullable and hinted in (kind, "Any")
 
 
 class Registry:
@@ -164,7 +185,7 @@ class Registry:
         signature: str | None = None,
         *,
         safe: bool = False,
-        authenticated: bool = False,
+        authenticated: bool | Callable[..., object] = False,
         validate: bool = True,
         name: str | None = None,
     ) -> Callable[[F], F]:
@@ -172,14 +193,18 @@ class Registry:
         Register the decorated function as a method; the function is returned
         unchanged.
 
-        @param signature: C{"name(param=Type, ...) -> Type"} or
-            C{"name(Type, ...)"}, in django-json-rpc's form; without it the
-            name is C{name} or the function's, and the params and their types
-            come from the function's signature and annotations.
+        @param signature: C{"name(param=Type, ...) -> Type"},
+            C{"name(Type, ...)"} or a bare C{"name"}, in django-json-rpc's
+            form; without it the name is C{name} or the function's.  Without
+            it, or with a bare name, the params and their types come from
+            the function's signature and annotations.
         @param safe: the method changes nothing, so HTTP GET may call it.
         @param authenticated: calls need credentials; without an
             C{Authorization} header, a call's first two params (or its
             C{username} and C{password} params) are taken as credentials.
+            A function given here proves those instead of the resource's
+            C{authenticate}: called as C{f(username=..., password=...)}, it
+            returns the user or L{None} (or a Deferred or coroutine of one).
         @param validate: check the params' JSON types before calling.
         @param name: the method's name, overriding the signature's.
         @return: the decorator, which raises what L{make_method} raises when
@@ -210,16 +235,17 @@ def jsonrpc_method(
     signature: str | None = None,
     *,
     safe: bool = False,
-    authenticated: bool = False,
+    authenticated: bool | Callable[..., object] = False,
     validate: bool = True,
     name: str | None = None,
+    site: Registry | None = None,
 ) -> Callable[[F], F]:
     """
-    Register the decorated function on L{default_registry}, as
-    django-json-rpc's decorator of the same name does; the parameters are
-    those of L{Registry.method}.
+    Register the decorated function on C{site} (by default
+    L{default_registry}), as django-json-rpc's decorator of the same name
+    does; the other parameters are those of L{Registry.method}.
     """
-    return default_registry.method(
+    return (site or default_registry).method(
         signature, safe=safe, authenticated=authenticated, validate=validate, name=name
     )
 

@@ -36,31 +36,34 @@ _ENTRY = re.compile(r"^\s*(?P<star>\*)?(?:(?P<name>\w+)\s*=\s*)?(?P<type>\w+)\s*
 Entry = tuple[str | None, str, bool]
 
 
-def parse_signature(text: str) -> tuple[str, list[Entry], str]:
+def parse_signature(text: str) -> tuple[str, list[Entry] | None, str]:
     """
     Parse a signature in django-json-rpc's form, such as
-    C{"julython.leaders(board=String, limit=Number) -> Array"} or
-    C{"sum(Number, Number)"}.
+    C{"julython.leaders(board=String, limit=Number) -> Array"},
+    C{"sum(Number, Number)"} or a bare C{"app.sayHello"}.
 
     A last param written C{*name=Type} stands for any number of further
     positional params of that type.
 
-    @return: the method name, the params as L{Entry}s, and the return type
-        (C{Any} when not given).
+    @return: the method name, the params as L{Entry}s (L{None} for a name
+        without parentheses, whose params are the function's own), and the
+        return type (C{Any} when not given).
     @raise ValueError: the text is not such a signature.
     """
     match = _SIGNATURE.match(text)
     if match is None:
         raise ValueError(f"not a method signature: {text!r}")
+    returns = _type_name(match["returns"], text) if match["returns"] else "Any"
+    if match["params"] is None:
+        return match["name"], None, returns
     entries: list[Entry] = []
-    params = (match["params"] or "").strip()
+    params = match["params"].strip()
     for part in params.split(",") if params else []:
         entry = _ENTRY.match(part)
         if entry is None or (entries and entries[-1][2]):
             raise ValueError(f"bad param {part.strip()!r} in {text!r}")
         kind = _type_name(entry["type"], text)
         entries.append((entry["name"], kind, bool(entry["star"])))
-    returns = _type_name(match["returns"], text) if match["returns"] else "Any"
     return match["name"], entries, returns
 
 

@@ -89,7 +89,9 @@ def _limit(request: IRequest) -> int:
     raw = _arg(request, "limit")
     if raw is None:
         return 20
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # Its length first: int() of thousands of digits raises ValueError.
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_LIMIT))
+    if not digits or not 1 <= int(raw) <= MAX_LIMIT:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 

@@ -1,29 +1,29 @@
-# -*- test-case-name: tests.web.test_openapi -*-
+# -*- test-case-name: tests.web.test_openapi,tests.web.test_openapi_lint -*-
 """
 The OpenAPI 3.1 description of the klein app's routes, served at
 C{/api/v1/openapi.json}.
 
-The document is data, built once at import from small helpers (the errors
-of a route, the query of a listing); the schemas of the answers' records are
-derived from L{julytwisted.models} by L{julytwisted.web._schemas}.  It describes what
-L{julytwisted.web} and L{julytwisted.store} do, not what they might do:
-L{tests.web.test_openapi} checks it against the app's routes and validates the
-running server's answers against its schemas.
+The document is data, built once at import: its operations come from the
+table of L{julytwisted.web._operations}, the schemas of the answers'
+records are derived from L{julytwisted.models} by
+L{julytwisted.web._schemas}, and this module assembles them with the shared
+components (parameters, responses, headers, security schemes).  It
+describes what L{julytwisted.web} and L{julytwisted.store} do, not what
+they might do: L{tests.web.test_openapi} checks it against the app's routes
+and validates the running server's answers against its schemas, and
+L{tests.web.test_openapi_lint} holds it to redocly's and spectral's rules.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 from julytwisted import __version__
 from julytwisted.models import (
-    Board,
     Commit,
     CommitFile,
     FileInfo,
     Group,
-    Host,
     JobStatus,
     Language,
     ListedGame,
@@ -31,89 +31,27 @@ from julytwisted.models import (
     Project,
 )
 from julytwisted.store import EMAIL_PATTERN, MAX_LIMIT, NAME_PATTERN, USERNAME_PATTERN
+from julytwisted.web._oas import (
+    HEADERS,
+    array,
+    closed,
+    errors,
+    group,
+    json_response,
+    nullable,
+    parameter,
+    schema,
+    string,
+)
+from julytwisted.web._operations import BOARDS, SERVICES, paths
 from julytwisted.web._schemas import Schema, page_schema, record_schema, ref
 
 _HASH = "^[0-9a-f]{7,64}$"
-_DIGITS = "^[0-9]{1,15}$"
+#: The largest cursor of a listing: the store reads 15 digits at most
+#: (L{julytwisted.store.cursor_int}).
+MAX_CURSOR: Final = 10**15 - 1
 #: A player's name: empty (the username), or one not all blank.
 _NAME = f"^$|{NAME_PATTERN}"
-_NOT_NAME = re.compile("[^a-z0-9]+")
-
-#: Each board: its model's schema, its detail's path parameter, its member.
-_BOARDS: dict[str, tuple[str, str, str]] = {
-    Board.PEOPLE: ("Player", "username", "player"),
-    Board.PROJECTS: ("Project", "slug", "project"),
-    Board.LOCATIONS: ("Group", "slug", "location"),
-    Board.TEAMS: ("Group", "slug", "team"),
-    Board.LANGUAGES: ("Language", "slug", "language"),
-}
-
-#: Each webhook: its display name, event header and signature header.
-_SERVICES: dict[str, tuple[str, str, str]] = {
-    Host.GITHUB: ("GitHub", "X-GitHub-Event", "X-Hub-Signature-256"),
-    Host.BITBUCKET: ("Bitbucket", "X-Event-Key", "X-Hub-Signature"),
-    Host.GITLAB: ("GitLab", "X-Gitlab-Event", "X-Gitlab-Token"),
-}
-
-#: The component name of each response header and the header it stands for.
-_HEADERS = {
-    "AllowOrigin": ("Access-Control-Allow-Origin", "string", "Always *."),
-    "RetryAfter": ("Retry-After", "integer", "Seconds to wait before a retry."),
-    "WWWAuthenticate": ("WWW-Authenticate", "string", 'Bearer realm="julython".'),
-    "Location": ("Location", "string", "The new object's path."),
-    "Allow": ("Allow", "string", "The methods the path takes."),
-    "AllowMethods": ("Access-Control-Allow-Methods", "string", "As Allow."),
-    "AllowHeaders": ("Access-Control-Allow-Headers", "string", "Headers read."),
-    "MaxAge": ("Access-Control-Max-Age", "integer", "Seconds to cache: 86400."),
-}
-
-
-def _schema(name: str) -> Schema:
-    return ref("schemas", name)
-
-
-def _string(description: str | None = None, **extra: Any) -> Schema:
-    schema: Schema = {"type": "string", **extra}
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def _array(items: Schema, description: str | None = None) -> Schema:
-    schema: Schema = {"type": "array", "items": items}
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def _nullable(kind: str, description: str, **extra: Any) -> Schema:
-    return {"type": [kind, "null"], "description": description, **extra}
-
-
-def _group(description: str) -> Schema:
-    """A location or team name: empty or null for none, else one with an
-    ASCII letter or digit (its slug's), at most 100 characters."""
-    return _nullable("string", description, maxLength=100, pattern="^$|[A-Za-z0-9]")
-
-
-def _object(
-    properties: Schema,
-    required: list[str] | None = None,
-    closed: bool = True,
-    description: str | None = None,
-) -> Schema:
-    """
-    An object schema, every property required unless C{required} says
-    otherwise; C{closed} forbids the properties the code never adds.
-    """
-    schema: Schema = {"type": "object", "properties": properties}
-    schema["required"] = list(properties) if required is None else required
-    if closed:
-        schema["additionalProperties"] = False
-    if description:
-        schema["description"] = description
-    return schema
-
 
 #: The component name of each record an answer carries.
 _RECORDS: dict[type, str] = {
@@ -139,92 +77,58 @@ def _model_schemas() -> dict[str, Schema]:
 
 
 def _answer_schemas() -> dict[str, Schema]:
-    links = (*_BOARDS, "commits", "games", "openapi")
+    links = (*BOARDS, "commits", "games", "openapi")
     return {
-        "Error": _object({"error": _string()}, description="An API error's body."),
-        "Health": _object({"redis": {"enum": ["ok", "unavailable"]}}),
-        "Index": _object(
+        "Error": closed({"error": string()}, description="An API error's body."),
+        "Health": closed({"redis": {"enum": ["ok", "unavailable"]}}),
+        "Index": closed(
             {
-                "links": _object({n: _string() for n in links}),
-                "webhooks": _object({s: _string() for s in _SERVICES}),
+                "links": closed({n: string() for n in links}),
+                "webhooks": closed({s: string() for s in SERVICES}),
             }
         ),
-        "WebhookAnswer": _object(
-            {"commits": _array(_string(pattern=_HASH), "The new commits' hashes.")}
+        "WebhookAnswer": closed(
+            {"commits": array(string(pattern=_HASH), "The new commits' hashes.")}
         ),
-        "Pong": _object({"message": {"const": "pong"}}),
-        "Abuse": _object({"error": {"const": "abuse"}}),
-        "NewPlayer": _object(
+        "Pong": closed({"message": {"const": "pong"}}),
+        "Abuse": closed({"error": {"const": "abuse"}}),
+        "NewPlayer": closed(
             {
-                "username": _string(
+                "username": string(
                     "1 to 39 letters, digits, '.', '_' or '-'; stored lower-cased.",
                     pattern=USERNAME_PATTERN,
                 ),
-                "name": _nullable(
+                "name": nullable(
                     "string", "By default the username.", maxLength=100, pattern=_NAME
                 ),
-                "emails": _array(
-                    _string(maxLength=254, pattern=EMAIL_PATTERN),
+                "emails": array(
+                    string(maxLength=254, pattern=EMAIL_PATTERN),
                     "The commit e-mails of the player.",
                 ),
-                "location": _group("A location's name; made if new."),
-                "team": _group("A team's name; made if new; approved."),
+                "location": group("A location's name; made if new."),
+                "team": group("A team's name; made if new; approved."),
             },
             required=["username"],
-            closed=False,
+            shut=False,
             description="A new player; other properties are ignored.",
         ),
     }
 
 
-def _json(description: str, schema: Schema, *headers: str) -> Schema:
-    """A JSON response carrying CORS and the named component C{headers}."""
-    return {
-        "description": description,
-        "headers": {
-            _HEADERS[n][0]: ref("headers", n) for n in ("AllowOrigin", *headers)
-        },
-        "content": {"application/json": {"schema": schema}},
-    }
-
-
-def _errors(**by_code: str) -> Schema:
-    """
-    Error responses, C{by_code} giving the meaning of each code spelled
-    C{_400}; C{_503} stands for the shared Redis-unavailable response.
-    """
-    return {
-        code.lstrip("_"): (
-            ref("responses", "Unavailable")
-            if code == "_503"
-            else _json(text, _schema("Error"))
-        )
-        for code, text in by_code.items()
-    }
-
-
-def _parameter(
-    where: str, name: str, text: str, schema: Schema | None = None
-) -> Schema:
-    """A parameter C{in} the query, the path or a header; a string by default."""
-    found = {"name": name, "in": where, "description": text}
-    return found | {"schema": schema or _string(), "required": where == "path"}
-
-
 def _parameters() -> dict[str, Schema]:
-    cursor = _string(pattern=_DIGITS)
+    cursor = {"type": "integer", "minimum": 0, "maximum": MAX_CURSOR}
     limit = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20}
     only = "Only {}'s commits (then game is ignored{})."
     return {
-        "game": _parameter("query", "game", "A game's slug; by default the current."),
-        "gameFilter": _parameter(
+        "game": parameter("query", "game", "A game's slug; by default the current."),
+        "gameFilter": parameter(
             "query", "game", "Only commits that scored in this game; by default all."
         ),
-        "limit": _parameter("query", "limit", "Rows per page.", limit),
-        "offset": _parameter("query", "cursor", "A page's next: an offset.", cursor),
-        "sequence": _parameter("query", "cursor", "A page's next: a sequence.", cursor),
-        "username": _parameter("query", "username", only.format("a player", "")),
-        "project": _parameter(
+        "limit": parameter("query", "limit", "Rows per page.", limit),
+        "offset": parameter("query", "cursor", "A page's next: an offset.", cursor),
+        "sequence": parameter("query", "cursor", "A page's next: a sequence.", cursor),
+        "username": parameter("query", "username", only.format("a player", "")),
+        "project": parameter(
             "query",
             "project",
             only.format("a project", ", and so is this with username"),
@@ -232,202 +136,34 @@ def _parameters() -> dict[str, Schema]:
     }
 
 
-def _op(tag: str, summary: str, responses: Schema, **extra: Any) -> Schema:
-    """An operation; L{_paths} names it after its method and path."""
-    return {"tags": [tag], "summary": summary, "responses": responses, **extra}
-
-
-def _list_op(tag: str, summary: str, model: str, *params: str) -> Schema:
-    """A listing's C{GET}, its query made of the named C{params} and limit."""
-    responses = {
-        "200": _json(f"A page of {model} models.", _schema(f"{model}Page")),
-        **_errors(_400="A bad limit or cursor, or an argument not in UTF-8."),
-    }
-    if {"game", "gameFilter"} & set(params):
-        responses |= _errors(_404="No game of that slug.")
-    responses |= _errors(_503="")
-    parameters = [ref("parameters", p) for p in (*params, "limit")]
-    return _op(tag, summary, responses, parameters=parameters)
-
-
-def _board_paths() -> dict[str, Schema]:
-    paths: dict[str, Schema] = {}
-    for board, (model, key, member) in _BOARDS.items():
-        paths[f"/api/v1/{board}"] = {
-            "get": _list_op("boards", f"The {board} board", model, "game", "offset")
-        }
-        if board == Board.LANGUAGES:
-            continue
-        errors = _errors(
-            _400="An argument not in UTF-8.",
-            _404=f"No such {member}, or no such game.",
-            _503="",
-        )
-        paths[f"/api/v1/{board}/{{{key}}}"] = {
-            "parameters": [_parameter("path", key, f"The {member}'s {key}.")],
-            "get": _op(
-                "boards",
-                f"One {member}, with points and rank in a game",
-                {"200": _json(f"The {member}.", _schema(model)), **errors},
-                parameters=[ref("parameters", "game")],
-            ),
-        }
-    return paths
-
-
-def _read_paths() -> dict[str, Schema]:
-    commit = {
-        "200": _json("The commit.", _schema("Commit")),
-        **_errors(_404="No such commit.", _503=""),
-    }
-    query = ("gameFilter", "sequence", "username", "project")
+def _security_schemes() -> dict[str, Schema]:
     return {
-        "/api/v1/commits": {
-            "get": _list_op(
-                "commits", "Commits, latest arrival first", "Commit", *query
-            )
+        "adminToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The token given to twistd as --admin-token.",
         },
-        "/api/v1/commits/{hash}": {
-            "parameters": [_parameter("path", "hash", "The commit's full hash.")],
-            "get": _op("commits", "One commit", commit),
+        "githubSignature": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Hub-Signature-256",
+            "description": "sha256=HEX: the HMAC-SHA256 of the body under the"
+            " webhook secret, as GitHub signs its deliveries.",
         },
-        "/api/v1/games": {
-            "get": _list_op("games", "Games, latest start first", "Game", "offset")
+        "bitbucketSignature": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Hub-Signature",
+            "description": "sha256=HEX: the HMAC-SHA256 of the body under the"
+            " webhook secret, as Bitbucket signs its deliveries.",
         },
-        "/api/v1/files/{sha256}": {
-            "parameters": [_parameter("path", "sha256", "The file's SHA-256, hex.")],
-            "get": _op(
-                "files",
-                "An uploaded file's metadata",
-                {
-                    "200": _json("The file.", _schema("File")),
-                    **_errors(_404="No such file.", _503=""),
-                },
-            ),
-        },
-        "/api/v1/jobs/{id}": {
-            "parameters": [_parameter("path", "id", "The job's id.")],
-            "get": _op(
-                "jobs",
-                "A background job's state",
-                {
-                    "200": _json("The job.", _schema("Job")),
-                    **_errors(_404="No such job.", _503=""),
-                },
-            ),
+        "gitlabToken": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Gitlab-Token",
+            "description": "The webhook secret itself, as GitLab sends it.",
         },
     }
-
-
-def _create_player() -> Schema:
-    responses = {
-        "201": _json("The new player.", _schema("Player"), "Location"),
-        "401": _json("No bearer token.", _schema("Error"), "WWWAuthenticate"),
-        **_errors(
-            _400="Malformed JSON, no username or a bad field.",
-            _403="A wrong token, or the admin API is off (no --admin-token).",
-            _409="The username or an e-mail is taken.",
-            _413="The body is over the limit.",
-            _415="The body is not application/json.",
-            _429=(
-                "Too many wrong tokens from this address: the token is not"
-                " checked until Retry-After."
-            ),
-            _503="",
-        ),
-    }
-    body = {"application/json": {"schema": _schema("NewPlayer")}}
-    return _op(
-        "people",
-        "Create a player",
-        dict(sorted(responses.items())),
-        security=[{"adminToken": []}],
-        requestBody={"required": True, "content": body},
-    )
-
-
-def _hook_headers(service: str) -> list[Schema]:
-    _, event, signature = _SERVICES[service]
-    if service == Host.GITHUB:
-        kind = "push or ping; any other event is 400."
-    else:
-        kind = "Ignored: the body's own kind decides."
-    if service == Host.GITLAB:
-        signed = "The webhook secret itself"
-    else:
-        signed = "sha256=HEX, the HMAC-SHA256 of the body under the webhook secret"
-    checked = f"{signed}; checked when --webhook-secret is set."
-    return [_parameter("header", event, kind), _parameter("header", signature, checked)]
-
-
-def _webhook(service: str) -> Schema:
-    name = _SERVICES[service][0]
-    nothing = _schema("WebhookAnswer")
-    why = "Nothing new: a push without commits or a redelivery"
-    if service == Host.GITHUB:
-        nothing = {"oneOf": [nothing, _schema("Pong")]}
-        why += "; or pong to a ping"
-    payload = _string(contentMediaType="application/json")
-    body = {
-        "application/json": {"schema": {"type": "object"}},
-        "application/x-www-form-urlencoded": {
-            "schema": _object({"payload": payload}, closed=False)
-        },
-    }
-    return _op(
-        "webhooks",
-        f"{name}'s push webhook",
-        {
-            "200": _json(f"{why}.", nothing),
-            "201": _json("Commits were new.", _schema("WebhookAnswer")),
-            "202": _json("The project is deactivated.", _schema("Abuse")),
-            **_errors(
-                _400=f"The body is not a push payload of {name}.",
-                _401="A missing or wrong signature.",
-                _413="The body is over the webhook limit.",
-                _415="Neither JSON nor a form with a payload field.",
-                _429="Too many posts from this address: see Retry-After.",
-                _503="",
-            ),
-        },
-        parameters=_hook_headers(service),
-        requestBody={
-            "required": True,
-            "description": f"The push payload, as {name} sends it.",
-            "content": body,
-        },
-    )
-
-
-def _top_paths() -> dict[str, Schema]:
-    health = _schema("Health")
-    up = {"200": _json("Redis answers.", health)}
-    down = {"503": _json("Redis does not answer.", health)}
-    index = {"200": _json("The links.", _schema("Index"))}
-    document = {"200": _json("OpenAPI 3.1.", {"type": "object"})}
-    return {
-        "/healthz": {"get": _op("health", "Whether Redis answers", up | down)},
-        "/api/v1/": {"get": _op("api", "Links to the listings and webhooks", index)},
-        "/api/v1/openapi.json": {"get": _op("api", "This document", document)},
-    }
-
-
-def _paths() -> dict[str, Schema]:
-    """Every route, and the CORS preflight on every path of the API."""
-    paths = {**_top_paths(), **_board_paths(), **_read_paths()}
-    paths["/api/v1/people"]["post"] = _create_player()
-    for service in _SERVICES:
-        paths[f"/api/v1/{service}"] = {"post": _webhook(service)}
-    preflight = {"204": ref("responses", "Preflight")}
-    for path, item in paths.items():
-        if path.startswith("/api/v1/"):
-            item["options"] = _op("api", "CORS preflight", preflight)
-        name = _NOT_NAME.sub("_", path.removeprefix("/api/v1")).strip("_")
-        name = name or "index"
-        for method, operation in item.items():
-            if method != "parameters":
-                operation["operationId"] = f"{method}_{name}"
-    return paths
 
 
 def _components() -> Schema:
@@ -435,26 +171,23 @@ def _components() -> Schema:
     return {
         "schemas": {**_model_schemas(), **_answer_schemas()},
         "responses": {
-            "Unavailable": _json(
-                "Redis did not answer.", _schema("Error"), "RetryAfter"
+            "Unavailable": json_response(
+                "Redis did not answer.", schema("Error"), "RetryAfter"
             ),
+            "TooLarge": errors(
+                _413="The request's body is over the site's limit (1 MiB)."
+            )["413"],
             "Preflight": {
                 "description": "The methods and headers cross-origin callers may use.",
-                "headers": {_HEADERS[n][0]: ref("headers", n) for n in preflight},
+                "headers": {HEADERS[n][0]: ref("headers", n) for n in preflight},
             },
         },
         "parameters": _parameters(),
         "headers": {
             key: {"description": text, "schema": {"type": kind}}
-            for key, (_, kind, text) in _HEADERS.items()
+            for key, (_, kind, text) in HEADERS.items()
         },
-        "securitySchemes": {
-            "adminToken": {
-                "type": "http",
-                "scheme": "bearer",
-                "description": "The token given to twistd as --admin-token.",
-            }
-        },
+        "securitySchemes": _security_schemes(),
     }
 
 
@@ -478,13 +211,19 @@ def _build() -> Schema:
         "game. Every API answer is JSON with CORS headers, and every error "
         'is {"error": message}.'
     )
-    info = {"title": "julytwisted", "version": __version__, "description": description}
+    info = {
+        "title": "julytwisted",
+        "version": __version__,
+        "description": description,
+        "contact": {"name": "The organisers of this competition"},
+        "license": {"name": "MIT", "identifier": "MIT"},
+    }
     return {
         "openapi": "3.1.0",
         "info": info,
-        "servers": [{"url": "/"}],
+        "servers": [{"url": "/api/v1", "description": "The REST API."}],
         "tags": [{"name": k, "description": v} for k, v in _TAGS.items()],
-        "paths": _paths(),
+        "paths": paths(),
         "components": _components(),
     }
 
@@ -500,4 +239,4 @@ def openapi_document() -> dict[str, Any]:
     return _DOCUMENT
 
 
-__all__ = ["openapi_document"]
+__all__ = ["MAX_CURSOR", "openapi_document"]

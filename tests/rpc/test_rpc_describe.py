@@ -9,12 +9,12 @@ not installed yet.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import pytest_twisted
 from jsonschema import Draft7Validator
 
-from julytwisted.rpc import CallContext, Registry
+from julytwisted.rpc import Bounds, CallContext, Registry
 from tests.rpc.test_rpc import REGISTRY, Server, serving
 
 EVIL = Registry()
@@ -153,6 +153,44 @@ async def test_openrpc_validates_an_example_call(rpc: Server) -> None:
     schema = subtract["params"][0]["schema"]
     assert Draft7Validator(schema).is_valid(42)
     assert not Draft7Validator(schema).is_valid("42")
+
+
+PAGED = Registry()
+
+
+@PAGED.method("demo.page(offset=Number, size=Number) -> Array", safe=True)
+def page(
+    context: CallContext,
+    offset: Annotated[int, Bounds(0, 10**15 - 1)] = 0,
+    size: Annotated[int, Bounds(1, 100)] | None = None,
+) -> list[int]:
+    """A page of whole numbers."""
+    return list(range(offset, offset + (size or 10)))
+
+
+@pytest_twisted.ensureDeferred
+async def test_openrpc_whole_numbers_and_ranges() -> None:
+    """
+    An C{int} param is an integer in rpc.discover, with the minimum and
+    maximum of its Bounds; a call outside them is -32602, with no internal
+    error logged.
+    """
+    async with serving(registry=PAGED) as server:
+        document = await result(server, "rpc.discover")
+        [method] = [m for m in document["methods"] if m["name"] == "demo.page"]
+        assert [p["schema"] for p in method["params"]] == [
+            {"type": "integer", "minimum": 0, "maximum": 10**15 - 1},
+            {"type": ["integer", "null"], "minimum": 1, "maximum": 100},
+        ]
+        offset = Draft7Validator(method["params"][0]["schema"])
+        assert offset.is_valid(3) and not offset.is_valid(2.5)
+        assert not offset.is_valid(10**30)
+        for params in ([10**30], [2**63], [1.5], [0, 0]):
+            answer = await server.post(
+                {"jsonrpc": "2.0", "method": "demo.page", "params": params, "id": 1}
+            )
+            assert answer.json["error"]["code"] == -32602, params
+        assert await result(server, "demo.page", [2, 2]) == [2, 3]
 
 
 # The browser

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import collections.abc
 import functools
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Optional, Union
 
 import pytest
 from twisted.internet.defer import Deferred
 
 from julytwisted.rpc import (
     AuthenticationError,
+    Bounds,
     CallContext,
     InternalError,
     InvalidParams,
@@ -54,13 +55,18 @@ def test_parse_named_signature() -> None:
 
 
 def test_parse_positional_signature() -> None:
-    """Types alone, aliases, no return type (Any), no parens at all."""
+    """
+    Types alone, aliases, no return type (Any); no parens at all is no params
+    written (None: the function's own), unlike empty parens.
+    """
     assert parse_signature("sum(Number, number, int)") == (
         "sum",
         [(None, "Number", False)] * 3,
         "Any",
     )
-    assert parse_signature("ping") == ("ping", [], "Any")
+    assert parse_signature("ping") == ("ping", None, "Any")
+    assert parse_signature("ping()") == ("ping", [], "Any")
+    assert parse_signature("ping -> Nil") == ("ping", None, "Nil")
     assert parse_signature("f(*rest=str) -> nil") == (
         "f",
         [("rest", "String", True)],
@@ -88,7 +94,7 @@ def test_signature_string_names_function_params() -> None:
     assert method.name == "julython.leaders"
     assert method.params == (
         Param("board", "String", True),
-        Param("limit", "Number", False),
+        Param("limit", "Number", False, integer=True),
     )
     assert method.signature == "julython.leaders(board=String, limit=Number) -> Array"
 
@@ -262,7 +268,7 @@ def test_partials_and_callable_objects_get_param_types() -> None:
         ("n", "Number", True),
     ]
     counter = method_of(Counter(), name="count")
-    assert counter.params == (Param("step", "Number", True, True),)
+    assert counter.params == (Param("step", "Number", True, True, integer=True),)
     assert counter.returns == "Number"
 
 
@@ -334,7 +340,7 @@ def test_variadic_params() -> None:
         return first + sum(rest)
 
     method = method_of(total)
-    assert method.variadic == Param("rest", "Number", required=False)
+    assert method.variadic == Param("rest", "Number", required=False, integer=True)
     assert bind(method, 1, 2, 3) == ((1, 2, 3), {})
     with pytest.raises(InvalidParams, match=r"'rest\[1\]' must be Number"):
         bind(method, 1, 2, "x")
@@ -495,3 +501,78 @@ def test_docstrings_are_read_as_plain_text() -> None:
     )
     assert readable(None) == ""
     assert readable("Leave C{this alone") == "Leave C{this alone"
+
+
+# Whole numbers and ranges
+
+
+def paged(
+    ctx: CallContext,
+    page: Annotated[int, Bounds(0, 10)] = 0,
+    size: Annotated[int, Bounds(maximum=5)] | None = None,
+    ratio: float = 1.0,
+) -> None:
+    pass
+
+
+def test_int_annotations_make_whole_numbers_with_bounds() -> None:
+    """
+    C{int} makes a whole Number; C{Annotated[..., Bounds]} its range, for a
+    nullable one too, with a signature string as without.
+    """
+    for method in (
+        method_of(paged),
+        method_of(paged, "paged(page=Number, size=Number, ratio=Number)"),
+    ):
+        assert method.params == (
+            Param("page", "Number", False, integer=True, bounds=Bounds(0, 10)),
+            Param("size", "Number", False, True, True, Bounds(None, 5)),
+            Param("ratio", "Number", False),
+        )
+    untyped = method_of(paged, "paged(page=Any)")
+    assert untyped.params[0] == Param("page", "Any", False)
+
+
+@pytest.mark.parametrize(
+    ("named", "message"),
+    [
+        ({"page": 2.5}, "param 'page' must be a whole number"),
+        ({"page": -1}, "param 'page' must be at least 0"),
+        ({"page": 11}, "param 'page' must be at most 10"),
+        ({"page": 10**30}, "param 'page' must be at most 10"),
+        ({"page": 2**63}, "param 'page' must be at most 10"),
+        ({"page": 1e300}, "param 'page' must be at most 10"),
+        ({"size": 6}, "param 'size' must be at most 5"),
+    ],
+)
+def test_out_of_range_numbers_are_invalid_params(
+    named: dict[str, Any], message: str
+) -> None:
+    """A fraction for a whole number, or a number out of range: -32602."""
+    with pytest.raises(InvalidParams) as raised:
+        bind(method_of(paged), **named)
+    assert raised.value.message == message
+
+
+def test_whole_floats_pass_as_ints() -> None:
+    """2.0 for a whole number is passed as 2; null and fractions where allowed."""
+    assert bind(method_of(paged), 2.0, None, 0.5) == (
+        (),
+        {"page": 2, "size": None, "ratio": 0.5},
+    )
+    assert type(bind(method_of(paged), 10.0)[1]["page"]) is int
+
+
+def test_bounds_are_for_numbers() -> None:
+    """Bounds on a string are refused when the method is registered."""
+
+    def f(ctx: CallContext, name: Annotated[str, Bounds(0, 1)]) -> None:
+        pass
+
+    with pytest.raises(TypeError, match="Bounds apply to numbers"):
+        method_of(f)
+
+
+def test_validate_off_skips_ranges() -> None:
+    """validate=False checks no type, so no range either."""
+    assert bind(method_of(paged, validate=False), 99) == ((), {"page": 99})

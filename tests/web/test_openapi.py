@@ -49,16 +49,29 @@ def _expand(rule: Rule) -> list[str]:
     return [p + rule.rule[position:] for p in paths]
 
 
+def _full_paths() -> dict[str, str]:
+    """Each path of the document as served (its server's URL before it), to its key."""
+    found = {}
+    for key, item in DOCUMENT["paths"].items():
+        (server,) = item.get("servers", DOCUMENT["servers"])
+        found[server["url"].rstrip("/") + key] = key
+    return found
+
+
+#: The document's paths as served, each to its key in the document.
+PATHS = _full_paths()
+
+
 def _operations() -> Iterator[tuple[str, str]]:
-    """Every C{(path, METHOD)} of the document."""
-    for path, item in DOCUMENT["paths"].items():
-        for method in item:
-            if method != "parameters":
+    """Every C{(path, METHOD)} of the document, the path as served."""
+    for path, key in PATHS.items():
+        for method in DOCUMENT["paths"][key]:
+            if method not in ("parameters", "servers"):
                 yield path, method.upper()
 
 
 def _operation(path: str, method: str) -> dict[str, Any]:
-    operation: dict[str, Any] = DOCUMENT["paths"][path][method.lower()]
+    operation: dict[str, Any] = DOCUMENT["paths"][PATHS[path]][method.lower()]
     return operation
 
 
@@ -68,10 +81,11 @@ def _pointer(*parts: str) -> str:
 
 def _response(template: str, method: str, status: int) -> tuple[dict[str, Any], str]:
     """The response object the document gives, and its JSON pointer."""
-    operation = DOCUMENT["paths"][template][method.lower()]
+    key = PATHS[template]
+    operation = DOCUMENT["paths"][key][method.lower()]
     assert str(status) in operation["responses"], (template, method, status)
     response = operation["responses"][str(status)]
-    pointer = _pointer("paths", template, method.lower(), "responses", str(status))
+    pointer = _pointer("paths", key, method.lower(), "responses", str(status))
     if "$ref" in response:
         pointer = response["$ref"].removeprefix("#")
         response = REGISTRY.resolver(URI).lookup(URI + "#" + pointer).contents
@@ -189,13 +203,73 @@ def test_a_new_field_reaches_the_document() -> None:
 
 
 def test_info_and_servers() -> None:
-    """info names julytwisted at the package's version; the server is /."""
+    """
+    info names julytwisted at the package's version, its licence and a
+    contact; the server is /api/v1, and /healthz alone names its own, /.
+    """
     assert DOCUMENT["info"]["title"] == "julytwisted"
     assert DOCUMENT["info"]["version"] == __version__
     assert DOCUMENT["info"]["description"]
-    assert DOCUMENT["servers"] == [{"url": "/"}]
+    assert DOCUMENT["info"]["license"]["identifier"] == "MIT"
+    assert DOCUMENT["info"]["contact"]
+    assert [s["url"] for s in DOCUMENT["servers"]] == ["/api/v1"]
+    own = {k: i["servers"] for k, i in DOCUMENT["paths"].items() if "servers" in i}
+    assert [(k, [s["url"] for s in v]) for k, v in own.items()] == [("/healthz", ["/"])]
+    assert "/api/v1/" in PATHS and "/api/v1/people/{username}" in PATHS
     tags = {t["name"] for t in DOCUMENT["tags"]}
     assert {tag for p, m in _operations() for tag in _operation(p, m)["tags"]} <= tags
+
+
+#: Who may call each operation that not everyone may.
+GUARDED = {
+    ("/api/v1/people", "POST"): [{"adminToken": []}],
+    ("/api/v1/github", "POST"): [{"githubSignature": []}, {}],
+    ("/api/v1/bitbucket", "POST"): [{"bitbucketSignature": []}, {}],
+    ("/api/v1/gitlab", "POST"): [{"gitlabToken": []}, {}],
+}
+
+
+def test_every_operation_is_described_in_full() -> None:
+    """
+    Each operation has a unique operationId, a tag, a summary and a
+    description, its security (empty for the public ones), and at least
+    one 4xx answer; the security schemes are those the operations use.
+    """
+    ids = [_operation(p, m)["operationId"] for p, m in _operations()]
+    assert len(ids) == len(set(ids))
+    used = set()
+    for path, method in _operations():
+        operation = _operation(path, method)
+        assert operation["tags"] and operation["summary"], (path, method)
+        assert len(operation["description"]) > len(operation["summary"]), path
+        assert operation["security"] == GUARDED.get((path, method), []), path
+        used |= {name for need in operation["security"] for name in need}
+        assert any(s.startswith("4") for s in operation["responses"]), (path, method)
+    assert used == set(DOCUMENT["components"]["securitySchemes"])
+
+
+def test_paging_parameters_are_integers_in_range() -> None:
+    """
+    limit and cursor are integers with their bounds, the same as the store
+    and JSON-RPC take.
+    """
+    from julytwisted.methods import MAX_OFFSET
+    from julytwisted.store import MAX_LIMIT
+
+    parameters = DOCUMENT["components"]["parameters"]
+    assert parameters["limit"]["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_LIMIT,
+        "default": 20,
+    }
+    for name in ("offset", "sequence"):
+        assert parameters[name]["name"] == "cursor"
+        assert parameters[name]["schema"] == {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_OFFSET,
+        }
 
 
 def test_every_route_is_described() -> None:
@@ -367,7 +441,7 @@ async def test_served_document_is_this_one(server: str) -> None:
 @pytest_twisted.ensureDeferred
 async def test_preflight_on_every_api_path(server: str) -> None:
     """OPTIONS on each API path of the document is 204 with the listed headers."""
-    for template in DOCUMENT["paths"]:
+    for template in PATHS:
         if template.startswith("/api/v1/"):
             path = _TEMPLATE.sub("x", template)
             code, _ = await exchange(server, "OPTIONS", template, path)
@@ -404,6 +478,10 @@ async def test_error_bodies_match_their_schemas(server: str) -> None:
         server, "POST", "/api/v1/github", data=b"hi", headers={"Content-Type": "x/y"}
     )
     assert code == 415
+    big = b"x" * (1024 * 1024 + 1)
+    for method, template in [("GET", "/healthz"), ("OPTIONS", "/api/v1/people")]:
+        code, _ = await exchange(server, method, template, data=big)
+        assert code == 413, template
 
 
 @pytest_twisted.ensureDeferred
