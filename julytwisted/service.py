@@ -174,8 +174,11 @@ def build_site(
     admin = Admin(
         store, queue, sessions, config.admin_token, authenticator
     ).app.resource()
+    pages = Pages(store, sessions, clock)
+    # The doors that are not pages wear the site's layout all the same.
+    layout = pages.renderer.layout
     root = Root(
-        Pages(store, sessions, clock).app.resource(),
+        pages.app.resource(),
         {
             b"api": api,
             b"healthz": api,
@@ -184,7 +187,9 @@ def build_site(
             Admin.segment: admin,
         },
     )
-    root.putChild(b"static", StaticFiles())
+    static = StaticFiles()
+    root.putChild(b"static", static)
+    root.putChild(b"favicon.ico", static.file(b"favicon.ico"))
     root.putChild(
         b"json",
         rpc.JSONRPCResource(
@@ -202,9 +207,10 @@ def build_site(
     uploads = build_uploads(
         store, config, credentials_or_session(authenticator, sessions)
     )
-    for name, resource in uploads.resources().items():
+    for name, resource in uploads.resources(layout).items():
         root.putChild(name, resource)
     if live is not None:
+        live.use_layout(layout)
         root.putChild(b"live", live)
     limits = [
         (f"/api/v1/{service}".encode(), config.webhook_max_body) for service in Host
