@@ -79,7 +79,7 @@
     var c = message.commit;
     var project = c.project || {};
     var slug = project.slug || "";
-    var li = element("li");
+    var li = element("li", "commit");
     li.setAttribute("data-id", message.id);
     li.setAttribute("data-hash", c.hash || "");
     var lines = (c.message || "").trim().split("\n");
