@@ -119,6 +119,12 @@ class Conflict(JulythonError, ValueError):
     status = 409
 
 
+class PreconditionFailed(JulythonError, ValueError):
+    """The resource is not in the state the request's conditions name."""
+
+    status = 412
+
+
 class PayloadTooLarge(JulythonError, ValueError):
     """The request body is over the limit."""
 
@@ -270,6 +276,7 @@ __all__ = [
     "NotifyFailed",
     "Overloaded",
     "PayloadTooLarge",
+    "PreconditionFailed",
     "RateLimited",
     "RedisUnavailable",
     "SignInFailed",

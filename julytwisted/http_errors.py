@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import attrs
@@ -32,6 +33,7 @@ from julytwisted.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
     RedisUnavailable,
     Unauthorized,
     UnsupportedMediaType,
@@ -61,6 +63,7 @@ _BY_STATUS: dict[int, type[JulythonError]] = {
         NotFound,
         Conflict,
         PayloadTooLarge,
+        PreconditionFailed,
         UnsupportedMediaType,
         RedisUnavailable,
     )
@@ -161,6 +164,19 @@ def routing_error(error: HTTPException, message: str | None = None) -> JulythonE
     return other
 
 
+def options_answer(request: IRequest, allowed: Iterable[str]) -> bytes:
+    """
+    Answer C{OPTIONS}: 204, with the methods the resource allows in
+    C{Allow} (RFC 9110 9.3.7), C{OPTIONS} among them.
+
+    @return: the empty body.
+    """
+    request.setResponseCode(204)
+    methods = ", ".join(sorted({*allowed, "OPTIONS"}))
+    request.setHeader(b"Allow", methods.encode("ascii"))
+    return b""
+
+
 def route_redirect(request: IRequest, error: RequestRedirect) -> bytes:
     """
     Answer a route's redirect (C{/people} to C{/people/}) as one: its status,
@@ -186,6 +202,7 @@ __all__ = [
     "internal_error",
     "json_bytes",
     "json_error",
+    "options_answer",
     "route_redirect",
     "routing_error",
 ]

@@ -195,9 +195,10 @@ def build_site(
     admin = Admin(
         store, queue, sessions, config.admin_token, authenticator
     ).app.resource()
-    public = Pages(
-        store, sessions, clock, open_repositories=config.open_repositories
-    ).app.resource()
+    pages = Pages(store, sessions, clock, open_repositories=config.open_repositories)
+    # The doors that are not pages wear the site's layout all the same.
+    layout = pages.renderer.layout
+    public = pages.app.resource()
     adding = RepositoryPages(registrar, sessions, hosts.providers).app.resource()
     root = Root(
         public,
@@ -210,7 +211,9 @@ def build_site(
             Admin.segment: admin,
         },
     )
-    root.putChild(b"static", StaticFiles())
+    static = StaticFiles()
+    root.putChild(b"static", static)
+    root.putChild(b"favicon.ico", static.file(b"favicon.ico"))
     root.putChild(
         b"json",
         rpc.JSONRPCResource(
@@ -229,9 +232,10 @@ def build_site(
     uploads = build_uploads(
         store, config, credentials_or_session(authenticator, sessions)
     )
-    for name, resource in uploads.resources().items():
+    for name, resource in uploads.resources(layout).items():
         root.putChild(name, resource)
     if live is not None:
+        live.use_layout(layout)
         root.putChild(b"live", live)
     limits = [
         (f"/api/v1/{service}".encode(), config.webhook_max_body) for service in Host

@@ -2,7 +2,9 @@
 """
 The HTTP server around every resource: request bodies bounded per path before
 they are read, bodies streamed to a consumer instead of a buffer on the paths
-that ask for it, and a graceful stop that lets in-flight requests finish.
+that ask for it, answers gzipped where that pays
+(L{julytwisted.representation}), an HTTP/1.1 request without its C{Host}
+refused, and a graceful stop that lets in-flight requests finish.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 from julytwisted._compat import pending_method, pending_path
-from julytwisted.errors import JulythonError, PayloadTooLarge
-from julytwisted.http_errors import JSON_HEADERS, error_body, http_answer
+from julytwisted.errors import InvalidInput, JulythonError, PayloadTooLarge
+from julytwisted.http_errors import JSON_HEADERS, error_body, http_answer, json_error
+from julytwisted.representation import CodingRequest
 
 log = Logger()
 
@@ -123,12 +126,14 @@ class Root(Resource):
         return result
 
 
-class LimitedRequest(Request):
+class LimitedRequest(CodingRequest):
     """
     A request whose body is refused with 413 as soon as it is known to pass the
     limit of its path: from Content-Length before any of it is read, or while
     a chunked body streams in.  On a path with a L{StreamFactory}, the body
-    goes to the L{BodyStream} it makes, never into C{content}.
+    goes to the L{BodyStream} it makes, never into C{content}.  Its answer
+    is gzipped where that pays (L{CodingRequest}); an HTTP/1.1 request
+    without exactly one C{Host} is answered 400 (RFC 9112 3.2).
 
     @ivar stream: the request's body stream, or L{None}.
     """
@@ -147,6 +152,15 @@ class LimitedRequest(Request):
         self.started = time.perf_counter()
         self.request_id = request_id(self.getHeader(b"x-request-id"))
         self.setHeader(b"X-Request-ID", self.request_id.encode("ascii"))
+        hosts = self.requestHeaders.getRawHeaders(b"host") or []
+        if self.clientproto == b"HTTP/1.1" and len(hosts) != 1:
+            # Which site is meant is unknown: no resource may guess.
+            error = InvalidInput(
+                "an HTTP/1.1 request names its host in exactly one Host header"
+            )
+            self.write(json_error(self, error))
+            self.finish()
+            return
         Request.process(self)
 
     def gotLength(self, length: int | None) -> None:

@@ -240,7 +240,7 @@ async def doors(
     files = FileStore(tmp_path / "files")
     files.prepare()
     uploads = Uploads(store, files, _identify, UploadLimits(types={"file": ("*",)}))
-    for name, resource in uploads.resources().items():
+    for name, resource in uploads.resources(renderer.layout).items():
         root.putChild(name, resource)
     _, live = build_live(store, redis.subscriber, LiveSettings(ip_limit=0), reactor)
     root.putChild(b"live", live)

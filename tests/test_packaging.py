@@ -42,8 +42,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contents(wheel: Path) -> None:
     """
     The plugin ships without twisted/__init__.py or dropin.cache; Lua and the
-    the site's, the JSON-RPC browser's and the
-    live page's CSS and JS ship too, each inside its package.
+    the site's (its icon too), the JSON-RPC browser's, the upload form's and
+    the live page's CSS and JS ship too, each inside its package.
     """
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "twisted/plugins/julython.py" in names
@@ -59,7 +59,8 @@ def test_wheel_contents(wheel: Path) -> None:
         "julytwisted/pages/static/site.js",
         "julytwisted/rpc/static/browser.css",
         "julytwisted/rpc/static/browser.js",
-        "julytwisted/live/page/index.html",
+        "julytwisted/pages/static/favicon.ico",
+        "julytwisted/upload/static/upload.js",
         "julytwisted/live/page/live.js",
     } <= names
 

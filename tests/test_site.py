@@ -13,6 +13,7 @@ import treq
 from twisted.application.service import Service
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
+from twisted.internet.threads import deferToThread
 from twisted.logger import LogEvent, LogLevel, formatEvent, globalLogPublisher
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
@@ -227,3 +228,56 @@ async def test_owned_services_run_while_it_listens() -> None:
     assert owned.running
     await two.stopListening()
     assert not owned.running
+
+
+class Hello(Resource):
+    """Answers every GET with the Host it was asked for."""
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:
+        host = request.getHeader(b"host")
+        return b"host=" + (b"-" if host is None else host)
+
+
+def _exchange(port: int, head: bytes) -> bytes:
+    """Send a request's head as it is; @return: the whole answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(head)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest_twisted.ensureDeferred
+async def test_http_1_1_without_one_host_is_400() -> None:
+    """
+    An HTTP/1.1 request without Host, or with two, is 400 and reaches no
+    resource (RFC 9112 3.2); HTTP/1.0 without Host, and HTTP/1.1 with one
+    (even empty, as the RFC allows), are answered.
+    """
+    port = reactor.listenTCP(0, JulythonSite(Hello()), interface="127.0.0.1")
+    number = port.getHost().port
+    try:
+        for head in (
+            b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n"
+            b"Connection: close\r\n\r\n",
+        ):
+            answer = await deferToThread(_exchange, number, head)
+            status, _, body = answer.partition(b"\r\n\r\n")
+            assert status.startswith(b"HTTP/1.1 400 "), answer
+            assert b"host=" not in body
+            assert b"Host header" in body
+        for head, expected in (
+            (b"GET / HTTP/1.0\r\n\r\n", b"host=-"),
+            (b"GET / HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n",
+             b"host=a.example"),
+            (b"GET / HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n", b"host="),
+        ):  # fmt: skip
+            answer = await deferToThread(_exchange, number, head)
+            assert answer.split(b" ", 2)[1] == b"200", answer
+            assert answer.endswith(b"\r\n\r\n" + expected), answer
+    finally:
+        await port.stopListening()

@@ -7,7 +7,8 @@ dropped off.
 C{ingest.lua} appends each entry to a capped stream per channel and publishes
 it once on Redis; each process's L{LiveBridge} holds one subscription and fans
 entries out to its own watchers (L{LiveProtocol}).  L{LiveResource} sits at
-C{/live} on the Site: the websocket upgrade at C{/live}, the page at C{/live/}.
+C{/live} on the Site: the websocket upgrade at C{/live}, the page at C{/live/}
+in the site's layout.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
+from twisted.web.template import tags
 
+from julytwisted._compat import is_disconnected
 from julytwisted.config import LiveSettings
-from julytwisted.errors import RateLimited
-from julytwisted.http_errors import internal_error, json_error
+from julytwisted.errors import JulythonError, RateLimited
+from julytwisted.http_errors import internal_error, json_error, options_answer
 from julytwisted.live._bridge import LiveBridge, Subscribe
 from julytwisted.live._protocol import (
     REPLAY_TAIL,
@@ -37,35 +40,75 @@ from julytwisted.live._protocol import (
     check_channels,
     render_entry,
 )
+from julytwisted.representation import Layout, conditional, entity_tag
 from julytwisted.site import JulythonSite
 from julytwisted.store import Store
 from julytwisted.store.ratelimit import RateLimiter
 
 log = Logger()
 
-#: The page's files under C{/live/}, and their media types.
-_PAGE = {
-    b"": b"text/html; charset=utf-8",
-    b"live.js": b"text/javascript; charset=utf-8",
-}
+#: The page's script, served beside it at C{/live/live.js}.
+_SCRIPT = files("julytwisted.live").joinpath("page", "live.js").read_bytes()
 
 
-class _Static(Resource):
-    """One file of the page, read once."""
+class _Script(Resource):
+    """The page's script, read once, revalidated by its entity tag."""
+
+    isLeaf = True
+    _etag = entity_tag(_SCRIPT)
+
+    def render_GET(self, request: IRequest) -> bytes:
+        request.setHeader(b"Content-Type", b"text/javascript; charset=utf-8")
+        request.setHeader(b"X-Content-Type-Options", b"nosniff")
+        request.setHeader(b"Cache-Control", b"no-cache")
+        try:
+            if conditional(request, self._etag):
+                return b""
+        except JulythonError as error:
+            return json_error(request, error)
+        return _SCRIPT
+
+
+class _Page(Resource):
+    """
+    C{/live/}: the feed as it arrives, in the site's layout; the script
+    fills the list.
+    """
 
     isLeaf = True
 
-    def __init__(self, name: bytes, content_type: bytes) -> None:
+    def __init__(self, layout: Layout) -> None:
         Resource.__init__(self)
-        path = files("julytwisted.live").joinpath("page", name.decode())
-        self._body = path.read_bytes()
-        self._type = content_type
+        self._layout = layout
 
-    def render_GET(self, request: IRequest) -> bytes:
-        request.setHeader(b"content-type", self._type)
-        request.setHeader(b"x-content-type-options", b"nosniff")
-        request.setHeader(b"cache-control", b"no-cache")
-        return self._body
+    def render_GET(self, request: IRequest) -> int:
+        state = tags.span("connecting", id="state", **{"data-state": "connecting"})
+        content = [
+            tags.p("Connection: ", state, class_="live-state"),
+            tags.ol(id="feed", class_="commits"),
+        ]
+        head = [tags.script(src="/live/live.js", defer="defer")]
+        d = self._layout(request, "Live commits", content, head)
+        d.addCallback(lambda body: _send(request, body))
+        d.addErrback(_failed, request)
+        return NOT_DONE_YET
+
+    def render_OPTIONS(self, request: IRequest) -> bytes:
+        return options_answer(request, ("GET", "HEAD"))
+
+
+def _send(request: IRequest, body: bytes) -> None:
+    if not is_disconnected(request):
+        request.write(body)
+        request.finish()
+
+
+def _failed(failure: Failure, request: IRequest) -> None:
+    error = failure.value
+    if not isinstance(error, JulythonError):
+        log.failure("rendering the live page", failure)
+        error = internal_error()
+    _send(request, json_error(request, error))
 
 
 def _is_upgrade(request: IRequest) -> bool:
@@ -108,8 +151,14 @@ class LiveResource(Resource):
         Resource.__init__(self)
         self._factory = factory
         self.limiter = limiter
-        for name, content_type in _PAGE.items():
-            self.putChild(name, _Static(name or b"index.html", content_type))
+        self.putChild(b"live.js", _Script())
+
+    def use_layout(self, layout: Layout) -> None:
+        """
+        Serve the page at C{/live/}, in C{layout}: the Site's, which the
+        feed is handed once the site is built around it.
+        """
+        self.putChild(b"", _Page(layout))
 
     def render(self, request: IRequest) -> bytes | int:
         if not _is_upgrade(request):

@@ -44,7 +44,11 @@ _NAV = (
 
 
 async def render(
-    title: str, content: Content, viewer: Viewer, csrf: str | None
+    title: str,
+    content: Content,
+    viewer: Viewer,
+    csrf: str | None,
+    head: Sequence[Content] = (),
 ) -> bytes:
     """
     Flatten a whole page.
@@ -53,6 +57,7 @@ async def render(
     @param content: what goes in C{<main>} after the heading.
     @param viewer: who is signed in, for the account links.
     @param csrf: the token of the sign-out form, when someone is signed in.
+    @param head: more of C{<head>}: the page's own scripts and style sheets.
     @return: the page, UTF-8, with its doctype.
     """
     page = tags.html(lang="en")(
@@ -62,6 +67,7 @@ async def render(
             tags.title(f"{title} · Julython"),
             tags.link(rel="stylesheet", href="/static/site.css"),
             tags.script(src="/static/site.js", defer="defer"),
+            *head,
         ),
         tags.body(
             tags.a("Skip to the content", href="#main", class_="skip"),

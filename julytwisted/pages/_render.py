@@ -1,33 +1,46 @@
 # -*- test-case-name: tests.pages.test_pages -*-
 """
 How every HTML page is answered: the layout flattened with the security and
-caching headers (ETag, max-age, 304), pages kept a few seconds for anonymous
-visitors, HTML error pages, urlencoded forms read and their CSRF token
-checked, and the package's static files.
+caching headers (ETag, max-age, 304 and 412 by
+L{julytwisted.representation.conditional}), pages kept a few seconds for
+anonymous visitors, the layout lent to the doors that are not pages, HTML
+error pages, C{OPTIONS} answered with the methods a page allows, urlencoded
+forms read and their CSRF token checked, and the package's static files.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from klein import Klein
-from twisted.internet.defer import CancelledError
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
-from twisted.web.resource import Resource
+from twisted.web.resource import IResource, Resource
 from twisted.web.template import tags
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from julytwisted.auth.sessions import ANONYMOUS, CSRF_FIELD, Sessions, Viewer
-from julytwisted.errors import InvalidInput, JulythonError, UnsupportedMediaType
-from julytwisted.http_errors import http_answer, route_redirect, routing_error
+from julytwisted.errors import (
+    InvalidInput,
+    JulythonError,
+    MethodNotAllowed,
+    PreconditionFailed,
+    UnsupportedMediaType,
+)
+from julytwisted.http_errors import (
+    http_answer,
+    options_answer,
+    route_redirect,
+    routing_error,
+)
 from julytwisted.pages._html import Content, render
+from julytwisted.representation import HTML_HEADERS, conditional, entity_tag
 
 log = Logger()
 
@@ -80,52 +93,81 @@ def checked_form(sessions: Sessions, request: IRequest) -> dict[str, str]:
     return form
 
 
-_HEADERS = {
-    b"Content-Type": b"text/html; charset=utf-8",
-    b"X-Content-Type-Options": b"nosniff",
-    b"Content-Security-Policy": b"default-src 'self'; frame-ancestors 'none'; "
-    b"form-action 'self'; base-uri 'none'",
-    b"Referrer-Policy": b"same-origin",
-}
-
-
-class StaticFiles(Resource):
+class StaticFile(Resource):
     """
-    The package's CSS and JS at C{/static/}: read once, served from memory
-    with an ETag and a day's max-age.
+    One of the package's static files, served from memory with its ETag and
+    a day's max-age.
     """
 
     isLeaf = True
 
-    _TYPES = {".css": b"text/css; charset=utf-8", ".js": b"text/javascript"}
+    def __init__(self, body: bytes, kind: bytes) -> None:
+        Resource.__init__(self)
+        self._body = body
+        self._kind = kind
+        self._etag = entity_tag(body)
+
+    def render_GET(self, request: IRequest) -> bytes:
+        request.setHeader(b"Content-Type", self._kind)
+        request.setHeader(b"X-Content-Type-Options", b"nosniff")
+        request.setHeader(b"Cache-Control", b"public, max-age=86400")
+        try:
+            if conditional(request, self._etag):
+                return b""
+        except PreconditionFailed as error:
+            return _plain(request, error.status, error.message)
+        return self._body
+
+    def render_OPTIONS(self, request: IRequest) -> bytes:
+        return options_answer(request, ("GET", "HEAD"))
+
+
+def _plain(request: IRequest, status: int, text: str) -> bytes:
+    request.setResponseCode(status)
+    request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+    request.setHeader(b"Cache-Control", b"no-store")
+    request.responseHeaders.removeHeader(b"etag")
+    return text.encode("utf-8")
+
+
+class StaticFiles(Resource):
+    """
+    The package's CSS, JS and icon at C{/static/}, each a L{StaticFile}
+    read once.
+    """
+
+    _TYPES = {
+        ".css": b"text/css; charset=utf-8",
+        ".js": b"text/javascript; charset=utf-8",
+        ".ico": b"image/vnd.microsoft.icon",
+    }
 
     def __init__(self) -> None:
         Resource.__init__(self)
         from importlib.resources import files
 
-        self._files: dict[bytes, tuple[bytes, bytes, bytes]] = {}
         for entry in files("julytwisted.pages").joinpath("static").iterdir():
             kind = self._TYPES.get(entry.name[entry.name.rfind(".") :])
             if kind is not None:
-                body = entry.read_bytes()
-                tag = hashlib.blake2b(body, digest_size=12).hexdigest().encode()
-                self._files[entry.name.encode()] = (body, kind, b'"' + tag + b'"')
+                self.putChild(entry.name.encode(), StaticFile(entry.read_bytes(), kind))
+
+    def file(self, name: bytes) -> IResource:
+        """@return: the resource of the static file called C{name}."""
+        found: IResource = self.children[name]
+        return found
+
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
+        return _NoSuchFile()
 
     def render_GET(self, request: IRequest) -> bytes:
-        found = self._files.get(b"/".join(request.postpath))
-        if found is None:
-            request.setResponseCode(404)
-            request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
-            return b"no such file"
-        body, kind, etag = found
-        request.setHeader(b"Content-Type", kind)
-        request.setHeader(b"X-Content-Type-Options", b"nosniff")
-        request.setHeader(b"Cache-Control", b"public, max-age=86400")
-        request.setHeader(b"ETag", etag)
-        if request.getHeader(b"If-None-Match") == etag:
-            request.setResponseCode(304)
-            return b""
-        return body
+        return _plain(request, 404, "no such file")
+
+
+class _NoSuchFile(Resource):
+    isLeaf = True
+
+    def render(self, request: IRequest) -> bytes:
+        return _plain(request, 404, "no such file")
 
 
 class Renderer:
@@ -155,16 +197,43 @@ class Renderer:
         status: int = 200,
         cache: bool = True,
         viewer: Viewer | None = None,
+        head: Sequence[Content] = (),
     ) -> bytes:
         """
         @param cache: whether the page may be reused for C{max_age} seconds
             (never for forms or errors).
+        @param head: the page's own scripts and style sheets.
         @return: the body to send; empty for a 304.
+        @raise PreconditionFailed: the request's If-Match names another
+            version of the page.
         """
         viewer = viewer or await self.sessions.viewer(request)
         csrf = self.sessions.csrf_token(request) if viewer.signed_in else None
-        body = await render(title, content, viewer, csrf)
+        body = await render(title, content, viewer, csrf, head)
         return self._finish(request, body, status, cache, viewer)
+
+    def layout(
+        self,
+        request: IRequest,
+        title: str,
+        content: Content,
+        head: Sequence[Content] = (),
+    ) -> Deferred[bytes]:
+        """
+        The site's layout for the doors that are not its own pages: a
+        L{julytwisted.representation.Layout}.  While Redis is away the page
+        names nobody rather than failing.
+        """
+        return Deferred.fromCoroutine(self._framed(request, title, content, head))
+
+    async def _framed(
+        self, request: IRequest, title: str, content: Content, head: Sequence[Content]
+    ) -> bytes:
+        try:
+            viewer = await self.sessions.viewer(request)
+        except JulythonError:
+            viewer = ANONYMOUS
+        return await self.page(request, title, content, viewer=viewer, head=head)
 
     async def public(
         self, request: IRequest, build: Callable[[], Awaitable[tuple[str, Content]]]
@@ -193,11 +262,13 @@ class Renderer:
         self, request: IRequest, body: bytes, status: int, cache: bool, viewer: Viewer
     ) -> bytes:
         request.setResponseCode(status)
-        for name, value in _HEADERS.items():
+        for name, value in HTML_HEADERS:
             request.setHeader(name, value)
         if not cache or status != 200:
             request.setHeader(b"Cache-Control", b"no-store")
-            return body
+            # Set before a precondition failed, it names no answer now.
+            request.responseHeaders.removeHeader(b"etag")
+            return _sized(request, body)
         if viewer.signed_in:
             # Rendered afresh for them each time anyway; asking again (a 304
             # when nothing changed) shows a player their own change at once.
@@ -205,12 +276,10 @@ class Renderer:
         else:
             request.setHeader(b"Cache-Control", b"public, max-age=%d" % self._max_age)
         request.setHeader(b"Vary", b"Cookie")
-        etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
-        request.setHeader(b"ETag", etag)
-        if etag in (request.getHeader(b"If-None-Match") or b"").split(b", "):
-            request.setResponseCode(304)
+        etag = entity_tag(body)
+        if conditional(request, etag):
             return b""
-        return body
+        return _sized(request, body)
 
     async def error(self, request: IRequest, error: JulythonError) -> bytes:
         """
@@ -234,7 +303,21 @@ class Renderer:
         return await self.page(request, title, content, status=status, viewer=viewer)
 
 
-_TITLES = {404: "Not found", 403: "Not allowed", 503: "Try again soon"}
+_TITLES = {
+    404: "Not found",
+    403: "Not allowed",
+    412: "Changed meanwhile",
+    503: "Try again soon",
+}
+
+
+def _sized(request: IRequest, body: bytes) -> bytes:
+    """
+    Declare the body's length: klein would stream it chunked, and the
+    Site's coding skips small bodies only when it knows their size.
+    """
+    request.setHeader(b"Content-Length", b"%d" % len(body))
+    return body
 
 
 def error_status(request: IRequest, error: JulythonError) -> int:
@@ -273,7 +356,14 @@ def install_error_pages(app: Klein, attribute: str = "renderer") -> None:
         assert isinstance(error, HTTPException)
         renderer: Renderer = getattr(self, attribute)
         text = "There is no page here." if error.code == 404 else error.name
-        return await renderer.error(request, routing_error(error, text))
+        found = routing_error(error, text)
+        if isinstance(found, MethodNotAllowed):
+            # Every page answers OPTIONS with the methods it allows.
+            allowed = (*found.allowed, "OPTIONS")
+            if request.method == b"OPTIONS":
+                return options_answer(request, allowed)
+            found = MethodNotAllowed(text, allowed=allowed)
+        return await renderer.error(request, found)
 
     @app.handle_errors(Exception)
     async def internal_error(
@@ -312,6 +402,7 @@ class Recent:
 __all__ = [
     "Recent",
     "Renderer",
+    "StaticFile",
     "StaticFiles",
     "checked_form",
     "error_status",

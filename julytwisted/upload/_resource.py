@@ -34,10 +34,11 @@ from julytwisted.http_errors import (
     json_error,
 )
 from julytwisted.models import FileInfo, UploadedFile, to_json
+from julytwisted.representation import Layout, conditional
 from julytwisted.site import LimitedRequest
 from julytwisted.store import Store
+from julytwisted.upload import _page
 from julytwisted.upload._files import FileStore, valid_digest
-from julytwisted.upload._page import FORM_PAGE
 from julytwisted.upload._sniff import IMAGE_TYPES
 from julytwisted.upload._stream import (
     ANONYMOUS,
@@ -104,9 +105,12 @@ class Uploads:
             request, multipart_boundary, player, self.files, self.store, self.limits
         )
 
-    def resources(self) -> dict[bytes, IResource]:
-        """@return: the resources to mount at the root, by name."""
-        return {b"upload": UploadResource(), b"files": FilesResource(self)}
+    def resources(self, layout: Layout) -> dict[bytes, IResource]:
+        """
+        @param layout: the site's layout, which the form's page wears.
+        @return: the resources to mount at the root, by name.
+        """
+        return {b"upload": UploadResource(layout), b"files": FilesResource(self)}
 
 
 async def _ask(identify: Identify, request: IRequest) -> str | None:
@@ -119,9 +123,11 @@ def _stored(
     """
     201 with the stored files; or, for a page's form that names a local
     C{next} page, 303 there (a browser without JavaScript lands on a page).
+    A C{next} that is not a path of this site is not followed: the files
+    are stored all the same, and answered with 201.
     """
     after = stream.fields.get("next", "")
-    if after.startswith("/") and not after.startswith("//") and "\\" not in after:
+    if _page.local_path(after):
         request.setResponseCode(303)
         request.setHeader(b"Location", after.encode("utf-8"))
         request.setHeader(b"Cache-Control", b"no-store")
@@ -147,16 +153,26 @@ def _send(request: IRequest, body: bytes) -> None:
 
 
 class UploadResource(Resource):
-    """C{/upload/}: the form, and the answer to an upload once its body is in."""
+    """
+    C{/upload/}: the form in the site's layout, its script, and the answer
+    to an upload once its body is in.
+    """
 
     isLeaf = True
 
-    def render_GET(self, request: IRequest) -> bytes:
+    def __init__(self, layout: Layout) -> None:
+        Resource.__init__(self)
+        self._layout = layout
+
+    def render_GET(self, request: IRequest) -> bytes | int:
+        if request.postpath == [b"upload.js"]:
+            return _script(request)
         if request.postpath not in ([], [b""]):
             return json_error(request, NotFound("not found"))
-        request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
-        request.setHeader(b"X-Content-Type-Options", b"nosniff")
-        return FORM_PAGE
+        d = self._layout(request, _page.TITLE, _page.content(), _page.head())
+        d.addCallback(lambda body: _send(request, body))
+        d.addErrback(lambda failure: _answer_error(request, failure))
+        return NOT_DONE_YET
 
     def render_OPTIONS(self, request: IRequest) -> bytes:
         """The CORS preflight of a script on another origin."""
@@ -178,6 +194,18 @@ class UploadResource(Resource):
         d.addCallback(lambda stored: _send(request, _stored(request, stream, stored)))
         d.addErrback(lambda failure: _answer_error(request, failure))
         return NOT_DONE_YET
+
+
+def _script(request: IRequest) -> bytes:
+    request.setHeader(b"Content-Type", _page.SCRIPT_TYPE)
+    request.setHeader(b"X-Content-Type-Options", b"nosniff")
+    request.setHeader(b"Cache-Control", b"public, max-age=86400")
+    try:
+        if conditional(request, _page.SCRIPT_ETAG):
+            return b""
+    except JulythonError as error:
+        return json_error(request, error)
+    return _page.SCRIPT
 
 
 class FilesResource(Resource):
@@ -238,11 +266,12 @@ class StoredFile(Resource):
         request.setHeader(b"X-Content-Type-Options", b"nosniff")
         request.setHeader(b"Cache-Control", b"public, max-age=31536000, immutable")
         request.setHeader(b"Access-Control-Allow-Origin", b"*")
+        # Its ranges and strong tag name the stored bytes: never gzipped.
+        request.setHeader(b"Accept-Ranges", b"bytes")
         if content_type not in IMAGE_TYPES:
             request.setHeader(b"Content-Disposition", b"attachment")
             request.setHeader(b"Content-Security-Policy", b"sandbox")
-        if request.setETag(etag):
-            # A matching If-None-Match: setETag has made the answer a 304.
+        if conditional(request, etag):
             _send(request, b"")
             return
         resource = static.File(str(path), defaultType=content_type)

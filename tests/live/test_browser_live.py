@@ -12,7 +12,7 @@ from twisted.internet.threads import deferToThread
 
 from tests.builders import github_payload
 from tests.live_clients import settle
-from tests.web.test_web import post_github
+from tests.web.test_web import add_ada, post_github
 
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
 
@@ -129,3 +129,47 @@ async def test_home_page_panel_goes_live(live_server: Any, browser: Any) -> None
         lambda: browser.find_elements(By.CSS_SELECTOR, "#live-feed img")
     )
     assert images == [] and browser.title != "pwned"
+
+
+@pytest_twisted.ensureDeferred
+async def test_entries_link_player_project_and_commit(
+    live_server: Any, browser: Any
+) -> None:
+    """
+    An entry on the live page is a commit as the pages show one: its
+    player's page, its project's page, its time and the commit itself.
+    """
+    from selenium.webdriver.common.by import By
+
+    server, bridge = live_server
+    await add_ada(server)
+    watchers = bridge.watchers
+    await deferToThread(open_page, browser, server + "/live/")
+    while bridge.watchers <= watchers:
+        await settle(0.02)
+    payload = github_payload("linked")
+    code, _, _ = await post_github(server, payload)
+    assert code == 201
+    assert await deferToThread(commit_texts, browser, 1) == ["commit linked"]
+
+    def meta() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        entry = browser.find_element(By.CSS_SELECTOR, "#feed li.commit .meta")
+        links = [
+            (str(a.text), str(a.get_attribute("href")))
+            for a in entry.find_elements(By.TAG_NAME, "a")
+        ]
+        times = [
+            (str(t.text), str(t.get_attribute("datetime")))
+            for t in entry.find_elements(By.TAG_NAME, "time")
+        ]
+        return links, times
+
+    links, times = await deferToThread(meta)
+    commit = payload["commits"][0]
+    assert links == [
+        ("ada", server + "/people/ada"),
+        ("engine", server + "/projects/gh-ada-engine"),
+        (commit["id"][:8], commit["url"]),
+    ]
+    (shown, instant) = times[0]
+    assert shown.endswith(" UTC") and shown.startswith(instant[8:10])

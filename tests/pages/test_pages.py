@@ -320,9 +320,10 @@ async def test_redis_down_with_a_session_is_a_503_page(
 async def test_wrong_method_is_a_405_page_with_allow(server: str) -> None:
     """
     A verb a page does not take is a 405 page naming the verbs it does, in
-    Allow (the page had no Allow, which a 405 must carry).
+    Allow (the page had no Allow, which a 405 must carry), OPTIONS among them.
     """
-    for path, allowed in [("/", "GET, HEAD"), ("/signup", "GET, HEAD, POST")]:
+    pages = [("/", "GET, HEAD, OPTIONS"), ("/signup", "GET, HEAD, OPTIONS, POST")]
+    for path, allowed in pages:
         response = await treq.put(server + path, allow_redirects=False)
         assert response.code == 405
         assert response.headers.getRawHeaders("Allow") == [allowed]

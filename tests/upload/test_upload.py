@@ -626,3 +626,64 @@ async def test_basic_guesses_meet_429(
     assert (await guess("correct horse"))[0] == 429
     assert stored_files(config.data_dir) == []
     assert await store.upload_usage("ada") == 0
+
+
+#: A form's next pages that a browser would read as another host, or as no
+#: path at all: tabs and newlines are dropped from URLs by browsers
+#: (C{/<tab>/evil.example} is C{//evil.example}), backslashes read as
+#: slashes, and a scheme or a control character is no path.
+FOREIGN_NEXT = [
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "/\t\\evil.example",
+    "//evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "\\/evil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "evil.example",
+    " //evil.example",
+    "/\x00/evil.example",
+    "/ok\x7f",
+    "",
+]
+
+
+async def _post_with_next(server: str, token: str, target: str) -> tuple[int, Any]:
+    body = multipart([("me.png", "image/png", PNG)], {"kind": "avatar", "next": target})
+    sent = {**FORM, "Authorization": f"Bearer {token}"}
+    response = await treq.post(
+        server + "/upload/", data=body, headers=sent, allow_redirects=False
+    )
+    await response.content()
+    return response.code, response.headers
+
+
+@pytest_twisted.ensureDeferred
+@pytest.mark.parametrize("target", FOREIGN_NEXT)
+async def test_next_elsewhere_is_not_followed(
+    server: str, store: Store, target: str
+) -> None:
+    """
+    A next that is not a path of this site sends nobody anywhere: the answer
+    is 201 with the stored files, no Location.  The upload is not lost: the
+    avatar is stored and is the player's picture.
+    """
+    token = await token_for(store)
+    code, headers = await _post_with_next(server, token, target)
+    assert code == 201, target
+    assert not headers.hasHeader("Location")
+    player = await store.player("ada")
+    assert player.picture_url == f"/files/{digest(PNG)}"
+
+
+@pytest_twisted.ensureDeferred
+async def test_local_next_is_followed(server: str, store: Store) -> None:
+    """A path of this site, query kept, is where the browser is sent: 303."""
+    token = await token_for(store)
+    for target in ("/profile", "/projects/gh-ada-engine?tab=screenshots", "/"):
+        code, headers = await _post_with_next(server, token, target)
+        assert code == 303
+        assert headers.getRawHeaders("Location") == [target]

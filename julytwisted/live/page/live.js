@@ -30,11 +30,41 @@
     }
   }
 
-  function span(cls, text) {
-    var s = document.createElement("span");
-    s.className = cls;
-    s.textContent = text;
-    return s;
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+    "Sep", "Oct", "Nov", "Dec"];
+
+  function element(name, cls, text) {
+    var e = document.createElement(name);
+    if (cls) {
+      e.className = cls;
+    }
+    if (text !== undefined) {
+      e.textContent = text;
+    }
+    return e;
+  }
+
+  function link(text, href) {
+    var a = element("a", "", text);
+    a.setAttribute("href", href);
+    return a;
+  }
+
+  function two(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  // The time as the pages show it: "05 Jul 2026 14:03 UTC".
+  function when(instant) {
+    var t = element("time", "", instant || "");
+    var date = new Date(instant);
+    if (instant && !isNaN(date.getTime())) {
+      t.setAttribute("datetime", instant);
+      t.textContent = two(date.getUTCDate()) + " " + MONTHS[date.getUTCMonth()] +
+        " " + date.getUTCFullYear() + " " + two(date.getUTCHours()) + ":" +
+        two(date.getUTCMinutes()) + " UTC";
+    }
+    return t;
   }
 
   function shown(hash) {
@@ -43,22 +73,44 @@
     });
   }
 
+  // One entry, as the pages render a commit: its message's first line,
+  // then who (their page), where (the project's page), when, and the commit.
+  function entry(message) {
+    var c = message.commit;
+    var project = c.project || {};
+    var slug = project.slug || "";
+    var li = element("li", "commit");
+    li.setAttribute("data-id", message.id);
+    li.setAttribute("data-hash", c.hash || "");
+    var lines = (c.message || "").trim().split("\n");
+    li.appendChild(element("p", "message", lines[0] || "(no message)"));
+    var meta = element("p", "meta");
+    if (c.username) {
+      meta.appendChild(
+        link(c.username, "/people/" + encodeURIComponent(c.username)));
+    } else {
+      meta.appendChild(element("span", "", c.author || "someone"));
+    }
+    meta.appendChild(document.createTextNode(" in "));
+    meta.appendChild(slug ?
+      link(project.name || slug, "/projects/" + encodeURIComponent(slug)) :
+      element("span", "", project.name || "?"));
+    meta.appendChild(document.createTextNode(" · "));
+    meta.appendChild(when(c.timestamp));
+    if (c.hash && /^https?:\/\//.test(c.url || "")) {
+      meta.appendChild(document.createTextNode(" · "));
+      meta.appendChild(link(c.hash.slice(0, 8), c.url));
+    }
+    li.appendChild(meta);
+    return li;
+  }
+
   function showCommit(message) {
     var c = message.commit;
     if (c.hash && shown(c.hash)) {
       return; // rendered with the page, or replayed after a reconnect
     }
-    var li = document.createElement("li");
-    li.className = "commit";
-    li.setAttribute("data-id", message.id);
-    li.setAttribute("data-hash", c.hash || "");
-    li.appendChild(span("who", c.username || "someone"));
-    li.appendChild(document.createTextNode(" on "));
-    li.appendChild(span("project", (c.project && c.project.name) || "?"));
-    li.appendChild(document.createTextNode(": "));
-    li.appendChild(span("message", c.message || ""));
-    li.appendChild(span("points", " +" + c.points));
-    feed.insertBefore(li, feed.firstChild);
+    feed.insertBefore(entry(message), feed.firstChild);
     while (feed.childNodes.length > KEEP) {
       feed.removeChild(feed.lastChild);
     }
