@@ -11,8 +11,6 @@ from julytwisted.models import Board
 #: The pub/sub channel every push's feed entries are published on.
 LIVE_PUBSUB = "j:live"
 
-#: Every game that has commits, scored by its start.
-GAMES = "j:games"
 #: Every commit's hash, scored by its arrival.
 COMMITS = "j:commits"
 #: Teams waiting for an admin's approval; the team scripts keep it.
@@ -131,6 +129,20 @@ def orphans(address: str) -> str:
 def project(slug: str) -> str:
     """A project's hash: name, url, service, watchers, active..."""
     return f"j:project:{slug}"
+
+
+def repo_project(host: str, id: str) -> str:
+    """The slug of the project of a host's repository, by the host's id of it."""
+    return f"j:repo-project:{host}:{id}"
+
+
+def project_url(url: str) -> str:
+    """The slug of the project of a repository, by its canonical URL."""
+    return f"j:project-url:{url.lower()}"
+
+
+#: A C{SCAN MATCH} pattern: every project's URL key (L{project_url}).
+PROJECT_URLS_PATTERN = "j:project-url:*"
 
 
 def project_commits(slug: str) -> str:

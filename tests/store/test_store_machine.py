@@ -37,7 +37,7 @@ from julytwisted.errors import Conflict, InvalidLink, NotFound
 from julytwisted.game.scoring import builtin_games
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
-from tests.builders import commit, project, push
+from tests.builders import commit, ingest, project, push
 from tests.store.test_store_members import assert_boards_match_tally
 
 _T = TypeVar("_T")
@@ -96,7 +96,7 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(pushed=st.lists(commits, min_size=1, max_size=4), where=st.integers(0, 1))
     def push(self, pushed: list[Any], where: int) -> None:
         unique = {c.hash: c for c in pushed}
-        wait(lambda: self.store.ingest(push(*unique.values(), proj=PROJECTS[where])))
+        wait(lambda: ingest(self.store, push(*unique.values(), proj=PROJECTS[where])))
 
     @rule(
         username=st.sampled_from(USERS),
