@@ -47,6 +47,7 @@ from twisted.internet.defer import Deferred, gatherResults
 
 from julytwisted.config import parse_redis_url
 from julytwisted.errors import JulythonError
+from julytwisted.game import hooks
 from julytwisted.game.events import Push
 from julytwisted.game.hooks import parse_github
 from julytwisted.redis_service import RedisService
@@ -212,7 +213,7 @@ async def _caller(
         push = make(writer, number)
         started = time.perf_counter()
         try:
-            result = await store.ingest(push)
+            result = await store.ingest(hooks.repository(push), push, store.now())
         except JulythonError:
             errors += 1
             continue
@@ -249,7 +250,7 @@ async def big_store_push(store: Store, commits: int) -> float:
     """@return: the seconds one push of C{commits} took through C{store}."""
     push = _pushes(commits)(_CEILING_BIG, 1)
     started = time.perf_counter()
-    result = await store.ingest(push)
+    result = await store.ingest(hooks.repository(push), push, store.now())
     elapsed = time.perf_counter() - started
     if len(result.new) != commits:
         raise BenchError(f"the {commits}-commit push stored {len(result.new)}")

@@ -84,6 +84,7 @@ _RANK = schema("1 is first; null without points.", minimum=1)
 _COMMITS = schema("Commits scored in the game.", minimum=0)
 _NAME = schema("The display name.")
 _SLUG = schema("The name in URLs.")
+_COUNT = schema("As the host reported it, up to a billion.", minimum=0, maximum=10**9)
 
 
 @attrs.frozen
@@ -112,14 +113,14 @@ class Project:
     """
 
     slug: str = attrs.field(metadata=_SLUG)
-    name: str = attrs.field(metadata=_NAME)
-    url: str = attrs.field(metadata=schema("The repository's page."))
-    service: str = attrs.field(metadata=schema("github, bitbucket or gitlab."))
-    description: str
-    watchers: int = attrs.field(
-        metadata=schema("As the last push reported.", minimum=0)
+    name: str = attrs.field(metadata=schema("The display name.", maxLength=100))
+    url: str = attrs.field(
+        metadata=schema("The repository's canonical URL.", maxLength=2048)
     )
-    forks: int = attrs.field(metadata=schema("As the last push reported.", minimum=0))
+    service: str = attrs.field(metadata=schema("github, bitbucket or gitlab."))
+    description: str = attrs.field(metadata=schema(maxLength=1000))
+    watchers: int = attrs.field(metadata=_COUNT)
+    forks: int = attrs.field(metadata=_COUNT)
     active: bool = attrs.field(metadata=schema("False if deactivated."))
     points: int = attrs.field(metadata=_POINTS)
     rank: int | None = attrs.field(metadata=_RANK)
@@ -234,11 +235,15 @@ class Commit:
     A stored commit.
     """
 
-    hash: str = attrs.field(metadata=schema(pattern="^[0-9a-f]{7,64}$"))
-    url: str
-    message: str
+    hash: str = attrs.field(metadata=schema(pattern="^([0-9a-f]{40}|[0-9a-f]{64})$"))
+    url: str = attrs.field(metadata=schema(maxLength=2048))
+    summary: str = attrs.field(
+        metadata=schema(
+            "The message's first line, at most 200 characters.", maxLength=200
+        )
+    )
     timestamp: str = attrs.field(metadata=schema(format="date-time"))
-    author: str = attrs.field(metadata=schema("The author's name."))
+    author: str = attrs.field(metadata=schema("The author's name.", maxLength=200))
     username: str | None = attrs.field(
         metadata=schema("The player; null for an orphan.")
     )
@@ -247,6 +252,26 @@ class Commit:
     languages: tuple[str, ...]
     games: tuple[str, ...] = attrs.field(
         metadata=schema("The slugs of the games it scored in.")
+    )
+    arrived: str | None = attrs.field(
+        default=None,
+        metadata=schema(
+            "When its push arrived; null for a commit stored before arrivals were.",
+            format="date-time",
+        ),
+    )
+    future: bool = attrs.field(
+        default=False,
+        metadata=schema(
+            "Its own time is more than a day after its arrival: it scores nowhere."
+        ),
+    )
+    message: str | Unset = attrs.field(
+        default=UNSET,
+        metadata=schema(
+            "The whole message, its first 64 KiB of UTF-8; in a commit's own "
+            "detail only, not in lists."
+        ),
     )
 
 

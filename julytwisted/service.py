@@ -357,7 +357,7 @@ def build(
         observe=metrics.redis_call,
     )
     redis.setServiceParent(top)
-    store = Store(redis.client, reactor, config.games)
+    store = Store(redis.client, reactor, config.games, late_grace=config.late_grace)
     queue = Queue(redis.client, reactor)
     mailer = build_mailer(store, config, IReactorTCP(reactor), reactor)
     if config.workers:

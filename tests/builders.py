@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from julytwisted.game.events import CommitEvent, FileChange, ProjectInfo, Push
+from julytwisted.game.hooks import repository
+from julytwisted.store import IngestResult, Store
 
 #: A moment inside Julython 2026.
 IN_JULY = datetime(2026, 7, 10, 9, 30, tzinfo=UTC)
@@ -43,19 +46,36 @@ def commit(
     )
 
 
+def repository_id(owner: str, name: str) -> int:
+    """@return: the GitHub id of the repository C{owner/name}, always the same."""
+    return int(hashlib.sha1(f"{owner}/{name}".encode()).hexdigest()[:8], 16)
+
+
 def project(owner: str = "ada", name: str = "engine") -> ProjectInfo:
-    """A GitHub project."""
+    """A GitHub project, as a push with its repository's id names it."""
     return ProjectInfo(
         service="github",
         slug=f"gh-{owner}-{name}",
         name=name,
         url=f"https://github.com/{owner}/{name}",
+        host_id=str(repository_id(owner, name)),
     )
 
 
 def push(*commits: CommitEvent, proj: ProjectInfo | None = None) -> Push:
     """A push of C{commits} to C{proj} (ada/engine by default)."""
     return Push(project=proj or project(), commits=commits, ref="refs/heads/main")
+
+
+def ingest(
+    store: Store, pushed: Push, arrived: datetime | None = None
+) -> Coroutine[Any, Any, IngestResult]:
+    """
+    Ingest C{pushed} into C{store} as the webhook endpoints do: its
+    repository as it names it, arrived at C{arrived} (the store's now by
+    default).
+    """
+    return store.ingest(repository(pushed), pushed, arrived or store.now())
 
 
 def github_payload(
@@ -92,7 +112,7 @@ def github_payload(
         "commits": commits,
         "head_commit": commits[-1] if commits else None,
         "repository": {
-            "id": 1,
+            "id": repository_id(owner, name),
             "name": name,
             "full_name": f"{owner}/{name}",
             "html_url": f"https://github.com/{owner}/{name}",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from julytwisted.config._oauth import (
 )
 from julytwisted.config._parsers import (
     parse_count,
+    parse_duration,
     parse_game,
     parse_limit,
     parse_listen,
@@ -162,6 +164,13 @@ class Options(usage.Options):
             "03:00",
             "Recount the running games' boards every night at this time "
             "(HH:MM, UTC), on one node; off for never.",
+        ],
+        [
+            "late-grace",
+            None,
+            "48h",
+            "Let a commit score in a game it was made in when its push arrives "
+            "up to this long after the game ends (48h, 2d, 30m; at most 366d).",
         ],
         [
             "sweep-every",
@@ -399,6 +408,9 @@ class Options(usage.Options):
             admin_token=self._secret("admin-token", ADMIN_TOKEN_ENV),
             session_secret=self._secret("session-secret", SESSION_SECRET_ENV),
             games=self["game"],
+            late_grace=parse_duration(
+                "late-grace", self._text("late-grace"), timedelta(days=366)
+            ),
             workers=self._workers(),
             notify=self._notify,
             admin_players=self._admin_players,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from twisted.python import usage
 
@@ -35,6 +35,8 @@ _SIZE = re.compile(r"([0-9]+)\s*([kmg]i?b?|b)?", re.I)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}
 _LIMIT = re.compile(r"(?P<count>[0-9]{1,6})/(?P<period>[0-9]{0,5})(?P<unit>[smh])")
 _PERIODS = {"s": 1, "m": 60, "h": 3600}
+_DURATION = re.compile(r"([0-9]{1,6})([smhd])")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -273,9 +275,31 @@ def parse_minutes(option: str, raw: str) -> int | None:
     return int(text)
 
 
+def parse_duration(option: str, raw: str, most: timedelta) -> timedelta:
+    """
+    @param option: the option's name, for the message.
+    @param raw: a whole number and its unit: C{s}, C{m}, C{h} or C{d}
+        (C{48h}, C{2d}, C{30m}, C{0s}).
+    @return: the duration, at most C{most}.
+    @raise usage.UsageError: for anything else.
+    """
+    text = raw.strip().lower()
+    found = _DURATION.fullmatch(text)
+    value = (
+        timedelta(seconds=int(found[1]) * _DURATION_UNITS[found[2]]) if found else None
+    )
+    if value is None or value > most:
+        raise usage.UsageError(
+            f"--{option}: a duration such as 48h, 2d or 30m, at most "
+            f"{most.days} days, not {raw.strip()!r}"
+        )
+    return value
+
+
 __all__ = [
     "ENDPOINT_TYPES",
     "parse_count",
+    "parse_duration",
     "parse_game",
     "parse_limit",
     "parse_listen",

@@ -11,7 +11,7 @@ L{julytwisted.config._parsers} checks each value.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -188,6 +188,8 @@ class Config:
     @ivar admin_token: the bearer token of administrative calls, or L{None}
         to refuse them all.
     @ivar games: the games besides the built-in Julython and J(an)ulython.
+    @ivar late_grace: how long after a game's window a commit made in it
+        may still arrive and score.
     @ivar webhook_max_body: the largest webhook body accepted, in bytes.
     @ivar redis_timeout: seconds to wait for Redis before answering 503.
     @ivar workers: jobs this process runs at once; 0 runs none (web only).
@@ -235,6 +237,7 @@ class Config:
     open_repositories: bool = False
     admin_token: str | None = None
     games: tuple[Game, ...] = attrs.field(default=(), converter=tuple)
+    late_grace: timedelta = timedelta(hours=48)
     webhook_max_body: int = 25 * 1024 * 1024
     redis_timeout: float = 5.0
     workers: int = 4

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.game.test_hooks -*-
+# -*- test-case-name: tests.game.test_hooks, tests.game.test_hooks_limits -*-
 """
 Reading untrusted JSON: a field reader whose every complaint names the path of
 the value it is about (C{commits[3].author.email}), and the readers of the
@@ -18,7 +18,21 @@ from urllib.parse import urlsplit
 
 from julytwisted.errors import InvalidPayload
 
-HASH = re.compile(r"[0-9a-f]{7,64}")
+#: A full commit id: SHA-1 (40 hex digits) or SHA-256 (64).
+#: The longest text each kind of value keeps (see L{cut}, L{cut_message}).
+NAME_LENGTH = 100
+DESCRIPTION_LENGTH = 1000
+AUTHOR_LENGTH = 200
+EMAIL_LENGTH = 254
+URL_LENGTH = 2048
+MESSAGE_BYTES = 64 * 1024
+#: The largest watcher or fork count kept; more is taken as this.
+MAX_COUNT = 10**9
+
+HASH = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+#: A 40-digit id with 24 zeros before it looks like a SHA-256 one; no real
+#: SHA-256 id starts with 96 zero bits.
+_PADDED = "0" * 24
 NOT_SLUG = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -88,11 +102,40 @@ def flag_or(node: Field, key: str, default: bool) -> bool:
 
 
 def first_count(node: Field, *keys: str) -> int:
+    """The first of C{keys} present, a whole number up to L{MAX_COUNT}."""
     for key in keys:
         field = node.get(key)
         if field is not None:
-            return field.count()
+            return min(field.count(), MAX_COUNT)
     return 0
+
+
+def cut(text: str, length: int) -> str:
+    """C{text}, blanks around it dropped, in at most C{length} characters."""
+    return text.strip()[:length].strip()
+
+
+def cut_message(text: str) -> str:
+    """
+    A commit message in its first L{MESSAGE_BYTES} bytes of UTF-8, never
+    cutting a character in two.
+    """
+    data = text.encode("utf-8")
+    if len(data) <= MESSAGE_BYTES:
+        return text
+    return data[:MESSAGE_BYTES].decode("utf-8", "ignore")
+
+
+def repository_id(field: Field | None) -> str:
+    """A host's repository id as text: a whole number or a C{{uuid}}."""
+    if field is None:
+        return ""
+    value = field.value
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable():
+        return value.strip().lower()
+    field.fail("is not a repository id")
 
 
 def elements_or_none(node: Field, key: str) -> list[Field]:
@@ -101,9 +144,14 @@ def elements_or_none(node: Field, key: str) -> list[Field]:
 
 
 def commit_hash(field: Field) -> str:
+    """
+    A commit's full id, lower-cased: an abbreviation would let one commit
+    count once per length, so only 40 (SHA-1) or 64 (SHA-256) hex digits
+    are taken, and no 40-digit id padded with zeros to 64.
+    """
     value = field.text().strip().lower()
-    if not HASH.fullmatch(value):
-        field.fail("is not a commit hash of 7 to 64 hex digits")
+    if not HASH.fullmatch(value) or (len(value) == 64 and value.startswith(_PADDED)):
+        field.fail("is not a full commit hash of 40 or 64 hex digits")
     return value
 
 
@@ -120,8 +168,13 @@ def utc_time(field: Field) -> datetime:
 
 
 def web_url(field: Field) -> str:
-    """A URL that is safe to link to: http or https, with a host."""
+    """
+    A URL that is safe to link to: http or https, with a host, in at most
+    L{URL_LENGTH} characters.
+    """
     url = field.text().strip()
+    if len(url) > URL_LENGTH:
+        field.fail(f"is longer than {URL_LENGTH} characters")
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -131,11 +184,6 @@ def web_url(field: Field) -> str:
     return url
 
 
-def repository_page(field: Field) -> str:
-    """A repository's page, the project's identity: no trailing slash."""
-    return web_url(field).rstrip("/")
-
-
 def make_slug(prefix: str, parts: Sequence[str]) -> str:
     """C{prefix-part-part}, lower-cased, other runs than [a-z0-9._-] as C{-}."""
     cleaned = (NOT_SLUG.sub("-", part.lower()).strip("-") for part in parts)
@@ -143,9 +191,12 @@ def make_slug(prefix: str, parts: Sequence[str]) -> str:
 
 
 def clean_email(text: str) -> str:
-    """An author e-mail, lower-cased; empty when it cannot be an address."""
+    """
+    An author e-mail, lower-cased; empty when it cannot be an address (no
+    C{@}, or longer than L{EMAIL_LENGTH}), as no player can own it.
+    """
     email = text.strip().lower()
-    return email if "@" in email else ""
+    return email if "@" in email and len(email) <= EMAIL_LENGTH else ""
 
 
 def raw_author(field: Field | None, fallback: str) -> tuple[str, str]:
@@ -153,8 +204,9 @@ def raw_author(field: Field | None, fallback: str) -> tuple[str, str]:
     text = "" if field is None else field.text().strip()
     if text.endswith(">") and "<" in text:
         name, _, email = text[:-1].rpartition("<")
-        return name.strip() or fallback.strip(), clean_email(email)
-    return text or fallback.strip(), ""
+        shown = name.strip() or fallback
+        return cut(shown, AUTHOR_LENGTH), clean_email(email)
+    return cut(text or fallback, AUTHOR_LENGTH), ""
 
 
 def is_zero_sha(sha: str) -> bool:

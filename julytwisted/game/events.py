@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.game.test_hooks -*-
+# -*- test-case-name: tests.game.test_hooks, tests.game.test_hooks_limits -*-
 """
 What a push carries, parsed from any host's payload: the project and its
 commits with their files. Pure and immutable.
@@ -77,11 +77,15 @@ class ProjectInfo:
     @ivar slug: the project's preferred slug, such as C{"gh-rmyers-julython"};
         the store may suffix it when another repository holds it already.
     @ivar name: the repository's name.
-    @ivar url: the repository's page: the project's identity.
+    @ivar url: the repository's canonical URL (see
+        L{julytwisted.game.repositories.canonical_url}), its name.
     @ivar description: the repository's description, possibly empty.
     @ivar watchers: the watcher (or star) count the payload gives, else 0.
     @ivar forks: the fork count the payload gives, else 0.
     @ivar forked: whether the repository is a fork.
+    @ivar host_id: the host's id of the repository (GitHub C{repository.id},
+        GitLab C{project.id}, Bitbucket C{repository.uuid}), the project's
+        identity; empty when the payload carries none.
     """
 
     service: Host
@@ -92,6 +96,7 @@ class ProjectInfo:
     watchers: int = 0
     forks: int = 0
     forked: bool = False
+    host_id: str = ""
 
 
 @attrs.frozen
@@ -103,11 +108,36 @@ class Push:
     @ivar commits: the commits to consider, oldest first; empty for tag pushes,
         deletions and empty pushes.
     @ivar ref: the ref pushed to, such as C{"refs/heads/main"}, when known.
+    @ivar before: the full hash the ref pointed to before the push, or empty
+        when the payload does not say (or the ref is new: all zeros).
+    @ivar after: the full hash the ref points to after the push, or empty.
+    @ivar listed: how many commits the payload listed, before commits
+        pushed already (not distinct) and repeats were dropped.
+    @ivar announced: how many commits the push says it brought, at least:
+        more than C{listed} when the host cut its list short (GitLab lists
+        20, Bitbucket 5 per branch, GitHub 2048).
     """
 
     project: ProjectInfo
     commits: tuple[CommitEvent, ...]
     ref: str = ""
+    before: str = ""
+    after: str = ""
+    listed: int = attrs.field()
+    announced: int = attrs.field()
+
+    @listed.default
+    def _listed(self) -> int:
+        return len(self.commits)
+
+    @announced.default
+    def _announced(self) -> int:
+        return self.listed
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the push announces more commits than it lists."""
+        return self.announced > self.listed
 
 
 __all__ = ["CommitEvent", "FileChange", "Host", "ProjectInfo", "Push"]

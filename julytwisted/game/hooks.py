@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.game.test_hooks -*-
+# -*- test-case-name: tests.game.test_hooks, tests.game.test_hooks_limits -*-
 """
 Push webhooks of GitHub, Bitbucket and GitLab: their signatures checked, their
 bodies decoded and their payloads reduced to L{Push}es.
@@ -15,10 +15,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
-from collections.abc import Callable, Mapping, Sequence
-from functools import partial
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Mapping
+from urllib.parse import parse_qs
 
 from julytwisted.errors import (
     BadSignature,
@@ -26,29 +24,20 @@ from julytwisted.errors import (
     InvalidPayload,
     UnsupportedMediaType,
 )
+from julytwisted.game import _push
+from julytwisted.game._bitbucket import parse_bitbucket
 from julytwisted.game._payload import (
     Field,
-    clean_email,
-    commit_hash,
     elements_or_none,
     first_count,
     flag_or,
     is_zero_sha,
-    make_slug,
-    raw_author,
-    repository_page,
+    repository_id,
     text_or,
-    utc_time,
-    web_url,
 )
-from julytwisted.game.events import CommitEvent, FileChange, Host, ProjectInfo, Push
-from julytwisted.game.languages import language_for
+from julytwisted.game.events import CommitEvent, Host, ProjectInfo, Push
+from julytwisted.game.repositories import RepositoryRef
 
-#: The most commits one push may carry: GitHub's own limit per payload.
-_MAX_COMMITS = 2048
-_REPOSITORY_PATH = re.compile(r"[\w.~-]+(?:/[\w.~-]+)*")
-_CHANGES = ("added", "modified", "removed")
-_BITBUCKET = "https://bitbucket.org"
 _EXPECTED_TYPES = "expected application/json or a form with a payload field"
 
 
@@ -190,69 +179,16 @@ def decode_body(content_type: str | None, body: bytes) -> object:
 
 # Reading payloads
 
-
-def _collect(
-    commits: Sequence[Field],
-    where: str,
-    parse_one: Callable[[Field], CommitEvent | None],
-) -> tuple[CommitEvent, ...]:
-    """
-    Parse C{commits} in order, dropping those C{parse_one} skips and every
-    repeat of a hash.
-    """
-    if len(commits) > _MAX_COMMITS:
-        raise InvalidPayload(
-            f"{where} holds {len(commits)} commits; at most {_MAX_COMMITS} are accepted"
-        )
-    events: dict[str, CommitEvent] = {}
-    for field in commits:
-        event = parse_one(field)
-        if event is not None:
-            events.setdefault(event.hash, event)
-    return tuple(events.values())
-
-
-def _listed_files(commit: Field) -> tuple[FileChange, ...]:
-    """The C{added}, C{modified} and C{removed} path lists of a commit."""
-    files = []
-    for change in _CHANGES:
-        for item in elements_or_none(commit, change):
-            path = item.text()
-            files.append(FileChange(path, change, language_for(path)))
-    return tuple(files)
-
-
-def _listed_commit(commit: Field) -> CommitEvent:
-    """A commit in the shape GitHub and GitLab share."""
-    author = commit["author"]
-    return CommitEvent(
-        hash=commit_hash(commit["id"]),
-        author_name=text_or(author, "name").strip(),
-        author_email=clean_email(text_or(author, "email")),
-        message=commit["message"].text(),
-        timestamp=utc_time(commit["timestamp"]),
-        url=web_url(commit["url"]),
-        files=_listed_files(commit),
-    )
-
-
 # GitHub
 
 
 def _github_project(repo: Field) -> ProjectInfo:
     """The repository of a push in the current or the 2012 format."""
-    name = repo["name"].text()
-    full_name = text_or(repo, "full_name")
-    if not full_name:
-        owner = repo.get("owner")
-        login = (text_or(owner, "login") or text_or(owner, "name")) if owner else ""
-        full_name = f"{login}/{name}"
-    return ProjectInfo(
-        service=Host.GITHUB,
-        slug=make_slug("gh", full_name.split("/")),
-        name=name,
-        url=repository_page(repo.get("html_url") or repo["url"]),
-        description=text_or(repo, "description"),
+    return _push.project(
+        Host.GITHUB,
+        repository_id(repo.get("id")),
+        _push.page(repo.get("html_url") or repo["url"]),
+        repo,
         watchers=first_count(repo, "watchers_count", "stargazers_count", "watchers"),
         forks=first_count(repo, "forks_count", "forks"),
         forked=flag_or(repo, "fork", False),
@@ -262,7 +198,7 @@ def _github_project(repo: Field) -> ProjectInfo:
 def _github_commit(commit: Field) -> CommitEvent | None:
     if not flag_or(commit, "distinct", True):
         return None
-    return _listed_commit(commit)
+    return _push.listed_commit(commit)
 
 
 def parse_github(payload: object, event: str | None = None) -> Push:
@@ -288,136 +224,32 @@ def parse_github(payload: object, event: str | None = None) -> Push:
     deleted = flag_or(root, "deleted", False) or is_zero_sha(text_or(root, "after"))
     if deleted or ref.startswith("refs/tags/"):
         return Push(project, (), ref)
-    commits = _collect(elements_or_none(root, "commits"), "commits", _github_commit)
-    return Push(project, commits, ref)
+    listed = elements_or_none(root, "commits")
+    commits = _push.collect(listed, "commits", _github_commit)
+    return Push(
+        project,
+        commits,
+        ref,
+        before=_push.full_or_empty(root, "before"),
+        after=_push.full_or_empty(root, "after"),
+        listed=len(listed),
+        announced=_github_announced(root, len(listed)),
+    )
+
+
+def _github_announced(root: Field, listed: int) -> int:
+    """
+    How many commits a GitHub push brought: its C{size} when it gives one,
+    else those it lists, and one more (at least) when the list is at
+    GitHub's cap of 2048.
+    """
+    size = first_count(root, "size")
+    if size:
+        return max(size, listed)
+    return listed + 1 if listed >= _push.MAX_COMMITS else listed
 
 
 # Bitbucket
-
-
-def _bitbucket_files(commit: Field) -> tuple[FileChange, ...]:
-    files = []
-    for item in elements_or_none(commit, "files"):
-        path = item["file"].text()
-        kind = item["type"]
-        if kind.text() not in _CHANGES:
-            kind.fail("is not added, modified or removed")
-        files.append(FileChange(path, kind.text(), language_for(path)))
-    return tuple(files)
-
-
-def _bitbucket_post_commit(commit: Field, page: str) -> CommitEvent:
-    """A commit of the old POST service, whose repository page is C{page}."""
-    sha = commit_hash(commit.get("raw_node") or commit["node"])
-    name, email = raw_author(commit.get("raw_author"), text_or(commit, "author"))
-    return CommitEvent(
-        hash=sha,
-        author_name=name,
-        author_email=email,
-        message=commit["message"].text(),
-        timestamp=utc_time(commit.get("utctimestamp") or commit["timestamp"]),
-        url=f"{page}/commits/{sha}",
-        files=_bitbucket_files(commit),
-    )
-
-
-def _bitbucket_post(root: Field) -> Push:
-    """A payload of Bitbucket's old POST service."""
-    canon = root.get("canon_url")
-    repo = root["repository"]
-    absolute = repo["absolute_url"]
-    path = absolute.text().strip("/")
-    if not _REPOSITORY_PATH.fullmatch(path):
-        absolute.fail("is not a repository path such as /owner/name/")
-    page = f"{repository_page(canon) if canon else _BITBUCKET}/{path}"
-    project = ProjectInfo(
-        service=Host.BITBUCKET,
-        slug=make_slug("bb", path.split("/")),
-        name=repo["name"].text(),
-        url=page,
-        forked=flag_or(repo, "fork", False),
-    )
-    commits = elements_or_none(root, "commits")
-    branch = text_or(commits[-1], "branch") if commits else ""
-    events = _collect(commits, "commits", partial(_bitbucket_post_commit, page=page))
-    return Push(project, events, f"refs/heads/{branch}" if branch else "")
-
-
-def _bitbucket_cloud_commit(commit: Field, page: str) -> CommitEvent:
-    """A commit of a webhooks 2.0 change; C{page} is the repository's."""
-    sha = commit_hash(commit["hash"])
-    author = commit["author"]
-    user = author.get("user")
-    name, email = raw_author(
-        author.get("raw"), text_or(user, "display_name") if user else ""
-    )
-    links = commit.get("links")
-    html = links.get("html") if links else None
-    link = html.get("href") if html else None
-    return CommitEvent(
-        hash=sha,
-        author_name=name,
-        author_email=email,
-        message=commit["message"].text(),
-        timestamp=utc_time(commit["date"]),
-        url=web_url(link) if link else f"{page}/commits/{sha}",
-    )
-
-
-def _bitbucket_changes(push: Field) -> tuple[list[Field], str]:
-    """
-    The commits of every branch update in a push, oldest first (Bitbucket
-    lists each change's newest first), and the first ref updated.
-    """
-    commits: list[Field] = []
-    refs: list[str] = []
-    for change in push["changes"].elements():
-        new = change.get("new")
-        if new is None:
-            continue
-        tagged = text_or(new, "type") in ("tag", "annotated_tag")
-        refs.append(f"refs/{'tags' if tagged else 'heads'}/{new['name'].text()}")
-        if not tagged:
-            commits.extend(reversed(elements_or_none(change, "commits")))
-    return commits, refs[0] if refs else ""
-
-
-def _bitbucket_cloud(root: Field) -> Push:
-    """A C{repo:push} payload of Bitbucket webhooks 2.0."""
-    repo = root["repository"]
-    page = repository_page(repo["links"]["html"]["href"])
-    project = ProjectInfo(
-        service=Host.BITBUCKET,
-        slug=make_slug("bb", repo["full_name"].text().split("/")),
-        name=repo["name"].text(),
-        url=page,
-        description=text_or(repo, "description"),
-        forked=repo.get("parent") is not None,
-    )
-    commits, ref = _bitbucket_changes(root["push"])
-    events = _collect(
-        commits, "push.changes", partial(_bitbucket_cloud_commit, page=page)
-    )
-    return Push(project, events, ref)
-
-
-def parse_bitbucket(payload: object) -> Push:
-    """
-    Reduce a Bitbucket Cloud push: a webhooks 2.0 C{repo:push} payload, or
-    one of the old POST service, which Julython first received.
-
-    Branch deletions and tag pushes give no commits.  The 2.0 format carries
-    no file lists (so its commits have no files) and at most five commits per
-    branch.
-
-    @param payload: the decoded JSON body.
-    @return: the push.
-    @raise InvalidPayload: when the payload is not a Bitbucket push.
-    """
-    root = Field(payload, "")
-    if root.get("push") is None and (root.get("canon_url") or root.get("commits")):
-        return _bitbucket_post(root)
-    return _bitbucket_cloud(root)
 
 
 # GitLab
@@ -428,17 +260,10 @@ def _gitlab_project(root: Field) -> ProjectInfo:
     project = root.get("project")
     if project is None:
         project = root["repository"]
-        page = repository_page(project["homepage"])
+        ident, page = root.get("project_id"), project["homepage"]
     else:
-        page = repository_page(project["web_url"])
-    path = text_or(project, "path_with_namespace") or urlsplit(page).path
-    return ProjectInfo(
-        service=Host.GITLAB,
-        slug=make_slug("gl", path.split("/")),
-        name=project["name"].text(),
-        url=page,
-        description=text_or(project, "description"),
-    )
+        ident, page = project.get("id") or root.get("project_id"), project["web_url"]
+    return _push.project(Host.GITLAB, repository_id(ident), _push.page(page), project)
 
 
 def parse_gitlab(payload: object) -> Push:
@@ -459,8 +284,24 @@ def parse_gitlab(payload: object) -> Push:
     tagged = kind == "tag_push" or ref.startswith("refs/tags/")
     if tagged or is_zero_sha(text_or(root, "after")):
         return Push(project, (), ref)
-    commits = _collect(elements_or_none(root, "commits"), "commits", _listed_commit)
-    return Push(project, commits, ref)
+    listed = elements_or_none(root, "commits")
+    commits = _push.collect(listed, "commits", _push.listed_commit)
+    total = root.get("total_commits_count")
+    return Push(
+        project,
+        commits,
+        ref,
+        before=_push.full_or_empty(root, "before"),
+        after=_push.full_or_empty(root, "after"),
+        listed=len(listed),
+        announced=max(len(listed), 0 if total is None else total.count()),
+    )
+
+
+def repository(push: Push) -> RepositoryRef:
+    """@return: the repository a parsed push names, as the store keys it."""
+    project = push.project
+    return RepositoryRef(project.service, project.host_id, project.url)
 
 
 def parse(service: str, payload: object, event: str | None = None) -> Push:
@@ -491,5 +332,6 @@ __all__ = [
     "parse_bitbucket",
     "parse_github",
     "parse_gitlab",
+    "repository",
     "verify",
 ]

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.game.test_scoring -*-
+# -*- test-case-name: tests.game.test_scoring, tests.store.test_ingest_rules -*-
 """
 Game windows and points: which games a commit scores in, and how much.
 
@@ -57,6 +57,19 @@ FIRST_BUILTIN_YEAR = 1970
 
 LAST_BUILTIN_YEAR = 9999
 """The latest year whose built-in games L{find_game} resolves by slug."""
+
+LATE_GRACE = timedelta(hours=48)
+"""
+How long after a game's window a commit of that window may still arrive and
+score in it (C{--late-grace}): a push delivered late scores, history
+imported later does not fill an ended game.
+"""
+
+FUTURE_SKEW = timedelta(days=1)
+"""
+How far a commit's own time may be after its arrival (clocks differ): one
+dated later is stored and flagged as from the future, and scores nowhere.
+"""
 
 _PADDING = timedelta(hours=12)
 _BUILTIN_SLUG = re.compile(r"^(julython|j-an-ulython)-([0-9]{4})$")
@@ -134,6 +147,44 @@ def games_at(when: datetime, custom: Sequence[Game] = ()) -> tuple[Game, ...]:
     """
     held = {game for game in _games_near(when, custom) if game.holds(when)}
     return tuple(sorted(held, key=_by_start))
+
+
+def is_future(when: datetime, arrived: datetime) -> bool:
+    """
+    @param when: a commit's own time, aware.
+    @param arrived: when its push arrived, aware.
+    @return: whether the commit claims a time more than L{FUTURE_SKEW}
+        after its arrival.
+    """
+    return _aware(when) > _aware(arrived) + FUTURE_SKEW
+
+
+def scores_in(
+    game: Game, when: datetime, arrived: datetime, grace: timedelta = LATE_GRACE
+) -> bool:
+    """
+    Whether a commit made at C{when} whose push arrived at C{arrived} scores
+    in C{game}: the window holds its own time, the window extended by
+    C{grace} holds its arrival, and it is not from the future.
+    """
+    if is_future(when, arrived) or not game.holds(when):
+        return False
+    return game.start <= arrived < game.end + grace
+
+
+def games_scored(
+    when: datetime,
+    arrived: datetime,
+    custom: Sequence[Game] = (),
+    grace: timedelta = LATE_GRACE,
+) -> tuple[Game, ...]:
+    """
+    Every game a commit scores in (see L{scores_in}), ordered as
+    L{games_at} orders them; a commit never makes a game.
+    """
+    return tuple(
+        game for game in games_at(when, custom) if scores_in(game, when, arrived, grace)
+    )
 
 
 def current_game(now: datetime, custom: Sequence[Game] = ()) -> Game:
@@ -217,6 +268,8 @@ class ScoredCommit:
     @ivar location: the player's location slug, or L{None}.
     @ivar team: the player's (approved) team slug, or L{None}.
     @ivar languages: the languages of the files it touched.
+    @ivar arrived: when its push arrived, aware; L{None} for a commit stored
+        before arrivals were, which scores by its own time alone.
     """
 
     hash: str
@@ -226,6 +279,7 @@ class ScoredCommit:
     location: str | None = None
     team: str | None = None
     languages: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    arrived: datetime | None = None
 
 
 @attrs.define
@@ -262,12 +316,16 @@ class _Tally:
                 self.add(Board.LANGUAGES, language, COMMIT_POINTS)
 
 
-def tally(commits: Iterable[ScoredCommit], game: Game) -> dict[str, dict[str, int]]:
+def tally(
+    commits: Iterable[ScoredCommit], game: Game, grace: timedelta = LATE_GRACE
+) -> dict[str, dict[str, int]]:
     """
     Score commits from scratch: the reference the store's boards must match.
 
     Each hash counts once, as its first occurrence says.  A commit scores only
-    when the game holds its timestamp.  It earns L{COMMIT_POINTS} for its
+    when the game holds its timestamp and, when its arrival is known, when
+    it arrived within the game's window plus C{grace} and is not from the
+    future (L{scores_in}).  It earns L{COMMIT_POINTS} for its
     project and, when it has a player, for the player and the player's
     location and team; each of those earns L{FIRST_COMMIT_BONUS} more the
     first time it scores on that project in the game.  Each distinct language
@@ -285,7 +343,11 @@ def tally(commits: Iterable[ScoredCommit], game: Game) -> dict[str, dict[str, in
         if commit.hash in seen:
             continue
         seen.add(commit.hash)
-        if game.holds(commit.timestamp):
+        if commit.arrived is None:
+            scores = game.holds(commit.timestamp)
+        else:
+            scores = scores_in(game, commit.timestamp, commit.arrived, grace)
+        if scores:
             result.commit(commit)
     return result.boards
 
@@ -295,14 +357,19 @@ __all__ = [
     "COMMIT_POINTS",
     "FIRST_BUILTIN_YEAR",
     "FIRST_COMMIT_BONUS",
+    "FUTURE_SKEW",
     "GROUPS",
     "LAST_BUILTIN_YEAR",
+    "LATE_GRACE",
     "Board",
     "ScoredCommit",
     "builtin_games",
     "current_game",
     "find_game",
     "games_at",
+    "games_scored",
     "is_builtin_slug",
+    "is_future",
+    "scores_in",
     "tally",
 ]

@@ -27,7 +27,7 @@ from julytwisted.game.games import Game
 from julytwisted.game.scoring import games_at
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import EmailMigration, Job
-from julytwisted.store import Store
+from julytwisted.store import CommitMigration, Store
 from julytwisted.supervise import Backoff, Supervised
 
 log = Logger()
@@ -114,8 +114,10 @@ class StartupMigration(Service):
     the node starts: the e-mails claimed before e-mails were verified become
     pending (L{Store.migrate_emails}, idempotent and safe on several nodes at
     once), and each game whose points they scored is recounted, taking them
-    back, in a job queued once whatever the number of nodes.  Tried again,
-    backing off, until Redis answers.
+    back, in a job queued once whatever the number of nodes; then projects
+    are keyed by their repository's canonical URL and old commits get their
+    summaries, their messages cut to the limit (L{Store.migrate_commits}).
+    Tried again, backing off, until Redis answers.
     """
 
     name = "startup-migration"
@@ -124,7 +126,7 @@ class StartupMigration(Service):
         self._store = store
         self._queue = queue
         self._loop = Supervised(
-            "migrating e-mails claimed before they were verified",
+            "migrating e-mails claimed before they were verified, and projects",
             self.migrate,
             clock,
             interval=None,
@@ -158,6 +160,16 @@ class StartupMigration(Service):
                 players=migrated.players,
                 pending=migrated.pending,
                 commits=migrated.commits,
+            )
+        rekeyed = await self._store.migrate_commits()
+        if rekeyed != CommitMigration():
+            log.info(
+                "Keyed {projects} projects by their canonical URL ({merged} were "
+                "variants of another's, which keeps the key); gave {commits} "
+                "commits their summary",
+                projects=rekeyed.projects,
+                merged=rekeyed.merged,
+                commits=rekeyed.commits,
             )
         return migrated
 

@@ -225,9 +225,8 @@ def commit_list(commits: Sequence[Commit], empty: str) -> Tag:
             if c.username
             else tags.span(c.author or "someone")
         )
-        message = c.message.strip().splitlines()
         item = tags.li(
-            tags.p(class_="message")(message[0] if message else "(no message)"),
+            tags.p(class_="message")(c.summary or "(no message)"),
             tags.p(class_="meta")(
                 who,
                 " in ",

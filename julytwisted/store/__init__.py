@@ -6,8 +6,9 @@ boards, uploads and the feed.
 L{Store} is the one object the rest of the product holds: a thin facade
 over one object per concern, each in a module of its own (L{games},
 L{ingest}, L{players}, L{emails}, L{credentials}, L{sessions}, L{groups},
-L{boards}, L{commits}, L{feed}, L{uploads}, L{repositories}).  Every Redis
-key Python spells is in L{_keys}; the Lua scripts of C{lua/} spell the rest.
+L{boards}, L{commits}, L{feed}, L{uploads}, L{repositories}, L{rekey}).
+Every Redis key Python spells is in L{_keys}; the Lua scripts of C{lua/}
+spell the rest.
 Writes that touch several keys are one Lua script each, so they are atomic
 and a redelivered push counts once.
 """
@@ -15,12 +16,14 @@ and a redelivered push counts once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from twisted.internet.interfaces import IReactorTime
 
 from julytwisted.game.events import Push
 from julytwisted.game.games import Game
+from julytwisted.game.repositories import RepositoryRef
+from julytwisted.game.scoring import LATE_GRACE
 from julytwisted.models import (
     Commit,
     EmailMigration,
@@ -55,6 +58,7 @@ from julytwisted.store.groups import Groups
 from julytwisted.store.host_accounts import HostAccounts, LinkedHost
 from julytwisted.store.ingest import FEED_LENGTH, Ingest, IngestResult
 from julytwisted.store.players import Players
+from julytwisted.store.rekey import CommitMigration, Migration
 from julytwisted.store.repositories import (
     MOST_REPOSITORIES,
     PENDING_DAYS,
@@ -86,6 +90,7 @@ class Store:
         clock: IReactorTime,
         games: Sequence[Game] = (),
         ingest_timeout: float = 30.0,
+        late_grace: timedelta = LATE_GRACE,
     ) -> None:
         """
         @param redis: the client every command goes through.
@@ -93,9 +98,11 @@ class Store:
         @param games: the configured games besides the built-in ones.
         @param ingest_timeout: seconds a push's (or a recount's) script may
             take (2048 commits).
+        @param late_grace: how long after a game's window its commits may
+            still arrive and score (C{--late-grace}).
         """
         self.redis = redis
-        self._games = Games(redis, clock, games)
+        self._games = Games(redis, clock, games, late_grace)
         self._ingest = Ingest(redis, self._games, ingest_timeout)
         self._uploads = Uploads(redis, self._games)
         self._boards = Boards(redis, self._games, self._uploads, ingest_timeout)
@@ -106,6 +113,7 @@ class Store:
         self._groups = Groups(redis)
         self._commits = Commits(redis, self._games)
         self._feed = Feed(redis)
+        self._migration = Migration(redis, self._games)
         #: Players' accounts at the code hosts, their tokens, and sign-ins
         #: in progress (L{HostAccounts}).
         self.host_accounts = HostAccounts(redis)
@@ -118,6 +126,11 @@ class Store:
     def now(self) -> datetime:
         """@return: the clock's time, aware, in UTC (L{Games.now})."""
         return self._games.now()
+
+    @property
+    def late_grace(self) -> timedelta:
+        """How long after a game its commits may arrive and score."""
+        return self._games.late_grace
 
     def game(self, slug: str | None = None) -> Game:
         """@return: a game by slug, or the current one (L{Games.game})."""
@@ -133,9 +146,15 @@ class Store:
 
     # Ingest
 
-    async def ingest(self, push: Push) -> IngestResult:
+    async def ingest(
+        self, repository: RepositoryRef, push: Push, arrived: datetime
+    ) -> IngestResult:
         """Store and score a push's new commits (L{Ingest.ingest})."""
-        return await self._ingest.ingest(push)
+        return await self._ingest.ingest(repository, push, arrived)
+
+    async def migrate_commits(self) -> CommitMigration:
+        """Key old projects and commits anew (L{Migration.migrate})."""
+        return await self._migration.migrate()
 
     # Players and e-mails
 
@@ -385,6 +404,7 @@ __all__ = [
     "PROJECT_SIZES",
     "RESET_SECONDS",
     "USERNAME_PATTERN",
+    "CommitMigration",
     "FeedEntry",
     "HostAccounts",
     "IngestResult",

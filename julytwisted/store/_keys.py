@@ -11,8 +11,6 @@ from julytwisted.models import Board
 #: The pub/sub channel every push's feed entries are published on.
 LIVE_PUBSUB = "j:live"
 
-#: Every game that has commits, scored by its start.
-GAMES = "j:games"
 #: Every commit's hash, scored by its arrival.
 COMMITS = "j:commits"
 #: Teams waiting for an admin's approval; the team scripts keep it.
@@ -131,6 +129,10 @@ def orphans(address: str) -> str:
 def project(slug: str) -> str:
     """A project's hash: name, url, service, watchers, active..."""
     return f"j:project:{slug}"
+
+
+#: A C{SCAN MATCH} pattern: every project's URL key (L{project_url}).
+PROJECT_URLS_PATTERN = "j:project-url:*"
 
 
 def project_commits(slug: str) -> str:

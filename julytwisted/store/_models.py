@@ -70,8 +70,12 @@ def iso(when: datetime) -> str:
 
 
 def summary(message: str) -> str:
+    """
+    @return: the first line of a commit message, in at most
+        L{SUMMARY_LENGTH} characters: what lists and the feed show.
+    """
     first = message.strip().splitlines()[0] if message.strip() else ""
-    return first[:SUMMARY_LENGTH]
+    return first[:SUMMARY_LENGTH].rstrip()
 
 
 class BoardRow(TypedDict):
@@ -107,7 +111,13 @@ def json_list(value: str) -> list[Any]:
     return decoded if isinstance(decoded, list) else []
 
 
-def commit_request(commit: CommitEvent, games: list[str]) -> dict[str, Any]:
+def commit_request(
+    commit: CommitEvent, games: list[str], future: bool = False
+) -> dict[str, Any]:
+    """
+    @param games: the slugs of the games the commit scores in.
+    @param future: whether it claims a time after its arrival (flagged).
+    """
     return {
         "hash": commit.hash,
         "url": commit.url,
@@ -124,6 +134,7 @@ def commit_request(commit: CommitEvent, games: list[str]) -> dict[str, Any]:
         ),
         "languages": list(commit.languages),
         "games": games,
+        "future": future,
     }
 
 
@@ -201,6 +212,24 @@ def player_record(row: BoardRow) -> Player:
     )
 
 
+#: The largest watcher or fork count a project shows.
+MAX_COUNT = 10**9
+
+
+def _count(stored: str | None) -> int:
+    """
+    A stored count as a whole number from 0 to L{MAX_COUNT}; counts stored
+    before they were bounded may read C{"1e+30"}.
+    """
+    try:
+        value = float(stored or 0)
+    except ValueError:
+        return 0
+    if value != value:
+        return 0
+    return int(min(max(value, 0.0), MAX_COUNT))
+
+
 def project_record(row: BoardRow, rank: int | None = None) -> Project:
     """
     @param rank: the rank to show instead of the board's (within a size).
@@ -212,8 +241,8 @@ def project_record(row: BoardRow, rank: int | None = None) -> Project:
         url=f.get("url", ""),
         service=f.get("service", ""),
         description=f.get("description", ""),
-        watchers=int(f.get("watchers") or 0),
-        forks=int(f.get("forks") or 0),
+        watchers=_count(f.get("watchers")),
+        forks=_count(f.get("forks")),
         active=f.get("active", "1") == "1",
         points=row["points"],
         rank=rank or row["rank"] or None,
@@ -247,11 +276,39 @@ def _commit_file(item: Any) -> CommitFile:
     return CommitFile(item["path"], item["change"], item.get("language"))
 
 
-def commit_record(f: dict[str, str]) -> Commit:
+#: The fields of a stored commit that lists read: all but its message.
+LISTED_COMMIT_FIELDS = (
+    "hash",
+    "url",
+    "summary",
+    "timestamp",
+    "author",
+    "username",
+    "project",
+    "files",
+    "languages",
+    "games",
+    "arrived",
+    "future",
+)
+
+
+def commit_record(f: dict[str, str], detail: bool = False) -> Commit:
+    """
+    @param f: a stored commit's fields; its message only for C{detail}.
+    @param detail: give the whole message, not only the summary.
+    """
+    # Commits stored before summaries were have their message alone.
+    shown = f.get("summary")
+    if shown is None:
+        shown = summary(f.get("message", ""))
     return Commit(
         hash=f["hash"],
         url=f.get("url", ""),
-        message=f.get("message", ""),
+        summary=shown,
+        message=f.get("message", "") if detail else UNSET,
+        arrived=f.get("arrived") or None,
+        future=f.get("future") == "1",
         timestamp=f.get("timestamp", ""),
         author=f.get("author", ""),
         username=f.get("username") or None,
@@ -281,6 +338,7 @@ SINGULAR: dict[str, str] = {
 
 __all__ = [
     "EMAIL",
+    "LISTED_COMMIT_FIELDS",
     "RECORDS",
     "SINGULAR",
     "SUMMARY_LENGTH",

@@ -179,12 +179,21 @@ class Boards:
     async def recount(self, game: str) -> Recount:
         """
         Rebuild every board of a game from its commits and repair any drift.
-        Runs as one script: Redis answers nothing else meanwhile, about a
-        second per hundred thousand commits.
+        A commit flagged as from the future, or whose push arrived outside
+        the game's window plus the late grace, leaves the game rather than
+        score in it (L{julytwisted.game.scoring.scores_in}).  Runs as one
+        script: Redis answers nothing else meanwhile, about a second per
+        hundred thousand commits.
 
         @return: how many commits the game holds, and what was repaired.
         """
-        request = {"game": self._games.game(game).slug, **POINTS}
+        found = self._games.game(game)
+        request = {
+            "game": found.slug,
+            "start_ts": found.start.timestamp(),
+            "until_ts": (found.end + self._games.late_grace).timestamp(),
+            **POINTS,
+        }
         result = json.loads(
             await self._redis.run(
                 _RECOUNT, args=(json.dumps(request),), timeout=self._timeout

@@ -1,7 +1,8 @@
-# -*- test-case-name: tests.store.test_store -*-
+# -*- test-case-name: tests.store.test_store, tests.web.test_push_attacks -*-
 """
-Stored commits read back: one by its hash, and pages of all of them, a
-game's, a player's or a project's, newest arrival first.
+Stored commits read back: one by its hash, whole, and pages of all of
+them, a game's, a player's or a project's, newest arrival first, each with
+its summary and not its message (a message may be 64 KiB).
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from julytwisted.errors import NotFound
 from julytwisted.models import Commit, Page
 from julytwisted.redis_service import RedisClient, all_of
 from julytwisted.store import _keys
-from julytwisted.store._models import commit_record, cursor_int, hash_reply
+from julytwisted.store._models import (
+    LISTED_COMMIT_FIELDS,
+    commit_record,
+    cursor_int,
+    hash_reply,
+)
 from julytwisted.store.games import Games
 
 
@@ -25,13 +31,13 @@ class Commits:
 
     async def commit(self, hash: str) -> Commit:
         """
-        @return: the commit.
+        @return: the commit, with its whole message.
         @raise NotFound: when no such commit is stored.
         """
         fields = await self._redis.execute("HGETALL", _keys.commit(hash.lower()))
         if not fields:
             raise NotFound(f"no commit {hash!r}")
-        return commit_record(hash_reply(fields))
+        return commit_record(hash_reply(fields), detail=True)
 
     async def commits(
         self,
@@ -62,9 +68,18 @@ class Commits:
         hashes = hashes_scores[0::2][:limit]
         scores = hashes_scores[1::2]
         found = await all_of(
-            [self._redis.execute("HGETALL", _keys.commit(h)) for h in hashes]
+            [
+                self._redis.execute("HMGET", _keys.commit(h), *LISTED_COMMIT_FIELDS)
+                for h in hashes
+            ]
         )
-        models = [commit_record(hash_reply(f)) for f in found if f]
+        models = [
+            commit_record(
+                {k: v for k, v in zip(LISTED_COMMIT_FIELDS, f, strict=True) if v}
+            )
+            for f in found
+            if f[0]
+        ]
         more = len(hashes_scores) // 2 > limit
         return Page(tuple(models), str(int(float(scores[limit - 1]))) if more else None)
 

@@ -1,20 +1,28 @@
-# -*- test-case-name: tests.store.test_store -*-
+# -*- test-case-name: tests.store.test_store, tests.store.test_ingest_rules -*-
 """
 The hot path's one write: a push's new commits stored and scored by one Lua
 script (C{lua/ingest.lua}), so that a redelivery or two nodes racing count a
 commit once.
+
+The project is found by its repository: the host's id of it first, its
+canonical URL when the push carries no id.  Which games each commit scores
+in is decided here, by the rules of L{julytwisted.game.scoring}, from its
+own time and its push's arrival: the script only applies it.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import attrs
 
 from julytwisted.game import scoring
 from julytwisted.game.events import Push
+from julytwisted.game.repositories import RepositoryRef
 from julytwisted.redis_service import RedisClient
+from julytwisted.store import _keys
 from julytwisted.store._models import commit_request, iso
 from julytwisted.store._scripts import script
 from julytwisted.store.games import Games
@@ -33,11 +41,13 @@ class IngestResult:
     @ivar project: the project's slug.
     @ivar new: the hashes of the commits that were new, in push order.
     @ivar active: L{False} when the project is deactivated and nothing was stored.
+    @ivar created: whether the push made the project.
     """
 
     project: str
     new: tuple[str, ...]
     active: bool = True
+    created: bool = False
 
 
 class Ingest:
@@ -53,52 +63,71 @@ class Ingest:
         self._games = games
         self._timeout = timeout
 
-    async def ingest(self, push: Push) -> IngestResult:
+    async def ingest(
+        self, repository: RepositoryRef, push: Push, arrived: datetime
+    ) -> IngestResult:
         """
         Store a push's new commits and score them, atomically.
 
+        @param repository: the repository the push names: its project is the
+            one of that host's id, else the one of its canonical URL, else a
+            new one.
         @param push: the parsed webhook delivery.
+        @param arrived: when the push arrived, aware: a commit scores in a
+            game only when the game's window holds its own time and the
+            window plus the late grace holds this (L{scoring.scores_in}).
         @return: the project's slug and the hashes that were new.
         @raise RedisUnavailable: when Redis does not answer; then nothing
             may be assumed stored, and a redelivery is safe.
         """
-        request = self._request(push)
+        request = self._request(repository, push, arrived)
         reply = await self._redis.run(
             _INGEST, args=(json.dumps(request),), timeout=self._timeout
         )
         result = json.loads(reply)
         new = result["new"] if isinstance(result["new"], list) else []
-        return IngestResult(result["project"], tuple(new), result["status"] == "ok")
+        return IngestResult(
+            result["project"],
+            tuple(new),
+            result["status"] == "ok",
+            bool(result.get("created")),
+        )
 
-    def _request(self, push: Push) -> dict[str, Any]:
-        games: dict[str, dict[str, Any]] = {}
+    def _request(
+        self, repository: RepositoryRef, push: Push, arrived: datetime
+    ) -> dict[str, Any]:
         commits = []
         for commit in push.commits:
-            held = scoring.games_at(commit.timestamp, self._games.configured)
-            for g in held:
-                games[g.slug] = {
-                    "slug": g.slug,
-                    "name": g.name,
-                    "start": iso(g.start),
-                    "end": iso(g.end),
-                    "start_ts": int(g.start.timestamp()),
-                }
-            commits.append(commit_request(commit, [g.slug for g in held]))
+            held = scoring.games_scored(
+                commit.timestamp,
+                arrived,
+                self._games.configured,
+                self._games.late_grace,
+            )
+            future = scoring.is_future(commit.timestamp, arrived)
+            commits.append(commit_request(commit, [g.slug for g in held], future))
         p = push.project
         return {
             "project": {
-                "slug": p.slug,
+                "slug": repository.slug,
+                "host_id": repository.id,
+                "url": repository.url,
+                "id_key": (
+                    _keys.repo_project(repository.host, repository.id)
+                    if repository.id
+                    else ""
+                ),
+                "url_key": _keys.project_url(repository.url),
+                "service": repository.host,
                 "name": p.name,
-                "url": p.url,
-                "service": p.service,
                 "description": p.description,
                 "watchers": p.watchers,
                 "forks": p.forks,
                 "forked": "1" if p.forked else "0",
             },
             "commits": commits,
-            "games": list(games.values()),
-            "now": iso(self._games.now()),
+            "arrived": iso(arrived),
+            "arrived_ts": arrived.timestamp(),
             "commit_points": scoring.COMMIT_POINTS,
             "first_bonus": scoring.FIRST_COMMIT_BONUS,
             "feed_maxlen": FEED_LENGTH,

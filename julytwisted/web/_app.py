@@ -313,7 +313,7 @@ class WebApp:
         push = hooks.parse(service, payload, _push_event(service, event))
         if not push.commits:
             return self._json(request, {"commits": []})
-        result = await self.store.ingest(push)
+        result = await self.store.ingest(hooks.repository(push), push, self.store.now())
         if self._on_push is not None:
             self._on_push(service, len(result.new))
         if not result.active:

@@ -46,7 +46,7 @@ from julytwisted.web._oas import (
 from julytwisted.web._operations import BOARDS, SERVICES, paths
 from julytwisted.web._schemas import Schema, page_schema, record_schema, ref
 
-_HASH = "^[0-9a-f]{7,64}$"
+_HASH = "^([0-9a-f]{40}|[0-9a-f]{64})$"
 #: The largest cursor of a listing: the store reads 15 digits at most
 #: (L{julytwisted.store.cursor_int}).
 MAX_CURSOR: Final = 10**15 - 1

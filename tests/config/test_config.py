@@ -5,7 +5,7 @@ Tests for L{julytwisted.config}: the options of C{twistd julython}.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -552,3 +552,24 @@ def test_open_repositories() -> None:
     assert parse([]).open_repositories is False
     config = parse(["--open-repositories"], {"JULYTHON_WEBHOOK_SECRET": "s"})
     assert (config.open_repositories, config.webhook_secret) == (True, "s")
+
+
+def test_late_grace_default_and_units() -> None:
+    """--late-grace: 48 hours unless given, in seconds, minutes, hours or days."""
+    assert parse([]).late_grace == timedelta(hours=48)
+    for given, expected in [
+        ("2d", timedelta(days=2)),
+        ("30m", timedelta(minutes=30)),
+        ("12H", timedelta(hours=12)),
+        ("0s", timedelta(0)),
+        ("366d", timedelta(days=366)),
+    ]:
+        assert parse(["--late-grace", given]).late_grace == expected
+
+
+@pytest.mark.parametrize(
+    "given", ["", "48", "h", "-1h", "1.5h", "2w", "367d", "9999999d"]
+)
+def test_late_grace_refused(given: str) -> None:
+    """A late grace without its unit, negative or over a year is refused."""
+    assert refused(["--late-grace", given]).startswith("--late-grace: a duration")

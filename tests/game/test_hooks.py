@@ -285,11 +285,12 @@ def test_github_project() -> None:
         service="github",
         slug="gh-codertocat-hello-world",
         name="Hello-World",
-        url="https://github.com/Codertocat/Hello-World",
+        url="https://github.com/codertocat/Hello-World",
         description="My first repository on GitHub.",
         watchers=7,
         forks=2,
         forked=False,
+        host_id="186853002",
     )
     assert push.ref == "refs/heads/main"
 
@@ -358,6 +359,7 @@ def test_github_2012_format() -> None:
         watchers=34,
         forks=19,
         forked=False,
+        host_id="4839285",
     )
     assert [(c.author_email, c.timestamp) for c in push.commits] == [
         ("rmyers@example.com", datetime(2012, 7, 1, 18, 46, 30, tzinfo=UTC)),
@@ -450,19 +452,54 @@ def test_github_timestamp_out_of_range() -> None:
 
 
 def test_github_bad_hash_named() -> None:
-    """A commit id that is not 7 to 64 hex digits is refused."""
+    """A commit id that is not hex digits is refused, naming the field."""
     payload = load("github_push")
     payload["commits"][0]["id"] = "xyz"
-    with pytest.raises(InvalidPayload, match=r"^commits\[0\]\.id is not a commit"):
+    with pytest.raises(InvalidPayload) as caught:
         parse_github(payload)
+    assert caught.value.message == (
+        "commits[0].id is not a full commit hash of 40 or 64 hex digits"
+    )
 
 
-def test_github_sha256_and_short_hashes() -> None:
-    """Hashes of 7 and of 64 hex digits are both accepted."""
+def test_github_sha1_and_sha256_hashes() -> None:
+    """Full hashes of 40 and of 64 hex digits are taken, lower-cased."""
     payload = load("github_push")
-    payload["commits"][0]["id"] = "ABCDEF0"
+    payload["commits"][0]["id"] = "ABCDEF01" * 5
     payload["commits"][1]["id"] = "f" * 64
-    assert [c.hash for c in parse_github(payload).commits] == ["abcdef0", "f" * 64]
+    hashes = [c.hash for c in parse_github(payload).commits]
+    assert hashes == ["abcdef01" * 5, "f" * 64]
+
+
+FULL = "7a9f3c2d5e0b1a4c6d8e2f9b0c3a5d7e1f4b6c8a"
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        *(FULL[:length] for length in (7, 12, 39)),
+        FULL + "b",
+        FULL + "b" * 23,
+        "0" * 24 + FULL,
+        "0" * 24 + FULL.upper(),
+        FULL[:-1] + "g",
+        "",
+        "f" * 65,
+    ],
+)
+def test_abbreviated_or_padded_hash_refused(given: str) -> None:
+    """
+    An abbreviation (7 to 39 digits), a length between the two full ones,
+    a 40-digit hash padded with zeros to 64, or a non-hex digit is refused:
+    each would count one commit again under another name.
+    """
+    payload = load("github_push")
+    payload["commits"][1]["id"] = given
+    with pytest.raises(InvalidPayload) as caught:
+        parse_github(payload)
+    assert caught.value.message == (
+        "commits[1].id is not a full commit hash of 40 or 64 hex digits"
+    )
 
 
 def test_github_missing_email_empty() -> None:
@@ -498,19 +535,39 @@ def test_github_missing_field_named() -> None:
 
 
 def test_github_slug_cleaned() -> None:
-    """The slug keeps only [a-z0-9._-], other runs turned into a dash."""
+    """
+    The slug comes from the repository's address, keeping only [a-z0-9._-]
+    and turning other runs into a dash.
+    """
     payload = load("github_push")
-    payload["repository"]["full_name"] = "Some Owner!/My Repo\u2122 v2"
-    assert parse_github(payload).project.slug == "gh-some-owner-my-repo-v2"
+    payload["repository"]["html_url"] = "https://github.com/Some~Owner/My.Repo~~v2"
+    assert parse_github(payload).project.slug == "gh-some-owner-my.repo-v2"
 
 
-def test_github_url_trailing_slash() -> None:
-    """The project URL, its identity, has no trailing slash."""
+@pytest.mark.parametrize(
+    "address",
+    [
+        "https://github.com/Codertocat/Hello-World/",
+        "http://www.GitHub.com:443/CODERTOCAT/Hello-World.git?tab=x#readme",
+    ],
+)
+def test_github_url_canonical(address: str) -> None:
+    """The project's URL, its name, is the canonical one of any spelling."""
     payload = load("github_push")
-    payload["repository"]["html_url"] = "https://github.com/Codertocat/Hello-World/"
-    assert parse_github(payload).project.url == (
-        "https://github.com/Codertocat/Hello-World"
+    payload["repository"]["html_url"] = address
+    project = parse_github(payload).project
+    assert (project.url, project.slug) == (
+        "https://github.com/codertocat/Hello-World",
+        "gh-codertocat-hello-world",
     )
+
+
+def test_github_address_not_a_repository() -> None:
+    """An address without an owner and a name is refused, naming the field."""
+    payload = load("github_push")
+    payload["repository"]["html_url"] = "https://github.com/"
+    with pytest.raises(InvalidPayload, match=r"^repository\.html_url is not a repo"):
+        parse_github(payload)
 
 
 def test_github_2048_commits() -> None:
@@ -598,6 +655,7 @@ def test_bitbucket_cloud_project() -> None:
         slug="bb-team_name-repo_name",
         name="repo_name",
         url="https://bitbucket.org/team_name/repo_name",
+        host_id="{0d8e6b2f-7f42-4d1e-9c63-3b1a2e9f8c11}",
     )
 
 
@@ -678,8 +736,9 @@ def test_gitlab_project() -> None:
         service="gitlab",
         slug="gl-mike-diaspora",
         name="Diaspora",
-        url="http://example.com/mike/diaspora",
+        url="https://example.com/mike/diaspora",
         description="A privacy-aware, distributed, open source social network.",
+        host_id="15",
     )
 
 
@@ -705,7 +764,7 @@ def test_gitlab_commit() -> None:
 def test_gitlab_subgroup_slug() -> None:
     """Every namespace part of a subgroup project goes into the slug."""
     payload = load("gitlab_push")
-    payload["project"]["path_with_namespace"] = "Org/Sub-Group/Diaspora"
+    payload["project"]["web_url"] = "http://example.com/Org/Sub-Group/Diaspora"
     assert parse_gitlab(payload).project.slug == "gl-org-sub-group-diaspora"
 
 
@@ -714,7 +773,7 @@ def test_gitlab_legacy_repository() -> None:
     push = parse_gitlab(load("gitlab_push_legacy"))
     assert (push.project.slug, push.project.url) == (
         "gl-diaspora",
-        "http://localhost/diaspora",
+        "https://localhost/diaspora",
     )
     assert [c.files for c in push.commits] == [(), ()]
 

@@ -17,11 +17,16 @@ from julytwisted.game.scoring import (
     BOARDS,
     COMMIT_POINTS,
     FIRST_COMMIT_BONUS,
+    FUTURE_SKEW,
+    LATE_GRACE,
     ScoredCommit,
     builtin_games,
     current_game,
     find_game,
     games_at,
+    games_scored,
+    is_future,
+    scores_in,
     tally,
 )
 
@@ -328,3 +333,65 @@ def test_tally_order_independent(
     redelivered = unique + [unique[i] for i in repeats if i < len(unique)]
     seed.shuffle(redelivered)
     assert tally(redelivered, JULY_2026) == tally(unique, JULY_2026)
+
+
+# Arrival: the late grace and commits from the future
+
+_END = datetime(2026, 8, 1, 12, tzinfo=UTC)
+_MADE = datetime(2026, 7, 20, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("arrived", "scores"),
+    [
+        (_MADE, True),
+        (_END, True),
+        (_END + LATE_GRACE - timedelta(seconds=1), True),
+        (_END + LATE_GRACE, False),
+        (datetime(2027, 7, 20, tzinfo=UTC), False),
+        (JULY_2026.start - timedelta(seconds=1), False),
+    ],
+)
+def test_scores_in_window_plus_grace(arrived: datetime, scores: bool) -> None:
+    """
+    A commit made in the game scores when its push arrives within the window
+    plus the late grace (48 hours by default), never after.
+    """
+    assert scores_in(JULY_2026, _MADE, arrived) is scores
+    assert (JULY_2026 in games_scored(_MADE, arrived)) is scores
+
+
+def test_grace_is_configurable() -> None:
+    """A grace of zero ends scoring with the window; a week extends it."""
+    late = _END + timedelta(hours=1)
+    assert not scores_in(JULY_2026, _MADE, late, timedelta(0))
+    assert scores_in(JULY_2026, _MADE, late + timedelta(days=5), timedelta(days=7))
+
+
+def test_future_commits_score_nowhere() -> None:
+    """
+    A commit dated more than a day after its arrival is from the future:
+    it scores in no game, even one whose window holds both times.
+    """
+    arrived = datetime(2026, 7, 10, tzinfo=UTC)
+    assert not is_future(arrived + FUTURE_SKEW, arrived)
+    assert is_future(arrived + FUTURE_SKEW + timedelta(seconds=1), arrived)
+    assert games_scored(datetime(2026, 7, 12, tzinfo=UTC), arrived) == ()
+    assert games_scored(datetime(2099, 7, 12, tzinfo=UTC), arrived) == ()
+    assert games_scored(datetime(2026, 7, 11, tzinfo=UTC), arrived) == (JULY_2026,)
+
+
+def test_tally_follows_arrivals() -> None:
+    """
+    The reference tally scores a commit only as the ingest does: late and
+    future commits nothing; one stored before arrivals were by its time.
+    """
+    on_time = ScoredCommit("a", "p", _MADE, "ada", arrived=_MADE)
+    late = ScoredCommit("b", "p", _MADE, "ada", arrived=_END + timedelta(days=3))
+    future = ScoredCommit(
+        "c", "p", datetime(2026, 7, 30, tzinfo=UTC), "ada", arrived=_MADE
+    )
+    legacy = ScoredCommit("d", "p", _MADE, "ada")
+    boards = tally([on_time, late, future, legacy], JULY_2026)
+    assert boards["people"] == {"ada": 12}
+    assert tally([late], JULY_2026, timedelta(days=4))["people"] == {"ada": 11}

@@ -30,7 +30,7 @@ from julytwisted.models import EmailMigration, Job
 from julytwisted.redis_service import RedisService, all_of
 from julytwisted.service import build_mailer
 from julytwisted.store import Store
-from tests.builders import commit, push
+from tests.builders import commit, ingest, push
 from tests.jobs.test_queue import settle
 from tests.mailboxes import SMTP, link_in
 from tests.store.test_store_emails import legacy_player
@@ -131,7 +131,7 @@ async def test_starting_nodes_migrate_the_emails(
     points.  A node starting later finds nothing to do and queues nothing.
     """
     await legacy_player(store, "mallory", ["ada@example.com"], password=True)
-    await store.ingest(push(commit("a1"), commit("a2")))
+    await ingest(store, push(commit("a1"), commit("a2")))
     assert (await store.player("mallory")).points == 12
     nodes = [StartupMigration(store, queue, reactor) for _ in range(2)]
     migrated = await all_of([Deferred.fromCoroutine(n.migrate()) for n in nodes])

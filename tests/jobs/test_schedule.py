@@ -21,7 +21,7 @@ from julytwisted.jobs.queue import Queue
 from julytwisted.jobs.schedule import Plan, Scheduler, nightly_recounts, sweeps
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
-from tests.builders import commit, push
+from tests.builders import commit, ingest, push
 from tests.faults import injected, raise_once
 from tests.store.test_store_members import assert_boards_match_tally
 
@@ -187,8 +187,8 @@ async def test_orphan_sweep_adopts_once(store: Store) -> None:
     are adopted by the sweep, once however often it runs; unowned orphans
     stay orphans.
     """
-    await store.ingest(push(commit("a1", email="ada@example.com"), commit("a2")))
-    await store.ingest(push(commit("z1", email="zed@example.com")))
+    await ingest(store, push(commit("a1", email="ada@example.com"), commit("a2")))
+    await ingest(store, push(commit("z1", email="zed@example.com")))
     await store.create_player("ada", "Ada", ["ada@example.com"], "Austin")
     assert (await store.player("ada")).commits == 0
     assert await store.adopt_all_orphans() == {"emails": 1, "adopted": 2}

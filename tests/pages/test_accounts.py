@@ -20,7 +20,7 @@ from twisted.internet import reactor, task
 from julytwisted.config import Config, Limit
 from julytwisted.jobs.queue import Queue
 from julytwisted.store import Store
-from tests.builders import commit, push
+from tests.builders import commit, ingest, push
 from tests.conftest import MailSite
 from tests.htmlcheck import check_page, hidden_field
 from tests.mailboxes import link_in
@@ -223,7 +223,7 @@ async def test_profile_changes(mail_server: MailSite, store: Store) -> None:
     from tests.pages.test_mail_links import open_and_press
 
     server = mail_server.url
-    await store.ingest(push(commit("o1", email="ada@work.example")))
+    await ingest(store, push(commit("o1", email="ada@work.example")))
     visitor = Visitor(server)
     await visitor.sign_up()
     code, _, headers = await visitor.post("/profile/name", {"name": "Ada L."})
@@ -339,7 +339,7 @@ async def test_admin_pages(server: str, store: Store, queue: Queue) -> None:
     deactivated.  A player without the token may do neither.
     """
     await store.create_player("bob", "Bob", ["bob@example.com"], team="Crabs")
-    await store.ingest(push(commit("x")))
+    await ingest(store, push(commit("x")))
     player = Visitor(server)
     await player.sign_up()
     _, page, _ = await player.get("/admin/")
@@ -375,7 +375,7 @@ async def test_admin_vouches_for_an_email(server: str, store: Store) -> None:
     verified at once and its commits score; another's verified e-mail is
     refused, changing nothing, and a player without the token may not.
     """
-    await store.ingest(push(commit("a1")))
+    await ingest(store, push(commit("a1")))
     visitor = Visitor(server)
     await visitor.sign_up()
     fields = {"username": "ada", "email": "ada@example.com"}

@@ -21,7 +21,7 @@ from julytwisted.config import Config
 from julytwisted.pages._emails import NO_MAIL
 from julytwisted.pages.mail_links import RESET_ASKED
 from julytwisted.store import Store
-from tests.builders import commit, push
+from tests.builders import commit, ingest, push
 from tests.conftest import MailSite
 from tests.htmlcheck import check_page, hidden_field
 from tests.mailboxes import link_in
@@ -59,7 +59,7 @@ async def test_push_first_then_sign_up_and_confirm(
     mail scanner may do it); pressing its button verifies the e-mail, and
     her commits score at once.
     """
-    await store.ingest(push(commit("a1"), commit("a2")))
+    await ingest(store, push(commit("a1"), commit("a2")))
     visitor = Visitor(mail_server.url)
     await visitor.sign_up()
     message = await mail_server.smtp.wait_for("ada@example.com")
@@ -96,14 +96,14 @@ async def test_a_claim_of_someone_elses_email(
     and her own link cannot be made to name it.  Ada signs up later and
     confirms: the commits are hers, and the claim leaves Mallory's list.
     """
-    await store.ingest(push(commit("a1", email="ada@work.example")))
+    await ingest(store, push(commit("a1", email="ada@work.example")))
     mallory = Visitor(mail_server.url)
     await mallory.sign_up("mallory")
     own = link_in(await mail_server.smtp.wait_for("mallory@example.com"))
     await mallory.post("/profile/email", {"email": "ada@work.example"})
     claim = await mail_server.smtp.wait_for("ada@work.example")
     assert "mallory" in claim.get_content()
-    await store.ingest(push(commit("a2", email="ada@work.example")))
+    await ingest(store, push(commit("a2", email="ada@work.example")))
     await store.adopt_all_orphans()
     assert await points(store, "mallory") == 0
     assert len(mail_server.smtp.to("mallory@example.com")) == 1

@@ -31,7 +31,7 @@ from julytwisted.jobs.queue import Queue
 from julytwisted.jobs.worker import WorkerService
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store, _keys
-from tests.builders import commit, push
+from tests.builders import commit, ingest, push
 from tests.hosts.stub import Email, StubHost, User, listen
 from tests.hosts.stub_bitbucket import BitbucketStub
 from tests.hosts.stub_github import GitHubStub
@@ -362,8 +362,9 @@ async def test_the_owner_gets_the_address_and_its_commits(
     address nobody has are orphans; the owner signing in with a host that
     verified it gets the address, and the commits score for them at once.
     """
-    await store.ingest(
-        push(commit("o1", email="octo@work.example"), commit("o2", email="x@y.z"))
+    await ingest(
+        store,
+        push(commit("o1", email="octo@work.example"), commit("o2", email="x@y.z")),
     )
     visitor = Visitor(site.url)
     await host_sign_in(visitor, site, "github", account("github"))

@@ -14,7 +14,7 @@ import treq
 from twisted.internet.task import Clock
 
 from julytwisted.store import Store
-from tests.builders import commit, push
+from tests.builders import commit, ingest, push
 from tests.htmlcheck import check_page
 
 BOARDS = ("people", "projects", "locations", "teams", "languages")
@@ -45,12 +45,13 @@ async def seed(store: Store) -> None:
         "ada", "Ada <Lovelace>", ["ada@example.com"], "Austin, TX", "Snakes",
         approve_team=True,
     )  # fmt: skip
-    await store.ingest(
+    await ingest(
+        store,
         push(
             commit("a", message="<script>alert('x')</script> & more"),
             commit("b", files=("lib.rs",)),
             commit("c", email="nobody@example.com"),
-        )
+        ),
     )
 
 
@@ -168,7 +169,7 @@ async def test_boards_page_by_fifty(server: str, store: Store) -> None:
     for i in range(51):
         await store.create_player(f"p{i:02}", f"P{i}", [f"p{i}@example.com"])
         pushes.append(commit(f"p{i}", email=f"p{i}@example.com"))
-    await store.ingest(push(*pushes))
+    await ingest(store, push(*pushes))
     _, _, first = await get(server + "/people/")
     tree: Any = check_page(first)
     assert len(tree.findall(".//tbody/tr")) == 50
@@ -187,7 +188,8 @@ async def test_game_selector(server: str, store: Store) -> None:
     """?game= picks a past game; the selector lists it and marks it chosen."""
     from tests.builders import IN_JULY
 
-    await store.ingest(push(commit("old", when=IN_JULY.replace(year=2025))))
+    last_july = IN_JULY.replace(year=2025)
+    await ingest(store, push(commit("old", when=last_july)), last_july)
     _, _, body = await get(server + "/projects/?game=julython-2025")
     tree: Any = check_page(body)
     chosen = tree.find(".//select[@name='game']/option[@selected]")
@@ -258,7 +260,7 @@ async def test_projects_by_size(server: str, store: Store) -> None:
 
     for name, watchers in (("tiny", 0), ("mid", 50), ("big", 500), ("mid2", 10)):
         proj = attrs.evolve(project("org", name), watchers=watchers)
-        await store.ingest(push(commit(name), proj=proj))
+        await ingest(store, push(commit(name), proj=proj))
     names = {}
     for size in ("small", "medium", "large"):
         _, _, body = await get(server + f"/projects/?size={size}")

@@ -22,7 +22,7 @@ from julytwisted.config import Config, RedisAddress
 from julytwisted.jobs.queue import Queue
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store, all_of
-from tests.builders import commit, project, push
+from tests.builders import commit, ingest, project, push
 from tests.conftest import NOW, start_redis_server
 from tests.htmlcheck import check_page
 
@@ -51,7 +51,7 @@ async def seed(store: Store) -> None:
             commit(f"c{i}", email=f"p{i}@example.com", message=f"work <{i}>")
             for i in range(start, start + PER_PUSH)
         ]
-        await store.ingest(push(*commits, proj=project("org", f"repo{start}")))
+        await ingest(store, push(*commits, proj=project("org", f"repo{start}")))
 
 
 @pytest_twisted.async_yield_fixture(scope="module")

@@ -175,7 +175,7 @@ def test_failover_and_the_service_writes_again(
         sent = re.search(r"^julython_live_frames_sent_total (\S+)$", scraped, re.M)
         assert sent is not None and float(sent.group(1)) >= 2
         code, page = request(node.url + "/api/v1/commits")
-        assert sorted(c["message"] for c in page["models"]) == [
+        assert sorted(c["summary"] for c in page["models"]) == [
             "commit after",
             "commit before",
         ]

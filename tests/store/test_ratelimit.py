@@ -161,7 +161,7 @@ async def test_webhooks_over_the_limit_get_429(limited: tuple[str, Store]) -> No
     assert code == 429 and "retry" in answer["error"]
     assert 1 <= int(headers.getRawHeaders("Retry-After")[0]) <= 30
     stored = (await store.commits(limit=10)).models
-    assert sorted(c.message for c in stored) == ["commit one", "commit two"]
+    assert sorted(c.summary for c in stored) == ["commit one", "commit two"]
     scrape = samples(await (await treq.get(server + "/metrics")).text())
     assert value(scrape, "julython_rate_limited_total", limit="webhooks") == 1
 

@@ -24,7 +24,7 @@ from julytwisted.store import (
     Store,
     _keys,
 )
-from tests.builders import commit, project, push
+from tests.builders import commit, ingest, project, push
 
 URL = "https://github.com/ada/engine"
 REF = RepositoryRef(Host.GITHUB, "583", URL)
@@ -73,7 +73,7 @@ async def test_added_repository_makes_its_project(store: Store) -> None:
 @pytest_twisted.ensureDeferred
 async def test_a_pushed_project_is_claimed(store: Store) -> None:
     """A project a push made first is the repository's, not a second one."""
-    await store.ingest(push(commit("a"), proj=project("ada", "engine")))
+    await ingest(store, push(commit("a"), proj=project("ada", "engine")))
     found = await add(store, "ada")
     assert found.project == "gh-ada-engine"
     assert not await store.redis.execute("EXISTS", _keys.project("gh-ada-engine-2"))

@@ -17,7 +17,7 @@ from julytwisted.errors import Conflict, InvalidInput, NotFound
 from julytwisted.game.games import Game
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store, all_of, language_slug
-from tests.builders import commit, project, push, sha
+from tests.builders import commit, ingest, project, push, sha
 
 
 async def ada(
@@ -36,7 +36,7 @@ async def points(store: Store, kind: str, member: str) -> int:
 async def test_worked_example_two_commits(store: Store) -> None:
     """Two commits by a known player with a location: 12 points each."""
     await ada(store)
-    result = await store.ingest(push(commit("a"), commit("b")))
+    result = await ingest(store, push(commit("a"), commit("b")))
     assert result.new == (sha("a"), sha("b"))
     assert await points(store, "people", "ada") == 12
     assert await points(store, "projects", "gh-ada-engine") == 12
@@ -47,7 +47,7 @@ async def test_worked_example_two_commits(store: Store) -> None:
 async def test_worked_example_one_commit(store: Store) -> None:
     """One commit by a known player with a location: 11 points each."""
     await ada(store)
-    await store.ingest(push(commit("a")))
+    await ingest(store, push(commit("a")))
     for kind, member in [
         ("people", "ada"),
         ("projects", "gh-ada-engine"),
@@ -60,9 +60,9 @@ async def test_worked_example_one_commit(store: Store) -> None:
 async def test_redelivery_counts_once(store: Store) -> None:
     """The same push delivered ten times scores once and is new once."""
     await ada(store)
-    first = await store.ingest(push(commit("a"), commit("b")))
+    first = await ingest(store, push(commit("a"), commit("b")))
     for _ in range(9):
-        again = await store.ingest(push(commit("a"), commit("b")))
+        again = await ingest(store, push(commit("a"), commit("b")))
         assert again.new == ()
     assert first.new == (sha("a"), sha("b"))
     assert await points(store, "people", "ada") == 12
@@ -87,7 +87,7 @@ async def test_two_nodes_racing_count_once(
         await ada(store)
         the_push = push(*(commit(str(i)) for i in range(50)))
         results = await all_of(
-            [node.ingest(the_push) for _ in range(3) for node in (store, second)]
+            [ingest(node, the_push) for _ in range(3) for node in (store, second)]
         )
     finally:
         await other.stopService()
@@ -99,7 +99,7 @@ async def test_two_nodes_racing_count_once(
 async def test_orphan_scores_project_only(store: Store) -> None:
     """A commit whose e-mail matches no player scores for the project only."""
     await ada(store)
-    await store.ingest(push(commit("x", email="stranger@example.com")))
+    await ingest(store, push(commit("x", email="stranger@example.com")))
     assert await points(store, "projects", "gh-ada-engine") == 11
     assert await points(store, "people", "ada") == 0
     people = await store.board("people")
@@ -113,7 +113,7 @@ async def test_commit_outside_every_game(store: Store) -> None:
     """A commit in November is stored and shown but scores nowhere."""
     await ada(store)
     november = datetime(2026, 11, 5, tzinfo=UTC)
-    result = await store.ingest(push(commit("late", when=november)))
+    result = await ingest(store, push(commit("late", when=november)))
     assert result.new == (sha("late"),)
     assert (await store.commit(sha("late"))).games == ()
     assert await points(store, "people", "ada") == 0
@@ -124,7 +124,7 @@ async def test_commit_outside_every_game(store: Store) -> None:
 async def test_commit_scores_in_every_game_holding_it(
     redis: RedisService, clock: object
 ) -> None:
-    """A commit inside a custom game and Julython scores in both."""
+    """A commit inside a custom game and Julython, pushed then, scores in both."""
     sprint = Game(
         "PyCon Sprint",
         datetime(2026, 7, 9, tzinfo=UTC),
@@ -132,7 +132,7 @@ async def test_commit_scores_in_every_game_holding_it(
     )
     store = Store(redis.client, clock, (sprint,))  # type: ignore[arg-type]
     await ada(store)
-    await store.ingest(push(commit("a")))
+    await ingest(store, push(commit("a")), datetime(2026, 7, 11, tzinfo=UTC))
     assert (await store.detail("people", "ada", "pycon-sprint")).points == 11
     assert (await store.detail("people", "ada", "julython-2026")).points == 11
     slugs = [g.slug for g in (await store.list_games()).models]
@@ -143,9 +143,9 @@ async def test_commit_scores_in_every_game_holding_it(
 async def test_first_commit_bonus_per_project(store: Store) -> None:
     """A second project earns the player another bonus; the same one does not."""
     await ada(store)
-    await store.ingest(push(commit("a")))
-    await store.ingest(push(commit("b")))
-    await store.ingest(push(commit("c"), proj=project("ada", "other")))
+    await ingest(store, push(commit("a")))
+    await ingest(store, push(commit("b")))
+    await ingest(store, push(commit("c"), proj=project("ada", "other")))
     player = await store.player("ada")
     assert player.points == 11 + 1 + 11
     assert player.projects == 2
@@ -155,7 +155,7 @@ async def test_first_commit_bonus_per_project(store: Store) -> None:
 @pytest_twisted.ensureDeferred
 async def test_languages_board(store: Store) -> None:
     """Each distinct language of a commit's files gets a point per commit."""
-    await store.ingest(push(commit("a", files=("a.py", "b.py", "c.txt"))))
+    await ingest(store, push(commit("a", files=("a.py", "b.py", "c.txt"))))
     page = await store.board("languages")
     assert [(m.name, m.points) for m in page.models] == [("Python", 1)]
     assert language_slug("C++") == "cpp" and language_slug("C#") == "csharp"
@@ -165,7 +165,7 @@ async def test_languages_board(store: Store) -> None:
 async def test_team_scores_when_approved(store: Store) -> None:
     """An approved team scores like a location."""
     await ada(store, team="Snakes")
-    await store.ingest(push(commit("a"), commit("b")))
+    await ingest(store, push(commit("a"), commit("b")))
     team = await store.detail("teams", "snakes")
     assert team.points == 12 and team.approved is True
 
@@ -175,8 +175,8 @@ async def test_ties_go_to_who_got_there_first(store: Store) -> None:
     """Two players on equal points rank in the order they reached them."""
     await store.create_player("zed", "Zed", ["zed@example.com"])
     await store.create_player("amy", "Amy", ["amy@example.com"])
-    await store.ingest(push(commit("z", email="zed@example.com")))
-    await store.ingest(push(commit("a", email="amy@example.com")))
+    await ingest(store, push(commit("z", email="zed@example.com")))
+    await ingest(store, push(commit("a", email="amy@example.com")))
     page = await store.board("people")
     assert [(m.username, m.points, m.rank) for m in page.models] == [
         ("zed", 11, 1),
@@ -190,8 +190,8 @@ async def test_board_pages(store: Store) -> None:
     for i in range(5):
         email = f"p{i}@example.com"
         await store.create_player(f"p{i}", f"P{i}", [email])
-        await store.ingest(
-            push(*(commit(f"{i}-{n}", email=email) for n in range(i + 1)))
+        await ingest(
+            store, push(*(commit(f"{i}-{n}", email=email) for n in range(i + 1)))
         )
     first = await store.board("people", limit=2)
     assert [m.username for m in first.models] == ["p4", "p3"]
@@ -204,7 +204,7 @@ async def test_board_pages(store: Store) -> None:
 @pytest_twisted.ensureDeferred
 async def test_commit_pages_are_stable(store: Store) -> None:
     """Commit pages by cursor see every commit once, newest first."""
-    await store.ingest(push(*(commit(str(i)) for i in range(7))))
+    await ingest(store, push(*(commit(str(i)) for i in range(7))))
     seen, cursor = [], None
     while True:
         page = await store.commits(cursor=cursor, limit=3)
@@ -219,7 +219,7 @@ async def test_commit_pages_are_stable(store: Store) -> None:
 async def test_message_stored_verbatim(store: Store) -> None:
     """A message holding markup is stored byte for byte."""
     message = "<script>alert('x')</script> & done"
-    await store.ingest(push(commit("a", message=message)))
+    await ingest(store, push(commit("a", message=message)))
     assert (await store.commit(sha("a"))).message == message
 
 
@@ -249,9 +249,9 @@ async def test_create_player_refuses_bad_input(store: Store) -> None:
 @pytest_twisted.ensureDeferred
 async def test_deactivated_project_stores_nothing(store: Store) -> None:
     """A push to a deactivated project is refused and stores no commit."""
-    await store.ingest(push(commit("a")))
+    await ingest(store, push(commit("a")))
     await store.set_project_active("gh-ada-engine", False)
-    result = await store.ingest(push(commit("b")))
+    result = await ingest(store, push(commit("b")))
     assert not result.active and result.new == ()
     with pytest.raises(NotFound):
         await store.commit(sha("b"))
@@ -272,8 +272,8 @@ async def test_slug_collision_gets_suffix(store: Store) -> None:
     one = project("a-b", "c")
     other = project("a", "b-c")
     assert one.slug == other.slug
-    r1 = await store.ingest(push(commit("1"), proj=one))
-    r2 = await store.ingest(push(commit("2"), proj=other))
+    r1 = await ingest(store, push(commit("1"), proj=one))
+    r2 = await ingest(store, push(commit("2"), proj=other))
     assert r1.project == "gh-a-b-c" and r2.project == "gh-a-b-c-2"
 
 

@@ -15,7 +15,7 @@ import pytest_twisted
 from julytwisted.errors import Conflict, InvalidInput, InvalidLink, NotFound
 from julytwisted.models import EmailMigration
 from julytwisted.store import MAX_PENDING, Store
-from tests.builders import commit, push
+from tests.builders import commit, ingest, push
 from tests.store.test_store_members import assert_boards_match_tally
 
 GAME = "julython-2026"
@@ -40,10 +40,10 @@ async def test_a_claim_scores_nothing(store: Store) -> None:
     her, not at the push, not when adoption runs; Ada keeps scoring hers.
     """
     await players(store)
-    await store.ingest(push(commit("w1", email="ada@work.example")))
+    await ingest(store, push(commit("w1", email="ada@work.example")))
     assert await store.claim_email("mallory", "Ada@Example.com") is True
     assert await store.claim_email("mallory", "ada@work.example") is True
-    await store.ingest(push(commit("a1"), commit("w2", email="ada@work.example")))
+    await ingest(store, push(commit("a1"), commit("w2", email="ada@work.example")))
     assert await store.adopt_orphans("ada@work.example") == 0
     assert await points(store, "mallory") == 0
     assert await points(store, "ada") == 11
@@ -64,7 +64,7 @@ async def test_the_one_who_confirms_gets_it(store: Store) -> None:
     """
     await players(store)
     await store.create_player("bob", "Bob", [], claims=["bob@example.com"])
-    await store.ingest(push(commit("w1", email="work@example.com")))
+    await ingest(store, push(commit("w1", email="work@example.com")))
     await store.claim_email("mallory", "work@example.com")
     await store.claim_email("bob", "work@example.com")
     hers = await store.claim_nonce("mallory", "work@example.com")
@@ -262,11 +262,11 @@ async def test_migration_makes_typed_emails_pending(store: Store) -> None:
     """
     await legacy_player(store, "mallory", ["ada@example.com"], password=True)
     await legacy_player(store, "bob", ["bob@example.com"], password=False)
-    await store.ingest(push(commit("w1", email="ada@work.example")))
+    await ingest(store, push(commit("w1", email="ada@work.example")))
     await store.redis.execute("SADD", "j:player:mallory:emails", "ada@work.example")
     await store.redis.execute("SET", "j:email:ada@work.example", "mallory")
     assert await store.adopt_orphans("ada@work.example") == 1
-    await store.ingest(push(commit("a1"), commit("b1", email="bob@example.com")))
+    await ingest(store, push(commit("a1"), commit("b1", email="bob@example.com")))
     assert await points(store, "mallory") == 12
 
     await store.redis.execute("DEL", "j:email:ada@example.com")

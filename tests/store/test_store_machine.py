@@ -1,13 +1,17 @@
 """
 The store under any order of events, against a real redis-server: pushes
-(redelivered too), players created (with e-mails an admin vouches for, and
-with claims), e-mails claimed, confirmed through their latest link or
-vouched for by an admin, their orphans adopted (twice, as a retried job
-would), moves between locations and teams, team approvals and recounts.
-After every step every board of both games equals the reference tally of
-L{julytwisted.scoring} over the stored commits, a recount finds nothing to
-repair, every scored commit is its e-mail's verified owner's (a claim scores
-nothing), and the claims' two indexes agree.
+(redelivered too, late, under any spelling of their repository's address,
+with or without its id, with commits dated after their arrival, and
+abbreviated hashes, which parsing refuses), time passing, players created
+(with e-mails an admin vouches for, and with claims), e-mails claimed,
+confirmed through their latest link or vouched for by an admin, their
+orphans adopted (twice, as a retried job would), moves between locations
+and teams, team approvals and recounts.  After every step every board of
+both games equals the reference tally of L{julytwisted.scoring} over the
+stored commits and their arrivals, a recount finds nothing to repair, each
+repository is one project, no commit made a game, every scored commit is
+its e-mail's verified owner's (a claim scores nothing), and the claims' two
+indexes agree.
 
 A hypothesis state machine run in a thread; its rules call the store on the
 reactor with L{blockingCallFromThread}.
@@ -20,6 +24,8 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import attrs
+import pytest
 import pytest_twisted
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -31,13 +37,16 @@ from hypothesis.stateful import (
 )
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
 from twisted.internet.threads import blockingCallFromThread, deferToThread
 
-from julytwisted.errors import Conflict, InvalidLink, NotFound
+from julytwisted.errors import Conflict, InvalidLink, InvalidPayload, NotFound
+from julytwisted.game.events import Push
+from julytwisted.game.hooks import parse_github
 from julytwisted.game.scoring import builtin_games
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
-from tests.builders import commit, project, push
+from tests.builders import commit, github_payload, ingest
 from tests.store.test_store_members import assert_boards_match_tally
 
 _T = TypeVar("_T")
@@ -47,13 +56,25 @@ USERS = ["ada", "bob", "cy"]
 EMAILS = [f"{name}@example.com" for name in (*USERS, "dee", "eve")]
 PLACES = ["Austin", "Boston", None]
 TEAMS = ["Snakes", "Owls", None]
-PROJECTS = [project("ada", "engine"), project("bob", "loom")]
-#: Moments in J(an)ulython, in Julython, and in neither.
+#: Two repositories, each under spellings of its address that are one.
+ADDRESSES = [
+    [
+        "https://github.com/ada/engine",
+        "http://www.GitHub.com/Ada/engine.git",
+        "https://github.com:443/ADA/engine/?tab=readme#top",
+    ],
+    ["https://github.com/bob/loom", "https://github.com/Bob/loom/"],
+]
+OWNERS = [("ada", "engine"), ("bob", "loom")]
+#: Moments in J(an)ulython, in Julython (the last one more than a day after
+#: the clock's start, so from the future until the clock reaches it), in
+#: neither, and far ahead.
 WHEN = [
     datetime(2026, 1, 15, 12, tzinfo=UTC),
     datetime(2026, 7, 10, 9, 30, tzinfo=UTC),
     datetime(2026, 7, 31, 23, 59, tzinfo=UTC),
     datetime(2026, 4, 1, tzinfo=UTC),
+    datetime(2099, 7, 10, tzinfo=UTC),
 ]
 
 commits = st.builds(
@@ -85,18 +106,60 @@ def wait(work: Callable[[], Coroutine[Any, Any, _T] | Deferred[_T]]) -> _T:
     return result
 
 
+def pushed_to(where: int, spelling: int, with_id: bool) -> Push:
+    """
+    A push of no commits yet, as GitHub names one of the repositories: by
+    one of its spellings, with or without its id (an open event's old
+    payloads).
+    """
+    owner, name = OWNERS[where]
+    payload = github_payload(owner=owner, name=name)
+    address = ADDRESSES[where][spelling % len(ADDRESSES[where])]
+    payload["repository"]["html_url"] = address
+    if not with_id:
+        del payload["repository"]["id"]
+    return parse_github(payload)
+
+
 class StoreMachine(RuleBasedStateMachine):
     store: Store
     redis: RedisService
+    clock: Clock
+    start: float
 
     def __init__(self) -> None:
         super().__init__()
         wait(lambda: self.redis.client.execute("FLUSHALL"))
+        self.clock.advance(self.start - self.clock.seconds())
 
-    @rule(pushed=st.lists(commits, min_size=1, max_size=4), where=st.integers(0, 1))
-    def push(self, pushed: list[Any], where: int) -> None:
+    @rule(
+        pushed=st.lists(commits, min_size=1, max_size=4),
+        where=st.integers(0, 1),
+        spelling=st.integers(0, 2),
+        with_id=st.booleans(),
+    )
+    def push(self, pushed: list[Any], where: int, spelling: int, with_id: bool) -> None:
+        """A push to either repository, named as any of its spellings."""
         unique = {c.hash: c for c in pushed}
-        wait(lambda: self.store.ingest(push(*unique.values(), proj=PROJECTS[where])))
+        delivered = attrs.evolve(
+            pushed_to(where, spelling, with_id), commits=tuple(unique.values())
+        )
+        result = wait(lambda: ingest(self.store, delivered))
+        assert result.project == f"gh-{OWNERS[where][0]}-{OWNERS[where][1]}"
+
+    @rule(seed=st.integers(0, 15), length=st.integers(7, 39), padded=st.booleans())
+    def abbreviated(self, seed: int, length: int, padded: bool) -> None:
+        """A commit under an abbreviation (or zero-padded) is refused whole."""
+        payload = github_payload(f"c{seed}")
+        full = payload["commits"][0]["id"]
+        payload["commits"][0]["id"] = "0" * 24 + full if padded else full[:length]
+        with pytest.raises(InvalidPayload):
+            parse_github(payload)
+
+    @rule(hours=st.sampled_from([1, 20, 47, 200, 24 * 40]))
+    def time_passes(self, hours: int) -> None:
+        """Pushes arrive later: after the grace, July's commits stop scoring."""
+        self.clock.advance(hours * 3600)
 
     @rule(
         username=st.sampled_from(USERS),
@@ -182,6 +245,19 @@ class StoreMachine(RuleBasedStateMachine):
             wait(lambda game=game: assert_boards_match_tally(self.store, game))
 
     @invariant()
+    def one_project_per_repository(self) -> None:
+        """Every spelling, with or without the id, made one project each."""
+        keys = wait(lambda: self.redis.client.execute("KEYS", "j:project:*"))
+        projects = {k for k in keys if k.count(":") == 2}
+        assert projects <= {"j:project:gh-ada-engine", "j:project:gh-bob-loom"}
+
+    @invariant()
+    def no_game_from_a_commit(self) -> None:
+        """A commit dated 2099 makes no game."""
+        listed = wait(lambda: self.store.list_games(limit=100))
+        assert "julython-2099" not in [g.slug for g in listed.models]
+
+    @invariant()
     def only_verified_emails_score(self) -> None:
         """Every commit credited to a player has that player's verified e-mail."""
         hashes = wait(lambda: self.redis.client.execute("ZRANGE", "j:commits", 0, -1))
@@ -244,10 +320,14 @@ class StoreMachine(RuleBasedStateMachine):
 
 
 @pytest_twisted.ensureDeferred
-async def test_boards_always_equal_a_recount(store: Store, redis: RedisService) -> None:
+async def test_boards_always_equal_a_recount(
+    store: Store, redis: RedisService, clock: Clock
+) -> None:
     """Any sequence of the rules above keeps every board equal to the tally."""
     StoreMachine.store = store
     StoreMachine.redis = redis
+    StoreMachine.clock = clock
+    StoreMachine.start = clock.seconds()
     await deferToThread(
         run_state_machine_as_test,
         StoreMachine,

@@ -17,7 +17,7 @@ from julytwisted.errors import Conflict, NotFound
 from julytwisted.game import scoring
 from julytwisted.models import WaitingTeam
 from julytwisted.store import Store
-from tests.builders import commit, project, push
+from tests.builders import commit, ingest, project, push
 
 
 async def all_commits(store: Store) -> list[dict[str, Any]]:
@@ -53,9 +53,10 @@ async def assert_boards_match_tally(
                 location=location,
                 team=team,
                 languages=tuple(c.languages),
+                arrived=datetime.fromisoformat(c.arrived) if c.arrived else None,
             )
         )
-    expected = scoring.tally(scored, game)
+    expected = scoring.tally(scored, game, store.late_grace)
     for board in scoring.BOARDS:
         page = await store.board(board, game_slug, limit=100)
         key = (
@@ -74,10 +75,10 @@ async def two_players(store: Store) -> None:
     await store.create_player(
         "bob", "Bob", ["bob@example.com"], "Austin", "Snakes", True
     )
-    await store.ingest(push(commit("a1"), commit("a2")))
-    await store.ingest(push(commit("b1", email="bob@example.com")))
-    await store.ingest(
-        push(commit("b2", email="bob@example.com"), proj=project("bob", "x"))
+    await ingest(store, push(commit("a1"), commit("a2")))
+    await ingest(store, push(commit("b1", email="bob@example.com")))
+    await ingest(
+        store, push(commit("b2", email="bob@example.com"), proj=project("bob", "x"))
     )
 
 
@@ -131,7 +132,7 @@ async def test_unapproved_team_scores_nothing_until_approved(store: Store) -> No
     await store.move_member("ada", "teams", "Newts")
     assert (await store.detail("teams", "newts")).points == 0
     assert await store.teams_waiting() == [WaitingTeam("newts", "Newts")]
-    await store.ingest(push(commit("a3")))
+    await ingest(store, push(commit("a3")))
     assert (await store.detail("teams", "newts")).points == 0
     await assert_boards_match_tally(store)
     await store.approve_team("newts")
@@ -149,14 +150,15 @@ async def test_unapproved_team_scores_nothing_until_approved(store: Store) -> No
 async def test_adoption_scores_orphans_once(store: Store) -> None:
     """An added e-mail's orphans are scored once, however often adoption runs."""
     await two_players(store)
-    await store.ingest(
+    await ingest(
+        store,
         push(
             commit("o1", email="ada@work.example"),
             commit("o2", email="ada@work.example"),
-        )
+        ),
     )
-    await store.ingest(
-        push(commit("o3", email="ada@work.example"), proj=project("ada", "new"))
+    await ingest(
+        store, push(commit("o3", email="ada@work.example"), proj=project("ada", "new"))
     )
     before = (await store.player("ada")).points
     assert await store.add_email("ada", "Ada@Work.example") == 3
@@ -240,7 +242,7 @@ async def test_creating_a_player_never_approves_an_existing_team(store: Store) -
     by approve_team, which recounts them).  Found by the state machine.
     """
     await store.create_player("ada", "Ada", ["ada@example.com"], None, "Snakes")
-    await store.ingest(push(commit("a1")))
+    await ingest(store, push(commit("a1")))
     await store.create_player("bob", "Bob", ["bob@example.com"], None, "Snakes", True)
     assert (await store.detail("teams", "snakes")).approved is False
     await assert_boards_match_tally(store)

@@ -28,7 +28,7 @@ from julytwisted.auth.passwords import hash_password
 from julytwisted.config import Config
 from julytwisted.http_errors import error_body
 from julytwisted.store import Store
-from tests.builders import BOUNDARY, PNG, github_payload, multipart, push
+from tests.builders import BOUNDARY, PNG, github_payload, ingest, multipart, push
 
 FORM = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 
@@ -437,7 +437,7 @@ async def test_bytes_decide_the_type(
     415, judged by the bytes, nothing kept.
     """
     token = await token_for(store)
-    await store.ingest(push())
+    await ingest(store, push())
     body = multipart(
         [("x.png", declared, content)], {"kind": kind, "project": "gh-ada-engine"}
     )

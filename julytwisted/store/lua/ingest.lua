@@ -1,40 +1,62 @@
 -- One push, applied atomically: store the new commits of a project and score
--- each on every board of every game its own timestamp falls in.  A commit
--- already stored is skipped, so redelivery and racing nodes count it once.
+-- each on every board of every game the request names for it (the rules of
+-- julytwisted.game.scoring, decided in Python from the commit's own time and
+-- the push's arrival).  A commit already stored is skipped, so redelivery and
+-- racing nodes count it once.
 --
--- ARGV[1]: JSON {project, commits, games, now, commit_points, first_bonus,
---                feed_maxlen}; see julytwisted/store/ingest.py (Ingest.ingest).
--- Returns JSON {status = "ok" | "inactive", project = slug, new = [hash...]}.
+-- ARGV[1]: JSON {project, commits, arrived, arrived_ts, commit_points,
+--                first_bonus, feed_maxlen}; see julytwisted/store/ingest.py.
+-- Returns JSON {status = "ok" | "inactive", project = slug, new = [hash...],
+--               created = bool}.
 
 local req = cjson.decode(ARGV[1])
 local P = req.project
 COMMIT, BONUS = req.commit_points, req.first_bonus
 
--- The project: found by its URL; a new one takes its slug, suffixed if taken.
-local slug = redis.call('GET', 'j:project-url:' .. P.url)
+-- The project: the repository's by the host's id, else by its canonical URL
+-- (a project of another repository id under that URL is not this one's).
+local slug = false
+if P.id_key ~= '' then slug = redis.call('GET', P.id_key) end
 if not slug then
+  local by_url = redis.call('GET', P.url_key)
+  if by_url then
+    local known = redis.call('HGET', 'j:project:' .. by_url, 'host_id')
+    if P.host_id == '' or not known or known == '' or known == P.host_id then
+      slug = by_url
+    end
+  end
+end
+local created = false
+if not slug then
+  -- A push names its project once: later pushes never rename or renumber it.
   slug = P.slug
   local n = 1
   while redis.call('EXISTS', 'j:project:' .. slug) == 1 do
     n = n + 1
     slug = P.slug .. '-' .. n
   end
-  redis.call('SET', 'j:project-url:' .. P.url, slug)
+  redis.call('SET', P.url_key, slug)
   redis.call('HSET', 'j:project:' .. slug, 'slug', slug, 'url', P.url,
-    'service', P.service, 'active', '1', 'created', req.now)
+    'service', P.service, 'active', '1', 'created', req.arrived,
+    'host_id', P.host_id, 'name', P.name, 'description', P.description,
+    'watchers', P.watchers, 'forks', P.forks, 'forked', P.forked)
+  created = true
 end
 local pkey = 'j:project:' .. slug
-if redis.call('HGET', pkey, 'active') == '0' then
+local project = redis.call('HMGET', pkey, 'active', 'registered', 'url', 'name')
+if project[1] == '0' then
   return cjson.encode({status = 'inactive', project = slug, new = {}})
 end
-redis.call('HSET', pkey, 'name', P.name, 'description', P.description,
-  'watchers', P.watchers, 'forks', P.forks, 'forked', P.forked)
-
-for _, g in ipairs(req.games) do
-  if redis.call('ZADD', 'j:games', 'NX', g.start_ts, g.slug) == 1 then
-    redis.call('HSET', 'j:game:' .. g.slug, 'slug', g.slug, 'name', g.name,
-      'start', g.start, 'end', g['end'])
-  end
+if P.id_key ~= '' and redis.call('SET', P.id_key, slug, 'NX') then
+  -- A project made from a push without the id learns it.
+  redis.call('HSET', pkey, 'host_id', P.host_id)
+end
+local shown = {slug = slug, name = project[4] or P.name, url = project[3] or P.url}
+if project[2] == '1' and shown.url ~= P.url and P.id_key ~= '' then
+  -- A registered repository's own signed push: renamed or transferred.
+  redis.call('SET', P.url_key, slug)
+  redis.call('HSET', pkey, 'url', P.url)
+  shown.url = P.url
 end
 
 local new, published = {}, {}
@@ -98,10 +120,12 @@ for _, c in ipairs(req.commits) do
       end
     end
     redis.call('HSET', ckey, 'hash', c.hash, 'url', c.url, 'message', c.message,
-      'timestamp', c.timestamp, 'author', c.author, 'email', c.email,
-      'username', username or '', 'project', slug, 'files', c.files,
-      'languages', cjson.encode(c.languages), 'games', cjson.encode(c.games),
-      'seq', seq)
+      'summary', c.summary, 'timestamp', c.timestamp, 'author', c.author,
+      'email', c.email, 'username', username or '', 'project', slug,
+      'files', c.files, 'languages', cjson.encode(c.languages),
+      'games', cjson.encode(c.games), 'seq', seq, 'arrived', req.arrived,
+      'arrived_ts', string.format('%.6f', req.arrived_ts),
+      'future', c.future and '1' or '0')
     redis.call('ZADD', 'j:commits', seq, c.hash)
     redis.call('ZADD', pkey .. ':commits', seq, c.hash)
     if username then
@@ -136,7 +160,7 @@ for _, c in ipairs(req.commits) do
     feed('commit', {hash = c.hash, url = c.url, message = c.summary,
       timestamp = c.timestamp, username = username or cjson.null,
       picture_url = picture or cjson.null, points = earned,
-      project = {slug = slug, name = P.name, url = P.url}}, channels)
+      project = shown}, channels)
     for _, move in ipairs(moves) do rank_changes(move[1], members, move[2]) end
   end
 end
@@ -144,4 +168,4 @@ end
 if #published > 0 then
   redis.call('PUBLISH', 'j:live', cjson.encode(published))
 end
-return cjson.encode({status = 'ok', project = slug, new = new})
+return cjson.encode({status = 'ok', project = slug, new = new, created = created})

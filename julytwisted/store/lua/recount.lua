@@ -2,7 +2,11 @@
 -- with each player's location and team now, and report what had drifted.
 -- Idempotent: a second run finds nothing to repair.
 --
--- ARGV[1]: JSON {game, commit_points, first_bonus}.
+-- A commit the rules no longer let score here (flagged as from the future, or
+-- arrived outside the window plus the late grace) leaves the game's commits
+-- and its own list of games, so that an adoption cannot score it either.
+--
+-- ARGV[1]: JSON {game, start_ts, until_ts, commit_points, first_bonus}.
 -- Returns JSON {commits = N, repaired = [{board, member, was, now}]}.
 
 local req = cjson.decode(ARGV[1])
@@ -38,17 +42,36 @@ local function groups_of(username)
   return g
 end
 
-local hashes = redis.call('ZRANGE', base .. ':commits', 0, -1)
-for _, hash in ipairs(hashes) do
-  local c = redis.call('HMGET', 'j:commit:' .. hash, 'username', 'project', 'languages')
-  add('projects', c[2], c[2])
-  if c[1] and c[1] ~= '' then
-    add('people', c[1], c[2])
-    local g = groups_of(c[1])
-    if g.location ~= '' then add('locations', g.location, c[2]) end
-    if g.team ~= '' then add('teams', g.team, c[2]) end
+local function scores_here(hash, future, arrived)
+  local at = tonumber(arrived or '')
+  if future == '1' or (at and (at < req.start_ts or at >= req.until_ts)) then
+    redis.call('ZREM', base .. ':commits', hash)
+    local kept = {}
+    for _, g in ipairs(json_list(redis.call('HGET', 'j:commit:' .. hash, 'games'))) do
+      if g ~= game then kept[#kept + 1] = g end
+    end
+    redis.call('HSET', 'j:commit:' .. hash, 'games',
+      #kept > 0 and cjson.encode(kept) or '[]')
+    return false
   end
-  for _, language in ipairs(json_list(c[3])) do add('languages', language, nil) end
+  return true
+end
+
+local hashes, counted = redis.call('ZRANGE', base .. ':commits', 0, -1), 0
+for _, hash in ipairs(hashes) do
+  local c = redis.call('HMGET', 'j:commit:' .. hash, 'username', 'project',
+    'languages', 'future', 'arrived_ts')
+  if scores_here(hash, c[4], c[5]) then
+    counted = counted + 1
+    add('projects', c[2], c[2])
+    if c[1] and c[1] ~= '' then
+      add('people', c[1], c[2])
+      local g = groups_of(c[1])
+      if g.location ~= '' then add('locations', g.location, c[2]) end
+      if g.team ~= '' then add('teams', g.team, c[2]) end
+    end
+    for _, language in ipairs(json_list(c[3])) do add('languages', language, nil) end
+  end
 end
 
 local repaired = {}
@@ -80,4 +103,4 @@ for board, members in pairs(totals) do
     end
   end
 end
-return cjson.encode({commits = #hashes, repaired = repaired})
+return cjson.encode({commits = counted, repaired = repaired})
