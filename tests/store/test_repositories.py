@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import attrs
 import pytest
 import pytest_twisted
 from twisted.internet.task import Clock
@@ -73,7 +74,8 @@ async def test_added_repository_makes_its_project(store: Store) -> None:
 @pytest_twisted.ensureDeferred
 async def test_a_pushed_project_is_claimed(store: Store) -> None:
     """A project a push made first is the repository's, not a second one."""
-    await ingest(store, push(commit("a"), proj=project("ada", "engine")))
+    pushed = attrs.evolve(project("ada", "engine"), host_id=REF.id)
+    await ingest(store, push(commit("a"), proj=pushed))
     found = await add(store, "ada")
     assert found.project == "gh-ada-engine"
     assert not await store.redis.execute("EXISTS", _keys.project("gh-ada-engine-2"))
