@@ -120,8 +120,8 @@ class PushGate:
         @raise Forbidden: for a repository nobody added (unless the event is
             open), or one whose id is not the one it was added with.
         @raise BadSignature: for a signature its secret does not make.
-        @raise InvalidPayload: for a payload naming no repository on the
-            host's site (unless the event is open).
+        @raise InvalidPayload: for a payload naming a repository that is not
+            on the host's site, or (unless the event is open) naming none.
         """
         host = delivery.host
         try:
@@ -131,6 +131,9 @@ class PushGate:
             if not self._open:
                 raise
             self._check_site(delivery)
+            if _names_repository(delivery.payload):
+                # Open or not, a repository lives on its endpoint's site.
+                raise
             return None
         found = await self._store.repositories.lookup(ref)
         live = found is not None and not found.lapsed(self._store.now())
@@ -176,6 +179,13 @@ class PushGate:
         if not found.proof or (ref.id and not found.id):
             await self._store.repositories.bind(found, ref.id)
         return True
+
+
+def _names_repository(payload: object) -> bool:
+    """Whether a payload has a repository part at all (an org's ping has none)."""
+    return isinstance(payload, dict) and (
+        payload.get("repository") is not None or payload.get("project") is not None
+    )
 
 
 def _verify(delivery: Delivery, secret: str) -> None:

@@ -161,6 +161,23 @@ async def test_another_repository_under_a_known_address(server: str) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_an_address_on_another_site_is_refused(server: str) -> None:
+    """
+    Even in an open event, a push to the GitHub endpoint may not name a
+    repository on another site: 400 naming the field, and no project made.
+    """
+    for address in (
+        "https://evil.example/octo-cat/Hello-World",
+        "https://gitlab.com/a/b",
+    ):
+        code, answer, _ = await post_github(server, at(address, "a"))
+        assert code == 400, address
+        assert answer["error"].startswith("repository.html_url is on "), answer
+    _, projects, _ = await call("GET", server + "/api/v1/projects?limit=100")
+    assert projects["models"] == []
+
+
+@pytest_twisted.ensureDeferred
 async def test_a_push_cannot_rename_a_project(server: str) -> None:
     """
     The first push names the project; a later one (anyone holding the site
