@@ -42,8 +42,16 @@ SETTINGS = LiveSettings(send_limit=256 * 1024, ip_limit=6)
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    """This module's configuration: the small limits of L{SETTINGS}."""
-    return Config(data_dir=tmp_path, admin_token="admin-secret", live=SETTINGS)
+    """
+    This module's configuration: the small limits of L{SETTINGS}, in an open
+    event, since its pushes name repositories nobody added.
+    """
+    return Config(
+        data_dir=tmp_path,
+        admin_token="admin-secret",
+        live=SETTINGS,
+        open_repositories=True,
+    )
 
 
 async def push_until_stored(server: str, *seeds: str) -> list[str]:
