@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.pages.test_pages -*-
+# -*- test-case-name: tests.pages.test_player_pages,tests.pages.test_group_pages -*-
 """
 The detail pages of the public site, one player, project, location or team
 in a game: what each shows, read from the store.  L{Pages

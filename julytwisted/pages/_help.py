@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.pages.test_pages -*-
+# -*- test-case-name: tests.pages.test_pages,tests.pages.test_help_page -*-
 """
 The help page: the games this site knows, the rules, which commit e-mails
 count, how a player adds their repositories (the webhook made for them, or

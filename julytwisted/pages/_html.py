@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.pages.test_pages -*-
+# -*- test-case-name: tests.pages.test_pages,tests.pages.test_commit_lists -*-
 """
 The pieces every HTML page is built from, as twisted.web.template tags: the
 layout, board tables, the pager, the game selector, forms.

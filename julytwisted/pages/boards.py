@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.pages.test_pages -*-
+# -*- test-case-name: tests.pages.test_pages,tests.pages.test_commit_lists -*-
 """
 The public HTML pages: L{Pages}, a klein app of its own, mounted by
 L{julytwisted.site.Root} for every path the API and the account pages do
