@@ -226,6 +226,7 @@ def build_site(
             admit=limit_by_principal(limiter, "rpc"),
             present=to_json,
             max_batch=config.rpc_batch_limit,
+            layout=layout,
         ),
     )
     root.putChild(b"metrics", MetricsResource(metrics, queue.stats))

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.pages.test_pages -*-
+# -*- test-case-name: tests.pages.test_player_pages,tests.pages.test_group_pages -*-
 """
 The detail pages of the public site, one player, project, location or team
 in a game: what each shows, read from the store.  L{Pages
@@ -7,18 +7,16 @@ in a game: what each shows, read from the store.  L{Pages
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from twisted.web.template import Tag, tags
 
 from julytwisted.errors import NotFound
-from julytwisted.game import badges as _badges
 from julytwisted.game.games import Game
-from julytwisted.models import UNSET, Board, Group, Member, Player, Project
+from julytwisted.models import UNSET, Board, Group, Member, Page, Player, Project
+from julytwisted.pages._calendar import calendar
 from julytwisted.pages._html import (
     Content,
-    aria,
     commit_list,
     member_link,
     upload_form,
@@ -27,6 +25,9 @@ from julytwisted.store import Store, all_of
 
 #: The most commits a player's page reads to draw the calendar.
 CALENDAR_COMMITS = 1000
+
+#: The most members a location's or a team's page lists.
+MOST_MEMBERS = 100
 
 
 async def player_page(store: Store, game: Game, username: str) -> tuple[str, Content]:
@@ -38,7 +39,7 @@ async def player_page(store: Store, game: Game, username: str) -> tuple[str, Con
     @raise NotFound: for an unknown player.
     """
     model = await store.player(username, game.slug)
-    calendar = await _calendar(store, model, game)
+    stamps = await _commit_times(store, model.username, game)
     content = [
         tags.p(class_="who")(
             tags.img(src=model.picture_url, alt="", width="64", height="64")
@@ -48,12 +49,9 @@ async def player_page(store: Store, game: Game, username: str) -> tuple[str, Con
         ),
         _figures(model, ("rank", "points", "commits", "projects")),
         await _groups(store, model, game),
-        calendar,
+        calendar(model, game, stamps),
         tags.h2("Recent commits"),
-        commit_list(
-            (await store.commits(username=model.username)).models,
-            "No commits yet.",
-        ),
+        await _commits(store, username=model.username),
     ]
     return model.name, content
 
@@ -80,10 +78,7 @@ async def project_page(
         _figures(model, ("rank", "points", "commits")),
         _screenshots(model, csrf),
         tags.h2("Recent commits"),
-        commit_list(
-            (await store.commits(project=model.slug)).models,
-            "No commits yet.",
-        ),
+        await _commits(store, project=model.slug),
     ]
     return model.name, content
 
@@ -92,24 +87,72 @@ async def group_page(
     store: Store, game: Game, kind: str, slug: str
 ) -> tuple[str, Content]:
     """
-    A location or a team in a game: its figures, and whether a team still
-    waits for approval.
+    A location or a team in a game: its figures, whether a team still
+    waits for approval, and its members with their points, most first.
 
     @param kind: L{Board.LOCATIONS} or L{Board.TEAMS}.
     @return: the page's title and content.
     @raise NotFound: for an unknown group.
     """
     model = await store.group(kind, slug, game.slug)
+    members = await store.group_members(kind, model.slug, game.slug, MOST_MEMBERS)
     note: Content = ""
     if kind == Board.TEAMS and model.approved is False:
         note = tags.p("This team waits for an organiser's approval.", class_="notice")
     content = [
         note,
-        tags.p(f"In {game.name}:"),
+        tags.h2(f"In {game.name}"),
         _figures(model, ("rank", "points", "commits")),
+        tags.h2("Members"),
+        _members(members, game),
         tags.p(tags.a(f"All {kind}", href=f"/{kind}/?game={quote(game.slug)}")),
     ]
     return model.name, content
+
+
+def _members(members: Page[Player], game: Game) -> Tag:
+    """A group's members by their points in a game."""
+    if not members.models:
+        return tags.p("Nobody belongs here yet.", class_="empty")
+    total = members.total or 0
+    shown = len(members.models)
+    caption = (
+        f"Members' points in {game.name}"
+        if shown == total
+        else f"The top {shown} of {total:,} members by points in {game.name}"
+    )
+    rows = [
+        tags.tr(
+            tags.th(tags.a(p.name or p.username, href=_href(p, game)), scope="row"),
+            tags.td(f"{p.points:,}", class_="num"),
+            tags.td(f"{p.commits:,}", class_="num"),
+        )
+        for p in members.models
+    ]
+    return tags.table(class_="board")(
+        tags.caption(caption),
+        tags.thead(
+            tags.tr(
+                tags.th("Player", scope="col"),
+                tags.th("Points", scope="col", class_="num"),
+                tags.th("Commits", scope="col", class_="num"),
+            )
+        ),
+        tags.tbody(rows),
+    )
+
+
+def _href(player: Player, game: Game) -> str:
+    return f"/people/{quote(player.username)}?game={quote(game.slug)}"
+
+
+async def _commits(
+    store: Store, username: str | None = None, project: str | None = None
+) -> Tag:
+    """The latest commits of a player or a project, with their projects' names."""
+    commits = (await store.commits(username=username, project=project)).models
+    names = await store.project_names(c.project for c in commits)
+    return commit_list(commits, "No commits yet.", names)
 
 
 def _link(url: str, text: str) -> Content:
@@ -157,13 +200,18 @@ def _screenshots(model: Project, csrf: str | None) -> Content:
 
 
 def _figures(model: Member, keys: tuple[str, ...]) -> Tag:
+    """A member's figures in a game, 0 for what it has none of."""
     labels = {"rank": "Rank", "points": "Points", "commits": "Commits"}
     labels["projects"] = "Projects"
+
+    def shown(key: str) -> str:
+        value = getattr(model, key)
+        if key == "rank":
+            return "unranked" if value is None else f"{value:,}"
+        return f"{value or 0:,}"
+
     return tags.dl(class_="figures")(
-        [
-            tags.div(tags.dt(labels[k]), tags.dd(str(getattr(model, k) or "none")))
-            for k in keys
-        ]
+        [tags.div(tags.dt(labels[k]), tags.dd(shown(k))) for k in keys]
     )
 
 
@@ -190,27 +238,6 @@ async def _group(store: Store, kind: str, slug: str, game: Game) -> Group:
         return Group(slug=slug, name=slug, points=0, rank=None, commits=0)
 
 
-async def _calendar(store: Store, model: Player, game: Game) -> Content:
-    """The player's badges, longest streak and commits per day in the game."""
-    stamps = await _commit_times(store, model.username, game)
-    counts = _badges.per_day(stamps)
-    days = _badges.game_days(game)
-    streak = _badges.longest_streak(d for d in counts if d in set(days))
-    earned = _badges.badges(model.commits, model.projects, streak)
-    return [
-        tags.h2("Badges"),
-        tags.p(f"Longest streak: {streak} day{'s' * (streak != 1)} in a row."),
-        tags.ul(class_="badges")(
-            [
-                tags.li(b.name, class_="earned" if b.earned else "unearned")
-                for b in earned
-            ]
-        ),
-        tags.h2("Commits per day"),
-        _heat_map(days, counts),
-    ]
-
-
 async def _commit_times(store: Store, username: str, game: Game) -> list[str]:
     """The timestamps of the player's commits in the game, up to a limit."""
     stamps: list[str] = []
@@ -224,28 +251,10 @@ async def _commit_times(store: Store, username: str, game: Game) -> list[str]:
     return stamps
 
 
-def _heat_map(days: list[Any], counts: dict[Any, int]) -> Content:
-    if not days:
-        return tags.p("This game has no days.")
-    most = max((counts.get(d, 0) for d in days), default=0)
-    first_weekday = days[0].weekday()
-    heads = [
-        aria(tags.li(name, class_="weekday"), hidden="true")
-        for name in ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
-    ]
-    pads = [aria(tags.li(class_="pad"), hidden="true") for _ in range(first_weekday)]
-    cells: list[Content] = [*heads, *pads]
-    for day in days:
-        n = counts.get(day, 0)
-        label = f"{day:%a %d %b}: {n} commit{'s' * (n != 1)}"
-        cells.append(
-            tags.li(
-                tags.span(label, class_="label"),
-                class_=f"day level-{_badges.level(n, most)}",
-                title=label,
-            )
-        )
-    return aria(tags.ol(class_="heatmap")(cells), label="Commits per day")
-
-
-__all__ = ["CALENDAR_COMMITS", "group_page", "player_page", "project_page"]
+__all__ = [
+    "CALENDAR_COMMITS",
+    "MOST_MEMBERS",
+    "group_page",
+    "player_page",
+    "project_page",
+]

@@ -1,31 +1,37 @@
-# -*- test-case-name: tests.pages.test_pages -*-
+# -*- test-case-name: tests.pages.test_pages,tests.pages.test_help_page -*-
 """
-The help page: the rules of the game, how a player adds their repositories
-(the webhook made for them, or pasted with a secret of its own), and in an
-open event how to point any repository's webhook at this server.  It never
+The help page: the games this site knows, the rules, which commit e-mails
+count, how a player adds their repositories (the webhook made for them, or
+pasted with a secret of its own), which hosts' pushes score languages, and
+in an open event how to point any repository's webhook at this server.  It never
 shows the site-wide secret: in an open event the organisers give it out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from urllib.parse import quote
+
 from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
 
-from julytwisted.models import Host
-from julytwisted.pages._html import Content
+from julytwisted.models import Host, ListedGame
+from julytwisted.pages._html import Content, when
 
 
 def help_page(
-    request: IRequest, open_repositories: bool = False
+    request: IRequest, games: Sequence[ListedGame], open_repositories: bool = False
 ) -> tuple[str, Content]:
     """
+    @param games: the games this site knows, latest start first.
     @param open_repositories: whether repositories nobody added are
         accepted (an open event), which the page then explains too.
     @return: the help page's title and content, its webhook URLs on the
         host the visitor asked for.
     """
     base = _base_url(request)
-    parts = [*_rules(), *_adding()]
+    parts: list[Content] = [*_games(games), *_rules(), *_emails(), *_adding()]
+    parts += _languages()
     if open_repositories:
         parts += _webhooks(base)
     return "How to take part", [*parts, *_then()]
@@ -37,26 +43,79 @@ def _base_url(request: IRequest) -> str:
     return f"{scheme}://{host}"
 
 
+def _games(games: Sequence[ListedGame]) -> list[Content]:
+    """The games: the yearly two, and every game this site knows."""
+    rows = [
+        tags.tr(
+            tags.th(tags.a(g.name, href=f"/people/?game={quote(g.slug)}"), scope="row"),
+            tags.td(when(g.start)),
+            tags.td(when(g.end)),
+            tags.td("now" if g.current else ""),
+        )
+        for g in games
+    ]
+    return [
+        tags.h2("The games"),
+        tags.p(
+            "Julython runs through July and J(an)ulython through January,"
+            " every year. Midnight is yours: their windows open 12 hours"
+            " early and close 12 hours late, for every time zone."
+            " Other games run between the instants their organisers set."
+        ),
+        tags.table(class_="board")(
+            tags.caption("The games of this site"),
+            tags.thead(
+                tags.tr(
+                    tags.th("Game", scope="col"),
+                    tags.th("Starts", scope="col"),
+                    tags.th("Ends", scope="col"),
+                    tags.th("Current", scope="col"),
+                )
+            ),
+            tags.tbody(rows),
+        )
+        if rows
+        else "",
+    ]
+
+
 def _rules() -> list[Tag]:
     return [
         tags.h2("The rules"),
         tags.ul(
-            tags.li(
-                "Games run through July (Julython) and January (J(an)ulython)."
-                " Midnight is yours: the window opens 12 hours early and"
-                " closes 12 hours late, for every time zone."
-            ),
             tags.li("Each new commit inside a game earns you 1 point."),
             tags.li("The first commit you make to a project in a game earns 10 more."),
             tags.li(
                 "Commits are yours when their author e-mail is one of the"
-                " e-mails on your profile. Add an e-mail later and your"
-                " earlier commits are counted for you."
+                " verified e-mails on your profile. Verify an e-mail later"
+                " and your earlier commits are counted for you."
             ),
             tags.li(
                 "Your location and team score with you; a new team scores"
                 " once an organiser approves it."
             ),
+        ),
+    ]
+
+
+def _emails() -> list[Tag]:
+    """Which e-mails count as verified, and how."""
+    return [
+        tags.h2("Your commit e-mails"),
+        tags.p(
+            "An e-mail you add on your profile counts once you follow the"
+            " link mailed to it. Signing in with a code host brings the"
+            " e-mails it has verified for you, already verified."
+        ),
+        tags.p(
+            "Signing in with GitHub also brings both forms of your GitHub"
+            " noreply address, which GitHub puts on the commits you make on"
+            " its web site or while you keep your e-mail private: ",
+            tags.code("ID+LOGIN@users.noreply.github.com"),
+            " and ",
+            tags.code("LOGIN@users.noreply.github.com"),
+            " (ID being your GitHub account's number, LOGIN your username;"
+            " on GitHub Enterprise, users.noreply. and its host name).",
         ),
     ]
 
@@ -85,6 +144,20 @@ def _adding() -> list[Tag]:
         tags.p(
             "Pushes of a repository nobody added are refused, and each"
             " repository's pushes must carry its own secret."
+        ),
+    ]
+
+
+def _languages() -> list[Tag]:
+    """Which hosts' pushes say what files each commit touched."""
+    return [
+        tags.h2("Languages"),
+        tags.p(
+            "A commit scores for the languages of the files it adds,"
+            " modifies or removes, as its push lists them. GitHub's and"
+            " GitLab's pushes list each commit's files; Bitbucket Cloud's"
+            " do not, so commits pushed from Bitbucket score for you and"
+            " your project but for no language."
         ),
     ]
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.pages.test_pages -*-
+# -*- test-case-name: tests.pages.test_pages,tests.pages.test_commit_lists -*-
 """
 The pieces every HTML page is built from, as twisted.web.template tags: the
 layout, board tables, the pager, the game selector, forms.
@@ -9,7 +9,7 @@ user text (names, commit messages) can never become markup.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -21,6 +21,9 @@ from julytwisted.models import Board, Commit, Group, ListedGame, Member, Player
 
 #: A piece of a page: a tag, text, or a list of them.
 Content = Any
+
+#: Who a commit is by when no player owns it and it names no author.
+UNKNOWN_AUTHOR = "an unnamed author"
 
 #: The boards with their page titles and the title of one member.
 BOARD_TITLES: dict[str, tuple[str, str]] = {
@@ -214,33 +217,50 @@ def when(instant: str, text: str | None = None) -> Tag:
     return tags.time(label, datetime=instant)
 
 
-def commit_list(commits: Sequence[Commit], empty: str) -> Tag:
-    """Commits, newest first: message (as text), who, where and when."""
+def commit_list(
+    commits: Sequence[Commit], empty: str, projects: Mapping[str, str]
+) -> Tag:
+    """
+    Commits, newest first, each as the live feed's script draws one
+    (C{julytwisted/live/page/live.js}): its message's first line (as text),
+    then who (their page, or the author's name when no player owns the
+    commit), where (the project's page, by its name), when, and the commit
+    itself.
+
+    @param projects: the projects' names by slug, as
+        L{Store.project_names <julytwisted.store.Store.project_names>} reads
+        them.
+    """
     if not commits:
         return tags.p(empty, class_="empty")
-    items = []
-    for c in commits:
-        who = (
-            tags.a(c.username, href=f"/people/{quote(c.username)}")
-            if c.username
-            else tags.span(c.author or "someone")
-        )
-        item = tags.li(
-            tags.p(class_="message")(c.summary or "(no message)"),
-            tags.p(class_="meta")(
-                who,
-                " in ",
-                tags.a(c.project, href=f"/projects/{quote(c.project)}"),
-                " · ",
-                when(c.timestamp),
-                " · ",
-                tags.a(c.hash[:8], href=c.url) if c.url else "",
-            ),
-        )
-        # The live feed's script skips commits the page shows already.
-        item.attributes["data-hash"] = c.hash
-        items.append(item)
-    return tags.ol(class_="commits")(items)
+    return tags.ol(class_="commits")([_commit_item(c, projects) for c in commits])
+
+
+def _commit_item(c: Commit, projects: Mapping[str, str]) -> Tag:
+    who = (
+        tags.a(c.username, href=f"/people/{quote(c.username)}")
+        if c.username
+        else tags.span(c.author or UNKNOWN_AUTHOR)
+    )
+    meta: list[Content] = [
+        who,
+        " in ",
+        tags.a(
+            projects.get(c.project) or c.project, href=f"/projects/{quote(c.project)}"
+        ),
+        " · ",
+        when(c.timestamp),
+    ]
+    if c.url.startswith(("https://", "http://")):
+        meta += [" · ", tags.a(c.hash[:8], href=c.url)]
+    item = tags.li(
+        tags.p(class_="message")(c.summary or "(no message)"),
+        tags.p(class_="meta")(meta),
+        class_="commit",
+    )
+    # The live feed's script skips commits the page shows already.
+    item.attributes["data-hash"] = c.hash
+    return item
 
 
 def post_form(

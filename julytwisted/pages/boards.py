@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.pages.test_pages -*-
+# -*- test-case-name: tests.pages.test_pages,tests.pages.test_commit_lists -*-
 """
 The public HTML pages: L{Pages}, a klein app of its own, mounted by
 L{julytwisted.site.Root} for every path the API and the account pages do
@@ -24,7 +24,7 @@ from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
 
 from julytwisted.auth.sessions import Sessions
-from julytwisted.errors import InvalidInput
+from julytwisted.errors import InvalidInput, JulythonError
 from julytwisted.game.games import Game
 from julytwisted.models import (
     Board,
@@ -122,9 +122,7 @@ class Pages:
         commits = await self._recent.get(
             ("commits", game.slug), lambda: self.store.game_commits(game.slug)
         )
-        recent = await self._recent.get(
-            ("recent",), lambda: self.store.commits(limit=10)
-        )
+        since, recent, names = await self._recent.get(("recent",), self._latest)
         players = boards[0].total or 0
         content = [
             self._game_banner(game),
@@ -143,9 +141,19 @@ class Pages:
                     for kind, page in zip(BOARD_TITLES, boards, strict=True)
                 ]
             ),
-            _live_panel(recent.models),
+            _live_panel(recent, names, since),
         ]
         return game.name, content
+
+    async def _latest(self) -> tuple[str | None, Sequence[Commit], dict[str, str]]:
+        """
+        The latest commits, and the id of the feed's newest entry read just
+        before them: every commit after that id is newer than those shown.
+        """
+        newest = await self.store.feed_tail(["global"], 1)
+        commits = (await self.store.commits(limit=10)).models
+        names = await self.store.project_names(c.project for c in commits)
+        return (newest[-1].id if newest else None), commits, names
 
     def _game_banner(self, game: Game) -> Tag:
         now = self.store.now()
@@ -262,29 +270,45 @@ class Pages:
         return await self.renderer.public(request, lambda: self._help_page(request))
 
     async def _help_page(self, request: IRequest) -> tuple[str, Content]:
-        return help_page(request, self._open)
+        try:
+            games = (await self._games()).models
+        except JulythonError:
+            # Help is for when things go wrong too: without Redis, it names
+            # the current game alone rather than failing.
+            game = self.store.game()
+            games = (
+                ListedGame(
+                    game.slug, game.name, _iso(game.start), _iso(game.end), True
+                ),
+            )
+        return help_page(request, games, self._open)
 
 
 def _iso(when_: datetime) -> str:
     return when_.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _live_panel(commits: Sequence[Commit]) -> Tag:
+def _live_panel(
+    commits: Sequence[Commit], projects: dict[str, str], since: str | None
+) -> Tag:
     """
     The latest commits, rendered now so the page works without JavaScript.
     The live feed's script keeps this section live: it listens on the
-    channel its C{data-channel} names and prepends to its C{ol.commits},
-    skipping the commits already shown.
+    channel its C{data-channel} names from the entry its C{data-since}
+    names (the feed's newest when the list was read), and prepends to its
+    C{ol.commits}, skipping the commits already shown.
     """
     section = tags.section(id="live-feed", class_="live")(
         tags.h2("Latest commits", id="live-feed-title"),
-        commit_list(commits, "No commits yet."),
+        commit_list(commits, "No commits yet.", projects),
         # The list the feed prepends to is there even before the first commit.
         "" if commits else tags.ol(class_="commits"),
         # The live feed's own script: it finds this section and keeps it live.
         tags.script(src="/live/live.js", defer="defer"),
     )
     section.attributes["data-channel"] = "global"
+    if since is not None:
+        section.attributes["data-since"] = since
     return aria(section, labelledby="live-feed-title", live="polite")
 
 

@@ -22,6 +22,7 @@ The implementation lives in the package's private modules; this module is
 the public surface.
 """
 
+from julytwisted.rpc._browser import BrowserLayout
 from julytwisted.rpc._dispatch import (
     Authenticator,
     CallContext,
@@ -48,6 +49,7 @@ __all__ = [
     "AuthenticationError",
     "Authenticator",
     "Bounds",
+    "BrowserLayout",
     "CallContext",
     "Credentials",
     "InternalError",

@@ -34,6 +34,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from julytwisted.rpc import _browser as _rpc_browser
+from julytwisted.rpc._browser import BrowserLayout
 from julytwisted.rpc._describe import system_registry
 from julytwisted.rpc._dispatch import (
     Answer,
@@ -186,6 +187,7 @@ class JSONRPCResource(Resource):
         observe: Callable[[str | None, int], None] | None = None,
         admit: Admitter | None = None,
         present: Callable[[object], object] | None = None,
+        layout: BrowserLayout | None = None,
     ) -> None:
         """
         @param authenticate: C{authenticate(request, credentials)} returns the
@@ -225,6 +227,9 @@ class JSONRPCResource(Resource):
             before it is encoded, so that methods may return the
             application's own records; results are sent as they are by
             default.
+        @param layout: puts the service browser (C{browse/}) in the
+            application's own page layout, which then sets the page's
+            headers; the browser is a document of its own by default.
         """
         Resource.__init__(self)
         self.registry = registry
@@ -233,6 +238,7 @@ class JSONRPCResource(Resource):
         self.cors_origins = tuple(cors_origins or ())
         self.max_body = max_body
         self._admit = admit
+        self._layout = layout
         self.title = title
         self._clock = clock
         self._system = system_registry(self.all_methods, title, version)
@@ -471,7 +477,7 @@ class JSONRPCResource(Resource):
 
     # The browser
 
-    def _browse(self, request: IRequest, rest: list[bytes]) -> bytes:
+    def _browse(self, request: IRequest, rest: list[bytes]) -> bytes | int:
         if request.method not in (b"GET", b"HEAD"):
             request.setHeader(b"Allow", b"GET, HEAD, OPTIONS")
             return self._http_error(request, 405, "the browser is read-only")
@@ -480,18 +486,41 @@ class JSONRPCResource(Resource):
             request.setHeader(b"Location", b"browse/")
             return b""
         if rest == [b""]:
-            page = _rpc_browser.render_page(self.all_methods(), self.title)
-            content = (b"text/html; charset=utf-8", page)
-        else:
-            found = _rpc_browser.static_file(rest[0].decode("latin-1"))
-            if found is None or len(rest) > 1:
-                return self._http_error(request, 404, "no such resource")
-            content = found
-        request.setHeader(b"Content-Type", content[0])
+            return self._browser_page(request)
+        found = _rpc_browser.static_file(rest[0].decode("latin-1"))
+        if found is None or len(rest) > 1:
+            return self._http_error(request, 404, "no such resource")
+        self._browser_headers(request, found[0])
+        return found[1]
+
+    def _browser_headers(self, request: IRequest, kind: bytes) -> None:
+        request.setHeader(b"Content-Type", kind)
         request.setHeader(b"X-Content-Type-Options", b"nosniff")
         request.setHeader(b"Content-Security-Policy", _rpc_browser.POLICY)
         request.setHeader(b"Referrer-Policy", b"no-referrer")
-        return content[1]
+
+    def _browser_page(self, request: IRequest) -> int:
+        """The browser: in the application's layout, or a page of its own."""
+        if self._layout is None:
+            self._browser_headers(request, b"text/html; charset=utf-8")
+            page = _rpc_browser.own_page(self.all_methods(), self.title)
+        else:
+            body = _rpc_browser.browser_body(self.all_methods())
+            head = _rpc_browser.browser_head()
+            page = self._layout(request, "JSON-RPC service browser", body, head)
+        gone: list[bool] = []
+        cast(HTTPRequest, request).notifyFinish().addErrback(
+            lambda _: gone.append(True)
+        )
+
+        def send(body: bytes) -> None:
+            if not gone:
+                request.write(body)
+                request.finish()
+
+        page.addCallback(send)
+        page.addErrback(self._broken, request)
+        return NOT_DONE_YET
 
 
 __all__ = ["MEDIA_TYPES", "JSONRPCResource", "header_credentials", "query_params"]

@@ -15,7 +15,7 @@ and a redelivered push counts once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from twisted.internet.interfaces import IReactorTime
@@ -306,6 +306,14 @@ class Store:
         """@return: teams not approved yet (L{Groups.teams_waiting})."""
         return await self._groups.teams_waiting(limit)
 
+    async def group_members(
+        self, kind: str, slug: str, game: str | None = None, limit: int = 100
+    ) -> Page[Player]:
+        """@return: a group's members by points in a game (L{Groups.members})."""
+        return await self._groups.members(
+            kind, slug, self._games.game(game).slug, limit
+        )
+
     # Boards
 
     async def board(
@@ -360,6 +368,10 @@ class Store:
     ) -> Page[Commit]:
         """@return: a page of commits, newest first (L{Commits.commits})."""
         return await self._commits.commits(game, cursor, limit, username, project)
+
+    async def project_names(self, slugs: Iterable[str]) -> dict[str, str]:
+        """@return: the projects' names by slug (L{Commits.project_names})."""
+        return await self._commits.project_names(slugs)
 
     # The live feed
 

@@ -126,6 +126,15 @@ def orphans(address: str) -> str:
     return f"j:orphans:{address}"
 
 
+def group_members(kind: str, slug: str) -> str:
+    """
+    The set of the usernames of a location's or a team's members (C{kind}
+    L{Board.LOCATIONS} or L{Board.TEAMS}); the scripts that make and move
+    players keep it.
+    """
+    return f"{BOARD_PREFIXES[kind]}{slug}:members"
+
+
 def project(slug: str) -> str:
     """A project's hash: name, url, service, watchers, active..."""
     return f"j:project:{slug}"

@@ -7,6 +7,8 @@ its summary and not its message (a message may be 64 KiB).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from julytwisted.errors import NotFound
 from julytwisted.models import Commit, Page
 from julytwisted.redis_service import RedisClient, all_of
@@ -82,6 +84,20 @@ class Commits:
         ]
         more = len(hashes_scores) // 2 > limit
         return Page(tuple(models), str(int(float(scores[limit - 1]))) if more else None)
+
+    async def project_names(self, slugs: Iterable[str]) -> dict[str, str]:
+        """
+        The names of the projects of some commits, for lists that show
+        them by name.
+
+        @return: each slug's project name, its slug when the project has
+            none or is gone.
+        """
+        wanted = sorted(set(slugs))
+        names = await all_of(
+            [self._redis.execute("HGET", _keys.project(s), "name") for s in wanted]
+        )
+        return {s: n or s for s, n in zip(wanted, names, strict=True)}
 
 
 __all__ = ["Commits"]

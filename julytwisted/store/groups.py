@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.store.test_store_members -*-
 """
 Locations and teams as groups of players: moving a player between them with
-their points, and the admins' approval of teams.
+their points, the admins' approval of teams, and who the members are.
 """
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 
 from julytwisted.errors import InvalidInput, NotFound
-from julytwisted.models import GROUPS, Board, WaitingTeam
+from julytwisted.models import GROUPS, Board, Page, Player, WaitingTeam
 from julytwisted.redis_service import RedisClient
 from julytwisted.store import _keys
-from julytwisted.store._models import group_request
+from julytwisted.store._models import board_rows, group_request, player_record
 from julytwisted.store._scripts import POINTS, script
 
+_BOARD = script("board.lua")
 _MOVE_MEMBER = script("move_member.lua", scoring=True)
 _APPROVE_TEAM = script("approve_team.lua", scoring=True)
 
@@ -92,6 +93,35 @@ class Groups:
         )  # fmt: skip
         pairs = zip(found[::2], found[1::2], strict=True)
         return [WaitingTeam(slug, name or slug) for slug, name in pairs]
+
+    async def members(
+        self, kind: str, slug: str, game: str, limit: int
+    ) -> Page[Player]:
+        """
+        The members of a location or a team with their points in a game,
+        most points first, then by username.
+
+        @param kind: L{Board.LOCATIONS} or L{Board.TEAMS}.
+        @param game: the game's slug.
+        @param limit: the most members returned.
+        @return: up to C{limit} members; its C{total} counts them all.
+        """
+        if kind not in GROUPS:
+            raise NotFound(f"no board {kind!r} of groups")
+        usernames = await self._redis.execute(
+            "SMEMBERS", _keys.group_members(kind, slug.lower())
+        )
+        if not usernames:
+            return Page((), None, 0)
+        request = {
+            "game": game,
+            "board": Board.PEOPLE,
+            "prefix": _keys.BOARD_PREFIXES[Board.PEOPLE],
+            "members": sorted(usernames),
+        }
+        _, rows = board_rows(await self._redis.run(_BOARD, args=(json.dumps(request),)))
+        players = sorted(map(player_record, rows), key=lambda p: -p.points)
+        return Page(tuple(players[:limit]), None, len(players))
 
 
 __all__ = ["Groups"]

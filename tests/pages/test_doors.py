@@ -4,7 +4,8 @@ Redis, through a plain Agent that sends only the headers a test names (treq
 would add C{Accept-Encoding: gzip} and decode behind the test's back):
 conditional requests on pages, C{/static/} and C{/files/}; gzip for the
 clients that accept it, with C{Vary}; C{/favicon.ico}; C{OPTIONS} on pages;
-C{/live/} and C{/upload/} with the pages' security headers and layout.
+C{/live/}, C{/upload/} and C{/json/browse/} with the pages' security headers
+and layout.
 """
 
 from __future__ import annotations
@@ -287,3 +288,22 @@ async def test_live_page_wears_the_layout(live_server: tuple[str, Any]) -> None:
     assert b'id="feed"' in body and b'src="/live/live.js"' in body
     code, _, _ = await fetch(server + "/live/live.js")
     assert code == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_json_rpc_browser_wears_the_layout(server: str) -> None:
+    """
+    /json/browse/: the security headers, the layout and its navigation, the
+    browser's forms inside, its script and style sheet files beside it.
+    """
+    code, headers, body = await fetch(server + "/json/browse/")
+    assert code == 200
+    assert_a_site_page(headers, body)
+    tree: Any = check_page(body)
+    assert tree.findtext(".//main/h1") == "JSON-RPC service browser"
+    methods = {f.get("data-method") for f in tree.iterfind(".//main//form")}
+    assert {"julython.games", "system.listMethods"} <= methods
+    assert b'src="browser.js"' in body and b'href="browser.css"' in body
+    for name in ("browser.js", "browser.css"):
+        code, _, _ = await fetch(server + "/json/browse/" + name)
+        assert code == 200, name

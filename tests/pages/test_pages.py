@@ -133,7 +133,7 @@ async def test_player_page(server: str, store: Store) -> None:
     assert earned == ["1 commit"]
     days = tree.findall(".//ol[@class='heatmap']/li[@title]")
     assert len(days) == 31
-    assert days[9].get("title") == "Fri 10 Jul: 2 commits"
+    assert days[9].get("title") == "Fri 10 Jul 2026: 2 commits"
     assert "level-4" in days[9].get("class")
 
 

@@ -2,8 +2,8 @@
 Introspection (C{system.*}, the 1.1 service description, OpenRPC) and the
 service browser, over real HTTP.
 
-A headless-Chromium test of the browser page is still to come: Chromium is
-not installed yet.
+The browser page in headless Chromium, where axe-core checks it, is in
+tests/pages/test_browser_pages.py, in the site's layout.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from typing import Annotated, Any
 
 import pytest_twisted
 from jsonschema import Draft7Validator
+from twisted.web.template import Tag, flattenString, tags
 
 from julytwisted.rpc import Bounds, CallContext, Registry
+from tests.htmlcheck import check_page
 from tests.rpc.test_rpc import REGISTRY, Server, serving
 
 EVIL = Registry()
@@ -196,19 +198,32 @@ async def test_openrpc_whole_numbers_and_ranges() -> None:
 # The browser
 
 
+def forms(tree: Any) -> dict[str, Any]:
+    """@return: the browser's call forms by the method each calls."""
+    return {f.get("data-method"): f for f in tree.iter("form")}
+
+
 @pytest_twisted.ensureDeferred
 async def test_browser_lists_every_method(rpc: Server) -> None:
-    """The page names each method with its signature, docs and a form."""
+    """
+    The page, a document of its own by default, names each method with its
+    signature, docs and a form; it is valid HTML with every control
+    labelled, and loads nothing but its own script and style sheet.
+    """
     answer = await rpc.get("/json/browse/")
     assert answer.code == 200
     assert answer.header("Content-Type") == "text/html; charset=utf-8"
     assert "script-src 'self'" in (answer.header("Content-Security-Policy") or "")
+    tree: Any = check_page(answer.body)
+    assert set(forms(tree)) == {*REGISTRY.methods, *SYSTEM}
+    signatures = [c.text for c in tree.iterfind(".//section/h2/code")]
+    assert "subtract(minuend=Number, subtrahend=Number) -> Number" in signatures
+    docs = [p.text for p in tree.iterfind(".//pre[@class='doc']")]
+    assert "Say hello to name." in docs
+    assert [s.get("src") for s in tree.iter("script")] == ["browser.js"]
+    assert [s.get("href") for s in tree.iter("link")] == ["browser.css"]
+    assert tree.find(".//*[@data-endpoint]").get("data-endpoint") == "../"
     page = answer.body.decode()
-    for name in [*REGISTRY.methods, *SYSTEM]:
-        assert f'<form class="call" data-method="{name}">' in page
-    assert "subtract(minuend=Number, subtrahend=Number) -&gt; Number" in page
-    assert "Say hello to name." in page
-    assert '<script src="browser.js" defer></script>' in page
     assert "http://" not in page and "https://" not in page
 
 
@@ -219,9 +234,58 @@ async def test_browser_escapes_names_and_docs() -> None:
         answer = await server.get("/json/browse/")
     page = answer.body.decode()
     assert "<script>alert" not in page and "<b>bold" not in page
-    assert "Say &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more." in page
-    assert 'data-method="evil.&lt;b&gt;bold&lt;/b&gt;"' in page
-    assert page.count("<script") == 1
+    tree: Any = check_page(answer.body)
+    docs = [p.text for p in tree.iterfind(".//pre[@class='doc']")]
+    assert 'Say <script>alert("x")</script> & more.' in docs
+    assert "evil.<b>bold</b>" in forms(tree)
+    assert len(list(tree.iter("script"))) == 1
+    assert not list(tree.iter("b"))
+
+
+def framed(seen: list[tuple[str, Any, Any]]) -> Any:
+    """
+    A layout as an application hands the resource: its own page around the
+    browser, with a header of its own.
+    """
+
+    def layout(request: Any, title: str, body: Any, head: Any) -> Any:
+        seen.append((title, body, head))
+        request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
+        request.setHeader(b"Content-Security-Policy", b"default-src 'self'")
+        page = tags.html(lang="en")(
+            tags.head(tags.title(f"{title} - Shop"), head),
+            tags.body(
+                tags.nav(tags.a("Shop home", href="/")),
+                Tag("main")(tags.h1(title), body),
+            ),
+        )
+        d = flattenString(None, page)
+        d.addCallback(lambda b: b"<!DOCTYPE html>\n" + b)
+        return d
+
+    return layout
+
+
+@pytest_twisted.ensureDeferred
+async def test_browser_in_the_applications_layout() -> None:
+    """
+    Given a layout, the browser is its body in the application's page,
+    with the application's headers, and its script and style sheet in the
+    page's head; the files beside it are served as before.
+    """
+    seen: list[tuple[str, Any, Any]] = []
+    async with serving(layout=framed(seen)) as server:
+        answer = await server.get("/json/browse/")
+        script = await server.get("/json/browse/browser.js")
+    assert answer.code == 200
+    assert answer.header("Content-Security-Policy") == "default-src 'self'"
+    tree: Any = check_page(answer.body)
+    assert tree.findtext(".//nav/a") == "Shop home"
+    assert tree.findtext("head/title") == "JSON-RPC service browser - Shop"
+    assert set(forms(tree)) == {*REGISTRY.methods, *SYSTEM}
+    assert [s.get("src") for s in tree.iter("script")] == ["browser.js"]
+    assert [title for title, _, _ in seen] == ["JSON-RPC service browser"]
+    assert script.code == 200 and b"fetch(" in script.body
 
 
 @pytest_twisted.ensureDeferred

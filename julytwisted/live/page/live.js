@@ -15,7 +15,9 @@
   var params = new URLSearchParams(window.location.search);
   var channels = params.get("channels") ||
     (section && section.getAttribute("data-channel")) || "global";
-  var lastId = null;
+  // The home page says which feed entry its list ends with: the replay
+  // brings only what came after, so older commits never land on top.
+  var lastId = (section && section.getAttribute("data-since")) || null;
   var delay = 500;
   var MAX_DELAY = 30000;
   var KEEP = 200;
@@ -89,7 +91,7 @@
       meta.appendChild(
         link(c.username, "/people/" + encodeURIComponent(c.username)));
     } else {
-      meta.appendChild(element("span", "", c.author || "someone"));
+      meta.appendChild(element("span", "", c.author || "an unnamed author"));
     }
     meta.appendChild(document.createTextNode(" in "));
     meta.appendChild(slug ?

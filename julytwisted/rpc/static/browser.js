@@ -4,7 +4,11 @@
 "use strict";
 
 (function () {
-  const endpoint = new URL(document.body.dataset.endpoint, document.baseURI).href;
+  const browser = document.querySelector(".rpc-browser[data-endpoint]");
+  if (!browser) {
+    return;
+  }
+  const endpoint = new URL(browser.dataset.endpoint, document.baseURI).href;
   let counter = 0;
 
   function buildRequest(form) {

@@ -158,7 +158,7 @@ for _, c in ipairs(req.commits) do
     if location then channels[#channels + 1] = 'location:' .. location end
     if team then channels[#channels + 1] = 'team:' .. team end
     feed('commit', {hash = c.hash, url = c.url, message = c.summary,
-      timestamp = c.timestamp, username = username or cjson.null,
+      timestamp = c.timestamp, author = c.author, username = username or cjson.null,
       picture_url = picture or cjson.null, points = earned,
       project = shown}, channels)
     for _, move in ipairs(moves) do rank_changes(move[1], members, move[2]) end

@@ -1,0 +1,71 @@
+"""
+The help page, over a real Site and Redis: every game the site knows, the
+GitHub noreply addresses a GitHub sign-in verifies, and which hosts' pushes
+list files (and so score languages).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+import treq
+
+from julytwisted.config import Config
+from julytwisted.config._parsers import parse_game
+from tests.htmlcheck import check_page
+
+SPRINT = parse_game("Spring Sprint=2026-04-01T00:00:00Z/2026-04-08T00:00:00Z")
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    """The tests' configuration, with a game of a week in April."""
+    return Config(data_dir=tmp_path, open_repositories=True, games=(SPRINT,))
+
+
+async def help_text(server: str) -> tuple[str, Any]:
+    answer = await treq.get(server + "/help/")
+    body = await answer.content()
+    assert answer.code == 200
+    tree: Any = check_page(body)
+    return " ".join(" ".join(tree.itertext()).split()), tree
+
+
+@pytest_twisted.ensureDeferred
+async def test_help_lists_the_games(server: str) -> None:
+    """
+    The configured game is listed with its window and a link to its board,
+    beside the current one; the yearly games are explained.
+    """
+    text, tree = await help_text(server)
+    rows = {
+        row.find("th/a").text: (row.find("th/a").get("href"), row[1][0].get("datetime"))
+        for row in tree.iterfind(".//main//table/tbody/tr")
+    }
+    assert rows["Spring Sprint"] == (
+        "/people/?game=spring-sprint",
+        "2026-04-01T00:00:00Z",
+    )
+    assert "Julython 2026" in rows
+    assert "Julython runs through July and J(an)ulython through January" in text
+
+
+@pytest_twisted.ensureDeferred
+async def test_help_names_github_noreply_addresses(server: str) -> None:
+    """Both forms of GitHub's noreply address count for a GitHub sign-in."""
+    text, tree = await help_text(server)
+    codes = [c.text for c in tree.iter("code")]
+    assert "ID+LOGIN@users.noreply.github.com" in codes
+    assert "LOGIN@users.noreply.github.com" in codes
+    assert "Signing in with GitHub also brings both forms" in text
+
+
+@pytest_twisted.ensureDeferred
+async def test_help_says_which_hosts_list_files(server: str) -> None:
+    """Languages score from file lists: GitHub and GitLab send them, Bitbucket not."""
+    text, _ = await help_text(server)
+    assert "GitHub's and GitLab's pushes list each commit's files" in text
+    assert "Bitbucket Cloud's do not" in text
