@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.game.test_hooks, tests.game.test_hooks_limits -*-
+# -*- test-case-name: tests.game.test_hooks,tests.game.test_hooks_limits -*-
 """
 Bitbucket Cloud's pushes: webhooks 2.0 C{repo:push} payloads and those of
 the old POST service, which Julython first received.

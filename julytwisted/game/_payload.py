@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.game.test_hooks, tests.game.test_hooks_limits -*-
+# -*- test-case-name: tests.game.test_hooks,tests.game.test_hooks_limits -*-
 """
 Reading untrusted JSON: a field reader whose every complaint names the path of
 the value it is about (C{commits[3].author.email}), and the readers of the

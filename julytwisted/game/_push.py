@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.game.test_hooks, tests.game.test_hooks_limits -*-
+# -*- test-case-name: tests.game.test_hooks,tests.game.test_hooks_limits -*-
 """
 What every host's push reader shares: the commit list checked and each hash
 kept once, the commit shape GitHub and GitLab share, the repository's

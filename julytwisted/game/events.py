@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.game.test_hooks, tests.game.test_hooks_limits -*-
+# -*- test-case-name: tests.game.test_hooks,tests.game.test_hooks_limits -*-
 """
 What a push carries, parsed from any host's payload: the project and its
 commits with their files. Pure and immutable.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.game.test_hooks, tests.game.test_hooks_limits -*-
+# -*- test-case-name: tests.game.test_hooks,tests.game.test_hooks_limits -*-
 """
 Push webhooks of GitHub, Bitbucket and GitLab: their signatures checked, their
 bodies decoded and their payloads reduced to L{Push}es.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.game.test_scoring, tests.store.test_ingest_rules -*-
+# -*- test-case-name: tests.game.test_scoring,tests.store.test_ingest_rules -*-
 """
 Game windows and points: which games a commit scores in, and how much.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.store.test_store, tests.web.test_push_attacks -*-
+# -*- test-case-name: tests.store.test_store,tests.web.test_push_attacks -*-
 """
 Stored commits read back: one by its hash, whole, and pages of all of
 them, a game's, a player's or a project's, newest arrival first, each with

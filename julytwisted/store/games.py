@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.store.test_store, tests.web.test_push_attacks -*-
+# -*- test-case-name: tests.store.test_store,tests.web.test_push_attacks -*-
 """
 The games: which one is current, finding one by slug, and listing them.
 The other concerns of the store ask this one the time and the game.

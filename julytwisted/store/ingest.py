@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.store.test_store, tests.store.test_ingest_rules -*-
+# -*- test-case-name: tests.store.test_store,tests.store.test_ingest_rules -*-
 """
 The hot path's one write: a push's new commits stored and scored by one Lua
 script (C{lua/ingest.lua}), so that a redelivery or two nodes racing count a
