@@ -47,7 +47,9 @@ class Node:
     """
     One twistd julython process on a port and a data dir, running an open
     event (C{--open-repositories}): the tests post webhooks for repositories
-    nobody added and rely on their being accepted.
+    nobody added and rely on their being accepted.  Their commits are dated
+    in July 2026 (L{tests.builders.IN_JULY}) and arrive whenever the suite
+    runs, so the late grace is the longest there is.
     """
 
     def __init__(self, data_dir: Path, port: int, *options: str) -> None:
@@ -76,6 +78,8 @@ class Node:
                 "--admin-token",
                 "t0ken",
                 "--open-repositories",
+                "--late-grace",
+                "366d",
                 *self.options,
             ],
             stdout=log,

@@ -736,7 +736,7 @@ def test_gitlab_project() -> None:
         service="gitlab",
         slug="gl-mike-diaspora",
         name="Diaspora",
-        url="https://example.com/mike/diaspora",
+        url="https://gitlab.com/mike/diaspora",
         description="A privacy-aware, distributed, open source social network.",
         host_id="15",
     )
@@ -752,7 +752,7 @@ def test_gitlab_commit() -> None:
         message="Update Catalan translation to e38cb41.\n\n"
         "See https://gitlab.com/gitlab-org/gitlab for more information",
         timestamp=datetime(2011, 12, 12, 12, 27, 31, tzinfo=UTC),
-        url="http://example.com/mike/diaspora/commit/"
+        url="https://gitlab.com/mike/diaspora/commit/"
         "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327",
         files=(
             FileChange("CHANGELOG", "added", "Documentation"),
@@ -773,7 +773,7 @@ def test_gitlab_legacy_repository() -> None:
     push = parse_gitlab(load("gitlab_push_legacy"))
     assert (push.project.slug, push.project.url) == (
         "gl-diaspora",
-        "https://localhost/diaspora",
+        "https://gitlab.com/diaspora",
     )
     assert [c.files for c in push.commits] == [(), ()]
 

@@ -99,7 +99,7 @@ def test_github_payload() -> None:
 def test_gitlab_payloads() -> None:
     """GitLab's project.id, and project_id in the legacy format."""
     for name in ("gitlab_push.json", "gitlab_push_legacy.json"):
-        ref = repository_of(Host.GITLAB, _payload(name), {"example.com", "localhost"})
+        ref = repository_of(Host.GITLAB, _payload(name))
         assert ref.id == "15"
 
 
