@@ -67,7 +67,9 @@ async def test_migration(store: Store, redis: RedisService) -> None:
     result = await store.migrate_commits()
     assert result == CommitMigration(projects=3, merged=2, commits=1, future=1)
     canonical = await r.execute("GET", "j:project-url:https://github.com/ada/engine")
-    assert canonical in ("gh-ada-engine", "third")
+    # SCAN meets the three variants in the hash table's order, which a
+    # server's random seed changes: whichever comes first keeps the name.
+    assert canonical in ("gh-ada-engine", "other", "third")
     assert await r.execute("GET", f"j:project-url:{RAW}") is None
     assert (
         await r.execute("GET", "j:project-url:https://github.com/Ada/Engine/") is None
