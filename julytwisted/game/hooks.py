@@ -160,7 +160,7 @@ def _form_payload(body: bytes) -> str:
     return payloads[0]
 
 
-def decode_body(content_type: str | None, body: bytes) -> object:
+def decode_body(content_type: str | None, body: bytes, forms: bool = True) -> object:
     """
     Decode a webhook body: JSON as services send it now, or the URL-encoded
     form with a C{payload} field that GitHub and Bitbucket used to send.
@@ -169,6 +169,7 @@ def decode_body(content_type: str | None, body: bytes) -> object:
 
     @param content_type: the request's C{Content-Type}, or L{None}.
     @param body: the request body.
+    @param forms: whether a form is taken (no host that sends JSON only).
     @return: the JSON value the body holds.
     @raise UnsupportedMediaType: for any other content type.
     @raise InvalidPayload: when the body is not UTF-8, not JSON, or a form
@@ -178,12 +179,11 @@ def decode_body(content_type: str | None, body: bytes) -> object:
     top, _, subtype = media_type.partition("/")
     if top == "application" and (subtype == "json" or subtype.endswith("+json")):
         return _load_json(_utf8(body, "body"), "body")
-    if media_type == "application/x-www-form-urlencoded":
+    if forms and media_type == "application/x-www-form-urlencoded":
         return _load_json(_form_payload(body), "payload field")
     shown = _quoted(media_type) if media_type else "none"
-    raise UnsupportedMediaType(
-        f"content type {shown} is not accepted; {_EXPECTED_TYPES}"
-    )
+    expected = _EXPECTED_TYPES if forms else "expected application/json"
+    raise UnsupportedMediaType(f"content type {shown} is not accepted; {expected}")
 
 
 # Events
@@ -216,12 +216,15 @@ def ignored_event(service: str, event: str | None, payload: object) -> str | Non
         hook's C{event_name}).
     @param payload: the decoded body.
     @return: the event's name, at most 100 characters; L{None} for a push
-        or a ping, which are read as such.
+        or a ping, which are read as such, and for a body that is no JSON
+        object, which is no event of any host.
     """
+    if not isinstance(payload, dict):
+        return None
     name = (event or "").strip()
     if name and name.lower() not in _PUSH_EVENTS.get(Host(service), frozenset()):
         return name[:_EVENT_LENGTH]
-    if service == Host.GITLAB and isinstance(payload, dict):
+    if service == Host.GITLAB:
         for field in ("object_kind", "event_name"):
             kind = payload.get(field)
             if isinstance(kind, str) and kind not in _GITLAB_PUSH_KINDS:

@@ -400,7 +400,9 @@ def _delivery(request: IRequest, service: str) -> Delivery:
     @raise InvalidPayload: for a body that cannot be decoded.
     """
     body: bytes = request.content.read()
-    payload = hooks.decode_body(_header(request, b"Content-Type"), body)
+    # Bitbucket Data Center sends JSON only; the others once sent forms.
+    forms = service != Host.BITBUCKET_SERVER
+    payload = hooks.decode_body(_header(request, b"Content-Type"), body, forms)
     headers = {
         name.decode("latin-1").lower(): values[-1].decode("latin-1")
         for name, values in request.requestHeaders.getAllRawHeaders()

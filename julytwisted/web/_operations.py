@@ -249,16 +249,17 @@ def _webhook_answers(service: str) -> Schema:
 def _webhook(service: str) -> Schema:
     name, _, scheme = SERVICES[service]
     payload = string(contentMediaType="application/json")
-    body = {
-        "application/json": {"schema": {"type": "object"}},
-        "application/x-www-form-urlencoded": {
+    body: Schema = {"application/json": {"schema": {"type": "object"}}}
+    unsupported = "Not JSON: Bitbucket Data Center sends nothing else."
+    if service != Host.BITBUCKET_SERVER:
+        unsupported = "Neither JSON nor a form with a payload field."
+        body["application/x-www-form-urlencoded"] = {
             "schema": {
                 "type": "object",
                 "properties": {"payload": payload},
                 "required": ["payload"],
             }
-        },
-    }
+        }
     action = (
         "names the branches it moved"
         if service == Host.BITBUCKET_SERVER
@@ -282,7 +283,7 @@ def _webhook(service: str) -> Schema:
                 " or one added under another id: its owner adds it at"
                 " /projects/add.",
                 _413="The body is over the webhook limit.",
-                _415="Neither JSON nor a form with a payload field.",
+                _415=unsupported,
                 _429="Too many posts from this address: see Retry-After.",
                 _503="",
             ),

@@ -334,6 +334,21 @@ async def test_unconfigured_data_center_is_refused(
     assert "--provider-url bitbucket-server=URL" in answer["error"]
 
 
+@pytest_twisted.ensureDeferred
+async def test_forms_are_refused(site: Callable[..., str]) -> None:
+    """
+    Data Center sends JSON only: the form GitHub and Bitbucket once sent is
+    415 here (schemathesis found an empty form's payload answered 400).
+    """
+    answer = await treq.post(
+        f"{site()}/api/v1/bitbucket-server",
+        data=b"payload=",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.code == 415
+    assert "expected application/json" in (await answer.json())["error"]
+
+
 def test_service_registers_the_job(store: Store, dc_config: Config) -> None:
     """A node's worker runs the Data Center job (service.with_data_center)."""
     from julytwisted.service import with_data_center
