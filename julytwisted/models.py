@@ -41,6 +41,7 @@ class Job(enum.StrEnum):
     NOTIFY = "notify"
     MAIL_CONFIRMATION = "mail_confirmation"
     MAIL_PASSWORD_RESET = "mail_password_reset"
+    DATA_CENTER_COMMITS = "data_center_commits"
 
 
 #: The metadata key of a field's JSON Schema constraints (L{schema}).
@@ -117,7 +118,9 @@ class Project:
     url: str = attrs.field(
         metadata=schema("The repository's canonical URL.", maxLength=2048)
     )
-    service: str = attrs.field(metadata=schema("github, bitbucket or gitlab."))
+    service: str = attrs.field(
+        metadata=schema("github, bitbucket, gitlab or bitbucket-server.")
+    )
     description: str = attrs.field(metadata=schema(maxLength=1000))
     watchers: int = attrs.field(metadata=_COUNT)
     forks: int = attrs.field(metadata=_COUNT)

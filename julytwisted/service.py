@@ -22,6 +22,7 @@ from twisted.web.iweb import IRequest
 from julytwisted import __version__, rpc
 from julytwisted.auth.accounts import Mailing, SignUps
 from julytwisted.auth.authenticator import Authenticator, limit_by_principal
+from julytwisted.auth.data_center import DataCenterCommitReader
 from julytwisted.auth.hashing import PasswordHasher
 from julytwisted.auth.host_tokens import TokenBox
 from julytwisted.auth.links import SignedLinks
@@ -32,7 +33,8 @@ from julytwisted.auth.webhooks import PushGate, SecretBox
 from julytwisted.config import Config, Options
 from julytwisted.hosts import Http, repository_sites
 from julytwisted.jobs import build_jobs
-from julytwisted.jobs.queue import Queue
+from julytwisted.jobs.product import register_data_center_jobs
+from julytwisted.jobs.queue import JobRegistry, Queue
 from julytwisted.jobs.schedule import Plan, Scheduler, StartupMigration
 from julytwisted.jobs.worker import WorkerService
 from julytwisted.live import LiveResource, build_live
@@ -327,6 +329,22 @@ def build_mailer(
     return AccountMailer(store, links, mailer.send, config.public_url)
 
 
+def with_data_center(jobs: JobRegistry, store: Store, config: Config) -> JobRegistry:
+    """
+    @return: C{jobs}, with the one that reads a Bitbucket Data Center push's
+        commits from the configured server.
+    """
+    secret = load_secret(config.session_secret, config.data_dir)
+    reader = DataCenterCommitReader(
+        store,
+        TokenBox(secret),
+        _host_client(),
+        config.code_hosts.get(Host.BITBUCKET_SERVER),
+    )
+    register_data_center_jobs(jobs, store, reader)
+    return jobs
+
+
 def _host_client() -> Http:
     """@return: treq's client over the reactor, for the code hosts."""
     from treq.client import HTTPClient
@@ -367,7 +385,7 @@ def build(
         WorkerService(
             queue,
             redis.dedicated_client(),
-            build_jobs(store, treq.post, mailer),
+            with_data_center(build_jobs(store, treq.post, mailer), store, config),
             reactor,
             concurrency=config.workers,
             visibility=config.job_visibility,

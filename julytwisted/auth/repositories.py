@@ -68,6 +68,8 @@ SETTINGS_PLACE = {
     "Secret token",
     "bitbucket": "Repository settings → Webhooks → Add webhook; repository push; "
     "the secret as Secret",
+    "bitbucket-server": "Repository settings → Webhooks → Create webhook; the "
+    "Repository Push event; the secret as Secret",
 }
 
 
@@ -161,6 +163,9 @@ class Registrar:
         if host is None:
             known = ", ".join(sorted(self._sites.values()))
             raise InvalidInput(f"{site} is not a code host here; add one on {known}")
+        if host == Host.BITBUCKET_SERVER:
+            # Any page of the repository (.../browse) names it.
+            canonical = canonical_url(url.strip(), host)
         return host, canonical, canonical.split("/", 3)[3]
 
     async def add(self, username: str, url: str, base: str) -> PlayerRepository:
@@ -178,7 +183,9 @@ class Registrar:
             L{Repositories.add<julytwisted.store.Repositories.add>}).
         """
         host, canonical, path = self._parse(url)
-        token = await self._token(username, host)
+        # No hooks API is called for a Data Center: its hook is pasted.
+        by_hand = host == Host.BITBUCKET_SERVER
+        token = None if by_hand else await self._token(username, host)
         clear, sealed = self._box.new()
         if token is None:
             ref = RepositoryRef(Host(host), "", canonical)

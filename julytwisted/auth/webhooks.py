@@ -109,6 +109,11 @@ class PushGate:
         self._open = open_repositories
         self._site_secret = site_secret
 
+    @property
+    def open(self) -> bool:
+        """Whether repositories nobody added are taken (an open event)."""
+        return self._open
+
     async def check(self, delivery: Delivery, add_url: str) -> RepositoryRef | None:
         """
         Check a delivery's signature with the secret its repository must
@@ -131,7 +136,7 @@ class PushGate:
             if not self._open:
                 raise
             self._check_site(delivery)
-            if _names_repository(delivery.payload):
+            if hooks.names_repository(delivery.payload):
                 # Open or not, a repository lives on its endpoint's site.
                 raise
             return None
@@ -179,13 +184,6 @@ class PushGate:
         if not found.proof or (ref.id and not found.id):
             await self._store.repositories.bind(found, ref.id)
         return True
-
-
-def _names_repository(payload: object) -> bool:
-    """Whether a payload has a repository part at all (an org's ping has none)."""
-    return isinstance(payload, dict) and (
-        payload.get("repository") is not None or payload.get("project") is not None
-    )
 
 
 def _verify(delivery: Delivery, secret: str) -> None:

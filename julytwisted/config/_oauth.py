@@ -53,7 +53,12 @@ def _pair(option: str, value: str, what: str) -> tuple[str, str]:
 
 def parse_client(value: str) -> tuple[str, str]:
     """@return: the provider and client id of an C{--oauth} value."""
-    return _pair("oauth", value, "CLIENT_ID")
+    name, client_id = _pair("oauth", value, "CLIENT_ID")
+    if not PROVIDERS[name].sign_in:
+        raise UsageError(
+            f"--oauth: players do not sign in with {PROVIDERS[name].title} here"
+        )
+    return name, client_id
 
 
 def parse_secret_file(value: str) -> tuple[str, Path]:

@@ -375,8 +375,9 @@ class Options(usage.Options):
         """
         Where a code host is, PROVIDER=WEB_URL[,API_URL]: GitHub Enterprise
         (its API at WEB_URL/api/v3 unless given), a self-managed GitLab
-        (WEB_URL/api/v4), or a stub in tests. Default: the public service.
-        Repeatable.
+        (WEB_URL/api/v4), a Bitbucket Data Center (bitbucket-server=WEB_URL,
+        WEB_URL/rest/api/1.0), or a stub in tests. Default: the public
+        service (none for a Data Center). Repeatable.
         """
         host = parse_host(spec)
         self._hosts[host.provider] = host

@@ -18,11 +18,14 @@ class Host(StrEnum):
     """
     The code hosts that send pushes, spelled as their webhook URLs
     (C{/api/v1/github}), projects and configuration spell them.
+    C{BITBUCKET} is Bitbucket Cloud; C{BITBUCKET_SERVER} is a self-managed
+    Bitbucket Data Center (or Server), which has no public site.
     """
 
     GITHUB = "github"
     BITBUCKET = "bitbucket"
     GITLAB = "gitlab"
+    BITBUCKET_SERVER = "bitbucket-server"
 
 
 @attrs.frozen

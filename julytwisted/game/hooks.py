@@ -1,7 +1,9 @@
 # -*- test-case-name: tests.game.test_hooks,tests.game.test_hooks_limits -*-
 """
-Push webhooks of GitHub, Bitbucket and GitLab: their signatures checked, their
-bodies decoded and their payloads reduced to L{Push}es.
+Push webhooks of GitHub, Bitbucket, GitLab and Bitbucket Data Center: their
+signatures checked, their bodies decoded, the events that are not pushes
+told apart, and their payloads reduced to L{Push}es (to the branches whose
+commits to fetch, for Bitbucket Data Center).
 
 Pure: no I/O and no reactor.  A payload is untrusted input, so whatever bytes
 or JSON value arrives, these functions return a value or raise one of
@@ -26,6 +28,13 @@ from julytwisted.errors import (
 )
 from julytwisted.game import _push
 from julytwisted.game._bitbucket import parse_bitbucket
+from julytwisted.game._bitbucket_server import (
+    MAX_CHANGES,
+    DataCenterFetch,
+    RefsChanged,
+    bounded,
+    parse_refs_changed,
+)
 from julytwisted.game._payload import (
     Field,
     elements_or_none,
@@ -81,23 +90,23 @@ def verify(service: str, secret: str, headers: Mapping[str, str], body: bytes) -
     """
     Check that a webhook delivery was signed with the configured secret.
 
-    GitHub signs with C{X-Hub-Signature-256: sha256=<hex HMAC-SHA256>} and
-    Bitbucket Cloud with the same value in C{X-Hub-Signature}; GitLab sends
-    the secret itself in C{X-Gitlab-Token}.  Every comparison takes constant
-    time.
+    GitHub signs with C{X-Hub-Signature-256: sha256=<hex HMAC-SHA256>},
+    Bitbucket Cloud and Data Center with the same value in
+    C{X-Hub-Signature}; GitLab sends the secret itself in C{X-Gitlab-Token}.
+    Every comparison takes constant time.
 
     @param service: one of L{Host}.
     @param secret: the webhook secret configured for this server.
     @param headers: the request's headers, keyed by lower-case name.
     @param body: the request body exactly as received.
     @raise BadSignature: when the header is missing, malformed or wrong.
-    @raise InvalidInput: when C{service} is none of the three.
+    @raise InvalidInput: when C{service} is none of L{Host}.
     """
     if service == Host.GITLAB:
         token = _header(headers, "X-Gitlab-Token")
         if not hmac.compare_digest(_as_bytes(secret), _as_bytes(token)):
             raise BadSignature("X-Gitlab-Token does not match")
-    elif service in (Host.GITHUB, Host.BITBUCKET):
+    elif service in (Host.GITHUB, Host.BITBUCKET, Host.BITBUCKET_SERVER):
         name = "X-Hub-Signature-256" if service == Host.GITHUB else "X-Hub-Signature"
         _check_hmac(secret, name, _header(headers, name), body)
     else:
@@ -151,7 +160,7 @@ def _form_payload(body: bytes) -> str:
     return payloads[0]
 
 
-def decode_body(content_type: str | None, body: bytes) -> object:
+def decode_body(content_type: str | None, body: bytes, forms: bool = True) -> object:
     """
     Decode a webhook body: JSON as services send it now, or the URL-encoded
     form with a C{payload} field that GitHub and Bitbucket used to send.
@@ -160,6 +169,7 @@ def decode_body(content_type: str | None, body: bytes) -> object:
 
     @param content_type: the request's C{Content-Type}, or L{None}.
     @param body: the request body.
+    @param forms: whether a form is taken (no host that sends JSON only).
     @return: the JSON value the body holds.
     @raise UnsupportedMediaType: for any other content type.
     @raise InvalidPayload: when the body is not UTF-8, not JSON, or a form
@@ -169,11 +179,66 @@ def decode_body(content_type: str | None, body: bytes) -> object:
     top, _, subtype = media_type.partition("/")
     if top == "application" and (subtype == "json" or subtype.endswith("+json")):
         return _load_json(_utf8(body, "body"), "body")
-    if media_type == "application/x-www-form-urlencoded":
+    if forms and media_type == "application/x-www-form-urlencoded":
         return _load_json(_form_payload(body), "payload field")
     shown = _quoted(media_type) if media_type else "none"
-    raise UnsupportedMediaType(
-        f"content type {shown} is not accepted; {_EXPECTED_TYPES}"
+    expected = _EXPECTED_TYPES if forms else "expected application/json"
+    raise UnsupportedMediaType(f"content type {shown} is not accepted; {expected}")
+
+
+# Events
+
+#: The events each host sends a push (or a ping) as, lower-cased: GitHub's
+#: C{X-GitHub-Event}, GitLab's C{X-Gitlab-Event} (a system hook sends
+#: pushes too), Bitbucket's C{X-Event-Key}.
+_PUSH_EVENTS = {
+    Host.GITHUB: frozenset({"push", "ping"}),
+    Host.GITLAB: frozenset({"push hook", "tag push hook", "system hook"}),
+    Host.BITBUCKET: frozenset({"repo:push"}),
+    Host.BITBUCKET_SERVER: frozenset({"repo:refs_changed", "diagnostics:ping"}),
+}
+_GITLAB_PUSH_KINDS = ("push", "tag_push")
+#: The longest event name an answer repeats.
+_EVENT_LENGTH = 100
+
+
+def ignored_event(service: str, event: str | None, payload: object) -> str | None:
+    """
+    The event a delivery is, when it is not a push: hosts send every event
+    a hook subscribes to (issues, merge requests, stars) to the one URL,
+    and count any 4xx as a failed delivery, disabling hooks that fail
+    often, so these are answered 202 and otherwise left alone.
+
+    @param service: one of L{Host}.
+    @param event: the event header, if any (C{X-GitHub-Event},
+        C{X-Gitlab-Event}, C{X-Event-Key}); without one, the body is read
+        as a push (GitLab's names its kind: C{object_kind}, or a system
+        hook's C{event_name}).
+    @param payload: the decoded body.
+    @return: the event's name, at most 100 characters; L{None} for a push
+        or a ping, which are read as such, and for a body that is no JSON
+        object, which is no event of any host.
+    """
+    if not isinstance(payload, dict):
+        return None
+    name = (event or "").strip()
+    if name and name.lower() not in _PUSH_EVENTS.get(Host(service), frozenset()):
+        return name[:_EVENT_LENGTH]
+    if service == Host.GITLAB:
+        for field in ("object_kind", "event_name"):
+            kind = payload.get(field)
+            if isinstance(kind, str) and kind not in _GITLAB_PUSH_KINDS:
+                return kind[:_EVENT_LENGTH]
+    return None
+
+
+def names_repository(payload: object) -> bool:
+    """
+    Whether a payload has a repository part at all: an organisation's ping
+    and Bitbucket Data Center's connection test have none.
+    """
+    return isinstance(payload, dict) and (
+        payload.get("repository") is not None or payload.get("project") is not None
     )
 
 
@@ -327,11 +392,18 @@ def parse(service: str, payload: object, event: str | None = None) -> Push:
 
 
 __all__ = [
+    "MAX_CHANGES",
+    "DataCenterFetch",
+    "RefsChanged",
+    "bounded",
     "decode_body",
+    "ignored_event",
+    "names_repository",
     "parse",
     "parse_bitbucket",
     "parse_github",
     "parse_gitlab",
+    "parse_refs_changed",
     "repository",
     "verify",
 ]

@@ -3,11 +3,11 @@
 Which repository a push is about, read before anything else of it.
 
 A repository is its host and the id that host gives it (GitHub
-C{repository.id}, GitLab C{project.id}, Bitbucket C{repository.uuid}); its
-canonical URL is its name.  Every spelling of one repository's address (any
-scheme, C{www.}, a port, C{.git}, a query, a fragment, the owner's case)
-canonicalises to one URL, so a project cannot be counted twice under
-variants of its address.
+C{repository.id}, GitLab C{project.id}, Bitbucket C{repository.uuid},
+Bitbucket Data Center C{repository.id}); its canonical URL is its name.
+Every spelling of one repository's address (any scheme, C{www.}, a port,
+C{.git}, a query, a fragment, the owner's case) canonicalises to one URL, so
+a project cannot be counted twice under variants of its address.
 
 Pure: no I/O.  The signature of a delivery is checked with the secret of the
 repository this module finds in it, so these functions read only the
@@ -24,7 +24,14 @@ import attrs
 from julytwisted.game._payload import Field, make_slug, text_or, web_url
 from julytwisted.game.events import Host
 
-_SLUG_PREFIX = {Host.GITHUB: "gh", Host.GITLAB: "gl", Host.BITBUCKET: "bb"}
+_SLUG_PREFIX = {
+    Host.GITHUB: "gh",
+    Host.GITLAB: "gl",
+    Host.BITBUCKET: "bb",
+    Host.BITBUCKET_SERVER: "bbs",
+}
+#: The public site of each host that has one; a Bitbucket Data Center is
+#: only ever the one configured (C{--provider-url bitbucket-server=URL}).
 _DEFAULT_SITE = {
     Host.GITHUB: "github.com",
     Host.GITLAB: "gitlab.com",
@@ -50,11 +57,14 @@ class RepositoryRef:
     @property
     def slug(self) -> str:
         """The project slug a new project of this repository prefers."""
-        path = self.url.split("/", 3)[3]
-        return make_slug(_SLUG_PREFIX[self.host], path.split("/"))
+        parts = self.url.split("/", 3)[3].split("/")
+        if self.host == Host.BITBUCKET_SERVER:
+            # .../projects/KEY/repos/SLUG: the key and the slug.
+            parts = [parts[-3], parts[-1]]
+        return make_slug(_SLUG_PREFIX[self.host], parts)
 
 
-def canonical_url(url: str) -> str:
+def canonical_url(url: str, host: Host | None = None) -> str:
     """
     The one spelling of a repository's web address: C{https}, the host
     lower-cased without C{www.} or a port, the owner (every namespace part
@@ -63,10 +73,13 @@ def canonical_url(url: str) -> str:
 
     @param url: an http(s) URL with a host and a path (GitLab's oldest
         payloads name a repository by one path part).
+    @param host: the host it is on, when known: a Bitbucket Data Center
+        address ends at C{projects/KEY/repos/SLUG} (or C{users/NAME/...}),
+        whatever page of the repository it names (C{/browse}, C{/commits}).
     @return: such as C{https://github.com/rmyers/Julython}.
     @raise InvalidPayload: when C{url} is not such a URL.
     """
-    return _canonical(Field(url, "url"))
+    return _canonical(Field(url, "url"), host)
 
 
 def same_repository(a: str, b: str) -> bool:
@@ -77,13 +90,30 @@ def same_repository(a: str, b: str) -> bool:
     return a.lower() == b.lower()
 
 
-def _canonical(field: Field) -> str:
+def _canonical(field: Field, host: Host | None = None) -> str:
     parts = _split(web_url(field))
     if parts is None:
         field.fail("is not a repository's address such as https://host/owner/name")
     site, path = parts
+    if host == Host.BITBUCKET_SERVER:
+        path = _data_center_path(field, path)
     *owner, name = path
     return "/".join(["https:/", site, *(part.lower() for part in owner), name])
+
+
+def _data_center_path(field: Field, path: list[str]) -> list[str]:
+    """
+    The path of a Bitbucket Data Center repository's address up to its
+    slug, after any context path the server lives under.
+    """
+    for at in range(len(path) - 3):
+        kind, _, repos, _ = path[at : at + 4]
+        if kind.lower() in ("projects", "users") and repos.lower() == "repos":
+            return path[: at + 4]
+    field.fail(
+        "is not a Bitbucket Data Center repository's address such as "
+        "https://host/projects/KEY/repos/SLUG"
+    )
 
 
 def _split(url: str) -> tuple[str, list[str]] | None:
@@ -136,7 +166,20 @@ def _id_text(field: Field | None) -> str:
     field.fail("is not a repository id")
 
 
-_READERS = {Host.GITHUB: _github, Host.GITLAB: _gitlab, Host.BITBUCKET: _bitbucket}
+def _bitbucket_server(root: Field) -> tuple[str, Field]:
+    repo = root["repository"]
+    links = repo["links"]["self"].elements()
+    if not links:
+        repo["links"]["self"].fail("is empty")
+    return _id_text(repo.get("id")), links[0]["href"]
+
+
+_READERS = {
+    Host.GITHUB: _github,
+    Host.GITLAB: _gitlab,
+    Host.BITBUCKET: _bitbucket,
+    Host.BITBUCKET_SERVER: _bitbucket_server,
+}
 
 
 def repository_of(
@@ -155,11 +198,16 @@ def repository_of(
         one on another site than C{host}'s.
     """
     ident, address = _READERS[host](Field(payload, ""))
-    url = _canonical(address)
-    allowed = {site.lower().removeprefix("www.") for site in sites} or {
-        _DEFAULT_SITE[host]
-    }
+    url = _canonical(address, host)
+    allowed = {site.lower().removeprefix("www.") for site in sites if site}
+    if not allowed and host in _DEFAULT_SITE:
+        allowed = {_DEFAULT_SITE[host]}
     site = url.split("/")[2]
+    if not allowed:
+        address.fail(
+            f"is on {site}, and no {host} site is configured here: the "
+            f"organiser names it with --provider-url {host}=URL"
+        )
     if site not in allowed:
         address.fail(f"is on {site}, not on {' or '.join(sorted(allowed))}")
     return RepositoryRef(host, ident, url)

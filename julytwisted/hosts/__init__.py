@@ -2,7 +2,8 @@
 """
 Talking to code hosts (GitHub, GitLab, Bitbucket Cloud) over treq: signing a
 player in with OAuth 2.0 and PKCE, reading their account and its verified
-e-mails, and a repository's webhooks and commits.
+e-mails, and a repository's webhooks and commits; and the commits of a push
+to a Bitbucket Data Center, whose webhooks carry none.
 
 Pure parts (the hosts and C{--provider-url}, the authorize URL, PKCE and
 C{state}, reading answers) have no I/O.  Every call takes an L{Http} (the
@@ -26,9 +27,11 @@ from julytwisted.errors import (
     StateMismatch,
     TokenRejected,
 )
+from julytwisted.hosts._bitbucket_server import data_center_commits
 from julytwisted.hosts._http import DEFAULT_LIMIT, Http, TreqLike
 from julytwisted.hosts._providers import (
     BITBUCKET,
+    BITBUCKET_SERVER,
     GITHUB,
     GITLAB,
     PROVIDERS,
@@ -64,6 +67,7 @@ from julytwisted.hosts.oauth import (
 
 __all__ = [
     "BITBUCKET",
+    "BITBUCKET_SERVER",
     "DEFAULT_LIMIT",
     "GITHUB",
     "GITLAB",
@@ -96,6 +100,7 @@ __all__ = [
     "begin",
     "compare",
     "create_hook",
+    "data_center_commits",
     "default_host",
     "delete_hook",
     "exchange_code",

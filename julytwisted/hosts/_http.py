@@ -138,7 +138,11 @@ class Answer:
         error = document.get("error")
         nested = error.get("message") if isinstance(error, dict) else error
         described = document.get("error_description")
-        for said in (document.get("message"), described, nested):
+        # Bitbucket Data Center: {"errors": [{"message": ...}, ...]}.
+        listed = document.get("errors")
+        first = listed[0] if isinstance(listed, list) and listed else None
+        each = first.get("message") if isinstance(first, dict) else None
+        for said in (document.get("message"), described, nested, each):
             if said:
                 text = said if isinstance(said, str) else json.dumps(said)
                 return text[:_MESSAGE_LENGTH]

@@ -21,6 +21,7 @@ from julytwisted.game.events import Host
 GITHUB = Host.GITHUB
 GITLAB = Host.GITLAB
 BITBUCKET = Host.BITBUCKET
+BITBUCKET_SERVER = Host.BITBUCKET_SERVER
 
 
 @attrs.frozen
@@ -46,6 +47,8 @@ class Provider:
         needs.
     @ivar repository_scopes: what managing a repository's webhooks and
         reading its commits needs, beyond the sign-in's.
+    @ivar sign_in: whether players may sign in with it (C{--oauth}); a
+        Bitbucket Data Center only sends pushes and answers for commits.
     """
 
     name: Host
@@ -59,6 +62,7 @@ class Provider:
     scope_param: bool
     sign_in_scopes: tuple[str, ...]
     repository_scopes: tuple[str, ...]
+    sign_in: bool = True
 
 
 #: Every provider by name.  GitHub: C{read:user} and C{user:email} read the
@@ -68,7 +72,10 @@ class Provider:
 #: that writes hooks.  Bitbucket: the consumer's permissions C{account} (all
 #: of the account, its addresses included) and C{email}, then C{repository}
 #: (commits), C{repository:admin} (which Bitbucket documents as granting no
-#: read of its own) and C{webhook}.
+#: read of its own) and C{webhook}.  Bitbucket Data Center has no public
+#: service (its URLs are empty until C{--provider-url bitbucket-server=URL}
+#: names one) and no sign-in here: its OAuth 2.0 endpoints and scopes are
+#: those it documents, kept for when it has.
 PROVIDERS: dict[str, Provider] = {
     GITHUB: Provider(
         name=GITHUB,
@@ -108,6 +115,20 @@ PROVIDERS: dict[str, Provider] = {
         scope_param=False,
         sign_in_scopes=("account", "email"),
         repository_scopes=("repository", "repository:admin", "webhook"),
+    ),
+    BITBUCKET_SERVER: Provider(
+        name=BITBUCKET_SERVER,
+        title="Bitbucket Data Center",
+        web_url="",
+        api_url="",
+        api_path="/rest/api/1.0",
+        authorize_path="/rest/oauth2/latest/authorize",
+        token_path="/rest/oauth2/latest/token",
+        basic_auth=False,
+        scope_param=True,
+        sign_in_scopes=("PUBLIC_REPOS",),
+        repository_scopes=("REPO_ADMIN",),
+        sign_in=False,
     ),
 }
 
@@ -171,14 +192,16 @@ def repository_sites(configured: Mapping[str, ConfiguredHost]) -> dict[Host, str
 
     @param configured: the configured hosts, by provider.
     @return: each provider's site, such as C{"gitlab.example.org"}, lower-cased
-        without C{www.} or a port.
+        without C{www.} or a port; none for a host with no public service
+        that is not configured (Bitbucket Data Center).
     """
     sites = {}
     for name, spec in PROVIDERS.items():
         host = configured.get(name)
         url = host.web_url if host is not None else spec.web_url
         hostname = (urlsplit(url).hostname or "").lower().removeprefix("www.")
-        sites[spec.name] = hostname
+        if hostname:
+            sites[spec.name] = hostname
     return sites
 
 
@@ -228,7 +251,7 @@ def parse_provider_url(value: str) -> ConfiguredHost:
     web = _base_url(web_text, f"{name}'s web URL")
     if comma:
         return ConfiguredHost(name, web, _base_url(api_text, f"{name}'s API URL"))
-    if web.lower() == spec.web_url:
+    if spec.web_url and web.lower() == spec.web_url:
         return ConfiguredHost(name, web, spec.api_url)
     if spec.api_path is None:
         raise BadProviderURL(
@@ -240,6 +263,7 @@ def parse_provider_url(value: str) -> ConfiguredHost:
 
 __all__ = [
     "BITBUCKET",
+    "BITBUCKET_SERVER",
     "GITHUB",
     "GITLAB",
     "PROVIDERS",

@@ -7,9 +7,12 @@ after the work but before acknowledging it), it changes nothing more.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from julytwisted.errors import MailFailed, NotifyFailed
+from julytwisted.game import CommitEvent
+from julytwisted.game.hooks import DataCenterFetch
 from julytwisted.jobs.queue import JobRegistry, Queue
 from julytwisted.models import Board, Job, Recount
 from julytwisted.store import Store
@@ -205,18 +208,90 @@ async def queue_notification(queue: Queue, url: str, event: dict[str, Any]) -> s
     return job
 
 
+# Bitbucket Data Center: its pushes carry no commits.
+
+
+class DataCenterCommits(Protocol):
+    """
+    What the Data Center job needs to read a branch's new commits from the
+    server's REST API, with the repository owner's token where there is one
+    (L{julytwisted.auth.data_center.DataCenterCommitReader}).
+    """
+
+    async def __call__(self, fetch: DataCenterFetch) -> tuple[CommitEvent, ...]:
+        """@return: the commits C{fetch.after} has and C{fetch.before} lacks."""
+
+
+def register_data_center_jobs(
+    jobs: JobRegistry, store: Store, commits: DataCenterCommits
+) -> None:
+    """
+    Register the job that completes a Bitbucket Data Center push.
+
+    @param commits: reads a branch's new commits from the server.
+    """
+
+    @jobs.job(Job.DATA_CENTER_COMMITS)
+    async def data_center_commits(
+        fields: dict[str, Any], arrived: str
+    ) -> dict[str, Any]:
+        """
+        Fetch the commits a Bitbucket Data Center push moved a branch by,
+        and ingest them as of the push's arrival; each is counted once
+        however often this runs.
+        """
+        fetch = DataCenterFetch.from_json(fields)
+        push = fetch.push(await commits(fetch))
+        if not push.commits:
+            return {"fetched": 0, "new": []}
+        when = datetime.fromisoformat(arrived)
+        result = await store.ingest(fetch.repository, push, when)
+        answer: dict[str, Any] = {
+            "project": result.project,
+            "fetched": len(push.commits),
+            "new": list(result.new),
+        }
+        if not result.active:
+            answer["error"] = "abuse"
+        return answer
+
+
+async def queue_data_center_commits(
+    queue: Queue, fetch: DataCenterFetch, arrived: datetime
+) -> str:
+    """
+    Queue the fetch of one branch's commits of a Bitbucket Data Center
+    push: once per repository and pair of hashes, however often the push
+    is delivered.
+
+    @param arrived: when the push arrived, which the commits score as of.
+    @return: the job's id: the first one's, for a redelivery.
+    """
+    repository = fetch.host_id or fetch.url
+    job: str = await queue.enqueue(
+        Job.DATA_CENTER_COMMITS,
+        fetch.to_json(),
+        arrived.isoformat(),
+        unique=f"data-center:{repository}:{fetch.before}:{fetch.after}",
+    )
+    return job
+
+
 __all__ = [
     "MAIL_INTERVAL",
     "NOTIFY_TIMEOUT",
     "AccountMail",
+    "DataCenterCommits",
     "NotifyFailed",
     "Post",
     "build_jobs",
     "notification",
     "queue_adoption",
     "queue_confirmation",
+    "queue_data_center_commits",
     "queue_move",
     "queue_notification",
     "queue_password_reset",
     "queue_recount",
+    "register_data_center_jobs",
 ]

@@ -36,7 +36,7 @@ from julytwisted.errors import (
 from julytwisted.game import hooks
 from julytwisted.game.events import Push
 from julytwisted.http_errors import JSON_HEADERS, json_bytes
-from julytwisted.jobs.product import queue_notification
+from julytwisted.jobs.product import queue_data_center_commits, queue_notification
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import BOARDS, Host, to_json
 from julytwisted.store import MAX_LIMIT, Store, all_of, cursor_int
@@ -286,28 +286,57 @@ class WebApp:
             request, Host.GITLAB, _header(request, b"X-Gitlab-Event")
         )
 
-    async def _verify(self, request: IRequest, service: str) -> object:
+    @app.route("/api/v1/bitbucket-server", methods=["POST"])
+    async def bitbucket_server(self, request: IRequest) -> bytes:
         """
-        Read a delivery and check it with the secret its repository must
-        carry, before its body is read as a push (L{PushGate.check}).
+        Bitbucket Data Center's webhook: its pushes name each branch's
+        hashes and no commits, so a job per branch fetches them from its
+        REST API (L{queue_data_center_commits}); 202 with those jobs.
+        """
+        service = Host.BITBUCKET_SERVER
+        if self._limiter is not None:
+            await self._limiter.admit("webhooks", request)
+        event = _header(request, b"X-Event-Key")
+        delivery = _delivery(request, service)
+        unaddressed = not hooks.names_repository(delivery.payload)
+        if event == "diagnostics:ping" and unaddressed and not self._gate.open:
+            # Its connection test names no repository, so no secret can
+            # check it; it changes nothing.
+            return self._json(request, {"message": "pong"})
+        payload = await self._verify(request, delivery)
+        ignored = hooks.ignored_event(service, event, payload)
+        if ignored is not None:
+            return self._json(request, {"ignored": ignored}, 202)
+        if event == "diagnostics:ping":
+            return self._json(request, {"message": "pong"})
+        refs = hooks.parse_refs_changed(payload)
+        if not refs.fetches:
+            return self._json(request, {"commits": []})
+        arrived = self.store.now()
+        jobs = [
+            await queue_data_center_commits(self.queue, fetch, arrived)
+            for fetch in refs.fetches
+        ]
+        return self._json(request, {"jobs": jobs}, 202)
+
+    async def _verify(self, request: IRequest, delivery: Delivery) -> object:
+        """
+        Check a delivery with the secret its repository must carry, before
+        its body is read as a push (L{PushGate.check}).
 
         @return: the decoded body.
         """
-        body: bytes = request.content.read()
-        payload = hooks.decode_body(_header(request, b"Content-Type"), body)
-        headers = {
-            name.decode("latin-1").lower(): values[-1].decode("latin-1")
-            for name, values in request.requestHeaders.getAllRawHeaders()
-        }
         base = self.settings.public_url or _site_url(request)
-        delivery = Delivery(Host(service), headers, body, payload)
         await self._gate.check(delivery, f"{base}/projects/add")
-        return payload
+        return delivery.payload
 
     async def _hook(self, request: IRequest, service: str, event: str | None) -> bytes:
         if self._limiter is not None:
             await self._limiter.admit("webhooks", request)
-        payload = await self._verify(request, service)
+        payload = await self._verify(request, _delivery(request, service))
+        ignored = hooks.ignored_event(service, event, payload)
+        if ignored is not None:
+            return self._json(request, {"ignored": ignored}, 202)
         if service == Host.GITHUB and event == "ping":
             return self._json(request, {"message": "pong"})
         push = hooks.parse(service, payload, _push_event(service, event))
@@ -362,6 +391,23 @@ class WebApp:
         token = given[len("Bearer ") :]
         if not await self._authenticator.check_admin_token(request, token):
             raise Forbidden("that token may not use the admin API")
+
+
+def _delivery(request: IRequest, service: str) -> Delivery:
+    """
+    @return: a webhook delivery as it arrived, its body decoded.
+    @raise UnsupportedMediaType: for a body neither JSON nor a form.
+    @raise InvalidPayload: for a body that cannot be decoded.
+    """
+    body: bytes = request.content.read()
+    # Bitbucket Data Center sends JSON only; the others once sent forms.
+    forms = service != Host.BITBUCKET_SERVER
+    payload = hooks.decode_body(_header(request, b"Content-Type"), body, forms)
+    headers = {
+        name.decode("latin-1").lower(): values[-1].decode("latin-1")
+        for name, values in request.requestHeaders.getAllRawHeaders()
+    }
+    return Delivery(Host(service), headers, body, payload)
 
 
 def _site_url(request: IRequest) -> str:

@@ -40,7 +40,32 @@ SERVICES: dict[str, tuple[str, str, str]] = {
     Host.GITHUB: ("GitHub", "X-GitHub-Event", "githubSignature"),
     Host.BITBUCKET: ("Bitbucket", "X-Event-Key", "bitbucketSignature"),
     Host.GITLAB: ("GitLab", "X-Gitlab-Event", "gitlabToken"),
+    Host.BITBUCKET_SERVER: (
+        "Bitbucket Data Center",
+        "X-Event-Key",
+        "bitbucketSignature",
+    ),
 }
+
+#: What each webhook's event header names as a push (or a ping).
+_PUSHES: dict[str, str] = {
+    Host.GITHUB: "push or ping",
+    Host.BITBUCKET: "repo:push",
+    Host.GITLAB: "Push Hook, Tag Push Hook or System Hook",
+    Host.BITBUCKET_SERVER: "repo:refs_changed or diagnostics:ping",
+}
+
+#: Who may deliver to a webhook, as every webhook's description says it.
+_SECURITY = (
+    " Each delivery is checked with the secret of the repository it names:"
+    " the one its owner was given when adding it at /projects/add (or that"
+    " the service gave the webhook it made). The site's secret"
+    " (--webhook-secret) is taken only for a repository nobody added, and only"
+    " in an open event (--open-repositories); an open event without it"
+    " checks nothing. Any other event the hook is subscribed to (issues,"
+    " pull or merge requests, stars) is answered 202 ignored once its"
+    " signature checks out: hosts count a 4xx as a failed delivery."
+)
 
 
 def _list_op(tag: str, summary: str, model: str, *params: str) -> Schema:
@@ -178,57 +203,97 @@ def _create_player() -> Schema:
 
 def _event_header(service: str) -> Schema:
     _, event, _ = SERVICES[service]
-    if service == Host.GITHUB:
-        kind = "push or ping; any other event is 400."
-    else:
-        kind = "Ignored: the body's own kind decides."
+    kind = f"{_PUSHES[service]}; any other event is answered 202 ignored."
+    if service == Host.GITLAB:
+        kind += " Without it, the body's object_kind decides."
+    if service == Host.BITBUCKET:
+        kind += " Without it (the old POST service), the body is read as a push."
     return parameter("header", event, kind)
+
+
+def _webhook_answers(service: str) -> Schema:
+    """The 2xx answers of a webhook."""
+    name = SERVICES[service][0]
+    ignored = schema("Ignored")
+    why = "Nothing new: a push without commits or a redelivery"
+    nothing: Schema = schema("WebhookAnswer")
+    if service in (Host.GITHUB, Host.BITBUCKET_SERVER):
+        nothing = {"oneOf": [nothing, schema("Pong")]}
+        why += "; or pong to a ping"
+    if service == Host.BITBUCKET_SERVER:
+        return {
+            "200": json_response(
+                "Nothing to fetch (tags or deleted branches only), or pong to"
+                " the connection test, which names no repository and is"
+                " answered unchecked outside an open event.",
+                nothing,
+            ),
+            "202": json_response(
+                f"{name}'s pushes carry no commits: a job per branch moved"
+                " fetches them from its REST API (with the owner's token, else"
+                " anonymously) and scores them as of the push's arrival, once"
+                " however often it is delivered; or the event is ignored.",
+                {"oneOf": [schema("Queued"), ignored]},
+            ),
+        }
+    return {
+        "200": json_response(f"{why}.", nothing),
+        "201": json_response("Commits were new.", schema("WebhookAnswer")),
+        "202": json_response(
+            "The project is deactivated, or the event is not a push and is ignored.",
+            {"oneOf": [schema("Abuse"), ignored]},
+        ),
+    }
 
 
 def _webhook(service: str) -> Schema:
     name, _, scheme = SERVICES[service]
-    nothing = schema("WebhookAnswer")
-    why = "Nothing new: a push without commits or a redelivery"
-    if service == Host.GITHUB:
-        nothing = {"oneOf": [nothing, schema("Pong")]}
-        why += "; or pong to a ping"
     payload = string(contentMediaType="application/json")
-    body = {
-        "application/json": {"schema": {"type": "object"}},
-        "application/x-www-form-urlencoded": {
+    body: Schema = {"application/json": {"schema": {"type": "object"}}}
+    unsupported = "Not JSON: Bitbucket Data Center sends nothing else."
+    if service != Host.BITBUCKET_SERVER:
+        unsupported = "Neither JSON nor a form with a payload field."
+        body["application/x-www-form-urlencoded"] = {
             "schema": {
                 "type": "object",
                 "properties": {"payload": payload},
                 "required": ["payload"],
             }
-        },
-    }
+        }
+    action = (
+        "names the branches it moved"
+        if service == Host.BITBUCKET_SERVER
+        else "is stored and scored: each new commit counts in"
+        " every game whose window holds it, at most once however often it"
+        " is delivered"
+    )
     return operation(
         "webhooks",
         f"{name}'s push webhook",
-        f"{name} delivers a push here: each new commit is stored and scored in"
-        " every game whose window holds it, at most once however often it"
-        " is delivered. The signature is checked when the server has a"
-        " webhook secret (--webhook-secret), and not otherwise.",
+        f"{name} delivers a push here, which {action}.{_SECURITY}",
         {
-            "200": json_response(f"{why}.", nothing),
-            "201": json_response("Commits were new.", schema("WebhookAnswer")),
-            "202": json_response("The project is deactivated.", schema("Abuse")),
+            **_webhook_answers(service),
             **errors(
-                _400=f"The body is not a push payload of {name}.",
+                _400=f"The body is not a push payload of {name}, names a"
+                " repository on another site than the host's (or, for a Data"
+                " Center, none is configured: --provider-url), or names no"
+                " repository outside an open event.",
                 _401="A missing or wrong signature.",
+                _403="A repository nobody added here (outside an open event),"
+                " or one added under another id: its owner adds it at"
+                " /projects/add.",
                 _413="The body is over the webhook limit.",
-                _415="Neither JSON nor a form with a payload field.",
+                _415=unsupported,
                 _429="Too many posts from this address: see Retry-After.",
                 _503="",
             ),
         },
-        # The empty requirement: without a webhook secret nothing is checked.
+        # The empty requirement: an open event without --webhook-secret.
         security=[{scheme: []}, {}],
         parameters=[_event_header(service)],
         requestBody={
             "required": True,
-            "description": f"The push payload, as {name} sends it.",
+            "description": f"The payload, as {name} sends it.",
             "content": body,
         },
     )

@@ -91,6 +91,24 @@ def _answer_schemas() -> dict[str, Schema]:
             {"commits": array(string(pattern=_HASH), "The new commits' hashes.")}
         ),
         "Pong": closed({"message": {"const": "pong"}}),
+        "Ignored": closed(
+            {
+                "ignored": string(
+                    "The event's name, as its header (or GitLab's object_kind)"
+                    " gives it; nothing was stored.",
+                    maxLength=100,
+                )
+            }
+        ),
+        "Queued": closed(
+            {
+                "jobs": array(
+                    string(),
+                    "The jobs that fetch the commits, one per branch: follow"
+                    " them at /api/v1/jobs/{id}.",
+                )
+            }
+        ),
         "Abuse": closed({"error": {"const": "abuse"}}),
         "NewPlayer": closed(
             {
@@ -148,20 +166,23 @@ def _security_schemes() -> dict[str, Schema]:
             "in": "header",
             "name": "X-Hub-Signature-256",
             "description": "sha256=HEX: the HMAC-SHA256 of the body under the"
-            " webhook secret, as GitHub signs its deliveries.",
+            " repository's own webhook secret (the site's, in an open event),"
+            " as GitHub signs its deliveries.",
         },
         "bitbucketSignature": {
             "type": "apiKey",
             "in": "header",
             "name": "X-Hub-Signature",
             "description": "sha256=HEX: the HMAC-SHA256 of the body under the"
-            " webhook secret, as Bitbucket signs its deliveries.",
+            " repository's own webhook secret (the site's, in an open event),"
+            " as Bitbucket Cloud and Data Center sign their deliveries.",
         },
         "gitlabToken": {
             "type": "apiKey",
             "in": "header",
             "name": "X-Gitlab-Token",
-            "description": "The webhook secret itself, as GitLab sends it.",
+            "description": "The repository's own webhook secret itself (the"
+            " site's, in an open event), as GitLab sends it.",
         },
     }
 

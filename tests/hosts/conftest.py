@@ -18,6 +18,7 @@ from twisted.web.client import Agent, HTTPConnectionPool
 from julytwisted.hosts import Http, OAuthApp
 from tests.hosts.stub import StubHost, listen
 from tests.hosts.stub_bitbucket import BitbucketStub
+from tests.hosts.stub_bitbucket_server import BitbucketServerStub
 from tests.hosts.stub_github import GitHubStub
 from tests.hosts.stub_gitlab import GitLabStub
 
@@ -57,6 +58,15 @@ async def bitbucket() -> AsyncIterator[BitbucketStub]:
     """A Bitbucket Cloud stub: its API at C{/2.0}."""
     stub = BitbucketStub(reactor.seconds)
     port = _serve(stub)
+    yield stub
+    await port.stopListening()
+
+
+@pytest_twisted.async_yield_fixture
+async def bitbucket_server() -> AsyncIterator[BitbucketServerStub]:
+    """A Bitbucket Data Center stub: its API at C{/rest/api/1.0}."""
+    stub = BitbucketServerStub(reactor.seconds)
+    port = listen(reactor, stub)
     yield stub
     await port.stopListening()
 

@@ -15,11 +15,14 @@ from twisted.internet import reactor
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
+from julytwisted.game import CommitEvent
+from julytwisted.game.hooks import DataCenterFetch
 from julytwisted.jobs.product import (
     build_jobs,
     notification,
     queue_adoption,
     queue_recount,
+    register_data_center_jobs,
 )
 from julytwisted.jobs.queue import Queue
 from julytwisted.jobs.worker import Backoff, WorkerService
@@ -80,7 +83,13 @@ def test_every_job_named_once(store: Store) -> None:
     name can miss its function, and no function waits for a name nobody
     spells (the unused approve_team job is gone).
     """
-    assert set(build_jobs(store, treq.post).functions) == set(Job)
+    jobs = build_jobs(store, treq.post)
+
+    async def no_commits(fetch: DataCenterFetch) -> tuple[CommitEvent, ...]:
+        return ()
+
+    register_data_center_jobs(jobs, store, no_commits)
+    assert set(jobs.functions) == set(Job)
 
 
 @pytest_twisted.ensureDeferred

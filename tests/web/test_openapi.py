@@ -226,7 +226,33 @@ GUARDED = {
     ("/api/v1/github", "POST"): [{"githubSignature": []}, {}],
     ("/api/v1/bitbucket", "POST"): [{"bitbucketSignature": []}, {}],
     ("/api/v1/gitlab", "POST"): [{"gitlabToken": []}, {}],
+    ("/api/v1/bitbucket-server", "POST"): [{"bitbucketSignature": []}, {}],
 }
+
+
+@pytest.mark.parametrize(
+    "service", ["github", "bitbucket", "gitlab", "bitbucket-server"]
+)
+def test_webhooks_document_ignored_events_and_refusals(service: str) -> None:
+    """
+    Each webhook documents its 202 for an event that is not a push, its 403
+    for a repository nobody added, and whose secret it checks: each
+    repository's own, the site's only in an open event.
+    """
+    described = DOCUMENT["paths"][f"/{service}"]["post"]
+    assert "#/components/schemas/Ignored" in json.dumps(described["responses"]["202"])
+    assert "/projects/add" in described["responses"]["403"]["description"]
+    text = described["description"]
+    assert "secret of the repository it names" in text
+    assert "--open-repositories" in text
+    assert DOCUMENT["components"]["schemas"]["Ignored"]["required"] == ["ignored"]
+
+
+def test_data_center_webhook_answers_with_its_jobs() -> None:
+    """Bitbucket Data Center's pushes are 202 with the jobs that fetch them."""
+    described = DOCUMENT["paths"]["/bitbucket-server"]["post"]
+    assert "#/components/schemas/Queued" in json.dumps(described["responses"]["202"])
+    assert "201" not in described["responses"]
 
 
 def test_every_operation_is_described_in_full() -> None:
