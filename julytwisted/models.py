@@ -41,6 +41,8 @@ class Job(enum.StrEnum):
     NOTIFY = "notify"
     MAIL_CONFIRMATION = "mail_confirmation"
     MAIL_PASSWORD_RESET = "mail_password_reset"
+    COMPLETE_PUSH = "complete_push"
+    VERIFY_COMMITS = "verify_commits"
 
 
 #: The metadata key of a field's JSON Schema constraints (L{schema}).
