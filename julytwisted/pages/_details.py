@@ -46,7 +46,7 @@ async def player_page(store: Store, game: Game, username: str) -> tuple[str, Con
             else "",
             f"@{model.username} in {game.name}",
         ),
-        _figures(model, ("rank", "points", "commits", "projects")),
+        _figures(model, ("rank", "points", "pending_points", "commits", "projects")),
         await _groups(store, model, game),
         calendar,
         tags.h2("Recent commits"),
@@ -77,7 +77,7 @@ async def project_page(
         tags.p("This project is deactivated: it no longer scores.", class_="notice")
         if not model.active
         else "",
-        _figures(model, ("rank", "points", "commits")),
+        _figures(model, ("rank", "points", "pending_points", "commits")),
         _screenshots(model, csrf),
         tags.h2("Recent commits"),
         commit_list(
@@ -158,11 +158,13 @@ def _screenshots(model: Project, csrf: str | None) -> Content:
 
 def _figures(model: Member, keys: tuple[str, ...]) -> Tag:
     labels = {"rank": "Rank", "points": "Points", "commits": "Commits"}
-    labels["projects"] = "Projects"
+    labels |= {"projects": "Projects", "pending_points": "Pending"}
+    # Pending points show only while commits wait for their host's word.
+    shown = [k for k in keys if k != "pending_points" or getattr(model, k, None)]
     return tags.dl(class_="figures")(
         [
             tags.div(tags.dt(labels[k]), tags.dd(str(getattr(model, k) or "none")))
-            for k in keys
+            for k in shown
         ]
     )
 
