@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.auth.test_pushes,tests.web.test_completion -*-
+# -*- test-case-name: tests.web.test_completion -*-
 """
 What the jobs ask of a repository's host after a push, with its owner's
 token: the commits a truncated push left out (completion), and the host's

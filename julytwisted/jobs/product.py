@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.jobs.test_jobs -*-
+# -*- test-case-name: tests.jobs.test_jobs,tests.web.test_completion -*-
 """
 The product's background jobs.  Each is idempotent: run twice (a worker died
 after the work but before acknowledging it), it changes nothing more.
