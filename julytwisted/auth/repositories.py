@@ -26,7 +26,7 @@ import attrs
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
-from julytwisted.auth.host_tokens import TokenBox
+from julytwisted.auth.host_tokens import HostTokens, TokenBox
 from julytwisted.auth.webhooks import SecretBox
 from julytwisted.errors import (
     Forbidden,
@@ -35,7 +35,6 @@ from julytwisted.errors import (
     HostNotFound,
     InvalidInput,
     NotFound,
-    SignInFailed,
     TokenRejected,
 )
 from julytwisted.game.repositories import RepositoryRef, canonical_url
@@ -51,7 +50,6 @@ from julytwisted.hosts import (
     delete_hook,
     fetch_repository,
     ping_hook,
-    refresh,
     repository_sites,
 )
 from julytwisted.models import Host
@@ -136,7 +134,7 @@ class Registrar:
         self._hosts = {
             name: hosts.get(name) or default_host(name) for name in PROVIDERS
         }
-        self._apps = dict(apps)
+        self._host_tokens = HostTokens(store, tokens, http, self._hosts, apps)
         self._sites = repository_sites(hosts)
         self._public_url = public_url
 
@@ -300,24 +298,7 @@ class Registrar:
             L{None} when they hold none (or one sealed under an old secret).
         @raise Forbidden: when it expired and cannot be refreshed.
         """
-        sealed = await self._store.host_accounts.token(username, host)
-        token = None if sealed is None else self._tokens.open(sealed)
-        if token is None or not token.expires_within(self._store.now()):
-            return token
-        title = PROVIDERS[host].title
-        again = Forbidden(f"your {title} sign-in expired: sign in with {title} again")
-        if token.refresh_token is None or host not in self._apps:
-            raise again
-        try:
-            token = await refresh(
-                self._http, self._hosts[host], self._apps[host], token
-            )
-        except (HostError, SignInFailed):
-            raise again from None
-        await self._store.host_accounts.keep_token(
-            username, host, self._tokens.seal(token)
-        )
-        return token
+        return await self._host_tokens.usable(username, host)
 
     async def _fetch(self, host: str, token: Token, path: str) -> Repository:
         return await self._host_call(

@@ -270,6 +270,9 @@ class ScoredCommit:
     @ivar languages: the languages of the files it touched.
     @ivar arrived: when its push arrived, aware; L{None} for a commit stored
         before arrivals were, which scores by its own time alone.
+    @ivar pending: whether it waits for its host to confirm it
+        (C{--verify-commits}); it scores nothing until then.
+    @ivar rejected: whether its host refused it; it never scores.
     """
 
     hash: str
@@ -280,6 +283,8 @@ class ScoredCommit:
     team: str | None = None
     languages: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     arrived: datetime | None = None
+    pending: bool = False
+    rejected: bool = False
 
 
 @attrs.define
@@ -330,7 +335,9 @@ def tally(
     location and team; each of those earns L{FIRST_COMMIT_BONUS} more the
     first time it scores on that project in the game.  Each distinct language
     of the commit earns L{COMMIT_POINTS}, with no bonus.  An orphan (no
-    player) scores for its project and languages only.
+    player) scores for its project and languages only.  A commit waiting
+    for its host's word, or refused by it, scores nothing; once verified it
+    scores as any other, by its arrival.
 
     @param commits: the commits, in any order.
     @param game: the game to score.
@@ -343,7 +350,9 @@ def tally(
         if commit.hash in seen:
             continue
         seen.add(commit.hash)
-        if commit.arrived is None:
+        if commit.pending or commit.rejected:
+            scores = False
+        elif commit.arrived is None:
             scores = game.holds(commit.timestamp)
         else:
             scores = scores_in(game, commit.timestamp, commit.arrived, grace)
