@@ -133,6 +133,8 @@ class StoreMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        #: The rest of truncated pushes, with their arrival, for completion.
+        self.unfinished: list[tuple[Push, datetime]] = []
         wait(lambda: self.redis.client.execute("FLUSHALL"))
         self.clock.advance(self.start - self.clock.seconds())
 
@@ -174,6 +176,36 @@ class StoreMachine(RuleBasedStateMachine):
                 wait(lambda hash=hash: self.store.verification.verify(hash))
             elif verdict == "reject":
                 wait(lambda hash=hash: self.store.verification.reject(hash, "unknown"))
+
+    @rule(
+        pushed=st.lists(commits, min_size=2, max_size=5),
+        listed=st.integers(1, 4),
+        where=st.integers(0, 1),
+    )
+    def truncated_push(self, pushed: list[Any], listed: int, where: int) -> None:
+        """
+        A push that lists only its first commits (GitLab lists 20,
+        Bitbucket 5); the rest wait for the completion job.
+        """
+        unique = tuple({c.hash: c for c in pushed}.values())
+        whole = attrs.evolve(pushed_to(where, 0, True), commits=unique)
+        cut = attrs.evolve(whole, commits=unique[:listed])
+        arrived = self.store.now()
+        wait(lambda: self.store.ingest(repository(cut), cut, arrived))
+        rest = attrs.evolve(whole, commits=unique[listed:])
+        self.unfinished.append((rest, arrived))
+
+    @rule(pick=st.integers(0, 7), twice=st.booleans())
+    def complete(self, pick: int, twice: bool) -> None:
+        """
+        The completion job ingests what a truncated push left out, as of the
+        push's arrival however late it runs; a retried job adds nothing.
+        """
+        if not self.unfinished:
+            return
+        rest, arrived = self.unfinished[pick % len(self.unfinished)]
+        for _ in range(2 if twice else 1):
+            wait(lambda: self.store.ingest(repository(rest), rest, arrived))
 
     @initialize(both=st.booleans())
     def registered_at_start(self, both: bool) -> None:
