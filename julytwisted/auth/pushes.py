@@ -24,6 +24,7 @@ from julytwisted.errors import (
     Forbidden,
     HostForbidden,
     HostNotFound,
+    NoHostAccess,
     TokenRejected,
 )
 from julytwisted.game import CommitEvent, ProjectInfo, Push, RepositoryRef, bounded
@@ -87,10 +88,6 @@ class _Access:
     repository: Repository
 
 
-class _NoAccess(Exception):
-    """Nothing can be asked of the host: the message says why."""
-
-
 class PushChecks:
     """Completes truncated pushes and verifies new commits at their host."""
 
@@ -135,7 +132,7 @@ class PushChecks:
             access = await self._access(repository)
             base = before or await self._default_branch(access, ref)
             commits = await self._compare(access, base, after)
-        except _NoAccess as why:
+        except NoHostAccess as why:
             return Completion(url, 0, (), str(why))
         push = Push(_project(repository), tuple(bounded(c) for c in commits), ref)
         result = await self._store.ingest(repository, push, arrived)
@@ -167,7 +164,7 @@ class PushChecks:
                 else:
                     await self._store.verification.reject(pending.hash, refusal)
                     rejected.append(pending.hash)
-        except _NoAccess as why:
+        except NoHostAccess as why:
             done = {*verified, *rejected}
             left = tuple(c.hash for c in waiting if c.hash not in done)
             return Verdicts(url, tuple(verified), tuple(rejected), left, str(why))
@@ -187,19 +184,20 @@ class PushChecks:
             await self._fetch(access, access.registration.path)
             return f"{title} has no commit {sha} in {access.registration.url}"
         except (TokenRejected, HostForbidden) as e:
-            raise _NoAccess(f"{title} refused the owner's token: {e.message}") from None
+            refused = f"{title} refused the owner's token: {e.message}"
+            raise NoHostAccess(refused) from None
         if email and found.author_email and found.author_email != email:
             return f"{title} names another author of {sha}"
         return None
 
     async def _access(self, repository: RepositoryRef) -> _Access:
         """
-        @raise _NoAccess: when the repository is not added here (or not
+        @raise NoHostAccess: when the repository is not added here (or not
             proven yet), or its owner holds no usable token of its host.
         """
         found = await self._store.repositories.lookup(repository)
         if found is None or not found.proof:
-            raise _NoAccess(
+            raise NoHostAccess(
                 f"{repository.url} is not added here (an open event's "
                 "repository): no owner's token to ask its host with"
             )
@@ -207,11 +205,11 @@ class PushChecks:
         try:
             token = await self._tokens.usable(found.owner, found.host)
         except Forbidden as e:
-            raise _NoAccess(
+            raise NoHostAccess(
                 f"{found.owner}'s token cannot be used: {e.message}"
             ) from None
         if token is None:
-            raise _NoAccess(
+            raise NoHostAccess(
                 f"{found.owner}, who added {found.url}, has not signed in with "
                 f"{title}: there is no token to ask it with"
             )
@@ -230,13 +228,13 @@ class PushChecks:
         """
         @return: the branch a new branch is compared with: the repository's
             default one.
-        @raise _NoAccess: when the new branch is the default one itself (a
+        @raise NoHostAccess: when the new branch is the default one itself (a
             repository's first push): there is nothing to compare it with.
         """
         found = await self._fetch(access, access.registration.path)
         branch = found.default_branch
         if not branch or ref == f"refs/heads/{branch}":
-            raise _NoAccess(
+            raise NoHostAccess(
                 "a new default branch has nothing to compare with: only the "
                 "commits its push listed count"
             )
@@ -247,7 +245,7 @@ class PushChecks:
         try:
             return await fetch_repository(self._http, host, access.token, path)
         except (TokenRejected, HostForbidden) as e:
-            raise _NoAccess(
+            raise NoHostAccess(
                 f"the host refused the owner's token: {e.message}"
             ) from None
 
@@ -262,11 +260,12 @@ class PushChecks:
                 MOST_COMMITS,
             )  # fmt: skip
         except HostNotFound as e:
-            raise _NoAccess(
+            raise NoHostAccess(
                 f"{title} compares no {base}...{head} (rewritten since?): {e.message}"
             ) from None
         except (TokenRejected, HostForbidden) as e:
-            raise _NoAccess(f"{title} refused the owner's token: {e.message}") from None
+            refused = f"{title} refused the owner's token: {e.message}"
+            raise NoHostAccess(refused) from None
 
 
 def _project(repository: RepositoryRef) -> ProjectInfo:
