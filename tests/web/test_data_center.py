@@ -265,7 +265,8 @@ async def test_private_repository_reads_with_the_owners_token(
     saying so (and is tried again); with the token its owner keeps, they
     are read.
     """
-    server_host.repositories["ADA/engine"].private = True
+    engine = server_host.repositories["ADA/engine"]
+    engine.private, engine.readers = True, {"ada"}
     _, secret = await add_by_hand(store, server_host)
     url = site()
     data = refs_changed(server_host, HISTORY[3], HISTORY[4])
