@@ -165,13 +165,15 @@ async def test_a_token_that_does_not_read_it_is_refused(
     store: Store,
     redis: RedisService,
     private: BitbucketServerStub,
+    logged: list[str],
 ) -> None:
     """
     A mistyped token, or one of an account that may not read the
     repository, is refused at adding (403 saying what token to give), over
     the form and JSON-RPC alike; nothing is kept, and the typed token is
     not put back in the form.  Text that is no token is refused as invalid
-    params, and so is a token for another host's repository.
+    params, and so is a token for another host's repository.  No refused
+    token is logged.
     """
     url = site()
     visitor = Visitor(url)
@@ -202,6 +204,8 @@ async def test_a_token_that_does_not_read_it_is_refused(
     assert "Bitbucket Data Center repositories only" in elsewhere["error"]["message"]
     assert await store.repositories.of_player("ada") == []
     assert "pat-guess" not in await everything(redis)
+    assert_nowhere("pat-guess", *logged)
+    assert_nowhere("pat-bob", *logged)
 
 
 @pytest_twisted.ensureDeferred
