@@ -57,6 +57,16 @@ def data_center_names(url: str) -> tuple[str, str]:
     return (owner.upper() if kind == "projects" else f"~{owner}"), slug
 
 
+def token_note(kept: bool) -> str:
+    """@return: what a Data Center repository's owner is told of its token."""
+    if kept:
+        return "Its commits are read with the token you gave; replace it here."
+    return (
+        "Without a token only a public repository's commits can be read: for "
+        f"a private one, give {TOKEN_PLACE}."
+    )
+
+
 class DataCenterTokens:
     """Checks, seals and opens the tokens kept for Data Center repositories."""
 
@@ -207,4 +217,5 @@ __all__ = [
     "DataCenterCommitReader",
     "DataCenterTokens",
     "data_center_names",
+    "token_note",
 ]

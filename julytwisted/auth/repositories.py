@@ -32,7 +32,7 @@ import attrs
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
-from julytwisted.auth.data_center import TOKEN_PLACE, DataCenterTokens
+from julytwisted.auth.data_center import DataCenterTokens, token_note
 from julytwisted.auth.host_tokens import TokenBox
 from julytwisted.auth.webhooks import SecretBox
 from julytwisted.errors import (
@@ -459,7 +459,7 @@ class Registrar:
         if manual and not note:
             note = f"Paste the webhook: {SETTINGS_PLACE[host]}."
         if host == Host.BITBUCKET_SERVER:
-            note = f"{note} {_token_note(registration)}"
+            note = f"{note} {token_note(bool(registration.token))}"
         return PlayerRepository(
             url=registration.url,
             host=host,
@@ -479,16 +479,6 @@ class Registrar:
 def payload_url(base: str, host: str) -> str:
     """@return: the webhook endpoint of C{host} on the site at C{base}."""
     return f"{base.rstrip('/')}/api/v1/{host}"
-
-
-def _token_note(registration: Registration) -> str:
-    """What a Data Center repository's owner is told of its token."""
-    if registration.token:
-        return "Its commits are read with the token you gave; replace it here."
-    return (
-        "Without a token only a public repository's commits can be read: for "
-        f"a private one, give {TOKEN_PLACE}."
-    )
 
 
 def _repository(registration: Registration) -> Repository:
