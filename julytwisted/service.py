@@ -199,7 +199,14 @@ def build_site(
     admin = Admin(
         store, queue, sessions, config.admin_token, authenticator
     ).app.resource()
-    pages = Pages(store, sessions, clock, open_repositories=config.open_repositories)
+    data_center = config.code_hosts.get(Host.BITBUCKET_SERVER)
+    pages = Pages(
+        store,
+        sessions,
+        clock,
+        open_repositories=config.open_repositories,
+        data_center=None if data_center is None else data_center.web_url,
+    )
     # The doors that are not pages wear the site's layout all the same.
     layout = pages.renderer.layout
     public = pages.app.resource()

@@ -27,7 +27,10 @@ from julytwisted.errors import (
     StateMismatch,
     TokenRejected,
 )
-from julytwisted.hosts._bitbucket_server import data_center_commits
+from julytwisted.hosts._bitbucket_server import (
+    data_center_commits,
+    data_center_repository,
+)
 from julytwisted.hosts._http import DEFAULT_LIMIT, Http, TreqLike
 from julytwisted.hosts._providers import (
     BITBUCKET,
@@ -102,6 +105,7 @@ __all__ = [
     "compare",
     "create_hook",
     "data_center_commits",
+    "data_center_repository",
     "default_host",
     "delete_hook",
     "exchange_code",
