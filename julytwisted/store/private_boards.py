@@ -198,6 +198,24 @@ def check_dates(
     return start, end
 
 
+def parse_instant(text: object, field: str) -> datetime | None:
+    """
+    @return: an ISO 8601 instant with its offset, or L{None} for none given.
+    @raise InvalidInput: for anything else, naming C{field}.
+    """
+    if text is None or text == "":
+        return None
+    if not isinstance(text, str) or len(text) > 40:
+        raise InvalidInput(f"{field} must be an ISO 8601 time with an offset")
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{field} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise InvalidInput(f"{field} needs a time zone offset, such as Z")
+    return when
+
+
 def _record(fields: dict[str, str], members: int) -> OwnedBoard:
     return OwnedBoard(
         id=fields["id"],
@@ -461,6 +479,7 @@ __all__ = [
     "PrivateBoards",
     "check_board_name",
     "check_dates",
+    "parse_instant",
     "public",
     "sortable",
 ]
