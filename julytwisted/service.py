@@ -50,6 +50,8 @@ from julytwisted.pages import (
     Pages,
     StaticFiles,
 )
+from julytwisted.pages.private_boards import SEGMENT as BOARDS_SEGMENT
+from julytwisted.pages.private_boards import PrivateBoardPages
 from julytwisted.pages.repositories import ADD_PATH, ProjectsDoor, RepositoryPages
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
@@ -211,6 +213,7 @@ def build_site(
             **{segment: accounts for segment in Accounts.segments},
             **{segment: links for segment in MailLinks.segments},
             Admin.segment: admin,
+            BOARDS_SEGMENT: PrivateBoardPages(store, sessions).app.resource(),
         },
     )
     static = StaticFiles()
@@ -248,6 +251,7 @@ def build_site(
         for segment in (*Accounts.segments, *MailLinks.segments, Admin.segment)
     ]
     limits.append((ADD_PATH.encode(), FORM_MAX_BODY))
+    limits.append((b"/" + BOARDS_SEGMENT, FORM_MAX_BODY))
     limits.append((b"/upload", config.upload_max_body))
     site = JulythonSite(
         root,
