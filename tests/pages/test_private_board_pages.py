@@ -56,7 +56,7 @@ async def test_make_join_and_rank(server: str, store: Store) -> None:
     check_page(home)
     csrf = re.search(rb'name="csrf" value="([^"]+)"', home)
     assert csrf is not None
-    code, _, headers = await bob.post(
+    code, _, _ = await bob.post(
         "/boards/join", {"code": board.code.lower()}, csrf.group(1).decode()
     )
     assert code == 303
