@@ -50,7 +50,7 @@ async def test_make_join_and_rank(server: str, store: Store) -> None:
     assert b"Sprint &lt;b&gt;" in page
     board = await store.private_boards.board(board_id)
     assert board.code.encode() in page and board.token.encode() in page
-    code, page, headers = await bob.post("/boards/join", {"code": board.code}, "x")
+    code, _, _ = await bob.post("/boards/join", {"code": board.code}, "x")
     assert code == 403
     _, home, _ = await bob.get("/boards/")
     check_page(home)
