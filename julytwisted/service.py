@@ -31,6 +31,7 @@ from julytwisted.auth.repositories import Registrar
 from julytwisted.auth.sessions import Sessions, load_secret
 from julytwisted.auth.webhooks import PushGate, SecretBox
 from julytwisted.config import Config, Options
+from julytwisted.errors import NotFound
 from julytwisted.hosts import Http, repository_sites
 from julytwisted.jobs import build_jobs
 from julytwisted.jobs.product import register_data_center_jobs
@@ -242,6 +243,7 @@ def build_site(
         root.putChild(name, resource)
     if live is not None:
         live.use_layout(layout)
+        live.use_board_check(_board_watchers(store, sessions))
         root.putChild(b"live", live)
     limits = [
         (f"/api/v1/{service}".encode(), config.webhook_max_body) for service in Host
@@ -430,6 +432,27 @@ def build(
     )
     WebService(site, config.listen, reactor).setServiceParent(top)
     return top, store, site
+
+
+def _board_watchers(
+    store: Store, sessions: Sessions
+) -> Callable[[IRequest, str], Awaitable[bool]]:
+    """
+    @return: whether a live upgrade may watch a private board: its session's
+        player is a member, or its C{?token=} is the board's read token.
+    """
+
+    async def may_watch(request: IRequest, board_id: str) -> bool:
+        viewer = await sessions.viewer(request)
+        given = request.args.get(b"token", [b""])[-1].decode("utf-8", "replace")
+        try:
+            return await store.private_boards.may_read(
+                board_id, viewer.username, given or None
+            )
+        except NotFound:
+            return False
+
+    return may_watch
 
 
 def warn_open_repositories(config: Config) -> None:
