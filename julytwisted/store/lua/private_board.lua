@@ -63,6 +63,9 @@ end
 function ops.join()
   local id = redis.call('GET', 'j:pboard-code:' .. req.code)
   if not id then return {status = 'unknown_code'} end
+  if redis.call('EXISTS', 'j:player:' .. req.username) == 0 then
+    return {status = 'no_player'}
+  end
   if redis.call('ZSCORE', members_key(id), req.username) then
     return {status = 'ok', id = id, joined = false}
   end
