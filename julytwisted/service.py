@@ -32,6 +32,7 @@ from julytwisted.auth.repositories import Registrar
 from julytwisted.auth.sessions import Sessions, load_secret
 from julytwisted.auth.webhooks import PushGate, SecretBox
 from julytwisted.config import Config, Options
+from julytwisted.errors import NotFound
 from julytwisted.hosts import PROVIDERS, Http, default_host, repository_sites
 from julytwisted.jobs import build_jobs
 from julytwisted.jobs.product import register_data_center_jobs
@@ -51,6 +52,8 @@ from julytwisted.pages import (
     Pages,
     StaticFiles,
 )
+from julytwisted.pages.private_boards import SEGMENT as BOARDS_SEGMENT
+from julytwisted.pages.private_boards import PrivateBoardPages
 from julytwisted.pages.repositories import ADD_PATH, ProjectsDoor, RepositoryPages
 from julytwisted.redis_service import RedisService
 from julytwisted.site import JulythonSite, Root, WebService
@@ -220,6 +223,7 @@ def build_site(
             **{segment: accounts for segment in Accounts.segments},
             **{segment: links for segment in MailLinks.segments},
             Admin.segment: admin,
+            BOARDS_SEGMENT: PrivateBoardPages(store, sessions).app.resource(),
         },
     )
     static = StaticFiles()
@@ -248,6 +252,7 @@ def build_site(
         root.putChild(name, resource)
     if live is not None:
         live.use_layout(layout)
+        live.use_board_check(_board_watchers(store, sessions))
         root.putChild(b"live", live)
     limits = [
         (f"/api/v1/{service}".encode(), config.webhook_max_body) for service in Host
@@ -257,6 +262,7 @@ def build_site(
         for segment in (*Accounts.segments, *MailLinks.segments, Admin.segment)
     ]
     limits.append((ADD_PATH.encode(), FORM_MAX_BODY))
+    limits.append((b"/" + BOARDS_SEGMENT, FORM_MAX_BODY))
     limits.append((b"/upload", config.upload_max_body))
     site = JulythonSite(
         root,
@@ -457,6 +463,27 @@ def build(
     )
     WebService(site, config.listen, reactor).setServiceParent(top)
     return top, store, site
+
+
+def _board_watchers(
+    store: Store, sessions: Sessions
+) -> Callable[[IRequest, str], Awaitable[bool]]:
+    """
+    @return: whether a live upgrade may watch a private board: its session's
+        player is a member, or its C{?token=} is the board's read token.
+    """
+
+    async def may_watch(request: IRequest, board_id: str) -> bool:
+        viewer = await sessions.viewer(request)
+        given = request.args.get(b"token", [b""])[-1].decode("utf-8", "replace")
+        try:
+            return await store.private_boards.may_read(
+                board_id, viewer.username, given or None
+            )
+        except NotFound:
+            return False
+
+    return may_watch
 
 
 def warn_open_repositories(config: Config) -> None:

@@ -65,7 +65,12 @@ DEFLATE_LEVEL = 1
 
 _CHANNEL = re.compile(
     r"global|(player|project|location|team):[a-z0-9][a-z0-9_.-]{0,99}"
+    r"|board:[a-z2-7]{10}"
 )
+
+#: The prefix of a private board's channel, which only its members and its
+#: token's holders may watch: chosen when connecting, where they prove it.
+BOARD_PREFIX = "board:"
 
 Render = Callable[[FeedEntry, str], bytes]
 """Turns an entry, on one of its channels, into a message's JSON bytes."""
@@ -115,7 +120,7 @@ def check_channels(names: object) -> list[str]:
         if not isinstance(name, str) or not _CHANNEL.fullmatch(name):
             raise ValueError(
                 f"bad channel {name!r}: use global, player:<username>, "
-                "project:<slug>, location:<slug> or team:<slug>"
+                "project:<slug>, location:<slug>, team:<slug> or board:<id>"
             )
     return names
 
@@ -407,6 +412,11 @@ class LiveProtocol(WebSocketServerProtocol):
         if verb not in ("subscribe", "unsubscribe"):
             raise ValueError(f"unknown command {verb!r}")
         chosen = set(check_channels(names))
+        if verb == "subscribe" and any(c.startswith(BOARD_PREFIX) for c in chosen):
+            raise ValueError(
+                "a private board's channel is chosen when connecting:"
+                " /live?channels=board:<id> (with ?token= unless signed in)"
+            )
         if verb == "subscribe":
             if len(self.channels | chosen) > MAX_CHANNELS:
                 raise ValueError(f"at most {MAX_CHANNELS} channels")
@@ -473,6 +483,7 @@ class LiveFactory(WebSocketServerFactory):
 
 
 __all__ = [
+    "BOARD_PREFIX",
     "REPLAY_TAIL",
     "TRY_AGAIN_LATER",
     "Hub",

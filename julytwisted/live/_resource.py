@@ -13,7 +13,7 @@ in the site's layout.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import Any
 
@@ -29,10 +29,11 @@ from twisted.web.template import tags
 
 from julytwisted._compat import is_disconnected
 from julytwisted.config import LiveSettings
-from julytwisted.errors import JulythonError, RateLimited
+from julytwisted.errors import Forbidden, JulythonError, RateLimited
 from julytwisted.http_errors import internal_error, json_error, options_answer
 from julytwisted.live._bridge import LiveBridge, Subscribe
 from julytwisted.live._protocol import (
+    BOARD_PREFIX,
     REPLAY_TAIL,
     TRY_AGAIN_LATER,
     LiveFactory,
@@ -116,6 +117,21 @@ def _is_upgrade(request: IRequest) -> bool:
     return upgrade.lower() == b"websocket"
 
 
+MayWatch = Callable[[IRequest, str], Awaitable[bool]]
+"""Whether an upgrade request may watch a private board (by its id)."""
+
+
+def _boards_asked(request: IRequest) -> list[str]:
+    """@return: the ids of the private boards whose channels C{?channels=} names."""
+    names = b",".join(request.args.get(b"channels", [])).split(b",")
+    prefix = BOARD_PREFIX.encode()
+    return [
+        n[len(prefix) :].decode("ascii", "replace")
+        for n in names
+        if n.startswith(prefix)
+    ]
+
+
 class _Admitted:
     """
     The factory as one upgrade sees it: the watcher it builds counts against
@@ -151,6 +167,7 @@ class LiveResource(Resource):
         Resource.__init__(self)
         self._factory = factory
         self.limiter = limiter
+        self._may_watch: MayWatch | None = None
         self.putChild(b"live.js", _Script())
 
     def use_layout(self, layout: Layout) -> None:
@@ -169,12 +186,40 @@ class LiveResource(Resource):
             limit = self._factory.settings.ip_limit
             error = f"too many live connections from this address (limit {limit})"
             return json_error(request, RateLimited(10, "live", error))
-        if self.limiter is None:
+        boards = _boards_asked(request)
+        if self.limiter is None and not boards:
             return self._upgrade(request, client)
-        d = Deferred.fromCoroutine(self.limiter.wait("live", request))
+        d = Deferred.fromCoroutine(self._admit(request, boards))
         d.addCallback(self._admitted, request, client)
         d.addErrback(self._broken, request)
         return NOT_DONE_YET
+
+    def use_board_check(self, may_watch: MayWatch) -> None:
+        """
+        Let members and token holders watch private boards' channels:
+        without this, every C{board:} channel is refused.
+        """
+        self._may_watch = may_watch
+
+    async def _admit(
+        self, request: IRequest, boards: list[str]
+    ) -> JulythonError | None:
+        """
+        @return: why an upgrade is refused (too many connects, a private
+            board it may not watch), or L{None}.
+        """
+        if self.limiter is not None:
+            wait = await self.limiter.wait("live", request)
+            if wait is not None:
+                error = "too many live connects from this address"
+                return RateLimited(wait, "live", error)
+        for board_id in boards:
+            if self._may_watch is None or not await self._may_watch(request, board_id):
+                return Forbidden(
+                    f"board:{board_id} is private: sign in as a member, or send"
+                    " its read token as ?token="
+                )
+        return None
 
     def _client(self, request: IRequest) -> str:
         """
@@ -185,10 +230,11 @@ class LiveResource(Resource):
             return self.limiter.address(request)
         return str(getattr(request.getClientAddress(), "host", ""))
 
-    def _admitted(self, wait: float | None, request: IRequest, client: str) -> None:
-        if wait is not None:
-            error = "too many live connects from this address"
-            request.write(json_error(request, RateLimited(wait, "live", error)))
+    def _admitted(
+        self, refused: JulythonError | None, request: IRequest, client: str
+    ) -> None:
+        if refused is not None:
+            request.write(json_error(request, refused))
             request.finish()
             return
         result = self._upgrade(request, client)

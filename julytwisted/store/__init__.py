@@ -7,7 +7,7 @@ L{Store} is the one object the rest of the product holds: a thin facade
 over one object per concern, each in a module of its own (L{games},
 L{ingest}, L{players}, L{emails}, L{credentials}, L{sessions}, L{groups},
 L{boards}, L{commits}, L{feed}, L{uploads}, L{repositories},
-L{verification}, L{rekey}).
+L{verification}, L{rekey}, L{private_boards}).
 Every Redis key Python spells is in L{_keys}; the Lua scripts of C{lua/}
 spell the rest.
 Writes that touch several keys are one Lua script each, so they are atomic
@@ -59,6 +59,7 @@ from julytwisted.store.groups import Groups
 from julytwisted.store.host_accounts import HostAccounts, LinkedHost
 from julytwisted.store.ingest import FEED_LENGTH, Ingest, IngestResult
 from julytwisted.store.players import Players
+from julytwisted.store.private_boards import PrivateBoards
 from julytwisted.store.rekey import CommitMigration, Migration
 from julytwisted.store.repositories import (
     MOST_REPOSITORIES,
@@ -125,6 +126,9 @@ class Store:
         #: Commits waiting for their host's word, and its verdicts
         #: (L{Verification}).
         self.verification = Verification(redis)
+        #: Players' private boards, their members and their rankings
+        #: (L{PrivateBoards}).
+        self.private_boards = PrivateBoards(redis)
 
     # Games
 

@@ -255,3 +255,36 @@ def repo_project(host: str, host_id: str) -> str:
 def project_url(url: str) -> str:
     """The project slug of a repository, by its canonical URL lower-cased."""
     return f"j:project-url:{url.lower()}"
+
+
+def private_board(board_id: str) -> str:
+    """
+    A private board's hash: name, owner, game, start, end (and their
+    sortable forms), cap, code, token, created.
+    """
+    return f"j:pboard:{board_id}"
+
+
+def private_board_members(board_id: str) -> str:
+    """A private board's members' usernames, scored by when they joined."""
+    return f"j:pboard:{board_id}:members"
+
+
+def private_board_standings(board_id: str) -> str:
+    """A private board's ranking as last computed, kept for a few seconds."""
+    return f"j:pboard:{board_id}:standings"
+
+
+def private_board_code(code: str) -> str:
+    """The private board a join code opens, while it is the board's code."""
+    return f"j:pboard-code:{code}"
+
+
+def player_private_boards(username: str) -> str:
+    """The ids of the private boards a player is a member of (owned ones too)."""
+    return f"j:player:{username}:pboards"
+
+
+def player_owned_boards(username: str) -> str:
+    """The ids of the private boards a player owns."""
+    return f"j:player:{username}:pboards-owned"

@@ -45,7 +45,9 @@ from julytwisted.jobs.product import (
 )
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import BOARDS, Host, to_json
+from julytwisted.representation import conditional, entity_tag
 from julytwisted.store import MAX_LIMIT, IngestResult, Store, all_of, cursor_int
+from julytwisted.store.private_boards import STANDINGS_SECONDS
 from julytwisted.store.ratelimit import RateLimiter
 from julytwisted.web._errors import install_json_errors
 from julytwisted.web.openapi import openapi_document
@@ -234,6 +236,32 @@ class WebApp:
     async def games(self, request: IRequest) -> bytes:
         page = await self.store.list_games(_offset(request), _limit(request))
         return self._json(request, page)
+
+    @app.route("/api/v1/boards/<board_id>", methods=["GET"])
+    async def private_board(self, request: IRequest, board_id: str) -> bytes:
+        """
+        A private board's ranking, for bots holding its read-only token and
+        for its members' own API tokens; kept and revalidated by its ETag.
+        """
+        token = _bearer(request) or _arg(request, "token")
+        if not token:
+            raise Unauthorized(
+                "send the board's token as Authorization: Bearer TOKEN or ?token="
+            )
+        boards = self.store.private_boards
+        if not await boards.may_read(board_id, None, token):
+            member = await self.store.token_owner(token)
+            if not await boards.may_read(board_id, member, None):
+                raise Forbidden("this token may not read that board")
+        body = json_bytes(to_json(await boards.standings(board_id)))
+        for name, value in JSON_HEADERS:
+            request.setHeader(name, value)
+        request.setHeader(b"Cache-Control", b"private, max-age=%d" % STANDINGS_SECONDS)
+        request.setHeader(b"Vary", b"Authorization")
+        if conditional(request, entity_tag(body)):
+            request.setResponseCode(304)
+            return b""
+        return body
 
     @app.route("/api/v1/people", methods=["POST"])
     async def create_player(self, request: IRequest) -> bytes:
@@ -428,6 +456,12 @@ class WebApp:
         token = given[len("Bearer ") :]
         if not await self._authenticator.check_admin_token(request, token):
             raise Forbidden("that token may not use the admin API")
+
+
+def _bearer(request: IRequest) -> str | None:
+    given = _header(request, b"Authorization") or ""
+    scheme, _, token = given.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 def _delivery(request: IRequest, service: str) -> Delivery:

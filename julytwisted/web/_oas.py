@@ -21,6 +21,8 @@ HEADERS = {
     "AllowMethods": ("Access-Control-Allow-Methods", "string", "As Allow."),
     "AllowHeaders": ("Access-Control-Allow-Headers", "string", "Headers read."),
     "MaxAge": ("Access-Control-Max-Age", "integer", "Seconds to cache: 86400."),
+    "ETag": ("ETag", "string", "The representation's tag, for If-None-Match."),
+    "CacheControl": ("Cache-Control", "string", "How long the answer may be kept."),
 }
 
 #: The security of an operation anyone may call.

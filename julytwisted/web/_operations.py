@@ -171,6 +171,46 @@ def _read_paths() -> dict[str, Schema]:
     }
 
 
+def _private_board() -> Schema:
+    """C{GET /boards/{id}}: a private board's ranking, for token holders."""
+    answer = json_response(
+        "The board and its members, highest points first.",
+        schema("BoardStandings"),
+        "ETag",
+        "CacheControl",
+    )
+    not_modified = {
+        "description": "The If-None-Match tag is the current one.",
+        "headers": {
+            "ETag": ref("headers", "ETag"),
+            "Cache-Control": ref("headers", "CacheControl"),
+        },
+    }
+    refusals = errors(
+        _400="The token is not in UTF-8.",
+        _401="No token was sent.",
+        _403="The token is neither the board's nor a member's.",
+        _404="No such board.",
+        _503="",
+    )
+    refusals["401"]["headers"]["WWW-Authenticate"] = ref("headers", "WWWAuthenticate")
+    return {
+        "parameters": [parameter("path", "id", "The board's id.")],
+        "get": operation(
+            "boards",
+            "A private board's ranking",
+            "The members of a private board ranked by their points inside its"
+            " dates (1 a commit scored in its game, 10 for each member's first"
+            " commit on a project in those dates); ties go to who got there"
+            " first. Send the board's read-only token (its owner has it, and"
+            " may rotate it) or a member's own API token. The ranking is"
+            " computed at most every 30 seconds: revalidate with If-None-Match.",
+            {"200": answer, "304": not_modified, **refusals},
+            security=[{"boardToken": []}, {"boardTokenQuery": []}],
+        ),
+    }
+
+
 def _create_player() -> Schema:
     responses = {
         "201": json_response("The new player.", schema("Player"), "Location"),
@@ -354,6 +394,7 @@ def paths() -> dict[str, Schema]:
     """
     found = {**_top_paths(), **_board_paths(), **_read_paths()}
     found["/people"]["post"] = _create_player()
+    found["/boards/{id}"] = _private_board()
     for service in SERVICES:
         found[f"/{service}"] = {"post": _webhook(service)}
     for path, item in found.items():

@@ -31,6 +31,7 @@ from julytwisted.models import (
     Project,
 )
 from julytwisted.store import EMAIL_PATTERN, MAX_LIMIT, NAME_PATTERN, USERNAME_PATTERN
+from julytwisted.store.private_boards import BoardStanding, BoardStandings
 from julytwisted.web._oas import (
     HEADERS,
     array,
@@ -64,6 +65,8 @@ _RECORDS: dict[type, str] = {
     JobStatus: "Job",
     FileInfo: "File",
     ListedGame: "Game",
+    BoardStanding: "BoardStanding",
+    BoardStandings: "BoardStandings",
 }
 
 #: The records listed a page at a time.
@@ -171,6 +174,19 @@ def _security_schemes() -> dict[str, Schema]:
             "type": "http",
             "scheme": "bearer",
             "description": "The token given to twistd as --admin-token.",
+        },
+        "boardToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A private board's read-only token, which its owner"
+            " is given and may rotate; or a member's own API token.",
+        },
+        "boardTokenQuery": {
+            "type": "apiKey",
+            "in": "query",
+            "name": "token",
+            "description": "The same token as ?token=, for clients that send no"
+            " headers.",
         },
         "githubSignature": {
             "type": "apiKey",

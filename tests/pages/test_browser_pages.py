@@ -238,7 +238,21 @@ async def test_axe_finds_nothing_on_any_page(
         "Sign up",
         "/profile?saved=welcome",
     )
-    for path in SIGNED_IN:
+    # A private board of ada's that bea joins through its form, and one of
+    # bea's own with ada on it: each seen as a member and as its owner.
+    theirs = await store.private_boards.create("ada", "Ada's sprint", store.game())
+    await deferToThread(
+        fill,
+        browser,
+        server + "/boards/",
+        {"code": theirs.code},
+        "Join",
+        f"/boards/{theirs.id}",
+    )
+    own = await store.private_boards.create("bea", "Bea's sprint", store.game())
+    await store.private_boards.join("ada", own.code, store.now())
+    boards = ("/boards/", f"/boards/{theirs.id}", f"/boards/{own.id}")
+    for path in (*SIGNED_IN, *boards):
         found[path] = await deferToThread(violations, browser, server + path, axe)
     await deferToThread(browser.delete_all_cookies)
     assert {path: v for path, v in found.items() if v} == {}

@@ -45,13 +45,14 @@ from twisted.internet.task import Clock
 from twisted.internet.threads import blockingCallFromThread, deferToThread
 
 from julytwisted.errors import Conflict, InvalidLink, InvalidPayload, NotFound
+from julytwisted.game import scoring
 from julytwisted.game.events import Push
 from julytwisted.game.hooks import parse_github, repository
 from julytwisted.game.scoring import builtin_games
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Listing, Store
 from tests.builders import commit, github_payload, sha
-from tests.store.test_store_members import assert_boards_match_tally
+from tests.store.test_store_members import all_commits, assert_boards_match_tally
 
 _T = TypeVar("_T")
 
@@ -125,6 +126,44 @@ def pushed_to(where: int, spelling: int, with_id: bool) -> Push:
     return parse_github(payload)
 
 
+#: Days a private board leaves out at each end of its game.
+BOARD_DATES = [0, 9]
+
+
+async def private_board_matches(store: Store, board_id: str) -> None:
+    """
+    A private board's standings equal the reference tally of its game
+    restricted to its members' commits whose own time is in its dates.
+    """
+    found = await store.private_boards.standings(board_id, fresh=True)
+    game = store.game(found.game)
+    start, end = (datetime.fromisoformat(t) for t in (found.start, found.end))
+    members = {s.username for s in found.standings}
+    scored = [
+        scoring.ScoredCommit(
+            hash=c.hash,
+            project=c.project,
+            timestamp=datetime.fromisoformat(c.timestamp),
+            username=c.username,
+            location=None,
+            team=None,
+            languages=(),
+            arrived=datetime.fromisoformat(c.arrived) if c.arrived else None,
+            pending=c.pending,
+            rejected=c.rejected is not None,
+        )
+        for c in await all_commits(store)
+        if c.username in members and start <= datetime.fromisoformat(c.timestamp) < end
+    ]
+    expected = scoring.tally(scored, game, store.late_grace)["people"]
+    assert {s.username: s.points for s in found.standings} == {
+        m: expected.get(m, 0) for m in members
+    }
+    points = [s.points for s in found.standings]
+    assert points == sorted(points, reverse=True)
+    assert [s.rank for s in found.standings] == list(range(1, len(points) + 1))
+
+
 class StoreMachine(RuleBasedStateMachine):
     store: Store
     redis: RedisService
@@ -136,6 +175,8 @@ class StoreMachine(RuleBasedStateMachine):
         #: The rest of truncated pushes, with their arrival, for completion.
         self.unfinished: list[tuple[Push, datetime]] = []
         wait(lambda: self.redis.client.execute("FLUSHALL"))
+        #: The private boards made: id and join code.
+        self.boards: list[tuple[str, str]] = []
         self.clock.advance(self.start - self.clock.seconds())
 
     @rule(
@@ -343,6 +384,50 @@ class StoreMachine(RuleBasedStateMachine):
     def recount(self, game: str) -> None:
         result = wait(lambda: self.store.recount(game))
         assert result.repaired == (), "the boards had drifted from their commits"
+
+    @rule(
+        owner=st.sampled_from(USERS),
+        game=st.sampled_from(GAMES),
+        dates=st.sampled_from(BOARD_DATES),
+    )
+    def create_board(self, owner: str, game: str, dates: int) -> None:
+        """A player makes a private board over the whole game, or part of it."""
+        found = self.store.game(game)
+        start = found.start + timedelta(days=dates)
+        end = found.end - timedelta(days=dates)
+        # NotFound: the owner is no player yet.
+        with contextlib.suppress(NotFound):
+            board = wait(
+                lambda: self.store.private_boards.create(
+                    owner, "Board", found, start, end, 2
+                )
+            )
+            self.boards.append((board.id, board.code))
+
+    @rule(username=st.sampled_from(USERS), which=st.integers(0, 3))
+    def join_board(self, username: str, which: int) -> None:
+        """A player joins a board (capped at 2) by its code, perhaps again."""
+        if which < len(self.boards):
+            _, code = self.boards[which]
+            with contextlib.suppress(Conflict, NotFound):
+                wait(
+                    lambda: self.store.private_boards.join(
+                        username, code, self.store.now()
+                    )
+                )
+
+    @rule(username=st.sampled_from(USERS), which=st.integers(0, 3))
+    def leave_board(self, username: str, which: int) -> None:
+        """A member leaves (the owner may not; a stranger is not on it)."""
+        if which < len(self.boards):
+            board_id, _ = self.boards[which]
+            with contextlib.suppress(Conflict, NotFound):
+                wait(lambda: self.store.private_boards.leave(username, board_id))
+
+    @invariant()
+    def private_boards_equal_the_tally(self) -> None:
+        for board_id, _ in self.boards:
+            wait(lambda board_id=board_id: private_board_matches(self.store, board_id))
 
     @invariant()
     def boards_equal_the_tally(self) -> None:

@@ -20,7 +20,7 @@ from referencing.jsonschema import DRAFT202012
 from werkzeug.routing import Rule
 
 from julytwisted import __version__, models
-from julytwisted.store import Store
+from julytwisted.store import Store, private_boards
 from julytwisted.web import WebApp
 from julytwisted.web.openapi import openapi_document
 from tests.builders import github_payload, sha
@@ -152,6 +152,8 @@ RECORDS = {
     "Job": models.JobStatus,
     "File": models.FileInfo,
     "Game": models.ListedGame,
+    "BoardStanding": private_boards.BoardStanding,
+    "BoardStandings": private_boards.BoardStandings,
 }
 
 
@@ -223,6 +225,7 @@ def test_info_and_servers() -> None:
 #: Who may call each operation that not everyone may.
 GUARDED = {
     ("/api/v1/people", "POST"): [{"adminToken": []}],
+    ("/api/v1/boards/{id}", "GET"): [{"boardToken": []}, {"boardTokenQuery": []}],
     ("/api/v1/github", "POST"): [{"githubSignature": []}, {}],
     ("/api/v1/bitbucket", "POST"): [{"bitbucketSignature": []}, {}],
     ("/api/v1/gitlab", "POST"): [{"gitlabToken": []}, {}],
@@ -419,6 +422,7 @@ READS = {
     "/api/v1/commits/{hash}": [f"/api/v1/commits/{sha('a')}"],
     "/api/v1/jobs/{id}": ["/api/v1/jobs/{job}"],
     "/api/v1/files/{sha256}": [f"/api/v1/files/{FILE}"],
+    "/api/v1/boards/{id}": ["/api/v1/boards/{board}?token={token}"],
 }
 
 
@@ -437,9 +441,11 @@ async def test_reads_match_their_schemas(server: str, store: Store) -> None:
     await _seed(server)
     await store.record_uploads("ada", [UPLOADED], quota=1000)
     job = await _queue_a_job(server)
+    board = await store.private_boards.create("ada", "Sprint", store.game())
     for template, paths in READS.items():
         for path in paths:
-            path = path.replace("{job}", job)
+            path = path.replace("{job}", job).replace("{board}", board.id)
+            path = path.replace("{token}", board.token)
             code, _ = await exchange(server, "GET", template, path)
             assert code == 200, path
     _, page = await exchange(server, "GET", "/api/v1/commits", "/api/v1/commits")

@@ -111,6 +111,25 @@ end
 -- host knows them.
 local verified = not (req.verify and project[2] == '1')
 local pending = {}
+-- The private boards (j:pboard:ID) a player is on whose game the commit
+-- scores in and whose dates hold its own time: their watchers see it.
+-- Times compare as text in the form the board keeps its dates in.
+local function sortable(ts)
+  local frac = string.match(ts, '%.(%d+)') or ''
+  return string.sub(ts, 1, 19) .. string.sub(frac .. '000000', 1, 6)
+end
+local function board_channels(username, c, channels)
+  local ids = redis.call('SMEMBERS', 'j:player:' .. username .. ':pboards')
+  if #ids == 0 then return end
+  local games, at = {}, sortable(c.timestamp)
+  for _, game in ipairs(c.games) do games[game] = true end
+  for _, id in ipairs(ids) do
+    local b = redis.call('HMGET', 'j:pboard:' .. id, 'game', 'start_key', 'end_key')
+    if b[1] and games[b[1]] and at >= b[2] and at < b[3] then
+      channels[#channels + 1] = 'board:' .. id
+    end
+  end
+end
 
 for _, c in ipairs(req.commits) do
   local ckey = 'j:commit:' .. c.hash
@@ -164,6 +183,7 @@ for _, c in ipairs(req.commits) do
       username = username or cjson.null,
       picture_url = picture or cjson.null, points = earned, project = shown}
     if not verified then entry.pending = true end
+    if members.people then board_channels(members.people, c, channels) end
     feed('commit', entry, channels)
     for _, move in ipairs(moves) do rank_changes(move[1], members, move[2]) end
   end
