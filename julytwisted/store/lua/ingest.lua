@@ -146,7 +146,7 @@ for _, c in ipairs(req.commits) do
       if location then score(game, 'locations', location, slug) end
       if team then score(game, 'teams', team, slug) end
       for _, language in ipairs(c.languages) do
-        bump(game, 'languages', language, COMMIT)
+        bump(game, 'languages', language, (points_of(game)))
         redis.call('HINCRBY', 'j:game:' .. game .. ':count:languages', language, 1)
       end
       if points > earned then earned = points end
