@@ -7,7 +7,7 @@ of editing one at run time.  Pure and immutable.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 import attrs
 
@@ -43,6 +43,25 @@ def aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"timestamp {value!r} carries no time zone")
     return value
+
+
+def parse_instant(name: str, text: object) -> datetime:
+    """
+    @param name: the field's name, for the error.
+    @param text: an ISO 8601 instant with its offset, such as
+        C{"2026-07-20T18:00:00+02:00"}.
+    @return: the instant, in UTC.
+    @raise InvalidInput: when C{text} is no such instant.
+    """
+    try:
+        if not isinstance(text, str):
+            raise TypeError(text)
+        return aware_utc(datetime.fromisoformat(text.strip())).astimezone(UTC)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"{name} must be an ISO 8601 instant with its offset, such as"
+            " 2026-07-20T18:00:00Z"
+        ) from None
 
 
 def _bounded(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -160,7 +179,7 @@ def end_now(game: Game, now: datetime) -> Game:
     @return: the running C{game} with its end moved to C{now}.
     @raise InvalidInput: when it is not running.
     """
-    if now < game.start:
+    if now <= game.start:
         raise InvalidInput(f"game {game.slug!r} has not started: edit its dates")
     if game.end <= now:
         raise InvalidInput(f"game {game.slug!r} has already ended")
@@ -178,5 +197,6 @@ __all__ = [
     "changes",
     "check_edit",
     "end_now",
+    "parse_instant",
     "slugify",
 ]

@@ -19,8 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import attrs
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
 
 from julytwisted.errors import Conflict, InvalidInput, NotFound
 from julytwisted.game import scoring
@@ -39,6 +42,8 @@ from julytwisted.store._scripts import script
 
 _SAVE = script("save_game.lua")
 
+log = Logger()
+
 #: Who a game seeded from the command line was made by, as its log says.
 FLAG = "--game"
 
@@ -50,6 +55,44 @@ _EXISTING = Script(
     "return found",
     "existing",
 )
+
+
+class _Watch(Service):
+    """Seeds the flags' games, then keeps a node's copy of the games fresh."""
+
+    def __init__(self, games: Games, interval: float) -> None:
+        self._games = games
+        self._seeded = False
+        self._loop = LoopingCall(self._tick)
+        self._loop.clock = games._clock
+        self._interval = interval
+        self._stopped: Deferred[LoopingCall] | None = None
+
+    def startService(self) -> None:
+        Service.startService(self)
+        self._stopped = self._loop.start(self._interval)
+
+    def stopService(self) -> Deferred[None] | None:
+        """@return: fires once a reload under way is done."""
+        Service.stopService(self)
+        stopped, self._stopped = self._stopped, None
+        if stopped is None:
+            return None
+        self._loop.stop()
+        return stopped.addCallback(lambda _: None)
+
+    def _tick(self) -> Deferred[None]:
+        return Deferred.fromCoroutine(self._refresh())
+
+    async def _refresh(self) -> None:
+        try:
+            if not self._seeded:
+                await self._games.seed()
+                self._seeded = True
+            await self._games.refresh()
+        except Exception:
+            # Redis away: the next tick tries again, the copy serves meanwhile.
+            log.failure("reloading the games")
 
 
 class Games:
@@ -94,14 +137,13 @@ class Games:
         self._stored = {slug: _game(text) for slug, text in pairs.items()}
         self._version = version
 
-    def watch(self, interval: float = 0.5) -> LoopingCall:
+    def watch(self, interval: float = 0.5) -> Service:
         """
-        @return: a call, not yet started, that reloads the games every
+        @return: a service that, once started, seeds the flags' games
+            (L{seed}, until Redis answers) and then reloads the games every
             C{interval} seconds when they changed (L{refresh}).
         """
-        loop = LoopingCall(self.refresh)
-        loop.clock = self._clock
-        return loop
+        return _Watch(self, interval)
 
     async def seed(self) -> list[str]:
         """

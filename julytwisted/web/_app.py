@@ -226,6 +226,10 @@ class WebApp:
         page = await self.store.list_games(_offset(request), _limit(request))
         return self._json(request, page)
 
+    @app.route("/api/v1/games/<slug>", methods=["GET"])
+    async def game(self, request: IRequest, slug: str) -> bytes:
+        return self._json(request, await self.store.games.detail(slug))
+
     @app.route("/api/v1/people", methods=["POST"])
     async def create_player(self, request: IRequest) -> bytes:
         await self._require_admin(request)

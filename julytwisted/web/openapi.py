@@ -23,6 +23,9 @@ from julytwisted.models import (
     Commit,
     CommitFile,
     FileInfo,
+    GameChange,
+    GameDetail,
+    GameLogEntry,
     Group,
     JobStatus,
     Language,
@@ -64,6 +67,9 @@ _RECORDS: dict[type, str] = {
     JobStatus: "Job",
     FileInfo: "File",
     ListedGame: "Game",
+    GameDetail: "GameDetail",
+    GameLogEntry: "GameLogEntry",
+    GameChange: "GameChange",
 }
 
 #: The records listed a page at a time.

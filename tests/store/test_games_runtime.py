@@ -8,13 +8,14 @@ recount as the reference tally says.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.task import Clock
+from twisted.internet.task import Clock, deferLater
 
 from julytwisted.config import RedisAddress
 from julytwisted.errors import Conflict, InvalidInput, NotFound
@@ -59,19 +60,35 @@ async def test_two_nodes_see_a_new_game(
 
 
 @pytest_twisted.ensureDeferred
-async def test_watch_reloads_within_a_second(store: Store, clock: Clock) -> None:
-    """The watching loop reloads a change made behind its back."""
-    second = Store(store.redis, clock, ())
-    loop = second.games.watch()
-    loop.start(0.5)
+async def test_watch_seeds_and_reloads(store: Store, clock: Clock) -> None:
+    """
+    A node's watching service seeds its flags' games when it starts, and
+    reloads a change another node made at its next tick, half a second on.
+    """
+    flag = Game("Flag Jam", SPRINT.start, SPRINT.end)
+    second = Store(store.redis, clock, (flag,))
+    watch = second.games.watch()
+    watch.startService()
     try:
+        await until(lambda: "flag-jam" in store_slugs(second))
         await store.games.create(SPRINT, "admin")
         clock.advance(0.5)
-        # The loop's call went to the real Redis: let it answer.
-        await second.games.refresh()
-        assert second.game("meetup-sprint").name == "Meetup Sprint"
+        await until(lambda: "meetup-sprint" in store_slugs(second))
     finally:
-        loop.stop()
+        await watch.stopService()
+
+
+def store_slugs(store: Store) -> set[str]:
+    return {g.slug for g in store.games.configured}
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait on the real reactor (Redis answers there) for C{condition}."""
+    for _ in range(200):
+        if condition():
+            return
+        await deferLater(reactor, 0.01, lambda: None)
+    raise AssertionError("never happened")
 
 
 @pytest_twisted.ensureDeferred
