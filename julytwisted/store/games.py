@@ -252,6 +252,12 @@ class Games:
         )
         return bool(saved)
 
+    async def changeable(self) -> list[GameDetail]:
+        """@return: the games kept in Redis or named by flags, latest start first."""
+        await self.refresh()
+        ordered = sorted(self.configured, key=lambda g: g.start, reverse=True)
+        return [await self.detail(g.slug) for g in ordered]
+
     async def detail(self, slug: str) -> GameDetail:
         """
         @return: a game with its points and the log of its changes.
