@@ -157,7 +157,8 @@ def project_screenshots(slug: str) -> str:
 #: The games kept in Redis (made at run time or seeded from C{--game}): each
 #: slug to its definition as JSON (C{lua/save_game.lua} writes it).
 GAMES = "j:games"
-#: Bumped by every change of L{GAMES}: each node reloads when it moves.
+#: A token set anew by every change of L{GAMES}: each node reloads when it
+#: differs from the one it loaded.
 GAMES_VERSION = "j:games:version"
 
 

@@ -5,8 +5,8 @@ and the games admins make and change at run time.
 The other concerns of the store ask this one the time and the game.
 
 The games made at run time live in Redis (L{_keys.GAMES}, each change
-logged and the version L{_keys.GAMES_VERSION} bumped, in one script); each
-node holds a copy, reloaded whenever that version moves (L{Games.refresh},
+logged and the version L{_keys.GAMES_VERSION} set anew, in one script); each
+node holds a copy, reloaded whenever that version differs (L{Games.refresh},
 run at least once a second by L{Games.watch}).  The C{--game} flags are
 seeded there at start, once: an edit made at run time outlives the flag.
 """
@@ -14,6 +14,7 @@ seeded there at start, once: an edit made at run time outlives the flag.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -248,6 +249,7 @@ class Games:
                 "" if stored is None else _definition(stored),
                 _definition(game),
                 json.dumps(entry),
+                uuid.uuid4().hex,
             ),
         )
         return bool(saved)
