@@ -173,6 +173,16 @@ class HostError(JulythonError, ConnectionError):
     status = 502
 
 
+class NoHostAccess(JulythonError, LookupError):
+    """
+    Nothing can be asked of a repository's host: nobody added the
+    repository, or its owner's token is missing or refused.  A job that
+    meets it ends with its message rather than failing.
+    """
+
+    status = 409
+
+
 class HostUnreachable(HostError):
     """A code host could not be reached, or did not answer in time."""
 

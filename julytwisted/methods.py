@@ -377,17 +377,28 @@ class Said:
 
 
 def _register_repositories(registry: rpc.Registry, registrar: Registrar) -> None:
-    @registry.method("julython.addRepository(url=String) -> Object", authenticated=True)
-    async def add_repository(ctx: rpc.CallContext, url: str) -> PlayerRepository:
+    @registry.method(
+        "julython.addRepository(url=String, token=String) -> Object",
+        authenticated=True,
+    )
+    async def add_repository(
+        ctx: rpc.CallContext, url: str, token: str | None = None
+    ) -> PlayerRepository:
         """
         Add a repository you administer.  Signed in on the web site with its
         host, the host must say you administer it, and with webhook access
         the webhook is made for you; otherwise paste the webhook with the
         C{payload_url} and C{secret} returned: the first push signed with
         it proves the repository is yours.  409 when it is added already.
+        For a Bitbucket Data Center repository, C{token} is an HTTP access
+        token with repository read permission, which reads a private one's
+        commits: checked with the server (403 when refused), kept sealed,
+        never returned; given again for a repository you added, it replaces
+        the kept one.
         """
         username = _player_of(ctx)
-        return await registrar.add(username, url, registrar.site_url(ctx.request))
+        base = registrar.site_url(ctx.request)
+        return await registrar.add(username, url, base, token)
 
     @registry.method("julython.listRepositories() -> Array", authenticated=True)
     async def list_repositories(ctx: rpc.CallContext) -> tuple[PlayerRepository, ...]:

@@ -42,6 +42,8 @@ class Job(enum.StrEnum):
     MAIL_CONFIRMATION = "mail_confirmation"
     MAIL_PASSWORD_RESET = "mail_password_reset"
     DATA_CENTER_COMMITS = "data_center_commits"
+    COMPLETE_PUSH = "complete_push"
+    VERIFY_COMMITS = "verify_commits"
 
 
 #: The metadata key of a field's JSON Schema constraints (L{schema}).
@@ -85,6 +87,12 @@ _RANK = schema("1 is first; null without points.", minimum=1)
 _COMMITS = schema("Commits scored in the game.", minimum=0)
 _NAME = schema("The display name.")
 _SLUG = schema("The name in URLs.")
+_PENDING = schema(
+    "Points its commits waiting for verification on their host"
+    " (--verify-commits) will add in the game once verified: one per commit"
+    " (a first commit's bonus shows once it scores).",
+    minimum=0,
+)
 _COUNT = schema("As the host reported it, up to a billion.", minimum=0, maximum=10**9)
 
 
@@ -105,6 +113,7 @@ class Player:
     location: str | None = attrs.field(metadata=schema("The location's slug."))
     team: str | None = attrs.field(metadata=schema("The team's slug."))
     picture_url: str | None = attrs.field(metadata=schema("The avatar's URL."))
+    pending_points: int = attrs.field(metadata=_PENDING)
 
 
 @attrs.frozen
@@ -128,6 +137,7 @@ class Project:
     points: int = attrs.field(metadata=_POINTS)
     rank: int | None = attrs.field(metadata=_RANK)
     commits: int = attrs.field(metadata=_COMMITS)
+    pending_points: int = attrs.field(metadata=_PENDING)
     screenshots: tuple[str, ...] | Unset = attrs.field(
         default=UNSET,
         metadata=schema(
@@ -267,6 +277,20 @@ class Commit:
         default=False,
         metadata=schema(
             "Its own time is more than a day after its arrival: it scores nowhere."
+        ),
+    )
+    pending: bool = attrs.field(
+        default=False,
+        metadata=schema(
+            "Waiting for its host to confirm it (--verify-commits): it scores"
+            " nothing until then, and then as its push would have."
+        ),
+    )
+    rejected: str | None = attrs.field(
+        default=None,
+        metadata=schema(
+            "Why its host did not confirm it (no such commit in the repository,"
+            " or another author); a rejected commit never scores."
         ),
     )
     message: str | Unset = attrs.field(

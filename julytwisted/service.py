@@ -24,14 +24,15 @@ from julytwisted.auth.accounts import Mailing, SignUps
 from julytwisted.auth.authenticator import Authenticator, limit_by_principal
 from julytwisted.auth.data_center import DataCenterCommitReader
 from julytwisted.auth.hashing import PasswordHasher
-from julytwisted.auth.host_tokens import TokenBox
+from julytwisted.auth.host_tokens import HostTokens, TokenBox
 from julytwisted.auth.links import SignedLinks
 from julytwisted.auth.mailing import AccountMailer
+from julytwisted.auth.pushes import PushChecks
 from julytwisted.auth.repositories import Registrar
 from julytwisted.auth.sessions import Sessions, load_secret
 from julytwisted.auth.webhooks import PushGate, SecretBox
 from julytwisted.config import Config, Options
-from julytwisted.hosts import Http, repository_sites
+from julytwisted.hosts import PROVIDERS, Http, default_host, repository_sites
 from julytwisted.jobs import build_jobs
 from julytwisted.jobs.product import register_data_center_jobs
 from julytwisted.jobs.queue import JobRegistry, Queue
@@ -143,6 +144,7 @@ def build_site(
         admin_token=config.admin_token,
         notify=config.notify,
         public_url=config.public_url,
+        verify_commits=config.verify_commits,
     )
     limiter = limiter or build_limiter(store, config, metrics)
     authenticator = build_authenticator(store, config, hasher, limiter, metrics)
@@ -197,7 +199,14 @@ def build_site(
     admin = Admin(
         store, queue, sessions, config.admin_token, authenticator
     ).app.resource()
-    pages = Pages(store, sessions, clock, open_repositories=config.open_repositories)
+    data_center = config.code_hosts.get(Host.BITBUCKET_SERVER)
+    pages = Pages(
+        store,
+        sessions,
+        clock,
+        open_repositories=config.open_repositories,
+        data_center=None if data_center is None else data_center.web_url,
+    )
     # The doors that are not pages wear the site's layout all the same.
     layout = pages.renderer.layout
     public = pages.app.resource()
@@ -345,6 +354,24 @@ def with_data_center(jobs: JobRegistry, store: Store, config: Config) -> JobRegi
     return jobs
 
 
+def build_push_checks(
+    store: Store, config: Config, http: Http | None = None
+) -> PushChecks:
+    """
+    @param http: the client the code hosts are called with; treq's over
+        the reactor by default.
+    @return: what completes truncated pushes and verifies commits at the
+        code hosts of C{config}, with the repositories' owners' tokens.
+    """
+    http = http or _host_client()
+    hosts = {
+        name: config.code_hosts.get(name) or default_host(name) for name in PROVIDERS
+    }
+    box = TokenBox(load_secret(config.session_secret, config.data_dir))
+    tokens = HostTokens(store, box, http, hosts, config.oauth)
+    return PushChecks(store, tokens, http, hosts)
+
+
 def _host_client() -> Http:
     """@return: treq's client over the reactor, for the code hosts."""
     from treq.client import HTTPClient
@@ -386,7 +413,11 @@ def build(
         WorkerService(
             queue,
             redis.dedicated_client(),
-            with_data_center(build_jobs(store, treq.post, mailer), store, config),
+            with_data_center(
+                build_jobs(store, treq.post, mailer, build_push_checks(store, config)),
+                store,
+                config,
+            ),
             reactor,
             concurrency=config.workers,
             visibility=config.job_visibility,
@@ -465,6 +496,7 @@ __all__ = [
     "build_authenticator",
     "build_limiter",
     "build_mailer",
+    "build_push_checks",
     "build_site",
     "build_uploads",
     "makeService",

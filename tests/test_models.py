@@ -25,7 +25,7 @@ from julytwisted.models import (
     wire_fields,
 )
 
-ADA = Player("ada", "Ada", 12, 1, 2, 1, "paris", None, None)
+ADA = Player("ada", "Ada", 12, 1, 2, 1, "paris", None, None, 0)
 
 
 def test_a_record_is_its_fields() -> None:
@@ -40,6 +40,7 @@ def test_a_record_is_its_fields() -> None:
         "location": "paris",
         "team": None,
         "picture_url": None,
+        "pending_points": 0,
     }
 
 
@@ -49,7 +50,7 @@ def test_unset_fields_are_left_out() -> None:
     assert "approved" not in to_json(location)  # type: ignore[operator]
     team = attrs.evolve(location, approved=False)
     assert to_json(team)["approved"] is False  # type: ignore[index,call-overload]
-    project = Project("p", "P", "", "github", "", 0, 0, True, 11, 1, 1)
+    project = Project("p", "P", "", "github", "", 0, 0, True, 11, 1, 1, 0)
     assert "screenshots" not in to_json(project)  # type: ignore[operator]
     shown = to_json(attrs.evolve(project, screenshots=()))
     assert shown["screenshots"] == []  # type: ignore[index,call-overload]

@@ -15,6 +15,12 @@ is added by hand, unproven, and holds its address for
 L{PENDING_DAYS<julytwisted.store.PENDING_DAYS>} days, until a push signed
 with its secret (which only the player was shown) proves it.  An owner the
 host vouches for takes it over before that.
+
+A Bitbucket Data Center repository is always added by hand (no sign-in
+with a Data Center here); its owner may give an HTTP access token that
+reads it, checked against the server and kept sealed
+(L{DataCenterTokens}), so that a private repository's commits can be read.
+Adding it again with a token, or L{Registrar.replace_token}, replaces it.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ import attrs
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
-from julytwisted.auth.host_tokens import TokenBox
+from julytwisted.auth.data_center import DataCenterTokens, token_note
+from julytwisted.auth.host_tokens import HostTokens, TokenBox
 from julytwisted.auth.webhooks import SecretBox
 from julytwisted.errors import (
     Forbidden,
@@ -35,7 +42,6 @@ from julytwisted.errors import (
     HostNotFound,
     InvalidInput,
     NotFound,
-    SignInFailed,
     TokenRejected,
 )
 from julytwisted.game.repositories import RepositoryRef, canonical_url
@@ -51,7 +57,6 @@ from julytwisted.hosts import (
     delete_hook,
     fetch_repository,
     ping_hook,
-    refresh,
     repository_sites,
 )
 from julytwisted.models import Host
@@ -91,6 +96,8 @@ class PlayerRepository:
     @ivar added: when it was added, ISO 8601.
     @ivar lapses: when a repository added by hand stops holding its address
         unless a signed push came; null for a proven one.
+    @ivar token_kept: whether a token its owner gave is kept to read its
+        commits (Bitbucket Data Center); the token itself is never shown.
     @ivar note: what to do next, for people.
     """
 
@@ -102,6 +109,7 @@ class PlayerRepository:
     secret: str | None
     added: str
     lapses: str | None
+    token_kept: bool
     note: str
 
 
@@ -136,9 +144,17 @@ class Registrar:
         self._hosts = {
             name: hosts.get(name) or default_host(name) for name in PROVIDERS
         }
-        self._apps = dict(apps)
+        self._host_tokens = HostTokens(store, tokens, http, self._hosts, apps)
+        self._data_center = DataCenterTokens(
+            tokens, http, self._hosts[Host.BITBUCKET_SERVER]
+        )
         self._sites = repository_sites(hosts)
         self._public_url = public_url
+
+    @property
+    def takes_tokens(self) -> bool:
+        """Whether a Bitbucket Data Center is configured, whose tokens it keeps."""
+        return Host.BITBUCKET_SERVER in self._sites
 
     def site_url(self, request: IRequest) -> str:
         """
@@ -168,31 +184,119 @@ class Registrar:
             canonical = canonical_url(url.strip(), host)
         return host, canonical, canonical.split("/", 3)[3]
 
-    async def add(self, username: str, url: str, base: str) -> PlayerRepository:
+    async def add(
+        self, username: str, url: str, base: str, token: str | None = None
+    ) -> PlayerRepository:
         """
         Add a repository for a player; with a token from their sign-in with
         its host, only one they administer, and its webhook is made when the
         token may.
 
         @param base: this site's address, which the payload URL starts with.
-        @raise InvalidInput: for an address not on a configured host.
+        @param token: for a Bitbucket Data Center repository, a token that
+            reads it, to read a private one's commits; it replaces the one
+            kept when the player added the repository already.  Empty or
+            L{None} for none.
+        @raise InvalidInput: for an address not on a configured host, or a
+            token given for another host.
         @raise Forbidden: when the host says the player does not administer
-            it, or no longer accepts their token.
+            it, or no longer accepts their token; when a Data Center refuses
+            the token given.
         @raise NotFound: when the host shows the player no such repository.
         @raise Conflict: when it is added already (see
             L{Repositories.add<julytwisted.store.Repositories.add>}).
         """
         host, canonical, path = self._parse(url)
-        # No hooks API is called for a Data Center: its hook is pasted.
-        by_hand = host == Host.BITBUCKET_SERVER
-        token = None if by_hand else await self._token(username, host)
-        clear, sealed = self._box.new()
-        if token is None:
-            ref = RepositoryRef(Host(host), "", canonical)
-            found = await self._store.repositories.add(
-                username, ref, path, sealed, None
+        if host == Host.BITBUCKET_SERVER:
+            return await self._add_data_center(username, canonical, path, base, token)
+        if token:
+            raise InvalidInput(
+                "a token is taken for Bitbucket Data Center repositories only: "
+                f"for {PROVIDERS[host].title}, sign in with it instead"
             )
-            return self._present(found, base)
+        signed_in = await self._token(username, host)
+        if signed_in is None:
+            return await self._add_by_hand(username, host, canonical, path, base)
+        return await self._add_vouched(
+            username, (host, canonical, path), signed_in, base
+        )
+
+    async def _add_by_hand(
+        self,
+        username: str,
+        host: str,
+        canonical: str,
+        path: str,
+        base: str,
+        token: str = "",
+    ) -> PlayerRepository:
+        """
+        Add a repository unproven, with a secret to paste.
+
+        @param token: the host token it keeps, sealed; empty for none.
+        """
+        _, sealed = self._box.new()
+        ref = RepositoryRef(Host(host), "", canonical)
+        found = await self._store.repositories.add(
+            username, ref, path, sealed, None, token
+        )
+        return self._present(found, base)
+
+    async def _add_data_center(
+        self, username: str, canonical: str, path: str, base: str, token: str | None
+    ) -> PlayerRepository:
+        """
+        Add a Data Center repository by hand (no hooks API is called for
+        one: its hook is pasted), keeping the token given once the server
+        says it reads it; adding it again with a token replaces the kept one.
+        """
+        host = Host.BITBUCKET_SERVER
+        if not token:
+            return await self._add_by_hand(username, host, canonical, path, base)
+        sealed = await self._data_center.checked(canonical, token)
+        mine = await self._store.repositories.of_player(username)
+        again = next((r for r in mine if r.url.lower() == canonical.lower()), None)
+        if again is None:
+            return await self._add_by_hand(
+                username, host, canonical, path, base, sealed
+            )
+        await self._store.repositories.set_token(again, sealed)
+        note = f"Replaced the token kept for {again.url}."
+        return self._present(attrs.evolve(again, token=sealed), base, note)
+
+    async def replace_token(self, username: str, url: str, token: str) -> str:
+        """
+        Keep a new token for a Data Center repository the player added, once
+        the server says it reads it.
+
+        @return: what happened, for people.
+        @raise InvalidInput: for a repository of another host, or no token.
+        @raise NotFound: when the player has no such repository.
+        @raise Forbidden: when the server refuses the token.
+        """
+        host, canonical, _ = self._parse(url)
+        if host != Host.BITBUCKET_SERVER:
+            raise InvalidInput("only a Bitbucket Data Center repository keeps a token")
+        registration = await self._store.repositories.of_player_by_url(
+            username, canonical
+        )
+        sealed = await self._data_center.checked(canonical, token)
+        await self._store.repositories.set_token(registration, sealed)
+        return (
+            f"Replaced the token kept for {registration.url}: its commits "
+            "are read with it from now on."
+        )
+
+    async def _add_vouched(
+        self, username: str, where: tuple[str, str, str], token: Token, base: str
+    ) -> PlayerRepository:
+        """
+        Add a repository the host says the player administers.
+
+        @param where: its host, canonical URL and path.
+        """
+        host, canonical, path = where
+        clear, sealed = self._box.new()
         repo = await self._fetch(host, token, path)
         title = PROVIDERS[host].title
         if not repo.admin:
@@ -300,24 +404,7 @@ class Registrar:
             L{None} when they hold none (or one sealed under an old secret).
         @raise Forbidden: when it expired and cannot be refreshed.
         """
-        sealed = await self._store.host_accounts.token(username, host)
-        token = None if sealed is None else self._tokens.open(sealed)
-        if token is None or not token.expires_within(self._store.now()):
-            return token
-        title = PROVIDERS[host].title
-        again = Forbidden(f"your {title} sign-in expired: sign in with {title} again")
-        if token.refresh_token is None or host not in self._apps:
-            raise again
-        try:
-            token = await refresh(
-                self._http, self._hosts[host], self._apps[host], token
-            )
-        except (HostError, SignInFailed):
-            raise again from None
-        await self._store.host_accounts.keep_token(
-            username, host, self._tokens.seal(token)
-        )
-        return token
+        return await self._host_tokens.usable(username, host)
 
     async def _fetch(self, host: str, token: Token, path: str) -> Repository:
         return await self._host_call(
@@ -352,6 +439,8 @@ class Registrar:
             status = "manual" if manual else "hooked"
         if manual and not note:
             note = f"Paste the webhook: {SETTINGS_PLACE[host]}."
+        if host == Host.BITBUCKET_SERVER:
+            note = f"{note} {token_note(bool(registration.token))}"
         return PlayerRepository(
             url=registration.url,
             host=host,
@@ -363,6 +452,7 @@ class Registrar:
             lapses=None
             if registration.lapses is None
             else registration.lapses.isoformat(),
+            token_kept=bool(registration.token),
             note=note or "The webhook is made: pushes score from now on.",
         )
 

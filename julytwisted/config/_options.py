@@ -244,6 +244,13 @@ class Options(usage.Options):
             "repositories are always checked with their own secret.",
         ],
         [
+            "verify-commits",
+            None,
+            "Check on the host, with the owner's token, that each new commit "
+            "of an added repository is in it before it scores; until then its "
+            "points are pending.",
+        ],
+        [
             "no-worker",
             None,
             "Run no background jobs in this process (a web-only node); "
@@ -406,6 +413,7 @@ class Options(usage.Options):
             redis=self._redis(),
             webhook_secret=self._secret("webhook-secret", WEBHOOK_SECRET_ENV),
             open_repositories=bool(self["open-repositories"]),
+            verify_commits=bool(self["verify-commits"]),
             admin_token=self._secret("admin-token", ADMIN_TOKEN_ENV),
             session_secret=self._secret("session-secret", SESSION_SECRET_ENV),
             games=self["game"],

@@ -185,6 +185,8 @@ class Config:
         added are accepted, checked with C{webhook_secret} only (every
         holder of it may post anything); off, they are refused with 403.
         An added repository is always checked with its own secret.
+    @ivar verify_commits: check on its host that each new commit of an
+        added repository is in it before it scores (pending until then).
     @ivar admin_token: the bearer token of administrative calls, or L{None}
         to refuse them all.
     @ivar games: the games besides the built-in Julython and J(an)ulython.
@@ -235,6 +237,7 @@ class Config:
     data_dir: Path = attrs.field(converter=Path)
     webhook_secret: str | None = None
     open_repositories: bool = False
+    verify_commits: bool = False
     admin_token: str | None = None
     games: tuple[Game, ...] = attrs.field(default=(), converter=tuple)
     late_grace: timedelta = timedelta(hours=48)

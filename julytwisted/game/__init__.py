@@ -5,6 +5,7 @@ reference tally, webhook payloads per host, file languages, badges and
 streaks. No I/O: everything here is tested without a reactor.
 """
 
+from julytwisted.game._push import bounded
 from julytwisted.game.events import CommitEvent, FileChange, ProjectInfo, Push
 from julytwisted.game.games import Game, slugify
 from julytwisted.game.repositories import RepositoryRef, canonical_url, repository_of
@@ -16,6 +17,7 @@ __all__ = [
     "ProjectInfo",
     "Push",
     "RepositoryRef",
+    "bounded",
     "canonical_url",
     "repository_of",
     "slugify",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import attrs
+
 from julytwisted.errors import InvalidPayload
 from julytwisted.game._payload import (
     AUTHOR_LENGTH,
@@ -81,6 +83,20 @@ def listed_commit(commit: Field) -> CommitEvent:
     )
 
 
+def bounded(commit: CommitEvent) -> CommitEvent:
+    """
+    A commit read elsewhere (a host's API) held to the limits a push's
+    commits are: its message's first 64 KiB, its author's name cut, an
+    e-mail no player can own dropped.
+    """
+    return attrs.evolve(
+        commit,
+        author_name=cut(commit.author_name, AUTHOR_LENGTH),
+        author_email=clean_email(commit.author_email),
+        message=cut_message(commit.message),
+    )
+
+
 def page(field: Field) -> str:
     """A repository's address as its canonical URL, the project's name."""
     try:
@@ -126,6 +142,7 @@ def full_or_empty(node: Field, key: str) -> str:
 __all__ = [
     "CHANGES",
     "MAX_COMMITS",
+    "bounded",
     "collect",
     "full_or_empty",
     "listed_commit",

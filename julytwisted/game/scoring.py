@@ -264,6 +264,9 @@ class ScoredCommit:
     @ivar languages: the languages of the files it touched.
     @ivar arrived: when its push arrived, aware; L{None} for a commit stored
         before arrivals were, which scores by its own time alone.
+    @ivar pending: whether it waits for its host to confirm it
+        (C{--verify-commits}); it scores nothing until then.
+    @ivar rejected: whether its host refused it; it never scores.
     """
 
     hash: str
@@ -274,6 +277,8 @@ class ScoredCommit:
     team: str | None = None
     languages: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     arrived: datetime | None = None
+    pending: bool = False
+    rejected: bool = False
 
 
 @attrs.define
@@ -327,8 +332,9 @@ def tally(
     location and team; each of those earns the game's first bonus
     (L{Game.first_bonus}) more the first time it scores on that project in
     the game.  Each distinct language of the commit earns the commit points,
-    with no bonus.  An orphan (no
-    player) scores for its project and languages only.
+    with no bonus.  An orphan (no player) scores for its project and
+    languages only.  A commit waiting for its host's word, or refused by it,
+    scores nothing; once verified it scores as any other, by its arrival.
 
     @param commits: the commits, in any order.
     @param game: the game to score.
@@ -341,7 +347,9 @@ def tally(
         if commit.hash in seen:
             continue
         seen.add(commit.hash)
-        if commit.arrived is None:
+        if commit.pending or commit.rejected:
+            scores = False
+        elif commit.arrived is None:
             scores = game.holds(commit.timestamp)
         else:
             scores = scores_in(game, commit.timestamp, commit.arrived, grace)

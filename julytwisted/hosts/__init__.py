@@ -27,7 +27,10 @@ from julytwisted.errors import (
     StateMismatch,
     TokenRejected,
 )
-from julytwisted.hosts._bitbucket_server import data_center_commits
+from julytwisted.hosts._bitbucket_server import (
+    data_center_commits,
+    data_center_repository,
+)
 from julytwisted.hosts._http import DEFAULT_LIMIT, Http, TreqLike
 from julytwisted.hosts._providers import (
     BITBUCKET,
@@ -49,6 +52,7 @@ from julytwisted.hosts.api import (
     create_hook,
     delete_hook,
     fetch_account,
+    fetch_commit,
     fetch_repository,
     list_hooks,
     ping_hook,
@@ -101,10 +105,12 @@ __all__ = [
     "compare",
     "create_hook",
     "data_center_commits",
+    "data_center_repository",
     "default_host",
     "delete_hook",
     "exchange_code",
     "fetch_account",
+    "fetch_commit",
     "fetch_repository",
     "list_hooks",
     "new_pkce",

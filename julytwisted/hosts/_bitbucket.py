@@ -105,7 +105,14 @@ def read_repository(host: ConfiguredHost, repo: Node, permission: str) -> Reposi
         admin=permission == "admin",
         private=flag_or(repo, "is_private", False),
         forked=repo.get("parent") is not None,
+        default_branch=_main_branch(repo),
     )
+
+
+def _main_branch(repo: Node) -> str:
+    """The name of a repository's main branch; empty for an empty one."""
+    branch = repo.get("mainbranch")
+    return "" if branch is None else text_or(branch, "name")
 
 
 def read_permission(page: Node) -> str:
@@ -234,11 +241,26 @@ async def compare(
     return tuple(reversed(found[:most]))
 
 
+async def fetch_commit(
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository, sha: str
+) -> CommitEvent:
+    """
+    One commit of the repository, from
+    C{GET /2.0/repositories/{workspace}/{repo_slug}/commit/{commit}}.
+
+    @raise HostNotFound: when the repository has no such commit.
+    """
+    path = f"{_repo_path(repository)}/commit/{segment(sha)}"
+    _, commit = await get_json(http, _call(host, "GET", path, token))
+    return read_commit(commit)
+
+
 __all__ = [
     "compare",
     "create_hook",
     "delete_hook",
     "fetch_account",
+    "fetch_commit",
     "fetch_repository",
     "list_hooks",
     "ping_hook",

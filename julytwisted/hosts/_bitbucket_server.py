@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.hosts.test_bitbucket_server -*-
 """
-Bitbucket Data Center's (and Server's) REST API 1.0: the commits one
-revision has that another lacks, which its push webhooks leave out.
+Bitbucket Data Center's (and Server's) REST API 1.0: a repository, read
+to check the HTTP access token its owner gives, and the commits one revision
+has that another lacks, which its push webhooks leave out.
 
 Lists are pages of C{values} with C{isLastPage} and C{nextPageStart}.
 Commits come newest first, each with its C{author} (C{name},
@@ -15,8 +16,9 @@ from datetime import UTC, datetime
 
 from julytwisted.game import CommitEvent
 from julytwisted.hosts._http import Http, Request, get_json, segment
-from julytwisted.hosts._json import Node, full_hash, text_or
-from julytwisted.hosts._providers import ConfiguredHost
+from julytwisted.hosts._json import Node, flag_or, full_hash, text_or
+from julytwisted.hosts._providers import BITBUCKET_SERVER, ConfiguredHost
+from julytwisted.hosts._records import Repository
 from julytwisted.hosts.oauth import Token
 
 _PAGE_LENGTH = 100
@@ -53,6 +55,40 @@ def _request(
     what = f"{host.spec.title}'s GET {path}"
     access = None if token is None else token.access_token
     return Request("GET", host.api(path), what, access, {"params": params})
+
+
+async def data_center_repository(
+    http: Http, host: ConfiguredHost, token: Token | None, key: str, slug: str
+) -> Repository:
+    """
+    Read a repository (C{GET /projects/{key}/repos/{slug}}), as a token
+    with repository read permission may.
+
+    @param token: the bearer token to send; L{None} to ask anonymously.
+    @param key: the project's key (C{~USER} for a personal repository).
+    @return: the repository; C{admin} is always false, since reading it
+        tells nothing of its administrators.
+    @raise TokenRejected: when the server refuses the token, or asks for
+        one (Data Center answers 401 for a token lacking the permission).
+    @raise HostNotFound: when the token's account sees no such repository.
+    """
+    path = f"/projects/{segment(key)}/repos/{segment(slug)}"
+    _, repo = await get_json(http, _request(host, path, token, {}))
+    links = repo.get("links")
+    pages = None if links is None else links.get("self")
+    hrefs = [] if pages is None else [text_or(p, "href") for p in pages.elements()]
+    page = next((h for h in hrefs if h), host.web(path + "/browse"))
+    return Repository(
+        provider=BITBUCKET_SERVER,
+        id=str(repo["id"].number()),
+        path=f"{repo['project']['key'].text()}/{repo['slug'].text()}",
+        url=page.split("?", 1)[0].removesuffix("/browse"),
+        name=repo["name"].text(),
+        description=text_or(repo, "description"),
+        admin=False,
+        private=not flag_or(repo, "public", False),
+        forked=repo.get("origin") is not None,
+    )
 
 
 async def data_center_commits(
@@ -100,4 +136,4 @@ async def data_center_commits(
     return tuple(reversed(found[:most]))
 
 
-__all__ = ["data_center_commits", "read_commit"]
+__all__ = ["data_center_commits", "data_center_repository", "read_commit"]

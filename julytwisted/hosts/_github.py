@@ -15,6 +15,7 @@ from contextlib import aclosing
 from typing import Any
 from urllib.parse import urlsplit
 
+from julytwisted.errors import HostNotFound
 from julytwisted.game import CommitEvent
 from julytwisted.hosts._http import (
     Http,
@@ -122,6 +123,7 @@ def read_repository(host: ConfiguredHost, repo: Node) -> Repository:
         forked=flag_or(repo, "fork", False),
         watchers=repo["stargazers_count"].number(),
         forks=repo["forks_count"].number(),
+        default_branch=text_or(repo, "default_branch"),
     )
 
 
@@ -241,11 +243,31 @@ async def compare(
     return tuple(found[:most])
 
 
+async def fetch_commit(
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository, sha: str
+) -> CommitEvent:
+    """
+    One commit of the repository, from C{GET /repos/{owner}/{repo}/commits/{ref}}.
+
+    @raise HostNotFound: when the repository has no such commit: GitHub
+        answers 422 ("No commit found for SHA") for a hash it does not know,
+        404 for a repository it does not show.
+    """
+    path = f"{_repo_path(repository)}/commits/{segment(sha)}"
+    request = _call(host, "GET", path, token, limit=_COMPARE_LIMIT)
+    answer = await send(http, request)
+    if answer.status == 422:
+        said = answer.message() or "no such commit"
+        raise HostNotFound(f"{request.what} answered 422: {said}")
+    return read_commit(check(http, answer).json())
+
+
 __all__ = [
     "compare",
     "create_hook",
     "delete_hook",
     "fetch_account",
+    "fetch_commit",
     "fetch_repository",
     "list_hooks",
     "noreply_domain",

@@ -117,6 +117,7 @@ def read_repository(host: ConfiguredHost, project: Node) -> Repository:
         forked=project.get("forked_from_project") is not None,
         watchers=project["star_count"].number(),
         forks=project["forks_count"].number(),
+        default_branch=text_or(project, "default_branch"),
     )
 
 
@@ -229,11 +230,27 @@ async def compare(
     return tuple(read_commit(commit) for commit in commits[:most])
 
 
+async def fetch_commit(
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository, sha: str
+) -> CommitEvent:
+    """
+    One commit of the project, from
+    C{GET /projects/:id/repository/commits/:sha}.
+
+    @raise HostNotFound: when the project has no such commit (or is not
+        shown to the token).
+    """
+    path = f"{_project(repository)}/repository/commits/{segment(sha)}"
+    _, commit = await get_json(http, _call(host, "GET", path, token))
+    return read_commit(commit)
+
+
 __all__ = [
     "compare",
     "create_hook",
     "delete_hook",
     "fetch_account",
+    "fetch_commit",
     "fetch_repository",
     "list_hooks",
     "ping_hook",

@@ -66,6 +66,9 @@ class Repository:
     @ivar forked: whether it is a fork.
     @ivar watchers: its stars (GitHub, GitLab); 0 where the host has none.
     @ivar forks: its forks; 0 where the answer does not say.
+    @ivar default_branch: the name of its default branch (GitHub
+        C{default_branch}, GitLab C{default_branch}, Bitbucket
+        C{mainbranch.name}); empty for an empty repository or where unknown.
     """
 
     provider: str
@@ -79,6 +82,7 @@ class Repository:
     forked: bool = False
     watchers: int = 0
     forks: int = 0
+    default_branch: str = ""
 
 
 @attrs.frozen

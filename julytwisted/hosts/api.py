@@ -86,6 +86,16 @@ class _HostAPI(Protocol):
     ) -> tuple[CommitEvent, ...]:
         """See L{compare}."""
 
+    async def fetch_commit(
+        self,
+        http: Http,
+        host: ConfiguredHost,
+        token: Token,
+        repository: Repository,
+        sha: str,
+    ) -> CommitEvent:
+        """See L{fetch_commit}."""
+
 
 _APIS: dict[str, _HostAPI] = {GITHUB: _github, GITLAB: _gitlab, BITBUCKET: _bitbucket}
 
@@ -194,12 +204,31 @@ async def compare(
     return await api.compare(http, host, token, repository, base, head, most)
 
 
+async def fetch_commit(
+    http: Http, host: ConfiguredHost, token: Token, repository: Repository, sha: str
+) -> CommitEvent:
+    """
+    Read one commit of a repository, as the host keeps it: GitHub
+    C{GET /repos/{owner}/{repo}/commits/{ref}}, GitLab
+    C{GET /projects/:id/repository/commits/:sha}, Bitbucket
+    C{GET /2.0/repositories/{workspace}/{repo_slug}/commit/{commit}}.
+
+    @param sha: the commit's full hash.
+    @return: the commit, as L{compare} gives commits (no files).
+    @raise HostNotFound: when the host knows no such commit in that
+        repository (or does not show the repository to the token).
+    """
+    api = _APIS[host.provider]
+    return await api.fetch_commit(http, host, token, repository, sha)
+
+
 __all__ = [
     "MOST_COMMITS",
     "compare",
     "create_hook",
     "delete_hook",
     "fetch_account",
+    "fetch_commit",
     "fetch_repository",
     "list_hooks",
     "ping_hook",

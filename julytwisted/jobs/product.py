@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.jobs.test_jobs -*-
+# -*- test-case-name: tests.jobs.test_jobs,tests.web.test_completion -*-
 """
 The product's background jobs.  Each is idempotent: run twice (a worker died
 after the work but before acknowledging it), it changes nothing more.
@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from julytwisted.errors import MailFailed, NotifyFailed
-from julytwisted.game import CommitEvent
+from julytwisted.errors import HostUnreachable, MailFailed, NotifyFailed
+from julytwisted.game import CommitEvent, Push, RepositoryRef
 from julytwisted.game.hooks import DataCenterFetch
 from julytwisted.jobs.queue import JobRegistry, Queue
-from julytwisted.models import Board, Job, Recount
+from julytwisted.models import Board, Host, Job, Recount
 from julytwisted.store import Store
 
 #: Seconds an outgoing webhook may take to answer.
@@ -28,6 +28,10 @@ Post = Callable[..., Awaitable[Any]]
 #: click, a second node, a retried request queue nothing more.
 MAIL_INTERVAL = 60
 
+#: Seconds during which redeliveries of one truncated push queue no second
+#: completion (each commit is counted once all the same).
+COMPLETION_INTERVAL = 7 * 86400
+
 
 class AccountMail(Protocol):
     """
@@ -40,6 +44,27 @@ class AccountMail(Protocol):
 
     async def send_password_reset(self, login: str) -> int:
         """Mail a player their reset link; the number of messages sent."""
+
+
+class PushWork(Protocol):
+    """
+    What the jobs that follow a push need:
+    L{julytwisted.auth.pushes.PushChecks} asks the repository's host with
+    its owner's token.  Each returns its job's result, JSON-ready.
+    """
+
+    async def complete(
+        self,
+        repository: RepositoryRef,
+        before: str,
+        after: str,
+        ref: str,
+        arrived: datetime,
+    ) -> object:
+        """Fetch and ingest the commits a truncated push left out."""
+
+    async def verify(self, repository: RepositoryRef) -> object:
+        """Have the host's word on each pending commit of a repository."""
 
 
 def notification(event: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +84,10 @@ def notification(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_jobs(
-    store: Store, post: Post, mail: AccountMail | None = None
+    store: Store,
+    post: Post,
+    mail: AccountMail | None = None,
+    pushes: PushWork | None = None,
 ) -> JobRegistry:
     """
     @param store: the data the jobs change.
@@ -67,10 +95,14 @@ def build_jobs(
     @param mail: sends the accounts' mail; L{None} on a node without
         C{--smtp}, whose mail jobs then fail (and are retried, by another
         node perhaps).
+    @param pushes: asks the code hosts about pushes; L{None} on a node that
+        talks to none, whose completion and verification jobs then fail
+        (and are retried).
     @return: the product's jobs by name.
     """
     jobs = JobRegistry()
     _register_mail(jobs, mail)
+    _register_pushes(jobs, pushes)
 
     @jobs.job(Job.MOVE_PLAYER_POINTS)
     async def move_player_points(
@@ -123,8 +155,76 @@ def _register_mail(jobs: JobRegistry, mail: AccountMail | None) -> None:
         return {"sent": await mailer().send_password_reset(login)}
 
 
+def _register_pushes(jobs: JobRegistry, pushes: PushWork | None) -> None:
+    def hosts() -> PushWork:
+        if pushes is None:
+            raise HostUnreachable("this node's worker talks to no code host")
+        return pushes
+
+    @jobs.job(Job.COMPLETE_PUSH)
+    async def complete_push(
+        host: str,
+        host_id: str,
+        url: str,
+        before: str,
+        after: str,
+        ref: str,
+        arrived: str,
+    ) -> object:
+        """Fetch the commits a truncated push left out, as of its arrival."""
+        repository = RepositoryRef(Host(host), host_id, url)
+        when = datetime.fromisoformat(arrived)
+        return await hosts().complete(repository, before, after, ref, when)
+
+    @jobs.job(Job.VERIFY_COMMITS)
+    async def verify_commits(host: str, host_id: str, url: str) -> object:
+        """Score a repository's pending commits its host knows; reject the rest."""
+        return await hosts().verify(RepositoryRef(Host(host), host_id, url))
+
+
 # Typed enqueueing: the one place each job's arguments are spelled for the
 # queue, matching the functions above.
+
+
+async def queue_completion(
+    queue: Queue, repository: RepositoryRef, push: Push, arrived: datetime
+) -> str:
+    """
+    Queue the completion of a push that announces more commits than it
+    lists: once per repository, C{before} and C{after} within
+    L{COMPLETION_INTERVAL}, however often the push is redelivered.
+
+    @param arrived: when the push arrived; its fetched commits score as of
+        then.
+    @return: the job's id: the first one's, for a redelivery.
+    """
+    ident = repository.id or repository.url
+    job: str = await queue.enqueue(
+        Job.COMPLETE_PUSH,
+        repository.host,
+        repository.id,
+        repository.url,
+        push.before,
+        push.after,
+        push.ref,
+        arrived.isoformat(),
+        unique=f"complete:{repository.host}:{ident}:{push.before}:{push.after}",
+        unique_for=COMPLETION_INTERVAL,
+    )
+    return job
+
+
+async def queue_verification(queue: Queue, repository: RepositoryRef) -> str:
+    """
+    Queue the verification of a repository's pending commits (all of them:
+    those of earlier pushes still waiting too).
+
+    @return: the job's id.
+    """
+    job: str = await queue.enqueue(
+        Job.VERIFY_COMMITS, repository.host, repository.id, repository.url
+    )
+    return job
 
 
 async def queue_adoption(queue: Queue, email: str, username: str) -> str:
@@ -278,20 +378,24 @@ async def queue_data_center_commits(
 
 
 __all__ = [
+    "COMPLETION_INTERVAL",
     "MAIL_INTERVAL",
     "NOTIFY_TIMEOUT",
     "AccountMail",
     "DataCenterCommits",
     "NotifyFailed",
     "Post",
+    "PushWork",
     "build_jobs",
     "notification",
     "queue_adoption",
+    "queue_completion",
     "queue_confirmation",
     "queue_data_center_commits",
     "queue_move",
     "queue_notification",
     "queue_password_reset",
     "queue_recount",
+    "queue_verification",
     "register_data_center_jobs",
 ]

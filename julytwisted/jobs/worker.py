@@ -16,7 +16,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from julytwisted.errors import RedisUnavailable
+from julytwisted.errors import JulythonError, RedisUnavailable
 from julytwisted.jobs.queue import JobRegistry, Queue
 from julytwisted.redis_service import RedisClient, all_of
 from julytwisted.supervise import Backoff, Supervised
@@ -190,7 +190,11 @@ class WorkerService(Service):
             await self._queue.finish(entry, job_id, "failed", message)
             self._observed(name, "failed")
             return
-        retry_at = self._clock.seconds() + self._backoff.delay(attempt)
+        # A host that asks us to wait (HostRateLimited) is not asked sooner.
+        wait = self._backoff.delay(attempt)
+        if isinstance(error, JulythonError) and error.retry_after is not None:
+            wait = max(wait, error.retry_after)
+        retry_at = self._clock.seconds() + wait
         log.info(
             "job {name} {id} failed ({e}); retrying", name=name, id=job_id, e=message
         )

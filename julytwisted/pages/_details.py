@@ -47,7 +47,7 @@ async def player_page(store: Store, game: Game, username: str) -> tuple[str, Con
             else "",
             f"@{model.username} in {game.name}",
         ),
-        _figures(model, ("rank", "points", "commits", "projects")),
+        _figures(model, ("rank", "points", "pending_points", "commits", "projects")),
         await _groups(store, model, game),
         calendar(model, game, stamps),
         tags.h2("Recent commits"),
@@ -75,7 +75,7 @@ async def project_page(
         tags.p("This project is deactivated: it no longer scores.", class_="notice")
         if not model.active
         else "",
-        _figures(model, ("rank", "points", "commits")),
+        _figures(model, ("rank", "points", "pending_points", "commits")),
         _screenshots(model, csrf),
         tags.h2("Recent commits"),
         await _commits(store, project=model.slug),
@@ -202,7 +202,9 @@ def _screenshots(model: Project, csrf: str | None) -> Content:
 def _figures(model: Member, keys: tuple[str, ...]) -> Tag:
     """A member's figures in a game, 0 for what it has none of."""
     labels = {"rank": "Rank", "points": "Points", "commits": "Commits"}
-    labels["projects"] = "Projects"
+    labels |= {"projects": "Projects", "pending_points": "Pending"}
+    # Pending points show only while commits wait for their host's word.
+    shown_keys = [k for k in keys if k != "pending_points" or getattr(model, k, None)]
 
     def shown(key: str) -> str:
         value = getattr(model, key)
@@ -211,7 +213,7 @@ def _figures(model: Member, keys: tuple[str, ...]) -> Tag:
         return f"{value or 0:,}"
 
     return tags.dl(class_="figures")(
-        [tags.div(tags.dt(labels[k]), tags.dd(shown(k))) for k in keys]
+        [tags.div(tags.dt(labels[k]), tags.dd(shown(k))) for k in shown_keys]
     )
 
 

@@ -5,6 +5,8 @@ count, how a player adds their repositories (the webhook made for them, or
 pasted with a secret of its own), which hosts' pushes score languages, and
 in an open event how to point any repository's webhook at this server.  It never
 shows the site-wide secret: in an open event the organisers give it out.
+Bitbucket Data Center is told of only where one is configured
+(C{--provider-url bitbucket-server=URL}): elsewhere its pushes are refused.
 """
 
 from __future__ import annotations
@@ -20,20 +22,27 @@ from julytwisted.pages._html import Content, when
 
 
 def help_page(
-    request: IRequest, games: Sequence[ListedGame], open_repositories: bool = False
+    request: IRequest,
+    games: Sequence[ListedGame],
+    open_repositories: bool = False,
+    data_center: str | None = None,
 ) -> tuple[str, Content]:
     """
     @param games: the games this site knows, latest start first.
     @param open_repositories: whether repositories nobody added are
         accepted (an open event), which the page then explains too.
+    @param data_center: the web address of the Bitbucket Data Center this
+        site takes pushes from; L{None} when none is configured.
     @return: the help page's title and content, its webhook URLs on the
         host the visitor asked for.
     """
     base = _base_url(request)
     parts: list[Content] = [*_games(games), *_rules(), *_emails(), *_adding()]
-    parts += _languages()
+    if data_center:
+        parts += _data_center(data_center, base)
+    parts += _languages(bool(data_center))
     if open_repositories:
-        parts += _webhooks(base)
+        parts += _webhooks(base, data_center)
     return "How to take part", [*parts, *_then()]
 
 
@@ -148,23 +157,63 @@ def _adding() -> list[Tag]:
     ]
 
 
-def _languages() -> list[Tag]:
+def _data_center(web_url: str, base: str) -> list[Tag]:
+    """How a repository of the configured Bitbucket Data Center is added."""
+    return [
+        tags.h3("Bitbucket Data Center"),
+        tags.p(
+            "This site also takes the pushes of the Bitbucket Data Center at ",
+            tags.code(web_url),
+            ". Its repositories are added by hand: paste any page of one at ",
+            tags.a("Add a repository", href="/projects/add"),
+            ", then create its webhook (Repository settings → Webhooks →"
+            " Create webhook, the Repository Push event) with the URL ",
+            tags.code(f"{base}/api/v1/bitbucket-server"),
+            " and the secret shown there. Its pushes carry no commits: this"
+            " site reads them from the server, anonymously for a public"
+            " repository. For a private one, give an HTTP access token with"
+            " repository read permission when adding it; it is checked with"
+            " the server, kept encrypted, never shown again, and replaced on"
+            " the same page.",
+        ),
+    ]
+
+
+def _languages(data_center: bool) -> list[Tag]:
     """Which hosts' pushes say what files each commit touched."""
+    hosts = (
+        "Bitbucket Cloud's and Bitbucket Data Center's"
+        if data_center
+        else ("Bitbucket Cloud's")
+    )
     return [
         tags.h2("Languages"),
         tags.p(
             "A commit scores for the languages of the files it adds,"
             " modifies or removes, as its push lists them. GitHub's and"
-            " GitLab's pushes list each commit's files; Bitbucket Cloud's"
+            f" GitLab's pushes list each commit's files; {hosts}"
             " do not, so commits pushed from Bitbucket score for you and"
             " your project but for no language."
         ),
     ]
 
 
-def _webhooks(base: str) -> list[Tag]:
-    """Where each host's webhook settings are, and what to enter there."""
+def _webhooks(base: str, data_center: str | None) -> list[Tag]:
+    """
+    Where each host's webhook settings are, and what to enter there; the
+    Data Center's only when one is configured.
+    """
     hooks = {s: f"{base}/api/v1/{s}" for s in Host}
+    server: list[Tag] = []
+    if data_center:
+        server = [
+            tags.h3("Bitbucket Data Center"),
+            tags.ol(
+                tags.li("Repository settings → Webhooks → Create webhook."),
+                tags.li("URL: ", tags.code(hooks[Host.BITBUCKET_SERVER])),
+                tags.li("Event: Repository Push."),
+            ),
+        ]
     return [
         tags.h2("This is an open event"),
         tags.p(
@@ -189,6 +238,7 @@ def _webhooks(base: str) -> list[Tag]:
             tags.li("URL: ", tags.code(hooks[Host.GITLAB])),
             tags.li("Trigger: push events."),
         ),
+        *server,
         tags.p(
             "If the organisers gave you the event's webhook secret, enter it"
             " as the secret (GitHub, Bitbucket) or the secret token (GitLab)."

@@ -147,7 +147,7 @@ def board_table(
         tags.tr(
             tags.td(str(m.rank or offset + i + 1), class_="num"),
             tags.th(member_link(kind, m), scope="row"),
-            tags.td(str(m.points), class_="num"),
+            tags.td(str(m.points), _pending(m), class_="num"),
             tags.td(str(m.commits), class_="num"),
             tags.td(str(m.projects), class_="num")
             if projects and isinstance(m, Player)
@@ -159,6 +159,21 @@ def board_table(
         return tags.p("Nobody has scored here yet.", class_="empty")
     return tags.table(class_="board")(
         tags.caption(caption), tags.thead(head), tags.tbody(rows)
+    )
+
+
+def _pending(model: Member) -> Tag | str:
+    """
+    "N pending" beside the points of a player or project whose commits wait
+    for their host's word (C{--verify-commits}).
+    """
+    waiting = getattr(model, "pending_points", 0)
+    if not waiting:
+        return ""
+    return tags.small(
+        f" {waiting} pending",
+        class_="pending",
+        title="points of commits waiting for their host to confirm them",
     )
 
 

@@ -82,14 +82,18 @@ class Pages:
         clock: IReactorTime,
         keep: float = 5.0,
         open_repositories: bool = False,
+        data_center: str | None = None,
     ) -> None:
         """
         @param keep: seconds a board read is reused before Redis is asked again.
         @param open_repositories: whether the help page tells of repositories
             nobody added (an open event) besides adding them.
+        @param data_center: the web address of the configured Bitbucket Data
+            Center, which the help page then tells of; L{None} for none.
         """
         self.store = store
         self._open = open_repositories
+        self._data_center = data_center
         self._recent = Recent(clock, keep)
         self.renderer = Renderer(sessions, kept=self._recent)
         self._clock = clock
@@ -289,7 +293,7 @@ class Pages:
                     game.slug, game.name, _iso(game.start), _iso(game.end), True
                 ),
             )
-        return help_page(request, games, self._open)
+        return help_page(request, games, self._open, self._data_center)
 
 
 def _iso(when_: datetime) -> str:

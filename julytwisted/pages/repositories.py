@@ -1,7 +1,9 @@
 # -*- test-case-name: tests.pages.test_repositories -*-
 """
 C{/projects/add}: a signed-in player adds a repository they administer, and
-sees, pings and removes the ones they added.  What the forms do is done by
+sees, pings and removes the ones they added; where a Bitbucket Data Center
+is configured, gives (and replaces) the token that reads a private one's
+commits, which is never shown again.  What the forms do is done by
 the use cases the JSON-RPC methods share (L{Registrar}).
 
 The public C{/projects/...} pages belong to the boards' app; L{ProjectsDoor}
@@ -22,6 +24,7 @@ from julytwisted.auth.repositories import PlayerRepository, Registrar
 from julytwisted.auth.sessions import Sessions
 from julytwisted.errors import JulythonError, SignInRequired
 from julytwisted.hosts import PROVIDERS
+from julytwisted.models import Host
 from julytwisted.pages._html import Content, field, message, post_form
 from julytwisted.pages._render import (
     Renderer,
@@ -82,7 +85,9 @@ class RepositoryPages:
         url = form.get("url", "")
         base = self._registrar.site_url(request)
         try:
-            added = await self._registrar.add(username, url, base)
+            added = await self._registrar.add(
+                username, url, base, form.get("token") or None
+            )
         except JulythonError as e:
             return await self._refused(request, username, e, url)
         return await self._show(request, username, f"Added {added.url}. {added.note}")
@@ -97,6 +102,18 @@ class RepositoryPages:
                 said = await self._registrar.ping(username, url)
             else:
                 said = await self._registrar.remove(username, url)
+        except JulythonError as e:
+            return await self._refused(request, username, e)
+        return await self._show(request, username, said)
+
+    @app.route(ADD_PATH + "/token", methods=["POST"])
+    async def replace_token(self, request: IRequest) -> bytes:
+        form = checked_form(self.sessions, request)
+        username = await self._player(request)
+        try:
+            said = await self._registrar.replace_token(
+                username, form.get("url", ""), form.get("token", "")
+            )
         except JulythonError as e:
             return await self._refused(request, username, e)
         return await self._show(request, username, said)
@@ -118,24 +135,22 @@ class RepositoryPages:
         base = self._registrar.site_url(request)
         listed = await self._registrar.listed(username, base)
         csrf = self.sessions.csrf_token(request)
+        fields = [
+            field(
+                "Repository",
+                "url",
+                typed,
+                type="url",
+                required=True,
+                hint="Its address, such as https://github.com/you/project.",
+            )
+        ]
+        if self._registrar.takes_tokens:
+            fields.append(_token_field("token", "f-token"))
         content: list[Content] = [
             message(said, error=status >= 400) if said else "",
             _explain(self._providers),
-            post_form(
-                ADD_PATH,
-                csrf,
-                [
-                    field(
-                        "Repository",
-                        "url",
-                        typed,
-                        type="url",
-                        required=True,
-                        hint="Its address, such as https://github.com/you/project.",
-                    )
-                ],
-                "Add",
-            ),
+            post_form(ADD_PATH, csrf, fields, "Add"),
             _listing(listed, csrf),
         ]
         return await self.renderer.page(request, _TITLE, content, status, cache=False)
@@ -164,12 +179,33 @@ def _explain(providers: Sequence[str]) -> Tag:
     )
 
 
+def _token_field(name: str, ident: str, label: str = "Data Center token") -> Tag:
+    """
+    Where a Bitbucket Data Center token is typed: a password box, so that
+    it is neither shown nor kept by the browser, and never filled in again.
+    """
+    return field(
+        label,
+        name,
+        type="password",
+        autocomplete="off",
+        ident=ident,
+        hint=(
+            "Bitbucket Data Center only: an HTTP access token with repository "
+            "read permission, to read a private repository's commits. It is "
+            "checked with the server, kept encrypted and never shown again."
+        ),
+    )
+
+
 def _listing(listed: Sequence[PlayerRepository], csrf: str) -> Tag:
     if not listed:
         return tags.section(tags.h2("Your repositories"), tags.p("None yet."))
     return tags.section(
         tags.h2("Your repositories"),
-        tags.ul(class_="repositories")([_item(one, csrf) for one in listed]),
+        tags.ul(class_="repositories")(
+            [_item(one, csrf, n) for n, one in enumerate(listed)]
+        ),
     )
 
 
@@ -178,7 +214,16 @@ def _button(action: str, url: str, csrf: str, label: str) -> Tag:
     return post_form(f"{ADD_PATH}/{action}", csrf, [hidden], label, class_="inline")
 
 
-def _item(one: PlayerRepository, csrf: str) -> Tag:
+def _replace_token(one: PlayerRepository, csrf: str, n: int) -> Tag:
+    """The form that gives a Data Center repository a new token."""
+    hidden = tags.input(type="hidden", name="url", value=one.url)
+    label = "New token" if one.token_kept else "Token"
+    box = _token_field("token", f"token-{n}", label)
+    submit = "Replace the token" if one.token_kept else "Keep this token"
+    return post_form(f"{ADD_PATH}/token", csrf, [hidden, box], submit)
+
+
+def _item(one: PlayerRepository, csrf: str, n: int) -> Tag:
     parts: list[Content] = [
         tags.a(one.url, href=one.url),
         " ",
@@ -198,6 +243,8 @@ def _item(one: PlayerRepository, csrf: str) -> Tag:
         )
     if one.status == "hooked":
         parts.append(_button("ping", one.url, csrf, "Ping"))
+    if one.host == Host.BITBUCKET_SERVER:
+        parts.append(_replace_token(one, csrf, n))
     parts.append(_button("remove", one.url, csrf, "Remove"))
     return tags.li(parts)
 

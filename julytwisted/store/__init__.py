@@ -6,7 +6,8 @@ boards, uploads and the feed.
 L{Store} is the one object the rest of the product holds: a thin facade
 over one object per concern, each in a module of its own (L{games},
 L{ingest}, L{players}, L{emails}, L{credentials}, L{sessions}, L{groups},
-L{boards}, L{commits}, L{feed}, L{uploads}, L{repositories}, L{rekey}).
+L{boards}, L{commits}, L{feed}, L{uploads}, L{repositories},
+L{verification}, L{rekey}).
 Every Redis key Python spells is in L{_keys}; the Lua scripts of C{lua/}
 spell the rest.
 Writes that touch several keys are one Lua script each, so they are atomic
@@ -68,6 +69,7 @@ from julytwisted.store.repositories import (
 )
 from julytwisted.store.sessions import SessionStore, StoredSession
 from julytwisted.store.uploads import FILES_URL, MAX_SCREENSHOTS, Uploads
+from julytwisted.store.verification import PendingCommit, Verification
 
 #: The most rows one page of a listing may ask for.
 MAX_LIMIT = 100
@@ -120,6 +122,9 @@ class Store:
         #: The repositories players added, each with its own webhook
         #: secret (L{Repositories}).
         self.repositories = Repositories(redis, self._games.now)
+        #: Commits waiting for their host's word, and its verdicts
+        #: (L{Verification}).
+        self.verification = Verification(redis)
 
     # Games
 
@@ -152,10 +157,14 @@ class Store:
     # Ingest
 
     async def ingest(
-        self, repository: RepositoryRef, push: Push, arrived: datetime
+        self,
+        repository: RepositoryRef,
+        push: Push,
+        arrived: datetime,
+        verify: bool = False,
     ) -> IngestResult:
         """Store and score a push's new commits (L{Ingest.ingest})."""
-        return await self._ingest.ingest(repository, push, arrived)
+        return await self._ingest.ingest(repository, push, arrived, verify)
 
     async def migrate_commits(self) -> CommitMigration:
         """Key old projects and commits anew (L{Migration.migrate})."""
@@ -430,10 +439,12 @@ __all__ = [
     "LinkedHost",
     "Listing",
     "Page",
+    "PendingCommit",
     "Registration",
     "Repositories",
     "Store",
     "StoredSession",
+    "Verification",
     "all_of",
     "cursor_int",
     "language_slug",

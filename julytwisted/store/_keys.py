@@ -149,6 +149,15 @@ def project_commits(slug: str) -> str:
     return f"j:project:{slug}:commits"
 
 
+def project_pending(slug: str) -> str:
+    """
+    A project's commits waiting for their host's word (C{--verify-commits}),
+    scored by arrival; C{lua/ingest.lua} adds them, C{lua/verify.lua} takes
+    them off.
+    """
+    return f"j:project:{slug}:pending"
+
+
 def project_screenshots(slug: str) -> str:
     """A project's screenshots' SHA-256s, scored by upload time."""
     return f"j:project:{slug}:screenshots"
@@ -170,6 +179,14 @@ def game_log(slug: str) -> str:
 def game_commits(slug: str) -> str:
     """The commits that scored in a game, scored by arrival."""
     return f"j:game:{slug}:commits"
+
+
+def game_pending(slug: str) -> str:
+    """
+    The pending commits that would score in a game once verified, scored by
+    arrival (spelled in C{lua/ingest.lua}, C{verify.lua} and C{board.lua}).
+    """
+    return f"j:game:{slug}:pending"
 
 
 def commit(hash: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypedDict, TypeVar
 from julytwisted.errors import InvalidInput
 from julytwisted.game.events import CommitEvent
 from julytwisted.game.games import Game, slugify
+from julytwisted.game.scoring import COMMIT_POINTS
 from julytwisted.models import (
     UNSET,
     Board,
@@ -91,6 +92,7 @@ class BoardRow(TypedDict):
     rank: int | Literal[False]
     commits: int
     projects: int
+    pending: int
     fields: dict[str, str]
 
 
@@ -209,7 +211,12 @@ def player_record(row: BoardRow) -> Player:
         location=f.get("location") or None,
         team=f.get("team") or None,
         picture_url=f.get("picture_url") or None,
+        pending_points=_pending_points(row),
     )
+
+
+def _pending_points(row: BoardRow) -> int:
+    return row["pending"] * COMMIT_POINTS
 
 
 #: The largest watcher or fork count a project shows.
@@ -247,6 +254,7 @@ def project_record(row: BoardRow, rank: int | None = None) -> Project:
         points=row["points"],
         rank=rank or row["rank"] or None,
         commits=row["commits"],
+        pending_points=_pending_points(row),
     )
 
 
@@ -290,6 +298,8 @@ LISTED_COMMIT_FIELDS = (
     "games",
     "arrived",
     "future",
+    "pending",
+    "rejected",
 )
 
 
@@ -309,6 +319,8 @@ def commit_record(f: dict[str, str], detail: bool = False) -> Commit:
         message=f.get("message", "") if detail else UNSET,
         arrived=f.get("arrived") or None,
         future=f.get("future") == "1",
+        pending=f.get("pending") == "1",
+        rejected=f.get("rejected") or None,
         timestamp=f.get("timestamp", ""),
         author=f.get("author", ""),
         username=f.get("username") or None,

@@ -42,12 +42,15 @@ class IngestResult:
     @ivar new: the hashes of the commits that were new, in push order.
     @ivar active: L{False} when the project is deactivated and nothing was stored.
     @ivar created: whether the push made the project.
+    @ivar pending: the new commits stored pending, waiting for their host's
+        word before they score (L{Ingest.ingest}'s C{verify}).
     """
 
     project: str
     new: tuple[str, ...]
     active: bool = True
     created: bool = False
+    pending: tuple[str, ...] = ()
 
 
 class Ingest:
@@ -64,7 +67,11 @@ class Ingest:
         self._timeout = timeout
 
     async def ingest(
-        self, repository: RepositoryRef, push: Push, arrived: datetime
+        self,
+        repository: RepositoryRef,
+        push: Push,
+        arrived: datetime,
+        verify: bool = False,
     ) -> IngestResult:
         """
         Store a push's new commits and score them, atomically.
@@ -76,21 +83,28 @@ class Ingest:
         @param arrived: when the push arrived, aware: a commit scores in a
             game only when the game's window holds its own time and the
             window plus the late grace holds this (L{scoring.scores_in}).
+        @param verify: store the new commits of a registered repository
+            pending (C{--verify-commits}): they score nothing until
+            L{Verification.verify<julytwisted.store.verification.Verification.verify>}
+            scores them as this push would have.  An open event's
+            repository (registered by nobody) has no token to check them
+            with: its commits score at once.
         @return: the project's slug and the hashes that were new.
         @raise RedisUnavailable: when Redis does not answer; then nothing
             may be assumed stored, and a redelivery is safe.
         """
         request = self._request(repository, push, arrived)
+        request["verify"] = verify
         reply = await self._redis.run(
             _INGEST, args=(json.dumps(request),), timeout=self._timeout
         )
         result = json.loads(reply)
-        new = result["new"] if isinstance(result["new"], list) else []
         return IngestResult(
             result["project"],
-            tuple(new),
+            tuple(_hashes(result["new"])),
             result["status"] == "ok",
             bool(result.get("created")),
+            tuple(_hashes(result.get("pending"))),
         )
 
     def _request(
@@ -132,6 +146,11 @@ class Ingest:
             "first_bonus": scoring.FIRST_COMMIT_BONUS,
             "feed_maxlen": FEED_LENGTH,
         }
+
+
+def _hashes(listed: object) -> list[str]:
+    # cjson has one encoding for an empty table: an object.
+    return listed if isinstance(listed, list) else []
 
 
 __all__ = ["FEED_LENGTH", "Ingest", "IngestResult"]

@@ -4,6 +4,9 @@ The repositories players added: who added each, its own webhook secret
 (sealed by the caller: only ciphertext is kept), the hook made for it at its
 host, and its project.
 
+A Bitbucket Data Center repository may also keep the HTTP access token its
+owner gave to read its commits, sealed by the caller as the secret is.
+
 A repository is found by its host's id, else by its canonical URL (a
 hand-added one has no id until its first push signed with its secret names
 it, and some payloads carry none).  Adding, binding and removing are one Lua
@@ -73,6 +76,8 @@ class Registration:
     @ivar created: when it was added.
     @ivar proof: C{"host"}, C{"push"}, or empty while unproven.
     @ivar lapses: when an unproven one stops holding its address.
+    @ivar token: the host token its owner gave to read it, sealed; empty
+        when none was given.
     """
 
     key: str
@@ -87,6 +92,7 @@ class Registration:
     created: datetime
     proof: str
     lapses: datetime | None
+    token: str = ""
 
     def lapsed(self, now: datetime) -> bool:
         """Whether it is unproven and its time to be proven is over."""
@@ -127,6 +133,7 @@ def _record(flat: list[Any]) -> Registration:
         created=_time(f["created"]),
         proof=f["proof"],
         lapses=datetime.fromtimestamp(float(lapses), UTC) if lapses else None,
+        token=f.get("token") or "",
     )
 
 
@@ -167,6 +174,7 @@ class Repositories:
         path: str,
         sealed: str,
         listing: Listing | None,
+        token: str = "",
     ) -> Registration:
         """
         Add a repository for a player.
@@ -177,6 +185,8 @@ class Repositories:
         @param sealed: its webhook secret, sealed.
         @param listing: what the host says of it, when the host vouched that
             C{owner} administers it; L{None} for one added by hand, unproven.
+        @param token: the host token its owner gave to read it, sealed;
+            empty for none.
         @return: the new registration.
         @raise Conflict: when the player added it already, another player
             holds it, or the player holds L{MOST_REPOSITORIES}.
@@ -206,6 +216,7 @@ class Repositories:
                     "path": path,
                     "owner": owner,
                     "secret": sealed,
+                    "token": token,
                     "created": now.isoformat(),
                     "created_ts": now.timestamp(),
                     "proof": proof,
@@ -272,10 +283,29 @@ class Repositories:
             }
         )
 
+    async def set_token(self, registration: Registration, token: str) -> None:
+        """
+        Keep the host token a registration's owner gave in place of the one
+        it kept, if any.
+
+        @param token: the token, sealed; empty to keep none.
+        @raise NotFound: when it was removed meanwhile.
+        """
+        answer = await self._run(
+            {
+                "op": "token",
+                "key": registration.key,
+                "keys": self._keys(registration.host, "", registration.url),
+                "owner": registration.owner,
+                "token": token,
+            }
+        )
+        _refused(answer, registration.url)
+
     async def remove(self, registration: Registration) -> None:
         """
-        Remove a registration: its pushes are refused (or open) from now on;
-        its project and commits stay.
+        Remove a registration, with the token it kept: its pushes are refused
+        (or open) from now on; its project and commits stay.
         """
         await self._run(
             {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -36,10 +37,15 @@ from julytwisted.errors import (
 from julytwisted.game import hooks
 from julytwisted.game.events import Push
 from julytwisted.http_errors import JSON_HEADERS, json_bytes
-from julytwisted.jobs.product import queue_data_center_commits, queue_notification
+from julytwisted.jobs.product import (
+    queue_completion,
+    queue_data_center_commits,
+    queue_notification,
+    queue_verification,
+)
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import BOARDS, Host, to_json
-from julytwisted.store import MAX_LIMIT, Store, all_of, cursor_int
+from julytwisted.store import MAX_LIMIT, IngestResult, Store, all_of, cursor_int
 from julytwisted.store.ratelimit import RateLimiter
 from julytwisted.web._errors import install_json_errors
 from julytwisted.web.openapi import openapi_document
@@ -62,11 +68,14 @@ class WebSettings:
     @ivar public_url: the site's address as players reach it, which the
         refusal of a repository nobody added names; L{None} for the address
         each request was sent to.
+    @ivar verify_commits: store an added repository's new commits pending
+        until a job has its host's word on them (C{--verify-commits}).
     """
 
     admin_token: str | None = None
     notify: tuple[str, ...] = ()
     public_url: str | None = None
+    verify_commits: bool = False
 
 
 def _header(request: IRequest, name: bytes) -> str | None:
@@ -346,16 +355,44 @@ class WebApp:
         push = hooks.parse(service, payload, _push_event(service, event))
         if not push.commits:
             return self._json(request, {"commits": []})
-        result = await self.store.ingest(hooks.repository(push), push, self.store.now())
+        arrived = self.store.now()
+        result = await self.store.ingest(
+            hooks.repository(push), push, arrived, self.settings.verify_commits
+        )
         if self._on_push is not None:
             self._on_push(service, len(result.new))
         if not result.active:
             return self._json(request, {"error": "abuse"}, 202)
         if result.new and self.settings.notify:
             await self._notify(push, result.new)
-        return self._json(
-            request, {"commits": list(result.new)}, 201 if result.new else 200
-        )
+        answer: dict[str, object] = {"commits": list(result.new)}
+        answer |= await self._follow_up(push, result, arrived)
+        return self._json(request, answer, 201 if result.new else 200)
+
+    async def _follow_up(
+        self, push: Push, result: IngestResult, arrived: datetime
+    ) -> dict[str, str]:
+        """
+        Queue the jobs that ask the repository's host: the commits a
+        truncated push left out (once, however often it is redelivered),
+        and its word on the commits stored pending.
+
+        @return: the ids of the jobs queued, by what they do.
+        """
+        repository = hooks.repository(push)
+        jobs: dict[str, str] = {}
+        try:
+            if push.truncated and push.after:
+                jobs["completion"] = await queue_completion(
+                    self.queue, repository, push, arrived
+                )
+            if result.pending:
+                jobs["verification"] = await queue_verification(self.queue, repository)
+        except RedisUnavailable:
+            # The commits are stored; a redelivery queues the completion,
+            # the repository's next push the verification.
+            log.warn("could not queue the follow-up jobs of a push")
+        return jobs
 
     async def _notify(self, push: Push, new: tuple[str, ...]) -> None:
         fresh = set(new)

@@ -94,7 +94,18 @@ def _answer_schemas() -> dict[str, Schema]:
             }
         ),
         "WebhookAnswer": closed(
-            {"commits": array(string(pattern=_HASH), "The new commits' hashes.")}
+            {
+                "commits": array(string(pattern=_HASH), "The new commits' hashes."),
+                "completion": string(
+                    "The job fetching the commits a truncated push left out"
+                    " (GET /jobs/{id}); the same for each redelivery."
+                ),
+                "verification": string(
+                    "The job asking the host about the commits stored pending"
+                    " (--verify-commits)."
+                ),
+            },
+            required=["commits"],
         ),
         "Pong": closed({"message": {"const": "pong"}}),
         "Ignored": closed(

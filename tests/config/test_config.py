@@ -573,3 +573,9 @@ def test_late_grace_default_and_units() -> None:
 def test_late_grace_refused(given: str) -> None:
     """A late grace without its unit, negative or over a year is refused."""
     assert refused(["--late-grace", given]).startswith("--late-grace: a duration")
+
+
+def test_verify_commits() -> None:
+    """Commits score without asking their host unless --verify-commits."""
+    assert parse([]).verify_commits is False
+    assert parse(["--verify-commits"]).verify_commits is True

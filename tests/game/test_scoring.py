@@ -395,3 +395,18 @@ def test_tally_follows_arrivals() -> None:
     boards = tally([on_time, late, future, legacy], JULY_2026)
     assert boards["people"] == {"ada": 12}
     assert tally([late], JULY_2026, timedelta(days=4))["people"] == {"ada": 11}
+
+
+def test_tally_pending_and_rejected_score_nothing() -> None:
+    """
+    A commit waiting for its host's word scores nothing, nor one its host
+    refused; verified (no longer pending) it scores as any other, the first
+    one on the project taking the bonus.
+    """
+    waiting = attrs.evolve(commit("a", languages=("Python",)), pending=True)
+    refused = attrs.evolve(commit("b"), rejected=True)
+    boards = tally([waiting, refused], JULY_2026)
+    assert all(scores == {} for scores in boards.values())
+    verified = tally([attrs.evolve(waiting, pending=False), refused], JULY_2026)
+    assert verified["people"] == {"alice": 11}
+    assert verified["languages"] == {"Python": 1}

@@ -87,6 +87,8 @@ class StubRepository:
     @ivar path: C{owner/name}.
     @ivar admins: the logins that administer it.
     @ivar commits: its history, oldest first, on one line.
+    @ivar branches: where its branches point, by name: the default one
+        (C{main}) at the last commit unless set.
     @ivar hooks: its webhooks by id, as the host shows them.
     """
 
@@ -97,6 +99,7 @@ class StubRepository:
     private: bool = False
     description: str = ""
     commits: list[Commit] = attrs.field(factory=list)
+    branches: dict[str, str] = attrs.field(factory=dict)
     hooks: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     secrets: dict[str, str] = attrs.field(factory=dict)
 
@@ -108,12 +111,25 @@ class StubRepository:
     def owner(self) -> str:
         return self.path.rpartition("/")[0]
 
+    def resolve(self, ref: str) -> str:
+        """The hash a branch name or a hash names."""
+        if ref in self.branches:
+            return self.branches[ref]
+        if ref == "main" and self.commits:
+            return self.commits[-1].sha
+        return ref
+
     def between(self, base: str, head: str) -> list[Commit] | None:
         """The commits after C{base} up to C{head}; L{None} if unknown."""
         shas = [c.sha for c in self.commits]
+        base, head = self.resolve(base), self.resolve(head)
         if base not in shas or head not in shas:
             return None
         return self.commits[shas.index(base) + 1 : shas.index(head) + 1]
+
+    def commit(self, sha: str) -> Commit | None:
+        """The commit C{sha} names, if the repository has it."""
+        return next((c for c in self.commits if c.sha == sha), None)
 
 
 @attrs.define

@@ -46,6 +46,7 @@ class BitbucketStub(StubHost):
         self.route("GET", f"{repo}/hooks", self.hooks)
         self.route("DELETE", f"{repo}/hooks/(?P<hook>[^/]+)", self.delete_hook)
         self.route("GET", f"{repo}/commits", self.commits)
+        self.route("GET", f"{repo}/commit/(?P<commit>[^/]+)", self.get_commit)
 
     # OAuth: the consumer's credentials come as HTTP Basic.
 
@@ -264,6 +265,18 @@ class BitbucketStub(StubHost):
             return self._error(404, "Commit not found")
         newest_first = [self.commit_shape(repo, c) for c in reversed(commits)]
         return Reply(200, self.page(asked, newest_first))
+
+    def get_commit(self, asked: Asked, args: dict[str, str]) -> Reply:
+        found = self._repo(asked, args, "repository", admin=False)
+        if isinstance(found, Reply):
+            return found
+        repo = found[1]
+        commit = repo.commit(repo.resolve(args["commit"]))
+        if commit is None:
+            return self._error(404, f"Commit not found: {args['commit']}")
+        shape = self.commit_shape(repo, commit)
+        shape["repository"] = {"type": "repository", "full_name": repo.path}
+        return Reply(200, shape)
 
 
 __all__ = ["BitbucketStub"]

@@ -1,10 +1,15 @@
 """
-A stub of Bitbucket Data Center's REST API 1.0: a repository's commits
-between two revisions (C{since}, exclusive; C{until}, inclusive), newest
-first, in pages of C{values} with C{isLastPage} and C{nextPageStart}, as
-the server documents them.  A public repository answers anyone; a private
-one only a bearer token, else 401 with the server's C{errors} list; an
-unknown revision is 404.
+A stub of Bitbucket Data Center's REST API 1.0: a repository, and its
+commits between two revisions (C{since}, exclusive; C{until}, inclusive),
+newest first, in pages of C{values} with C{isLastPage} and
+C{nextPageStart}, as the server documents them.
+
+A public repository answers anyone; a private one only the bearer token
+(an HTTP access token) of an account with read permission on it, one of
+its C{readers} or C{admins}.  As the server does, a request with a token it
+does not know (revoked, expired, mistyped) is 401 even for a public
+repository, and so is one whose account may not read it, with the server's
+C{errors} list; an unknown revision is 404.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class BitbucketServerStub(StubHost):
 
     def api_routes(self) -> None:
         repo = "/projects/(?P<key>[^/]+)/repos/(?P<slug>[^/]+)"
+        self.route("GET", repo, self.repository)
         self.route("GET", f"{repo}/commits", self.commits)
 
     def add_token(self, access: str, login: str) -> None:
@@ -86,12 +92,23 @@ class BitbucketServerStub(StubHost):
             },
         )
 
-    def commits(self, asked: Asked, args: dict[str, str]) -> Reply:
+    def _readable(self, asked: Asked, args: dict[str, str]) -> StubRepository | Reply:
+        """The repository the path names, or the refusal to read it."""
         repo = self.repositories.get(f"{args['key'].upper()}/{args['slug']}")
-        if repo is not None and repo.private and self.bearer(asked) is None:
+        issued = self.bearer(asked)
+        anonymous = issued is None and repo is not None and repo.private
+        if anonymous or ("authorization" in asked.headers and issued is None):
             return self._error(
                 401,
                 "Authentication failed. Please check your credentials and try again.",
+                "com.atlassian.bitbucket.AuthorisationException",
+            )
+        private = repo is not None and repo.private
+        readers = set() if repo is None else repo.readers | repo.admins
+        if private and issued is not None and issued.user.login not in readers:
+            return self._error(
+                401,
+                "You are not permitted to access this resource",
                 "com.atlassian.bitbucket.AuthorisationException",
             )
         if repo is None:
@@ -100,6 +117,34 @@ class BitbucketServerStub(StubHost):
                 f"Repository {args['key']}/{args['slug']} does not exist.",
                 "com.atlassian.bitbucket.repository.NoSuchRepositoryException",
             )
+        return repo
+
+    def repository(self, asked: Asked, args: dict[str, str]) -> Reply:
+        repo = self._readable(asked, args)
+        if isinstance(repo, Reply):
+            return repo
+        key = repo.owner.upper()
+        page = f"{self.url}/projects/{key}/repos/{repo.name}/browse"
+        return Reply(
+            200,
+            {
+                "slug": repo.name,
+                "id": repo.id,
+                "name": repo.name,
+                "description": repo.description,
+                "scmId": "git",
+                "state": "AVAILABLE",
+                "forkable": True,
+                "project": {"key": key, "id": 1, "name": key, "type": "NORMAL"},
+                "public": not repo.private,
+                "links": {"self": [{"href": page}]},
+            },
+        )
+
+    def commits(self, asked: Asked, args: dict[str, str]) -> Reply:
+        repo = self._readable(asked, args)
+        if isinstance(repo, Reply):
+            return repo
         found = self._between(repo, asked.arg("since"), asked.arg("until"))
         if found is None:
             return self._error(

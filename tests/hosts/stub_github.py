@@ -101,6 +101,7 @@ class GitHubStub(StubHost):
             f"{repo}/compare/(?P<base>[^/.]+)\\.\\.\\.(?P<head>[^/.]+)",
             self.compare,
         )
+        self.route("GET", f"{repo}/commits/(?P<ref>[^/]+)", self.get_commit)
 
     # OAuth: GitHub answers a refused code with 200 and the error in JSON.
 
@@ -370,7 +371,8 @@ class GitHubStub(StubHost):
             return Reply(404, {"message": "Not Found", "status": "404"})
         page, following = self.paged(asked, commits, "per_page")
         html = f"{self.url}/{repo.path}/compare/{args['base']}...{args['head']}"
-        base = self.commit(repo, next(c for c in repo.commits if c.sha == args["base"]))
+        base_sha = repo.resolve(args["base"])
+        base = self.commit(repo, next(c for c in repo.commits if c.sha == base_sha))
         comparison = {
             "url": self.api(
                 f"/repos/{repo.path}/compare/{args['base']}...{args['head']}"
@@ -389,6 +391,27 @@ class GitHubStub(StubHost):
             "files": [],
         }
         return Reply(200, comparison, self.next_link(asked, following))
+
+    def get_commit(self, asked: Asked, args: dict[str, str]) -> Reply:
+        found = self._repo(asked, args)
+        if isinstance(found, Reply):
+            return found
+        repo = found[1]
+        commit = repo.commit(repo.resolve(args["ref"]))
+        if commit is None:
+            # GitHub's answer for a hash the repository does not have.
+            return Reply(
+                422,
+                {
+                    "message": f"No commit found for SHA: {args['ref']}",
+                    "documentation_url": "https://docs.github.com/rest/commits/commits#get-a-commit",
+                    "status": "422",
+                },
+            )
+        shape = self.commit(repo, commit)
+        shape["stats"] = {"total": 1, "additions": 1, "deletions": 0}
+        shape["files"] = []
+        return Reply(200, shape)
 
 
 __all__ = ["GitHubStub"]

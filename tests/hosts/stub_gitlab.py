@@ -2,7 +2,7 @@
 A stub of a self-managed GitLab (the API under C{/api/v4}): OAuth with
 expiring tokens and refresh tokens, C{/user}, C{/user/emails} (which leaves
 out the primary address, as GitLab documents), a project, its hooks and
-repository comparisons.
+repository comparisons and single commits.
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ class GitLabStub(StubHost):
         )
         self.route("DELETE", f"{project}/hooks/(?P<hook>[0-9]+)", self.delete_hook)
         self.route("GET", f"{project}/repository/compare", self.compare)
+        self.route(
+            "GET", f"{project}/repository/commits/(?P<sha>[^/]+)", self.get_commit
+        )
 
     def token_answer(self, access: str) -> dict[str, Any]:
         answer = super().token_answer(access)
@@ -272,6 +275,23 @@ class GitLabStub(StubHost):
                 f"{asked.arg('from')}...{asked.arg('to')}",
             },
         )
+
+    def get_commit(self, asked: Asked, args: dict[str, str]) -> Reply:
+        found = self._project(asked, args, maintainer=False)
+        if isinstance(found, Reply):
+            return found
+        repo = found[1]
+        commit = repo.commit(repo.resolve(args["sha"]))
+        if commit is None:
+            return Reply(404, {"message": "404 Commit Not Found"})
+        shape = self.commit_shape(repo, commit)
+        shape |= {
+            "stats": {"additions": 1, "deletions": 0, "total": 1},
+            "status": None,
+            "last_pipeline": None,
+            "project_id": repo.id,
+        }
+        return Reply(200, shape)
 
 
 __all__ = ["GitLabStub"]

@@ -18,6 +18,7 @@ from julytwisted.hosts import (
     CodeRejected,
     ConsentDenied,
     HostForbidden,
+    HostNotFound,
     Http,
     begin,
     compare,
@@ -25,6 +26,7 @@ from julytwisted.hosts import (
     delete_hook,
     exchange_code,
     fetch_account,
+    fetch_commit,
     fetch_repository,
     list_hooks,
     ping_hook,
@@ -197,3 +199,27 @@ async def test_compare(bitbucket: BitbucketStub, http: Http) -> None:
     assert events[0].url.endswith(f"/navy/cobol/commits/{history[1].sha}")
     [first, _] = bitbucket.asked_for("GET", "/2.0/repositories/navy/cobol/commits")
     assert (first.arg("include"), first.arg("exclude")) == (head, base)
+
+
+@pytest_twisted.ensureDeferred
+async def test_fetch_commit(bitbucket: BitbucketStub, http: Http) -> None:
+    """
+    One commit, from GET /2.0/repositories/{workspace}/{repo_slug}/commit/
+    {commit}; one the repository lacks is HostNotFound.  The main branch
+    is the repository's default.
+    """
+    bitbucket.browser = bitbucket.add_user(_grace())
+    history = [
+        Commit(sha(f"b{i}"), f"fix {i}", "Grace", "grace@navy.example")
+        for i in range(2)
+    ]
+    bitbucket.add_repository(
+        StubRepository("{c}", "navy/cobol", admins={"grace"}, commits=history)
+    )
+    _, token = await sign_in(http, bitbucket, APP, CALLBACK)
+    repo = await fetch_repository(http, bitbucket.host, token, "navy/cobol")
+    assert repo.default_branch == "main"
+    found = await fetch_commit(http, bitbucket.host, token, repo, history[0].sha)
+    assert (found.hash, found.author_email) == (history[0].sha, "grace@navy.example")
+    with pytest.raises(HostNotFound, match="Commit not found"):
+        await fetch_commit(http, bitbucket.host, token, repo, sha("never"))

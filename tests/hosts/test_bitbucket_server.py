@@ -20,6 +20,7 @@ from julytwisted.hosts import (
     Token,
     TokenRejected,
     data_center_commits,
+    data_center_repository,
     parse_provider_url,
     repository_sites,
 )
@@ -36,6 +37,7 @@ def _history(stub: BitbucketServerStub, count: int, private: bool = False) -> No
         StubRepository(
             84,
             "ADA/engine",
+            readers={"ada"},
             private=private,
             commits=[
                 Commit(
@@ -120,6 +122,36 @@ async def test_private_repository_takes_a_token(
     )
     assert len(found) == 3
     assert bitbucket_server.asked[-1].headers["authorization"] == "Bearer pat-123"
+
+
+@pytest_twisted.ensureDeferred
+async def test_repository_read_checks_a_token(
+    http: Http, bitbucket_server: BitbucketServerStub
+) -> None:
+    """
+    Reading a private repository takes the token of an account that may
+    read it; an unknown token, or one of an account without read
+    permission, is 401 (L{TokenRejected}), as anonymously.
+    """
+    _history(bitbucket_server, 1, private=True)
+    host = bitbucket_server.host
+    bitbucket_server.add_token("pat-ada", "ada")
+    bitbucket_server.add_token("pat-bob", "bob")
+    for token in (None, Token("pat-guess"), Token("pat-bob")):
+        with pytest.raises(TokenRejected):
+            await data_center_repository(http, host, token, "ADA", "engine")
+    repo = await data_center_repository(http, host, Token("pat-ada"), "ADA", "engine")
+    assert (repo.id, repo.path, repo.name, repo.private, repo.admin) == (
+        "84",
+        "ADA/engine",
+        "engine",
+        True,
+        False,
+    )
+    assert repo.url == f"{bitbucket_server.url}/projects/ADA/repos/engine"
+    assert bitbucket_server.asked[-1].headers["authorization"] == "Bearer pat-ada"
+    with pytest.raises(HostNotFound):
+        await data_center_repository(http, host, Token("pat-ada"), "ADA", "nope")
 
 
 @pytest_twisted.ensureDeferred

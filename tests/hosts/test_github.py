@@ -24,6 +24,7 @@ from julytwisted.hosts import (
     delete_hook,
     exchange_code,
     fetch_account,
+    fetch_commit,
     fetch_repository,
     list_hooks,
     ping_hook,
@@ -282,3 +283,25 @@ async def test_compare(github: GitHubStub, http: Http) -> None:
         http, github.host, token, repo, history[0].sha, history[-1].sha, most=150
     )
     assert [e.hash for e in few] == [c.sha for c in history[1:151]]
+
+
+@pytest_twisted.ensureDeferred
+async def test_fetch_commit(github: GitHubStub, http: Http) -> None:
+    """
+    One commit by its hash, as GET /repos/{owner}/{repo}/commits/{ref}
+    gives it; a hash the repository lacks (GitHub's 422) is HostNotFound.
+    The repository's default branch comes with it.
+    """
+    github.browser = github.add_user(OCTOCAT)
+    history = _history(3)
+    github.add_repository(
+        StubRepository(5, "Octocat/big", admins={"Octocat"}, commits=history)
+    )
+    _, token = await sign_in(http, github, APP, CALLBACK, repositories=True)
+    repo = await fetch_repository(http, github.host, token, "Octocat/big")
+    assert repo.default_branch == "main"
+    found = await fetch_commit(http, github.host, token, repo, history[1].sha)
+    assert (found.hash, found.author_email) == (history[1].sha, "ada1@example.com")
+    assert found.url == f"{github.url}/Octocat/big/commit/{history[1].sha}"
+    with pytest.raises(HostNotFound, match="422: No commit found"):
+        await fetch_commit(http, github.host, token, repo, sha("never"))

@@ -32,6 +32,7 @@ from julytwisted.hosts import (
     create_hook,
     delete_hook,
     fetch_account,
+    fetch_commit,
     fetch_repository,
     list_hooks,
     ping_hook,
@@ -61,6 +62,7 @@ OPERATIONS = [
     "/repos/{owner}/{repo}/hooks/{hook_id}",
     "/repos/{owner}/{repo}/hooks/{hook_id}/pings",
     "/repos/{owner}/{repo}/compare/{basehead}",
+    "/repos/{owner}/{repo}/commits/{ref}",
 ]
 
 
@@ -168,6 +170,10 @@ async def _whole_flow(github: GitHubStub, http: Http) -> None:
     await list_hooks(http, github.host, token, repo)
     await ping_hook(http, github.host, token, repo, hook.id)
     await compare(http, github.host, token, repo, history[0].sha, history[-1].sha)
+    await compare(http, github.host, token, repo, "main", history[-1].sha)
+    await fetch_commit(http, github.host, token, repo, history[1].sha)
+    with pytest.raises(Exception, match="No commit found"):
+        await fetch_commit(http, github.host, token, repo, sha("unknown"))
     await delete_hook(http, github.host, token, repo, hook.id)
     await delete_hook(http, github.host, token, repo, hook.id)
     with pytest.raises(Exception, match="Bad credentials"):

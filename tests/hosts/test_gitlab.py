@@ -23,6 +23,7 @@ from julytwisted.hosts import (
     delete_hook,
     exchange_code,
     fetch_account,
+    fetch_commit,
     fetch_repository,
     list_hooks,
     ping_hook,
@@ -225,3 +226,27 @@ async def test_compare(gitlab: GitLabStub, http: Http) -> None:
         http, gitlab.host, token, repo, history[1].sha, history[5].sha, most=2
     )
     assert [e.hash for e in two] == [c.sha for c in history[2:4]]
+
+
+@pytest_twisted.ensureDeferred
+async def test_fetch_commit(gitlab: GitLabStub, http: Http) -> None:
+    """
+    One commit, from GET /projects/:id/repository/commits/:sha (by the
+    project's id); one the project lacks is HostNotFound.
+    """
+    gitlab.browser = gitlab.add_user(_ada())
+    history = [
+        Commit(sha(f"g{i}"), f"change {i}", "Ada", "Ada@Example.com") for i in range(3)
+    ]
+    gitlab.add_repository(
+        StubRepository(3, "ada/julython", admins={"ada"}, commits=history)
+    )
+    _, token = await sign_in(http, gitlab, APP, CALLBACK, repositories=True)
+    repo = await fetch_repository(http, gitlab.host, token, "ada/julython")
+    assert repo.default_branch == "main"
+    found = await fetch_commit(http, gitlab.host, token, repo, history[2].sha)
+    assert (found.hash, found.message) == (history[2].sha, "change 2")
+    path = f"/api/v4/projects/3/repository/commits/{history[2].sha}"
+    assert len(gitlab.asked_for("GET", path)) == 1
+    with pytest.raises(HostNotFound, match="Commit Not Found"):
+        await fetch_commit(http, gitlab.host, token, repo, sha("never"))

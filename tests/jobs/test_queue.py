@@ -338,3 +338,29 @@ async def test_heartbeat_outlives_an_unexpected_error(
     [event] = injected(no_logged_errors)
     assert "the worker's heartbeat failed" in formatEvent(event)
     assert len([entries for _, entries in beats if entries]) >= 5
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_host_asking_to_wait_is_not_asked_sooner(
+    running: WorkerService, queue: Queue, registry: JobRegistry
+) -> None:
+    """
+    A job failing with the host's HostRateLimited(retry_after) is delayed
+    that long, not the backoff's fraction of a second.
+    """
+    from julytwisted.errors import HostRateLimited
+
+    @registry.job("limited")
+    async def limited() -> str:
+        raise HostRateLimited("slow down", retry_after=600)
+
+    job_id = await queue.enqueue("limited")
+    for _ in range(100):
+        status = await queue.status(job_id)
+        if status.state == "delayed" and status.attempts == 1:
+            break
+        await deferLater(reactor, 0.05, lambda: None)
+    assert status.state == "delayed", status
+    assert status.run_at is not None and status.created is not None
+    assert status.run_at - status.created >= 600
+    assert "slow down" in status.error

@@ -1,20 +1,24 @@
 """
 The help page, over a real Site and Redis: every game the site knows, the
-GitHub noreply addresses a GitHub sign-in verifies, and which hosts' pushes
-list files (and so score languages).
+GitHub noreply addresses a GitHub sign-in verifies, which hosts' pushes
+list files (and so score languages), and Bitbucket Data Center only where
+one is configured.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import pytest_twisted
 import treq
 
 from julytwisted.config import Config
 from julytwisted.config._parsers import parse_game
+from julytwisted.hosts import parse_provider_url
 from tests.htmlcheck import check_page
 
 SPRINT = parse_game("Spring Sprint=2026-04-01T00:00:00Z/2026-04-08T00:00:00Z")
@@ -69,3 +73,32 @@ async def test_help_says_which_hosts_list_files(server: str) -> None:
     text, _ = await help_text(server)
     assert "GitHub's and GitLab's pushes list each commit's files" in text
     assert "Bitbucket Cloud's do not" in text
+
+
+@pytest_twisted.ensureDeferred
+async def test_help_tells_of_data_center_only_where_configured(
+    server_with: Callable[[Config], str], config: Config
+) -> None:
+    """
+    Without --provider-url bitbucket-server, /help/ names no Data Center,
+    whose pushes are refused there; with one, it tells how its repositories
+    are added (by hand, with a token for a private one), that its commits
+    list no files, and in an open event its webhook's URL.
+    """
+    text, tree = await help_text(server_with(config))
+    assert "Data Center" not in text
+    assert not any("bitbucket-server" in (c.text or "") for c in tree.iter("code"))
+    server = parse_provider_url("bitbucket-server=https://git.example.com/bitbucket")
+    url = server_with(attrs.evolve(config, code_hosts={"bitbucket-server": server}))
+    text, tree = await help_text(url)
+    codes = [c.text for c in tree.iter("code")]
+    assert "https://git.example.com/bitbucket" in codes
+    assert codes.count(f"{url}/api/v1/bitbucket-server") == 2
+    assert "HTTP access token with repository read permission" in text
+    assert "Bitbucket Cloud's and Bitbucket Data Center's do not" in text
+    closed = attrs.evolve(
+        config, open_repositories=False, code_hosts={"bitbucket-server": server}
+    )
+    text, tree = await help_text(server_with(closed))
+    codes = [c.text for c in tree.iter("code")]
+    assert len([c for c in codes if c and c.endswith("/bitbucket-server")]) == 1

@@ -403,3 +403,30 @@ async def test_project_screenshots(server: str, store: Store) -> None:
     assert [i.get("src") for i in tree.findall(".//ul[@class='screenshots']//img")] == [
         shot
     ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_pending_points_beside_a_player(server: str, store: Store) -> None:
+    """
+    With --verify-commits, a player whose commits wait for their host's word
+    shows "N pending" beside their points on the board, and as a figure on
+    their page; the points themselves leave them out.
+    """
+    from julytwisted.game.hooks import repository
+    from julytwisted.store import Listing
+
+    await store.create_player("ada", "Ada", ["ada@example.com"])
+    await ingest(store, push(commit("a1")))
+    first = push(commit("a2"), commit("a3"))
+    ref = repository(first)
+    await store.repositories.add("ada", ref, "ada/engine", "sealed", Listing("e"))
+    await store.ingest(ref, first, store.now(), verify=True)
+    _, _, body = await get(server + "/people/")
+    tree: Any = check_page(body)
+    [row] = tree.iterfind(".//table[@class='board']/tbody/tr")
+    points = "".join(row.findall("td")[1].itertext())
+    assert points == "11 2 pending"
+    _, _, body = await get(server + "/people/ada")
+    figures = check_page(body).iterfind(".//dl[@class='figures']/div")
+    shown = {d.findtext("dt"): d.findtext("dd") for d in figures}
+    assert (shown["Points"], shown["Pending"]) == ("11", "2")

@@ -193,3 +193,35 @@ async def test_unknown_url_of_a_player(store: Store) -> None:
         await store.repositories.of_player_by_url("bob", URL)
     found = await store.repositories.of_player_by_url("ada", URL.upper())
     assert found.url == URL
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_kept_token_is_replaced_and_removed(store: Store) -> None:
+    """
+    A Data Center repository keeps the sealed token its owner gave; it is
+    replaced or dropped by its owner only (another player's call finds it
+    gone), and goes with the repository's removal, whose record is gone.
+    """
+    ref = RepositoryRef(
+        Host.BITBUCKET_SERVER, "", "https://git.example.com/projects/ada/repos/e"
+    )
+    added = await store.repositories.add(
+        "ada", ref, "projects/ada/repos/e", "sealed-secret", None, "sealed-token"
+    )
+    assert added.token == "sealed-token"
+    record = _keys.repository(added.key)
+    assert await store.redis.execute("HGET", record, "token") == "sealed-token"
+    await store.repositories.set_token(added, "sealed-other")
+    [kept] = await store.repositories.of_player("ada")
+    assert kept.token == "sealed-other"
+    with pytest.raises(NotFound):
+        await store.repositories.set_token(attrs.evolve(added, owner="bob"), "")
+    await store.repositories.set_token(added, "")
+    found = await store.repositories.lookup(ref)
+    assert found is not None and found.token == ""
+    await store.repositories.set_token(added, "sealed-again")
+    await store.repositories.remove(added)
+    assert await store.redis.execute("EXISTS", record) == 0
+    with pytest.raises(NotFound):
+        await store.repositories.set_token(added, "sealed-late")
+    assert await store.redis.execute("EXISTS", record) == 0

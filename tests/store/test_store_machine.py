@@ -2,7 +2,9 @@
 The store under any order of events, against a real redis-server: pushes
 (redelivered too, late, under any spelling of their repository's address,
 with or without its id, with commits dated after their arrival, and
-abbreviated hashes, which parsing refuses), time passing, players created
+abbreviated hashes, which parsing refuses; to a registered repository with
+verification asked for, so stored pending), commits verified and rejected
+by their host (twice, as a retried job would), time passing, players created
 (with e-mails an admin vouches for, and with claims), e-mails claimed,
 confirmed through their latest link or vouched for by an admin, their
 orphans adopted (twice, as a retried job would), moves between locations
@@ -10,10 +12,10 @@ and teams, team approvals, a game made at run time whose points change and
 which ends early (each change followed by its recount), and recounts.
 After every step every board of the three games equals the reference
 tally of L{julytwisted.scoring} over the stored commits and their
-arrivals, a recount finds nothing to repair, each repository is one
-project, no commit made a game, every scored commit is its e-mail's
-verified owner's (a claim scores nothing), and the claims' two indexes
-agree.
+arrivals (pending and rejected ones scoring nothing), a recount finds
+nothing to repair, each repository is one project, no commit made a game,
+every scored commit is its e-mail's verified owner's (a claim scores
+nothing), and the claims' two indexes agree.
 
 A hypothesis state machine run in a thread; its rules call the store on the
 reactor with L{blockingCallFromThread}.
@@ -33,6 +35,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     rule,
     run_state_machine_as_test,
@@ -51,11 +54,11 @@ from julytwisted.errors import (
 )
 from julytwisted.game.events import Push
 from julytwisted.game.games import Game
-from julytwisted.game.hooks import parse_github
+from julytwisted.game.hooks import parse_github, repository
 from julytwisted.game.scoring import builtin_games
 from julytwisted.redis_service import RedisService
-from julytwisted.store import Store
-from tests.builders import commit, github_payload, ingest
+from julytwisted.store import Listing, Store
+from tests.builders import commit, github_payload, sha
 from tests.store.test_store_members import assert_boards_match_tally
 
 _T = TypeVar("_T")
@@ -149,6 +152,8 @@ class StoreMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        #: The rest of truncated pushes, with their arrival, for completion.
+        self.unfinished: list[tuple[Push, datetime]] = []
         wait(lambda: self.redis.client.execute("FLUSHALL"))
         self.clock.advance(self.start - self.clock.seconds())
         wait(lambda: self.store.games.create(SPRINT, "admin"))
@@ -183,15 +188,114 @@ class StoreMachine(RuleBasedStateMachine):
         where=st.integers(0, 1),
         spelling=st.integers(0, 2),
         with_id=st.booleans(),
+        verify=st.booleans(),
+        verdict=st.sampled_from([None, "verify", "reject"]),
     )
-    def push(self, pushed: list[Any], where: int, spelling: int, with_id: bool) -> None:
-        """A push to either repository, named as any of its spellings."""
+    def push(
+        self,
+        pushed: list[Any],
+        where: int,
+        spelling: int,
+        with_id: bool,
+        verify: bool,
+        verdict: str | None,
+    ) -> None:
+        """
+        A push to either repository, named as any of its spellings; with
+        verification asked for, a registered repository's new commits wait,
+        and the job may come at once with the host's word on them.
+        """
         unique = {c.hash: c for c in pushed}
         delivered = attrs.evolve(
             pushed_to(where, spelling, with_id), commits=tuple(unique.values())
         )
-        result = wait(lambda: ingest(self.store, delivered))
+        result = wait(
+            lambda: self.store.ingest(
+                repository(delivered), delivered, self.store.now(), verify
+            )
+        )
         assert result.project == f"gh-{OWNERS[where][0]}-{OWNERS[where][1]}"
+        assert set(result.pending) <= set(result.new)
+        for hash in result.pending:
+            if verdict == "verify":
+                wait(lambda hash=hash: self.store.verification.verify(hash))
+            elif verdict == "reject":
+                wait(lambda hash=hash: self.store.verification.reject(hash, "unknown"))
+
+    @rule(
+        pushed=st.lists(commits, min_size=2, max_size=5),
+        listed=st.integers(1, 4),
+        where=st.integers(0, 1),
+    )
+    def truncated_push(self, pushed: list[Any], listed: int, where: int) -> None:
+        """
+        A push that lists only its first commits (GitLab lists 20,
+        Bitbucket 5); the rest wait for the completion job.
+        """
+        unique = tuple({c.hash: c for c in pushed}.values())
+        whole = attrs.evolve(pushed_to(where, 0, True), commits=unique)
+        cut = attrs.evolve(whole, commits=unique[:listed])
+        arrived = self.store.now()
+        wait(lambda: self.store.ingest(repository(cut), cut, arrived))
+        rest = attrs.evolve(whole, commits=unique[listed:])
+        self.unfinished.append((rest, arrived))
+
+    @rule(pick=st.integers(0, 7), twice=st.booleans())
+    def complete(self, pick: int, twice: bool) -> None:
+        """
+        The completion job ingests what a truncated push left out, as of the
+        push's arrival however late it runs; a retried job adds nothing.
+        """
+        if not self.unfinished:
+            return
+        rest, arrived = self.unfinished[pick % len(self.unfinished)]
+        for _ in range(2 if twice else 1):
+            wait(lambda: self.store.ingest(repository(rest), rest, arrived))
+
+    @initialize(both=st.booleans())
+    def registered_at_start(self, both: bool) -> None:
+        """Ada's repository is added before anything happens; Bob's perhaps."""
+        for where in (0, 1) if both else (0,):
+            self.register(where)
+
+    @rule(where=st.integers(0, 1))
+    def register(self, where: int) -> None:
+        """Its owner adds a repository, proven by the host."""
+        push = pushed_to(where, 0, True)
+        owner = OWNERS[where][0]
+        with contextlib.suppress(Conflict):
+            wait(
+                lambda: self.store.repositories.add(
+                    owner, repository(push), "/".join(OWNERS[where]), "sealed",
+                    Listing(OWNERS[where][1]),
+                )
+            )  # fmt: skip
+
+    def _waiting(self, pick: int, seed: int) -> str:
+        """One of the commits waiting for their host, else any commit's hash."""
+        waiting = [
+            hash
+            for slug in ("gh-ada-engine", "gh-bob-loom")
+            for hash in wait(
+                lambda slug=slug: self.redis.client.execute(
+                    "ZRANGE", f"j:project:{slug}:pending", 0, -1
+                )
+            )
+        ]
+        return waiting[pick % len(waiting)] if waiting else sha(f"c{seed}")
+
+    @rule(pick=st.integers(0, 7), seed=st.integers(0, 15), again=st.booleans())
+    def verify(self, pick: int, seed: int, again: bool) -> None:
+        """The host knows the commit: it scores, once (the job may run twice)."""
+        hash = self._waiting(pick, seed)
+        for _ in range(2 if again else 1):
+            wait(lambda: self.store.verification.verify(hash))
+
+    @rule(pick=st.integers(0, 7), seed=st.integers(0, 15))
+    def reject(self, pick: int, seed: int) -> None:
+        """The host does not know the commit: it never scores."""
+        hash = self._waiting(pick, seed)
+        wait(lambda: self.store.verification.reject(hash, "no such commit"))
 
     @rule(seed=st.integers(0, 15), length=st.integers(7, 39), padded=st.booleans())
     def abbreviated(self, seed: int, length: int, padded: bool) -> None:
@@ -289,6 +393,23 @@ class StoreMachine(RuleBasedStateMachine):
     def boards_equal_the_tally(self) -> None:
         for game in (*GAMES, SPRINT.slug):
             wait(lambda game=game: assert_boards_match_tally(self.store, game))
+
+    @invariant()
+    def pending_and_rejected_score_nowhere(self) -> None:
+        """A commit waiting for its host, or refused by it, is in no game."""
+        for game in (*GAMES, SPRINT.slug):
+            scored = wait(
+                lambda game=game: self.redis.client.execute(
+                    "ZRANGE", f"j:game:{game}:commits", 0, -1
+                )
+            )
+            for hash in scored:
+                pending, rejected = wait(
+                    lambda hash=hash: self.redis.client.execute(
+                        "HMGET", f"j:commit:{hash}", "pending", "rejected"
+                    )
+                )
+                assert pending != "1" and not rejected, hash
 
     @invariant()
     def one_project_per_repository(self) -> None:

@@ -54,6 +54,8 @@ async def assert_boards_match_tally(
                 team=team,
                 languages=tuple(c.languages),
                 arrived=datetime.fromisoformat(c.arrived) if c.arrived else None,
+                pending=c.pending,
+                rejected=c.rejected is not None,
             )
         )
     expected = scoring.tally(scored, game, store.late_grace)

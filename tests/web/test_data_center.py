@@ -11,175 +11,36 @@ is answered; its other events are ignored.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import attrs
-import pytest
 import pytest_twisted
 import treq
-from treq.client import HTTPClient
-from twisted.internet import reactor
-from twisted.internet.task import deferLater
-from twisted.web.client import Agent, HTTPConnectionPool
 
-from julytwisted.auth.data_center import DataCenterCommitReader
 from julytwisted.auth.host_tokens import TokenBox
 from julytwisted.auth.repositories import Registrar
 from julytwisted.auth.webhooks import SecretBox
 from julytwisted.config import Config
 from julytwisted.game.repositories import RepositoryRef
-from julytwisted.hosts import Http, Token
-from julytwisted.jobs import build_jobs
 from julytwisted.jobs.queue import JobRegistry, Queue
-from julytwisted.jobs.worker import WorkerService
 from julytwisted.models import Host, Job
-from julytwisted.redis_service import RedisService
-from julytwisted.store import Store, _keys
-from tests.hosts.stub import Commit, StubRepository, listen, sha
+from julytwisted.store import Store
 from tests.hosts.stub_bitbucket_server import BitbucketServerStub
-
-SESSION_SECRET = "data-center-session-secret"
-SITE_SECRET = "the-site-secret"
-PAYLOADS = Path(__file__).parent.parent / "payloads"
-HISTORY = [sha(f"c{i}") for i in range(6)]
-
-
-def _http() -> Http:
-    pool = HTTPConnectionPool(reactor, persistent=False)
-    return Http(HTTPClient(Agent(reactor, pool=pool)), reactor, timeout=5.0)
-
-
-@pytest_twisted.async_yield_fixture
-async def server_host() -> AsyncIterator[BitbucketServerStub]:
-    """A Data Center with one repository of six commits made in July."""
-    stub = BitbucketServerStub(reactor.seconds)
-    port = listen(reactor, stub)
-    stub.add_repository(
-        StubRepository(
-            84,
-            "ADA/engine",
-            commits=[
-                Commit(HISTORY[i], f"step {i}", "Ada", "ada@example.com")
-                for i in range(6)
-            ],
-        )
-    )
-    yield stub
-    await port.stopListening()
-
-
-@pytest.fixture
-def dc_config(config: Config, server_host: BitbucketServerStub) -> Config:
-    return attrs.evolve(
-        config,
-        open_repositories=False,
-        session_secret=SESSION_SECRET,
-        code_hosts={"bitbucket-server": server_host.host},
-    )
-
-
-@pytest_twisted.async_yield_fixture
-async def worker(
-    store: Store,
-    queue: Queue,
-    redis: RedisService,
-    dc_config: Config,
-    server_host: BitbucketServerStub,
-) -> AsyncIterator[None]:
-    """A job worker with the Data Center job, reading from the stub."""
-    jobs = build_jobs(store, treq.post)
-    reader = DataCenterCommitReader(
-        store, TokenBox(SESSION_SECRET.encode()), _http(), server_host.host
-    )
-    from julytwisted.jobs.product import register_data_center_jobs
-
-    register_data_center_jobs(jobs, store, reader)
-    service = WorkerService(queue, redis.dedicated_client(), jobs, reactor, poll=0.1)
-    service.startService()
-    yield None
-    await service.stopService()
-
-
-@pytest.fixture
-def site(server_with: Callable[[Config], str], dc_config: Config) -> Callable[..., str]:
-    def start(open_repositories: bool = False, secret: str | None = None) -> str:
-        changed = attrs.evolve(
-            dc_config, open_repositories=open_repositories, webhook_secret=secret
-        )
-        return server_with(changed)
-
-    return start
-
-
-def refs_changed(stub: BitbucketServerStub, before: str, after: str) -> bytes:
-    """A push of ADA/engine at the stub, from C{before} to C{after}."""
-    payload = json.loads((PAYLOADS / "bitbucket_server_refs_changed.json").read_text())
-    href = f"{stub.url}/projects/ADA/repos/engine/browse"
-    payload["repository"]["links"]["self"] = [{"href": href}]
-    payload["changes"][0] |= {"fromHash": before, "toHash": after}
-    return json.dumps(payload).encode()
-
-
-def signature(secret: str, data: bytes) -> dict[str, str]:
-    digest = hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
-    return {"X-Hub-Signature": f"sha256={digest}"}
-
-
-async def post(
-    url: str, data: bytes, headers: dict[str, str], event: str = "repo:refs_changed"
-) -> tuple[int, Any]:
-    answer = await treq.post(
-        f"{url}/api/v1/bitbucket-server",
-        data=data,
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "X-Event-Key": event,
-            "X-Request-Id": "b1f3e8a2-5c4d-4e6f-8a9b-0c1d2e3f4a5b",
-            **headers,
-        },
-    )
-    return answer.code, json.loads(await answer.content())
-
-
-async def settled(queue: Queue, job: str) -> dict[str, Any]:
-    """Wait until a job is done, or has failed once; its status as JSON."""
-    for _ in range(200):
-        status = await queue.status(job)
-        if status.state == "done" or isinstance(status.error, str):
-            return attrs.asdict(status)
-        await deferLater(reactor, 0.05, lambda: None)
-    raise AssertionError("the job never ran")
-
-
-async def stored(store: Store) -> list[str]:
-    return [h for h in HISTORY if await store.redis.execute("EXISTS", _keys.commit(h))]
-
-
-async def add_by_hand(store: Store, stub: BitbucketServerStub) -> tuple[str, str]:
-    """
-    Ada adds the repository by hand, as /projects/add does, pasting any
-    page of it; @return: its payload URL and secret.
-    """
-    registrar = Registrar(
-        store,
-        SecretBox(SESSION_SECRET.encode()),
-        TokenBox(SESSION_SECRET.encode()),
-        _http(),
-        {"bitbucket-server": stub.host},
-        {},
-    )
-    added = await registrar.add(
-        "ada", f"{stub.url}/projects/ADA/repos/engine/browse?at=main", "http://site"
-    )
-    assert added.status == "pending"
-    assert added.url == "https://127.0.0.1/projects/ada/repos/engine"
-    assert added.secret is not None
-    return added.payload_url, added.secret
+from tests.web.data_center import (
+    HISTORY,
+    PAYLOADS,
+    SESSION_SECRET,
+    SITE_SECRET,
+    add_by_hand,
+    host_client,
+    post,
+    refs_changed,
+    settled,
+    signature,
+    stored,
+)
 
 
 @pytest_twisted.ensureDeferred
@@ -262,10 +123,11 @@ async def test_private_repository_reads_with_the_owners_token(
 ) -> None:
     """
     A private repository's commits need a token: without one the job fails
-    saying so (and is tried again); with the token its owner keeps, they
-    are read.
+    saying so (and is tried again), and nothing is stored; once its owner
+    gives a token that reads it, they are read with it.
     """
-    server_host.repositories["ADA/engine"].private = True
+    engine = server_host.repositories["ADA/engine"]
+    engine.private, engine.readers = True, {"ada"}
     _, secret = await add_by_hand(store, server_host)
     url = site()
     data = refs_changed(server_host, HISTORY[3], HISTORY[4])
@@ -273,10 +135,24 @@ async def test_private_repository_reads_with_the_owners_token(
     assert code == 202
     status = await settled(queue, answer["jobs"][0])
     assert "only a public repository's commits can be read" in status["error"]
+    assert (
+        "none is kept for https://127.0.0.1/projects/ada/repos/engine"
+        in (status["error"])
+    )
     assert await stored(store) == []
     server_host.add_token("pat-ada", "ada")
-    sealed = TokenBox(SESSION_SECRET.encode()).seal(Token("pat-ada"))
-    await store.host_accounts.keep_token("ada", "bitbucket-server", sealed)
+    registrar = Registrar(
+        store,
+        SecretBox(SESSION_SECRET.encode()),
+        TokenBox(SESSION_SECRET.encode()),
+        host_client(),
+        {"bitbucket-server": server_host.host},
+        {},
+    )
+    said = await registrar.replace_token(
+        "ada", f"{server_host.url}/projects/ADA/repos/engine", "pat-ada"
+    )
+    assert "Replaced the token" in said
     data = refs_changed(server_host, HISTORY[4], HISTORY[5])
     _, answer = await post(url, data, signature(secret, data))
     status = await settled(queue, answer["jobs"][0])

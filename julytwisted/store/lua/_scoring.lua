@@ -56,6 +56,42 @@ local function score(game, board, member, project)
   return points
 end
 
+-- The members a commit of project `slug` by `username` (false for an orphan)
+-- scores for: the project, the player, their location and their approved
+-- team, by board; and the player's picture, for the feed.
+local function members_of(slug, username)
+  local members, picture = {projects = slug}, false
+  if username then
+    members.people = username
+    local who = redis.call('HMGET', 'j:player:' .. username, 'location', 'team',
+      'picture_url')
+    if who[1] and who[1] ~= '' then members.locations = who[1] end
+    if who[3] and who[3] ~= '' then picture = who[3] end
+    if who[2] and who[2] ~= '' and
+       redis.call('HGET', 'j:team:' .. who[2], 'approved') == '1' then
+      members.teams = who[2]
+    end
+  end
+  return members, picture
+end
+
+-- Score one commit in one game on the boards of its members (members_of's)
+-- and of its languages.  Returns the points its player (else its project)
+-- earned.
+local function score_in_game(game, seq, hash, members, languages)
+  local slug = members.projects
+  redis.call('ZADD', 'j:game:' .. game .. ':commits', seq, hash)
+  local points = score(game, 'projects', slug, slug)
+  if members.people then points = score(game, 'people', members.people, slug) end
+  if members.locations then score(game, 'locations', members.locations, slug) end
+  if members.teams then score(game, 'teams', members.teams, slug) end
+  for _, language in ipairs(languages) do
+    bump(game, 'languages', language, (points_of(game)))
+    redis.call('HINCRBY', 'j:game:' .. game .. ':count:languages', language, 1)
+  end
+  return points
+end
+
 local function json_list(text)
   if not text or text == '' then return {} end
   local decoded = cjson.decode(text)

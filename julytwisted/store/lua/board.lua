@@ -4,12 +4,25 @@
 --          {game, board, prefix, members = [...]} for chosen members.
 --          prefix is the key prefix of the members' own hashes ('' for none).
 -- Returns JSON {total = N, rows = [{member, points, rank, commits, projects,
---          fields = {...}}]}; a named member not on the board has points 0
---          and rank false, and is left out when it has no hash either.
+--          pending, fields = {...}}]}; a named member not on the board has
+--          points 0 and rank false, and is left out when it has no hash
+--          either.  pending: the member's commits waiting for their host's
+--          word that would score in the game.
 
 local req = cjson.decode(ARGV[1])
 local base = 'j:game:' .. req.game
 local key = base .. ':board:' .. req.board
+
+-- Commits waiting for their host's word (verify.lua) that would score in
+-- this game, by player or by project: few, and gone within seconds.
+local waiting = {}
+local owner_field = ({people = 'username', projects = 'project'})[req.board]
+if owner_field then
+  for _, hash in ipairs(redis.call('ZRANGE', base .. ':pending', 0, -1)) do
+    local owner = redis.call('HGET', 'j:commit:' .. hash, owner_field)
+    if owner and owner ~= '' then waiting[owner] = (waiting[owner] or 0) + 1 end
+  end
+end
 
 local function row(member, score, rank)
   local fields = {}
@@ -24,6 +37,7 @@ local function row(member, score, rank)
     rank = rank,
     commits = tonumber(redis.call('HGET', base .. ':count:' .. req.board, member) or '0'),
     projects = redis.call('SCARD', base .. ':projects:' .. req.board .. ':' .. member),
+    pending = waiting[member] or 0,
     fields = fields,
   }
 end

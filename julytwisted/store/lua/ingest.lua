@@ -4,10 +4,14 @@
 -- the push's arrival).  A commit already stored is skipped, so redelivery and
 -- racing nodes count it once.
 --
+-- With verify set, the new commits of a registered repository are stored
+-- pending instead: they score nothing until verify.lua scores them.
+--
 -- ARGV[1]: JSON {project, commits, arrived, arrived_ts, commit_points,
---                first_bonus, feed_maxlen}; see julytwisted/store/ingest.py.
+--                first_bonus, feed_maxlen, verify}; see
+--                julytwisted/store/ingest.py.
 -- Returns JSON {status = "ok" | "inactive", project = slug, new = [hash...],
---               created = bool}.
+--               created = bool, pending = [hash...]}.
 
 local req = cjson.decode(ARGV[1])
 local P = req.project
@@ -102,30 +106,29 @@ local function rank_changes(game, members, before)
   end
 end
 
+-- A registered repository's commits wait for their host's word when the
+-- node verifies commits: stored, listed, and scored by verify.lua once the
+-- host knows them.
+local verified = not (req.verify and project[2] == '1')
+local pending = {}
+
 for _, c in ipairs(req.commits) do
   local ckey = 'j:commit:' .. c.hash
   if redis.call('EXISTS', ckey) == 0 then
     local seq = redis.call('INCR', 'j:seq')
-    local username, location, team, picture = false, false, false, false
+    local username = false
     -- The e-mail's verified owner; a pending claim (j:email-claims) never scores.
     if c.email ~= '' then username = redis.call('GET', 'j:email:' .. c.email) end
-    if username then
-      local who = redis.call('HMGET', 'j:player:' .. username, 'location', 'team',
-        'picture_url')
-      if who[1] and who[1] ~= '' then location = who[1] end
-      if who[3] and who[3] ~= '' then picture = who[3] end
-      if who[2] and who[2] ~= '' and
-         redis.call('HGET', 'j:team:' .. who[2], 'approved') == '1' then
-        team = who[2]
-      end
-    end
+    local members, picture = members_of(slug, username)
+    local scored = verified and c.games or {}
     redis.call('HSET', ckey, 'hash', c.hash, 'url', c.url, 'message', c.message,
       'summary', c.summary, 'timestamp', c.timestamp, 'author', c.author,
       'email', c.email, 'username', username or '', 'project', slug,
       'files', c.files, 'languages', cjson.encode(c.languages),
-      'games', cjson.encode(c.games), 'seq', seq, 'arrived', req.arrived,
+      'games', #scored > 0 and cjson.encode(scored) or '[]', 'seq', seq,
+      'arrived', req.arrived,
       'arrived_ts', string.format('%.6f', req.arrived_ts),
-      'future', c.future and '1' or '0')
+      'future', c.future and '1' or '0', 'pending', verified and '0' or '1')
     redis.call('ZADD', 'j:commits', seq, c.hash)
     redis.call('ZADD', pkey .. ':commits', seq, c.hash)
     if username then
@@ -133,34 +136,35 @@ for _, c in ipairs(req.commits) do
     elseif c.email ~= '' then
       redis.call('SADD', 'j:orphans:' .. c.email, c.hash)
     end
-    local earned, members = 0, {projects = slug}
-    if username then members.people = username end
-    if location then members.locations = location end
-    if team then members.teams = team end
-    local moves = {}
-    for _, game in ipairs(c.games) do
-      local before = ranks(game, members)
-      redis.call('ZADD', 'j:game:' .. game .. ':commits', seq, c.hash)
-      local points = score(game, 'projects', slug, slug)
-      if username then points = score(game, 'people', username, slug) end
-      if location then score(game, 'locations', location, slug) end
-      if team then score(game, 'teams', team, slug) end
-      for _, language in ipairs(c.languages) do
-        bump(game, 'languages', language, (points_of(game)))
-        redis.call('HINCRBY', 'j:game:' .. game .. ':count:languages', language, 1)
+    if not verified then
+      redis.call('HSET', ckey, 'pending_games',
+        #c.games > 0 and cjson.encode(c.games) or '[]')
+      redis.call('ZADD', pkey .. ':pending', seq, c.hash)
+      for _, game in ipairs(c.games) do
+        redis.call('ZADD', 'j:game:' .. game .. ':pending', seq, c.hash)
       end
+      pending[#pending + 1] = c.hash
+    end
+    local earned, moves = 0, {}
+    for _, game in ipairs(scored) do
+      local before = ranks(game, members)
+      local points = score_in_game(game, seq, c.hash, members, c.languages)
       if points > earned then earned = points end
       moves[#moves + 1] = {game, before}
     end
     new[#new + 1] = c.hash
     local channels = {'global', 'project:' .. slug}
-    if username then channels[#channels + 1] = 'player:' .. username end
-    if location then channels[#channels + 1] = 'location:' .. location end
-    if team then channels[#channels + 1] = 'team:' .. team end
-    feed('commit', {hash = c.hash, url = c.url, message = c.summary,
-      timestamp = c.timestamp, author = c.author, username = username or cjson.null,
-      picture_url = picture or cjson.null, points = earned,
-      project = shown}, channels)
+    if members.people then channels[#channels + 1] = 'player:' .. members.people end
+    if members.locations then
+      channels[#channels + 1] = 'location:' .. members.locations
+    end
+    if members.teams then channels[#channels + 1] = 'team:' .. members.teams end
+    local entry = {hash = c.hash, url = c.url, message = c.summary,
+      timestamp = c.timestamp, author = c.author,
+      username = username or cjson.null,
+      picture_url = picture or cjson.null, points = earned, project = shown}
+    if not verified then entry.pending = true end
+    feed('commit', entry, channels)
     for _, move in ipairs(moves) do rank_changes(move[1], members, move[2]) end
   end
 end
@@ -168,4 +172,5 @@ end
 if #published > 0 then
   redis.call('PUBLISH', 'j:live', cjson.encode(published))
 end
-return cjson.encode({status = 'ok', project = slug, new = new, created = created})
+return cjson.encode({status = 'ok', project = slug, new = new, created = created,
+  pending = pending})

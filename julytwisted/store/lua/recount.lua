@@ -2,9 +2,10 @@
 -- with each player's location and team now, and report what had drifted.
 -- Idempotent: a second run finds nothing to repair.
 --
--- A commit the rules no longer let score here (flagged as from the future, or
--- arrived outside the window plus the late grace) leaves the game's commits
--- and its own list of games, so that an adoption cannot score it either.
+-- A commit the rules no longer let score here (flagged as from the future,
+-- arrived outside the window plus the late grace, or still waiting for its
+-- host's word, or rejected by it) leaves the game's commits and its own list
+-- of games, so that an adoption cannot score it either.
 --
 -- ARGV[1]: JSON {game, start_ts, until_ts, commit_points, first_bonus}; a
 -- game of j:games scores with its own points (points_of).
@@ -44,9 +45,11 @@ local function groups_of(username)
   return g
 end
 
-local function scores_here(hash, future, arrived)
+local function scores_here(hash, future, arrived, pending, rejected)
   local at = tonumber(arrived or '')
-  if future == '1' or (at and (at < req.start_ts or at >= req.until_ts)) then
+  local unverified = pending == '1' or (rejected and rejected ~= '')
+  if future == '1' or unverified or
+     (at and (at < req.start_ts or at >= req.until_ts)) then
     redis.call('ZREM', base .. ':commits', hash)
     local kept = {}
     for _, g in ipairs(json_list(redis.call('HGET', 'j:commit:' .. hash, 'games'))) do
@@ -62,8 +65,8 @@ end
 local hashes, counted = redis.call('ZRANGE', base .. ':commits', 0, -1), 0
 for _, hash in ipairs(hashes) do
   local c = redis.call('HMGET', 'j:commit:' .. hash, 'username', 'project',
-    'languages', 'future', 'arrived_ts')
-  if scores_here(hash, c[4], c[5]) then
+    'languages', 'future', 'arrived_ts', 'pending', 'rejected')
+  if scores_here(hash, c[4], c[5], c[6], c[7]) then
     counted = counted + 1
     add('projects', c[2], c[2])
     if c[1] and c[1] ~= '' then

@@ -1,8 +1,10 @@
 -- The registry of repositories players added, changed atomically: adding one
 -- (and claiming or making its project), binding a hand-added one to the id
--- its first signed push names, and removing one.
+-- its first signed push names, keeping the host token its owner gave (sealed),
+-- and removing one.
 --
--- ARGV[1]: JSON {op = "add" | "bind" | "remove", keys = {...}, ...}; see
+-- ARGV[1]: JSON {op = "add" | "bind" | "hook" | "token" | "remove",
+-- keys = {...}, ...}; see
 -- julytwisted/store/repositories.py.  Every key comes from Python except the
 -- project hashes, named by keys.project (the prefix) and their slug.  A record
 -- holds the keys of its own indexes (id_key, url_key, index), so that it can
@@ -112,7 +114,7 @@ if R.op == 'add' then
   end
   redis.call('HSET', K.record_prefix .. R.key, 'host', A.host, 'id', A.id,
     'url', A.url, 'path', A.path, 'owner', A.owner, 'secret', A.secret,
-    'hook', '', 'project', slug, 'created', A.created, 'proof', A.proof,
+    'token', A.token, 'hook', '', 'project', slug, 'created', A.created, 'proof', A.proof,
     'lapses', A.lapses, 'id_key', K.id_key, 'url_key', K.url_key,
     'index', K.index)
   if K.id_key ~= '' then redis.call('SET', K.id_key, R.key) end
@@ -146,6 +148,16 @@ end
 
 if R.op == 'hook' then
   redis.call('HSET', rkey, 'hook', R.hook)
+  return cjson.encode({status = 'ok', key = R.key})
+end
+
+if R.op == 'token' then
+  if f.owner ~= R.owner then return cjson.encode({status = 'gone'}) end
+  if R.token == '' then
+    redis.call('HDEL', rkey, 'token')
+  else
+    redis.call('HSET', rkey, 'token', R.token)
+  end
   return cjson.encode({status = 'ok', key = R.key})
 end
 
