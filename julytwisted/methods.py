@@ -40,6 +40,8 @@ from julytwisted.errors import (
     UnsupportedMediaType,
 )
 from julytwisted.game import scoring
+from julytwisted.game.games import parse_instant
+from julytwisted.jobs.game_edits import GameSaved, create_game, end_game, update_game
 from julytwisted.jobs.product import queue_recount
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import (
@@ -58,7 +60,7 @@ from julytwisted.store.private_boards import (
     BoardStandings,
     OwnedBoard,
     PrivateBoard,
-    parse_instant,
+    optional_instant,
 )
 
 _T = TypeVar("_T")
@@ -509,6 +511,90 @@ def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
             store, queue, username, name, emails or [], location, team
         )
 
+    _register_game_edits(registry, store, queue)
+
+
+def _admin_name(ctx: rpc.CallContext) -> str:
+    """The admin calling, as a game's log names them."""
+    _admin(ctx)
+    user = ctx.user
+    assert isinstance(user, Principal)
+    return user.username or "admin"
+
+
+def _edits(**given: object) -> dict[str, object]:
+    """The fields of a game an update gives, instants parsed."""
+    fields = {k: v for k, v in given.items() if v is not None}
+    for name in ("start", "end"):
+        if name in fields:
+            fields[name] = parse_instant(name, fields[name])
+    return fields
+
+
+def _register_game_edits(registry: rpc.Registry, store: Store, queue: Queue) -> None:
+    @registry.method(
+        "admin.createGame(name=String, start=String, end=String,"
+        " commitPoints=Number, firstBonus=Number) -> Object",
+        authenticated=True,
+    )
+    async def create_game_(
+        ctx: rpc.CallContext,
+        name: str,
+        start: str,
+        end: str,
+        commitPoints: int | None = None,
+        firstBonus: int | None = None,
+    ) -> GameSaved:
+        """
+        Make a game: its name makes its slug (a new one, not a built-in
+        game's), it runs from start (now or later) up to end, instants in
+        ISO 8601 with their offset; its points (0 to 100) default to the
+        built-in games' (1 a commit, 10 more for a first commit on a project).
+        """
+        by = _admin_name(ctx)
+        if not isinstance(name, str):
+            raise InvalidInput("name must be a string")
+        return await create_game(
+            store,
+            by,
+            name,
+            parse_instant("start", start),
+            parse_instant("end", end),
+            commitPoints,
+            firstBonus,
+        )
+
+    @registry.method(
+        "admin.updateGame(slug=String, start=String, end=String,"
+        " commitPoints=Number, firstBonus=Number) -> Object",
+        authenticated=True,
+    )
+    async def update_game_(
+        ctx: rpc.CallContext,
+        slug: str,
+        start: str | None = None,
+        end: str | None = None,
+        commitPoints: int | None = None,
+        firstBonus: int | None = None,
+    ) -> GameSaved:
+        """
+        Change a game made at run time or by --game: anything before it
+        starts; once running, its end (not into the past) and its points,
+        and a recount job rescores it; once ended, nothing.  The change is
+        logged on the game.
+        """
+        by = _admin_name(ctx)
+        fields = _edits(
+            start=start, end=end, commit_points=commitPoints, first_bonus=firstBonus
+        )
+        return await update_game(store, queue, by, slug, **fields)
+
+    @registry.method("admin.endGame(slug=String) -> Object", authenticated=True)
+    async def end_game_(ctx: rpc.CallContext, slug: str) -> GameSaved:
+        """End a running game now; a recount job takes out later commits."""
+        by = _admin_name(ctx)
+        return await end_game(store, queue, by, slug)
+
 
 def _register_boards(registry: rpc.Registry, store: Store) -> None:
     boards = store.private_boards
@@ -536,8 +622,8 @@ def _register_boards(registry: rpc.Registry, store: Store) -> None:
             _player_of(ctx),
             name,
             store.game(game),
-            parse_instant(start, "start"),
-            parse_instant(end, "end"),
+            optional_instant(start, "start"),
+            optional_instant(end, "end"),
             cap,
             store.now(),
         )

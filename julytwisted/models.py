@@ -315,6 +315,51 @@ class ListedGame:
     current: bool
 
 
+@attrs.frozen
+class GameChange:
+    """
+    One field an edit of a game changed.
+    """
+
+    field: Literal["start", "end", "commit_points", "first_bonus"]
+    old: str | None = attrs.field(metadata=schema("Null when the game was made."))
+    new: str
+
+
+@attrs.frozen
+class GameLogEntry:
+    """
+    One change of a game: who made it, when, and what it changed.
+    """
+
+    at: str = attrs.field(metadata=schema(format="date-time"))
+    by: str = attrs.field(
+        metadata=schema("The admin player, 'admin' (the token) or '--game'.")
+    )
+    action: Literal["created", "updated", "ended"]
+    changes: tuple[GameChange, ...]
+
+
+@attrs.frozen
+class GameDetail:
+    """
+    A game, its points, and the log of its changes (oldest first).
+    """
+
+    slug: str = attrs.field(metadata=_SLUG)
+    name: str = attrs.field(metadata=_NAME)
+    start: str = attrs.field(metadata=schema(format="date-time"))
+    end: str = attrs.field(metadata=schema(format="date-time"))
+    current: bool
+    state: Literal["upcoming", "running", "ended"]
+    editable: bool = attrs.field(
+        metadata=schema("Whether admins may change it: no built-in game is.")
+    )
+    commit_points: int = attrs.field(metadata=schema(minimum=0, maximum=100))
+    first_bonus: int = attrs.field(metadata=schema(minimum=0, maximum=100))
+    log: tuple[GameLogEntry, ...]
+
+
 JobState = Literal["delayed", "queued", "running", "done", "failed"]
 
 
@@ -451,6 +496,9 @@ __all__ = [
     "CommitFile",
     "EmailMigration",
     "FileInfo",
+    "GameChange",
+    "GameDetail",
+    "GameLogEntry",
     "Group",
     "Host",
     "Job",

@@ -410,6 +410,7 @@ def build(
     )
     redis.setServiceParent(top)
     store = Store(redis.client, reactor, config.games, late_grace=config.late_grace)
+    store.games.watch().setServiceParent(top)
     queue = Queue(redis.client, reactor)
     mailer = build_mailer(store, config, IReactorTCP(reactor), reactor)
     if config.workers:

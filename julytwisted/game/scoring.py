@@ -23,13 +23,7 @@ from enum import StrEnum
 
 import attrs
 
-from julytwisted.game.games import Game
-
-COMMIT_POINTS = 1
-"""Points every new commit earns on each board it scores on."""
-
-FIRST_COMMIT_BONUS = 10
-"""Extra points the first time a member scores on a project in a game."""
+from julytwisted.game.games import COMMIT_POINTS, FIRST_COMMIT_BONUS, Game
 
 
 class Board(StrEnum):
@@ -291,6 +285,8 @@ class ScoredCommit:
 class _Tally:
     """The boards of one game being filled, and which members met which project."""
 
+    commit_points: int = COMMIT_POINTS
+    first_bonus: int = FIRST_COMMIT_BONUS
     boards: dict[str, dict[str, int]] = attrs.Factory(
         lambda: {board: {} for board in BOARDS}
     )
@@ -301,10 +297,10 @@ class _Tally:
         scores[member] = scores.get(member, 0) + points
 
     def score(self, board: str, member: str, project: str) -> None:
-        points = COMMIT_POINTS
+        points = self.commit_points
         if (board, member, project) not in self.met:
             self.met.add((board, member, project))
-            points += FIRST_COMMIT_BONUS
+            points += self.first_bonus
         self.add(board, member, points)
 
     def commit(self, commit: ScoredCommit) -> None:
@@ -318,7 +314,7 @@ class _Tally:
                 self.score(Board.TEAMS, commit.team, project)
         for language in sorted(set(commit.languages)):
             if language:
-                self.add(Board.LANGUAGES, language, COMMIT_POINTS)
+                self.add(Board.LANGUAGES, language, self.commit_points)
 
 
 def tally(
@@ -330,21 +326,22 @@ def tally(
     Each hash counts once, as its first occurrence says.  A commit scores only
     when the game holds its timestamp and, when its arrival is known, when
     it arrived within the game's window plus C{grace} and is not from the
-    future (L{scores_in}).  It earns L{COMMIT_POINTS} for its
+    future (L{scores_in}).  It earns the game's commit points
+    (L{Game.commit_points}, by default L{COMMIT_POINTS}) for its
     project and, when it has a player, for the player and the player's
-    location and team; each of those earns L{FIRST_COMMIT_BONUS} more the
-    first time it scores on that project in the game.  Each distinct language
-    of the commit earns L{COMMIT_POINTS}, with no bonus.  An orphan (no
-    player) scores for its project and languages only.  A commit waiting
-    for its host's word, or refused by it, scores nothing; once verified it
-    scores as any other, by its arrival.
+    location and team; each of those earns the game's first bonus
+    (L{Game.first_bonus}) more the first time it scores on that project in
+    the game.  Each distinct language of the commit earns the commit points,
+    with no bonus.  An orphan (no player) scores for its project and
+    languages only.  A commit waiting for its host's word, or refused by it,
+    scores nothing; once verified it scores as any other, by its arrival.
 
     @param commits: the commits, in any order.
     @param game: the game to score.
     @return: C{{board: {member: points}}} with a key for each of L{BOARDS};
         members that scored nothing are absent.
     """
-    result = _Tally()
+    result = _Tally(game.commit_points, game.first_bonus)
     seen: set[str] = set()
     for commit in commits:
         if commit.hash in seen:

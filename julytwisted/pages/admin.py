@@ -3,7 +3,8 @@
 The admin pages at C{/admin/}: for players named by C{--admin-player}, or
 anyone who signs in there with the admin token (a session bound to that
 token: it ends when the token changes).  Approve the teams waiting,
-deactivate or activate a project, run dead jobs again.  A klein app of its
+deactivate or activate a project, run dead jobs again, make, change and
+end games.  A klein app of its
 own, mounted by L{julytwisted.site.Root} at C{/admin}.  An admin may also
 vouch for a player's commit e-mail: verified at once, its commits adopted.
 """
@@ -20,9 +21,12 @@ from twisted.web.template import tags
 from julytwisted.auth.accounts import vouch_for_email
 from julytwisted.auth.authenticator import Authenticator
 from julytwisted.auth.sessions import Sessions, Viewer
-from julytwisted.errors import Forbidden, JulythonError, RateLimited
+from julytwisted.errors import Forbidden, InvalidInput, JulythonError, RateLimited
+from julytwisted.game.games import parse_instant
+from julytwisted.jobs.game_edits import GameSaved, create_game, end_game, update_game
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import UNSET, JobStatus, WaitingTeam
+from julytwisted.pages._game import admin_games, form_instant, form_points
 from julytwisted.pages._html import Content, field, message, post_form
 from julytwisted.pages._render import (
     Renderer,
@@ -168,6 +172,7 @@ class Admin:
                     "Vouch",
                 ),
             ),
+            admin_games(await self.store.games.changeable(), csrf),
             tags.section(
                 tags.h2("Jobs"),
                 tags.p(", ".join(f"{k}: {v}" for k, v in sorted(stats.items()))),
@@ -223,6 +228,62 @@ class Admin:
         done = f"{email} is a verified e-mail of {username} now."
         page = [message(done), await self._admin_page(request)]
         return await self._show(request, "Admin", page)
+
+    @app.route(
+        "/admin/<any('create-game','update-game','end-game'):action>",
+        methods=["POST"],
+    )
+    async def game_action(self, request: IRequest, action: str) -> bytes:
+        form = self._form(request)
+        viewer = await self.sessions.viewer(request)
+        if not viewer.admin:
+            raise Forbidden("sign in as admin first")
+        by = viewer.username or "admin"
+        try:
+            saved = await self._game_action(action, form, by)
+        except JulythonError as e:
+            if isinstance(e, Forbidden):
+                raise
+            page = [message(e.message, error=True), await self._admin_page(request)]
+            return await self._show(request, "Admin", page, error_status(request, e))
+        done = {
+            "create-game": f"Game {saved.game.slug} made.",
+            "update-game": f"Game {saved.game.slug} changed.",
+            "end-game": f"Game {saved.game.slug} ended.",
+        }[action]
+        if saved.recount:
+            done += f" Its boards are being recounted (job {saved.recount})."
+        page = [message(done), await self._admin_page(request)]
+        return await self._show(request, "Admin", page)
+
+    async def _game_action(
+        self, action: str, form: dict[str, str], by: str
+    ) -> GameSaved:
+        slug = form.get("slug", "").strip().lower()
+        if action == "end-game":
+            return await end_game(self.store, self.queue, by, slug)
+        start = form_instant("start", form.get("start", ""))
+        end = form_instant("end", form.get("end", ""))
+        points = {
+            name: form_points(name, form.get(name, ""))
+            for name in ("commit_points", "first_bonus")
+        }
+        if action == "create-game":
+            if start is None or end is None:
+                raise InvalidInput("a new game needs its start and its end")
+            return await create_game(
+                self.store,
+                by,
+                form.get("name", "").strip(),
+                parse_instant("start", start),
+                parse_instant("end", end),
+                **points,
+            )
+        fields: dict[str, object] = {k: v for k, v in points.items() if v is not None}
+        for name, value in (("start", start), ("end", end)):
+            if value is not None:
+                fields[name] = parse_instant(name, value)
+        return await update_game(self.store, self.queue, by, slug, **fields)
 
 
 def _waiting_teams(teams: Sequence[WaitingTeam], csrf: str) -> Content:

@@ -34,6 +34,7 @@ from julytwisted.models import (
     Page,
 )
 from julytwisted.pages._details import group_page, player_page, project_page
+from julytwisted.pages._game import game_page
 from julytwisted.pages._help import help_page
 from julytwisted.pages._html import (
     BOARD_TITLES,
@@ -266,6 +267,13 @@ class Pages:
     ) -> tuple[str, Content]:
         game = self.store.game(_game_arg(request))
         return await group_page(self.store, game, kind, slug)
+
+    @app.route("/games/<slug>", methods=["GET"])
+    async def game(self, request: IRequest, slug: str) -> bytes:
+        return await self.renderer.public(request, lambda: self._game_page(slug))
+
+    async def _game_page(self, slug: str) -> tuple[str, Content]:
+        return game_page(await self.store.games.detail(slug))
 
     # Help
 

@@ -33,7 +33,7 @@ from julytwisted.store.private_boards import (
     BoardStandings,
     OwnedBoard,
     PrivateBoard,
-    parse_instant,
+    optional_instant,
 )
 
 #: The first segment of every path here.
@@ -86,8 +86,8 @@ class PrivateBoardPages:
                 username,
                 form.get("name", ""),
                 self._store.game(form.get("game") or None),
-                parse_instant(form.get("start"), "start"),
-                parse_instant(form.get("end"), "end"),
+                optional_instant(form.get("start"), "start"),
+                optional_instant(form.get("end"), "end"),
                 int(cap) if cap else None,
                 self._store.now(),
             )

@@ -145,6 +145,11 @@ class Store:
         """@return: a game by slug, or the current one (L{Games.game})."""
         return self._games.game(slug)
 
+    @property
+    def games(self) -> Games:
+        """The games, and their changes at run time (L{Games})."""
+        return self._games
+
     async def list_games(self, offset: int = 0, limit: int = 20) -> Page[ListedGame]:
         """@return: a page of the games (L{Games.list_games})."""
         return await self._games.list_games(offset, limit)
@@ -362,7 +367,9 @@ class Store:
         await self._boards.set_project_active(slug, active)
 
     async def recount(self, game: str) -> Recount:
-        """Rebuild a game's boards from its commits (L{Boards.recount})."""
+        """Rebuild a game's boards from its commits (L{Boards.recount}), as
+        the game is now in Redis."""
+        await self._games.refresh()
         return await self._boards.recount(game)
 
     # Commits

@@ -163,6 +163,19 @@ def project_screenshots(slug: str) -> str:
     return f"j:project:{slug}:screenshots"
 
 
+#: The games kept in Redis (made at run time or seeded from C{--game}): each
+#: slug to its definition as JSON (C{lua/save_game.lua} writes it).
+GAMES = "j:games"
+#: A token set anew by every change of L{GAMES}: each node reloads when it
+#: differs from the one it loaded.
+GAMES_VERSION = "j:games:version"
+
+
+def game_log(slug: str) -> str:
+    """A game's changes, oldest first, each as JSON: who, when, what."""
+    return f"j:game:{slug}:log"
+
+
 def game_commits(slug: str) -> str:
     """The commits that scored in a game, scored by arrival."""
     return f"j:game:{slug}:commits"

@@ -198,7 +198,7 @@ def check_dates(
     return start, end
 
 
-def parse_instant(text: object, field: str) -> datetime | None:
+def optional_instant(text: object, field: str) -> datetime | None:
     """
     @return: an ISO 8601 instant with its offset, or L{None} for none given.
     @raise InvalidInput: for anything else, naming C{field}.
@@ -479,7 +479,7 @@ __all__ = [
     "PrivateBoards",
     "check_board_name",
     "check_dates",
-    "parse_instant",
+    "optional_instant",
     "public",
     "sortable",
 ]

@@ -263,6 +263,10 @@ class WebApp:
             return b""
         return body
 
+    @app.route("/api/v1/games/<slug>", methods=["GET"])
+    async def game(self, request: IRequest, slug: str) -> bytes:
+        return self._json(request, await self.store.games.detail(slug))
+
     @app.route("/api/v1/people", methods=["POST"])
     async def create_player(self, request: IRequest) -> bytes:
         await self._require_admin(request)

@@ -148,6 +148,21 @@ def _read_paths() -> dict[str, Schema]:
         "/games": {
             "get": _list_op("games", "Games, latest start first", "Game", "offset")
         },
+        "/games/{slug}": {
+            "parameters": [parameter("path", "slug", "The game's slug.")],
+            "get": operation(
+                "games",
+                "One game, with its points and the log of its changes",
+                "A game: its window, its points per commit and first-commit"
+                " bonus, whether it is upcoming, running or ended, whether"
+                " admins may change it, and each change admins made (who,"
+                " when, each field's old and new value), oldest first.",
+                {
+                    "200": json_response("The game.", schema("GameDetail")),
+                    **errors(_404="No game of that slug.", _503=""),
+                },
+            ),
+        },
         "/files/{sha256}": {
             "parameters": [parameter("path", "sha256", "The file's SHA-256, hex.")],
             "get": _one(

@@ -23,6 +23,9 @@ from julytwisted.models import (
     Commit,
     CommitFile,
     FileInfo,
+    GameChange,
+    GameDetail,
+    GameLogEntry,
     Group,
     JobStatus,
     Language,
@@ -67,6 +70,9 @@ _RECORDS: dict[type, str] = {
     ListedGame: "Game",
     BoardStanding: "BoardStanding",
     BoardStandings: "BoardStandings",
+    GameDetail: "GameDetail",
+    GameLogEntry: "GameLogEntry",
+    GameChange: "GameChange",
 }
 
 #: The records listed a page at a time.

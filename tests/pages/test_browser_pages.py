@@ -9,7 +9,7 @@ kind of page, each of which html5lib also parses without an error
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -18,6 +18,7 @@ import pytest_twisted
 import treq
 from twisted.internet.threads import deferToThread
 
+from julytwisted.game.games import Game
 from julytwisted.store import Store
 from tests.builders import commit, ingest, project, push, sha
 from tests.htmlcheck import check_page
@@ -198,6 +199,8 @@ PUBLIC = {
     "/locations/lyon": None,
     "/teams/snakes": None,
     "/help/": None,
+    "/games/julython-2026": None,
+    "/games/meetup-sprint": None,
     "/live/": "return document.querySelectorAll('#feed li').length > 0;",
     "/json/browse/": None,
     "/signup": None,
@@ -221,6 +224,9 @@ async def test_axe_finds_nothing_on_any_page(
     server, _ = live_server
     await seed(store)
     await store.create_player("nobody-yet", "Nobody Yet", ["n@example.com"])
+    sprint = Game("Meetup Sprint", store.now(), store.now() + timedelta(days=2))
+    await store.games.create(sprint, "admin")
+    await store.games.update("meetup-sprint", "admin", first_bonus=5)
     await deferToThread(browser.set_script_timeout, 30)
     await deferToThread(browser.delete_all_cookies)
     found = {}

@@ -8,13 +8,14 @@ by their host (twice, as a retried job would), time passing, players created
 (with e-mails an admin vouches for, and with claims), e-mails claimed,
 confirmed through their latest link or vouched for by an admin, their
 orphans adopted (twice, as a retried job would), moves between locations
-and teams, team approvals and recounts.  After every step every board of
-both games equals the reference tally of L{julytwisted.scoring} over the
-stored commits and their arrivals (pending and rejected ones scoring
-nothing), a recount finds nothing to repair, each
-repository is one project, no commit made a game, every scored commit is
-its e-mail's verified owner's (a claim scores nothing), and the claims' two
-indexes agree.
+and teams, team approvals, a game made at run time whose points change and
+which ends early (each change followed by its recount), and recounts.
+After every step every board of the three games equals the reference
+tally of L{julytwisted.scoring} over the stored commits and their
+arrivals (pending and rejected ones scoring nothing), a recount finds
+nothing to repair, each repository is one project, no commit made a game,
+every scored commit is its e-mail's verified owner's (a claim scores
+nothing), and the claims' two indexes agree.
 
 A hypothesis state machine run in a thread; its rules call the store on the
 reactor with L{blockingCallFromThread}.
@@ -44,9 +45,16 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.internet.threads import blockingCallFromThread, deferToThread
 
-from julytwisted.errors import Conflict, InvalidLink, InvalidPayload, NotFound
+from julytwisted.errors import (
+    Conflict,
+    InvalidInput,
+    InvalidLink,
+    InvalidPayload,
+    NotFound,
+)
 from julytwisted.game import scoring
 from julytwisted.game.events import Push
+from julytwisted.game.games import Game
 from julytwisted.game.hooks import parse_github, repository
 from julytwisted.game.scoring import builtin_games
 from julytwisted.redis_service import RedisService
@@ -57,6 +65,16 @@ from tests.store.test_store_members import all_commits, assert_boards_match_tall
 _T = TypeVar("_T")
 
 GAMES = [game.slug for game in builtin_games(2026)]
+#: A game an admin makes at run time, from the clock's start (2026-07-15
+#: 12:00) for ten days, with its own points; the machine changes its points
+#: and ends it early.
+SPRINT = Game(
+    "Sprint",
+    datetime(2026, 7, 15, 12, tzinfo=UTC),
+    datetime(2026, 7, 25, tzinfo=UTC),
+    commit_points=2,
+    first_bonus=3,
+)
 USERS = ["ada", "bob", "cy"]
 EMAILS = [f"{name}@example.com" for name in (*USERS, "dee", "eve")]
 PLACES = ["Austin", "Boston", None]
@@ -71,12 +89,13 @@ ADDRESSES = [
     ["https://github.com/bob/loom", "https://github.com/Bob/loom/"],
 ]
 OWNERS = [("ada", "engine"), ("bob", "loom")]
-#: Moments in J(an)ulython, in Julython (the last one more than a day after
-#: the clock's start, so from the future until the clock reaches it), in
-#: neither, and far ahead.
+#: Moments in J(an)ulython, in Julython (the second in the sprint too; the
+#: third more than a day after the clock's start, so from the future until
+#: the clock reaches it), in neither, and far ahead.
 WHEN = [
     datetime(2026, 1, 15, 12, tzinfo=UTC),
     datetime(2026, 7, 10, 9, 30, tzinfo=UTC),
+    datetime(2026, 7, 16, 8, tzinfo=UTC),
     datetime(2026, 7, 31, 23, 59, tzinfo=UTC),
     datetime(2026, 4, 1, tzinfo=UTC),
     datetime(2099, 7, 10, tzinfo=UTC),
@@ -178,6 +197,32 @@ class StoreMachine(RuleBasedStateMachine):
         #: The private boards made: id and join code.
         self.boards: list[tuple[str, str]] = []
         self.clock.advance(self.start - self.clock.seconds())
+        wait(lambda: self.store.games.create(SPRINT, "admin"))
+
+    def _recount_sprint(self) -> None:
+        """The recount job a change of the running sprint queues, run now."""
+        wait(lambda: self.store.recount(SPRINT.slug))
+
+    @rule(commit_points=st.integers(0, 4), first_bonus=st.integers(0, 12))
+    def change_sprint_points(self, commit_points: int, first_bonus: int) -> None:
+        """An admin changes the sprint's points; refused once it has ended."""
+        with contextlib.suppress(InvalidInput):
+            wait(
+                lambda: self.store.games.update(
+                    SPRINT.slug,
+                    "admin",
+                    commit_points=commit_points,
+                    first_bonus=first_bonus,
+                )
+            )
+            self._recount_sprint()
+
+    @rule()
+    def end_sprint(self) -> None:
+        """An admin ends the sprint now; refused once it has ended."""
+        with contextlib.suppress(InvalidInput):
+            wait(lambda: self.store.games.end(SPRINT.slug, "admin"))
+            self._recount_sprint()
 
     @rule(
         pushed=st.lists(commits, min_size=1, max_size=4),
@@ -380,7 +425,7 @@ class StoreMachine(RuleBasedStateMachine):
         with contextlib.suppress(NotFound):
             wait(lambda: self.store.approve_team(team, approved))
 
-    @rule(game=st.sampled_from(GAMES))
+    @rule(game=st.sampled_from([*GAMES, SPRINT.slug]))
     def recount(self, game: str) -> None:
         result = wait(lambda: self.store.recount(game))
         assert result.repaired == (), "the boards had drifted from their commits"
@@ -431,13 +476,13 @@ class StoreMachine(RuleBasedStateMachine):
 
     @invariant()
     def boards_equal_the_tally(self) -> None:
-        for game in GAMES:
+        for game in (*GAMES, SPRINT.slug):
             wait(lambda game=game: assert_boards_match_tally(self.store, game))
 
     @invariant()
     def pending_and_rejected_score_nowhere(self) -> None:
         """A commit waiting for its host, or refused by it, is in no game."""
-        for game in GAMES:
+        for game in (*GAMES, SPRINT.slug):
             scored = wait(
                 lambda game=game: self.redis.client.execute(
                     "ZRANGE", f"j:game:{game}:commits", 0, -1

@@ -406,6 +406,7 @@ READS = {
     "/api/v1/teams": ["/api/v1/teams"],
     "/api/v1/languages": ["/api/v1/languages?cursor=0"],
     "/api/v1/games": ["/api/v1/games?limit=1"],
+    "/api/v1/games/{slug}": ["/api/v1/games/julython-2026"],
     "/api/v1/commits": [
         "/api/v1/commits?limit=1",
         "/api/v1/commits?username=ada",

@@ -1,8 +1,27 @@
 -- Shared by the scripts that score: prepended to each by julytwisted/store/_scripts.py.
 -- Each script sets COMMIT and BONUS (the points of a commit and of a first
--- commit on a project), passed from julytwisted.scoring, before calling these.
+-- commit on a project), passed from julytwisted.scoring, before calling these:
+-- the points of a game with none of its own (a built-in one).  A game kept in
+-- j:games (see julytwisted/store/games.py) may set its own, which
+-- points_of reads once per script run.
 
 local COMMIT, BONUS
+
+local game_points = {}
+-- The points of a commit and of a first commit on a project in a game.
+local function points_of(game)
+  local found = game_points[game]
+  if not found then
+    found = {COMMIT, BONUS}
+    local stored = redis.call('HGET', 'j:games', game)
+    if stored then
+      local def = cjson.decode(stored)
+      found = {tonumber(def.commit_points) or COMMIT, tonumber(def.first_bonus) or BONUS}
+    end
+    game_points[game] = found
+  end
+  return found[1], found[2]
+end
 
 -- Ties on a board go to whoever got there first: the score is points plus a
 -- fraction that shrinks with every update of the board.
@@ -29,8 +48,9 @@ end
 -- project in this game.  Returns the points given.
 local function score(game, board, member, project)
   local first = redis.call('SADD', 'j:game:' .. game .. ':projects:' .. board .. ':' .. member, project)
-  local points = COMMIT
-  if first == 1 then points = points + BONUS end
+  local commit, bonus = points_of(game)
+  local points = commit
+  if first == 1 then points = points + bonus end
   bump(game, board, member, points)
   redis.call('HINCRBY', 'j:game:' .. game .. ':count:' .. board, member, 1)
   return points
@@ -66,7 +86,7 @@ local function score_in_game(game, seq, hash, members, languages)
   if members.locations then score(game, 'locations', members.locations, slug) end
   if members.teams then score(game, 'teams', members.teams, slug) end
   for _, language in ipairs(languages) do
-    bump(game, 'languages', language, COMMIT)
+    bump(game, 'languages', language, (points_of(game)))
     redis.call('HINCRBY', 'j:game:' .. game .. ':count:languages', language, 1)
   end
   return points
@@ -118,7 +138,8 @@ local function recount_group(game, board, slug, scores)
     redis.call('HDEL', 'j:game:' .. game .. ':count:' .. board, slug)
     return
   end
-  local points = commits * COMMIT + nprojects * BONUS
+  local commit, bonus = points_of(game)
+  local points = commits * commit + nprojects * bonus
   local old = redis.call('ZSCORE', key, slug)
   local fraction
   if old and math.floor(tonumber(old)) == points then

@@ -7,13 +7,15 @@
 -- host's word, or rejected by it) leaves the game's commits and its own list
 -- of games, so that an adoption cannot score it either.
 --
--- ARGV[1]: JSON {game, start_ts, until_ts, commit_points, first_bonus}.
+-- ARGV[1]: JSON {game, start_ts, until_ts, commit_points, first_bonus}; a
+-- game of j:games scores with its own points (points_of).
 -- Returns JSON {commits = N, repaired = [{board, member, was, now}]}.
 
 local req = cjson.decode(ARGV[1])
 COMMIT, BONUS = req.commit_points, req.first_bonus
 local game = req.game
 local base = 'j:game:' .. game
+local commit_here, bonus_here = points_of(game)
 
 -- board -> member -> {commits = n, projects = {slug = true}, nprojects = n}
 local totals = {people = {}, projects = {}, locations = {}, teams = {}, languages = {}}
@@ -81,7 +83,7 @@ local repaired = {}
 for board, members in pairs(totals) do
   local key = base .. ':board:' .. board
   for member, t in pairs(members) do
-    local points = t.commits * COMMIT + t.nprojects * BONUS
+    local points = t.commits * commit_here + t.nprojects * bonus_here
     local old = redis.call('ZSCORE', key, member)
     local was = old and math.floor(tonumber(old)) or 0
     if was ~= points then
