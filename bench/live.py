@@ -11,9 +11,7 @@ subscription, coalesced frames) and two peer broadcast servers
 to the same Redis channel and send every entry to every client, one frame
 each.  The webhook, the ingest script and Redis are the same for all.
 
-Clients are cheap on purpose (2 cores are shared with the servers): raw
-sockets, no frame parsing, a regular expression over each chunk read to find
-the commit hashes it carries.
+The subscribers are L{live_clients}' processes, cheap on purpose.
 
     .venv/bin/python bench/live.py [--quick] [--subscribers 100,1000,5000]
         [--heavy 1000:200] [--big 10000] [--memory 1000]
@@ -22,15 +20,9 @@ the commit hashes it carries.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import json
-import math
-import os
-import re
 import resource
-import selectors
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,18 +49,12 @@ from _common import (
     start_service,
     stop_process,
 )
+from live_clients import PER_PROCESS, Clients
 
 from julytwisted.live import REPLAY_TAIL
 
-_HASH = re.compile(rb'"hash":"([0-9a-f]{40})"')
 _TOKEN = "bench-token"
 _HERE = Path(__file__).resolve().parent
-
-#: The most subscribers one client process holds.
-PER_PROCESS = 2500
-
-#: What a browser offers (Chrome's and Firefox's header).
-_DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"
 
 
 class Server(NamedTuple):
@@ -80,140 +66,11 @@ class Server(NamedTuple):
     process: subprocess.Popen[Any]
 
 
-# The client processes
-
-
-def _handshake(host: str, port: int, path: str, deflate: bool) -> socket.socket:
-    sock = socket.create_connection((host, port), timeout=30)
-    key = base64.b64encode(os.urandom(16)).decode()
-    offer = f"Sec-WebSocket-Extensions: {_DEFLATE_OFFER}\r\n" if deflate else ""
-    sock.sendall(
-        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n{offer}"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = sock.recv(4096)
-        if not chunk:
-            raise BenchError("the server closed a connection during the handshake")
-        head += chunk
-    if not head.startswith(b"HTTP/1.1 101"):
-        raise BenchError(f"upgrade refused: {head.splitlines()[0]!r}")
-    if deflate and b"permessage-deflate" not in head.lower():
-        raise BenchError("the server did not agree to permessage-deflate")
-    sock.setblocking(False)
-    return sock
-
-
-def client_main(host: str, port: int, path: str, count: int, deflate: bool) -> None:
-    """
-    Hold C{count} websockets; note when each commit hash first reached each.
-    A line on stdin names the last hash posted: read on until every socket
-    has it (30 s at most), print per hash the latest first-receipt time and
-    how many sockets received it, and exit.  A line C{quit} exits at once.
-    """
-    sockets = [_handshake(host, port, path, deflate) for _ in range(count)]
-    selector = selectors.DefaultSelector()
-    seen: list[dict[bytes, float]] = [{} for _ in sockets]
-    tails = [b""] * count
-    for i, sock in enumerate(sockets):
-        selector.register(sock, selectors.EVENT_READ, i)
-    selector.register(sys.stdin, selectors.EVENT_READ, -1)
-    print("ready", flush=True)
-    last: bytes | None = None
-    deadline = float("inf")
-    while time.monotonic() < deadline:
-        if last is not None and all(last in mine for mine in seen):
-            break
-        for key, _ in selector.select(timeout=0.5):
-            i = key.data
-            if i == -1:
-                last = sys.stdin.readline().strip().encode()
-                if last == b"quit":
-                    return
-                selector.unregister(sys.stdin)
-                deadline = time.monotonic() + 30
-                continue
-            try:
-                chunk = sockets[i].recv(65536)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                selector.unregister(sockets[i])
-                continue
-            now = time.time()
-            text = tails[i] + chunk
-            mine = seen[i]
-            for found in _HASH.findall(text):
-                mine.setdefault(found, now)
-            tails[i] = text[-60:]
-    result: dict[str, list[float]] = {}
-    for mine in seen:
-        for h, t in mine.items():
-            entry = result.setdefault(h.decode(), [0.0, 0])
-            entry[0] = max(entry[0], t)
-            entry[1] += 1
-    print(json.dumps(result), flush=True)
-
-
-class Clients:
-    """
-    C{count} subscribers of one server, spread over client processes of at
-    most L{PER_PROCESS} each (at least C{processes} of them).
-    """
-
-    def __init__(
-        self, server: Server, count: int, processes: int, deflate: bool = False
-    ) -> None:
-        self.count = count
-        processes = max(processes, math.ceil(count / PER_PROCESS))
-        share = [count // processes] * processes
-        share[0] += count - sum(share)
-        where = f"{LOOPBACK}:{server.port}{server.path}"
-        self.children = [
-            subprocess.Popen(
-                [sys.executable, __file__, "--client", where, str(n)]
-                + (["--deflate"] if deflate else []),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for n in share
-            if n
-        ]
-
-    def __enter__(self) -> Clients:
-        for child in self.children:
-            assert child.stdout is not None
-            if child.stdout.readline().strip() != "ready":
-                raise BenchError("a client process did not connect")
-        return self
-
-    def tell(self, line: str) -> None:
-        """Send each client process one line."""
-        for child in self.children:
-            assert child.stdin is not None
-            child.stdin.write(line + "\n")
-            child.stdin.flush()
-
-    def results(self) -> dict[str, list[float]]:
-        """@return: per hash, the latest first receipt and how many got it."""
-        got: dict[str, list[float]] = {}
-        for child in self.children:
-            out, _ = child.communicate(timeout=90)
-            for h, (t, n) in json.loads(out.splitlines()[-1]).items():
-                entry = got.setdefault(h, [0.0, 0])
-                entry[0] = max(entry[0], t)
-                entry[1] += n
-        return got
-
-    def __exit__(self, *exc_info: object) -> None:
-        for child in self.children:
-            stop_process(child, grace=5)
-
-
 # The servers
+
+
+def _where(server: Server) -> str:
+    return f"{LOOPBACK}:{server.port}{server.path}"
 
 
 def start_peer(
@@ -323,7 +180,7 @@ def measure(
     @return: deliveries per second and latency percentiles (ms) for one
         server and one number of subscribers.
     """
-    with Clients(server, subscribers, processes) as clients:
+    with Clients(_where(server), subscribers, processes) as clients:
         time.sleep(1.0)
         posted = _post_commits(post_url, rate, seconds, tag)
         # Posted once every other was acknowledged, so published after them
@@ -332,8 +189,10 @@ def measure(
         _post(post_url, last)
         clients.tell(last)
         got = clients.results()
+    if clients.gaps:
+        print(f"  ({clients.gaps} commits missed before a later one)", file=sys.stderr)
     latencies = []
-    delivered = missing = 0
+    delivered, missing = 0, clients.gaps
     for h, sent in posted.items():
         last, n = got.get(h, [0.0, 0])
         delivered += int(n)
@@ -362,12 +221,12 @@ def memory_per_watcher(
         in bytes.  A few watchers come and go first, so that what the first
         connection alone loads is not counted.
     """
-    with Clients(server, 10, 1, deflate) as warm:
+    with Clients(_where(server), 10, 1, deflate) as warm:
         time.sleep(0.5)
         warm.tell("quit")
     time.sleep(1.0)
     before = memory(server.process.pid)
-    with Clients(server, watchers, processes, deflate) as clients:
+    with Clients(_where(server), watchers, processes, deflate) as clients:
         time.sleep(2.0)
         after = memory(server.process.pid)
         clients.tell("quit")
@@ -501,8 +360,6 @@ def parse_args() -> argparse.Namespace:
     add("--processes", type=int, default=4, help="client processes, at least")
     add("--servers", default="julython,websockets,tornado")
     add("--quick", action="store_true", help="100 and 1000, 4 s, no 10,000 row")
-    add("--client", nargs=2, help=argparse.SUPPRESS)
-    add("--deflate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
         args.subscribers, args.seconds, args.big = "100,1000", 4.0, ""
@@ -519,12 +376,6 @@ def _raise_file_limit() -> None:
 
 def main() -> None:
     args = parse_args()
-    if args.client:
-        where, count = args.client
-        host, _, rest = where.partition(":")
-        port, _, path = rest.partition("/")
-        client_main(host, int(port), "/" + path, int(count), args.deflate)
-        return
     raise_on_sigterm()
     _raise_file_limit()
     print(machine())
