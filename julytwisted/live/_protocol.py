@@ -140,11 +140,14 @@ def write_now(transport: Any, data: bytes) -> bool:
         and not transport.dataBuffer
         and not queued_writes(transport)
     ):
-        sent = transport.writeSomeData(data)
-        if isinstance(sent, int):
-            if sent == len(data):
-                return True
-            data = data[sent:]
+        try:
+            sent = transport.socket.send(data)
+        except OSError:
+            # Full (EAGAIN), or broken: the transport's own write finds out.
+            sent = 0
+        if sent == len(data):
+            return True
+        data = data[sent:]
     transport.write(data)
     return False
 
