@@ -180,7 +180,8 @@ def client_main(host: str, port: int, path: str, count: int, deflate: bool) -> N
                     if found not in known:
                         known.add(found)
                         order.append(found)
-            if sockets[i].received(chunk, time.time()) == last:
+            newest = sockets[i].received(chunk, time.time())
+            if last is not None and newest == last:
                 finished.add(i)
     print(json.dumps(_results(order, sockets)), flush=True)
 
