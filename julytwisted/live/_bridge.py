@@ -156,8 +156,8 @@ class _Replays:
 class LiveBridge(Service):
     """
     Redis to this process's watchers: one subscription, entries delivered in
-    id order and each once, messages rendered once per channel and sent at
-    the end of the reactor turn, several to a frame.
+    id order and each once, messages rendered once per channel and sent
+    once the reactor is idle, several to a frame.
 
     A flush runs once the reactor is idle after something arrived: at the
     end of the first reactor turn that handled next to nothing (a poll with
@@ -250,7 +250,7 @@ class LiveBridge(Service):
         return await self._replays.ask(channels, since)
 
     def mark(self, watcher: LiveProtocol) -> None:
-        """Send what is queued for a watcher at the end of this reactor turn."""
+        """Send what is queued for a watcher at the next flush."""
         self._dirty[watcher] = None
         self._schedule()
 
