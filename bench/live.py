@@ -1,49 +1,46 @@
 """
 The live feed under load: N websocket subscribers in separate client
 processes, commits posted to the webhook at a steady rate, and the time from
-each POST to its receipt by the last subscriber.
+each POST to its receipt by the last subscriber; then the memory each idle
+watcher costs a server.
 
-Two servers fan out the same commits in the same run, one after the other:
-julython's /live (each process's Redis subscription, coalesced frames) and a
-peer broadcast server on the C{websockets} library, which subscribes to the
-same Redis channel and sends every entry to every client, one frame each.
-The webhook, the ingest script and Redis are the same for both.
+Three servers fan out the same commits in the same run, one after the other,
+each in a process of its own: julython's /live (each process's Redis
+subscription, coalesced frames) and two peer broadcast servers
+(L{live_peers}: the C{websockets} library's and Tornado's), which subscribe
+to the same Redis channel and send every entry to every client, one frame
+each.  The webhook, the ingest script and Redis are the same for all.
 
-Clients are cheap on purpose (2 cores are shared with the servers): raw
-sockets, no frame parsing, a regular expression over each chunk read to find
-the commit hashes it carries.
+The subscribers are L{live_clients}' processes, cheap on purpose.
 
     .venv/bin/python bench/live.py [--quick] [--subscribers 100,1000,5000]
+        [--heavy 1000:200] [--big 10000] [--memory 1000]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import base64
 import contextlib
 import json
-import logging
-import os
-import re
-import selectors
-import socket
+import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
+    LOOPBACK,
     BenchError,
     free_port,
     github_payload,
     machine,
+    memory,
     percentile,
     post_or_get,
     print_tail,
@@ -52,146 +49,64 @@ from _common import (
     start_service,
     stop_process,
 )
+from live_clients import PER_PROCESS, Clients
 
 from julytwisted.live import REPLAY_TAIL
 
-_HASH = re.compile(rb'"hash":"([0-9a-f]{40})"')
 _TOKEN = "bench-token"
+_HERE = Path(__file__).resolve().parent
 
 
-# The client processes
+class Server(NamedTuple):
+    """A server under measurement: its name, port, path and process."""
+
+    name: str
+    port: int
+    path: str
+    process: subprocess.Popen[Any]
 
 
-def _handshake(host: str, port: int, path: str) -> socket.socket:
-    sock = socket.create_connection((host, port), timeout=30)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = sock.recv(4096)
-        if not chunk:
-            raise BenchError("the server closed a connection during the handshake")
-        head += chunk
-    if not head.startswith(b"HTTP/1.1 101"):
-        raise BenchError(f"upgrade refused: {head.splitlines()[0]!r}")
-    sock.setblocking(False)
-    return sock
+# The servers
 
 
-def client_main(host: str, port: int, path: str, count: int) -> None:
-    """
-    Hold C{count} websockets; note when each commit hash first reached each;
-    on a line on stdin, print per hash the latest first-receipt time and
-    how many sockets received it, then exit.
-    """
-    sockets = [_handshake(host, port, path) for _ in range(count)]
-    selector = selectors.DefaultSelector()
-    seen: list[dict[bytes, float]] = [{} for _ in sockets]
-    tails = [b""] * count
-    for i, sock in enumerate(sockets):
-        selector.register(sock, selectors.EVENT_READ, i)
-    selector.register(sys.stdin, selectors.EVENT_READ, -1)
-    print("ready", flush=True)
-    last: bytes | None = None
-    deadline = float("inf")
-    while time.monotonic() < deadline:
-        if last is not None and all(last in mine for mine in seen):
-            break
-        for key, _ in selector.select(timeout=0.5):
-            i = key.data
-            if i == -1:
-                # The last hash posted: read on until every socket has it.
-                last = sys.stdin.readline().strip().encode()
-                selector.unregister(sys.stdin)
-                deadline = time.monotonic() + 30
-                continue
-            try:
-                chunk = sockets[i].recv(65536)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                selector.unregister(sockets[i])
-                continue
-            now = time.time()
-            text = tails[i] + chunk
-            mine = seen[i]
-            for found in _HASH.findall(text):
-                mine.setdefault(found, now)
-            tails[i] = text[-60:]
-    result: dict[str, list[float]] = {}
-    for mine in seen:
-        for h, t in mine.items():
-            entry = result.setdefault(h.decode(), [0.0, 0])
-            entry[0] = max(entry[0], t)
-            entry[1] += 1
-    print(json.dumps(result), flush=True)
+def _where(server: Server) -> str:
+    return f"{LOOPBACK}:{server.port}{server.path}"
 
 
-# The peer: websockets' broadcast, fed by the same Redis channel
-
-
-async def _peer(port: int, redis_socket: str, ready: threading.Event) -> None:
-    import websockets
-
-    # Clients leave without a closing handshake at the end of each run.
-    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-    logging.getLogger("websockets").setLevel(logging.CRITICAL)
-    from websockets.asyncio.server import serve
-
-    clients: set[Any] = set()
-
-    async def handler(ws: Any) -> None:
-        clients.add(ws)
-        try:
-            await ws.wait_closed()
-        finally:
-            clients.discard(ws)
-
-    async def subscribe() -> None:
-        reader, writer = await asyncio.open_unix_connection(redis_socket)
-        writer.write(b"*2\r\n$9\r\nSUBSCRIBE\r\n$6\r\nj:live\r\n")
-        while True:
-            parts = []
-            header = await reader.readline()
-            if not header:
-                return
-            for _ in range(int(header[1:])):
-                kind = await reader.readline()
-                if kind.startswith(b"$"):
-                    data = await reader.readexactly(int(kind[1:]) + 2)
-                    parts.append(data[:-2])
-                else:
-                    parts.append(kind[1:].strip())
-            if parts[0] != b"message":
-                continue
-            for entry in json.loads(parts[2]):
-                frame = (
-                    f'{{"type":"{entry["type"]}","id":"{entry["id"]}",'
-                    f'"channel":"global","{entry["type"]}":{entry["data"]}}}'
-                )
-                websockets.broadcast(clients, frame)
-
-    async with serve(handler, "127.0.0.1", port, compression=None):
-        ready.set()
-        await subscribe()
-
-
-def start_peer(redis_socket: Path) -> int:
-    """Run the peer in a thread of its own; @return: its port."""
+def start_peer(
+    stack: contextlib.ExitStack, kind: str, redis_socket: Path, deflate: bool = False
+) -> Server:
+    """Start a peer of L{live_peers} in its own process, until C{stack} ends."""
     port = free_port()
-    ready = threading.Event()
-    thread = threading.Thread(
-        target=lambda: asyncio.run(_peer(port, str(redis_socket), ready)),
-        daemon=True,
-    )
-    thread.start()
-    if not ready.wait(10):
-        raise BenchError("the peer server did not start")
-    return port
+    argv = [sys.executable, str(_HERE / "live_peers.py"), kind, str(port)]
+    argv += [str(redis_socket)] + (["--deflate"] if deflate else [])
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    stack.callback(stop_process, process)
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != "ready":
+        raise BenchError(f"the {kind} peer did not start")
+    return Server(f"{kind} broadcast", port, "/", process)
+
+
+def start_julython(
+    stack: contextlib.ExitStack, redis_socket: Path, directory: Path, *options: str
+) -> Server:
+    """Start C{twistd -n julython}, its live feed unlimited, until C{stack} ends."""
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        url = start_service(
+            stack,
+            redis_socket,
+            directory,
+            _TOKEN,
+            options=("--live-ip-limit", "100000", "--live-ping", "0", *options),
+            started=started,
+        )
+    except BenchError:
+        print_tail(directory / "twistd.log")
+        raise
+    port = int(url.rsplit(":", 1)[1])
+    return Server("julython /live", port, "/live?channels=global", started[0])
 
 
 # One measurement
@@ -213,6 +128,19 @@ def _seed_feed(url: str) -> None:
         raise BenchError(f"seeding the feed: the webhook answered {code}: {reply}")
 
 
+def _sha(tag: str, i: int) -> str:
+    return f"{tag}{i:08d}".encode().hex()[:40].ljust(40, "0")
+
+
+def _post(url: str, sha: str) -> None:
+    """Post a push of one commit."""
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    body = json.dumps(github_payload([sha])).encode()
+    code, reply = post_or_get(url + "/api/v1/github", body, headers)
+    if code != 201:
+        raise BenchError(f"the webhook answered {code}: {reply}")
+
+
 def _post_commits(url: str, rate: float, seconds: float, tag: str) -> dict[str, float]:
     """
     Post one commit a push at C{rate} a second, from a few threads so that
@@ -221,14 +149,10 @@ def _post_commits(url: str, rate: float, seconds: float, tag: str) -> dict[str, 
     @return: each commit's hash and when its POST was sent.
     """
     posted: dict[str, float] = {}
-    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
 
     def post(sha: str) -> None:
-        body = json.dumps(github_payload([sha])).encode()
         posted[sha] = time.time()
-        code, reply = post_or_get(url + "/api/v1/github", body, headers)
-        if code != 201:
-            raise BenchError(f"the webhook answered {code}: {reply}")
+        _post(url, sha)
 
     start = time.time()
     with ThreadPoolExecutor(8) as pool:
@@ -237,17 +161,14 @@ def _post_commits(url: str, rate: float, seconds: float, tag: str) -> dict[str, 
             delay = start + i / rate - time.time()
             if delay > 0:
                 time.sleep(delay)
-            sha = f"{tag}{i:08d}".encode().hex()[:40].ljust(40, "0")
-            futures.append(pool.submit(post, sha))
+            futures.append(pool.submit(post, _sha(tag, i)))
         for future in futures:
             future.result()
     return dict(sorted(posted.items(), key=lambda item: item[1]))
 
 
 def measure(
-    host: str,
-    port: int,
-    path: str,
+    server: Server,
     subscribers: int,
     processes: int,
     post_url: str,
@@ -259,41 +180,19 @@ def measure(
     @return: deliveries per second and latency percentiles (ms) for one
         server and one number of subscribers.
     """
-    share = [subscribers // processes] * processes
-    share[0] += subscribers - sum(share)
-    children = []
-    try:
-        for n in share:
-            child = subprocess.Popen(
-                [sys.executable, __file__, "--client", f"{host}:{port}{path}", str(n)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            children.append(child)
-        for child in children:
-            assert child.stdout is not None
-            if child.stdout.readline().strip() != "ready":
-                raise BenchError("a client process did not connect")
+    with Clients(_where(server), subscribers, processes) as clients:
         time.sleep(1.0)
         posted = _post_commits(post_url, rate, seconds, tag)
-        final = list(posted)[-1]
-        got: dict[str, list[float]] = {}
-        for child in children:
-            assert child.stdin is not None
-            child.stdin.write(final + "\n")
-            child.stdin.flush()
-        for child in children:
-            out, _ = child.communicate(timeout=60)
-            for h, (t, n) in json.loads(out.splitlines()[-1]).items():
-                entry = got.setdefault(h, [0.0, 0])
-                entry[0] = max(entry[0], t)
-                entry[1] += n
-    finally:
-        for child in children:
-            stop_process(child)
+        # Posted once every other was acknowledged, so published after them
+        # all: a subscriber that has it has had every other it will get.
+        last = _sha(tag, 99999999)
+        _post(post_url, last)
+        clients.tell(last)
+        got = clients.results()
+    if clients.gaps:
+        print(f"  ({clients.gaps} commits missed before a later one)", file=sys.stderr)
     latencies = []
-    delivered = missing = 0
+    delivered, missing = 0, clients.gaps
     for h, sent in posted.items():
         last, n = got.get(h, [0.0, 0])
         delivered += int(n)
@@ -313,65 +212,203 @@ def measure(
     }
 
 
-def main() -> None:
+def memory_per_watcher(
+    server: Server, watchers: int, processes: int, deflate: bool
+) -> float:
+    """
+    @return: the server's RSS with C{watchers} idle watchers (each replayed
+        what the feed holds) minus its RSS with none, divided by C{watchers},
+        in bytes.  A few watchers come and go first, so that what the first
+        connection alone loads is not counted.
+    """
+    with Clients(_where(server), 10, 1, deflate) as warm:
+        time.sleep(0.5)
+        warm.tell("quit")
+    time.sleep(1.0)
+    before = memory(server.process.pid)
+    with Clients(_where(server), watchers, processes, deflate) as clients:
+        time.sleep(2.0)
+        after = memory(server.process.pid)
+        clients.tell("quit")
+    return (after - before) / watchers
+
+
+HEADER = (
+    f"{'server':<22}{'N':>6}{'commits/s':>10}{'deliveries/s':>14}"
+    f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'missing':>9}"
+)
+
+
+def _row(name: str, n: int, r: dict[str, float]) -> str:
+    return (
+        f"{name:<22}{n:>6}{r['commits/s']:>10.1f}{r['deliveries/s']:>14.0f}"
+        f"{r['p50 ms']:>9.1f}{r['p99 ms']:>9.1f}{r['max ms']:>9.1f}"
+        f"{r['missing']:>9.0f}"
+    )
+
+
+Results = dict[tuple[int, float], dict[str, dict[str, float]]]
+
+
+def latency_rows(
+    servers: Sequence[Server],
+    sizes: Sequence[tuple[int, float]],
+    args: argparse.Namespace,
+    url: str,
+    results: Results,
+) -> None:
+    """Measure and print one row per server and (subscribers, rate)."""
+    for n, rate in sizes:
+        print(f"-- {n} subscribers, {rate:g} commits/s", flush=True)
+        for server in servers:
+            tag = f"{server.name[0]}{n}r{rate:g}"
+            r = measure(server, n, args.processes, url, rate, args.seconds, tag)
+            results.setdefault((n, rate), {})[server.name] = r
+            print(_row(server.name, n, r), flush=True)
+
+
+def verdicts(results: Results, args: argparse.Namespace) -> list[str]:
+    """
+    @return: the issue's targets, each with the figures it rests on and
+        whether this run met it.
+    """
+    lines = []
+    ours = "julython /live"
+    for (n, rate), by in results.items():
+        if ours not in by:
+            continue
+        mine = by[ours]
+        heavy = rate > args.rate
+        for peer, theirs in by.items():
+            if peer == ours:
+                continue
+            if heavy:
+                ratio = mine["deliveries/s"] / max(theirs["deliveries/s"], 1e-9)
+                ok = ratio >= 2 and not mine["missing"]
+                lines.append(
+                    f"{n} at {rate:g}/s: deliveries/s {ratio:.2f} x {peer}"
+                    f" (target >= 2): {'met' if ok else 'NOT met'}"
+                )
+            else:
+                ok = (
+                    mine["p50 ms"] <= theirs["p50 ms"]
+                    and mine["p99 ms"] <= theirs["p99 ms"]
+                    and not mine["missing"]
+                )
+                lines.append(
+                    f"{n} at {rate:g}/s: p50 {mine['p50 ms']:.1f} vs"
+                    f" {theirs['p50 ms']:.1f}, p99 {mine['p99 ms']:.1f} vs"
+                    f" {theirs['p99 ms']:.1f} ({peer}): {'met' if ok else 'NOT met'}"
+                )
+        if len(by) == 1:
+            ok = mine["p99 ms"] < 250 and not mine["missing"]
+            lines.append(
+                f"{n} at {rate:g}/s: p99 {mine['p99 ms']:.1f} ms (target < 250):"
+                f" {'met' if ok else 'NOT met'}"
+            )
+    return lines
+
+
+def memory_rows(
+    stack: contextlib.ExitStack,
+    redis_socket: Path,
+    directory: Path,
+    args: argparse.Namespace,
+) -> None:
+    """
+    Measure and print the memory each idle watcher costs, on fresh servers
+    (a server that has served before reuses what it freed), with and
+    without permessage-deflate.
+    """
+    n = args.memory
+    print(f"\nmemory per idle watcher: (RSS with {n} watchers - RSS with none) / {n}")
+    print(f"{'server':<22}{'deflate':>8}{'KiB/watcher':>13}")
+    for kind in args.servers:
+        for deflate in (False, True):
+            with contextlib.ExitStack() as own:
+                if kind == "julython":
+                    where = directory / f"memory-{int(deflate)}"
+                    options = ("--live-deflate",) if deflate else ()
+                    server = start_julython(own, redis_socket, where, *options)
+                else:
+                    server = start_peer(own, kind, redis_socket, deflate)
+                size = memory_per_watcher(server, n, args.processes, deflate)
+            print(
+                f"{server.name:<22}{'on' if deflate else 'off':>8}{size / 1024:>13.1f}",
+                flush=True,
+            )
+
+
+def _sizes(text: str, rate: float) -> list[tuple[int, float]]:
+    """@return: C{N} or C{N:RATE} items, comma-separated, with their rates."""
+    sizes = []
+    for item in filter(None, text.split(",")):
+        n, _, r = item.partition(":")
+        sizes.append((int(n), float(r) if r else rate))
+    return sizes
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subscribers", default="100,1000,5000")
-    parser.add_argument("--rate", type=float, default=50, help="commits per second")
-    parser.add_argument("--seconds", type=float, default=10, help="per measurement")
-    parser.add_argument("--processes", type=int, default=4, help="client processes")
-    parser.add_argument("--quick", action="store_true", help="100 and 1000, 4 s")
-    parser.add_argument("--client", nargs=2, help=argparse.SUPPRESS)
+    add = parser.add_argument
+    add("--subscribers", default="100,1000,5000", help="rows of every server")
+    add("--rate", type=float, default=50, help="commits per second")
+    add("--heavy", default="1000:200", help="N:RATE rows of every server")
+    add("--big", default="10000", help="rows of julython alone (N or N:RATE)")
+    add("--memory", type=int, default=1000, help="idle watchers (0: skip)")
+    add("--seconds", type=float, default=10, help="per measurement")
+    add("--processes", type=int, default=4, help="client processes, at least")
+    add("--servers", default="julython,websockets,tornado")
+    add("--quick", action="store_true", help="100 and 1000, 4 s, no 10,000 row")
     args = parser.parse_args()
-    if args.client:
-        where, count = args.client
-        host, _, rest = where.partition(":")
-        port, _, path = rest.partition("/")
-        client_main(host, int(port), "/" + path, int(count))
-        return
     if args.quick:
-        args.subscribers, args.seconds = "100,1000", 4.0
+        args.subscribers, args.seconds, args.big = "100,1000", 4.0, ""
+        args.memory = min(args.memory, 500)
+    args.servers = args.servers.split(",")
+    return args
+
+
+def _raise_file_limit() -> None:
+    """Let this process and its children (the servers too) open every fd."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def main() -> None:
+    args = parse_args()
     raise_on_sigterm()
+    _raise_file_limit()
     print(machine())
     with contextlib.ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         redis_socket = start_redis(stack, directory / "redis")
-        try:
-            url = start_service(
-                stack,
-                redis_socket,
-                directory / "julython",
-                _TOKEN,
-                options=("--live-ip-limit", "100000", "--live-ping", "0"),
-            )
-        except BenchError:
-            print_tail(directory / "julython" / "twistd.log")
-            raise
-        peer_port = start_peer(redis_socket)
-        host, port = url.removeprefix("http://").split(":")
+        servers = []
+        if "julython" in args.servers:
+            ours = start_julython(stack, redis_socket, directory / "julython")
+            servers.append(ours)
+        else:
+            ours = start_julython(stack, redis_socket, directory / "webhook")
+        for kind in args.servers:
+            if kind != "julython":
+                servers.append(start_peer(stack, kind, redis_socket))
+        url = f"http://{LOOPBACK}:{ours.port}"
         _seed_feed(url)
         print(
-            f"{args.rate:g} commits/s for {args.seconds:g} s, one commit a push; "
-            f"{args.processes} client processes; julython replays the last "
-            f"{REPLAY_TAIL} entries to each subscriber as it connects"
+            f"one commit a push; at least {args.processes} client processes, "
+            f"{PER_PROCESS} subscribers each at most; julython replays the last "
+            f"{REPLAY_TAIL} entries to each subscriber as it connects; "
+            f"{args.seconds:g} s per row"
         )
-        print(f"{'server':<22}{'N':>6}{'commits/s':>10}{'deliveries/s':>14}"
-              f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'missing':>9}")  # fmt: skip
-        for n in (int(x) for x in args.subscribers.split(",")):
-            for name, p, path in (
-                ("julython /live", int(port), "/live?channels=global"),
-                ("websockets broadcast", peer_port, "/"),
-            ):
-                tag = f"{name[0]}{n}"
-                r = measure(
-                    host, p, path, n, args.processes, url,
-                    args.rate, args.seconds, tag,
-                )  # fmt: skip
-                print(
-                    f"{name:<22}{n:>6}{r['commits/s']:>10.1f}{r['deliveries/s']:>14.0f}"
-                    f"{r['p50 ms']:>9.1f}{r['p99 ms']:>9.1f}{r['max ms']:>9.1f}"
-                    f"{r['missing']:>9.0f}",
-                    flush=True,
-                )
+        print(HEADER)
+        results: Results = {}
+        every = _sizes(args.subscribers, args.rate) + _sizes(args.heavy, args.rate)
+        latency_rows(servers, every, args, url, results)
+        alone = [s for s in servers if s.name.startswith("julython")]
+        if alone:
+            latency_rows(alone, _sizes(args.big, args.rate), args, url, results)
+        if args.memory:
+            memory_rows(stack, redis_socket, directory, args)
+        print("\ntargets:", *verdicts(results, args), sep="\n  ")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from twisted.web.http import HTTPChannel, Request
 from twisted.web.http_headers import Headers
 
 from julytwisted._compat import (
+    EagerLines,
     LevelledDeflate,
     deflate_at_level,
     is_disconnected,
@@ -293,3 +294,49 @@ def test_request_not_sent_for_the_python_client() -> None:
     assert failures and failures[0].check(_newclient.RequestNotSent), message
     assert python_proxy.RequestNotSent is _newclient.RequestNotSent, message
     assert python_proxy._worth_retrying(b"POST", failures[0].value)
+
+
+def _published(count: int) -> bytes:
+    """@return: C{count} pub/sub messages on C{j:live}, as Redis sends them."""
+    out = b""
+    for i in range(count):
+        payload = b"entry %d" % i
+        out += b"*3\r\n$7\r\nmessage\r\n$6\r\nj:live\r\n"
+        out += b"$%d\r\n%s\r\n" % (len(payload), payload)
+    return out
+
+
+class _Listener(txredisapi.SubscriberProtocol):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.got: list[str] = []
+        self.transport = StringTransport()
+
+    def messageReceived(self, pattern: Any, channel: str, message: str) -> None:
+        self.got.append(message)
+
+
+class _Eager(EagerLines, _Listener):
+    pass
+
+
+def test_eager_lines() -> None:
+    """
+    txredisapi's C{LineReceiver} leaves the rest of a read after a bulk
+    string to a later reactor turn (C{setLineMode}); L{EagerLines} parses
+    all of it at once, whatever the reads' boundaries, in order.
+    """
+    stream = _published(5)
+    lazy = _Listener()
+    lazy.dataReceived(stream)
+    assert len(lazy.got) < 5, (
+        "txredisapi's LineReceiver no longer defers after a bulk string: "
+        "julytwisted._compat.EagerLines may go"
+    )
+    eager = _Eager()
+    for at in range(0, len(stream), 37):
+        eager.dataReceived(stream[at : at + 37])
+    assert eager.got == [f"entry {i}" for i in range(5)], CHANGED.format(
+        name="txredisapi.LineReceiver.setLineMode or dataReceived",
+        function="EagerLines",
+    )

@@ -20,13 +20,13 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from julytwisted._compat import EagerLines
 from julytwisted.errors import RedisUnavailable
+from julytwisted.live._frames import Fanout, Render
 from julytwisted.live._protocol import (
     REPLAY_TAIL,
     Frames,
-    Groups,
     LiveProtocol,
-    Render,
     Replayed,
     render_entry,
 )
@@ -36,8 +36,9 @@ from julytwisted.supervise import Backoff, Supervised
 
 log = Logger()
 
-#: Under load, flushes are this many times their own duration apart.
-LOAD_FACTOR = 4
+#: A reactor turn shorter than this, in seconds, handled next to nothing:
+#: an empty poll takes about 10 us, a request or a Redis reply 100s.
+IDLE_TURN = 0.0002
 
 Subscribe = Callable[[type[Any]], Any]
 """Makes a pub/sub connection (L{RedisService.subscriber}) of a protocol."""
@@ -46,8 +47,11 @@ _Ask = tuple[tuple[str, ...], str | None]
 """What a replay reads: the channels, sorted, and the C{since} if any."""
 
 
-class _Subscription(txredisapi.SubscriberProtocol):  # type: ignore[misc]
-    """Hands every (re)connection, and every message, to the bridge."""
+class _Subscription(EagerLines, txredisapi.SubscriberProtocol):  # type: ignore[misc]
+    """
+    Hands every (re)connection, and every message, to the bridge: all the
+    messages of a read in the turn it arrives, so that one flush takes them.
+    """
 
     def connectionMade(self) -> Deferred[None]:
         bridge: LiveBridge = self.factory.bridge
@@ -152,8 +156,21 @@ class _Replays:
 class LiveBridge(Service):
     """
     Redis to this process's watchers: one subscription, entries delivered in
-    id order and each once, messages rendered once per channel and sent at
-    the end of the reactor turn, several to a frame.
+    id order and each once, messages rendered once per channel and sent
+    once the reactor is idle, several to a frame.
+
+    A flush runs once the reactor is idle after something arrived: at the
+    end of the first reactor turn that handled next to nothing (a poll with
+    no event ready), so that the requests and Redis replies in flight, each
+    a few turns from publishing its entry, get there first, and the flush
+    takes them all.  A busy reactor is yielded to for at most as long as
+    the last flush took, so that a reactor never idle still gets half its
+    time for the feed.  A light load goes out in the next turn; a flush to
+    thousands of watchers takes long enough for several entries to arrive
+    meanwhile, and the next sends them together: batching grows with the
+    load, and with nothing else.  A watcher whose transport has not sent the
+    last flush's bytes yet keeps what arrives until it has (see
+    L{LiveProtocol}).
 
     @ivar store: where the bridge and its watchers' replays read missed
         entries.
@@ -168,7 +185,6 @@ class LiveBridge(Service):
         subscribe: Subscribe,
         clock: IReactorTime,
         retry: Backoff = Backoff(base=0.2, cap=5.0),
-        window: float = 0.1,
         on_flushed: Callable[[int], None] | None = None,
     ) -> None:
         """
@@ -176,7 +192,7 @@ class LiveBridge(Service):
         @param clock: schedules flushes and retries.
         @param retry: the waits between attempts to subscribe and catch up
             on a connection, when one fails.
-        @param window: the longest wait, in seconds, between two flushes.
+        @param on_flushed: told how many watchers each flush wrote to.
         """
         self.store = store
         self._subscribe = subscribe
@@ -187,8 +203,12 @@ class LiveBridge(Service):
         self._watchers: dict[LiveProtocol, None] = {}
         self._dirty: dict[LiveProtocol, None] = {}
         self._flush_call: IDelayedCall | None = None
-        self._window = window
-        self._next_flush = 0.0
+        #: How long the last flush took, seconds.
+        self._cost = 0.0
+        #: When the reactor turn being watched for idleness began.
+        self._turn_began = 0.0
+        #: How long this flush has waited for an idle reactor, seconds.
+        self._yielded = 0.0
         self._connection: _Subscription | None = None
         #: The connection that has subscribed (its SUBSCRIBE answered).
         self._subscribed: _Subscription | None = None
@@ -230,40 +250,47 @@ class LiveBridge(Service):
         return await self._replays.ask(channels, since)
 
     def mark(self, watcher: LiveProtocol) -> None:
-        """
-        Send what is queued for a watcher at the end of this reactor turn,
-        unless the last flush was recent: then wait until it is
-        C{LOAD_FACTOR} times its own duration old (at most C{window}).  A
-        flush to a few watchers costs little and waits for nothing; one to
-        thousands waits, and every watcher gets fewer, larger frames, each a
-        send of its own.
-        """
+        """Send what is queued for a watcher at the next flush."""
         self._dirty[watcher] = None
         self._schedule()
 
     def _schedule(self) -> None:
         if self._flush_call is None:
-            wait = self._next_flush - self._clock.seconds()
-            self._flush_call = self._clock.callLater(max(wait, 0), self._flush)
+            self._yielded = 0.0
+            self._turn_began = self._clock.seconds()
+            self._flush_call = self._clock.callLater(0, self._when_idle)
+
+    def _when_idle(self) -> None:
+        """
+        Flush if the reactor turn just ended was idle, or if the reactor has
+        had as long as the last flush took; else look again after the next.
+        """
+        now = self._clock.seconds()
+        turn = now - self._turn_began
+        self._yielded += turn
+        if turn > IDLE_TURN and self._yielded < self._cost:
+            self._turn_began = now
+            self._flush_call = self._clock.callLater(0, self._when_idle)
+            return
+        self._flush_call = None
+        self._flush()
+        self._cost = self._clock.seconds() - now
 
     def _flush(self) -> None:
-        self._flush_call = None
-        started = self._clock.seconds()
         entries, self._entries = self._entries, []
+        sent = 0
         if entries:
-            groups: Groups = {}
-            render = _renderer()
+            fanout = Fanout(entries, _renderer())
             for watcher in list(self._watchers):
-                if watcher.take(entries, groups, render):
+                if watcher.take(fanout):
                     self._dirty[watcher] = None
+            sent = fanout.sent
         dirty, self._dirty = self._dirty, {}
-        frames: Frames = {}
+        made: Frames = {}
         for watcher in dirty:
-            watcher.flush(frames)
-        if dirty and self.on_flushed is not None:
-            self.on_flushed(len(dirty))
-        took = self._clock.seconds() - started
-        self._next_flush = started + min(LOAD_FACTOR * took, self._window)
+            sent += watcher.flush(made)
+        if sent and self.on_flushed is not None:
+            self.on_flushed(sent)
 
     # The subscription
 

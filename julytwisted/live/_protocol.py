@@ -3,6 +3,11 @@
 One watcher of the live feed: an autobahn server protocol that chooses its
 channels, replays what it missed, and is sent its share of the feed in frames
 coalesced per reactor turn, closed with 1013 when it cannot keep up.
+
+A watcher is written to only once its transport has sent everything written
+before: until then what arrives waits in its outbox, and goes out in one
+send when the transport drains.  A watcher that keeps up is sent each
+flush's frames, shared with every watcher of the same channels, at once.
 """
 
 from __future__ import annotations
@@ -10,20 +15,15 @@ from __future__ import annotations
 import json
 import re
 import socket
-import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
-from autobahn.websocket.compress import (
-    PerMessageCompress,
-    PerMessageDeflateOffer,
-    PerMessageDeflateOfferAccept,
-)
+from autobahn.websocket.compress import PerMessageCompress, PerMessageDeflate
 from twisted.internet import tcp
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IPushProducer
+from twisted.internet.interfaces import IPullProducer, IPushProducer
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -35,15 +35,19 @@ from julytwisted._compat import (
     queued_writes,
 )
 from julytwisted.config import LiveSettings
+from julytwisted.live._frames import (
+    Deflate,
+    Fanout,
+    Render,
+    accept_deflate,
+    frames,
+)
 from julytwisted.store.feed import FeedEntry, parse_id
 
 log = Logger()
 
 #: Replayed when a watcher connects without C{since}.
 REPLAY_TAIL = 30
-
-#: The most messages one coalesced frame carries.
-FRAME_BATCH = 100
 
 #: The most channels one watcher may follow.
 MAX_CHANNELS = 100
@@ -57,10 +61,9 @@ KERNEL_SEND_BUFFER = 64 * 1024
 #: Close code for watchers of a node that is stopping.
 GOING_AWAY = 1001
 
-#: zlib's level for what we compress (permessage-deflate).  Every watcher
-#: compresses its own copy of each frame, so this is paid once per watcher:
-#: on the feed's JSON, level 1 costs half of zlib's default (6) for about
-#: 7 % more bytes.
+#: zlib's level for what autobahn compresses for one watcher alone (the
+#: echo of conformance runs): on JSON, level 1 costs half of zlib's default
+#: (6) for about 7 % more bytes.
 DEFLATE_LEVEL = 1
 
 _CHANNEL = re.compile(
@@ -72,14 +75,13 @@ _CHANNEL = re.compile(
 #: token's holders may watch: chosen when connecting, where they prove it.
 BOARD_PREFIX = "board:"
 
-Render = Callable[[FeedEntry, str], bytes]
-"""Turns an entry, on one of its channels, into a message's JSON bytes."""
+Frames = dict[tuple[tuple[int, ...], Deflate | None], tuple[list[bytes], bytes]]
+"""
+Frames made in one flush from watchers' outboxes, by their messages'
+identities and compression, each with those messages.
+"""
 
-Groups = dict[frozenset[str], tuple[list[bytes], int]]
-"""Messages chosen in one flush for a set of channels, with their size."""
-
-Frames = dict[tuple[int, ...], Any]
-"""Prepared frames (autobahn's C{PreparedMessage}) by their messages' ids."""
+_OPEN = WebSocketServerProtocol.STATE_OPEN
 
 Replayed = tuple[list[FeedEntry], Render]
 """A replay's entries, oldest first, and the renderer its watchers share."""
@@ -125,13 +127,16 @@ def check_channels(names: object) -> list[str]:
     return names
 
 
-def write_now(transport: Any, data: bytes) -> None:
+def write_now(transport: Any, data: bytes) -> bool:
     """
     Write to a TCP transport at once when nothing waits in its buffer.
 
     C{transport.write} buffers and sends on the reactor's next poll: two
     epoll changes and a dispatch per socket, which cost as much as the send
     itself when one message goes to thousands of watchers.
+
+    @return: whether the socket took all of C{data} at once; else what it
+        did not take waits in the transport's buffer.
     """
     if (
         isinstance(transport, tcp.Connection)
@@ -140,17 +145,28 @@ def write_now(transport: Any, data: bytes) -> None:
         and not transport.dataBuffer
         and not queued_writes(transport)
     ):
-        sent = transport.writeSomeData(data)
-        if isinstance(sent, int):
-            if sent == len(data):
-                return
-            data = data[sent:]
+        try:
+            sent = transport.socket.send(data)
+        except OSError:
+            # Full (EAGAIN), or broken: the transport's own write finds out.
+            sent = 0
+        if sent == len(data):
+            return True
+        data = data[sent:]
     transport.write(data)
+    return False
 
 
-@implementer(IPushProducer)
+@implementer(IPushProducer, IPullProducer)
 class _Backpressure:
-    """Tells a watcher when its transport's buffer is full and drained."""
+    """
+    Tells a watcher when its transport has sent all it held.
+
+    On TCP it is a pull producer, resumed each time the transport's buffer
+    drains; the watcher pauses itself whenever the socket did not take all
+    it wrote.  On another transport (TLS) it is a streaming producer, paused
+    when the transport's buffer is full.
+    """
 
     def __init__(self, watcher: LiveProtocol) -> None:
         self._watcher = watcher
@@ -159,6 +175,12 @@ class _Backpressure:
         self._watcher.paused = True
 
     def resumeProducing(self) -> None:
+        transport: Any = self._watcher.transport
+        if transport is not None and transport.disconnecting:
+            # A closing transport resumes its pull producer instead of
+            # closing: without one, it closes.
+            transport.unregisterProducer()
+            return
         self._watcher.paused = False
         self._watcher.flush()
 
@@ -172,7 +194,7 @@ class LiveProtocol(WebSocketServerProtocol):
     connect; C{{"subscribe": [...]}} and C{{"unsubscribe": [...]}} after.
 
     @ivar channels: the channels followed now.
-    @ivar paused: whether the transport's buffer is full.
+    @ivar paused: whether the transport holds bytes not sent yet.
     """
 
     factory: LiveFactory
@@ -182,9 +204,13 @@ class LiveProtocol(WebSocketServerProtocol):
     client: str | None = None
     #: The compression agreed in the handshake, once open; L{None} without.
     _compression: PerMessageCompress | None = None
+    #: The settings the feed's frames are compressed with; L{None} without.
+    _deflate: Deflate | None = None
+    #: Whether the transport resumes the watcher each time it drains.
+    _pull = False
 
     def connectionMade(self) -> None:
-        self.channels: set[str] = {"global"}
+        self._follow({"global"})
         self._since: str | None = None
         self._echo = False
         self._last: tuple[int, int] | None = None
@@ -213,7 +239,7 @@ class LiveProtocol(WebSocketServerProtocol):
         if "channels" in params:
             names = ",".join(params["channels"]).split(",")
             try:
-                self.channels = set(check_channels(names))
+                self._follow(set(check_channels(names)))
             except ValueError as e:
                 self._errors.append(str(e))
         if "since" in params:
@@ -223,18 +249,27 @@ class LiveProtocol(WebSocketServerProtocol):
             else:
                 self._since = since
 
+    def _follow(self, channels: set[str]) -> None:
+        self.channels = channels
+        #: The channels as a key of a flush's shared messages and frames.
+        self._key = frozenset(channels)
+
     def onOpen(self) -> None:
         self._compression = per_message_compress(self)
         # Nothing is compressed before onOpen.
         deflate_at_level(self._compression, DEFLATE_LEVEL)
         if self._echo:
             return
+        if isinstance(self._compression, PerMessageDeflate):
+            compression = self._compression
+            self._deflate = (compression.server_max_window_bits, compression.mem_level)
         # Behind WebSocketResource the HTTP channel is still the transport's
         # producer; the watcher's backpressure replaces it.
         transport: Any = self.transport
         transport.unregisterProducer()
-        transport.registerProducer(_Backpressure(self), True)
-        if isinstance(transport, tcp.Connection):
+        self._pull = isinstance(transport, tcp.Connection)
+        transport.registerProducer(_Backpressure(self), not self._pull)
+        if self._pull:
             # Linux grows a socket's send buffer up to megabytes for a peer
             # that does not read; a fixed one keeps the send limit honest.
             transport.socket.setsockopt(
@@ -290,39 +325,34 @@ class LiveProtocol(WebSocketServerProtocol):
             self._last = key
             self._enqueue(render(entry, channel))
 
-    def take(
-        self, entries: Sequence[FeedEntry], groups: Groups, render: Render
-    ) -> bool:
+    def take(self, fanout: Fanout) -> bool:
         """
-        Queue a flush's new entries, chosen once for every watcher of the
-        same channels: the bridge's fan-out costs one step per watcher, not
+        Take a flush's new entries.  A watcher that nothing waits for is
+        sent them at once, in the frames made once for every watcher of the
+        same channels and compression; another queues them, chosen once for
+        those watchers: the bridge's fan-out costs one step per watcher, not
         one per watcher and entry.
 
-        @param entries: entries newer than any the bridge delivered before,
-            oldest first.
-        @param groups: the messages chosen so far in this flush, and their
-            size, by channel set.
-        @return: whether anything was queued.
+        @return: whether anything was queued, to be flushed.
         """
         if self._pending is not None or (
-            self._last is not None and self._last >= entries[0].key
+            self._last is not None and self._last >= fanout.first
         ):
             # Replaying, or just done: pick entry by entry.
             before = len(self._outbox)
-            self.offer(entries, render)
+            self.offer(fanout.entries, fanout.render)
             return len(self._outbox) > before
-        key = frozenset(self.channels)
-        group = groups.get(key)
-        if group is None:
-            messages = []
-            for entry in entries:
-                channel = next((c for c in entry.channels if c in key), None)
-                if channel is not None:
-                    messages.append(render(entry, channel))
-            group = groups[key] = (messages, sum(map(len, messages)))
-        self._last = entries[-1].key
-        messages, size = group
-        if self._closing or not messages:
+        self._last = fanout.last
+        if self._closing or self.state != _OPEN:
+            return False
+        if not (self.paused or self._outbox):
+            data = fanout.frames(self._key, self._deflate)
+            if data:
+                fanout.sent += 1
+                self._put(data)
+            return False
+        messages, size = fanout.messages(self._key)
+        if not messages:
             return False
         self._outbox.extend(messages)
         self._queued += size
@@ -341,34 +371,33 @@ class LiveProtocol(WebSocketServerProtocol):
             return
         self.factory.hub.mark(self)
 
-    def flush(self, frames: Frames | None = None) -> None:
+    def flush(self, made: Frames | None = None) -> bool:
         """
-        Send what is queued, several messages to a frame as a JSON array.
+        Send what is queued, unless the transport still holds bytes: several
+        messages to a frame as a JSON array, in one send.
 
-        @param frames: frames already made in this flush, keyed by their
+        @param made: frames already made in this flush, keyed by their
             messages' identities: watchers sent the same messages share
-            one, framed once.
+            them, made once.
+        @return: whether anything was sent.
         """
-        if self.paused or self._closing or not self._outbox:
-            return
+        if self.paused or self._closing or not self._outbox or self.state != _OPEN:
+            return False
         outbox, self._outbox, self._queued = self._outbox, [], 0
-        made: Frames = {} if frames is None else frames
-        for start in range(0, len(outbox), FRAME_BATCH):
-            batch = outbox[start : start + FRAME_BATCH]
-            # The messages are the bridge's cached bytes, alive all flush long.
-            key = tuple(map(id, batch))
-            prepared = made.get(key)
-            if prepared is None:
-                payload = (
-                    batch[0] if len(batch) == 1 else b"[" + b",".join(batch) + b"]"
-                )
-                prepared = made[key] = self.factory.prepareMessage(payload)
-            if self._compression is None:
-                # sendPreparedMessage's debug line formats its arguments
-                # even when debug logging is off, once per watcher.
-                write_now(self.transport, prepared.payloadHybi)
-            else:
-                self.sendPreparedMessage(prepared)
+        key = (tuple(map(id, outbox)), self._deflate)
+        found = None if made is None else made.get(key)
+        if found is None:
+            # Kept with its frames, the outbox keeps its messages' ids unique.
+            found = (outbox, frames(outbox, self._deflate))
+            if made is not None:
+                made[key] = found
+        self._put(found[1])
+        return True
+
+    def _put(self, data: bytes) -> None:
+        """Write, and wait for the transport to send it all before the next."""
+        if not write_now(self.transport, data) and self._pull:
+            self.paused = True
 
     def _too_slow(self) -> None:
         self._closing = True
@@ -386,7 +415,11 @@ class LiveProtocol(WebSocketServerProtocol):
 
     def send_now(self, message: dict[str, Any]) -> None:
         """Send one message of our own at once (errors, acknowledgements)."""
-        self.sendMessage(json.dumps(message).encode(), isBinary=False)
+        # Uncompressed: no watcher holds a compressor for a few short
+        # messages of its own.
+        self.sendMessage(
+            json.dumps(message).encode(), isBinary=False, doNotCompress=True
+        )
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if self._echo:
@@ -420,28 +453,10 @@ class LiveProtocol(WebSocketServerProtocol):
         if verb == "subscribe":
             if len(self.channels | chosen) > MAX_CHANNELS:
                 raise ValueError(f"at most {MAX_CHANNELS} channels")
-            self.channels |= chosen
+            self._follow(self.channels | chosen)
         else:
-            self.channels -= chosen
+            self._follow(self.channels - chosen)
         self.send_now({"type": "subscribed", "channels": sorted(self.channels)})
-
-
-def _accept_deflate(offers: Sequence[Any]) -> PerMessageDeflateOfferAccept | None:
-    """
-    Accept the first permessage-deflate offer, with zlib's hash table no
-    larger than the window the client allows us.
-
-    zlib sizes its hash table by memory level alone (2 ** (level + 7)
-    entries, 32768 by default) and sweeps all of it each time the window
-    slides: with a 512-byte window (C{server_max_window_bits=9}) that is
-    every 512 bytes, and compressing took 30 times as long as with the
-    default window.  A level of C{bits - 7} keeps the table the window's size.
-    """
-    for offer in offers:
-        if isinstance(offer, PerMessageDeflateOffer):
-            bits = offer.request_max_window_bits or zlib.MAX_WBITS
-            return PerMessageDeflateOfferAccept(offer, mem_level=max(1, bits - 7))
-    return None
 
 
 class LiveFactory(WebSocketServerFactory):
@@ -474,7 +489,7 @@ class LiveFactory(WebSocketServerFactory):
             autoPingTimeout=ping,
             openHandshakeTimeout=10,
             closeHandshakeTimeout=5,
-            perMessageCompressionAccept=_accept_deflate if settings.deflate else None,
+            perMessageCompressionAccept=accept_deflate if settings.deflate else None,
         )
 
     def over_limit(self, ip: str) -> bool:
