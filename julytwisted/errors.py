@@ -119,6 +119,10 @@ class Conflict(JulythonError, ValueError):
     status = 409
 
 
+class DrawnTaken(Conflict):
+    """A new random id or code was taken already: draw another."""
+
+
 class PreconditionFailed(JulythonError, ValueError):
     """The resource is not in the state the request's conditions name."""
 

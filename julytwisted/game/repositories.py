@@ -21,7 +21,7 @@ from collections.abc import Collection
 
 import attrs
 
-from julytwisted.game._payload import Field, make_slug, text_or, web_url
+from julytwisted.game._payload import Field, make_slug, repository_id, text_or, web_url
 from julytwisted.game.events import Host
 
 _SLUG_PREFIX = {
@@ -134,15 +134,15 @@ def _split(url: str) -> tuple[str, list[str]] | None:
 
 def _github(root: Field) -> tuple[str, Field]:
     repo = root["repository"]
-    return _id_text(repo.get("id")), repo.get("html_url") or repo["url"]
+    return repository_id(repo.get("id")), repo.get("html_url") or repo["url"]
 
 
 def _gitlab(root: Field) -> tuple[str, Field]:
     project = root.get("project")
     if project is not None:
         ident = project.get("id") or root.get("project_id")
-        return _id_text(ident), project["web_url"]
-    return _id_text(root.get("project_id")), root["repository"]["homepage"]
+        return repository_id(ident), project["web_url"]
+    return repository_id(root.get("project_id")), root["repository"]["homepage"]
 
 
 def _bitbucket(root: Field) -> tuple[str, Field]:
@@ -151,19 +151,7 @@ def _bitbucket(root: Field) -> tuple[str, Field]:
         canon = text_or(root, "canon_url").rstrip("/")
         path = repo["absolute_url"].text().strip("/")
         return "", Field(f"{canon}/{path}", repo["absolute_url"].path)
-    return _id_text(repo.get("uuid")), repo["links"]["html"]["href"]
-
-
-def _id_text(field: Field | None) -> str:
-    """A host's repository id as text: a whole number or a C{{uuid}}."""
-    if field is None:
-        return ""
-    value = field.value
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return str(value)
-    if isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable():
-        return value.strip().lower()
-    field.fail("is not a repository id")
+    return repository_id(repo.get("uuid")), repo["links"]["html"]["href"]
 
 
 def _bitbucket_server(root: Field) -> tuple[str, Field]:
@@ -171,7 +159,7 @@ def _bitbucket_server(root: Field) -> tuple[str, Field]:
     links = repo["links"]["self"].elements()
     if not links:
         repo["links"]["self"].fail("is empty")
-    return _id_text(repo.get("id")), links[0]["href"]
+    return repository_id(repo.get("id")), links[0]["href"]
 
 
 _READERS = {

@@ -25,7 +25,13 @@ from datetime import datetime
 
 import attrs
 
-from julytwisted.errors import Conflict, Forbidden, InvalidInput, NotFound
+from julytwisted.errors import (
+    Conflict,
+    DrawnTaken,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
 from julytwisted.game.games import Game
 from julytwisted.redis_service import RedisClient
 from julytwisted.store import _keys
@@ -117,10 +123,6 @@ class BoardStandings(PrivateBoard):
     standings: tuple[BoardStanding, ...]
 
 
-class _Collision(Exception):
-    """A new random id or code was taken already: draw another."""
-
-
 def _refuse(status: str, found: dict[str, object]) -> None:
     """Raise the error a script's refusal means; nothing for C{ok}."""
     errors: dict[str, Callable[[], Exception]] = {
@@ -137,7 +139,7 @@ def _refuse(status: str, found: dict[str, object]) -> None:
             "the owner cannot leave or be removed: delete the board instead"
         ),
         "not_member": lambda: NotFound("not a member of that board"),
-        "collision": _Collision,
+        "collision": DrawnTaken,
     }
     if status != "ok":
         raise errors.get(status, lambda: RuntimeError(status))()
@@ -298,7 +300,7 @@ class PrivateBoards:
                 await self._write(
                     "create", id=board_id, code=code, token=_random(32), **request
                 )
-            except _Collision:
+            except DrawnTaken:
                 continue
             return await self.owned(owner, board_id)
 
@@ -382,7 +384,7 @@ class PrivateBoards:
                     asker=owner.lower(),
                     code=_random(16),
                 )
-            except _Collision:
+            except DrawnTaken:
                 continue
             return await self.owned(owner, board_id)
 

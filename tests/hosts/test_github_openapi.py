@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +39,11 @@ from tests.hosts.conftest import APP, CALLBACK
 from tests.hosts.flow import sign_in
 from tests.hosts.stub import Commit, Email, StubRepository, User, sha
 from tests.hosts.stub_github import GitHubStub
+from tests.npm_cache import NoNpm, installed
 
 #: The description checked against; change it to check a newer one.
 OCTOKIT_OPENAPI = "@octokit/openapi@23.0.2"
-#: Where npm installs it, once per version.
-CACHE = (
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    / "julytwisted"
-    / OCTOKIT_OPENAPI.lstrip("@").replace("/", "-").replace("@", "-")
-)
-DESCRIPTION = "node_modules/@octokit/openapi/generated/api.github.com.json"
+DESCRIPTION = "@octokit/openapi/generated/api.github.com.json"
 SPEC_URI = "urn:julytwisted:github-openapi"
 
 #: The operations the stub serves, by the path GitHub documents them under.
@@ -68,33 +61,15 @@ OPERATIONS = [
 
 def _install() -> Path:
     """The description's file, installed with npm if it is not yet."""
-    description = CACHE / DESCRIPTION
-    if description.exists():
-        return description
-    npm = shutil.which("npm")
-    if npm is None:
-        message = f"checking GitHub's shapes needs npm to install {OCTOKIT_OPENAPI}"
+    try:
+        return installed([OCTOKIT_OPENAPI], DESCRIPTION)
+    except NoNpm as e:
+        message = f"checking GitHub's shapes: {e}"
         if os.environ.get("JULYTHON_REQUIRE_BROWSER"):
             pytest.fail(message)
         pytest.skip(message)
-    staging = CACHE.with_name(f"{CACHE.name}.{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    install = ["install", "--no-save", "--no-audit", "--no-fund", "--prefix"]
-    done = subprocess.run(
-        [npm, *install, str(staging), OCTOKIT_OPENAPI],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if done.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        pytest.fail(f"npm could not install {OCTOKIT_OPENAPI}: {done.stderr[-2000:]}")
-    try:
-        staging.rename(CACHE)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-    return description
+    except RuntimeError as e:
+        pytest.fail(str(e))
 
 
 def _null_alternatives(node: object) -> None:
