@@ -48,13 +48,15 @@ PASSING = {"OK", "NON-STRICT", "INFORMATIONAL"}
 def config(tmp_path: Path) -> Config:
     """
     Echo mode and permessage-deflate on; no connect rate limit, since the
-    suite opens a connection per case from one address.
+    suite opens a connection per case from one address.  An open event:
+    the deflate tests push to a repository nobody added.
     """
     return Config(
         data_dir=tmp_path,
         admin_token="admin-secret",
         live=LiveSettings(echo=True, deflate=True),
         rate_limits={**DEFAULT_LIMITS, "live": None},
+        open_repositories=True,
     )
 
 
