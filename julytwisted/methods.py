@@ -346,6 +346,22 @@ def _register_player(
         await store.set_player_name(username, name)
         return await store.player(username)
 
+    @registry.method("julython.setTimeZone(tz=String) -> Object", authenticated=True)
+    async def set_time_zone(ctx: rpc.CallContext, tz: str | None) -> Player:
+        """
+        Choose the time zone your days follow: your streaks, your calendar
+        and your daily badges, each commit counting for the day it was made
+        on there.  An IANA name (Europe/Paris, America/Los_Angeles), any
+        case; null or empty for none: each commit's own UTC offset.
+
+        @return: the player, with the zone as the database spells it.
+        @raise InvalidInput: for a name that is no time zone; the zone you
+            had stays.
+        """
+        username = _player_of(ctx)
+        await store.set_player_time_zone(username, tz)
+        return await store.player(username)
+
     @registry.method("julython.setLocation(name=String) -> Object", authenticated=True)
     async def set_location(ctx: rpc.CallContext, name: str | None) -> JobQueued:
         """

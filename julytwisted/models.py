@@ -114,6 +114,12 @@ class Player:
     team: str | None = attrs.field(metadata=schema("The team's slug."))
     picture_url: str | None = attrs.field(metadata=schema("The avatar's URL."))
     pending_points: int = attrs.field(metadata=_PENDING)
+    time_zone: str | None = attrs.field(
+        metadata=schema(
+            "The IANA time zone the player's days follow (streaks, calendar,"
+            " daily badges); null: each commit's own UTC offset."
+        )
+    )
 
 
 @attrs.frozen
@@ -291,6 +297,16 @@ class Commit:
         metadata=schema(
             "Why its host did not confirm it (no such commit in the repository,"
             " or another author); a rejected commit never scores."
+        ),
+    )
+    utc_offset: int | None = attrs.field(
+        default=None,
+        metadata=schema(
+            "The UTC offset, in minutes, its push gave its time in (its"
+            " author's clock); null when the push gave none.  Its player's"
+            " days follow it until they choose a time zone.",
+            minimum=-1439,
+            maximum=1439,
         ),
     )
     message: str | Unset = attrs.field(

@@ -11,6 +11,7 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from julytwisted.game.days import offset_minutes
 from julytwisted.game.events import CommitEvent, FileChange, ProjectInfo, Push
 from julytwisted.game.hooks import repository
 from julytwisted.store import IngestResult, Store
@@ -31,7 +32,10 @@ def commit(
     message: str | None = None,
     files: tuple[str, ...] = ("main.py",),
 ) -> CommitEvent:
-    """A commit whose hash comes from C{seed}."""
+    """
+    A commit whose hash comes from C{seed}, made at C{when}: its push gives
+    C{when}'s own UTC offset, as a payload written in that offset would.
+    """
     return CommitEvent(
         hash=sha(seed),
         author_name="Ada",
@@ -43,6 +47,7 @@ def commit(
             FileChange(path, "added", "Python" if path.endswith(".py") else None)
             for path in files
         ),
+        utc_offset=offset_minutes(when),
     )
 
 

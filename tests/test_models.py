@@ -25,7 +25,7 @@ from julytwisted.models import (
     wire_fields,
 )
 
-ADA = Player("ada", "Ada", 12, 1, 2, 1, "paris", None, None, 0)
+ADA = Player("ada", "Ada", 12, 1, 2, 1, "paris", None, None, 0, "Europe/Paris")
 
 
 def test_a_record_is_its_fields() -> None:
@@ -41,6 +41,7 @@ def test_a_record_is_its_fields() -> None:
         "team": None,
         "picture_url": None,
         "pending_points": 0,
+        "time_zone": "Europe/Paris",
     }
 
 

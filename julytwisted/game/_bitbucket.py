@@ -98,6 +98,7 @@ def _bitbucket_cloud_commit(commit: Field, page: str) -> CommitEvent:
         message=cut_message(commit["message"].text()),
         timestamp=utc_time(commit["date"]),
         url=web_url(link) if link else f"{page}/commits/{sha}",
+        utc_offset=_push.given_offset(commit["date"]),
     )
 
 

@@ -10,6 +10,7 @@ Private to L{julytwisted.game.hooks}; raises only L{InvalidPayload}.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import attrs
 
@@ -29,6 +30,7 @@ from julytwisted.game._payload import (
     utc_time,
     web_url,
 )
+from julytwisted.game.days import offset_minutes
 from julytwisted.game.events import CommitEvent, FileChange, Host, ProjectInfo
 from julytwisted.game.languages import language_for
 from julytwisted.game.repositories import RepositoryRef, canonical_url
@@ -80,7 +82,22 @@ def listed_commit(commit: Field) -> CommitEvent:
         timestamp=utc_time(commit["timestamp"]),
         url=web_url(commit["url"]),
         files=listed_files(commit),
+        utc_offset=given_offset(commit["timestamp"]),
     )
+
+
+def given_offset(field: Field) -> int | None:
+    """
+    The UTC offset, in minutes, an ISO 8601 time is written in: the day the
+    commit counts for until its player chooses a time zone.
+
+    @param field: a time L{utc_time} has read already.
+    @return: the offset; L{None} when the time names none.
+    """
+    try:
+        return offset_minutes(datetime.fromisoformat(field.text().strip()))
+    except (ValueError, OverflowError):
+        return None
 
 
 def bounded(commit: CommitEvent) -> CommitEvent:
@@ -145,6 +162,7 @@ __all__ = [
     "bounded",
     "collect",
     "full_or_empty",
+    "given_offset",
     "listed_commit",
     "page",
     "project",

@@ -1,12 +1,11 @@
 # -*- test-case-name: tests.game.test_badges -*-
 """
 A player's badges, streaks and calendar of commits: pure functions of their
-figures and commit days, no I/O.
+figures and commit days (their own days: L{julytwisted.game.days}), no I/O.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
@@ -54,17 +53,6 @@ def game_days(game: Game) -> list[date]:
     return days
 
 
-def per_day(timestamps: Iterable[str]) -> Counter[date]:
-    """@return: how many of the ISO 8601 instants fall on each UTC day."""
-    counts: Counter[date] = Counter()
-    for stamp in timestamps:
-        try:
-            counts[datetime.fromisoformat(stamp.replace("Z", "+00:00")).date()] += 1
-        except ValueError:
-            continue
-    return counts
-
-
 def longest_streak(days: Iterable[date]) -> int:
     """@return: the most days in a row among C{days}."""
     ordered = sorted(set(days))
@@ -102,5 +90,4 @@ __all__ = [
     "game_days",
     "level",
     "longest_streak",
-    "per_day",
 ]

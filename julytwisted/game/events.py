@@ -11,6 +11,7 @@ from enum import StrEnum
 
 import attrs
 
+from julytwisted.game.days import valid_offset
 from julytwisted.game.games import aware_utc
 
 
@@ -55,6 +56,9 @@ class CommitEvent:
     @ivar timestamp: when the commit was made, aware, in UTC.
     @ivar url: the commit's page at the service.
     @ivar files: the files it touched.
+    @ivar utc_offset: the UTC offset, in minutes, the payload gave its time
+        in (the author's clock), which sets the day it counts for until
+        its player chooses a time zone; L{None} when the payload gave none.
     """
 
     hash: str
@@ -64,6 +68,7 @@ class CommitEvent:
     timestamp: datetime = attrs.field(converter=aware_utc)
     url: str
     files: tuple[FileChange, ...] = ()
+    utc_offset: int | None = attrs.field(default=None, converter=valid_offset)
 
     @property
     def languages(self) -> tuple[str, ...]:

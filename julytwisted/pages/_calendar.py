@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.pages.test_player_pages -*-
+# -*- test-case-name: tests.pages.test_player_pages,tests.pages.test_fair_days -*-
 """
 A player's badges and calendar of commits in a game, on their page.
 
@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from twisted.web.template import Tag, tags
 
 from julytwisted.game import badges as _badges
+from julytwisted.game import days as _days
 from julytwisted.game.games import Game
 from julytwisted.models import Player
 from julytwisted.pages._html import Content, aria
@@ -29,14 +30,19 @@ _UPRIGHT_WEEKS = 6
 _WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 
 
-def calendar(model: Player, game: Game, stamps: Sequence[str]) -> Content:
+def calendar(
+    model: Player, game: Game, commits: Sequence[tuple[str, int | None]]
+) -> Content:
     """
-    The player's badges, longest streak and commits per day in a game.
+    The player's badges, longest streak and commits per day in a game, each
+    commit on the day it was made in the player's time zone, else in its
+    own UTC offset (L{julytwisted.game.days}).
 
     @param model: the player, with their figures in the game.
-    @param stamps: the ISO 8601 times of their commits in the game.
+    @param commits: the ISO 8601 time of each of their commits in the game,
+        with the UTC offset, in minutes, its push gave (L{None}: none).
     """
-    counts = _badges.per_day(stamps)
+    counts = _days.per_day(commits, _days.zone_of(model.time_zone))
     days = _badges.game_days(game)
     in_game = set(days)
     streak = _badges.longest_streak(d for d in counts if d in in_game)
@@ -51,8 +57,19 @@ def calendar(model: Player, game: Game, stamps: Sequence[str]) -> Content:
             ]
         ),
         tags.h2("Commits per day"),
+        tags.p(_whose_days(model), class_="days"),
         _heat_map(shown_days(days, counts), counts, game, days),
     ]
+
+
+def _whose_days(model: Player) -> str:
+    """Which days the calendar and the streak count in."""
+    if model.time_zone:
+        return f"Days in {model.time_zone}, the time zone of @{model.username}."
+    return (
+        "Each commit counts on the day it was made in the UTC offset its "
+        "push gave (UTC when it gave none)."
+    )
 
 
 def shown_days(days: Sequence[date], counts: dict[date, int]) -> list[date]:

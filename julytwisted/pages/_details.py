@@ -39,7 +39,7 @@ async def player_page(store: Store, game: Game, username: str) -> tuple[str, Con
     @raise NotFound: for an unknown player.
     """
     model = await store.player(username, game.slug)
-    stamps = await _commit_times(store, model.username, game)
+    made = await _commit_times(store, model.username, game)
     content = [
         tags.p(class_="who")(
             tags.img(src=model.picture_url, alt="", width="64", height="64")
@@ -49,7 +49,7 @@ async def player_page(store: Store, game: Game, username: str) -> tuple[str, Con
         ),
         _figures(model, ("rank", "points", "pending_points", "commits", "projects")),
         await _groups(store, model, game),
-        calendar(model, game, stamps),
+        calendar(model, game, made),
         tags.h2("Recent commits"),
         await _commits(store, username=model.username),
     ]
@@ -240,13 +240,20 @@ async def _group(store: Store, kind: str, slug: str, game: Game) -> Group:
         return Group(slug=slug, name=slug, points=0, rank=None, commits=0)
 
 
-async def _commit_times(store: Store, username: str, game: Game) -> list[str]:
-    """The timestamps of the player's commits in the game, up to a limit."""
-    stamps: list[str] = []
+async def _commit_times(
+    store: Store, username: str, game: Game
+) -> list[tuple[str, int | None]]:
+    """
+    The times of the player's commits in the game, up to a limit, each with
+    the UTC offset its push gave.
+    """
+    stamps: list[tuple[str, int | None]] = []
     cursor: str | None = None
     while len(stamps) < CALENDAR_COMMITS:
         page = await store.commits(username=username, cursor=cursor, limit=100)
-        stamps += [c.timestamp for c in page.models if game.slug in c.games]
+        stamps += [
+            (c.timestamp, c.utc_offset) for c in page.models if game.slug in c.games
+        ]
         cursor = page.next
         if cursor is None:
             break

@@ -1,8 +1,8 @@
-# -*- test-case-name: tests.pages.test_accounts,tests.pages.test_sessions -*-
+# -*- test-case-name: tests.pages.test_accounts,tests.pages.test_fair_days -*-
 """
 Sections of the profile page, rendered from what the routes of
-L{julytwisted.pages.accounts} read: the picture, the API tokens, the
-password, and the player's sessions on other browsers.
+L{julytwisted.pages.accounts} read: the time zone, the picture, the API
+tokens, the password, and the player's sessions on other browsers.
 """
 
 from __future__ import annotations
@@ -11,7 +11,58 @@ from collections.abc import Sequence
 
 from twisted.web.template import Tag, tags
 
-from julytwisted.pages._html import Content, field, post_form, upload_form
+from julytwisted.game.days import time_zones
+from julytwisted.pages._html import Content, aria, field, post_form, upload_form
+
+
+def time_zone_section(current: str | None, typed: str | None, csrf: str) -> Tag:
+    """
+    The time zone the player's days follow, and its form: a text box that
+    suggests every IANA name as the player types.
+
+    @param current: the zone chosen, L{None} for none.
+    @param typed: what the player sent, shown again when it was refused.
+    """
+    now = (
+        f"Your days follow {current}."
+        if current
+        else "Your days follow the UTC offset each commit carries."
+    )
+    box = tags.input(
+        type="text",
+        name="time_zone",
+        id="f-time_zone",
+        value=(current or "") if typed is None else typed,
+        autocomplete="off",
+        list="time-zones",
+    )
+    hint = (
+        "An IANA name such as Europe/Paris or America/Los_Angeles; "
+        "empty to follow each commit's own UTC offset."
+    )
+    labelled = tags.p(class_="field")(
+        tags.label("Time zone", for_="f-time_zone"),
+        aria(box, describedby="f-time_zone-hint"),
+        tags.small(hint, id="f-time_zone-hint"),
+    )
+    names = tags.datalist(id="time-zones")(
+        [tags.option(value=n) for n in sorted(time_zones().values())]
+    )
+    return tags.section(
+        tags.h2("Time zone"),
+        tags.p(
+            now,
+            " Streaks, the calendar and daily badges count each commit on "
+            "the day it was made there.",
+            class_="time-zone",
+        ),
+        post_form(
+            "/profile/time-zone",
+            csrf,
+            [labelled, names],
+            "Save",
+        ),
+    )
 
 
 def picture_section(picture_url: str | None, csrf: str) -> Tag:
@@ -109,5 +160,6 @@ __all__ = [
     "password_section",
     "picture_section",
     "sessions_section",
+    "time_zone_section",
     "tokens_section",
 ]

@@ -41,6 +41,7 @@ from julytwisted.pages._profile import (
     password_section,
     picture_section,
     sessions_section,
+    time_zone_section,
     tokens_section,
 )
 from julytwisted.pages._render import (
@@ -59,6 +60,7 @@ _SAVED = {
     "name": "Your name is saved.",
     "location": "Location saved. Your points are moving with you.",
     "team": "Team saved. Your points are moving with you.",
+    "time-zone": "Time zone saved: your days follow it.",
     "welcome": "Welcome! Add the webhook to your repositories (see Help).",
     "revoke-token": "Token revoked.",
     "picture": "Your picture is saved.",
@@ -368,6 +370,7 @@ class Accounts:
                 player.team or "",
                 "A new team scores once an organiser approves it.",
             ),
+            time_zone_section(player.time_zone, values.get("time_zone"), csrf),
             tokens_section(await self.store.tokens(username), csrf),
             picture_section(player.picture_url, csrf),
             password_section(csrf),
@@ -376,12 +379,12 @@ class Accounts:
             ),
         ]
 
-    @app.route("/profile/<any(name,email,location,team,'remove-email',"
+    @app.route("/profile/<any(name,email,location,team,'time-zone','remove-email',"
                "'resend-email','revoke-token'):what>", methods=["POST"])  # fmt: skip
     async def save(self, request: IRequest, what: str) -> bytes:
         form = self._form(request)
         username = await self._player(request)
-        field_name = {"revoke-token": "token"}.get(what, what)
+        field_name = {"revoke-token": "token", "time-zone": "time_zone"}.get(what, what)
         field_name = "email" if what.endswith("-email") else field_name
         value = form.get(field_name, "").strip()
         try:
@@ -391,6 +394,8 @@ class Accounts:
                     what = "email-unmailed"
             elif what == "name":
                 await self.store.set_player_name(username, value)
+            elif what == "time-zone":
+                await self.store.set_player_time_zone(username, value or None)
             elif what == "remove-email":
                 await self.store.remove_email(username, value)
             elif what == "revoke-token":
@@ -403,7 +408,11 @@ class Accounts:
         except JulythonError as e:
             if isinstance(e, Forbidden):
                 raise
-            kept = form if what in ("name", "email", "location", "team") else {}
+            kept = (
+                form
+                if what in ("name", "email", "location", "team", "time-zone")
+                else {}
+            )
             content = await self._profile(request, username, kept)
             page = [message(e.message, error=True), content]
             status = error_status(request, e)

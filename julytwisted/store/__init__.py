@@ -196,6 +196,10 @@ class Store:
         """Change a player's display name (L{Players.set_player_name})."""
         await self._players.set_player_name(username, name)
 
+    async def set_player_time_zone(self, username: str, zone: str | None) -> None:
+        """Choose the zone a player's days follow (L{Players.set_time_zone})."""
+        await self._players.set_time_zone(username, zone)
+
     async def emails(self, username: str) -> list[str]:
         """@return: a player's commit e-mails (L{Players.emails})."""
         return await self._players.emails(username)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict, TypeVar
 
 from julytwisted.errors import InvalidInput
+from julytwisted.game.days import parse_offset
 from julytwisted.game.events import CommitEvent
 from julytwisted.game.games import Game, slugify
 from julytwisted.game.scoring import COMMIT_POINTS
@@ -137,6 +138,7 @@ def commit_request(
         "languages": list(commit.languages),
         "games": games,
         "future": future,
+        "utc_offset": "" if commit.utc_offset is None else str(commit.utc_offset),
     }
 
 
@@ -212,6 +214,7 @@ def player_record(row: BoardRow) -> Player:
         team=f.get("team") or None,
         picture_url=f.get("picture_url") or None,
         pending_points=_pending_points(row),
+        time_zone=f.get("time_zone") or None,
     )
 
 
@@ -300,6 +303,7 @@ LISTED_COMMIT_FIELDS = (
     "future",
     "pending",
     "rejected",
+    "utc_offset",
 )
 
 
@@ -328,6 +332,7 @@ def commit_record(f: dict[str, str], detail: bool = False) -> Commit:
         files=tuple(_commit_file(i) for i in json_list(f.get("files", ""))),
         languages=tuple(json_list(f.get("languages", ""))),
         games=tuple(json_list(f.get("games", ""))),
+        utc_offset=parse_offset(f.get("utc_offset")),
     )
 
 

@@ -1,8 +1,9 @@
 # -*- test-case-name: tests.store.test_store_members -*-
 """
-Players and their commit e-mails: making a player, naming them, verifying
-e-mails (an admin's vouching, a confirmed link) and removing them, and
-adopting the orphan commits an e-mail made before a player owned it.
+Players and their commit e-mails: making a player, naming them, choosing
+their time zone, verifying e-mails (an admin's vouching, a confirmed link)
+and removing them, and adopting the orphan commits an e-mail made before a
+player owned it.
 Pending claims and their links are L{julytwisted.store.emails}'.
 """
 
@@ -12,6 +13,7 @@ import json
 from collections.abc import Sequence
 
 from julytwisted.errors import Conflict, InvalidLink, NotFound
+from julytwisted.game.days import valid_time_zone
 from julytwisted.models import Player
 from julytwisted.redis_service import RedisClient, all_of
 from julytwisted.store import _keys
@@ -106,6 +108,25 @@ class Players:
             _keys.player(username.lower()),
             "name",
             valid_name(name, "name"),
+        )
+        if not found:
+            raise NotFound(f"no player {username!r}")
+
+    async def set_time_zone(self, username: str, zone: str | None) -> None:
+        """
+        Choose the time zone a player's days follow: their streaks, their
+        calendar and their daily badges, which are computed on read from
+        their commits, so every day is re-bucketed at once.
+
+        @param zone: an IANA name, any case (stored as the database spells
+            it); L{None} or empty: each commit's own UTC offset again.
+        @raise InvalidInput: for a name that is no time zone; the zone the
+            player had stays.
+        @raise NotFound: when there is no such player.
+        """
+        chosen = valid_time_zone(zone) if zone else ""
+        found = await set_if_exists(
+            self._redis, _keys.player(username.lower()), "time_zone", chosen
         )
         if not found:
             raise NotFound(f"no player {username!r}")

@@ -312,6 +312,8 @@ def test_github_commit() -> None:
             FileChange("tests/test_scoring.py", "added", "Python"),
             FileChange("README.md", "modified", "Documentation"),
         ),
+        # Its time was written at -07:00, its author's clock.
+        utc_offset=-420,
     )
 
 
@@ -678,6 +680,7 @@ def test_bitbucket_cloud_commit() -> None:
         url="https://bitbucket.org/team_name/repo_name/commits/"
         "709d658dc5b6d6afcd46049c2f332ee3f515a67d",
         files=(),
+        utc_offset=120,
     )
 
 
@@ -758,6 +761,7 @@ def test_gitlab_commit() -> None:
             FileChange("CHANGELOG", "added", "Documentation"),
             FileChange("app/controller/application.rb", "modified", "Ruby"),
         ),
+        utc_offset=120,
     )
 
 

@@ -1,9 +1,10 @@
 """
 The public pages in headless Chromium: the home page's live list stays
 newest first after the live feed's replay, and draws a live entry as the
-page draws one; and axe-core (its default rules) finds no violation on any
+page draws one; axe-core (its default rules) finds no violation on any
 kind of page, each of which html5lib also parses without an error
-(L{tests.htmlcheck}).
+(L{tests.htmlcheck}); and a time zone typed into the profile moves the
+calendar's days.
 """
 
 from __future__ import annotations
@@ -262,3 +263,61 @@ async def test_axe_finds_nothing_on_any_page(
         found[path] = await deferToThread(violations, browser, server + path, axe)
     await deferToThread(browser.delete_all_cookies)
     assert {path: v for path, v in found.items() if v} == {}
+
+
+def busy_days(driver: Any, url: str) -> list[str]:
+    """The days the calendar at C{url} shows commits on, as their labels read."""
+    driver.get(url)
+    found: list[str] = driver.execute_script(
+        """
+        return Array.from(document.querySelectorAll(".heatmap li.day"))
+          .filter(function (li) { return !li.classList.contains("level-0"); })
+          .map(function (li) { return li.getAttribute("title"); });
+        """
+    )
+    return found
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_time_zone_chosen_in_the_browser(
+    live_server: tuple[str, Any], browser: Any, store: Store, axe: str
+) -> None:
+    """
+    Bea, who committed at 23:30 UTC on Friday 10 July, types Asia/Tokyo
+    into her profile's time zone box: her calendar then shows the commit on
+    Saturday 11 July, her morning there; axe finds nothing on either page.
+    """
+    server, _ = live_server
+    await deferToThread(browser.set_script_timeout, 30)
+    await deferToThread(browser.delete_all_cookies)
+    await deferToThread(
+        fill,
+        browser,
+        server + "/signup",
+        {"username": "bea", "password": "correct horse", "email": "bea@example.com"},
+        "Sign up",
+        "/profile?saved=welcome",
+    )
+    await store.add_email("bea", "bea@example.com")
+    late = datetime(2026, 7, 10, 23, 30, tzinfo=UTC)
+    await ingest(store, push(commit("late", email="bea@example.com", when=late)))
+    page = server + "/people/bea?game=julython-2026"
+    assert await deferToThread(busy_days, browser, page) == [
+        "Fri 10 Jul 2026: 1 commit"
+    ]
+    await deferToThread(
+        fill,
+        browser,
+        server + "/profile",
+        {"time_zone": "Asia/Tokyo"},
+        "Save",
+        "/profile?saved=time-zone",
+    )
+    found = {
+        "/profile": await deferToThread(violations, browser, server + "/profile", axe),
+        page: await deferToThread(violations, browser, page, axe),
+    }
+    after = await deferToThread(busy_days, browser, page)
+    await deferToThread(browser.delete_all_cookies)
+    assert after == ["Sat 11 Jul 2026: 1 commit"]
+    assert found == {"/profile": [], page: []}

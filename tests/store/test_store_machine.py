@@ -9,13 +9,16 @@ by their host (twice, as a retried job would), time passing, players created
 confirmed through their latest link or vouched for by an admin, their
 orphans adopted (twice, as a retried job would), moves between locations
 and teams, team approvals, a game made at run time whose points change and
-which ends early (each change followed by its recount), and recounts.
+which ends early (each change followed by its recount), recounts, and time
+zones chosen.
 After every step every board of the three games equals the reference
 tally of L{julytwisted.scoring} over the stored commits and their
 arrivals (pending and rejected ones scoring nothing), a recount finds
 nothing to repair, each repository is one project, no commit made a game,
 every scored commit is its e-mail's verified owner's (a claim scores
-nothing), and the claims' two indexes agree.
+nothing), the claims' two indexes agree, and every player's commit counts
+for exactly one day of theirs, in the time zone they chose (a bad name
+changing nothing) or the offset it was first pushed with.
 
 A hypothesis state machine run in a thread; its rules call the store on the
 reactor with L{blockingCallFromThread}.
@@ -24,9 +27,11 @@ reactor with L{blockingCallFromThread}.
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -52,12 +57,12 @@ from julytwisted.errors import (
     InvalidPayload,
     NotFound,
 )
-from julytwisted.game import scoring
+from julytwisted.game import days, scoring
 from julytwisted.game.events import Push
 from julytwisted.game.games import Game
 from julytwisted.game.hooks import parse_github, repository
 from julytwisted.game.scoring import builtin_games
-from julytwisted.redis_service import RedisService
+from julytwisted.redis_service import RedisClient, RedisService
 from julytwisted.store import Listing, Store
 from tests.builders import commit, github_payload, sha
 from tests.store.test_store_members import all_commits, assert_boards_match_tally
@@ -101,9 +106,14 @@ WHEN = [
     datetime(2099, 7, 10, tzinfo=UTC),
 ]
 
+#: Time zones players choose: two, one spelled in lower case, none, and
+#: two that are no zone (refused, changing nothing).
+ZONES = [None, "America/Los_Angeles", "asia/tokyo", "", "Mars/Olympus", "+09:00"]
+
 commits = st.builds(
-    lambda seed, email, when, minutes, files: commit(
-        f"c{seed}", email, WHEN[when] + timedelta(minutes=minutes), files=files
+    lambda seed, email, when, minutes, files, offset: attrs.evolve(
+        commit(f"c{seed}", email, WHEN[when] + timedelta(minutes=minutes), files=files),
+        utc_offset=offset,
     ),
     # Few seeds: the same commit comes again, in other pushes too.
     seed=st.integers(0, 15),
@@ -111,6 +121,8 @@ commits = st.builds(
     when=st.integers(0, len(WHEN) - 1),
     minutes=st.integers(0, 3),
     files=st.sampled_from([("main.py",), ("app.js", "lib.py"), ("README",), ()]),
+    # The offset its push writes its time in: none, UTC, Los Angeles, Tokyo.
+    offset=st.sampled_from([None, 0, -420, 540]),
 )
 
 
@@ -183,6 +195,39 @@ async def private_board_matches(store: Store, board_id: str) -> None:
     assert [s.rank for s in found.standings] == list(range(1, len(points) + 1))
 
 
+async def one_day_each(
+    store: Store, redis: RedisClient, username: str, offsets: dict[str, int | None]
+) -> None:
+    """
+    The player's calendar counts each of their commits once, on the day
+    its time reads in their zone, else in the offset it was pushed with.
+    """
+    player = await store.player(username)
+    made, cursor = [], None
+    while True:
+        page = await store.commits(username=username, cursor=cursor, limit=100)
+        made += page.models
+        if page.next is None:
+            break
+        cursor = page.next
+    indexed = await redis.execute("ZCARD", f"j:player:{username}:commits")
+    counts = days.per_day(
+        [(c.timestamp, c.utc_offset) for c in made], days.zone_of(player.time_zone)
+    )
+    assert sum(counts.values()) == len(made) == indexed
+    expected: Counter[date] = Counter()
+    for c in made:
+        assert c.utc_offset == offsets[c.hash], c.hash
+        if player.time_zone:
+            clock: tzinfo = ZoneInfo(player.time_zone)
+        elif c.utc_offset is None:
+            clock = UTC
+        else:
+            clock = timezone(timedelta(minutes=c.utc_offset))
+        expected[datetime.fromisoformat(c.timestamp).astimezone(clock).date()] += 1
+    assert counts == expected
+
+
 class StoreMachine(RuleBasedStateMachine):
     store: Store
     redis: RedisService
@@ -196,6 +241,10 @@ class StoreMachine(RuleBasedStateMachine):
         wait(lambda: self.redis.client.execute("FLUSHALL"))
         #: The private boards made: id and join code.
         self.boards: list[tuple[str, str]] = []
+        #: The UTC offset of each commit's first delivery, which stored it.
+        self.offsets: dict[str, int | None] = {}
+        #: Each player's time zone, as the store must spell it.
+        self.zones: dict[str, str | None] = {}
         self.clock.advance(self.start - self.clock.seconds())
         wait(lambda: self.store.games.create(SPRINT, "admin"))
 
@@ -257,6 +306,7 @@ class StoreMachine(RuleBasedStateMachine):
         )
         assert result.project == f"gh-{OWNERS[where][0]}-{OWNERS[where][1]}"
         assert set(result.pending) <= set(result.new)
+        self._stored(delivered, result.new)
         for hash in result.pending:
             if verdict == "verify":
                 wait(lambda hash=hash: self.store.verification.verify(hash))
@@ -277,7 +327,8 @@ class StoreMachine(RuleBasedStateMachine):
         whole = attrs.evolve(pushed_to(where, 0, True), commits=unique)
         cut = attrs.evolve(whole, commits=unique[:listed])
         arrived = self.store.now()
-        wait(lambda: self.store.ingest(repository(cut), cut, arrived))
+        result = wait(lambda: self.store.ingest(repository(cut), cut, arrived))
+        self._stored(cut, result.new)
         rest = attrs.evolve(whole, commits=unique[listed:])
         self.unfinished.append((rest, arrived))
 
@@ -291,7 +342,26 @@ class StoreMachine(RuleBasedStateMachine):
             return
         rest, arrived = self.unfinished[pick % len(self.unfinished)]
         for _ in range(2 if twice else 1):
-            wait(lambda: self.store.ingest(repository(rest), rest, arrived))
+            result = wait(lambda: self.store.ingest(repository(rest), rest, arrived))
+            self._stored(rest, result.new)
+
+    def _stored(self, delivered: Push, new: tuple[str, ...]) -> None:
+        """Remember the offsets of the commits a delivery stored."""
+        for c in delivered.commits:
+            if c.hash in new:
+                self.offsets.setdefault(c.hash, c.utc_offset)
+
+    @rule(username=st.sampled_from(USERS), zone=st.sampled_from(ZONES))
+    def set_time_zone(self, username: str, zone: str | None) -> None:
+        """A player chooses a time zone, or none; a bad name changes nothing."""
+        try:
+            wait(lambda: self.store.set_player_time_zone(username, zone))
+        except NotFound:
+            return
+        except InvalidInput:
+            assert zone in ("Mars/Olympus", "+09:00")
+            return
+        self.zones[username] = days.valid_time_zone(zone) if zone else None
 
     @initialize(both=st.booleans())
     def registered_at_start(self, both: bool) -> None:
@@ -473,6 +543,28 @@ class StoreMachine(RuleBasedStateMachine):
     def private_boards_equal_the_tally(self) -> None:
         for board_id, _ in self.boards:
             wait(lambda board_id=board_id: private_board_matches(self.store, board_id))
+
+    @invariant()
+    def every_commit_counts_for_one_day(self) -> None:
+        """
+        Each player's zone is the last one accepted, and each of their
+        commits counts for exactly one day of theirs: the local date of its
+        time in that zone, else in the offset its first delivery gave.
+        """
+        for user in USERS:
+            fields = wait(
+                lambda user=user: self.redis.client.execute(
+                    "HMGET", f"j:player:{user}", "username", "time_zone"
+                )
+            )
+            if fields[0] is None:
+                continue
+            assert (fields[1] or None) == self.zones.get(user), user
+            wait(
+                lambda user=user: one_day_each(
+                    self.store, self.redis.client, user, self.offsets
+                )
+            )
 
     @invariant()
     def boards_equal_the_tally(self) -> None:

@@ -148,6 +148,10 @@ for _, c in ipairs(req.commits) do
       'arrived', req.arrived,
       'arrived_ts', string.format('%.6f', req.arrived_ts),
       'future', c.future and '1' or '0', 'pending', verified and '0' or '1')
+    -- The author's own UTC offset: the day it counts for in their calendar.
+    if c.utc_offset and c.utc_offset ~= '' then
+      redis.call('HSET', ckey, 'utc_offset', c.utc_offset)
+    end
     redis.call('ZADD', 'j:commits', seq, c.hash)
     redis.call('ZADD', pkey .. ':commits', seq, c.hash)
     if username then
