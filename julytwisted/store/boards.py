@@ -33,6 +33,7 @@ from julytwisted.store._models import (
     BoardRow,
     board_rows,
     group_record,
+    iso,
     offset_page,
     player_record,
     project_record,
@@ -190,6 +191,8 @@ class Boards:
         found = self._games.game(game)
         request = {
             "game": found.slug,
+            "start": iso(found.start),
+            "end": iso(found.end),
             "start_ts": found.start.timestamp(),
             "until_ts": (found.end + self._games.late_grace).timestamp(),
             **POINTS,

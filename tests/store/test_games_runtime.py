@@ -219,3 +219,26 @@ async def test_ending_early_takes_later_commits_out(store: Store, clock: Clock) 
     await store.recount("meetup-sprint")
     assert (await store.detail("people", "ada", "meetup-sprint")).points == 8
     await assert_boards_match_tally(store, "meetup-sprint")
+
+
+@pytest_twisted.ensureDeferred
+async def test_ending_early_takes_out_commits_already_in(
+    store: Store, clock: Clock
+) -> None:
+    """
+    A commit that arrived while the game ran but was made after the end the
+    game is then given (its clock ahead of the push's, or the game ended
+    early) leaves every board with the recount, an orphan's project board
+    too; the commit itself stays stored.
+    """
+    await store.games.create(SPRINT, "admin")
+    clock.advance(3600)
+    ahead = SPRINT.start + timedelta(hours=3)
+    await ingest(store, push(commit("x", email="nobody@example.com", when=ahead)))
+    assert (await store.detail("projects", "gh-ada-engine", "meetup-sprint")).points
+    await store.games.end("meetup-sprint", "admin")
+    await store.recount("meetup-sprint")
+    board = await store.board("projects", "meetup-sprint")
+    assert list(board.models) == []
+    assert (await store.commit(commit("x").hash)).hash == commit("x").hash
+    await assert_boards_match_tally(store, "meetup-sprint")

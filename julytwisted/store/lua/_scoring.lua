@@ -7,6 +7,13 @@
 
 local COMMIT, BONUS
 
+-- An ISO 8601 UTC time as the store writes it, in a form that sorts as
+-- the instants do: the seconds, then the fraction padded to microseconds.
+local function sortable(ts)
+  local frac = string.match(ts, '%.(%d+)') or ''
+  return string.sub(ts, 1, 19) .. string.sub(frac .. '000000', 1, 6)
+end
+
 local game_points = {}
 -- The points of a commit and of a first commit on a project in a game.
 local function points_of(game)

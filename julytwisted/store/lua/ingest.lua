@@ -113,11 +113,8 @@ local verified = not (req.verify and project[2] == '1')
 local pending = {}
 -- The private boards (j:pboard:ID) a player is on whose game the commit
 -- scores in and whose dates hold its own time: their watchers see it.
--- Times compare as text in the form the board keeps its dates in.
-local function sortable(ts)
-  local frac = string.match(ts, '%.(%d+)') or ''
-  return string.sub(ts, 1, 19) .. string.sub(frac .. '000000', 1, 6)
-end
+-- Times compare as text in the form the board keeps its dates in
+-- (sortable, of _scoring.lua).
 local function board_channels(username, c, channels)
   local ids = redis.call('SMEMBERS', 'j:player:' .. username .. ':pboards')
   if #ids == 0 then return end

@@ -3,11 +3,13 @@
 -- Idempotent: a second run finds nothing to repair.
 --
 -- A commit the rules no longer let score here (flagged as from the future,
--- arrived outside the window plus the late grace, or still waiting for its
--- host's word, or rejected by it) leaves the game's commits and its own list
+-- made outside the window (a game ended early or moved), arrived outside the
+-- window plus the late grace, or still waiting for its host's word, or
+-- rejected by it) leaves the game's commits and its own list
 -- of games, so that an adoption cannot score it either.
 --
--- ARGV[1]: JSON {game, start_ts, until_ts, commit_points, first_bonus}; a
+-- ARGV[1]: JSON {game, start, end (ISO 8601 UTC), start_ts, until_ts,
+-- commit_points, first_bonus}; a
 -- game of j:games scores with its own points (points_of).
 -- Returns JSON {commits = N, repaired = [{board, member, was, now}]}.
 
@@ -45,10 +47,13 @@ local function groups_of(username)
   return g
 end
 
-local function scores_here(hash, future, arrived, pending, rejected)
+local window_start, window_end = sortable(req.start), sortable(req['end'])
+local function scores_here(hash, made, future, arrived, pending, rejected)
   local at = tonumber(arrived or '')
   local unverified = pending == '1' or (rejected and rejected ~= '')
-  if future == '1' or unverified or
+  local when = made and sortable(made)
+  local outside = when and (when < window_start or when >= window_end)
+  if future == '1' or unverified or outside or
      (at and (at < req.start_ts or at >= req.until_ts)) then
     redis.call('ZREM', base .. ':commits', hash)
     local kept = {}
@@ -65,8 +70,8 @@ end
 local hashes, counted = redis.call('ZRANGE', base .. ':commits', 0, -1), 0
 for _, hash in ipairs(hashes) do
   local c = redis.call('HMGET', 'j:commit:' .. hash, 'username', 'project',
-    'languages', 'future', 'arrived_ts', 'pending', 'rejected')
-  if scores_here(hash, c[4], c[5], c[6], c[7]) then
+    'languages', 'future', 'arrived_ts', 'pending', 'rejected', 'timestamp')
+  if scores_here(hash, c[8], c[4], c[5], c[6], c[7]) then
     counted = counted + 1
     add('projects', c[2], c[2])
     if c[1] and c[1] ~= '' then
