@@ -4,7 +4,8 @@
 --
 -- A commit the rules no longer let score here (flagged as from the future,
 -- arrived outside the window plus the late grace, or still waiting for its
--- host's word, or rejected by it) leaves the game's commits and its own list
+-- host's word, or rejected by it, or held for review or rejected by an
+-- admin) leaves the game's commits and its own list
 -- of games, so that an adoption cannot score it either.
 --
 -- ARGV[1]: JSON {game, start_ts, until_ts, commit_points, first_bonus}; a
@@ -45,9 +46,10 @@ local function groups_of(username)
   return g
 end
 
-local function scores_here(hash, future, arrived, pending, rejected)
+local function scores_here(hash, future, arrived, pending, rejected, review)
   local at = tonumber(arrived or '')
-  local unverified = pending == '1' or (rejected and rejected ~= '')
+  local unverified = pending == '1' or (rejected and rejected ~= '') or
+    review == 'held' or review == 'rejected'
   if future == '1' or unverified or
      (at and (at < req.start_ts or at >= req.until_ts)) then
     redis.call('ZREM', base .. ':commits', hash)
@@ -65,8 +67,8 @@ end
 local hashes, counted = redis.call('ZRANGE', base .. ':commits', 0, -1), 0
 for _, hash in ipairs(hashes) do
   local c = redis.call('HMGET', 'j:commit:' .. hash, 'username', 'project',
-    'languages', 'future', 'arrived_ts', 'pending', 'rejected')
-  if scores_here(hash, c[4], c[5], c[6], c[7]) then
+    'languages', 'future', 'arrived_ts', 'pending', 'rejected', 'review')
+  if scores_here(hash, c[4], c[5], c[6], c[7], c[8]) then
     counted = counted + 1
     add('projects', c[2], c[2])
     if c[1] and c[1] ~= '' then
