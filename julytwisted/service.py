@@ -451,7 +451,8 @@ def build(
         sweep_every=None
         if config.sweep_every is None
         else timedelta(minutes=config.sweep_every),
-        release_every=RELEASE_EVERY,
+        # With no review days nothing waits for its days to run out.
+        release_every=RELEASE_EVERY if config.review_days else None,
     )
     Scheduler(queue, plan, reactor, config.games).setServiceParent(top)
     StartupMigration(store, queue, reactor).setServiceParent(top)

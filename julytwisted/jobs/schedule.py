@@ -36,9 +36,8 @@ log = Logger()
 #: How long after its time an occurrence may still be enqueued.
 WINDOW = timedelta(hours=1)
 
-#: How often the held commits whose review days ran out are let count:
-#: always, since a node started with fewer review days still releases
-#: what one with more held.
+#: How often the held commits whose review days ran out are let count,
+#: on a node with review days.
 RELEASE_EVERY = timedelta(minutes=5)
 
 
