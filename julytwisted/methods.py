@@ -42,7 +42,7 @@ from julytwisted.errors import (
 from julytwisted.game import scoring
 from julytwisted.game.games import parse_instant
 from julytwisted.jobs.game_edits import GameSaved, create_game, end_game, update_game
-from julytwisted.jobs.product import queue_recount
+from julytwisted.jobs.product import queue_recount, reject_commit
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import (
     Board,
@@ -62,6 +62,7 @@ from julytwisted.store.private_boards import (
     PrivateBoard,
     optional_instant,
 )
+from julytwisted.store.review import QueuedCommit, ReviewEntry
 
 _T = TypeVar("_T")
 
@@ -204,6 +205,7 @@ def build_registry(
     if registrar is not None:
         _register_repositories(registry, registrar)
     _register_boards(registry, store)
+    _register_review(registry, store, queue)
     return registry
 
 
@@ -700,11 +702,72 @@ def _register_boards(registry: rpc.Registry, store: Store) -> None:
         return Said(f"board {id} is deleted")
 
 
+@attrs.frozen
+class ReviewQueue:
+    """
+    The commits waiting for an admin (reported first, then held), and the
+    latest lines of the review's audit log.
+    """
+
+    commits: tuple[QueuedCommit, ...]
+    log: tuple[ReviewEntry, ...]
+
+
+@attrs.frozen
+class Rejected:
+    """A rejected commit as it stands, and the recount jobs taking it off."""
+
+    commit: Commit
+    recount: tuple[str, ...]
+
+
+def _register_review(registry: rpc.Registry, store: Store, queue: Queue) -> None:
+    review = store.review
+
+    @registry.method(
+        "julython.reportCommit(hash=String, reason=String) -> Object",
+        authenticated=True,
+    )
+    async def report_commit(ctx: rpc.CallContext, hash: str, reason: str) -> Said:
+        """
+        Ask the admins to look at a commit, saying why (500 characters at
+        most): once per commit, ten commits an hour.
+        """
+        await review.report(hash, _player_of(ctx), reason)
+        return Said(f"commit {hash} is reported to the admins")
+
+    @registry.method("admin.reviewQueue(limit=Number) -> Object", authenticated=True)
+    async def review_queue(ctx: rpc.CallContext, limit: _Limit = 100) -> ReviewQueue:
+        """The commits held or reported, and the review's audit log."""
+        _admin(ctx)
+        return ReviewQueue(await review.queue(_limit(limit)), await review.log())
+
+    @registry.method("admin.acceptCommit(hash=String) -> Object", authenticated=True)
+    async def accept_commit(ctx: rpc.CallContext, hash: str) -> Commit:
+        """Let a held or reported commit count (a held one scores now)."""
+        await review.accept(hash, _admin_name(ctx))
+        return await store.commit(hash)
+
+    @registry.method(
+        "admin.rejectCommit(hash=String, reason=String) -> Object",
+        authenticated=True,
+    )
+    async def reject_commit_(ctx: rpc.CallContext, hash: str, reason: str) -> Rejected:
+        """
+        Refuse a commit for good, with a reason its page shows; the games
+        it scored in are recounted without it.
+        """
+        jobs = await reject_commit(store, queue, hash, _admin_name(ctx), reason)
+        return Rejected(await store.commit(hash), jobs)
+
+
 __all__ = [
     "Account",
     "EmailAdded",
     "JobQueued",
     "QueueReport",
+    "Rejected",
+    "ReviewQueue",
     "Said",
     "build_registry",
     "translate",

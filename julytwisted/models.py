@@ -44,6 +44,7 @@ class Job(enum.StrEnum):
     DATA_CENTER_COMMITS = "data_center_commits"
     COMPLETE_PUSH = "complete_push"
     VERIFY_COMMITS = "verify_commits"
+    RELEASE_HELD = "release_held"
 
 
 #: The metadata key of a field's JSON Schema constraints (L{schema}).
@@ -308,6 +309,35 @@ class Commit:
             minimum=-1439,
             maximum=1439,
         ),
+    )
+    review: str | None = attrs.field(
+        default=None,
+        metadata=schema(
+            "Where it stands in review: held (its points provisional, it scores"
+            " nothing yet), accepted (it counts), rejected (by an admin, for"
+            " review_reason: it never scores); null when never held or reported."
+        ),
+    )
+    review_reason: str | None = attrs.field(
+        default=None,
+        metadata=schema("Why an admin rejected it.", maxLength=500),
+    )
+    review_flags: tuple[str, ...] = attrs.field(
+        default=(),
+        metadata=schema(
+            "Why it is held until an admin decides: burst, stale, empty, history."
+        ),
+    )
+    review_until: str | None = attrs.field(
+        default=None,
+        metadata=schema(
+            "When a held commit counts unless rejected (--review-days); null"
+            " for one flagged or reported, which waits for an admin.",
+            format="date-time",
+        ),
+    )
+    reports: int = attrs.field(
+        default=0, metadata=schema("How many players reported it.", minimum=0)
     )
     message: str | Unset = attrs.field(
         default=UNSET,

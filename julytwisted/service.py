@@ -37,7 +37,12 @@ from julytwisted.hosts import PROVIDERS, Http, default_host, repository_sites
 from julytwisted.jobs import build_jobs
 from julytwisted.jobs.product import register_data_center_jobs
 from julytwisted.jobs.queue import JobRegistry, Queue
-from julytwisted.jobs.schedule import Plan, Scheduler, StartupMigration
+from julytwisted.jobs.schedule import (
+    RELEASE_EVERY,
+    Plan,
+    Scheduler,
+    StartupMigration,
+)
 from julytwisted.jobs.worker import WorkerService
 from julytwisted.live import LiveResource, build_live
 from julytwisted.methods import build_registry, translate
@@ -52,6 +57,8 @@ from julytwisted.pages import (
     Pages,
     StaticFiles,
 )
+from julytwisted.pages.commits import SEGMENT as COMMITS_SEGMENT
+from julytwisted.pages.commits import CommitPages
 from julytwisted.pages.private_boards import SEGMENT as BOARDS_SEGMENT
 from julytwisted.pages.private_boards import PrivateBoardPages
 from julytwisted.pages.repositories import ADD_PATH, ProjectsDoor, RepositoryPages
@@ -224,6 +231,7 @@ def build_site(
             **{segment: links for segment in MailLinks.segments},
             Admin.segment: admin,
             BOARDS_SEGMENT: PrivateBoardPages(store, sessions).app.resource(),
+            COMMITS_SEGMENT: CommitPages(store, sessions).app.resource(),
         },
     )
     static = StaticFiles()
@@ -263,6 +271,7 @@ def build_site(
     ]
     limits.append((ADD_PATH.encode(), FORM_MAX_BODY))
     limits.append((b"/" + BOARDS_SEGMENT, FORM_MAX_BODY))
+    limits.append((b"/" + COMMITS_SEGMENT, FORM_MAX_BODY))
     limits.append((b"/upload", config.upload_max_body))
     site = JulythonSite(
         root,
@@ -409,7 +418,14 @@ def build(
         observe=metrics.redis_call,
     )
     redis.setServiceParent(top)
-    store = Store(redis.client, reactor, config.games, late_grace=config.late_grace)
+    store = Store(
+        redis.client,
+        reactor,
+        config.games,
+        late_grace=config.late_grace,
+        review_days=config.review_days,
+        burst_limit=config.burst_limit,
+    )
     store.games.watch().setServiceParent(top)
     queue = Queue(redis.client, reactor)
     mailer = build_mailer(store, config, IReactorTCP(reactor), reactor)
@@ -435,6 +451,8 @@ def build(
         sweep_every=None
         if config.sweep_every is None
         else timedelta(minutes=config.sweep_every),
+        # With no review days nothing waits for its days to run out.
+        release_every=RELEASE_EVERY if config.review_days else None,
     )
     Scheduler(queue, plan, reactor, config.games).setServiceParent(top)
     StartupMigration(store, queue, reactor).setServiceParent(top)

@@ -56,6 +56,7 @@ from julytwisted.config._settings import (
     RedisAddress,
 )
 from julytwisted.game.games import Game
+from julytwisted.game.review import MAX_REVIEW_DAYS
 from julytwisted.hosts import ConfiguredHost
 
 WEBHOOK_SECRET_ENV = "JULYTHON_WEBHOOK_SECRET"
@@ -171,6 +172,21 @@ class Options(usage.Options):
             "48h",
             "Let a commit score in a game it was made in when its push arrives "
             "up to this long after the game ends (48h, 2d, 30m; at most 366d).",
+        ],
+        [
+            "review-days",
+            None,
+            "0",
+            "Hold each new commit's points as pending for this many days "
+            "(0 to 90) before they count, unless an admin rejects it; 0: off. "
+            "Flagged commits wait for an admin whatever this says.",
+        ],
+        [
+            "burst-limit",
+            None,
+            "30",
+            "Hold for an admin each commit past this many by one author "
+            "dated in one minute (1 to 10000).",
         ],
         [
             "sweep-every",
@@ -430,6 +446,8 @@ class Options(usage.Options):
             job_grace=self._seconds("job-grace", 0),
             recount_at=parse_time_of_day("recount-at", self._text("recount-at")),
             sweep_every=parse_minutes("sweep-every", self._text("sweep-every")),
+            review_days=self._count("review-days", 0, MAX_REVIEW_DAYS),
+            burst_limit=self._count("burst-limit", 1, 10000),
             rate_limits=self._limits,
             trusted_proxies=self._proxies,
             files_dir=self._files_dir(),

@@ -18,6 +18,7 @@ from typing import Literal
 import attrs
 
 from julytwisted.game.games import Game
+from julytwisted.game.review import BURST_LIMIT
 from julytwisted.hosts import ConfiguredHost, OAuthApp
 
 DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
@@ -205,6 +206,10 @@ class Config:
         L{None} for none.
     @ivar sweep_every: minutes between orphan-adoption sweeps, or L{None}
         for none.
+    @ivar review_days: how many days a new commit's points stay pending
+        before they count (C{--review-days}); 0: at once.
+    @ivar burst_limit: the commits by one author dated in one minute past
+        which each is held for an admin (C{--burst-limit}).
     @ivar rate_limits: every rate limit by name; L{None} for none.
     @ivar trusted_proxies: addresses or networks of the proxies in front,
         whose C{X-Forwarded-For} is believed.
@@ -249,6 +254,8 @@ class Config:
     job_grace: float = 10.0
     recount_at: time | None = time(3, 0)
     sweep_every: int | None = 60
+    review_days: int = 0
+    burst_limit: int = BURST_LIMIT
     rate_limits: dict[str, Limit | None] = attrs.field(
         factory=lambda: dict(DEFAULT_LIMITS)
     )

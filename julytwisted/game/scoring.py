@@ -267,6 +267,9 @@ class ScoredCommit:
     @ivar pending: whether it waits for its host to confirm it
         (C{--verify-commits}); it scores nothing until then.
     @ivar rejected: whether its host refused it; it never scores.
+    @ivar review: where it stands in review (L{julytwisted.game.review}):
+        C{"held"} scores nothing yet, C{"rejected"} never scores,
+        C{"accepted"} or L{None} scores as any other.
     """
 
     hash: str
@@ -279,6 +282,7 @@ class ScoredCommit:
     arrived: datetime | None = None
     pending: bool = False
     rejected: bool = False
+    review: str | None = None
 
 
 @attrs.define
@@ -317,6 +321,10 @@ class _Tally:
                 self.add(Board.LANGUAGES, language, self.commit_points)
 
 
+#: The review states whose commits score nothing (L{ScoredCommit.review}).
+_NOT_COUNTING = frozenset({"held", "rejected"})
+
+
 def tally(
     commits: Iterable[ScoredCommit], game: Game, grace: timedelta = LATE_GRACE
 ) -> dict[str, dict[str, int]]:
@@ -335,6 +343,7 @@ def tally(
     with no bonus.  An orphan (no player) scores for its project and
     languages only.  A commit waiting for its host's word, or refused by it,
     scores nothing; once verified it scores as any other, by its arrival.
+    So does a commit held for review or rejected by an admin.
 
     @param commits: the commits, in any order.
     @param game: the game to score.
@@ -347,7 +356,7 @@ def tally(
         if commit.hash in seen:
             continue
         seen.add(commit.hash)
-        if commit.pending or commit.rejected:
+        if commit.pending or commit.rejected or commit.review in _NOT_COUNTING:
             scores = False
         elif commit.arrived is None:
             scores = game.holds(commit.timestamp)

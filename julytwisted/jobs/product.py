@@ -121,6 +121,11 @@ def build_jobs(
         """The periodic sweep: adopt the orphans of every owned e-mail."""
         return await store.adopt_all_orphans()
 
+    @jobs.job(Job.RELEASE_HELD)
+    async def release_held() -> dict[str, int]:
+        """Let the held commits whose review days ran out count."""
+        return {"released": await store.review.release_due()}
+
     @jobs.job(Job.RECOUNT)
     async def recount(game: str) -> Recount:
         """Rebuild every board of a game from its commits; report the drift."""
@@ -298,6 +303,20 @@ async def queue_recount(queue: Queue, game: str) -> str:
     return job
 
 
+async def reject_commit(
+    store: Store, queue: Queue, hash: str, by: str, reason: str
+) -> tuple[str, ...]:
+    """
+    An admin rejects a commit: it never scores, and the boards of the
+    games it scored in are rebuilt without it by a recount job each.
+
+    @param by: the admin, for the audit log.
+    @return: the recount jobs' ids.
+    """
+    games = await store.review.reject(hash, by, reason)
+    return tuple([await queue_recount(queue, game) for game in games])
+
+
 async def queue_notification(queue: Queue, url: str, event: dict[str, Any]) -> str:
     """
     Queue the message about a push to one outgoing webhook.
@@ -398,4 +417,5 @@ __all__ = [
     "queue_recount",
     "queue_verification",
     "register_data_center_jobs",
+    "reject_commit",
 ]

@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.jobs.test_schedule -*-
 """
-Periodic jobs, the original's cron: a nightly recount of the running games
-and an hourly sweep that adopts orphan commits; and what a node does once
+Periodic jobs, the original's cron: a nightly recount of the running games,
+an hourly sweep that adopts orphan commits and a frequent release of the
+commits held for review whose days ran out; and what a node does once
 as it starts (L{StartupMigration}).
 
 Every node runs a L{Scheduler}; each occurrence of a periodic job is
@@ -34,6 +35,10 @@ log = Logger()
 
 #: How long after its time an occurrence may still be enqueued.
 WINDOW = timedelta(hours=1)
+
+#: How often the held commits whose review days ran out are let count,
+#: on a node with review days.
+RELEASE_EVERY = timedelta(minutes=5)
 
 
 @attrs.frozen
@@ -76,14 +81,27 @@ def nightly_recounts(
     ]
 
 
+def _slot(every: timedelta, now: datetime) -> str:
+    seconds = int(every.total_seconds())
+    slot = int(now.timestamp()) // seconds * seconds
+    return datetime.fromtimestamp(slot, UTC).strftime("%Y-%m-%dT%H:%M")
+
+
 def sweeps(every: timedelta, now: datetime) -> list[Occurrence]:
     """
     The orphan sweep, due at each multiple of C{every} since the epoch.
     """
-    seconds = int(every.total_seconds())
-    slot = int(now.timestamp()) // seconds * seconds
-    stamp = datetime.fromtimestamp(slot, UTC).strftime("%Y-%m-%dT%H:%M")
+    stamp = _slot(every, now)
     return [Occurrence(f"adopt_all_orphans:{stamp}", Job.ADOPT_ALL_ORPHANS)]
+
+
+def releases(every: timedelta, now: datetime) -> list[Occurrence]:
+    """
+    The release of the held commits whose review days ran out
+    (C{--review-days}), due at each multiple of C{every} since the epoch.
+    """
+    stamp = _slot(every, now)
+    return [Occurrence(f"release_held:{stamp}", Job.RELEASE_HELD)]
 
 
 @attrs.frozen
@@ -93,10 +111,12 @@ class Plan:
 
     @ivar recount_at: the time of day (UTC) of the nightly recount.
     @ivar sweep_every: the interval of the orphan sweep.
+    @ivar release_every: the interval of the release of held commits.
     """
 
     recount_at: time | None = time(3, 0)
     sweep_every: timedelta | None = timedelta(hours=1)
+    release_every: timedelta | None = None
 
     def due(self, now: datetime, games: Sequence[Game] = ()) -> list[Occurrence]:
         """@return: the occurrences that should be queued by now."""
@@ -105,6 +125,8 @@ class Plan:
             found += nightly_recounts(self.recount_at, now, games)
         if self.sweep_every is not None:
             found += sweeps(self.sweep_every, now)
+        if self.release_every is not None:
+            found += releases(self.release_every, now)
         return found
 
 
@@ -208,7 +230,7 @@ class Scheduler(Service):
 
     def startService(self) -> None:
         Service.startService(self)
-        if self._plan != Plan(None, None):
+        if self._plan != Plan(None, None, None):
             self._loop.start(now=True)
 
     def stopService(self) -> Deferred[None]:
@@ -239,11 +261,13 @@ class Scheduler(Service):
 
 
 __all__ = [
+    "RELEASE_EVERY",
     "WINDOW",
     "Occurrence",
     "Plan",
     "Scheduler",
     "StartupMigration",
     "nightly_recounts",
+    "releases",
     "sweeps",
 ]

@@ -268,6 +268,10 @@ def _commit_item(c: Commit, projects: Mapping[str, str]) -> Tag:
     ]
     if c.url.startswith(("https://", "http://")):
         meta += [" · ", tags.a(c.hash[:8], href=c.url)]
+    meta += [" · ", tags.a("details", href=f"/commits/{quote(c.hash)}")]
+    if c.review in ("held", "rejected"):
+        # Its points are provisional, or gone: the commit's page says why.
+        meta += [" · ", tags.strong(c.review, class_=f"review-{c.review}")]
     item = tags.li(
         tags.p(class_="message")(c.summary or "(no message)"),
         tags.p(class_="meta")(meta),

@@ -1,10 +1,11 @@
-# -*- test-case-name: tests.pages.test_accounts -*-
+# -*- test-case-name: tests.pages.test_accounts,tests.pages.test_review_pages -*-
 """
 The admin pages at C{/admin/}: for players named by C{--admin-player}, or
 anyone who signs in there with the admin token (a session bound to that
 token: it ends when the token changes).  Approve the teams waiting,
 deactivate or activate a project, run dead jobs again, make, change and
-end games.  A klein app of its
+end games, and work the review queue (accept a held or reported commit, or
+reject it with a reason; the audit log below it).  A klein app of its
 own, mounted by L{julytwisted.site.Root} at C{/admin}.  An admin may also
 vouch for a player's commit e-mail: verified at once, its commits adopted.
 """
@@ -24,6 +25,7 @@ from julytwisted.auth.sessions import Sessions, Viewer
 from julytwisted.errors import Forbidden, InvalidInput, JulythonError, RateLimited
 from julytwisted.game.games import parse_instant
 from julytwisted.jobs.game_edits import GameSaved, create_game, end_game, update_game
+from julytwisted.jobs.product import reject_commit
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import UNSET, JobStatus, WaitingTeam
 from julytwisted.pages._game import admin_games, form_instant, form_points
@@ -35,6 +37,7 @@ from julytwisted.pages._render import (
     install_error_pages,
     redirect,
 )
+from julytwisted.pages._review import log_table, queue_list
 from julytwisted.store import Store
 
 
@@ -131,6 +134,17 @@ class Admin:
         waiting = await self.store.teams_waiting()
         return [
             tags.section(
+                tags.h2("Review queue"),
+                tags.p(
+                    "Commits held (new points with --review-days, or flagged) "
+                    "and commits players reported. Accept to let one count; "
+                    "reject, with a reason its page shows, to take its points "
+                    "off every board."
+                ),
+                queue_list(await self.store.review.queue(), csrf),
+                log_table(await self.store.review.log(), "Review log"),
+            ),
+            tags.section(
                 tags.h2("Teams waiting for approval"),
                 _waiting_teams(waiting, csrf),
                 post_form(
@@ -208,6 +222,33 @@ class Admin:
             "activate-project": f"Project {key} activated.",
             "requeue-job": f"Job {key} queued again.",
         }[action]
+        page = [message(done), await self._admin_page(request)]
+        return await self._show(request, "Admin", page)
+
+    @app.route("/admin/<any('accept-commit','reject-commit'):action>", methods=["POST"])
+    async def review_action(self, request: IRequest, action: str) -> bytes:
+        form = self._form(request)
+        viewer = await self.sessions.viewer(request)
+        if not viewer.admin:
+            raise Forbidden("sign in as admin first")
+        by = viewer.username or "admin"
+        hash = form.get("hash", "").strip().lower()
+        try:
+            if action == "accept-commit":
+                await self.store.review.accept(hash, by)
+                done = f"Commit {hash[:12]} accepted: it counts."
+            else:
+                jobs = await reject_commit(
+                    self.store, self.queue, hash, by, form.get("reason", "")
+                )
+                done = f"Commit {hash[:12]} rejected."
+                if jobs:
+                    done += f" Its games are being recounted ({', '.join(jobs)})."
+        except JulythonError as e:
+            if isinstance(e, Forbidden):
+                raise
+            page = [message(e.message, error=True), await self._admin_page(request)]
+            return await self._show(request, "Admin", page, error_status(request, e))
         page = [message(done), await self._admin_page(request)]
         return await self._show(request, "Admin", page)
 

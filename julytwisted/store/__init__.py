@@ -7,7 +7,7 @@ L{Store} is the one object the rest of the product holds: a thin facade
 over one object per concern, each in a module of its own (L{games},
 L{ingest}, L{players}, L{emails}, L{credentials}, L{sessions}, L{groups},
 L{boards}, L{commits}, L{feed}, L{uploads}, L{repositories},
-L{verification}, L{rekey}, L{private_boards}).
+L{verification}, L{rekey}, L{private_boards}, L{review}).
 Every Redis key Python spells is in L{_keys}; the Lua scripts of C{lua/}
 spell the rest.
 Writes that touch several keys are one Lua script each, so they are atomic
@@ -24,6 +24,7 @@ from twisted.internet.interfaces import IReactorTime
 from julytwisted.game.events import Push
 from julytwisted.game.games import Game
 from julytwisted.game.repositories import RepositoryRef
+from julytwisted.game.review import BURST_LIMIT
 from julytwisted.game.scoring import LATE_GRACE
 from julytwisted.models import (
     Commit,
@@ -68,6 +69,7 @@ from julytwisted.store.repositories import (
     Registration,
     Repositories,
 )
+from julytwisted.store.review import Review
 from julytwisted.store.sessions import SessionStore, StoredSession
 from julytwisted.store.uploads import FILES_URL, MAX_SCREENSHOTS, Uploads
 from julytwisted.store.verification import PendingCommit, Verification
@@ -94,6 +96,8 @@ class Store:
         games: Sequence[Game] = (),
         ingest_timeout: float = 30.0,
         late_grace: timedelta = LATE_GRACE,
+        review_days: int = 0,
+        burst_limit: int = BURST_LIMIT,
     ) -> None:
         """
         @param redis: the client every command goes through.
@@ -103,10 +107,16 @@ class Store:
             take (2048 commits).
         @param late_grace: how long after a game's window its commits may
             still arrive and score (C{--late-grace}).
+        @param review_days: how long new points stay provisional
+            (C{--review-days}; 0: off).
+        @param burst_limit: the commits by one author dated in one minute
+            past which each is held for an admin (C{--burst-limit}).
         """
         self.redis = redis
         self._games = Games(redis, clock, games, late_grace)
-        self._ingest = Ingest(redis, self._games, ingest_timeout)
+        self._ingest = Ingest(
+            redis, self._games, ingest_timeout, review_days, burst_limit
+        )
         self._uploads = Uploads(redis, self._games)
         self._boards = Boards(redis, self._games, self._uploads, ingest_timeout)
         self._players = Players(redis, self._games, self._boards)
@@ -129,6 +139,9 @@ class Store:
         #: Players' private boards, their members and their rankings
         #: (L{PrivateBoards}).
         self.private_boards = PrivateBoards(redis)
+        #: Commits held for review or reported, the admins' verdicts and
+        #: their audit log (L{Review}).
+        self.review = Review(redis, self._games.now)
 
     # Games
 
@@ -166,9 +179,12 @@ class Store:
         push: Push,
         arrived: datetime,
         verify: bool = False,
+        files_listed: bool = False,
     ) -> IngestResult:
         """Store and score a push's new commits (L{Ingest.ingest})."""
-        return await self._ingest.ingest(repository, push, arrived, verify)
+        return await self._ingest.ingest(
+            repository, push, arrived, verify, files_listed
+        )
 
     async def migrate_commits(self) -> CommitMigration:
         """Key old projects and commits anew (L{Migration.migrate})."""

@@ -15,6 +15,14 @@ LIVE_PUBSUB = "j:live"
 COMMITS = "j:commits"
 #: Teams waiting for an admin's approval; the team scripts keep it.
 TEAMS_WAITING = "j:teams:waiting"
+#: Commits held for review, scored by when their review days run out
+#: (C{+inf}: flagged or reported, they wait for an admin); spelled also in
+#: C{lua/ingest.lua} and C{lua/review.lua}.
+REVIEW_HELD = "j:review:held"
+#: Commits players reported, scored by the first report's time.
+REVIEW_REPORTED = "j:review:reported"
+#: The review's audit log, newest first (JSON entries).
+REVIEW_LOG = "j:review:log"
 #: A C{SORT ... GET} pattern: the name of each team sorted.
 TEAM_NAME_PATTERN = "j:team:*->name"
 #: A C{SCAN MATCH} pattern: every orphan set.
@@ -192,6 +200,16 @@ def game_pending(slug: str) -> str:
 def commit(hash: str) -> str:
     """A commit's hash of fields."""
     return f"j:commit:{hash}"
+
+
+def commit_reports(hash: str) -> str:
+    """The reasons players reported a commit for, by player."""
+    return f"j:commit:{hash}:reports"
+
+
+def commit_review_log(hash: str) -> str:
+    """One commit's review log, newest first."""
+    return f"j:commit:{hash}:review-log"
 
 
 def file(sha256: str) -> str:

@@ -304,6 +304,11 @@ LISTED_COMMIT_FIELDS = (
     "pending",
     "rejected",
     "utc_offset",
+    "review",
+    "review_reason",
+    "review_flags",
+    "review_until",
+    "reports",
 )
 
 
@@ -325,6 +330,11 @@ def commit_record(f: dict[str, str], detail: bool = False) -> Commit:
         future=f.get("future") == "1",
         pending=f.get("pending") == "1",
         rejected=f.get("rejected") or None,
+        review=f.get("review") or None,
+        review_reason=f.get("review_reason") or None,
+        review_flags=tuple(json_list(f.get("review_flags", ""))),
+        review_until=f.get("review_until") or None,
+        reports=_reports(f.get("reports")),
         timestamp=f.get("timestamp", ""),
         author=f.get("author", ""),
         username=f.get("username") or None,
@@ -334,6 +344,13 @@ def commit_record(f: dict[str, str], detail: bool = False) -> Commit:
         games=tuple(json_list(f.get("games", ""))),
         utc_offset=parse_offset(f.get("utc_offset")),
     )
+
+
+def _reports(stored: str | None) -> int:
+    try:
+        return max(0, int(stored or 0))
+    except ValueError:
+        return 0
 
 
 #: The record of each board's rows.

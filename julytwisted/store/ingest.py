@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from julytwisted.game import scoring
+from julytwisted.game import review, scoring
 from julytwisted.game.events import Push
 from julytwisted.game.repositories import RepositoryRef
 from julytwisted.redis_service import RedisClient
@@ -44,6 +44,7 @@ class IngestResult:
     @ivar created: whether the push made the project.
     @ivar pending: the new commits stored pending, waiting for their host's
         word before they score (L{Ingest.ingest}'s C{verify}).
+    @ivar held: the new commits held for review (L{julytwisted.game.review}).
     """
 
     project: str
@@ -51,6 +52,7 @@ class IngestResult:
     active: bool = True
     created: bool = False
     pending: tuple[str, ...] = ()
+    held: tuple[str, ...] = ()
 
 
 class Ingest:
@@ -58,13 +60,27 @@ class Ingest:
     Pushes into Redis.
     """
 
-    def __init__(self, redis: RedisClient, games: Games, timeout: float) -> None:
+    def __init__(
+        self,
+        redis: RedisClient,
+        games: Games,
+        timeout: float,
+        review_days: int = 0,
+        burst_limit: int = review.BURST_LIMIT,
+    ) -> None:
         """
         @param timeout: seconds a push's script may take (2048 commits).
+        @param review_days: how many days a new commit's points stay
+            provisional (C{--review-days}); 0: they count at once, unless
+            the commit is flagged (L{review.commit_flags}).
+        @param burst_limit: the commits by one author dated in one minute
+            past which each is held as a burst.
         """
         self._redis = redis
         self._games = games
         self._timeout = timeout
+        self._review_days = review_days
+        self._burst_limit = burst_limit
 
     async def ingest(
         self,
@@ -72,6 +88,7 @@ class Ingest:
         push: Push,
         arrived: datetime,
         verify: bool = False,
+        files_listed: bool = False,
     ) -> IngestResult:
         """
         Store a push's new commits and score them, atomically.
@@ -93,8 +110,9 @@ class Ingest:
         @raise RedisUnavailable: when Redis does not answer; then nothing
             may be assumed stored, and a redelivery is safe.
         """
-        request = self._request(repository, push, arrived)
+        request = self._request(repository, push, arrived, files_listed)
         request["verify"] = verify
+        request["review"] = self._review(arrived)
         reply = await self._redis.run(
             _INGEST, args=(json.dumps(request),), timeout=self._timeout
         )
@@ -105,12 +123,30 @@ class Ingest:
             result["status"] == "ok",
             bool(result.get("created")),
             tuple(_hashes(result.get("pending"))),
+            tuple(_hashes(result.get("held"))),
         )
 
+    def _review(self, arrived: datetime) -> dict[str, Any]:
+        until = review.release_at(arrived, self._review_days)
+        return {
+            "hold_all": until is not None,
+            "until": iso(until) if until else "",
+            "until_ts": until.timestamp() if until else 0,
+            "burst_limit": self._burst_limit,
+            # A bucket outlives the grace in which its minute's commits
+            # may still arrive and score.
+            "burst_ttl": 3 * 86400,
+        }
+
     def _request(
-        self, repository: RepositoryRef, push: Push, arrived: datetime
+        self,
+        repository: RepositoryRef,
+        push: Push,
+        arrived: datetime,
+        files_listed: bool = False,
     ) -> dict[str, Any]:
         commits = []
+        oldest = min((c.timestamp for c in push.commits), default=arrived)
         for commit in push.commits:
             held = scoring.games_scored(
                 commit.timestamp,
@@ -119,7 +155,12 @@ class Ingest:
                 self._games.late_grace,
             )
             future = scoring.is_future(commit.timestamp, arrived)
-            commits.append(commit_request(commit, [g.slug for g in held], future))
+            request = commit_request(commit, [g.slug for g in held], future)
+            request["minute"] = review.minute_of(commit.timestamp)
+            request["flags"] = list(
+                review.commit_flags(commit, arrived, held, oldest, files_listed)
+            )
+            commits.append(request)
         p = push.project
         return {
             "project": {

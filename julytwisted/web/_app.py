@@ -36,6 +36,7 @@ from julytwisted.errors import (
 )
 from julytwisted.game import hooks
 from julytwisted.game.events import Push
+from julytwisted.game.review import FILE_LISTING_HOSTS
 from julytwisted.http_errors import JSON_HEADERS, json_bytes
 from julytwisted.jobs.product import (
     queue_completion,
@@ -385,7 +386,11 @@ class WebApp:
             return self._json(request, {"commits": []})
         arrived = self.store.now()
         result = await self.store.ingest(
-            hooks.repository(push), push, arrived, self.settings.verify_commits
+            hooks.repository(push),
+            push,
+            arrived,
+            self.settings.verify_commits,
+            files_listed=service in FILE_LISTING_HOSTS,
         )
         if self._on_push is not None:
             self._on_push(service, len(result.new))
@@ -394,6 +399,8 @@ class WebApp:
         if result.new and self.settings.notify:
             await self._notify(push, result.new)
         answer: dict[str, object] = {"commits": list(result.new)}
+        if result.held:
+            answer["held"] = list(result.held)
         answer |= await self._follow_up(push, result, arrived)
         return self._json(request, answer, 201 if result.new else 200)
 

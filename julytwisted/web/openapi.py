@@ -99,6 +99,11 @@ def _answer_schemas() -> dict[str, Schema]:
         "WebhookAnswer": closed(
             {
                 "commits": array(string(pattern=_HASH), "The new commits' hashes."),
+                "held": array(
+                    string(pattern=_HASH),
+                    "The new commits held for review (--review-days, or"
+                    " flagged): their points are pending.",
+                ),
                 "completion": string(
                     "The job fetching the commits a truncated push left out"
                     " (GET /jobs/{id}); the same for each redelivery."

@@ -137,7 +137,8 @@ async def test_entries_link_player_project_and_commit(
 ) -> None:
     """
     An entry on the live page is a commit as the pages show one: its
-    player's page, its project's page, its time and the commit itself.
+    player's page, its project's page, its time, the commit itself and
+    its page here.
     """
     from selenium.webdriver.common.by import By
 
@@ -170,6 +171,7 @@ async def test_entries_link_player_project_and_commit(
         ("ada", server + "/people/ada"),
         ("engine", server + "/projects/gh-ada-engine"),
         (commit["id"][:8], commit["url"]),
+        ("details", server + "/commits/" + commit["id"]),
     ]
     (shown, instant) = times[0]
     assert shown.endswith(" UTC") and shown.startswith(instant[8:10])

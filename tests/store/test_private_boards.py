@@ -164,7 +164,10 @@ async def test_standings_in_dates(store: Store) -> None:
         datetime(2026, 7, 6, tzinfo=UTC),
         datetime(2026, 7, 13, tzinfo=UTC),
     )
-    await ingest(store, push(commit("b1", "bob@example.com", inside)))
+    # Pushed within a week of their making: older, they would be held as
+    # stale until an admin accepted them.
+    arrived = datetime(2026, 7, 12, 12, tzinfo=UTC)
+    await ingest(store, push(commit("b1", "bob@example.com", inside)), arrived)
     await ingest(
         store,
         push(
@@ -173,8 +176,9 @@ async def test_standings_in_dates(store: Store) -> None:
             commit("a3", "ada@example.com", start - timedelta(microseconds=1)),
             proj=project("ada", "other"),
         ),
+        arrived,
     )
-    await ingest(store, push(commit("c1", "cy@example.com", inside)))
+    await ingest(store, push(commit("c1", "cy@example.com", inside)), arrived)
     found = await store.private_boards.standings(board.id, fresh=True)
     assert [(s.username, s.points, s.commits, s.rank) for s in found.standings] == [
         ("bob", 11, 1, 1),

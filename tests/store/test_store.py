@@ -5,7 +5,7 @@ idempotency, players, pages.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from julytwisted.errors import Conflict, InvalidInput, NotFound
 from julytwisted.game.games import Game
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store, all_of, language_slug
-from tests.builders import commit, ingest, project, push, sha
+from tests.builders import IN_JULY, commit, ingest, project, push, sha
 
 
 async def ada(
@@ -85,7 +85,10 @@ async def test_two_nodes_racing_count_once(
     try:
         second = Store(other.client, clock, ())  # type: ignore[arg-type]
         await ada(store)
-        the_push = push(*(commit(str(i)) for i in range(50)))
+        # A minute apart: fifty in one minute would be a burst, held.
+        the_push = push(
+            *(commit(str(i), when=IN_JULY + timedelta(minutes=i)) for i in range(50))
+        )
         results = await all_of(
             [ingest(node, the_push) for _ in range(3) for node in (store, second)]
         )

@@ -13,7 +13,8 @@ which ends early (each change followed by its recount), recounts, and time
 zones chosen.
 After every step every board of the three games equals the reference
 tally of L{julytwisted.scoring} over the stored commits and their
-arrivals (pending and rejected ones scoring nothing), a recount finds
+arrivals (pending, rejected, held and review-rejected ones scoring
+nothing), a recount finds
 nothing to repair, each repository is one project, no commit made a game,
 every scored commit is its e-mail's verified owner's (a claim scores
 nothing), the claims' two indexes agree, and every player's commit counts
@@ -64,6 +65,7 @@ from julytwisted.game.hooks import parse_github, repository
 from julytwisted.game.scoring import builtin_games
 from julytwisted.redis_service import RedisClient, RedisService
 from julytwisted.store import Listing, Store
+from julytwisted.store.ingest import Ingest
 from tests.builders import commit, github_payload, sha
 from tests.store.test_store_members import all_commits, assert_boards_match_tally
 
@@ -182,6 +184,7 @@ async def private_board_matches(store: Store, board_id: str) -> None:
             arrived=datetime.fromisoformat(c.arrived) if c.arrived else None,
             pending=c.pending,
             rejected=c.rejected is not None,
+            review=c.review,
         )
         for c in await all_commits(store)
         if c.username in members and start <= datetime.fromisoformat(c.timestamp) < end
@@ -407,6 +410,72 @@ class StoreMachine(RuleBasedStateMachine):
         """The host does not know the commit: it never scores."""
         hash = self._waiting(pick, seed)
         wait(lambda: self.store.verification.reject(hash, "no such commit"))
+
+    @rule(
+        pushed=st.lists(commits, min_size=1, max_size=4),
+        where=st.integers(0, 1),
+    )
+    def push_for_review(self, pushed: list[Any], where: int) -> None:
+        """A node with two review days: the new commits that would score wait."""
+        unique = {c.hash: c for c in pushed}
+        delivered = attrs.evolve(
+            pushed_to(where, 0, True), commits=tuple(unique.values())
+        )
+        reviewing = Ingest(self.redis.client, self.store.games, 30.0, review_days=2)
+        result = wait(
+            lambda: reviewing.ingest(repository(delivered), delivered, self.store.now())
+        )
+        assert set(result.held) <= set(result.new)
+
+    def _in_review(self, pick: int, seed: int) -> str:
+        """One of the commits held or reported, else any commit's hash."""
+        queued = [q.commit.hash for q in wait(lambda: self.store.review.queue())]
+        return queued[pick % len(queued)] if queued else sha(f"c{seed}")
+
+    @rule(pick=st.integers(0, 7), seed=st.integers(0, 15), again=st.booleans())
+    def review_accept(self, pick: int, seed: int, again: bool) -> None:
+        """An admin accepts a commit (perhaps twice); a rejected one stays so."""
+        hash = self._in_review(pick, seed)
+        for _ in range(2 if again else 1):
+            with contextlib.suppress(Conflict, NotFound):
+                wait(lambda: self.store.review.accept(hash, "root"))
+
+    @rule(pick=st.integers(0, 7), seed=st.integers(0, 15))
+    def review_reject(self, pick: int, seed: int) -> None:
+        """An admin rejects a commit; the recount jobs it queues run."""
+        hash = self._in_review(pick, seed)
+        with contextlib.suppress(NotFound):
+            games = wait(lambda: self.store.review.reject(hash, "root", "copied"))
+            for game in games:
+                wait(lambda game=game: self.store.recount(game))
+
+    @rule(seed=st.integers(0, 15), who=st.sampled_from(USERS))
+    def report(self, seed: int, who: str) -> None:
+        """A player reports a commit: it scores as before, and is queued."""
+        with contextlib.suppress(Conflict, NotFound):
+            wait(lambda: self.store.review.report(sha(f"c{seed}"), who, "odd"))
+
+    @rule()
+    def release(self) -> None:
+        """The release job: the held commits whose days ran out count."""
+        wait(lambda: self.store.review.release_due())
+
+    @invariant()
+    def held_and_rejected_score_nowhere(self) -> None:
+        """A commit held for review, or rejected by an admin, is in no game."""
+        for game in (*GAMES, SPRINT.slug):
+            scored = wait(
+                lambda game=game: self.redis.client.execute(
+                    "ZRANGE", f"j:game:{game}:commits", 0, -1
+                )
+            )
+            for hash in scored:
+                review = wait(
+                    lambda hash=hash: self.redis.client.execute(
+                        "HGET", f"j:commit:{hash}", "review"
+                    )
+                )
+                assert review not in ("held", "rejected"), hash
 
     @rule(seed=st.integers(0, 15), length=st.integers(7, 39), padded=st.booleans())
     def abbreviated(self, seed: int, length: int, padded: bool) -> None:

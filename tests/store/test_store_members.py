@@ -56,6 +56,7 @@ async def assert_boards_match_tally(
                 arrived=datetime.fromisoformat(c.arrived) if c.arrived else None,
                 pending=c.pending,
                 rejected=c.rejected is not None,
+                review=c.review,
             )
         )
     expected = scoring.tally(scored, game, store.late_grace)

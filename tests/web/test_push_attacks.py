@@ -327,10 +327,12 @@ async def test_commit_within_the_grace_scores(server: str, clock: Clock) -> None
     await add_ada(server)
     game_end = datetime(2026, 8, 1, 12, tzinfo=UTC)
     clock.advance((game_end + timedelta(days=1) - NOW).total_seconds())
-    code, _, _ = await post_github(server, github_payload("late"))
+    # Made on the game's last day: older, it would be held as stale.
+    last_day = datetime(2026, 7, 31, 20, tzinfo=UTC)
+    code, _, _ = await post_github(server, github_payload("late", when=last_day))
     assert code == 201
     clock.advance(timedelta(days=1, hours=1).total_seconds())
-    code, _, _ = await post_github(server, github_payload("later"))
+    code, _, _ = await post_github(server, github_payload("later", when=last_day))
     assert code == 201
     _, player, _ = await call("GET", server + "/api/v1/people/ada?game=julython-2026")
     assert (player["points"], player["commits"]) == (11, 1)

@@ -103,6 +103,14 @@
       meta.appendChild(document.createTextNode(" · "));
       meta.appendChild(link(c.hash.slice(0, 8), c.url));
     }
+    if (c.hash) {
+      meta.appendChild(document.createTextNode(" · "));
+      meta.appendChild(link("details", "/commits/" + encodeURIComponent(c.hash)));
+    }
+    if (c.review === "held") {
+      meta.appendChild(document.createTextNode(" · "));
+      meta.appendChild(element("strong", "review-held", "held"));
+    }
     li.appendChild(meta);
     return li;
   }

@@ -7,11 +7,15 @@
 -- With verify set, the new commits of a registered repository are stored
 -- pending instead: they score nothing until verify.lua scores them.
 --
+-- A new commit that would score is held for review (review = 'held', see
+-- julytwisted/store/review.py) when the node has review days, or when it is
+-- flagged: its games wait in held_games until review.lua scores it.
+--
 -- ARGV[1]: JSON {project, commits, arrived, arrived_ts, commit_points,
---                first_bonus, feed_maxlen, verify}; see
+--                first_bonus, feed_maxlen, verify, review}; see
 --                julytwisted/store/ingest.py.
 -- Returns JSON {status = "ok" | "inactive", project = slug, new = [hash...],
---               created = bool, pending = [hash...]}.
+--               created = bool, pending = [hash...], held = [hash...]}.
 
 local req = cjson.decode(ARGV[1])
 local P = req.project
@@ -128,6 +132,38 @@ local function board_channels(username, c, channels)
   end
 end
 
+-- The review flags of a new commit (its own, and a burst: more commits by
+-- its author dated in its minute than the limit, counted across pushes and
+-- nodes), or false when it is not held.
+local R = req.review
+local held_list = {}
+local function review_flags(c)
+  local who = c.email ~= '' and c.email or c.author
+  local bucket = 'j:review:burst:' .. who .. ':' .. c.minute
+  local count = redis.call('INCR', bucket)
+  redis.call('EXPIRE', bucket, R.burst_ttl)
+  if #c.games == 0 then return false end
+  local flags = {}
+  if count > R.burst_limit then flags[1] = 'burst' end
+  for _, flag in ipairs(c.flags) do flags[#flags + 1] = flag end
+  if #flags == 0 and not R.hold_all then return false end
+  return flags
+end
+local function hold(ckey, c, seq, flags)
+  redis.call('HSET', ckey, 'review', 'held', 'held_games', cjson.encode(c.games),
+    'review_flags', #flags > 0 and cjson.encode(flags) or '[]')
+  local due = '+inf'
+  if #flags == 0 then
+    due = string.format('%.6f', R.until_ts)
+    redis.call('HSET', ckey, 'review_until', R['until'])
+  end
+  redis.call('ZADD', 'j:review:held', due, c.hash)
+  for _, game in ipairs(c.games) do
+    redis.call('ZADD', 'j:game:' .. game .. ':pending', seq, c.hash)
+  end
+  held_list[#held_list + 1] = c.hash
+end
+
 for _, c in ipairs(req.commits) do
   local ckey = 'j:commit:' .. c.hash
   if redis.call('EXISTS', ckey) == 0 then
@@ -136,7 +172,8 @@ for _, c in ipairs(req.commits) do
     -- The e-mail's verified owner; a pending claim (j:email-claims) never scores.
     if c.email ~= '' then username = redis.call('GET', 'j:email:' .. c.email) end
     local members, picture = members_of(slug, username)
-    local scored = verified and c.games or {}
+    local flags = review_flags(c)
+    local scored = (verified and not flags) and c.games or {}
     redis.call('HSET', ckey, 'hash', c.hash, 'url', c.url, 'message', c.message,
       'summary', c.summary, 'timestamp', c.timestamp, 'author', c.author,
       'email', c.email, 'username', username or '', 'project', slug,
@@ -165,6 +202,7 @@ for _, c in ipairs(req.commits) do
       end
       pending[#pending + 1] = c.hash
     end
+    if flags then hold(ckey, c, seq, flags) end
     local earned, moves = 0, {}
     for _, game in ipairs(scored) do
       local before = ranks(game, members)
@@ -183,7 +221,8 @@ for _, c in ipairs(req.commits) do
       timestamp = c.timestamp, author = c.author,
       username = username or cjson.null,
       picture_url = picture or cjson.null, points = earned, project = shown}
-    if not verified then entry.pending = true end
+    if not verified or flags then entry.pending = true end
+    if flags then entry.review = 'held' end
     if members.people then board_channels(members.people, c, channels) end
     feed('commit', entry, channels)
     for _, move in ipairs(moves) do rank_changes(move[1], members, move[2]) end
@@ -194,4 +233,4 @@ if #published > 0 then
   redis.call('PUBLISH', 'j:live', cjson.encode(published))
 end
 return cjson.encode({status = 'ok', project = slug, new = new, created = created,
-  pending = pending})
+  pending = pending, held = held_list})

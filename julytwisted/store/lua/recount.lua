@@ -5,7 +5,8 @@
 -- A commit the rules no longer let score here (flagged as from the future,
 -- made outside the window (a game ended early or moved), arrived outside the
 -- window plus the late grace, or still waiting for its host's word, or
--- rejected by it) leaves the game's commits and its own list
+-- rejected by it, or held for review or rejected by an admin) leaves the
+-- game's commits and its own list
 -- of games, so that an adoption cannot score it either.
 --
 -- ARGV[1]: JSON {game, start, end (ISO 8601 UTC), start_ts, until_ts,
@@ -48,9 +49,10 @@ local function groups_of(username)
 end
 
 local window_start, window_end = sortable(req.start), sortable(req['end'])
-local function scores_here(hash, made, future, arrived, pending, rejected)
+local function scores_here(hash, made, future, arrived, pending, rejected, review)
   local at = tonumber(arrived or '')
-  local unverified = pending == '1' or (rejected and rejected ~= '')
+  local unverified = pending == '1' or (rejected and rejected ~= '') or
+    review == 'held' or review == 'rejected'
   local when = made and sortable(made)
   local outside = when and (when < window_start or when >= window_end)
   if future == '1' or unverified or outside or
@@ -70,8 +72,9 @@ end
 local hashes, counted = redis.call('ZRANGE', base .. ':commits', 0, -1), 0
 for _, hash in ipairs(hashes) do
   local c = redis.call('HMGET', 'j:commit:' .. hash, 'username', 'project',
-    'languages', 'future', 'arrived_ts', 'pending', 'rejected', 'timestamp')
-  if scores_here(hash, c[8], c[4], c[5], c[6], c[7]) then
+    'languages', 'future', 'arrived_ts', 'pending', 'rejected', 'timestamp',
+    'review')
+  if scores_here(hash, c[8], c[4], c[5], c[6], c[7], c[9]) then
     counted = counted + 1
     add('projects', c[2], c[2])
     if c[1] and c[1] ~= '' then

@@ -16,13 +16,22 @@ local c = redis.call('HMGET', ckey, 'pending', 'pending_games', 'project',
 if c[1] ~= '1' then return cjson.encode({changed = false, games = {}}) end
 
 local games = json_list(c[2])
+-- A commit held for review (review.lua) stays provisional once its host
+-- knows it, and scores when it is accepted; one rejected never scores.
+local review = redis.call('HGET', ckey, 'review')
+local held = review == 'held' and req.verdict == 'verify'
 for _, game in ipairs(games) do
-  redis.call('ZREM', 'j:game:' .. game .. ':pending', req.hash)
+  if not held then redis.call('ZREM', 'j:game:' .. game .. ':pending', req.hash) end
 end
 redis.call('ZREM', 'j:project:' .. c[3] .. ':pending', req.hash)
 redis.call('HDEL', ckey, 'pending_games')
 if req.verdict ~= 'verify' then
   redis.call('HSET', ckey, 'pending', '0', 'rejected', req.reason)
+  return cjson.encode({changed = true, games = {}})
+end
+
+if review == 'held' or review == 'rejected' then
+  redis.call('HSET', ckey, 'pending', '0')
   return cjson.encode({changed = true, games = {}})
 end
 
