@@ -35,7 +35,7 @@ from weakref import WeakKeyDictionary
 import attrs
 from twisted.web.iweb import IRequest
 
-from julytwisted.errors import Forbidden
+from julytwisted.errors import Forbidden, SignInRequired
 from julytwisted.store import Store
 
 SESSION_COOKIE = b"jt_session"
@@ -182,6 +182,16 @@ class Sessions:
         if seen.viewer is None:
             seen.viewer = await self._read(request)
         return seen.viewer
+
+    async def player(self, request: IRequest) -> str:
+        """
+        @return: the username of the player the request's session names.
+        @raise SignInRequired: when nobody is signed in.
+        """
+        viewer = await self.viewer(request)
+        if viewer.username is None:
+            raise SignInRequired()
+        return viewer.username
 
     async def _read(self, request: IRequest) -> Viewer:
         session_id = self._session_id(request)

@@ -127,12 +127,6 @@ class Accounts:
     def _form(self, request: IRequest) -> dict[str, str]:
         return checked_form(self.sessions, request)
 
-    async def _player(self, request: IRequest) -> str:
-        viewer = await self.sessions.viewer(request)
-        if viewer.username is None:
-            raise SignInRequired()
-        return viewer.username
-
     async def _show(
         self, request: IRequest, title: str, content: Content, status: int = 200
     ) -> bytes:
@@ -323,7 +317,7 @@ class Accounts:
 
     @app.route("/profile", methods=["GET"])
     async def profile(self, request: IRequest) -> bytes:
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         saved = request.args.get(b"saved", [b""])[-1].decode("latin-1")
         notice = message(_SAVED[saved]) if saved in _SAVED else ""
         content = await self._profile(request, username)
@@ -383,7 +377,7 @@ class Accounts:
                "'resend-email','revoke-token'):what>", methods=["POST"])  # fmt: skip
     async def save(self, request: IRequest, what: str) -> bytes:
         form = self._form(request)
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         field_name = {"revoke-token": "token", "time-zone": "time_zone"}.get(what, what)
         field_name = "email" if what.endswith("-email") else field_name
         value = form.get(field_name, "").strip()
@@ -426,7 +420,7 @@ class Accounts:
         count as failed sign-ins), and end the player's other sessions.
         """
         form = self._form(request)
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         current = form.get("current_password", "")
         try:
             ok = bool(current) and await self._authenticator.check_password(
@@ -456,7 +450,7 @@ class Accounts:
     async def end_sessions(self, request: IRequest) -> bytes:
         """Sign the player out of every browser but this one."""
         self._form(request)
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         await self.sessions.end_sessions(username, keep=request)
         return redirect(request, "/profile?saved=sessions")
 
@@ -471,7 +465,7 @@ class Accounts:
     @app.route("/profile/token", methods=["POST"])
     async def token(self, request: IRequest) -> bytes:
         self._form(request)
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         token = await self.store.create_token(username)
         content = [
             message("Your new API token. Copy it now: it is not shown again."),

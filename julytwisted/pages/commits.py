@@ -57,13 +57,9 @@ class CommitPages:
     @app.route("/commits/<hash>/report", methods=["POST"])
     async def report(self, request: IRequest, hash: str) -> bytes:
         form = checked_form(self.sessions, request)
-        viewer = await self.sessions.viewer(request)
-        if viewer.username is None:
-            raise SignInRequired()
+        username = await self.sessions.player(request)
         try:
-            await self._store.review.report(
-                hash, viewer.username, form.get("reason", "")
-            )
+            await self._store.review.report(hash, username, form.get("reason", ""))
         except JulythonError as e:
             status = error_status(request, e)
             return await self._show(request, hash, message(e.message, True), status)

@@ -58,26 +58,20 @@ class PrivateBoardPages:
 
     install_error_pages(app)
 
-    async def _player(self, request: IRequest) -> str:
-        viewer = await self.sessions.viewer(request)
-        if viewer.username is None:
-            raise SignInRequired()
-        return viewer.username
-
     @app.route("/boards", methods=["GET"])
     def bare(self, request: IRequest) -> bytes:
         return redirect(request, _HOME)
 
     @app.route(_HOME, methods=["GET"])
     async def home(self, request: IRequest) -> bytes:
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         code = _query(request, "code")
         return await self._home(request, username, "", typed_code=code)
 
     @app.route(_HOME, methods=["POST"])
     async def create(self, request: IRequest) -> bytes:
         form = checked_form(self.sessions, request)
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         try:
             cap = form.get("cap", "").strip()
             if cap and not (cap.isascii() and cap.isdigit() and len(cap) <= 4):
@@ -99,7 +93,7 @@ class PrivateBoardPages:
     @app.route(_HOME + "join", methods=["POST"])
     async def join(self, request: IRequest) -> bytes:
         form = checked_form(self.sessions, request)
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         code = form.get("code", "")
         try:
             board = await self._boards.join(username, code, self._store.now())
@@ -127,7 +121,7 @@ class PrivateBoardPages:
     )
     async def act(self, request: IRequest, board_id: str, what: str) -> bytes:
         form = checked_form(self.sessions, request)
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         try:
             said = await self._act(username, board_id, what, form.get("username", ""))
         except JulythonError as e:

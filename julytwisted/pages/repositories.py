@@ -67,21 +67,15 @@ class RepositoryPages:
 
     install_error_pages(app)
 
-    async def _player(self, request: IRequest) -> str:
-        viewer = await self.sessions.viewer(request)
-        if viewer.username is None:
-            raise SignInRequired()
-        return viewer.username
-
     @app.route(ADD_PATH, methods=["GET"])
     async def page(self, request: IRequest) -> bytes:
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         return await self._show(request, username, "")
 
     @app.route(ADD_PATH, methods=["POST"])
     async def add(self, request: IRequest) -> bytes:
         form = checked_form(self.sessions, request)
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         url = form.get("url", "")
         base = self._registrar.site_url(request)
         try:
@@ -95,7 +89,7 @@ class RepositoryPages:
     @app.route(ADD_PATH + "/<any(ping,remove):what>", methods=["POST"])
     async def act(self, request: IRequest, what: str) -> bytes:
         form = checked_form(self.sessions, request)
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         url = form.get("url", "")
         try:
             if what == "ping":
@@ -109,7 +103,7 @@ class RepositoryPages:
     @app.route(ADD_PATH + "/token", methods=["POST"])
     async def replace_token(self, request: IRequest) -> bytes:
         form = checked_form(self.sessions, request)
-        username = await self._player(request)
+        username = await self.sessions.player(request)
         try:
             said = await self._registrar.replace_token(
                 username, form.get("url", ""), form.get("token", "")
