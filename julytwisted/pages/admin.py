@@ -13,7 +13,7 @@ vouch for a player's commit e-mail: verified at once, its commits adopted.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from klein import Klein
 from twisted.web.iweb import IRequest
@@ -204,26 +204,22 @@ class Admin:
         if not await self._admin(request):
             raise Forbidden("sign in as admin first")
         key = form.get("slug", "").strip().lower() or form.get("id", "").strip()
-        try:
+
+        async def act() -> str:
             if action == "approve-team":
                 await self.store.approve_team(key)
             elif action == "requeue-job":
                 await self.queue.requeue(key)
             else:
                 await self.store.set_project_active(key, action == "activate-project")
-        except JulythonError as e:
-            if isinstance(e, Forbidden):
-                raise
-            page = [message(e.message, error=True), await self._admin_page(request)]
-            return await self._show(request, "Admin", page, error_status(request, e))
-        done = {
-            "approve-team": f"Team {key} approved.",
-            "deactivate-project": f"Project {key} deactivated.",
-            "activate-project": f"Project {key} activated.",
-            "requeue-job": f"Job {key} queued again.",
-        }[action]
-        page = [message(done), await self._admin_page(request)]
-        return await self._show(request, "Admin", page)
+            return {
+                "approve-team": f"Team {key} approved.",
+                "deactivate-project": f"Project {key} deactivated.",
+                "activate-project": f"Project {key} activated.",
+                "requeue-job": f"Job {key} queued again.",
+            }[action]
+
+        return await self._after(request, act())
 
     @app.route("/admin/<any('accept-commit','reject-commit'):action>", methods=["POST"])
     async def review_action(self, request: IRequest, action: str) -> bytes:
@@ -233,24 +229,20 @@ class Admin:
             raise Forbidden("sign in as admin first")
         by = viewer.username or "admin"
         hash = form.get("hash", "").strip().lower()
-        try:
+
+        async def act() -> str:
             if action == "accept-commit":
                 await self.store.review.accept(hash, by)
-                done = f"Commit {hash[:12]} accepted: it counts."
-            else:
-                jobs = await reject_commit(
-                    self.store, self.queue, hash, by, form.get("reason", "")
-                )
-                done = f"Commit {hash[:12]} rejected."
-                if jobs:
-                    done += f" Its games are being recounted ({', '.join(jobs)})."
-        except JulythonError as e:
-            if isinstance(e, Forbidden):
-                raise
-            page = [message(e.message, error=True), await self._admin_page(request)]
-            return await self._show(request, "Admin", page, error_status(request, e))
-        page = [message(done), await self._admin_page(request)]
-        return await self._show(request, "Admin", page)
+                return f"Commit {hash[:12]} accepted: it counts."
+            jobs = await reject_commit(
+                self.store, self.queue, hash, by, form.get("reason", "")
+            )
+            done = f"Commit {hash[:12]} rejected."
+            if jobs:
+                done += f" Its games are being recounted ({', '.join(jobs)})."
+            return done
+
+        return await self._after(request, act())
 
     @app.route("/admin/vouch-email", methods=["POST"])
     async def vouch_email(self, request: IRequest) -> bytes:
@@ -259,16 +251,12 @@ class Admin:
             raise Forbidden("sign in as admin first")
         username = form.get("username", "").strip().lower()
         email = form.get("email", "").strip().lower()
-        try:
+
+        async def act() -> str:
             await vouch_for_email(self.store, self.queue, username, email)
-        except JulythonError as e:
-            if isinstance(e, Forbidden):
-                raise
-            page = [message(e.message, error=True), await self._admin_page(request)]
-            return await self._show(request, "Admin", page, error_status(request, e))
-        done = f"{email} is a verified e-mail of {username} now."
-        page = [message(done), await self._admin_page(request)]
-        return await self._show(request, "Admin", page)
+            return f"{email} is a verified e-mail of {username} now."
+
+        return await self._after(request, act())
 
     @app.route(
         "/admin/<any('create-game','update-game','end-game'):action>",
@@ -280,20 +268,34 @@ class Admin:
         if not viewer.admin:
             raise Forbidden("sign in as admin first")
         by = viewer.username or "admin"
-        try:
+
+        async def act() -> str:
             saved = await self._game_action(action, form, by)
+            done = {
+                "create-game": f"Game {saved.game.slug} made.",
+                "update-game": f"Game {saved.game.slug} changed.",
+                "end-game": f"Game {saved.game.slug} ended.",
+            }[action]
+            if saved.recount:
+                done += f" Its boards are being recounted (job {saved.recount})."
+            return done
+
+        return await self._after(request, act())
+
+    async def _after(self, request: IRequest, work: Awaitable[str]) -> bytes:
+        """
+        The admin page, told what an action did, or why it did nothing; a
+        L{Forbidden} goes on to the error pages.
+
+        @param work: the action, giving what it did.
+        """
+        try:
+            done = await work
+        except Forbidden:
+            raise
         except JulythonError as e:
-            if isinstance(e, Forbidden):
-                raise
             page = [message(e.message, error=True), await self._admin_page(request)]
             return await self._show(request, "Admin", page, error_status(request, e))
-        done = {
-            "create-game": f"Game {saved.game.slug} made.",
-            "update-game": f"Game {saved.game.slug} changed.",
-            "end-game": f"Game {saved.game.slug} ended.",
-        }[action]
-        if saved.recount:
-            done += f" Its boards are being recounted (job {saved.recount})."
         page = [message(done), await self._admin_page(request)]
         return await self._show(request, "Admin", page)
 
