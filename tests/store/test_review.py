@@ -10,7 +10,7 @@ reference tally.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_twisted
@@ -18,6 +18,7 @@ from twisted.internet.task import Clock
 
 from julytwisted.config import Config
 from julytwisted.errors import Conflict, InvalidInput, NotFound, RateLimited
+from julytwisted.game.games import Game
 from julytwisted.game.hooks import repository
 from julytwisted.game.review import BURST_LIMIT
 from julytwisted.redis_service import RedisService
@@ -248,4 +249,35 @@ async def test_held_and_pending_verification(held: Store) -> None:
     assert await held.verification.verify(sha("a2")) == (GAME,)
     player = await held.player("ada")
     assert (player.points, player.pending_points) == (12, 0)
+    await assert_boards_match_tally(held)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_game_ended_before_a_held_commit_never_scores_it(
+    held: Store, clock: Clock
+) -> None:
+    """
+    A commit held in a run-time sprint, made after the time an admin then
+    ends the sprint at, loses its claim on the sprint in the recount: the
+    admin's later acceptance scores it in Julython only, and the sprint's
+    boards stay empty (the project's had 5 points, the state machine found).
+    """
+    sprint = Game(
+        "Sprint",
+        datetime(2026, 7, 15, 12, tzinfo=UTC),
+        datetime(2026, 7, 25, tzinfo=UTC),
+    )
+    await held.games.create(sprint, "admin")
+    await held.games.refresh()
+    later = datetime(2026, 7, 16, 8, tzinfo=UTC)
+    result = await ingest(held, push(commit("s1", "orphan@example.com", later)))
+    assert result.held == (sha("s1"),)
+    clock.advance(3600)
+    await held.games.end(sprint.slug, "admin")
+    await held.games.refresh()
+    await held.recount(sprint.slug)
+
+    assert await held.review.accept(sha("s1"), "root") == (GAME,)
+    assert (await held.board("projects", sprint.slug)).models == ()
+    await assert_boards_match_tally(held, sprint.slug)
     await assert_boards_match_tally(held)

@@ -69,6 +69,34 @@ local function scores_here(hash, made, future, arrived, pending, rejected, revie
   return true
 end
 
+-- A commit still waiting (for its host's word, or held for review) keeps
+-- the games its arrival earned it, to score in once it is let through
+-- (verify.lua, review.lua): one the window no longer holds loses its claim
+-- on this game, so that it cannot score here later.
+local function drop_claim(hash, field)
+  local kept = {}
+  for _, g in ipairs(json_list(redis.call('HGET', 'j:commit:' .. hash, field))) do
+    if g ~= game then kept[#kept + 1] = g end
+  end
+  if #kept > 0 then
+    redis.call('HSET', 'j:commit:' .. hash, field, cjson.encode(kept))
+  else
+    redis.call('HDEL', 'j:commit:' .. hash, field)
+  end
+end
+for _, hash in ipairs(redis.call('ZRANGE', base .. ':pending', 0, -1)) do
+  local c = redis.call('HMGET', 'j:commit:' .. hash, 'timestamp', 'arrived_ts',
+    'future')
+  local when = c[1] and sortable(c[1])
+  local at = tonumber(c[2] or '')
+  if c[3] == '1' or (when and (when < window_start or when >= window_end)) or
+     (at and (at < req.start_ts or at >= req.until_ts)) then
+    redis.call('ZREM', base .. ':pending', hash)
+    drop_claim(hash, 'pending_games')
+    drop_claim(hash, 'held_games')
+  end
+end
+
 local hashes, counted = redis.call('ZRANGE', base .. ':commits', 0, -1), 0
 for _, hash in ipairs(hashes) do
   local c = redis.call('HMGET', 'j:commit:' .. hash, 'username', 'project',
