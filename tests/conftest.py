@@ -40,6 +40,25 @@ settings.register_profile("repeatable", derandomize=True, database=None)
 settings.register_profile("explore")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
+#: The test files that take minutes: run first, so that the other worker
+#: works through the rest meanwhile instead of waiting on them at the end.
+LONG_FILES = (
+    "tests/live/test_live_conformance.py",
+    "tests/store/test_store_machine.py",
+    "tests/web/test_schemathesis.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the tests of L{LONG_FILES} first, in their order."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONG_FILES.index(path) if path in LONG_FILES else len(LONG_FILES)
+
+    items.sort(key=rank)
+
+
 #: The store's "now" in the tests: the middle of Julython 2026.
 NOW = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
 
