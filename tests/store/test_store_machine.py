@@ -426,6 +426,7 @@ class StoreMachine(RuleBasedStateMachine):
             lambda: reviewing.ingest(repository(delivered), delivered, self.store.now())
         )
         assert set(result.held) <= set(result.new)
+        self._stored(delivered, result.new)
 
     def _in_review(self, pick: int, seed: int) -> str:
         """One of the commits held or reported, else any commit's hash."""
