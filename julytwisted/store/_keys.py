@@ -191,10 +191,21 @@ def game_commits(slug: str) -> str:
 
 def game_pending(slug: str) -> str:
     """
-    The pending commits that would score in a game once verified, scored by
-    arrival (spelled in C{lua/ingest.lua}, C{verify.lua} and C{board.lua}).
+    The pending commits that would score in a game once verified (or once
+    their review lets them), scored by arrival (spelled in
+    C{lua/_scoring.lua}'s C{wait_in_game} and C{unwait_in_game}).
     """
     return f"j:game:{slug}:pending"
+
+
+def game_pending_count(slug: str, board: str) -> str:
+    """
+    How many of a game's pending commits (L{game_pending}) each member of a
+    board has: username or project slug to a count, for C{board} C{"people"}
+    or C{"projects"}.  Kept beside the set by C{lua/_scoring.lua}, rebuilt by
+    the recount; C{lua/board.lua} reads it for the rows it shows.
+    """
+    return f"j:game:{slug}:pending:{board}"
 
 
 def commit(hash: str) -> str:

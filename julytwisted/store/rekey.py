@@ -5,8 +5,11 @@ by their canonical URL and messages were bounded: each project's URL key
 moved to its canonical URL's, and each commit given its summary with its
 message cut to the limit, and flagged as from the future when it claims a
 time after now (its arrival was before now); a recount then takes such a
-commit out of its games.  Idempotent and safe on several nodes at once;
-read with C{SCAN}, so Redis is never held for long, and skipped once done.
+commit out of its games.  Then, once, each game's pending set gets the
+counts by player and by project kept beside it since (C{lua/board.lua}
+reads those instead of the set).  Idempotent and safe on several nodes at
+once; read with C{SCAN}, so Redis is never held for long, and each part
+skipped once done.
 """
 
 from __future__ import annotations
@@ -22,12 +25,17 @@ from julytwisted.game.scoring import is_future
 from julytwisted.redis_service import RedisClient, Script
 from julytwisted.store import _keys
 from julytwisted.store._models import summary
+from julytwisted.store._scripts import script
 from julytwisted.store.games import Games
 
 #: The migrations done, by name, so that a node starting later skips them.
 _DONE = "j:migrations"
 _NAME = "canonical-projects-bounded-commits"
+_PENDING_COUNTS = "pending-counts"
 _URL_PREFIX = _keys.project_url("")
+_PENDING_PREFIX, _PENDING_SUFFIX = _keys.game_pending("\0").split("\0")
+
+_COUNT_PENDING = script("pending_counts.lua", scoring=True)
 
 # Move one project's URL key (KEYS[1]) to its canonical one (KEYS[2]) unless
 # that names a project already, and give the project its canonical URL.
@@ -63,12 +71,15 @@ class CommitMigration:
         already (variants of one repository): dropped, that project keeps it.
     @ivar commits: commits given a summary (their messages cut to the limit).
     @ivar future: of those, commits flagged as from the future.
+    @ivar pending: games whose pending commits were counted by player and
+        by project.
     """
 
     projects: int = 0
     merged: int = 0
     commits: int = 0
     future: int = 0
+    pending: int = 0
 
 
 class Migration:
@@ -91,12 +102,17 @@ class Migration:
 
         @return: what changed.
         """
-        if await self._redis.execute("SISMEMBER", _DONE, _NAME):
-            return CommitMigration()
-        projects, merged = await self._project_urls()
-        commits, future = await self._commits()
-        await self._redis.execute("SADD", _DONE, _NAME)
-        return CommitMigration(projects, merged, commits, future)
+        found = CommitMigration()
+        if not await self._redis.execute("SISMEMBER", _DONE, _NAME):
+            projects, merged = await self._project_urls()
+            commits, future = await self._commits()
+            await self._redis.execute("SADD", _DONE, _NAME)
+            found = CommitMigration(projects, merged, commits, future)
+        if not await self._redis.execute("SISMEMBER", _DONE, _PENDING_COUNTS):
+            pending = await self._pending_counts()
+            await self._redis.execute("SADD", _DONE, _PENDING_COUNTS)
+            found = attrs.evolve(found, pending=pending)
+        return found
 
     async def _scan(self, pattern: str) -> list[list[str]]:
         batches, cursor = [], "0"
@@ -150,6 +166,15 @@ class Migration:
                 count += 1
                 future += flagged
         return count, future
+
+    async def _pending_counts(self) -> int:
+        games = 0
+        for keys in await self._scan(_keys.game_pending("*")):
+            for key in keys:
+                slug = key[len(_PENDING_PREFIX) : -len(_PENDING_SUFFIX)]
+                await self._redis.run(_COUNT_PENDING, args=(slug,))
+                games += 1
+        return games
 
 
 def _from_future(timestamp: str, now: datetime) -> bool:

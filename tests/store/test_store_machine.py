@@ -17,9 +17,10 @@ arrivals (pending, rejected, held and review-rejected ones scoring
 nothing), a recount finds
 nothing to repair, each repository is one project, no commit made a game,
 every scored commit is its e-mail's verified owner's (a claim scores
-nothing), the claims' two indexes agree, and every player's commit counts
-for exactly one day of theirs, in the time zone they chose (a bad name
-changing nothing) or the offset it was first pushed with.
+nothing), the pending counts equal their sets, the claims' two indexes
+agree, and every player's commit counts for exactly one day of theirs,
+in the time zone they chose (a bad name changing nothing) or the offset
+it was first pushed with.
 
 A hypothesis state machine run in a thread; its rules call the store on the
 reactor with L{blockingCallFromThread}.
@@ -67,6 +68,7 @@ from julytwisted.redis_service import RedisClient, RedisService
 from julytwisted.store import Listing, Store
 from julytwisted.store.ingest import Ingest
 from tests.builders import commit, github_payload, sha
+from tests.store.test_pending_counts import assert_pending_counts_match
 from tests.store.test_store_members import all_commits, assert_boards_match_tally
 
 _T = TypeVar("_T")
@@ -657,6 +659,15 @@ class StoreMachine(RuleBasedStateMachine):
                     )
                 )
                 assert pending != "1" and not rejected, hash
+
+    @invariant()
+    def pending_counts_equal_the_set(self) -> None:
+        """
+        Each game's pending counts by player and by project (what the
+        boards show as pending) equal a count from its pending set.
+        """
+        for game in (*GAMES, SPRINT.slug):
+            wait(lambda game=game: assert_pending_counts_match(self.redis.client, game))
 
     @invariant()
     def one_project_per_repository(self) -> None:

@@ -157,3 +157,79 @@ local function recount_group(game, board, slug, scores)
   set_points(game, board, slug, points, fraction)
   redis.call('HSET', 'j:game:' .. game .. ':count:' .. board, slug, commits)
 end
+
+-- A game's pending set (j:game:GAME:pending: the commits waiting for their
+-- host's word, or held for review, that would score in it) and, beside it,
+-- how many of them each player and each project has
+-- (j:game:GAME:pending:people and :projects, member -> n), which board.lua
+-- shows without reading the set.  Every script that adds to or takes from
+-- the set, or changes the owner of a commit in it, goes through these.
+local function count_pending(game, board, member, delta)
+  if not member or member == '' then return end
+  local key = 'j:game:' .. game .. ':pending:' .. board
+  if redis.call('HINCRBY', key, member, delta) <= 0 then
+    redis.call('HDEL', key, member)
+  end
+end
+
+local function count_commit(game, hash, delta)
+  local c = redis.call('HMGET', 'j:commit:' .. hash, 'username', 'project')
+  count_pending(game, 'people', c[1], delta)
+  count_pending(game, 'projects', c[2], delta)
+end
+
+-- Put a stored commit in a game's pending set, and in its player's and its
+-- project's counts: once, however often it is put there.
+local function wait_in_game(game, seq, hash)
+  if redis.call('ZADD', 'j:game:' .. game .. ':pending', seq, hash) == 1 then
+    count_commit(game, hash, 1)
+  end
+end
+
+-- Take a commit out of a game's pending set, and out of its owner's counts.
+local function unwait_in_game(game, hash)
+  if redis.call('ZREM', 'j:game:' .. game .. ':pending', hash) == 1 then
+    count_commit(game, hash, -1)
+  end
+end
+
+-- A commit's player is about to change from `old` to `new` ('' for none):
+-- move it between their counts in every game whose pending set holds it
+-- (the games of its pending_games and held_games, where ingest.lua put it).
+local function repend_owner(hash, old, new)
+  local c = redis.call('HMGET', 'j:commit:' .. hash, 'pending_games', 'held_games')
+  local seen = {}
+  for i = 1, 2 do
+    for _, game in ipairs(json_list(c[i])) do
+      if not seen[game] and
+         redis.call('ZSCORE', 'j:game:' .. game .. ':pending', hash) then
+        count_pending(game, 'people', old, -1)
+        count_pending(game, 'people', new, 1)
+      end
+      seen[game] = true
+    end
+  end
+end
+
+-- Rebuild a game's pending counts from its pending set.  Returns the
+-- number of commits in the set.
+local function recount_pending(game)
+  local base = 'j:game:' .. game .. ':pending'
+  local counts = {people = {}, projects = {}}
+  redis.call('DEL', base .. ':people', base .. ':projects')
+  local hashes = redis.call('ZRANGE', base, 0, -1)
+  for _, hash in ipairs(hashes) do
+    local c = redis.call('HMGET', 'j:commit:' .. hash, 'username', 'project')
+    for board, member in pairs({people = c[1], projects = c[2]}) do
+      if member and member ~= '' then
+        counts[board][member] = (counts[board][member] or 0) + 1
+      end
+    end
+  end
+  for board, members in pairs(counts) do
+    for member, n in pairs(members) do
+      redis.call('HSET', base .. ':' .. board, member, n)
+    end
+  end
+  return #hashes
+end

@@ -20,6 +20,7 @@ for _, hash in ipairs(redis.call('SMEMBERS', 'j:orphans:' .. req.email)) do
   local ckey = 'j:commit:' .. hash
   local c = redis.call('HMGET', ckey, 'username', 'project', 'games', 'seq')
   if c[1] == '' then
+    repend_owner(hash, '', username)
     redis.call('HSET', ckey, 'username', username)
     redis.call('ZADD', pkey .. ':commits', c[4], hash)
     for _, game in ipairs(json_list(c[3])) do

@@ -7,22 +7,13 @@
 --          pending, fields = {...}}]}; a named member not on the board has
 --          points 0 and rank false, and is left out when it has no hash
 --          either.  pending: the member's commits waiting for their host's
---          word that would score in the game.
+--          word (or held for review) that would score in the game, as
+--          _scoring.lua's wait_in_game and unwait_in_game count them
+--          (0 on boards other than people and projects).
 
 local req = cjson.decode(ARGV[1])
 local base = 'j:game:' .. req.game
 local key = base .. ':board:' .. req.board
-
--- Commits waiting for their host's word (verify.lua) that would score in
--- this game, by player or by project: few, and gone within seconds.
-local waiting = {}
-local owner_field = ({people = 'username', projects = 'project'})[req.board]
-if owner_field then
-  for _, hash in ipairs(redis.call('ZRANGE', base .. ':pending', 0, -1)) do
-    local owner = redis.call('HGET', 'j:commit:' .. hash, owner_field)
-    if owner and owner ~= '' then waiting[owner] = (waiting[owner] or 0) + 1 end
-  end
-end
 
 local function row(member, score, rank)
   local fields = {}
@@ -37,7 +28,7 @@ local function row(member, score, rank)
     rank = rank,
     commits = tonumber(redis.call('HGET', base .. ':count:' .. req.board, member) or '0'),
     projects = redis.call('SCARD', base .. ':projects:' .. req.board .. ':' .. member),
-    pending = waiting[member] or 0,
+    pending = 0,
     fields = fields,
   }
 end
@@ -56,5 +47,12 @@ else
   for i = 1, #flat, 2 do
     rows[#rows + 1] = row(flat[i], flat[i + 1], req.offset + (i + 1) / 2)
   end
+end
+-- The rows' pending counts, in one read of the game's counts for the board.
+if (req.board == 'people' or req.board == 'projects') and #rows > 0 then
+  local names = {}
+  for i, r in ipairs(rows) do names[i] = r.member end
+  local counts = redis.call('HMGET', base .. ':pending:' .. req.board, unpack(names))
+  for i, r in ipairs(rows) do r.pending = tonumber(counts[i] or '0') end
 end
 return cjson.encode({total = redis.call('ZCARD', key), rows = rows})

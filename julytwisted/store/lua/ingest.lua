@@ -158,9 +158,7 @@ local function hold(ckey, c, seq, flags)
     redis.call('HSET', ckey, 'review_until', R['until'])
   end
   redis.call('ZADD', 'j:review:held', due, c.hash)
-  for _, game in ipairs(c.games) do
-    redis.call('ZADD', 'j:game:' .. game .. ':pending', seq, c.hash)
-  end
+  for _, game in ipairs(c.games) do wait_in_game(game, seq, c.hash) end
   held_list[#held_list + 1] = c.hash
 end
 
@@ -197,9 +195,7 @@ for _, c in ipairs(req.commits) do
       redis.call('HSET', ckey, 'pending_games',
         #c.games > 0 and cjson.encode(c.games) or '[]')
       redis.call('ZADD', pkey .. ':pending', seq, c.hash)
-      for _, game in ipairs(c.games) do
-        redis.call('ZADD', 'j:game:' .. game .. ':pending', seq, c.hash)
-      end
+      for _, game in ipairs(c.games) do wait_in_game(game, seq, c.hash) end
       pending[#pending + 1] = c.hash
     end
     if flags then hold(ckey, c, seq, flags) end

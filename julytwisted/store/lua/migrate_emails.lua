@@ -39,7 +39,8 @@ end
 local commits, seen, games = 0, {}, {}
 for _, hash in ipairs(redis.call('ZRANGE', pkey .. ':commits', 0, -1)) do
   local ckey = 'j:commit:' .. hash
-  local c = redis.call('HMGET', ckey, 'email', 'games')
+  local c = redis.call('HMGET', ckey, 'email', 'games', 'username')
+  repend_owner(hash, c[3] or '', '')
   redis.call('HSET', ckey, 'username', '')
   if c[1] and c[1] ~= '' then redis.call('SADD', 'j:orphans:' .. c[1], hash) end
   for _, game in ipairs(json_list(c[2])) do

@@ -144,4 +144,6 @@ for board, members in pairs(totals) do
     end
   end
 end
+-- The pending counts board.lua shows, rebuilt from the game's pending set.
+recount_pending(game)
 return cjson.encode({commits = counted, repaired = repaired})

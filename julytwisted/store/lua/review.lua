@@ -46,11 +46,9 @@ local function unqueue()
   redis.call('ZREM', 'j:review:reported', hash)
 end
 
--- Its games no longer wait for it (board.lua counts those as pending).
+-- Its games no longer wait for it (board.lua shows those as pending).
 local function unwait(games)
-  for _, game in ipairs(games) do
-    redis.call('ZREM', 'j:game:' .. game .. ':pending', hash)
-  end
+  for _, game in ipairs(games) do unwait_in_game(game, hash) end
 end
 
 local function accept(by)

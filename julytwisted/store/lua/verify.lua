@@ -21,7 +21,7 @@ local games = json_list(c[2])
 local review = redis.call('HGET', ckey, 'review')
 local held = review == 'held' and req.verdict == 'verify'
 for _, game in ipairs(games) do
-  if not held then redis.call('ZREM', 'j:game:' .. game .. ':pending', req.hash) end
+  if not held then unwait_in_game(game, req.hash) end
 end
 redis.call('ZREM', 'j:project:' .. c[3] .. ':pending', req.hash)
 redis.call('HDEL', ckey, 'pending_games')

@@ -2,7 +2,8 @@
 """
 The product's JSON-RPC methods at C{/json/}: boards and players under
 C{julython.}, the signed-in player's own under C{julython.} too
-(authenticated), and the organisers' under C{admin.}.
+(authenticated), and the organisers' under C{admin.}.  L{build_registry}
+offers them all; the private boards' are in L{private_boards}.
 
 The mapping from L{JulythonError}s to JSON-RPC error codes lives here, in
 L{translate}, and nowhere else.
@@ -23,7 +24,6 @@ from julytwisted.auth.accounts import (
     move_player,
     vouch_for_email,
 )
-from julytwisted.auth.authenticator import Principal
 from julytwisted.auth.repositories import PlayerRepository, Registrar
 from julytwisted.errors import (
     Conflict,
@@ -44,6 +44,8 @@ from julytwisted.game.games import parse_instant
 from julytwisted.jobs.game_edits import GameSaved, create_game, end_game, update_game
 from julytwisted.jobs.product import queue_recount, reject_commit
 from julytwisted.jobs.queue import Queue
+from julytwisted.methods._caller import Said, admin_name, player_of, require_admin
+from julytwisted.methods.private_boards import register_private_boards
 from julytwisted.models import (
     Board,
     Commit,
@@ -56,12 +58,6 @@ from julytwisted.models import (
     Project,
 )
 from julytwisted.store import MAX_LIMIT, Store
-from julytwisted.store.private_boards import (
-    BoardStandings,
-    OwnedBoard,
-    PrivateBoard,
-    optional_instant,
-)
 from julytwisted.store.review import QueuedCommit, ReviewEntry
 
 _T = TypeVar("_T")
@@ -164,19 +160,6 @@ def _limit(limit: int) -> int:
     return limit
 
 
-def _player_of(ctx: rpc.CallContext) -> str:
-    user = ctx.user
-    if not isinstance(user, Principal) or user.username is None:
-        raise Forbidden("this method is for players: sign in as one")
-    return user.username
-
-
-def _admin(ctx: rpc.CallContext) -> None:
-    user = ctx.user
-    if not isinstance(user, Principal) or not user.admin:
-        raise Forbidden("this method is for admins")
-
-
 def build_registry(
     store: Store,
     queue: Queue,
@@ -204,7 +187,7 @@ def build_registry(
     _register_jobs(registry, queue)
     if registrar is not None:
         _register_repositories(registry, registrar)
-    _register_boards(registry, store)
+    register_private_boards(registry, store)
     _register_review(registry, store, queue)
     return registry
 
@@ -314,7 +297,7 @@ def _register_player(
     @registry.method("julython.whoami() -> Object", authenticated=True)
     async def whoami(ctx: rpc.CallContext) -> Account:
         """The signed-in player, with their commit e-mails and pending ones."""
-        username = _player_of(ctx)
+        username = player_of(ctx)
         player = await store.player(username)
         found = await _emails(store, username, None)
         return Account(
@@ -331,7 +314,7 @@ def _register_player(
         made with it (orphans) are scored for you.  The job mails the link
         (again, for a pending e-mail); none when this site sends no mail.
         """
-        username = _player_of(ctx)
+        username = player_of(ctx)
         job = await claim_email(store, mailing, username, email)
         return await _emails(store, username, job)
 
@@ -344,7 +327,7 @@ def _register_player(
         @raise InvalidInput: for a name that is blank or over 100
             characters; the old name stays.
         """
-        username = _player_of(ctx)
+        username = player_of(ctx)
         await store.set_player_name(username, name)
         return await store.player(username)
 
@@ -360,7 +343,7 @@ def _register_player(
         @raise InvalidInput: for a name that is no time zone; the zone you
             had stays.
         """
-        username = _player_of(ctx)
+        username = player_of(ctx)
         await store.set_player_time_zone(username, tz)
         return await store.player(username)
 
@@ -373,7 +356,7 @@ def _register_player(
         return await _move(ctx, Board.LOCATIONS, name)
 
     async def _move(ctx: rpc.CallContext, board: Board, name: str | None) -> JobQueued:
-        username = _player_of(ctx)
+        username = player_of(ctx)
         return JobQueued(await move_player(store, queue, username, board, name))
 
     @registry.method("julython.setTeam(name=String) -> Object", authenticated=True)
@@ -391,14 +374,7 @@ def _register_player(
         A new API token for scripts: send it as C{Authorization: Bearer TOKEN}.
         It is shown this once; only its hash is kept.
         """
-        return await store.create_token(_player_of(ctx))
-
-
-@attrs.frozen
-class Said:
-    """What was done, for people."""
-
-    message: str
+        return await store.create_token(player_of(ctx))
 
 
 def _register_repositories(registry: rpc.Registry, registrar: Registrar) -> None:
@@ -421,14 +397,14 @@ def _register_repositories(registry: rpc.Registry, registrar: Registrar) -> None
         never returned; given again for a repository you added, it replaces
         the kept one.
         """
-        username = _player_of(ctx)
+        username = player_of(ctx)
         base = registrar.site_url(ctx.request)
         return await registrar.add(username, url, base, token)
 
     @registry.method("julython.listRepositories() -> Array", authenticated=True)
     async def list_repositories(ctx: rpc.CallContext) -> tuple[PlayerRepository, ...]:
         """The repositories you added, oldest first, with their webhooks' state."""
-        username = _player_of(ctx)
+        username = player_of(ctx)
         base = registrar.site_url(ctx.request)
         return tuple(await registrar.listed(username, base))
 
@@ -437,7 +413,7 @@ def _register_repositories(registry: rpc.Registry, registrar: Registrar) -> None
     )
     async def ping_repository(ctx: rpc.CallContext, url: str) -> Said:
         """Have the host send a test delivery to the webhook made for you."""
-        return Said(await registrar.ping(_player_of(ctx), url))
+        return Said(await registrar.ping(player_of(ctx), url))
 
     @registry.method(
         "julython.removeRepository(url=String) -> Object", authenticated=True
@@ -447,28 +423,28 @@ def _register_repositories(registry: rpc.Registry, registrar: Registrar) -> None
         Remove a repository you added, and the webhook made for it: its
         pushes are refused from now on; its project and commits stay.
         """
-        return Said(await registrar.remove(_player_of(ctx), url))
+        return Said(await registrar.remove(player_of(ctx), url))
 
 
 def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
     @registry.method("admin.jobs() -> Object", authenticated=True)
     async def jobs(ctx: rpc.CallContext) -> QueueReport:
         """Queue depth, running and dead jobs, and the dead jobs themselves."""
-        _admin(ctx)
+        require_admin(ctx)
         stats = await queue.stats()
         return QueueReport(**stats, dead_jobs=tuple(await queue.dead()))
 
     @registry.method("admin.requeueJob(id=String) -> Object", authenticated=True)
     async def requeue_job(ctx: rpc.CallContext, id: str) -> JobStatus:
         """Give a dead job a new round of attempts."""
-        _admin(ctx)
+        require_admin(ctx)
         await queue.requeue(id)
         return await queue.status(id)
 
     @registry.method("admin.recount(game=String) -> Object", authenticated=True)
     async def recount(ctx: rpc.CallContext, game: str | None = None) -> JobQueued:
         """Rebuild a game's boards from its commits in a background job."""
-        _admin(ctx)
+        require_admin(ctx)
         return JobQueued(await queue_recount(queue, store.game(game).slug))
 
     @registry.method(
@@ -476,21 +452,21 @@ def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
     )
     async def deactivate_project(ctx: rpc.CallContext, slug: str) -> Project:
         """Stop a project scoring: its pushes are refused as abuse."""
-        _admin(ctx)
+        require_admin(ctx)
         await store.set_project_active(slug, False)
         return await store.project(slug)
 
     @registry.method("admin.activateProject(slug=String) -> Object", authenticated=True)
     async def activate_project(ctx: rpc.CallContext, slug: str) -> Project:
         """Let a deactivated project score again."""
-        _admin(ctx)
+        require_admin(ctx)
         await store.set_project_active(slug, True)
         return await store.project(slug)
 
     @registry.method("admin.approveTeam(slug=String) -> Object", authenticated=True)
     async def approve_team(ctx: rpc.CallContext, slug: str) -> Group:
         """Approve a team: it scores from now on, its members' past commits too."""
-        _admin(ctx)
+        require_admin(ctx)
         await store.approve_team(slug)
         return await store.group(Board.TEAMS, slug)
 
@@ -503,7 +479,7 @@ def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
         Give a player a commit e-mail, vouched for: verified at once, ending
         every pending claim of it.  The job adopts its commits already made.
         """
-        _admin(ctx)
+        require_admin(ctx)
         job = await vouch_for_email(store, queue, username, email)
         return await _emails(store, username, job)
 
@@ -524,20 +500,12 @@ def _register_admin(registry: rpc.Registry, store: Store, queue: Queue) -> None:
         Create a player; the e-mails are vouched for (their commits adopted
         at once), and a team named here is approved.
         """
-        _admin(ctx)
+        require_admin(ctx)
         return await create_vouched_player(
             store, queue, username, name, emails or [], location, team
         )
 
     _register_game_edits(registry, store, queue)
-
-
-def _admin_name(ctx: rpc.CallContext) -> str:
-    """The admin calling, as a game's log names them."""
-    _admin(ctx)
-    user = ctx.user
-    assert isinstance(user, Principal)
-    return user.username or "admin"
 
 
 def _edits(**given: object) -> dict[str, object]:
@@ -569,7 +537,7 @@ def _register_game_edits(registry: rpc.Registry, store: Store, queue: Queue) -> 
         ISO 8601 with their offset; its points (0 to 100) default to the
         built-in games' (1 a commit, 10 more for a first commit on a project).
         """
-        by = _admin_name(ctx)
+        by = admin_name(ctx)
         if not isinstance(name, str):
             raise InvalidInput("name must be a string")
         return await create_game(
@@ -601,7 +569,7 @@ def _register_game_edits(registry: rpc.Registry, store: Store, queue: Queue) -> 
         and a recount job rescores it; once ended, nothing.  The change is
         logged on the game.
         """
-        by = _admin_name(ctx)
+        by = admin_name(ctx)
         fields = _edits(
             start=start, end=end, commit_points=commitPoints, first_bonus=firstBonus
         )
@@ -610,96 +578,8 @@ def _register_game_edits(registry: rpc.Registry, store: Store, queue: Queue) -> 
     @registry.method("admin.endGame(slug=String) -> Object", authenticated=True)
     async def end_game_(ctx: rpc.CallContext, slug: str) -> GameSaved:
         """End a running game now; a recount job takes out later commits."""
-        by = _admin_name(ctx)
+        by = admin_name(ctx)
         return await end_game(store, queue, by, slug)
-
-
-def _register_boards(registry: rpc.Registry, store: Store) -> None:
-    boards = store.private_boards
-
-    @registry.method(
-        "julython.createBoard(name=String, game=String, start=String, end=String,"
-        " cap=Number) -> Object",
-        authenticated=True,
-    )
-    async def create_board(
-        ctx: rpc.CallContext,
-        name: str,
-        game: str | None = None,
-        start: str | None = None,
-        end: str | None = None,
-        cap: int | None = None,
-    ) -> OwnedBoard:
-        """
-        Make a private board in a game (the current one by default), from
-        C{start} to C{end} (ISO 8601 instants inside the game; the whole
-        game by default), for at most C{cap} members (1 to 1000).  You get
-        its join code, to share, and its read-only token, for bots.
-        """
-        return await boards.create(
-            _player_of(ctx),
-            name,
-            store.game(game),
-            optional_instant(start, "start"),
-            optional_instant(end, "end"),
-            cap,
-            store.now(),
-        )
-
-    @registry.method("julython.joinBoard(code=String) -> Object", authenticated=True)
-    async def join_board(ctx: rpc.CallContext, code: str) -> PrivateBoard:
-        """Join a private board with its code; 409 when it is full."""
-        return await boards.join(_player_of(ctx), code, store.now())
-
-    @registry.method("julython.leaveBoard(id=String) -> Object", authenticated=True)
-    async def leave_board(ctx: rpc.CallContext, id: str) -> Said:
-        """Leave a private board (its owner deletes it instead)."""
-        await boards.leave(_player_of(ctx), id)
-        return Said(f"you left board {id}")
-
-    @registry.method("julython.boardStandings(id=String, token=String) -> Object")
-    async def board_standings(
-        ctx: rpc.CallContext, id: str, token: str | None = None
-    ) -> BoardStandings:
-        """
-        A private board's members ranked by their points in its dates: for
-        its members (signed in), or with its read-only C{token}.
-        """
-        user = ctx.user
-        username = user.username if isinstance(user, Principal) else None
-        if not await boards.may_read(id, username, token):
-            raise Forbidden("this board is private: join it, or give its token")
-        return await boards.standings(id)
-
-    @registry.method(
-        "julython.removeBoardMember(id=String, username=String) -> Object",
-        authenticated=True,
-    )
-    async def remove_member(ctx: rpc.CallContext, id: str, username: str) -> Said:
-        """Take a member off your board; they may join again only with the code."""
-        await boards.remove_member(_player_of(ctx), id, username)
-        return Said(f"{username} is off board {id}")
-
-    @registry.method(
-        "julython.rotateBoardCode(id=String, token=Boolean) -> Object",
-        authenticated=True,
-    )
-    async def rotate_code(
-        ctx: rpc.CallContext, id: str, token: bool = False
-    ) -> OwnedBoard:
-        """
-        Give your board a new join code (with C{token} true: a new read
-        token instead); the old one stops working at once.
-        """
-        if token:
-            return await boards.rotate_token(_player_of(ctx), id)
-        return await boards.rotate_code(_player_of(ctx), id)
-
-    @registry.method("julython.deleteBoard(id=String) -> Object", authenticated=True)
-    async def delete_board(ctx: rpc.CallContext, id: str) -> Said:
-        """Delete your board and every membership of it."""
-        await boards.delete(_player_of(ctx), id)
-        return Said(f"board {id} is deleted")
 
 
 @attrs.frozen
@@ -733,19 +613,19 @@ def _register_review(registry: rpc.Registry, store: Store, queue: Queue) -> None
         Ask the admins to look at a commit, saying why (500 characters at
         most): once per commit, ten commits an hour.
         """
-        await review.report(hash, _player_of(ctx), reason)
+        await review.report(hash, player_of(ctx), reason)
         return Said(f"commit {hash} is reported to the admins")
 
     @registry.method("admin.reviewQueue(limit=Number) -> Object", authenticated=True)
     async def review_queue(ctx: rpc.CallContext, limit: _Limit = 100) -> ReviewQueue:
         """The commits held or reported, and the review's audit log."""
-        _admin(ctx)
+        require_admin(ctx)
         return ReviewQueue(await review.queue(_limit(limit)), await review.log())
 
     @registry.method("admin.acceptCommit(hash=String) -> Object", authenticated=True)
     async def accept_commit(ctx: rpc.CallContext, hash: str) -> Commit:
         """Let a held or reported commit count (a held one scores now)."""
-        await review.accept(hash, _admin_name(ctx))
+        await review.accept(hash, admin_name(ctx))
         return await store.commit(hash)
 
     @registry.method(
@@ -757,7 +637,7 @@ def _register_review(registry: rpc.Registry, store: Store, queue: Queue) -> None
         Refuse a commit for good, with a reason its page shows; the games
         it scored in are recounted without it.
         """
-        jobs = await reject_commit(store, queue, hash, _admin_name(ctx), reason)
+        jobs = await reject_commit(store, queue, hash, admin_name(ctx), reason)
         return Rejected(await store.commit(hash), jobs)
 
 
