@@ -138,7 +138,8 @@ class StartupMigration(Service):
     once), and each game whose points they scored is recounted, taking them
     back, in a job queued once whatever the number of nodes; then projects
     are keyed by their repository's canonical URL and old commits get their
-    summaries, their messages cut to the limit (L{Store.migrate_commits}).
+    summaries, their messages cut to the limit, and are indexed by their
+    arrival (L{Store.migrate_commits}).
     Tried again, backing off, until Redis answers.
     """
 
@@ -188,10 +189,11 @@ class StartupMigration(Service):
             log.info(
                 "Keyed {projects} projects by their canonical URL ({merged} were "
                 "variants of another's, which keeps the key); gave {commits} "
-                "commits their summary",
+                "commits their summary; indexed {arrivals} by their arrival",
                 projects=rekeyed.projects,
                 merged=rekeyed.merged,
                 commits=rekeyed.commits,
+                arrivals=rekeyed.arrivals,
             )
         return migrated
 

@@ -5,8 +5,11 @@ by their canonical URL and messages were bounded: each project's URL key
 moved to its canonical URL's, and each commit given its summary with its
 message cut to the limit, and flagged as from the future when it claims a
 time after now (its arrival was before now); a recount then takes such a
-commit out of its games.  Idempotent and safe on several nodes at once;
-read with C{SCAN}, so Redis is never held for long, and skipped once done.
+commit out of its games.  Then each commit with a known arrival is indexed
+by it (L{_keys.COMMITS_ARRIVED}), which the recount reads to take in the
+commits a game's window extended to.  Idempotent and safe on several nodes
+at once; read in batches, so Redis is never held for long, and each part
+skipped once done.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from julytwisted.store.games import Games
 #: The migrations done, by name, so that a node starting later skips them.
 _DONE = "j:migrations"
 _NAME = "canonical-projects-bounded-commits"
+_ARRIVALS = "arrival-index"
 _URL_PREFIX = _keys.project_url("")
 
 # Move one project's URL key (KEYS[1]) to its canonical one (KEYS[2]) unless
@@ -40,6 +44,18 @@ _MOVE_URL_KEY = Script(
     "then redis.call('HSET', 'j:project:' .. slug, 'url', ARGV[2]) end "
     "return moved",
     "move_project_url",
+)
+
+# Index by their arrival the commits ARGV names that are not yet: returns
+# how many were.
+_INDEX_ARRIVALS = Script(
+    "local added = 0 "
+    "for _, hash in ipairs(ARGV) do "
+    "local at = redis.call('HGET', 'j:commit:' .. hash, 'arrived_ts') "
+    "if at and at ~= '' then "
+    "added = added + redis.call('ZADD', KEYS[1], 'NX', at, hash) end end "
+    "return added",
+    "index_arrivals",
 )
 
 # Which of the commits KEYS name have no summary yet.
@@ -63,12 +79,14 @@ class CommitMigration:
         already (variants of one repository): dropped, that project keeps it.
     @ivar commits: commits given a summary (their messages cut to the limit).
     @ivar future: of those, commits flagged as from the future.
+    @ivar arrivals: commits indexed by their arrival.
     """
 
     projects: int = 0
     merged: int = 0
     commits: int = 0
     future: int = 0
+    arrivals: int = 0
 
 
 class Migration:
@@ -91,12 +109,16 @@ class Migration:
 
         @return: what changed.
         """
-        if await self._redis.execute("SISMEMBER", _DONE, _NAME):
-            return CommitMigration()
-        projects, merged = await self._project_urls()
-        commits, future = await self._commits()
-        await self._redis.execute("SADD", _DONE, _NAME)
-        return CommitMigration(projects, merged, commits, future)
+        done = CommitMigration()
+        if not await self._redis.execute("SISMEMBER", _DONE, _NAME):
+            projects, merged = await self._project_urls()
+            commits, future = await self._commits()
+            await self._redis.execute("SADD", _DONE, _NAME)
+            done = CommitMigration(projects, merged, commits, future)
+        if not await self._redis.execute("SISMEMBER", _DONE, _ARRIVALS):
+            done = attrs.evolve(done, arrivals=await self._arrivals())
+            await self._redis.execute("SADD", _DONE, _ARRIVALS)
+        return done
 
     async def _scan(self, pattern: str) -> list[list[str]]:
         batches, cursor = [], "0"
@@ -150,6 +172,22 @@ class Migration:
                 count += 1
                 future += flagged
         return count, future
+
+    async def _arrivals(self) -> int:
+        """Index every commit by its arrival, a batch of C{j:commits} at a time."""
+        added, start = 0, 0
+        while True:
+            hashes = await self._redis.execute(
+                "ZRANGE", _keys.COMMITS, start, start + self._batch - 1
+            )
+            if not hashes:
+                return added
+            added += int(
+                await self._redis.run(
+                    _INDEX_ARRIVALS, keys=(_keys.COMMITS_ARRIVED,), args=tuple(hashes)
+                )
+            )
+            start += len(hashes)
 
 
 def _from_future(timestamp: str, now: datetime) -> bool:
