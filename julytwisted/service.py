@@ -454,7 +454,7 @@ def build(
         # With no review days nothing waits for its days to run out.
         release_every=RELEASE_EVERY if config.review_days else None,
     )
-    Scheduler(queue, plan, reactor, config.games).setServiceParent(top)
+    Scheduler(queue, plan, reactor, store.games).setServiceParent(top)
     StartupMigration(store, queue, reactor).setServiceParent(top)
     limiter = build_limiter(store, config, metrics)
     # Stopped after the web, which may still be checking a password.
