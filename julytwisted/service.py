@@ -216,6 +216,8 @@ def build_site(
         clock,
         open_repositories=config.open_repositories,
         data_center=None if data_center is None else data_center.web_url,
+        review_days=config.review_days,
+        burst_limit=config.burst_limit,
     )
     # The doors that are not pages wear the site's layout all the same.
     layout = pages.renderer.layout
