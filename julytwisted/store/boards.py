@@ -199,8 +199,9 @@ class Boards:
         outside the window, arriving outside the window plus the late grace,
         or rejected by its host or an admin leaves the game
         (L{julytwisted.game.scoring.scores_in}).  Runs as one script: Redis
-        answers nothing else meanwhile, about a second per fifty thousand
-        commits arrived in the game.
+        answers nothing else meanwhile, about 13 ms per thousand commits
+        arrived in the window (65 ms for 5,000, measured against 19 ms
+        when it read the game's own commits alone).
 
         @return: how many commits the game holds, how many of them it took
             in now, and what was repaired.
