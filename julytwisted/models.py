@@ -216,6 +216,14 @@ class Recount:
 
     commits: int = attrs.field(metadata=schema("The game's commits.", minimum=0))
     repaired: tuple[Repair, ...]
+    added: int = attrs.field(
+        default=0,
+        metadata=schema(
+            "Of the game's commits, those it did not hold before: stored"
+            " while the rules kept them out (its window extended since).",
+            minimum=0,
+        ),
+    )
 
 
 @attrs.frozen

@@ -216,6 +216,8 @@ def build_site(
         clock,
         open_repositories=config.open_repositories,
         data_center=None if data_center is None else data_center.web_url,
+        review_days=config.review_days,
+        burst_limit=config.burst_limit,
     )
     # The doors that are not pages wear the site's layout all the same.
     layout = pages.renderer.layout
@@ -454,7 +456,7 @@ def build(
         # With no review days nothing waits for its days to run out.
         release_every=RELEASE_EVERY if config.review_days else None,
     )
-    Scheduler(queue, plan, reactor, config.games).setServiceParent(top)
+    Scheduler(queue, plan, reactor, store.games).setServiceParent(top)
     StartupMigration(store, queue, reactor).setServiceParent(top)
     limiter = build_limiter(store, config, metrics)
     # Stopped after the web, which may still be checking a password.

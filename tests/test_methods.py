@@ -368,7 +368,7 @@ async def test_admin_recount_and_job_status_over_rest(server: str) -> None:
     _, answer = await rpc(server, "admin.recount", [], auth=ADMIN)
     job = answer["result"]["job"]
     status = await finished(server, job)
-    assert status["result"] == {"commits": 1, "repaired": []}
+    assert status["result"] == {"commits": 1, "repaired": [], "added": 0}
     response = await treq.get(f"{server}/api/v1/jobs/{job}")
     assert json.loads(await response.content())["state"] == "done"
     response = await treq.get(f"{server}/api/v1/jobs/{'0' * 32}")

@@ -29,6 +29,7 @@ from julytwisted.game.scoring import games_at
 from julytwisted.jobs.queue import Queue
 from julytwisted.models import EmailMigration, Job
 from julytwisted.store import CommitMigration, Store
+from julytwisted.store.games import Games
 from julytwisted.supervise import Backoff, Supervised
 
 log = Logger()
@@ -61,8 +62,10 @@ def nightly_recounts(
 ) -> list[Occurrence]:
     """
     The recount due at C{at} (UTC) each day: of every game running then,
-    or that ended in the day before (its last commits counted once more).
+    or that ended in the day before (its last commits counted once more),
+    a game that began and ended within that day too.
 
+    @param games: the games besides the built-in ones.
     @return: the occurrences whose time is within L{WINDOW} before C{now}.
     """
     when = datetime.combine(now.date(), at, UTC)
@@ -70,10 +73,9 @@ def nightly_recounts(
         when -= timedelta(days=1)
     if now - when > WINDOW:
         return []
-    slugs = {
-        g.slug
-        for g in (*games_at(when, games), *games_at(when - timedelta(days=1), games))
-    }
+    day_before = when - timedelta(days=1)
+    slugs = {g.slug for g in (*games_at(when, games), *games_at(day_before, games))}
+    slugs.update(g.slug for g in games if g.start <= when and day_before < g.end)
     stamp = when.strftime("%Y-%m-%dT%H:%M")
     return [
         Occurrence(f"recount:{slug}:{stamp}", Job.RECOUNT, (slug,))
@@ -138,7 +140,8 @@ class StartupMigration(Service):
     once), and each game whose points they scored is recounted, taking them
     back, in a job queued once whatever the number of nodes; then projects
     are keyed by their repository's canonical URL and old commits get their
-    summaries, their messages cut to the limit (L{Store.migrate_commits}).
+    summaries, their messages cut to the limit, and are indexed by their
+    arrival (L{Store.migrate_commits}).
     Tried again, backing off, until Redis answers.
     """
 
@@ -188,10 +191,11 @@ class StartupMigration(Service):
             log.info(
                 "Keyed {projects} projects by their canonical URL ({merged} were "
                 "variants of another's, which keeps the key); gave {commits} "
-                "commits their summary",
+                "commits their summary; indexed {arrivals} by their arrival",
                 projects=rekeyed.projects,
                 merged=rekeyed.merged,
                 commits=rekeyed.commits,
+                arrivals=rekeyed.arrivals,
             )
         return migrated
 
@@ -211,13 +215,20 @@ class Scheduler(Service):
         queue: Queue,
         plan: Plan,
         clock: IReactorTime,
-        games: Sequence[Game] = (),
+        games: Games | None = None,
         interval: float = 30.0,
     ) -> None:
+        """
+        @param games: the games besides the built-in ones, as kept in Redis
+            (those made at run time and the C{--game} flags'), reloaded at
+            each check so that the nightly recount covers a game made,
+            extended or ended on any node; L{None} for the built-in ones
+            alone.
+        """
         self._queue = queue
         self._plan = plan
         self._clock = clock
-        self._games = tuple(games)
+        self._games = games
         self._loop = Supervised(
             "scheduling periodic jobs",
             self._enqueue_due,
@@ -251,7 +262,11 @@ class Scheduler(Service):
 
     async def _enqueue_due(self) -> None:
         now = datetime.fromtimestamp(self._clock.seconds(), UTC)
-        for occurrence in self._plan.due(now, self._games):
+        games: Sequence[Game] = ()
+        if self._games is not None:
+            await self._games.refresh()
+            games = self._games.configured
+        for occurrence in self._plan.due(now, games):
             await self._queue.enqueue(
                 occurrence.job,
                 *occurrence.args,

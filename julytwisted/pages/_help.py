@@ -1,9 +1,12 @@
 # -*- test-case-name: tests.pages.test_pages,tests.pages.test_help_page -*-
 """
-The help page: the games this site knows, the rules, which commit e-mails
-count, how a player adds their repositories (the webhook made for them, or
-pasted with a secret of its own), which hosts' pushes score languages, and
-in an open event how to point any repository's webhook at this server.  It never
+The help page: the games this site knows, the rules, whose days a commit
+counts for (the player's time zone, else the commit's own offset), which
+points are pending (the review days, the flags that hold a commit for an
+organiser) and how to report a commit, which commit e-mails count, how a
+player adds their repositories (the webhook made for them, or pasted with a
+secret of its own), which hosts' pushes score languages, and in an open
+event how to point any repository's webhook at this server.  It never
 shows the site-wide secret: in an open event the organisers give it out.
 Bitbucket Data Center is told of only where one is configured
 (C{--provider-url bitbucket-server=URL}): elsewhere its pushes are refused.
@@ -17,6 +20,7 @@ from urllib.parse import quote
 from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
 
+from julytwisted.game.review import BURST_LIMIT, STALE_AGE
 from julytwisted.models import Host, ListedGame
 from julytwisted.pages._html import Content, when
 
@@ -26,6 +30,8 @@ def help_page(
     games: Sequence[ListedGame],
     open_repositories: bool = False,
     data_center: str | None = None,
+    review_days: int = 0,
+    burst_limit: int = BURST_LIMIT,
 ) -> tuple[str, Content]:
     """
     @param games: the games this site knows, latest start first.
@@ -33,11 +39,22 @@ def help_page(
         accepted (an open event), which the page then explains too.
     @param data_center: the web address of the Bitbucket Data Center this
         site takes pushes from; L{None} when none is configured.
+    @param review_days: how many days new points stay pending
+        (C{--review-days}); 0 when they count at once.
+    @param burst_limit: the commits by one author dated in one minute past
+        which each waits for an organiser (C{--burst-limit}).
     @return: the help page's title and content, its webhook URLs on the
         host the visitor asked for.
     """
     base = _base_url(request)
-    parts: list[Content] = [*_games(games), *_rules(), *_emails(), *_adding()]
+    parts: list[Content] = [
+        *_games(games),
+        *_rules(),
+        *_days(),
+        *_pending(review_days, burst_limit),
+        *_emails(),
+        *_adding(),
+    ]
     if data_center:
         parts += _data_center(data_center, base)
     parts += _languages(bool(data_center))
@@ -103,6 +120,56 @@ def _rules() -> list[Tag]:
                 "Your location and team score with you; a new team scores"
                 " once an organiser approves it."
             ),
+        ),
+    ]
+
+
+def _days() -> list[Tag]:
+    """Whose days a commit counts for: fair days."""
+    return [
+        tags.h2("Your days"),
+        tags.p(
+            "Streaks, the calendar and the daily badges on your page count"
+            " each of your commits on exactly one day: yours, not UTC's."
+            " Choose a time zone on your ",
+            tags.a("profile", href="/profile"),
+            " and each commit counts on the date it was made there. Until"
+            " you do, it counts on its date in the UTC offset its push gave"
+            " its time in (UTC when the push gave none). Changing your time"
+            " zone moves every day at once.",
+        ),
+    ]
+
+
+def _pending(review_days: int, burst_limit: int) -> list[Tag]:
+    """Pending points: the review days, the flags, and reporting a commit."""
+    if review_days > 0:
+        days = "day" if review_days == 1 else f"{review_days} days"
+        new = (
+            f"Here new points are pending for {days} after their push"
+            " arrives: your page shows them apart, and the boards count"
+            " them once that time is up, unless an organiser rejected the"
+            " commit meanwhile."
+        )
+    else:
+        new = "Here new points count as soon as their push arrives."
+    return [
+        tags.h2("Pending points"),
+        tags.p(new),
+        tags.p(
+            "Some commits wait for an organiser whatever the days: more than"
+            f" {burst_limit} commits by one author dated in the same minute,"
+            f" a commit dated more than {STALE_AGE.days} days before its push"
+            " arrived, a commit from GitHub or GitLab touching no file, and a push"
+            " that also carries commits from before the game. Their points"
+            " stay pending until an organiser accepts them.",
+        ),
+        tags.p(
+            "Think a commit should not count? Sign in, open the commit's"
+            " page from any list of commits, and report it with a short"
+            " reason. An organiser accepts it, or rejects it with a reason:"
+            " a rejected commit's points leave every board, and its page"
+            " shows why.",
         ),
     ]
 

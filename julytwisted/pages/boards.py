@@ -26,6 +26,7 @@ from twisted.web.template import Tag, tags
 from julytwisted.auth.sessions import Sessions
 from julytwisted.errors import InvalidInput, JulythonError
 from julytwisted.game.games import Game
+from julytwisted.game.review import BURST_LIMIT
 from julytwisted.models import (
     Board,
     Commit,
@@ -83,6 +84,8 @@ class Pages:
         keep: float = 5.0,
         open_repositories: bool = False,
         data_center: str | None = None,
+        review_days: int = 0,
+        burst_limit: int = BURST_LIMIT,
     ) -> None:
         """
         @param keep: seconds a board read is reused before Redis is asked again.
@@ -90,10 +93,16 @@ class Pages:
             nobody added (an open event) besides adding them.
         @param data_center: the web address of the configured Bitbucket Data
             Center, which the help page then tells of; L{None} for none.
+        @param review_days: how long new points stay pending
+            (C{--review-days}), which the help page tells.
+        @param burst_limit: the commits by one author in one minute past
+            which each waits for an organiser (C{--burst-limit}), likewise.
         """
         self.store = store
         self._open = open_repositories
         self._data_center = data_center
+        self._review_days = review_days
+        self._burst_limit = burst_limit
         self._recent = Recent(clock, keep)
         self.renderer = Renderer(sessions, kept=self._recent)
         self._clock = clock
@@ -293,7 +302,14 @@ class Pages:
                     game.slug, game.name, _iso(game.start), _iso(game.end), True
                 ),
             )
-        return help_page(request, games, self._open, self._data_center)
+        return help_page(
+            request,
+            games,
+            self._open,
+            self._data_center,
+            self._review_days,
+            self._burst_limit,
+        )
 
 
 def _iso(when_: datetime) -> str:

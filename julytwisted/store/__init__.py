@@ -118,7 +118,9 @@ class Store:
             redis, self._games, ingest_timeout, review_days, burst_limit
         )
         self._uploads = Uploads(redis, self._games)
-        self._boards = Boards(redis, self._games, self._uploads, ingest_timeout)
+        self._boards = Boards(
+            redis, self._games, self._uploads, ingest_timeout, review_days
+        )
         self._players = Players(redis, self._games, self._boards)
         self._emails = Emails(redis)
         self._credentials = Credentials(redis)

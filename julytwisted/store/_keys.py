@@ -11,8 +11,12 @@ from julytwisted.models import Board
 #: The pub/sub channel every push's feed entries are published on.
 LIVE_PUBSUB = "j:live"
 
-#: Every commit's hash, scored by its arrival.
+#: Every commit's hash, in the order of its arrival (scored by C{j:seq}).
 COMMITS = "j:commits"
+#: Every commit's hash, scored by its push's arrival (seconds since the
+#: epoch): what a recount finds a game's window took in; spelled also in
+#: C{lua/ingest.lua} and C{lua/recount.lua}.
+COMMITS_ARRIVED = "j:commits:arrived"
 #: Teams waiting for an admin's approval; the team scripts keep it.
 TEAMS_WAITING = "j:teams:waiting"
 #: Commits held for review, scored by when their review days run out

@@ -70,16 +70,25 @@ class Boards:
     """
 
     def __init__(
-        self, redis: RedisClient, games: Games, uploads: Uploads, timeout: float
+        self,
+        redis: RedisClient,
+        games: Games,
+        uploads: Uploads,
+        timeout: float,
+        review_days: int = 0,
     ) -> None:
         """
         @param uploads: lists a project's screenshots in its detail.
         @param timeout: seconds a recount's script may take.
+        @param review_days: how long new points stay provisional
+            (C{--review-days}): a commit a recount takes into a game is held
+            as the ingest would have held it.
         """
         self._redis = redis
         self._games = games
         self._uploads = uploads
         self._timeout = timeout
+        self._review_days = review_days
 
     async def board(
         self, kind: str, game: str | None = None, offset: int = 0, limit: int = 20
@@ -179,14 +188,23 @@ class Boards:
 
     async def recount(self, game: str) -> Recount:
         """
-        Rebuild every board of a game from its commits and repair any drift.
-        A commit flagged as from the future, or whose push arrived outside
-        the game's window plus the late grace, leaves the game rather than
-        score in it (L{julytwisted.game.scoring.scores_in}).  Runs as one
-        script: Redis answers nothing else meanwhile, about a second per
-        hundred thousand commits.
+        Rebuild every board of a game from the commits the rules now let
+        count in it, and repair any drift (see C{lua/recount.lua}).
 
-        @return: how many commits the game holds, and what was repaired.
+        The commits looked at are the game's own, those waiting for it, and
+        every commit whose push arrived in its window plus the late grace:
+        a window extended takes in the commits stored while it did not hold
+        them, as the ingest would have scored them (a held or pending one
+        waits for this game too).  A commit flagged as from the future, made
+        outside the window, arriving outside the window plus the late grace,
+        or rejected by its host or an admin leaves the game
+        (L{julytwisted.game.scoring.scores_in}).  Runs as one script: Redis
+        answers nothing else meanwhile, about 13 ms per thousand commits
+        arrived in the window (65 ms for 5,000, measured against 19 ms
+        when it read the game's own commits alone).
+
+        @return: how many commits the game holds, how many of them it took
+            in now, and what was repaired.
         """
         found = self._games.game(game)
         request = {
@@ -195,6 +213,8 @@ class Boards:
             "end": iso(found.end),
             "start_ts": found.start.timestamp(),
             "until_ts": (found.end + self._games.late_grace).timestamp(),
+            "now_ts": self._games.now().timestamp(),
+            "review_days": self._review_days,
             **POINTS,
         }
         result = json.loads(
@@ -204,7 +224,9 @@ class Boards:
         )
         # cjson has one encoding for an empty table: an object.
         repaired = result["repaired"] if isinstance(result["repaired"], list) else []
-        return Recount(result["commits"], tuple(Repair(**r) for r in repaired))
+        return Recount(
+            result["commits"], tuple(Repair(**r) for r in repaired), result["added"]
+        )
 
     async def _read(
         self, game: Game, kind: str, what: dict[str, Any]

@@ -7,8 +7,11 @@ message cut to the limit, and flagged as from the future when it claims a
 time after now (its arrival was before now); a recount then takes such a
 commit out of its games.  Then, once, each game's pending set gets the
 counts by player and by project kept beside it since (C{lua/board.lua}
-reads those instead of the set).  Idempotent and safe on several nodes at
-once; read with C{SCAN}, so Redis is never held for long, and each part
+reads those instead of the set); and each commit with a known arrival is
+indexed by it (L{_keys.COMMITS_ARRIVED}), which the recount reads to take
+in the commits a game's window extended to.  Idempotent and safe on several
+nodes at once; read in batches, so Redis is never held for long, and each
+part
 skipped once done.
 """
 
@@ -32,6 +35,7 @@ from julytwisted.store.games import Games
 _DONE = "j:migrations"
 _NAME = "canonical-projects-bounded-commits"
 _PENDING_COUNTS = "pending-counts"
+_ARRIVALS = "arrival-index"
 _URL_PREFIX = _keys.project_url("")
 _PENDING_PREFIX, _PENDING_SUFFIX = _keys.game_pending("\0").split("\0")
 
@@ -48,6 +52,18 @@ _MOVE_URL_KEY = Script(
     "then redis.call('HSET', 'j:project:' .. slug, 'url', ARGV[2]) end "
     "return moved",
     "move_project_url",
+)
+
+# Index by their arrival the commits ARGV names that are not yet: returns
+# how many were.
+_INDEX_ARRIVALS = Script(
+    "local added = 0 "
+    "for _, hash in ipairs(ARGV) do "
+    "local at = redis.call('HGET', 'j:commit:' .. hash, 'arrived_ts') "
+    "if at and at ~= '' then "
+    "added = added + redis.call('ZADD', KEYS[1], 'NX', at, hash) end end "
+    "return added",
+    "index_arrivals",
 )
 
 # Which of the commits KEYS name have no summary yet.
@@ -73,6 +89,7 @@ class CommitMigration:
     @ivar future: of those, commits flagged as from the future.
     @ivar pending: games whose pending commits were counted by player and
         by project.
+    @ivar arrivals: commits indexed by their arrival.
     """
 
     projects: int = 0
@@ -80,6 +97,7 @@ class CommitMigration:
     commits: int = 0
     future: int = 0
     pending: int = 0
+    arrivals: int = 0
 
 
 class Migration:
@@ -112,6 +130,9 @@ class Migration:
             pending = await self._pending_counts()
             await self._redis.execute("SADD", _DONE, _PENDING_COUNTS)
             found = attrs.evolve(found, pending=pending)
+        if not await self._redis.execute("SISMEMBER", _DONE, _ARRIVALS):
+            found = attrs.evolve(found, arrivals=await self._arrivals())
+            await self._redis.execute("SADD", _DONE, _ARRIVALS)
         return found
 
     async def _scan(self, pattern: str) -> list[list[str]]:
@@ -175,6 +196,22 @@ class Migration:
                 await self._redis.run(_COUNT_PENDING, args=(slug,))
                 games += 1
         return games
+
+    async def _arrivals(self) -> int:
+        """Index every commit by its arrival, a batch of C{j:commits} at a time."""
+        added, start = 0, 0
+        while True:
+            hashes = await self._redis.execute(
+                "ZRANGE", _keys.COMMITS, start, start + self._batch - 1
+            )
+            if not hashes:
+                return added
+            added += int(
+                await self._redis.run(
+                    _INDEX_ARRIVALS, keys=(_keys.COMMITS_ARRIVED,), args=tuple(hashes)
+                )
+            )
+            start += len(hashes)
 
 
 def _from_future(timestamp: str, now: datetime) -> bool:

@@ -1,7 +1,8 @@
 """
 Periodic jobs: when each occurrence is due, that several nodes queue it once,
-that a failed check is retried soon, the orphan sweep against a real
-redis-server, and the options.
+that a failed check is retried soon, that the nightly recount covers the
+games made at run time, the orphan sweep against a real redis-server, and
+the options.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from twisted.logger import formatEvent
 from twisted.python.usage import UsageError
 
 from julytwisted.config import Options
+from julytwisted.game.games import Game
 from julytwisted.jobs.queue import Queue
 from julytwisted.jobs.schedule import Plan, Scheduler, nightly_recounts, sweeps
 from julytwisted.redis_service import RedisService
@@ -178,6 +180,35 @@ async def test_a_tick_that_fails_logs_and_returns(
     assert await queued(redis) == []
     await scheduler.tick()
     assert await queued(redis) == [("recount", '["julython-2026"]')]
+
+
+@pytest_twisted.ensureDeferred
+async def test_nightly_recount_covers_the_games_made_at_run_time(
+    store: Store, redis: RedisService, clock: Clock
+) -> None:
+    """
+    The nightly recount covers the games kept in Redis, reloaded at each
+    check: one made at run time on another node and running, one that ended
+    within the day before; not one yet to start.
+    """
+    other = Store(store.redis, clock, ())
+    now = store.now()
+    for game in [
+        Game("Meetup Sprint", now, utc("2026-07-20T00:00")),
+        Game("Short", now, now + timedelta(hours=6)),
+        Game("Later", utc("2026-07-20T00:00"), utc("2026-07-22T00:00")),
+    ]:
+        await other.games.create(game, "admin")
+    clock.advance((utc("2026-07-16T03:05") - now).total_seconds())
+    scheduler = Scheduler(
+        Queue(redis.client, reactor), Plan(AT, None), clock, store.games
+    )
+    await scheduler.tick()
+    assert await queued(redis) == [
+        ("recount", '["julython-2026"]'),
+        ("recount", '["meetup-sprint"]'),
+        ("recount", '["short"]'),
+    ]
 
 
 @pytest_twisted.ensureDeferred

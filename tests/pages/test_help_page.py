@@ -1,7 +1,8 @@
 """
 The help page, over a real Site and Redis: every game the site knows, the
 GitHub noreply addresses a GitHub sign-in verifies, which hosts' pushes
-list files (and so score languages), and Bitbucket Data Center only where
+list files (and so score languages), whose days a commit counts for,
+pending points and reporting a commit, and Bitbucket Data Center only where
 one is configured.
 """
 
@@ -18,6 +19,7 @@ import treq
 
 from julytwisted.config import Config
 from julytwisted.config._parsers import parse_game
+from julytwisted.game.review import BURST_LIMIT
 from julytwisted.hosts import parse_provider_url
 from tests.htmlcheck import check_page
 
@@ -102,3 +104,34 @@ async def test_help_tells_of_data_center_only_where_configured(
     text, tree = await help_text(server_with(closed))
     codes = [c.text for c in tree.iter("code")]
     assert len([c for c in codes if c and c.endswith("/bitbucket-server")]) == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_help_tells_whose_days_count(server: str) -> None:
+    """Fair days: the profile's time zone, else each commit's own offset."""
+    text, tree = await help_text(server)
+    assert "Your days" in [h.text for h in tree.iter("h2")]
+    assert "Choose a time zone on your profile" in text
+    assert "in the UTC offset its push gave its time in" in text
+    assert "/profile" in [a.get("href") for a in tree.iter("a")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_help_tells_of_pending_points_and_reports(
+    server_with: Callable[[Config], str], config: Config
+) -> None:
+    """
+    Without review days new points count at once; with them the page says
+    for how long they are pending.  Either way it names the flags that hold
+    a commit for an organiser (with the site's burst limit), and how to
+    report a commit.
+    """
+    text, _ = await help_text(server_with(config))
+    assert "Here new points count as soon as their push arrives." in text
+    assert f"more than {BURST_LIMIT} commits by one author" in text
+    assert "dated more than 7 days before its push arrived" in text
+    assert "report it with a short reason" in text
+    reviewing = attrs.evolve(config, review_days=3, burst_limit=12)
+    text, _ = await help_text(server_with(reviewing))
+    assert "Here new points are pending for 3 days after their push arrives" in text
+    assert "more than 12 commits by one author" in text

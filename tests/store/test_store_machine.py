@@ -8,9 +8,11 @@ by their host (twice, as a retried job would), time passing, players created
 (with e-mails an admin vouches for, and with claims), e-mails claimed,
 confirmed through their latest link or vouched for by an admin, their
 orphans adopted (twice, as a retried job would), moves between locations
-and teams, team approvals, a game made at run time whose points change and
-which ends early (each change followed by its recount), recounts, and time
-zones chosen.
+and teams, team approvals, a game made at run time whose points change,
+whose end moves sooner or later (extended, it takes in the commits stored
+meanwhile, a commit dated ahead of its push past the sprint's end), and
+which ends early (each change followed by its recount), recounts, and
+time zones chosen.
 After every step every board of the three games equals the reference
 tally of L{julytwisted.scoring} over the stored commits and their
 arrivals (pending, rejected, held and review-rejected ones scoring
@@ -75,12 +77,12 @@ _T = TypeVar("_T")
 
 GAMES = [game.slug for game in builtin_games(2026)]
 #: A game an admin makes at run time, from the clock's start (2026-07-15
-#: 12:00) for ten days, with its own points; the machine changes its points
-#: and ends it early.
+#: 12:00) for eighteen hours, with its own points; the machine changes its
+#: points, moves its end sooner or later, and ends it early.
 SPRINT = Game(
     "Sprint",
     datetime(2026, 7, 15, 12, tzinfo=UTC),
-    datetime(2026, 7, 25, tzinfo=UTC),
+    datetime(2026, 7, 16, 6, tzinfo=UTC),
     commit_points=2,
     first_bonus=3,
 )
@@ -98,9 +100,10 @@ ADDRESSES = [
     ["https://github.com/bob/loom", "https://github.com/Bob/loom/"],
 ]
 OWNERS = [("ada", "engine"), ("bob", "loom")]
-#: Moments in J(an)ulython, in Julython (the second in the sprint too; the
-#: third more than a day after the clock's start, so from the future until
-#: the clock reaches it), in neither, and far ahead.
+#: Moments in J(an)ulython, in Julython (the second after the sprint's first
+#: end, and in it once extended, pushed before that end by a clock ahead of
+#: the push's; the third more than a day after the clock's start, so from
+#: the future until the clock reaches it), in neither, and far ahead.
 WHEN = [
     datetime(2026, 1, 15, 12, tzinfo=UTC),
     datetime(2026, 7, 10, 9, 30, tzinfo=UTC),
@@ -269,6 +272,42 @@ class StoreMachine(RuleBasedStateMachine):
                     first_bonus=first_bonus,
                 )
             )
+            self._recount_sprint()
+
+    @rule(hours=st.sampled_from([1, 6, 30, 240]))
+    def move_sprint_end(self, hours: int) -> None:
+        """
+        An admin moves the running sprint's end to some hours from now:
+        sooner, or later than it was (extended, it takes in the commits
+        stored meanwhile that it now holds); refused once it has ended.
+        """
+        end = self.store.now() + timedelta(hours=hours)
+        with contextlib.suppress(InvalidInput):
+            wait(lambda: self.store.games.update(SPRINT.slug, "admin", end=end))
+            self._recount_sprint()
+
+    @rule(
+        seed=st.integers(0, 15),
+        email=st.sampled_from(EMAILS),
+        hours=st.integers(0, 5),
+        where=st.integers(0, 1),
+    )
+    def extend_past_a_push(self, seed: int, email: str, hours: int, where: int) -> None:
+        """
+        A commit dated after the sprint's end is pushed before it (its clock
+        ahead of the push's by less than the day allowed); then an admin
+        extends the running sprint past it, and the recount takes it in.
+        """
+        now = self.store.now()
+        end = self.store.game(SPRINT.slug).end
+        made = min(max(end, now) + timedelta(hours=hours), now + timedelta(hours=23))
+        pushed = commit(f"c{seed}", email, made)
+        delivered = attrs.evolve(pushed_to(where, 0, True), commits=(pushed,))
+        result = wait(lambda: self.store.ingest(repository(delivered), delivered, now))
+        self._stored(delivered, result.new)
+        later = max(end, made) + timedelta(days=10)
+        with contextlib.suppress(InvalidInput):
+            wait(lambda: self.store.games.update(SPRINT.slug, "admin", end=later))
             self._recount_sprint()
 
     @rule()

@@ -1,14 +1,15 @@
 """
 Games at run time over real HTTP against a real redis-server: the admin's
 JSON-RPC methods (admin.createGame, admin.updateGame, admin.endGame), the
-recount a running game's change queues, and C{GET /api/v1/games/<slug>}
-with the game's log.
+recount a running game's change queues (taking in, once extended, the
+commits pushed meanwhile), and C{GET /api/v1/games/<slug>} with the
+game's log.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest_twisted
@@ -40,7 +41,11 @@ async def points(server: str, game: str) -> int:
 
 
 async def push_now(server: str, store: Store, seed: str) -> None:
-    when = store.now() + timedelta(minutes=1)
+    await push_at(server, store.now() + timedelta(minutes=1), seed)
+
+
+async def push_at(server: str, when: datetime, seed: str) -> None:
+    """Push ada's commit made at C{when}, now."""
     response = await treq.post(
         server + "/api/v1/github",
         data=body(github_payload(seed, when=when)),
@@ -165,3 +170,31 @@ async def test_bad_edits_are_refused_and_lose_nothing(server: str) -> None:
     assert len(detail["log"]) == 1
     code, _ = await get(server, "/api/v1/games/no-such-game")
     assert code == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_extending_takes_in_commits_pushed_meanwhile(
+    server: str, store: Store, clock: Clock
+) -> None:
+    """
+    A commit pushed before the sprint's end but dated after it (its clock
+    ahead) scores nothing there; extending the running sprint queues a
+    recount that takes it in, as the push would have scored it.
+    """
+    await signup(server)
+    await rpc(server, "admin.createGame", SPRINT, auth=ADMIN)
+    clock.advance(timedelta(days=4).total_seconds())
+    await push_at(server, store.now() + timedelta(hours=18), "a")
+    assert await points(server, "julython-2026") == 11
+    assert await points(server, "meetup-sprint") == 0
+    _, answer = await rpc(
+        server,
+        "admin.updateGame",
+        {"slug": "meetup-sprint", "end": "2026-07-25T00:00:00Z"},
+        auth=ADMIN,
+    )
+    done = await finished(server, answer["result"]["recount"])
+    assert done["result"]["added"] == 1
+    assert await points(server, "meetup-sprint") == 3 + 5
+    code, commits = await get(server, "/api/v1/commits?game=meetup-sprint")
+    assert code == 200 and len(commits["models"]) == 1

@@ -185,6 +185,8 @@ for _, c in ipairs(req.commits) do
       redis.call('HSET', ckey, 'utc_offset', c.utc_offset)
     end
     redis.call('ZADD', 'j:commits', seq, c.hash)
+    redis.call('ZADD', 'j:commits:arrived', string.format('%.6f', req.arrived_ts),
+      c.hash)
     redis.call('ZADD', pkey .. ':commits', seq, c.hash)
     if username then
       redis.call('ZADD', 'j:player:' .. username .. ':commits', seq, c.hash)

@@ -1,18 +1,35 @@
--- Rebuild every board of a game from its commits, as the rules score them
--- with each player's location and team now, and report what had drifted.
--- Idempotent: a second run finds nothing to repair.
+-- Rebuild every board of a game from the commits the rules let score in it
+-- now, with each player's location and team now, and report what had
+-- drifted.  Idempotent: a second run finds nothing to repair.
 --
--- A commit the rules no longer let score here (flagged as from the future,
--- made outside the window (a game ended early or moved), arrived outside the
--- window plus the late grace, or still waiting for its host's word, or
--- rejected by it, or held for review or rejected by an admin) leaves the
--- game's commits and its own list
--- of games, so that an adoption cannot score it either.
+-- The commits looked at: the game's own (j:game:SLUG:commits), those
+-- waiting for it (j:game:SLUG:pending), and every commit whose push arrived
+-- in the window plus the late grace (j:commits:arrived), so that a window
+-- extended (or a node that ingested with a stale copy of the games) takes
+-- in what arrived meanwhile, as the ingest would have.  Each is put where
+-- the rules now say:
+--
+--  * it may count here when it is not flagged as from the future, its own
+--    time is in the window, its arrival (when known) in the window plus the
+--    late grace, and neither its host nor an admin rejected it;
+--  * such a commit still waiting for its host's word (pending) or held for
+--    review waits for this game too: listed in its pending_games or
+--    held_games and in j:game:SLUG:pending, so that verify.lua or review.lua
+--    scores it here once it may;
+--  * one never reviewed that scored nowhere yet, on a node with review days
+--    (req.review_days) whose days since its arrival have not run out, is
+--    held until they do, as the ingest would have held it;
+--  * any other counts: it is in the game's commits and in its own list of
+--    games (an orphan's adoption then scores it for its player too);
+--  * a commit that may not count here leaves all of these, so that an
+--    adoption, a verification or a release cannot score it either.
 --
 -- ARGV[1]: JSON {game, start, end (ISO 8601 UTC), start_ts, until_ts,
--- commit_points, first_bonus}; a
--- game of j:games scores with its own points (points_of).
--- Returns JSON {commits = N, repaired = [{board, member, was, now}]}.
+-- now_ts, review_days, commit_points, first_bonus}; a game of j:games
+-- scores with its own points (points_of).
+-- Returns JSON {commits = N, added = N, repaired = [{board, member, was, now}]}:
+-- the commits counted, of those the ones the game did not hold before, and
+-- the board entries put right.
 
 local req = cjson.decode(ARGV[1])
 COMMIT, BONUS = req.commit_points, req.first_bonus
@@ -48,71 +65,155 @@ local function groups_of(username)
   return g
 end
 
+-- A commit's list field (games, held_games, pending_games) with this game
+-- in it or not; written only when that changes.
+local function list_has(list)
+  for _, g in ipairs(list) do
+    if g == game then return true end
+  end
+  return false
+end
+local function keep_listed(hash, field, text, wanted)
+  local list = json_list(text)
+  if list_has(list) == wanted then return end
+  local kept = {}
+  for _, g in ipairs(list) do
+    if g ~= game then kept[#kept + 1] = g end
+  end
+  if wanted then kept[#kept + 1] = game end
+  redis.call('HSET', 'j:commit:' .. hash, field,
+    #kept > 0 and cjson.encode(kept) or '[]')
+end
+
+-- An ISO 8601 UTC time moved on by whole days (the review days).
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1
+  return era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100)
+    + doy - 719468
+end
+local function civil_from_days(z)
+  z = z + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return y, m, d
+end
+local function plus_days(ts, n)
+  local y, m, d = string.match(ts, '^(%d%d%d%d)-(%d%d)-(%d%d)')
+  local y2, m2, d2 = civil_from_days(days_from_civil(tonumber(y), tonumber(m),
+    tonumber(d)) + n)
+  return string.format('%04d-%02d-%02d', y2, m2, d2) .. string.sub(ts, 11)
+end
+
+local FIELDS = {'username', 'project', 'languages', 'future', 'arrived_ts',
+  'pending', 'rejected', 'timestamp', 'review', 'games', 'seq', 'held_games',
+  'pending_games', 'arrived'}
+local function load(hash)
+  local values = redis.call('HMGET', 'j:commit:' .. hash, unpack(FIELDS))
+  local c = {}
+  for i, name in ipairs(FIELDS) do c[name] = values[i] end
+  return c
+end
+
 local window_start, window_end = sortable(req.start), sortable(req['end'])
-local function scores_here(hash, made, future, arrived, pending, rejected, review)
-  local at = tonumber(arrived or '')
-  local unverified = pending == '1' or (rejected and rejected ~= '') or
-    review == 'held' or review == 'rejected'
-  local when = made and sortable(made)
-  local outside = when and (when < window_start or when >= window_end)
-  if future == '1' or unverified or outside or
-     (at and (at < req.start_ts or at >= req.until_ts)) then
-    redis.call('ZREM', base .. ':commits', hash)
-    local kept = {}
-    for _, g in ipairs(json_list(redis.call('HGET', 'j:commit:' .. hash, 'games'))) do
-      if g ~= game then kept[#kept + 1] = g end
-    end
-    redis.call('HSET', 'j:commit:' .. hash, 'games',
-      #kept > 0 and cjson.encode(kept) or '[]')
+local function may_count(c)
+  if c.future == '1' or (c.rejected and c.rejected ~= '') or
+     c.review == 'rejected' then
     return false
   end
+  local when = c.timestamp and sortable(c.timestamp)
+  if when and (when < window_start or when >= window_end) then return false end
+  local at = tonumber(c.arrived_ts or '')
+  return not (at and (at < req.start_ts or at >= req.until_ts))
+end
+
+-- Hold a commit never reviewed that neither scores nor waits anywhere yet
+-- (the ingest held none of it) for the review days left since its arrival,
+-- as the ingest would have held it; the review flags need its push, and
+-- are left out.
+local function hold_for_days(hash, c)
+  if req.review_days <= 0 or (c.review and c.review ~= '') or
+     #json_list(c.games) > 0 or #json_list(c.pending_games) > 0 then
+    return false
+  end
+  local at = tonumber(c.arrived_ts or '')
+  if not at or not c.arrived then return false end
+  local due = at + req.review_days * 86400
+  if due <= req.now_ts then return false end
+  redis.call('HSET', 'j:commit:' .. hash, 'review', 'held', 'held_games', '[]',
+    'review_flags', '[]', 'review_until', plus_days(c.arrived, req.review_days))
+  redis.call('ZADD', 'j:review:held', string.format('%.6f', due), hash)
+  c.review, c.held_games = 'held', '[]'
   return true
 end
 
--- A commit still waiting (for its host's word, or held for review) keeps
--- the games its arrival earned it, to score in once it is let through
--- (verify.lua, review.lua): one the window no longer holds loses its claim
--- on this game, so that it cannot score here later.
-local function drop_claim(hash, field)
-  local kept = {}
-  for _, g in ipairs(json_list(redis.call('HGET', 'j:commit:' .. hash, field))) do
-    if g ~= game then kept[#kept + 1] = g end
-  end
-  if #kept > 0 then
-    redis.call('HSET', 'j:commit:' .. hash, field, cjson.encode(kept))
-  else
-    redis.call('HDEL', 'j:commit:' .. hash, field)
-  end
-end
-for _, hash in ipairs(redis.call('ZRANGE', base .. ':pending', 0, -1)) do
-  local c = redis.call('HMGET', 'j:commit:' .. hash, 'timestamp', 'arrived_ts',
-    'future')
-  local when = c[1] and sortable(c[1])
-  local at = tonumber(c[2] or '')
-  if c[3] == '1' or (when and (when < window_start or when >= window_end)) or
-     (at and (at < req.start_ts or at >= req.until_ts)) then
+-- Put one commit where the rules now say (see above); returns its record
+-- when it counts here.
+local function place(hash)
+  local c = load(hash)
+  if not c.project then
+    redis.call('ZREM', base .. ':commits', hash)
     redis.call('ZREM', base .. ':pending', hash)
-    drop_claim(hash, 'pending_games')
-    drop_claim(hash, 'held_games')
+    return nil
   end
+  local may = may_count(c)
+  local pending = c.pending == '1'
+  if may then hold_for_days(hash, c) end
+  local held = c.review == 'held'
+  local counts = may and not pending and not held
+  if counts then
+    redis.call('ZADD', base .. ':commits', c.seq, hash)
+  else
+    redis.call('ZREM', base .. ':commits', hash)
+  end
+  keep_listed(hash, 'games', c.games, counts)
+  if pending then keep_listed(hash, 'pending_games', c.pending_games, may) end
+  if held then keep_listed(hash, 'held_games', c.held_games, may) end
+  if may and (pending or held) then
+    redis.call('ZADD', base .. ':pending', c.seq, hash)
+  else
+    redis.call('ZREM', base .. ':pending', hash)
+  end
+  return counts and c or nil
 end
 
-local hashes, counted = redis.call('ZRANGE', base .. ':commits', 0, -1), 0
-for _, hash in ipairs(hashes) do
-  local c = redis.call('HMGET', 'j:commit:' .. hash, 'username', 'project',
-    'languages', 'future', 'arrived_ts', 'pending', 'rejected', 'timestamp',
-    'review')
-  if scores_here(hash, c[8], c[4], c[5], c[6], c[7], c[9]) then
-    counted = counted + 1
-    add('projects', c[2], c[2])
-    if c[1] and c[1] ~= '' then
-      add('people', c[1], c[2])
-      local g = groups_of(c[1])
-      if g.location ~= '' then add('locations', g.location, c[2]) end
-      if g.team ~= '' then add('teams', g.team, c[2]) end
-    end
-    for _, language in ipairs(json_list(c[3])) do add('languages', language, nil) end
+local seen, counted, added = {}, 0, 0
+local function visit(hash, held_before)
+  if seen[hash] then return end
+  seen[hash] = true
+  local c = place(hash)
+  if not c then return end
+  counted = counted + 1
+  if not held_before then added = added + 1 end
+  add('projects', c.project, c.project)
+  if c.username and c.username ~= '' then
+    add('people', c.username, c.project)
+    local g = groups_of(c.username)
+    if g.location ~= '' then add('locations', g.location, c.project) end
+    if g.team ~= '' then add('teams', g.team, c.project) end
   end
+  for _, language in ipairs(json_list(c.languages)) do add('languages', language, nil) end
+end
+
+for _, hash in ipairs(redis.call('ZRANGE', base .. ':commits', 0, -1)) do
+  visit(hash, true)
+end
+for _, hash in ipairs(redis.call('ZRANGE', base .. ':pending', 0, -1)) do
+  visit(hash, false)
+end
+for _, hash in ipairs(redis.call('ZRANGEBYSCORE', 'j:commits:arrived',
+    string.format('%.6f', req.start_ts), '(' .. string.format('%.6f', req.until_ts))) do
+  visit(hash, false)
 end
 
 local repaired = {}
@@ -122,7 +223,9 @@ for board, members in pairs(totals) do
     local points = t.commits * commit_here + t.nprojects * bonus_here
     local old = redis.call('ZSCORE', key, member)
     local was = old and math.floor(tonumber(old)) or 0
-    if was ~= points then
+    -- A member new to the board is put on it even with no points (a game
+    -- may give none), as the ingest's scoring puts it.
+    if was ~= points or not old then
       repaired[#repaired + 1] = {board = board, member = member, was = was, now = points}
       set_points(game, board, member, points, next_fraction(game, board))
     end
@@ -144,6 +247,7 @@ for board, members in pairs(totals) do
     end
   end
 end
--- The pending counts board.lua shows, rebuilt from the game's pending set.
+-- The pending counts board.lua shows, rebuilt from the game's pending set
+-- (place above adds to it and takes from it directly).
 recount_pending(game)
-return cjson.encode({commits = counted, repaired = repaired})
+return cjson.encode({commits = counted, added = added, repaired = repaired})
