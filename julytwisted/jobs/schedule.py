@@ -191,11 +191,15 @@ class StartupMigration(Service):
             log.info(
                 "Keyed {projects} projects by their canonical URL ({merged} were "
                 "variants of another's, which keeps the key); gave {commits} "
-                "commits their summary; indexed {arrivals} by their arrival",
+                "commits their summary ({future} of them flagged as from the "
+                "future); indexed {arrivals} by their arrival; counted the "
+                "pending commits of {pending} games by player and by project",
                 projects=rekeyed.projects,
                 merged=rekeyed.merged,
                 commits=rekeyed.commits,
+                future=rekeyed.future,
                 arrivals=rekeyed.arrivals,
+                pending=rekeyed.pending,
             )
         return migrated
 
