@@ -104,12 +104,18 @@ class _Socket:
 
     def received(self, chunk: bytes, now: float) -> bytes | None:
         """@return: the last whole hash of C{chunk} (with the last read's tail)."""
-        # The tail kept is one byte shorter than the mark: a mark is counted
-        # once, whichever read it straddles.
-        self.count += (self.tail[1 - len(self.mark) :] + chunk).count(self.mark)
-        text = self.tail + chunk
-        self.tail = text[-60:]
-        found = _last_hash(text, self.mark)
+        mark, tail = self.mark, self.tail
+        # A mark straddling two reads is counted once: by the few bytes on
+        # either side of the seam, where the chunk alone cannot hold it.
+        seam = len(mark) - 1
+        self.count += chunk.count(mark) + (tail[-seam:] + chunk[:seam]).count(mark)
+        found = _last_hash(chunk, mark)
+        if found is None or len(chunk) < 60:
+            text = tail + chunk
+            found = _last_hash(text, mark)
+            self.tail = text[-60:]
+        else:
+            self.tail = chunk[-60:]
         if found is not None and (not self.reads or self.reads[-1][1] != found):
             self.reads.append((now, found))
         return found
