@@ -6,7 +6,8 @@ is: a broadcast websocket server that subscribes to the same Redis channel
 nothing replayed.
 
   - C{websockets}: the C{websockets} library's asyncio server and its
-    C{broadcast()}, which frames each message once for all clients;
+    C{broadcast()}, which encodes each message once and frames it for each
+    client;
   - C{tornado}: Tornado's C{WebSocketHandler}, C{write_message} to each
     open handler in turn.
 

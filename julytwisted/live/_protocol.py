@@ -208,6 +208,8 @@ class LiveProtocol(WebSocketServerProtocol):
     _deflate: Deflate | None = None
     #: Whether the transport resumes the watcher each time it drains.
     _pull = False
+    #: The key of the newest entry the bridge has handed this watcher.
+    seen: tuple[int, int] | None = None
 
     def connectionMade(self) -> None:
         self._follow({"global"})
@@ -335,6 +337,7 @@ class LiveProtocol(WebSocketServerProtocol):
 
         @return: whether anything was queued, to be flushed.
         """
+        self.seen = fanout.last
         if self._pending is not None or (
             self._last is not None and self._last >= fanout.first
         ):

@@ -62,6 +62,18 @@ class Turns(Clock):
         self.rightNow += self.step
         return self.rightNow
 
+    def run_due(self) -> None:
+        """
+        One reactor turn: run the calls due now, not those they add (which
+        L{advance} runs too, the clock moving at each reading).
+        """
+        now = self.rightNow
+        for call in sorted(self.calls, key=lambda c: c.getTime()):
+            if call.getTime() <= now and call in self.calls:
+                self.calls.remove(call)
+                call.called = 1
+                call.func(*call.args, **call.kw)
+
 
 class Paced:
     """A live Site whose bridge flushes on a L{Clock} the test turns."""
@@ -155,6 +167,48 @@ async def test_a_busy_reactor_is_yielded_to_for_one_flush_cost(paced: Paced) -> 
     assert paced.cost <= waited < paced.cost + 0.05
     assert [m["commit"]["hash"] for m in w.of("commit")] == hashes
     w.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_entry_arriving_mid_pass_reaches_the_rest_of_that_pass(
+    paced: Paced,
+) -> None:
+    """
+    A flush to many watchers goes in slices (each reading of the clock
+    here 10 ms apart, a slice 20 ms), the reactor served between them: an
+    entry that arrives meanwhile goes to the watchers the pass has not
+    reached yet with the one before, in one frame, and to the others in
+    the next pass; every watcher gets each entry once, in order, and the
+    bridge then keeps none.
+    """
+    watchers = []
+    for _ in range(6):
+        w = await watch(paced.url)
+        await w.wait_for("subscribed", 1)
+        watchers.append(w)
+    first = await push(paced.url, "first", email="x@y.org")
+    while not paced.clock.getDelayedCalls():
+        await settle(0.01)
+    paced.clock.step = 0.01
+    paced.clock.run_due()
+    had = paced.bridge._last
+    second = await push(paced.url, "second", email="x@y.org")
+    while paced.bridge._last == had:
+        await settle(0.01)
+    for _ in range(100):
+        if not paced.clock.getDelayedCalls():
+            break
+        paced.clock.run_due()
+    for w in watchers:
+        await w.wait_for("commit", 2)
+        assert [m["commit"]["hash"] for m in w.of("commit")] == first + second
+    # The subscription's acknowledgement, then one frame or two.
+    frames = [w.frames for w in watchers]
+    assert 2 in frames and 3 in frames, frames
+    assert frames == sorted(frames, reverse=True), "visited in the order they came"
+    assert paced.bridge._recent == []
+    for w in watchers:
+        w.close()
 
 
 def _frames_of(stream: bytes) -> list[bytes]:

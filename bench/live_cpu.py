@@ -1,0 +1,218 @@
+"""
+Where the CPU went during one phase of L{bench/live.py<live>}: each process's
+user and system time (from C{/proc/PID/stat}) between two samples, in cores
+(CPU seconds a second), the time its threads waited for a core while ready to
+run (C{/proc/PID/task/*/schedstat}), and the whole machine's busy time; and
+the bytes that waited in the kernel meanwhile, sent by the server and not
+read yet by its clients.  So a row shows which process was the bottleneck:
+one that ran plus waited about a core was CPU-bound (starved, if it waited
+much), and clients that leave bytes unread are slower than their server.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_seconds(pid: int) -> float:
+    """@return: the user and system CPU seconds a process has used (0 if gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    # The command name, in parentheses, may hold spaces: split after it.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def waited_seconds(pid: int) -> float:
+    """
+    @return: the seconds the threads of a process have spent ready to run
+        but waiting for a core (0 if gone).
+    """
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with open(task / "schedstat") as f:
+                total += int(f.read().split()[1])
+    except OSError:
+        pass
+    return total / 1e9
+
+
+def preempted(pid: int) -> int:
+    """
+    @return: how many times the threads of a process have been switched
+        out while ready to run (C{nonvoluntary_ctxt_switches}; 0 if gone).
+    """
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("nonvoluntary_ctxt_switches:"):
+                    total += int(line.split()[1])
+    except OSError:
+        pass
+    return total
+
+
+def unread(port: int) -> tuple[int, int]:
+    """
+    @return: the bytes in the kernel's loopback TCP queues of the server on
+        C{port}: received by its clients and not read by them yet, and sent
+        by it and not yet acknowledged (which grows once a client's receive
+        window is full).
+    """
+    received = sent = 0
+    mine = f":{port:04X} "
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            if mine not in line:
+                continue
+            fields = line.split()
+            tx, rx = (int(x, 16) for x in fields[4].split(":"))
+            if fields[2].endswith(mine.strip()):
+                received += rx
+            elif fields[1].endswith(mine.strip()):
+                sent += tx
+    return received, sent
+
+
+class Unread:
+    """
+    Samples L{unread} every half second, in a thread, between L{start} and
+    L{stop}.
+
+    @ivar samples: each sample's unread and unacknowledged bytes.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.samples: list[tuple[int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.samples.append(unread(self.port))
+
+    def start(self) -> None:
+        """Start sampling."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        self._stop.set()
+        self._thread.join()
+
+    def line(self) -> str:
+        """@return: the mean and most bytes left unread by the clients."""
+        if not self.samples:
+            return "unread by clients: no sample"
+        got = [r for r, _ in self.samples]
+        sent = [s for _, s in self.samples]
+        return (
+            f"unread by clients KiB mean {sum(got) / len(got) / 1024:.0f}"
+            f" max {max(got) / 1024:.0f}, unacknowledged max {max(sent) / 1024:.0f}"
+        )
+
+
+def machine_seconds() -> tuple[float, float]:
+    """@return: the CPU seconds every core spent busy, and idle, since boot."""
+    first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(t) for t in first]
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks[:8]) - idle) / _TICKS, idle / _TICKS
+
+
+class CPU:
+    """
+    The CPU each named group of processes used between L{start} and L{stop},
+    in cores.
+    """
+
+    def __init__(self, groups: Mapping[str, Sequence[int]]) -> None:
+        """
+        @param groups: per name, the processes counted under it (the client
+            processes under one name, each also shown alone).
+        """
+        self.groups = {name: list(pids) for name, pids in groups.items()}
+        self._began: dict[int, tuple[float, float, int]] = {}
+        self._machine = (0.0, 0.0)
+        self._clock = 0.0
+        #: Per group, the cores each of its processes used.
+        self.used: dict[str, list[float]] = {}
+        #: Per group, the cores its processes waited for, together.
+        self.waited: dict[str, float] = {}
+        #: Per group, how many times a second its processes were preempted.
+        self.preempted: dict[str, float] = {}
+        #: The whole machine's busy cores, and all its cores.
+        self.busy = 0.0
+        self.cores = len(os.sched_getaffinity(0))
+
+    def start(self) -> None:
+        """Take the first sample."""
+        self._clock = time.monotonic()
+        self._machine = machine_seconds()
+        self._began = {
+            pid: (process_seconds(pid), waited_seconds(pid), preempted(pid))
+            for pids in self.groups.values()
+            for pid in pids
+        }
+
+    def stop(self) -> None:
+        """Take the second sample."""
+        span = max(time.monotonic() - self._clock, 1e-3)
+        busy, _ = machine_seconds()
+        self.busy = (busy - self._machine[0]) / span
+        self.used = {
+            name: [(process_seconds(pid) - self._began[pid][0]) / span for pid in pids]
+            for name, pids in self.groups.items()
+        }
+        self.waited = {
+            name: sum(waited_seconds(pid) - self._began[pid][1] for pid in pids) / span
+            for name, pids in self.groups.items()
+        }
+        self.preempted = {
+            name: sum(preempted(pid) - self._began[pid][2] for pid in pids) / span
+            for name, pids in self.groups.items()
+        }
+
+    def line(self) -> str:
+        """@return: the cores each group used, and the rest of the machine."""
+        parts = []
+        ours = 0.0
+        for name, each in self.used.items():
+            ours += sum(each)
+            waited = f" +{self.waited[name]:.2f}"
+            if len(each) > 1:
+                alone = " ".join(f"{c:.2f}" for c in each)
+                parts.append(f"{name} {sum(each):.2f}{waited} ({alone})")
+            else:
+                parts.append(f"{name} {sum(each):.2f}{waited}")
+        others = max(self.busy - ours, 0.0)
+        parts.append(f"others {others:.2f}")
+        shown = ", ".join(parts)
+        switches = ", ".join(f"{k} {v:.0f}" for k, v in self.preempted.items())
+        return (
+            f"  cpu used +waited, cores of {self.cores}: {shown}; busy {self.busy:.2f}"
+            f"\n  preempted a second: {switches}"
+        )
+
+
+__all__ = [
+    "CPU",
+    "Unread",
+    "machine_seconds",
+    "preempted",
+    "process_seconds",
+    "unread",
+    "waited_seconds",
+]
