@@ -351,6 +351,20 @@ def browser() -> Iterator[Any]:
     set, as .ci/run sets it, and then it fails.  Drive it from a thread
     (deferToThread): its calls block, and the reactor must keep serving.
     """
+    yield from chromium()
+
+
+@pytest.fixture
+def other_browser() -> Iterator[Any]:
+    """
+    A second headless Chromium beside L{browser}, with cookies of its own:
+    a second player, whose pages stay open while the first acts.
+    """
+    yield from chromium()
+
+
+def chromium() -> Iterator[Any]:
+    """A headless Chromium driver, quit after use (see L{browser})."""
     import os
 
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):

@@ -5,6 +5,7 @@ subscription per process fanned out to its watchers, and replay by id.
 """
 
 from julytwisted.live._resource import (
+    ADMIT_AGAIN,
     REPLAY_TAIL,
     TRY_AGAIN_LATER,
     LiveBridge,
@@ -17,6 +18,7 @@ from julytwisted.live._resource import (
 )
 
 __all__ = [
+    "ADMIT_AGAIN",
     "REPLAY_TAIL",
     "TRY_AGAIN_LATER",
     "LiveBridge",

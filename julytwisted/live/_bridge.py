@@ -24,6 +24,7 @@ from julytwisted._compat import EagerLines
 from julytwisted.errors import RedisUnavailable
 from julytwisted.live._frames import Fanout, Render
 from julytwisted.live._protocol import (
+    BOARD_PREFIX,
     REPLAY_TAIL,
     Frames,
     LiveProtocol,
@@ -31,7 +32,7 @@ from julytwisted.live._protocol import (
     render_entry,
 )
 from julytwisted.store import FEED_LENGTH, LIVE_PUBSUB, Store
-from julytwisted.store.feed import FeedEntry, entries_from_message
+from julytwisted.store.feed import FeedEntry, entries_from_message, revoked_channel
 from julytwisted.supervise import Backoff, Supervised
 
 log = Logger()
@@ -420,16 +421,28 @@ class LiveBridge(Service):
                 self._joining = None
 
     def published(self, message: str) -> None:
-        """An entry (or a push's several) arrived on the subscription."""
+        """
+        An entry (or a push's several) arrived on the subscription, or word
+        that a private board's watchers must be admitted again.
+        """
         try:
-            entries = entries_from_message(message)
+            revoked = revoked_channel(message)
+            entries = [] if revoked else entries_from_message(message)
         except (ValueError, KeyError, TypeError):
             log.warn("ignoring a malformed feed message: {m!r}", m=message[:200])
             return
-        if self._held is not None:
+        if revoked:
+            self._admit_again(lambda channel: channel == revoked)
+        elif self._held is not None:
             self._held.extend(entries)
         else:
             self._deliver(entries)
+
+    def _admit_again(self, which: Callable[[str], bool]) -> None:
+        """Close the watchers of the channels C{which} picks."""
+        for watcher in list(self._watchers):
+            if any(which(channel) for channel in watcher.channels):
+                watcher.admit_again()
 
     def _current(self, connection: _Subscription) -> bool:
         return connection is self._connection and bool(self.running)
@@ -449,8 +462,11 @@ class LiveBridge(Service):
     async def _catch_up(self, connection: _Subscription) -> None:
         """
         Deliver what the global stream holds after the last entry delivered,
-        a page at a time, then what was held meanwhile; then go live.
+        a page at a time, then what was held meanwhile; then go live.  After
+        an outage, the private boards' watchers are admitted again: word
+        that one changed may have been published meanwhile, and lost.
         """
+        again = self._last_id is not None
         if self._last_id is None:
             tail = await self.store.feed_tail(["global"], 1)
             if not self._current(connection):
@@ -467,6 +483,9 @@ class LiveBridge(Service):
         held, self._held = self._held or [], None
         self._deliver(held)
         self.live = True
+        if again:
+            # Word that a board changed may have come while unsubscribed.
+            self._admit_again(lambda channel: channel.startswith(BOARD_PREFIX))
 
     def _start_after(self, tail: list[FeedEntry]) -> None:
         """

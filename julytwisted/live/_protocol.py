@@ -61,6 +61,12 @@ KERNEL_SEND_BUFFER = 64 * 1024
 #: Close code for watchers of a node that is stopping.
 GOING_AWAY = 1001
 
+#: Close code (of those RFC 6455 leaves to applications) for the watchers of
+#: a private board whose members or read token changed: admitted when they
+#: connected, they connect again (with C{since}, missing nothing) and are
+#: let in only if they still may.
+ADMIT_AGAIN = 4001
+
 #: zlib's level for what autobahn compresses for one watcher alone (the
 #: echo of conformance runs): on JSON, level 1 costs half of zlib's default
 #: (6) for about 7 % more bytes.
@@ -409,6 +415,17 @@ class LiveProtocol(WebSocketServerProtocol):
         log.info("closing a live watcher at {ip} that cannot keep up", ip=self._ip)
         # sendClose refuses codes below 3000; 1013 is meant for servers.
         self.sendCloseFrame(TRY_AGAIN_LATER, b"too slow: try again later")
+
+    def admit_again(self) -> None:
+        """
+        Close with L{ADMIT_AGAIN}, sending nothing more: who watches may
+        no longer be allowed to.
+        """
+        self._closing = True
+        self._outbox, self._queued = [], 0
+        self.factory.hub.detach(self)
+        if self.state == WebSocketServerProtocol.STATE_OPEN:
+            self.sendCloseFrame(ADMIT_AGAIN, b"the board changed: connect again")
 
     def going_away(self) -> None:
         """Close with 1001: this node is stopping."""

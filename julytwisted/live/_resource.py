@@ -33,6 +33,7 @@ from julytwisted.errors import Forbidden, JulythonError, RateLimited
 from julytwisted.http_errors import internal_error, json_error, options_answer
 from julytwisted.live._bridge import LiveBridge, Subscribe
 from julytwisted.live._protocol import (
+    ADMIT_AGAIN,
     BOARD_PREFIX,
     REPLAY_TAIL,
     TRY_AGAIN_LATER,
@@ -284,6 +285,7 @@ def build_live(
 
 
 __all__ = [
+    "ADMIT_AGAIN",
     "REPLAY_TAIL",
     "TRY_AGAIN_LATER",
     "LiveBridge",

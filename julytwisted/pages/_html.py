@@ -282,6 +282,40 @@ def _commit_item(c: Commit, projects: Mapping[str, str]) -> Tag:
     return item
 
 
+def live_panel(
+    commits: Sequence[Commit],
+    projects: Mapping[str, str],
+    since: str | None,
+    channel: str,
+    refresh: Sequence[str] = (),
+) -> Tag:
+    """
+    The latest commits, rendered now so the page works without JavaScript,
+    which the live feed's script (C{julytwisted/live/page/live.js}) keeps
+    live: it listens on the channel C{data-channel} names from the entry
+    C{data-since} names (the newest of the channel when the list was read),
+    and prepends to the section's C{ol.commits}, skipping the commits shown.
+
+    @param channel: the live feed's channel the list follows.
+    @param refresh: the ids of elements of this page that the site's script
+        (C{site.js}) reads again from the page, and puts in place, when a
+        commit comes in (C{data-refresh}).
+    """
+    section = tags.section(id="live-feed", class_="live")(
+        tags.h2("Latest commits", id="live-feed-title"),
+        commit_list(commits, "No commits yet.", projects),
+        # The list the feed prepends to is there even before the first commit.
+        "" if commits else tags.ol(class_="commits"),
+        tags.script(src="/live/live.js", defer="defer"),
+    )
+    section.attributes["data-channel"] = channel
+    if since is not None:
+        section.attributes["data-since"] = since
+    if refresh:
+        section.attributes["data-refresh"] = " ".join(refresh)
+    return aria(section, labelledby="live-feed-title", live="polite")
+
+
 def post_form(
     action: str, csrf: str, fields: Sequence[Content], submit: str, class_: str = ""
 ) -> Tag:
@@ -361,6 +395,7 @@ __all__ = [
     "commit_list",
     "field",
     "game_selector",
+    "live_panel",
     "member_link",
     "message",
     "pager",

@@ -42,8 +42,8 @@ from julytwisted.pages._html import (
     Content,
     aria,
     board_table,
-    commit_list,
     game_selector,
+    live_panel,
     pager,
     when,
 )
@@ -155,7 +155,7 @@ class Pages:
                     for kind, page in zip(BOARD_TITLES, boards, strict=True)
                 ]
             ),
-            _live_panel(recent, names, since),
+            live_panel(recent, names, since, "global"),
         ]
         return game.name, content
 
@@ -314,30 +314,6 @@ class Pages:
 
 def _iso(when_: datetime) -> str:
     return when_.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _live_panel(
-    commits: Sequence[Commit], projects: dict[str, str], since: str | None
-) -> Tag:
-    """
-    The latest commits, rendered now so the page works without JavaScript.
-    The live feed's script keeps this section live: it listens on the
-    channel its C{data-channel} names from the entry its C{data-since}
-    names (the feed's newest when the list was read), and prepends to its
-    C{ol.commits}, skipping the commits already shown.
-    """
-    section = tags.section(id="live-feed", class_="live")(
-        tags.h2("Latest commits", id="live-feed-title"),
-        commit_list(commits, "No commits yet.", projects),
-        # The list the feed prepends to is there even before the first commit.
-        "" if commits else tags.ol(class_="commits"),
-        # The live feed's own script: it finds this section and keeps it live.
-        tags.script(src="/live/live.js", defer="defer"),
-    )
-    section.attributes["data-channel"] = "global"
-    if since is not None:
-        section.attributes["data-since"] = since
-    return aria(section, labelledby="live-feed-title", live="polite")
 
 
 def _size_arg(request: IRequest) -> str | None:

@@ -10,6 +10,7 @@ leaving.  The forms call what the JSON-RPC methods call
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from klein import Klein
@@ -17,8 +18,15 @@ from twisted.web.iweb import IRequest
 from twisted.web.template import Tag, tags
 
 from julytwisted.auth.sessions import Sessions
-from julytwisted.errors import Forbidden, InvalidInput, JulythonError, SignInRequired
-from julytwisted.pages._html import Content, field, message, post_form
+from julytwisted.errors import (
+    Forbidden,
+    InvalidInput,
+    JulythonError,
+    NotFound,
+    SignInRequired,
+)
+from julytwisted.models import Commit
+from julytwisted.pages._html import Content, field, live_panel, message, post_form
 from julytwisted.pages._render import (
     Renderer,
     checked_form,
@@ -26,7 +34,8 @@ from julytwisted.pages._render import (
     install_error_pages,
     redirect,
 )
-from julytwisted.store import Store
+from julytwisted.store import Store, all_of
+from julytwisted.store.feed import FeedEntry
 from julytwisted.store.private_boards import (
     MAX_CAP,
     MAX_NAME,
@@ -39,6 +48,17 @@ from julytwisted.store.private_boards import (
 #: The first segment of every path here.
 SEGMENT = b"boards"
 _HOME = "/boards/"
+
+#: A board's channel on the live feed is this and its id.
+CHANNEL_PREFIX = "board:"
+
+#: How many of a board's latest commits its page shows.
+LATEST = 10
+
+#: The ids of the elements a commit's arrival refreshes: the facts (how
+#: many members) and the ranking.
+_FACTS = "board-facts"
+_STANDINGS = "standings"
 
 
 class PrivateBoardPages:
@@ -181,20 +201,47 @@ class PrivateBoardPages:
     ) -> bytes:
         standings = await self._boards.standings(board_id)
         csrf = self.sessions.csrf_token(request)
+        member = await self._boards.is_member(standings.id, username)
         content: list[Content] = [
             message(said, error=status >= 400) if said else "",
             _facts(standings),
             _table(standings, csrf if username == standings.owner else None),
+            # Live for members only: the channel admits a token's holder
+            # when the token is in its URL, which the script does not send.
+            await self._latest(standings.id) if member else "",
         ]
         if username == standings.owner:
             owned = await self._boards.owned(username, board_id)
             content.append(_owner_tools(owned, csrf))
-        elif username is not None and await self._boards.is_member(board_id, username):
+        elif member:
             content.append(_button(board_id, "leave", csrf, "Leave this board"))
         request.setHeader(b"Referrer-Policy", b"no-referrer")
         return await self.renderer.page(
             request, standings.name, content, status, cache=False
         )
+
+    async def _latest(self, board_id: str) -> Tag:
+        """
+        The board's latest commits, from its live channel's stream, kept
+        live in the page; each commit that comes in refreshes the ranking.
+        """
+        channel = f"{CHANNEL_PREFIX}{board_id}"
+        entries = await self._store.feed_tail([channel], LATEST)
+        found = await all_of([self._commit(e) for e in reversed(entries)])
+        commits = [c for c in found if c is not None]
+        names = await self._store.project_names(c.project for c in commits)
+        since = entries[-1].id if entries else None
+        return live_panel(commits, names, since, channel, (_FACTS, _STANDINGS))
+
+    async def _commit(self, entry: FeedEntry) -> Commit | None:
+        """@return: the commit a feed entry tells of, if it is one still stored."""
+        if entry.type != "commit":
+            return None
+        try:
+            told = json.loads(entry.data)
+            return await self._store.commit(str(told["hash"]))
+        except (ValueError, KeyError, TypeError, NotFound):
+            return None
 
 
 def _bad_cap() -> JulythonError:
@@ -284,7 +331,7 @@ def _create_form(csrf: str, typed: dict[str, str], game: str) -> Tag:
 
 def _facts(board: BoardStandings) -> Tag:
     cap = board.cap or MAX_CAP
-    return tags.p(class_="board-facts")(
+    return tags.p(class_="board-facts", id=_FACTS)(
         f"{board.game}, from {board.start} to {board.end}; "
         f"{board.members} of at most {cap} members; owned by ",
         tags.a(board.owner, href=f"/people/{board.owner}"),
@@ -326,7 +373,7 @@ def _table(board: BoardStandings, owner_csrf: str | None) -> Tag:
                 )
             )
         rows.append(tags.tr(cells))
-    return tags.table(class_="board")(
+    return tags.table(class_="board", id=_STANDINGS)(
         tags.caption("Members by points in the board's dates"),
         tags.thead(tags.tr(head)),
         tags.tbody(rows),

@@ -73,6 +73,22 @@ def entries_from_message(message: str) -> list[FeedEntry]:
     ]
 
 
+def revoked_channel(message: str) -> str | None:
+    """
+    @param message: what came on the live feed's pub/sub channel.
+    @return: the channel whose watchers must be admitted again, when the
+        message is C{private_board.lua}'s word that a board's members or
+        read token changed (C{{"revoke": channel}}); L{None} for entries.
+    @raise ValueError: for a revocation without a channel.
+    """
+    if not message.startswith("{"):
+        return None
+    channel = json.loads(message).get("revoke")
+    if not isinstance(channel, str):
+        raise ValueError("a revocation names no channel")
+    return channel
+
+
 def merge_entries(replies: Iterable[list[Any]]) -> list[FeedEntry]:
     """
     @param replies: XRANGE replies of several channels, each oldest first.
@@ -136,4 +152,5 @@ __all__ = [
     "entries_from_message",
     "entry_from_stream",
     "merge_entries",
+    "revoked_channel",
 ]

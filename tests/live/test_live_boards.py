@@ -1,7 +1,9 @@
 """
 A private board's live channel, C{board:<id>}, over real websockets: a
 member's commit inside the board's dates reaches its watchers, nothing else
-does, and only members and the holders of its read token may watch it.
+does, and only members and the holders of its read token may watch it, for
+as long as they are (a board's change closes its watchers, to be admitted
+again).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 import pytest_twisted
 import treq
 
+from julytwisted.live import ADMIT_AGAIN
 from julytwisted.store import Store
 from tests.builders import IN_JULY, github_payload
 from tests.live.test_live import push
@@ -114,4 +117,83 @@ async def test_only_members_and_token_holders_watch(
     await plain.wait_for("error", 1)
     assert "when connecting" in plain.of("error")[0]["error"]
     assert plain.of("subscribed")[-1]["channels"] == ["global"]
+    plain.close()
+
+
+async def closed(watcher: Watcher) -> int | None:
+    """@return: the code the server closed a watcher with, within 10 seconds."""
+    from twisted.internet import reactor
+
+    return await watcher.closed.addTimeout(10, reactor)
+
+
+async def watching(server: str, board_id: str, query: str, cookie: str) -> Watcher:
+    """A watcher of the board's channel, admitted and subscribed."""
+    url = ws_url(server, f"channels=board:{board_id}{query}")
+    watcher = await Watcher(url, {"Cookie": cookie} if cookie else None).connect()
+    await watcher.wait_for("subscribed", 1)
+    return watcher
+
+
+@pytest_twisted.ensureDeferred
+async def test_watchers_are_let_go_when_a_board_changes(
+    live_server: Live, store: Store
+) -> None:
+    """
+    Admitted once is not admitted for ever: when a member is removed or
+    leaves, or the read token changes, the board's watchers are closed
+    (L{ADMIT_AGAIN}), so that a removed member's open socket gets none of
+    the board's later commits; those still allowed connect again, and are
+    let in; those no longer are refused.
+    """
+    server, _ = live_server
+    await add_ada(server)
+    bob = Visitor(server)
+    await bob.sign_up("bob")
+    cookie = "; ".join(f"{k}={v}" for k, v in bob.cookies.items())
+    board = await store.private_boards.create("ada", "Sprint", store.game())
+    await store.private_boards.join("bob", board.code, store.now())
+    member = await watching(server, board.id, "", cookie)
+    holder = await watching(server, board.id, f"&token={board.token}", "")
+    await store.private_boards.remove_member("ada", board.id, "bob")
+    assert await closed(member) == ADMIT_AGAIN
+    assert await closed(holder) == ADMIT_AGAIN
+    await push(server, "after")
+    await settle()
+    assert member.of("commit") == [] and holder.of("commit") == []
+    assert await upgrade(server, f"channels=board:{board.id}", cookie) == 403
+    holder = await watching(server, board.id, f"&token={board.token}", "")
+    await store.private_boards.rotate_token("ada", board.id)
+    assert await closed(holder) == ADMIT_AGAIN
+    assert (
+        await upgrade(server, f"channels=board:{board.id}&token={board.token}") == 403
+    )
+    await store.private_boards.join("bob", board.code, store.now())
+    member = await watching(server, board.id, "", cookie)
+    await store.private_boards.leave("bob", board.id)
+    assert await closed(member) == ADMIT_AGAIN
+    assert await upgrade(server, f"channels=board:{board.id}", cookie) == 403
+
+
+@pytest_twisted.ensureDeferred
+async def test_board_watchers_admitted_again_after_an_outage(
+    live_server: Live, store: Store
+) -> None:
+    """
+    Word that a board changed, published while a node's subscription was
+    down, is lost to it: once subscribed again, it closes its boards'
+    watchers (L{ADMIT_AGAIN}) so that each is checked anew; the others stay.
+    """
+    server, bridge = live_server
+    await store.create_player("ada", "Ada", ["ada@example.com"])
+    board = await store.private_boards.create("ada", "Sprint", store.game())
+    holder = await watching(server, board.id, f"&token={board.token}", "")
+    plain = await watch(server, "channels=global")
+    await plain.wait_for("subscribed", 1)
+    bridge._connection.transport.loseConnection()
+    while bridge.live:
+        await settle(0.02)
+    await store.private_boards.rotate_token("ada", board.id)
+    assert await closed(holder) == ADMIT_AGAIN
+    assert bridge.live and plain.close_code is None
     plain.close()

@@ -196,16 +196,25 @@ async def test_standings_in_dates(store: Store) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_standings_kept_briefly(store: Store) -> None:
-    """A kept ranking is served until a member joins or leaves."""
+    """
+    A kept ranking is served until a member joins or leaves, or a member's
+    commit counts on the board (its page, told of the commit live, reads
+    the ranking again at once); others' commits keep it.
+    """
     await players(store, "ada", "bob")
     board = await make(store)
     first = await store.private_boards.standings(board.id)
-    await ingest(store, push(commit("a1", "ada@example.com")))
+    await ingest(store, push(commit("b1", "bob@example.com")))
     assert await store.private_boards.standings(board.id) == first
+    await ingest(store, push(commit("a1", "ada@example.com")))
+    now = await store.private_boards.standings(board.id)
+    assert [(s.username, s.points) for s in now.standings] == [("ada", 11)]
     await store.private_boards.join("bob", board.code, store.now())
     now = await store.private_boards.standings(board.id)
-    assert [s.username for s in now.standings] == ["ada", "bob"]
-    assert now.standings[0].points == 11
+    assert [(s.username, s.points) for s in now.standings] == [
+        ("bob", 11),
+        ("ada", 11),
+    ]
 
 
 @pytest_twisted.ensureDeferred

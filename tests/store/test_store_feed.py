@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 
-from julytwisted.store.feed import entries_from_message, merge_entries, parse_id
+import pytest
+
+from julytwisted.store.feed import (
+    entries_from_message,
+    merge_entries,
+    parse_id,
+    revoked_channel,
+)
 
 
 def item(ident: str, *channels: str) -> list[object]:
@@ -36,3 +43,16 @@ def test_entries_from_message() -> None:
     )
     [entry] = entries_from_message(message)
     assert entry.data == '{"a":1}' and entry.key == (1, 0)
+
+
+def test_revoked_channel() -> None:
+    """
+    A board's word that its watchers must be admitted again names its
+    channel; entries are no such word; a word without a channel is an error.
+    """
+    assert revoked_channel('{"revoke": "board:abcdefghij"}') == "board:abcdefghij"
+    assert revoked_channel('[{"id": "1-0"}]') is None
+    with pytest.raises(ValueError):
+        revoked_channel('{"revoke": 5}')
+    with pytest.raises(ValueError):
+        revoked_channel("{nope")

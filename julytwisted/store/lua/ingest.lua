@@ -116,7 +116,8 @@ end
 local verified = not (req.verify and project[2] == '1')
 local pending = {}
 -- The private boards (j:pboard:ID) a player is on whose game the commit
--- scores in and whose dates hold its own time: their watchers see it.
+-- scores in and whose dates hold its own time: their watchers see it, and
+-- their kept rankings go, so that a page refreshed on seeing it counts it.
 -- Times compare as text in the form the board keeps its dates in
 -- (sortable, of _scoring.lua).
 local function board_channels(username, c, channels)
@@ -128,6 +129,7 @@ local function board_channels(username, c, channels)
     local b = redis.call('HMGET', 'j:pboard:' .. id, 'game', 'start_key', 'end_key')
     if b[1] and games[b[1]] and at >= b[2] and at < b[3] then
       channels[#channels + 1] = 'board:' .. id
+      redis.call('DEL', 'j:pboard:' .. id .. ':standings')
     end
   end
 end

@@ -3,6 +3,9 @@
 -- those of julytwisted/store/_keys.py (private_board...); each membership
 -- lives twice, in the board's members and in the player's boards, and both
 -- change together here, and a change of members drops the cached ranking.
+-- A member's going, a new read token and a deletion tell every node's live
+-- bridge (on j:live, as {revoke = channel}) to close the board's watchers,
+-- who were admitted by a membership or a token that may be gone.
 --
 -- ARGV[1]: JSON {op, ...}; see julytwisted/store/private_boards.py.
 -- Returns JSON {status = "ok" | a refusal, ...}.
@@ -20,10 +23,15 @@ local function add_member(id, username, at)
   redis.call('DEL', board_key(id) .. ':standings')
 end
 
+local function revoke(id)
+  redis.call('PUBLISH', 'j:live', cjson.encode({revoke = 'board:' .. id}))
+end
+
 local function drop_member(id, username)
   redis.call('ZREM', members_key(id), username)
   redis.call('SREM', mine(username), id)
   redis.call('DEL', board_key(id) .. ':standings')
+  revoke(id)
 end
 
 -- The board and whether the asker owns it, or a refusal.
@@ -119,6 +127,7 @@ function ops.rotate_token()
   local _, refused = owned_board(req.id, req.asker)
   if refused then return refused end
   redis.call('HSET', board_key(req.id), 'token', req.token)
+  revoke(req.id)
   return {status = 'ok'}
 end
 
@@ -132,6 +141,7 @@ function ops.delete()
   redis.call('DEL', 'j:pboard-code:' .. redis.call('HGET', board_key(req.id), 'code'))
   redis.call('DEL', board_key(req.id), members_key(req.id),
     board_key(req.id) .. ':standings')
+  revoke(req.id)
   return {status = 'ok'}
 end
 
