@@ -245,6 +245,10 @@ class LiveBridge(Service):
         self._last_id: str | None = None
         self._factory: Any = None
         self.live = False
+        #: How many times private boards' watchers were told to be admitted
+        #: again: an upgrade admitted before a change and attached after it
+        #: sees the count moved, and is admitted again too.
+        self.revocations = 0
         #: Told how many watchers were sent a frame at each flush, for metrics.
         self.on_flushed = on_flushed
 
@@ -440,6 +444,7 @@ class LiveBridge(Service):
 
     def _admit_again(self, which: Callable[[str], bool]) -> None:
         """Close the watchers of the channels C{which} picks."""
+        self.revocations += 1
         for watcher in list(self._watchers):
             if any(which(channel) for channel in watcher.channels):
                 watcher.admit_again()

@@ -96,6 +96,9 @@ Replayed = tuple[list[FeedEntry], Render]
 class Hub(Protocol):
     """What a watcher needs of the process's live bridge."""
 
+    #: How many times private boards' watchers were told to be admitted again.
+    revocations: int
+
     def attach(self, watcher: LiveProtocol) -> None: ...
     def detach(self, watcher: LiveProtocol) -> None: ...
     def mark(self, watcher: LiveProtocol) -> None: ...
@@ -216,6 +219,9 @@ class LiveProtocol(WebSocketServerProtocol):
     _pull = False
     #: The key of the newest entry the bridge has handed this watcher.
     seen: tuple[int, int] | None = None
+    #: The hub's L{Hub.revocations} when the resource checked that this
+    #: watcher may watch the private boards it asks for; L{None} for none.
+    admitted_at: int | None = None
 
     def connectionMade(self) -> None:
         self._follow({"global"})
@@ -287,6 +293,13 @@ class LiveProtocol(WebSocketServerProtocol):
             self.send_now({"type": "error", "error": error})
         self.send_now({"type": "subscribed", "channels": sorted(self.channels)})
         self.factory.hub.attach(self)
+        if (
+            self.admitted_at is not None
+            and self.admitted_at != self.factory.hub.revocations
+        ):
+            # A board changed between its check and now: check again.
+            self.admit_again()
+            return
         self._replay()
 
     def _replay(self) -> None:

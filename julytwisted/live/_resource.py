@@ -139,14 +139,18 @@ class _Admitted:
     the client address the resource judged, not the proxy's.
     """
 
-    def __init__(self, factory: LiveFactory, client: str) -> None:
+    def __init__(
+        self, factory: LiveFactory, client: str, admitted_at: int | None = None
+    ) -> None:
         self._factory = factory
         self._client = client
+        self._admitted_at = admitted_at
 
     def buildProtocol(self, addr: Any) -> LiveProtocol:
         protocol = self._factory.buildProtocol(addr)
         assert isinstance(protocol, LiveProtocol)
         protocol.client = self._client
+        protocol.admitted_at = self._admitted_at
         return protocol
 
 
@@ -190,8 +194,11 @@ class LiveResource(Resource):
         boards = _boards_asked(request)
         if self.limiter is None and not boards:
             return self._upgrade(request, client)
+        # Taken before the check: a board change published while it runs
+        # makes the watcher be admitted again once it opens.
+        admitted_at = self._factory.hub.revocations if boards else None
         d = Deferred.fromCoroutine(self._admit(request, boards))
-        d.addCallback(self._admitted, request, client)
+        d.addCallback(self._admitted, request, client, admitted_at)
         d.addErrback(self._broken, request)
         return NOT_DONE_YET
 
@@ -232,13 +239,17 @@ class LiveResource(Resource):
         return str(getattr(request.getClientAddress(), "host", ""))
 
     def _admitted(
-        self, refused: JulythonError | None, request: IRequest, client: str
+        self,
+        refused: JulythonError | None,
+        request: IRequest,
+        client: str,
+        admitted_at: int | None,
     ) -> None:
         if refused is not None:
             request.write(json_error(request, refused))
             request.finish()
             return
-        result = self._upgrade(request, client)
+        result = self._upgrade(request, client, admitted_at)
         if result is not NOT_DONE_YET:
             # The client left while we asked Redis: autobahn answered HTTP.
             request.write(result)
@@ -249,8 +260,10 @@ class LiveResource(Resource):
         request.write(json_error(request, internal_error()))
         request.finish()
 
-    def _upgrade(self, request: IRequest, client: str) -> bytes | int:
-        websocket = WebSocketResource(_Admitted(self._factory, client))
+    def _upgrade(
+        self, request: IRequest, client: str, admitted_at: int | None = None
+    ) -> bytes | int:
+        websocket = WebSocketResource(_Admitted(self._factory, client, admitted_at))
         result: bytes | int = websocket.render(request)
         site = getattr(getattr(request, "channel", None), "site", None)
         if isinstance(site, JulythonSite):

@@ -8,13 +8,18 @@ again).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest_twisted
 import treq
+from twisted.internet import reactor
 
-from julytwisted.live import ADMIT_AGAIN
+from julytwisted.config import Config
+from julytwisted.jobs.queue import Queue
+from julytwisted.live import ADMIT_AGAIN, LiveBridge, LiveResource
+from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
 from tests.builders import IN_JULY, github_payload
 from tests.live.test_live import push
@@ -197,3 +202,53 @@ async def test_board_watchers_admitted_again_after_an_outage(
     assert await closed(holder) == ADMIT_AGAIN
     assert bridge.live and plain.close_code is None
     plain.close()
+
+
+@pytest_twisted.async_yield_fixture
+async def slow_check_server(
+    store: Store, config: Config, queue: Queue, redis: RedisService
+) -> AsyncIterator[tuple[str, LiveBridge, LiveResource]]:
+    """A Site whose live feed's board check the test replaces."""
+    from julytwisted.live import build_live
+    from julytwisted.service import build_site
+
+    bridge, live = build_live(store, redis.subscriber, config.live, reactor)
+    bridge.startService()
+    site = build_site(store, config, queue, live=live)
+    port = reactor.listenTCP(0, site, interface="127.0.0.1")
+    while not bridge.live:
+        await settle(0.02)
+    yield f"http://127.0.0.1:{port.getHost().port}", bridge, live
+    await port.stopListening()
+    bridge.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_change_during_the_check_admits_again(
+    slow_check_server: tuple[str, LiveBridge, LiveResource], store: Store
+) -> None:
+    """
+    The check that a watcher may watch a board reads Redis; word that the
+    board changed, arriving while it reads, must not be lost to the watcher
+    it then lets in: the socket opens, and is closed at once (L{ADMIT_AGAIN})
+    to be checked again, with none of the board's entries.  (The token
+    holder's check here answers yes, and the token is rotated meanwhile.)
+    """
+    server, bridge, live = slow_check_server
+    await store.create_player("ada", "Ada", ["ada@example.com"])
+    board = await store.private_boards.create("ada", "Sprint", store.game())
+
+    async def stale_yes(request: object, board_id: str) -> bool:
+        seen = bridge.revocations
+        await store.private_boards.rotate_token("ada", board.id)
+        while bridge.revocations == seen:
+            await settle(0.02)
+        return True
+
+    live.use_board_check(stale_yes)
+    url = ws_url(server, f"channels=board:{board.id}&token={board.token}")
+    watcher = await Watcher(url).connect()
+    assert await closed(watcher) == ADMIT_AGAIN
+    await push(server, "after")
+    await settle()
+    assert watcher.of("commit") == []
