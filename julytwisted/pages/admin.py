@@ -86,6 +86,18 @@ class Admin:
     async def _admin(self, request: IRequest) -> bool:
         return (await self.sessions.viewer(request)).admin
 
+    async def _admin_form(self, request: IRequest) -> tuple[dict[str, str], str]:
+        """
+        @return: an admin's checked form and the name their decisions are
+            logged under.
+        @raise Forbidden: for anyone else.
+        """
+        form = self._form(request)
+        viewer = await self.sessions.viewer(request)
+        if not viewer.admin:
+            raise Forbidden("sign in as admin first")
+        return form, viewer.username or "admin"
+
     @app.route("/admin/", methods=["GET"])
     async def admin(self, request: IRequest) -> bytes:
         if not await self._admin(request):
@@ -200,9 +212,7 @@ class Admin:
         methods=["POST"],
     )
     async def admin_action(self, request: IRequest, action: str) -> bytes:
-        form = self._form(request)
-        if not await self._admin(request):
-            raise Forbidden("sign in as admin first")
+        form, _ = await self._admin_form(request)
         key = form.get("slug", "").strip().lower() or form.get("id", "").strip()
 
         async def act() -> str:
@@ -223,11 +233,7 @@ class Admin:
 
     @app.route("/admin/<any('accept-commit','reject-commit'):action>", methods=["POST"])
     async def review_action(self, request: IRequest, action: str) -> bytes:
-        form = self._form(request)
-        viewer = await self.sessions.viewer(request)
-        if not viewer.admin:
-            raise Forbidden("sign in as admin first")
-        by = viewer.username or "admin"
+        form, by = await self._admin_form(request)
         hash = form.get("hash", "").strip().lower()
 
         async def act() -> str:
@@ -246,9 +252,7 @@ class Admin:
 
     @app.route("/admin/vouch-email", methods=["POST"])
     async def vouch_email(self, request: IRequest) -> bytes:
-        form = self._form(request)
-        if not await self._admin(request):
-            raise Forbidden("sign in as admin first")
+        form, _ = await self._admin_form(request)
         username = form.get("username", "").strip().lower()
         email = form.get("email", "").strip().lower()
 
@@ -263,11 +267,7 @@ class Admin:
         methods=["POST"],
     )
     async def game_action(self, request: IRequest, action: str) -> bytes:
-        form = self._form(request)
-        viewer = await self.sessions.viewer(request)
-        if not viewer.admin:
-            raise Forbidden("sign in as admin first")
-        by = viewer.username or "admin"
+        form, by = await self._admin_form(request)
 
         async def act() -> str:
             saved = await self._game_action(action, form, by)
