@@ -182,6 +182,33 @@ class EagerLines:
         return None
 
 
+class EagerRedisProtocol(EagerLines, txredisapi.RedisProtocol):  # type: ignore[misc]
+    """
+    txredisapi's command protocol, each read's replies parsed in the turn it
+    arrives: a reply of N bulk strings (an C{HGETALL}, a board's page, the
+    ingest script's answer) otherwise takes N reactor turns, each behind
+    whatever else the reactor does then (a slice of a live feed pass).
+    """
+
+
+class EagerSentinelRedisProtocol(
+    EagerLines,
+    txredisapi.SentinelRedisProtocol,  # type: ignore[misc]
+):
+    """L{EagerRedisProtocol} for a connection to a Sentinel-found master."""
+
+
+def eager_protocol(factory: Any) -> None:
+    """
+    Make a txredisapi C{RedisFactory} (or C{SentinelConnectionFactory})
+    build connections that parse each read at once (L{EagerLines}).
+    """
+    if isinstance(factory, txredisapi.SentinelConnectionFactory):
+        factory.protocol = EagerSentinelRedisProtocol
+    else:
+        factory.protocol = EagerRedisProtocol
+
+
 def sentinel_endpoint(factory: Any) -> IStreamClientEndpoint:
     """
     An endpoint that asks the Sentinels where the master of a
@@ -202,8 +229,11 @@ def sentinel_endpoint(factory: Any) -> IStreamClientEndpoint:
 
 __all__ = [
     "EagerLines",
+    "EagerRedisProtocol",
+    "EagerSentinelRedisProtocol",
     "LevelledDeflate",
     "deflate_at_level",
+    "eager_protocol",
     "is_disconnected",
     "pending_method",
     "pending_path",

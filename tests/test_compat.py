@@ -27,6 +27,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.web import _newclient
@@ -35,8 +36,11 @@ from twisted.web.http_headers import Headers
 
 from julytwisted._compat import (
     EagerLines,
+    EagerRedisProtocol,
+    EagerSentinelRedisProtocol,
     LevelledDeflate,
     deflate_at_level,
+    eager_protocol,
     is_disconnected,
     pending_method,
     pending_path,
@@ -340,3 +344,58 @@ def test_eager_lines() -> None:
         name="txredisapi.LineReceiver.setLineMode or dataReceived",
         function="EagerLines",
     )
+
+
+def _connected(kind: type[Any]) -> Any:
+    """@return: a command protocol of C{kind} on a L{StringTransport}."""
+    protocol = kind(convertNumbers=False)
+    # The lazy parser's later turns go to a clock nobody turns.
+    protocol.callLater = Clock().callLater
+    protocol.makeConnection(StringTransport())
+    return protocol
+
+
+def test_eager_commands() -> None:
+    """
+    A command's reply of many bulk strings (an C{HGETALL}) is parsed in the
+    read that brought it: txredisapi's own protocol takes a reactor turn for
+    each string after the first.
+    """
+    fields = [(f"f{i}", f"v{i}") for i in range(50)]
+    reply = b"*%d\r\n" % (2 * len(fields))
+    for name, value in fields:
+        for word in (name, value):
+            reply += b"$%d\r\n%s\r\n" % (len(word), word.encode())
+    lazy = _connected(txredisapi.RedisProtocol)
+    lazy_got: list[Any] = []
+    lazy.hgetall("h").addCallback(lazy_got.append)
+    lazy.dataReceived(reply)
+    assert not lazy_got, (
+        "txredisapi's command protocol no longer defers after a bulk string: "
+        "julytwisted._compat.EagerRedisProtocol may go"
+    )
+    eager = _connected(EagerRedisProtocol)
+    got: list[Any] = []
+    eager.hgetall("h").addCallback(got.append)
+    for at in range(0, len(reply), 41):
+        eager.dataReceived(reply[at : at + 41])
+    assert got == [dict(fields)], CHANGED.format(
+        name="txredisapi.BaseRedisProtocol's parser", function="EagerRedisProtocol"
+    )
+
+
+def test_eager_protocol_for_each_factory() -> None:
+    """
+    The store's connections, plain or found through Sentinel, parse each
+    read at once.
+    """
+    plain = txredisapi.RedisFactory("unix:/nowhere", None, 1, isLazy=True)
+    eager_protocol(plain)
+    assert plain.protocol is EagerRedisProtocol
+    # Its Sentinels are asked only when it connects.
+    sentinel = txredisapi.SentinelConnectionFactory(
+        None, "mymaster", True, None, None, 1, isLazy=True
+    )
+    eager_protocol(sentinel)
+    assert sentinel.protocol is EagerSentinelRedisProtocol
+    assert issubclass(EagerSentinelRedisProtocol, txredisapi.SentinelRedisProtocol)

@@ -130,6 +130,7 @@ class RedisService(MultiService):
                 str(self._endpoint), address.db if address else None, poolsize,
                 **options,
             )  # fmt: skip
+        _compat.eager_protocol(factory)
         # Come back within a second or two of Redis returning, not ten.
         factory.initialDelay = 0.1
         factory.maxDelay = 2
