@@ -90,6 +90,17 @@ class Paced:
         self.clock.rightNow += self.cost
         self.ended.append(self.clock.rightNow)
 
+    async def push(self, *seeds: str) -> list[str]:
+        """
+        Push commits, and wait until the subscription has read them (and
+        so sent them, in the turn it read them).
+        """
+        had = self.bridge._last
+        hashes = await push(self.url, *seeds, email="x@y.org", message="x" * 190)
+        while self.bridge._last == had:
+            await settle(0.01)
+        return hashes
+
     async def turn(self) -> None:
         """Wait until something waits for a flush, then end the reactor turn."""
         for _ in range(500):
@@ -124,49 +135,71 @@ async def paced(
 
 
 @pytest_twisted.ensureDeferred
-async def test_an_entry_goes_out_at_the_first_idle_turn(paced: Paced) -> None:
+async def test_an_entry_goes_out_at_the_end_of_its_read(paced: Paced) -> None:
     """
-    Right after a flush that took long (50 ms), the next entry is sent at
-    the end of the next idle reactor turn, not held for a multiple of that
-    flush's cost.
+    An entry from the subscription is sent in the reactor turn that read
+    it, whatever the last flush cost (50 ms here): the clock is never
+    turned, and nothing is left waiting on it.
     """
     w = await watch(paced.url)
     await w.wait_for("subscribed", 1)
     paced.cost = 0.05
     first = await push(paced.url, "slow flush", email="x@y.org")
-    await paced.turn()
     await w.wait_for("commit", 1)
     second = await push(paced.url, "right after", email="x@y.org")
-    await paced.turn()
     await w.wait_for("commit", 2)
     assert [m["commit"]["hash"] for m in w.of("commit")] == first + second
+    assert paced.ended == [0.05, 0.1], "one flush for each, the clock not turned"
+    assert not paced.clock.getDelayedCalls()
     w.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_replay_goes_out_at_the_first_idle_turn(paced: Paced) -> None:
+    """
+    What does not come on the subscription (a new watcher's replay) waits
+    for an idle reactor turn: it goes at the end of the next one even
+    right after a flush that took long (50 ms), not held for a multiple
+    of that flush's cost.
+    """
+    w = await watch(paced.url)
+    await w.wait_for("subscribed", 1)
+    paced.cost = 0.05
+    hashes = await push(paced.url, "slow flush", email="x@y.org")
+    await w.wait_for("commit", 1)
+    late = await watch(paced.url)
+    await paced.turn()
+    await late.wait_for("commit", 1)
+    assert [m["commit"]["hash"] for m in late.of("commit")] == hashes
+    assert paced.ended == [0.05, 0.1]
+    w.close()
+    late.close()
 
 
 @pytest_twisted.ensureDeferred
 async def test_a_busy_reactor_is_yielded_to_for_one_flush_cost(paced: Paced) -> None:
     """
-    While reactor turns are busy (each 10 ms), a flush waits for an idle
+    While reactor turns are busy (each 10 ms), a replay waits for an idle
     one, but no longer than the last flush took (50 ms); then it goes out.
     """
     w = await watch(paced.url)
     await w.wait_for("subscribed", 1)
     paced.cost = 0.05
     hashes = await push(paced.url, "sets the cost", email="x@y.org")
-    await paced.turn()
     await w.wait_for("commit", 1)
-    hashes += await push(paced.url, "while busy", email="x@y.org")
+    late = await watch(paced.url)
     while not paced.clock.getDelayedCalls():
         await settle(0.01)
     began = paced.clock.rightNow
     paced.clock.step = 0.01
     paced.clock.advance(0)
     paced.clock.step = 0.0
-    await w.wait_for("commit", 2)
+    await late.wait_for("commit", 1)
     waited = paced.ended[-1] - paced.cost - began
     assert paced.cost <= waited < paced.cost + 0.05
-    assert [m["commit"]["hash"] for m in w.of("commit")] == hashes
+    assert [m["commit"]["hash"] for m in late.of("commit")] == hashes
     w.close()
+    late.close()
 
 
 @pytest_twisted.ensureDeferred
@@ -175,22 +208,21 @@ async def test_an_entry_arriving_mid_pass_reaches_the_rest_of_that_pass(
 ) -> None:
     """
     A flush to many watchers goes in slices (each reading of the clock
-    here 10 ms apart, a slice 20 ms), the reactor served between them: an
-    entry that arrives meanwhile goes to the watchers the pass has not
-    reached yet with the one before, in one frame, and to the others in
-    the next pass; every watcher gets each entry once, in order, and the
-    bridge then keeps none.
+    here 10 ms apart, longer than a slice), the reactor served between
+    them: an entry that arrives meanwhile goes to the watchers the pass has
+    not reached yet with the one before, in one frame, and to the others
+    in the next pass; every watcher gets each entry once, in order, and
+    the bridge then keeps none.
     """
     watchers = []
     for _ in range(6):
         w = await watch(paced.url)
         await w.wait_for("subscribed", 1)
         watchers.append(w)
-    first = await push(paced.url, "first", email="x@y.org")
-    while not paced.clock.getDelayedCalls():
-        await settle(0.01)
     paced.clock.step = 0.01
-    paced.clock.run_due()
+    first = await push(paced.url, "first", email="x@y.org")
+    while not paced.bridge._pass:
+        await settle(0.01)
     had = paced.bridge._last
     second = await push(paced.url, "second", email="x@y.org")
     while paced.bridge._last == had:
@@ -270,17 +302,13 @@ async def test_what_arrives_before_the_last_send_is_out_goes_in_one_frame(
     [watcher] = paced.bridge._watchers
     transport = watcher.transport
     sent: list[str] = []
-    long = "x" * 190
     for round in range(100):
-        seeds = [f"fill{round}-{i}" for i in range(FRAME_BATCH)]
-        sent += await push(paced.url, *seeds, email="x@y.org", message=long)
-        await paced.turn()
+        sent += await paced.push(*(f"fill{round}-{i}" for i in range(FRAME_BATCH)))
         if transport.dataBuffer or queued_writes(transport):
             break
     assert transport.dataBuffer or queued_writes(transport), "all was sent"
     for seed in ("first", "second", "third"):
-        sent += await push(paced.url, seed, email="x@y.org")
-        await paced.turn()
+        sent += await paced.push(seed)
     go.set()
     payloads = await reader
     messages = [m for p in payloads for m in flatten(p)]
