@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import resource
@@ -474,6 +475,9 @@ def _raise_file_limit() -> None:
 
 def main() -> None:
     args = parse_args()
+    # What the imports made, out of the collector's full passes: one took
+    # 26 ms of the poster's 20 ms between two commits.
+    gc.freeze()
     raise_on_sigterm()
     _raise_file_limit()
     print(machine())

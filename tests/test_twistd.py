@@ -6,6 +6,7 @@ with its embedded redis-server, driven over HTTP.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -21,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from julytwisted.config import Options
+from julytwisted.service import FrozenStartup, makeService
 from tests.builders import body, github_payload, sha
 
 TWISTD = [str(Path(sys.executable).parent / "twistd")]
@@ -148,6 +151,26 @@ def add_player(node: Node) -> None:
         {"Content-Type": "application/json", "Authorization": "Bearer t0ken"},
     )
     assert code == 201
+
+
+def test_startup_is_frozen_once_every_service_has_started(tmp_path: Path) -> None:
+    """
+    The service twistd runs freezes what start-up made out of the
+    collector's full passes once the others have started (it is their last
+    sibling), and lets it go when it stops.
+    """
+    options = Options(environ={})
+    options.parseOptions(["--data-dir", str(tmp_path)])  # type: ignore[no-untyped-call]
+    top = makeService(options)
+    assert isinstance(list(top)[-1], FrozenStartup)  # type: ignore[call-overload]
+    frozen = FrozenStartup()
+    assert gc.get_freeze_count() == 0
+    frozen.startService()
+    try:
+        assert gc.get_freeze_count() > 1000
+    finally:
+        frozen.stopService()
+    assert gc.get_freeze_count() == 0
 
 
 def test_plugin_is_listed() -> None:
