@@ -150,9 +150,22 @@ def main() -> None:
     args = parser.parse_args()
     # Clients leave without a closing handshake at the end of each run.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(RUNS[args.kind](args.port, args.redis_socket, args.deflate))
+    asyncio.run(
+        _until_terminated(RUNS[args.kind](args.port, args.redis_socket, args.deflate))
+    )
+
+
+async def _until_terminated(run: Coroutine[Any, Any, None]) -> None:
+    """
+    Run C{run} until SIGTERM, which cancels it: a C{KeyboardInterrupt}
+    raised wherever the signal lands (a weakref's callback, once) is
+    printed instead of stopping the process.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
 
 
 if __name__ == "__main__":
