@@ -33,7 +33,7 @@ from julytwisted.store import Store
 from julytwisted.store.feed import FeedEntry
 from tests.builders import sha
 from tests.live.test_live import push
-from tests.live_clients import flatten, settle, watch, ws_url
+from tests.live_clients import Watcher, flatten, settle, watch, ws_url
 
 
 @pytest.fixture
@@ -101,6 +101,19 @@ class Paced:
             await settle(0.01)
         return hashes
 
+    async def slow_flush(self) -> tuple[Watcher, list[str]]:
+        """
+        A watcher sent a commit by a flush that took 50 ms.
+
+        @return: the watcher and the commit's hashes.
+        """
+        w = await watch(self.url)
+        await w.wait_for("subscribed", 1)
+        self.cost = 0.05
+        hashes = await push(self.url, "slow flush", email="x@y.org")
+        await w.wait_for("commit", 1)
+        return w, hashes
+
     async def turn(self) -> None:
         """Wait until something waits for a flush, then end the reactor turn."""
         for _ in range(500):
@@ -162,11 +175,7 @@ async def test_a_replay_goes_out_at_the_first_idle_turn(paced: Paced) -> None:
     right after a flush that took long (50 ms), not held for a multiple
     of that flush's cost.
     """
-    w = await watch(paced.url)
-    await w.wait_for("subscribed", 1)
-    paced.cost = 0.05
-    hashes = await push(paced.url, "slow flush", email="x@y.org")
-    await w.wait_for("commit", 1)
+    w, hashes = await paced.slow_flush()
     late = await watch(paced.url)
     await paced.turn()
     await late.wait_for("commit", 1)
@@ -182,11 +191,7 @@ async def test_a_busy_reactor_is_yielded_to_for_one_flush_cost(paced: Paced) -> 
     While reactor turns are busy (each 10 ms), a replay waits for an idle
     one, but no longer than the last flush took (50 ms); then it goes out.
     """
-    w = await watch(paced.url)
-    await w.wait_for("subscribed", 1)
-    paced.cost = 0.05
-    hashes = await push(paced.url, "sets the cost", email="x@y.org")
-    await w.wait_for("commit", 1)
+    w, hashes = await paced.slow_flush()
     late = await watch(paced.url)
     while not paced.clock.getDelayedCalls():
         await settle(0.01)

@@ -22,18 +22,11 @@ from julytwisted.game.hooks import repository
 from julytwisted.redis_service import RedisService
 from julytwisted.store import CommitMigration, Store
 from tests.builders import commit, ingest, push, sha
+from tests.store.test_games_runtime import SPRINT
 from tests.store.test_store import ada
 from tests.store.test_store_members import assert_boards_match_tally
 from tests.store.test_verification import register
 
-#: The clock's now is 2026-07-15 12:00 UTC (tests/conftest.py).
-SPRINT = Game(
-    "Meetup Sprint",
-    datetime(2026, 7, 15, 12, tzinfo=UTC),
-    datetime(2026, 7, 20, tzinfo=UTC),
-    commit_points=3,
-    first_bonus=5,
-)
 SLUG = SPRINT.slug
 LATER_END = datetime(2026, 7, 25, tzinfo=UTC)
 #: Made after the sprint's first end, pushed before it (a clock ahead of

@@ -81,7 +81,7 @@ from julytwisted.store import Listing, Store
 from julytwisted.store.ingest import Ingest
 from tests.builders import commit, github_payload, sha
 from tests.store.test_pending_counts import assert_pending_counts_match
-from tests.store.test_store_members import all_commits
+from tests.store.test_store_members import all_commits, scored_commit
 
 _T = TypeVar("_T")
 
@@ -217,19 +217,7 @@ async def private_board_matches(store: Store, board_id: str) -> None:
     start, end = (datetime.fromisoformat(t) for t in (found.start, found.end))
     members = {s.username for s in found.standings}
     scored = [
-        scoring.ScoredCommit(
-            hash=c.hash,
-            project=c.project,
-            timestamp=datetime.fromisoformat(c.timestamp),
-            username=c.username,
-            location=None,
-            team=None,
-            languages=(),
-            arrived=datetime.fromisoformat(c.arrived) if c.arrived else None,
-            pending=c.pending,
-            rejected=c.rejected is not None,
-            review=c.review,
-        )
+        scored_commit(c)
         for c in await all_commits(store)
         if c.username in members and start <= datetime.fromisoformat(c.timestamp) < end
     ]
@@ -259,19 +247,7 @@ async def boards_match_tally(store: Store, games: list[str]) -> None:
         for p in players
     }
     scored = [
-        scoring.ScoredCommit(
-            hash=c.hash,
-            project=c.project,
-            timestamp=datetime.fromisoformat(c.timestamp),
-            username=c.username,
-            location=groups[c.username][0] if c.username else None,
-            team=groups[c.username][1] if c.username else None,
-            languages=tuple(c.languages),
-            arrived=datetime.fromisoformat(c.arrived) if c.arrived else None,
-            pending=c.pending,
-            rejected=c.rejected is not None,
-            review=c.review,
-        )
+        scored_commit(c, *groups[c.username]) if c.username else scored_commit(c)
         for c in stored
     ]
     pairs = [(slug, board) for slug in games for board in scoring.BOARDS]

@@ -30,6 +30,30 @@ async def all_commits(store: Store) -> list[dict[str, Any]]:
         cursor = page.next
 
 
+def scored_commit(
+    c: Any, location: str | None = None, team: str | None = None
+) -> scoring.ScoredCommit:
+    """
+    @param c: a stored commit (L{all_commits}).
+    @param location: its author's location, if any.
+    @param team: its author's approved team, if any.
+    @return: the commit as the reference tally takes it.
+    """
+    return scoring.ScoredCommit(
+        hash=c.hash,
+        project=c.project,
+        timestamp=datetime.fromisoformat(c.timestamp),
+        username=c.username,
+        location=location,
+        team=team,
+        languages=tuple(c.languages),
+        arrived=datetime.fromisoformat(c.arrived) if c.arrived else None,
+        pending=c.pending,
+        rejected=c.rejected is not None,
+        review=c.review,
+    )
+
+
 async def assert_boards_match_tally(
     store: Store, game_slug: str = "julython-2026"
 ) -> None:
@@ -44,21 +68,7 @@ async def assert_boards_match_tally(
             if player.team:
                 t = await store.detail("teams", player.team, game_slug)
                 team = player.team if t.approved else None
-        scored.append(
-            scoring.ScoredCommit(
-                hash=c.hash,
-                project=c.project,
-                timestamp=datetime.fromisoformat(c.timestamp),
-                username=c.username,
-                location=location,
-                team=team,
-                languages=tuple(c.languages),
-                arrived=datetime.fromisoformat(c.arrived) if c.arrived else None,
-                pending=c.pending,
-                rejected=c.rejected is not None,
-                review=c.review,
-            )
-        )
+        scored.append(scored_commit(c, location, team))
     expected = scoring.tally(scored, game, store.late_grace)
     for board in scoring.BOARDS:
         page = await store.board(board, game_slug, limit=100)
