@@ -5,16 +5,18 @@ each POST to its receipt by the last subscriber; then the memory each idle
 watcher costs a server.
 
 Three servers fan out the same commits in the same run, one after the other,
-each in a process of its own: julython's /live (each process's Redis
-subscription, coalesced frames) and two peer broadcast servers
+each in a process of its own: julython's /live (a node of its own, with
+its Redis subscription and coalesced frames) and two peer broadcast servers
 (L{live_peers}: the C{websockets} library's and Tornado's), which subscribe
 to the same Redis channel and send every entry to every client, one frame
-each.  The webhook, the ingest script and Redis are the same for all.
+each.  The webhook (another julython node), the ingest script and Redis are
+the same for all; with C{--one-node}, julython's feed is the node that
+answers the webhook too.
 
 The subscribers are L{live_clients}' processes, cheap on purpose.
 
     .venv/bin/python bench/live.py [--quick] [--subscribers 100,1000,5000]
-        [--heavy 1000:200] [--big 10000] [--memory 1000]
+        [--heavy 1000:200] [--big 10000] [--memory 1000] [--one-node]
 """
 
 from __future__ import annotations
@@ -446,6 +448,11 @@ def parse_args() -> argparse.Namespace:
     add("--seconds", type=float, default=10, help="per measurement")
     add("--processes", type=int, default=4, help="client processes, at least")
     add("--servers", default="julython,websockets,tornado")
+    add(
+        "--one-node",
+        action="store_true",
+        help="julython's feed answers the webhook too, in the same process",
+    )
     add("--quick", action="store_true", help="100 and 1000, 4 s, no 10,000 row")
     add("--py-spy", type=Path, help="profile each server in each phase into DIR")
     args = parser.parse_args()
@@ -484,16 +491,18 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         redis_socket = start_redis(stack, directory / "redis")
+        # The node the commits are posted to; julython's feed is another
+        # node of the same event, as each peer is a process of its own.
+        hook = start_julython(stack, redis_socket, directory / "webhook")
         servers = []
-        if "julython" in args.servers:
-            ours = start_julython(stack, redis_socket, directory / "julython")
-            servers.append(ours)
-        else:
-            ours = start_julython(stack, redis_socket, directory / "webhook")
         for kind in args.servers:
             if kind != "julython":
                 servers.append(start_peer(stack, kind, redis_socket))
-        url = f"http://{LOOPBACK}:{ours.port}"
+            elif args.one_node:
+                servers.append(hook)
+            else:
+                servers.append(start_julython(stack, redis_socket, directory / "feed"))
+        url = f"http://{LOOPBACK}:{hook.port}"
         _seed_feed(url)
         print(
             f"one commit a push; at least {args.processes} client processes, "
@@ -504,7 +513,7 @@ def main() -> None:
         print(HEADER)
         results: Results = {}
         others = {
-            "webhook": ours.process.pid,
+            "webhook": hook.process.pid,
             "redis": _redis_pid(redis_socket),
             "poster": os.getpid(),
         }
