@@ -88,10 +88,16 @@ def unread(port: int) -> tuple[int, int]:
 class Unread:
     """
     Samples L{unread} every half second, in a thread, between L{start} and
-    L{stop}.
+    L{stop}, or less often when a sample costs more than a twentieth of
+    that: the kernel writes a line of C{/proc/net/tcp} for every socket,
+    and with 10,000 watchers (20,000 sockets) a sample took 110 ms of CPU,
+    a fifth of a core at two a second, taken from the server measured.
 
     @ivar samples: each sample's unread and unacknowledged bytes.
     """
+
+    #: The most of a core the sampling may take.
+    SHARE = 0.05
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -100,8 +106,11 @@ class Unread:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(0.5):
+        interval = 0.5
+        while not self._stop.wait(interval):
+            began = time.thread_time()
             self.samples.append(unread(self.port))
+            interval = max(0.5, (time.thread_time() - began) / self.SHARE)
 
     def start(self) -> None:
         """Start sampling."""
