@@ -25,7 +25,9 @@ from julytwisted.errors import RedisUnavailable
 from julytwisted.live._frames import Fanout, Render
 from julytwisted.live._protocol import (
     BOARD_PREFIX,
+    QUEUED,
     REPLAY_TAIL,
+    SENT,
     Frames,
     LiveProtocol,
     Replayed,
@@ -399,10 +401,11 @@ class LiveBridge(Service):
             fanout = fanouts.get(seen)
             if fanout is None:
                 fanout = fanouts[seen] = self._fanout(seen)
-            before = fanout.sent
-            if watcher.take(fanout):
+            took = watcher.take(fanout)
+            if took == SENT:
+                sent += 1
+            elif took == QUEUED:
                 self._dirty[watcher] = None
-            sent += fanout.sent - before
             if seconds() > until:
                 break
         return sent

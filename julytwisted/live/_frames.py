@@ -96,7 +96,6 @@ class Fanout:
     @ivar first: the oldest entry's key.
     @ivar last: the newest entry's key.
     @ivar render: makes an entry's message, caching it.
-    @ivar sent: how many watchers were sent these frames.
     """
 
     def __init__(self, entries: Sequence[FeedEntry], render: Render) -> None:
@@ -109,9 +108,9 @@ class Fanout:
         self.first = entries[0].key
         self.last = entries[-1].key
         self.render = render
-        self.sent = 0
         self._messages: dict[frozenset[str], tuple[list[bytes], int]] = {}
-        self._frames: dict[tuple[frozenset[str], Deflate | None], bytes] = {}
+        #: The frames made, by channels and compression.
+        self.made: dict[tuple[frozenset[str], Deflate | None], bytes] = {}
 
     def messages(self, channels: frozenset[str]) -> tuple[list[bytes], int]:
         """
@@ -131,10 +130,10 @@ class Fanout:
     def frames(self, channels: frozenset[str], settings: Deflate | None) -> bytes:
         """@return: L{messages} framed for one send, C{b""} when none."""
         key = (channels, settings)
-        found = self._frames.get(key)
+        found = self.made.get(key)
         if found is None:
             messages, _ = self.messages(channels)
-            found = self._frames[key] = frames(messages, settings)
+            found = self.made[key] = frames(messages, settings)
         return found
 
 

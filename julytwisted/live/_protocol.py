@@ -81,6 +81,12 @@ _CHANNEL = re.compile(
 #: token's holders may watch: chosen when connecting, where they prove it.
 BOARD_PREFIX = "board:"
 
+#: What L{LiveProtocol.take} did with a flush's entries.
+NOTHING, SENT, QUEUED = 0, 1, 2
+
+FramesKey = tuple[frozenset[str], Deflate | None]
+"""What a flush's shared frames depend on: the channels and compression."""
+
 Frames = dict[tuple[tuple[int, ...], Deflate | None], tuple[list[bytes], bytes]]
 """
 Frames made in one flush from watchers' outboxes, by their messages'
@@ -136,36 +142,6 @@ def check_channels(names: object) -> list[str]:
     return names
 
 
-def write_now(transport: Any, data: bytes) -> bool:
-    """
-    Write to a TCP transport at once when nothing waits in its buffer.
-
-    C{transport.write} buffers and sends on the reactor's next poll: two
-    epoll changes and a dispatch per socket, which cost as much as the send
-    itself when one message goes to thousands of watchers.
-
-    @return: whether the socket took all of C{data} at once; else what it
-        did not take waits in the transport's buffer.
-    """
-    if (
-        isinstance(transport, tcp.Connection)
-        and transport.connected
-        and not transport.disconnecting
-        and not transport.dataBuffer
-        and not queued_writes(transport)
-    ):
-        try:
-            sent = transport.socket.send(data)
-        except OSError:
-            # Full (EAGAIN), or broken: the transport's own write finds out.
-            sent = 0
-        if sent == len(data):
-            return True
-        data = data[sent:]
-    transport.write(data)
-    return False
-
-
 @implementer(IPushProducer, IPullProducer)
 class _Backpressure:
     """
@@ -217,6 +193,9 @@ class LiveProtocol(WebSocketServerProtocol):
     _deflate: Deflate | None = None
     #: Whether the transport resumes the watcher each time it drains.
     _pull = False
+    #: A TCP transport's socket, written to at once when the transport
+    #: holds nothing (see L{_put}); L{None} on another transport.
+    _socket: socket.socket | None = None
     #: The key of the newest entry the bridge has handed this watcher.
     seen: tuple[int, int] | None = None
     #: The hub's L{Hub.revocations} when the resource checked that this
@@ -265,8 +244,10 @@ class LiveProtocol(WebSocketServerProtocol):
 
     def _follow(self, channels: set[str]) -> None:
         self.channels = channels
-        #: The channels as a key of a flush's shared messages and frames.
+        #: The channels as a key of a flush's shared messages.
         self._key = frozenset(channels)
+        #: The key of a flush's shared frames: the channels and compression.
+        self._frames_key: FramesKey = (self._key, self._deflate)
 
     def onOpen(self) -> None:
         self._compression = per_message_compress(self)
@@ -277,6 +258,7 @@ class LiveProtocol(WebSocketServerProtocol):
         if isinstance(self._compression, PerMessageDeflate):
             compression = self._compression
             self._deflate = (compression.server_max_window_bits, compression.mem_level)
+            self._frames_key = (self._key, self._deflate)
         # Behind WebSocketResource the HTTP channel is still the transport's
         # producer; the watcher's backpressure replaces it.
         transport: Any = self.transport
@@ -284,6 +266,7 @@ class LiveProtocol(WebSocketServerProtocol):
         self._pull = isinstance(transport, tcp.Connection)
         transport.registerProducer(_Backpressure(self), not self._pull)
         if self._pull:
+            self._socket = transport.socket
             # Linux grows a socket's send buffer up to megabytes for a peer
             # that does not read; a fixed one keeps the send limit honest.
             transport.socket.setsockopt(
@@ -346,7 +329,7 @@ class LiveProtocol(WebSocketServerProtocol):
             self._last = key
             self._enqueue(render(entry, channel))
 
-    def take(self, fanout: Fanout) -> bool:
+    def take(self, fanout: Fanout) -> int:
         """
         Take a flush's new entries.  A watcher that nothing waits for is
         sent them at once, in the frames made once for every watcher of the
@@ -354,7 +337,7 @@ class LiveProtocol(WebSocketServerProtocol):
         those watchers: the bridge's fan-out costs one step per watcher, not
         one per watcher and entry.
 
-        @return: whether anything was queued, to be flushed.
+        @return: L{SENT}, L{QUEUED} (to be flushed) or L{NOTHING}.
         """
         self.seen = fanout.last
         if self._pending is not None or (
@@ -363,25 +346,27 @@ class LiveProtocol(WebSocketServerProtocol):
             # Replaying, or just done: pick entry by entry.
             before = len(self._outbox)
             self.offer(fanout.entries, fanout.render)
-            return len(self._outbox) > before
+            return QUEUED if len(self._outbox) > before else NOTHING
         self._last = fanout.last
         if self._closing or self.state != _OPEN:
-            return False
+            return NOTHING
         if not (self.paused or self._outbox):
-            data = fanout.frames(self._key, self._deflate)
-            if data:
-                fanout.sent += 1
-                self._put(data)
-            return False
+            data = fanout.made.get(self._frames_key)
+            if data is None:
+                data = fanout.frames(self._key, self._deflate)
+            if not data:
+                return NOTHING
+            self._put(data)
+            return SENT
         messages, size = fanout.messages(self._key)
         if not messages:
-            return False
+            return NOTHING
         self._outbox.extend(messages)
         self._queued += size
         if self._queued > self.factory.settings.send_limit:
             self._too_slow()
-            return False
-        return True
+            return NOTHING
+        return QUEUED
 
     def _enqueue(self, message: bytes) -> None:
         if self._closing:
@@ -417,8 +402,33 @@ class LiveProtocol(WebSocketServerProtocol):
         return True
 
     def _put(self, data: bytes) -> None:
-        """Write, and wait for the transport to send it all before the next."""
-        if not write_now(self.transport, data) and self._pull:
+        """
+        Write, and wait for the transport to send it all before the next.
+
+        On TCP, when the transport holds nothing, the socket is written to
+        at once: C{transport.write} buffers, and sends on the reactor's
+        next poll, two epoll changes and a dispatch per socket, which cost
+        as much as the send itself when one message goes to thousands of
+        watchers.  What the socket does not take waits in the transport.
+        """
+        sock = self._socket
+        transport: Any = self.transport
+        if (
+            sock is not None
+            and not (transport.dataBuffer or queued_writes(transport))
+            and transport.connected
+            and not transport.disconnecting
+        ):
+            try:
+                sent = sock.send(data)
+            except OSError:
+                # Full (EAGAIN), or broken: the transport's own write finds out.
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        transport.write(data)
+        if self._pull:
             self.paused = True
 
     def _too_slow(self) -> None:
