@@ -5,13 +5,13 @@ each POST to its receipt by the last subscriber; then the memory each idle
 watcher costs a server.
 
 Three servers fan out the same commits in the same run, one after the other,
-each in a process of its own: julython's /live (a node of its own, with
-its Redis subscription and coalesced frames) and two peer broadcast servers
-(L{live_peers}: the C{websockets} library's and Tornado's), which subscribe
-to the same Redis channel and send every entry to every client, one frame
-each.  The webhook (another julython node), the ingest script and Redis are
-the same for all; with C{--one-node}, julython's feed is the node that
-answers the webhook too.
+each in a process of its own started for each row: julython's /live (a node
+of its own, with its Redis subscription and coalesced frames) and two peer
+broadcast servers (L{live_peers}: the C{websockets} library's and
+Tornado's), which subscribe to the same Redis channel and send every entry
+to every client, one frame each.  The webhook (another julython node), the
+ingest script and Redis are the same for all; with C{--one-node}, julython's
+feed is the node that answers the webhook too.
 
 The subscribers are L{live_clients}' processes, cheap on purpose.
 
@@ -117,6 +117,48 @@ def start_julython(
         raise
     port = int(url.rsplit(":", 1)[1])
     return Server("julython /live", port, "/live?channels=global", started[0])
+
+
+class Servers:
+    """
+    Starts each server measured fresh for each row, alone beside the
+    webhook's node: an idle server subscribed to the same channel would be
+    woken by every commit too, and Redis writes a message to the channel's
+    subscribers newest first, so a server started later would get each
+    commit before the one measured, and take a core from it meanwhile.
+    A fresh server also starts every row from the same state, whatever the
+    rows before it left.
+    """
+
+    def __init__(
+        self, redis_socket: Path, directory: Path, hook: Server, one_node: bool
+    ) -> None:
+        """
+        @param hook: the julython node the commits are posted to.
+        @param one_node: whether julython's feed is C{hook} itself.
+        """
+        self._redis_socket = redis_socket
+        self._directory = directory
+        self._hook = hook
+        self._one_node = one_node
+        self._started = 0
+
+    def fresh(
+        self, kind: str, stack: contextlib.ExitStack, deflate: bool = False
+    ) -> Server:
+        """Start a server of C{kind}, until C{stack} ends."""
+        if kind != "julython":
+            return start_peer(stack, kind, self._redis_socket, deflate)
+        self._started += 1
+        where = self._directory / f"feed-{self._started}"
+        options = ("--live-deflate",) if deflate else ()
+        return start_julython(stack, self._redis_socket, where, *options)
+
+    def feed(self, kind: str, stack: contextlib.ExitStack) -> Server:
+        """@return: the server of C{kind} for a row of latencies."""
+        if kind == "julython" and self._one_node:
+            return self._hook
+        return self.fresh(kind, stack)
 
 
 # One measurement
@@ -327,12 +369,16 @@ def measure(
         missing += subscribers - int(n)
         if n:
             latencies.append((last - when) * 1000)
+    out = setting.published.when
+    fanout = [(got[h][0] - out[h]) * 1000 for h in posted if h in got and h in out]
     finished = max((got[h][0] for h in posted if h in got), default=0.0)
     span = max(finished - min(posted.values()), 1e-3)
     times = list(posted.values())
     per = clients.reads / max(delivered, 1)
     print(
-        f"{phase.cpu.line()}\n  {phase.queues.line()}; reads per delivery {per:.2f}",
+        f"{phase.cpu.line()}\n  {phase.queues.line()}; reads per delivery {per:.2f}"
+        f"\n  from publish to the last subscriber, ms: p50"
+        f" {percentile(fanout, 50):.1f}, p99 {percentile(fanout, 99):.1f}",
         file=sys.stderr,
     )
     return {
@@ -385,17 +431,20 @@ Results = dict[tuple[int, float], dict[str, dict[str, float]]]
 
 
 def latency_rows(
-    servers: Sequence[Server],
+    servers: Servers,
+    kinds: Sequence[str],
     sizes: Sequence[tuple[int, float]],
     setting: Setting,
     results: Results,
 ) -> None:
-    """Measure and print one row per server and (subscribers, rate)."""
+    """Measure and print one row per kind of server and (subscribers, rate)."""
     for n, rate in sizes:
         print(f"-- {n} subscribers, {rate:g} commits/s", flush=True)
-        for server in servers:
-            tag = f"{server.name[0]}{n}r{rate:g}"
-            r = measure(server, n, rate, tag, setting)
+        for kind in kinds:
+            with contextlib.ExitStack() as own:
+                server = servers.feed(kind, own)
+                tag = f"{server.name[0]}{n}r{rate:g}"
+                r = measure(server, n, rate, tag, setting)
             results.setdefault((n, rate), {})[server.name] = r
             print(_row(server.name, n, r), flush=True)
 
@@ -443,12 +492,7 @@ def verdicts(results: Results, args: argparse.Namespace) -> list[str]:
     return lines
 
 
-def memory_rows(
-    stack: contextlib.ExitStack,
-    redis_socket: Path,
-    directory: Path,
-    args: argparse.Namespace,
-) -> None:
+def memory_rows(servers: Servers, args: argparse.Namespace) -> None:
     """
     Measure and print the memory each idle watcher costs, on fresh servers
     (a server that has served before reuses what it freed), with and
@@ -460,12 +504,7 @@ def memory_rows(
     for kind in args.servers:
         for deflate in (False, True):
             with contextlib.ExitStack() as own:
-                if kind == "julython":
-                    where = directory / f"memory-{int(deflate)}"
-                    options = ("--live-deflate",) if deflate else ()
-                    server = start_julython(own, redis_socket, where, *options)
-                else:
-                    server = start_peer(own, kind, redis_socket, deflate)
+                server = servers.fresh(kind, own, deflate)
                 size = memory_per_watcher(server, n, args.processes, deflate)
             print(
                 f"{server.name:<22}{'on' if deflate else 'off':>8}{size / 1024:>13.1f}",
@@ -539,14 +578,7 @@ def main() -> None:
         # The node the commits are posted to; julython's feed is another
         # node of the same event, as each peer is a process of its own.
         hook = start_julython(stack, redis_socket, directory / "webhook")
-        servers = []
-        for kind in args.servers:
-            if kind != "julython":
-                servers.append(start_peer(stack, kind, redis_socket))
-            elif args.one_node:
-                servers.append(hook)
-            else:
-                servers.append(start_julython(stack, redis_socket, directory / "feed"))
+        servers = Servers(redis_socket, directory, hook, args.one_node)
         url = f"http://{LOOPBACK}:{hook.port}"
         _seed_feed(url)
         print(
@@ -568,12 +600,12 @@ def main() -> None:
             url, args.processes, args.seconds, others, published, args.py_spy
         )
         every = _sizes(args.subscribers, args.rate) + _sizes(args.heavy, args.rate)
-        latency_rows(servers, every, setting, results)
-        alone = [s for s in servers if s.name.startswith("julython")]
-        if alone:
-            latency_rows(alone, _sizes(args.big, args.rate), setting, results)
+        latency_rows(servers, args.servers, every, setting, results)
+        if "julython" in args.servers:
+            big = _sizes(args.big, args.rate)
+            latency_rows(servers, ["julython"], big, setting, results)
         if args.memory:
-            memory_rows(stack, redis_socket, directory, args)
+            memory_rows(servers, args)
         print("\ntargets:", *verdicts(results, args), sep="\n  ")
 
 

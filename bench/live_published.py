@@ -2,7 +2,8 @@
 What the feed published during one phase of L{bench/live.py<live>}, read by
 a subscription of its own to julython's channel (C{j:live}) on Redis: the
 order every server sends the phase's commits in, against which the
-subscribers' receipts are counted (none missing, none twice).
+subscribers' receipts are counted (none missing, none twice), and when each
+was published, from which a server's own part of the latency is counted.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class Published:
         _reply(self._stream)
         self._lock = threading.Lock()
         self._seen: list[tuple[tuple[int, int], str]] = []
+        #: Per commit, when this subscription read it: about when Redis
+        #: wrote it to every subscriber.
+        self.when: dict[str, float] = {}
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -56,13 +60,16 @@ class Published:
         try:
             while True:
                 kind, _, message = _reply(self._stream)
+                now = time.time()
                 if kind != b"message":
                     continue
                 for entry in json.loads(message):
                     ms, _, seq = entry["id"].partition("-")
                     key = (int(ms), int(seq))
+                    hashes = _HASH.findall(entry["data"])
                     with self._lock:
-                        self._seen += [(key, h) for h in _HASH.findall(entry["data"])]
+                        self._seen += [(key, h) for h in hashes]
+                        self.when.update(dict.fromkeys(hashes, now))
         except (OSError, ValueError):
             return  # Closed.
 
