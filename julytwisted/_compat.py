@@ -16,7 +16,9 @@ This module imports the libraries only, never the product.
 
 from __future__ import annotations
 
+import operator
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import txredisapi
@@ -69,19 +71,16 @@ def is_disconnected(request: object) -> bool:
     return bool(getattr(request, "_disconnected", False))
 
 
-def queued_writes(transport: FileDescriptor) -> int:
-    """
-    How many bytes written to a transport wait in its list of writes, not
-    yet joined into C{dataBuffer}.
+queued_writes: Callable[[FileDescriptor], int] = operator.attrgetter("_tempDataLen")
+"""
+How many bytes written to a transport wait in its list of writes, not yet
+joined into C{dataBuffer}.
 
-    Reads C{FileDescriptor._tempDataLen}.  No public way: a transport's
-    buffered bytes are C{dataBuffer} plus this list, and only the sum's
-    effect (pausing a producer) is public.
-
-    @return: the bytes waiting in that list.
-    """
-    waiting: int = transport._tempDataLen
-    return waiting
+Reads C{FileDescriptor._tempDataLen}.  No public way: a transport's buffered
+bytes are C{dataBuffer} plus this list, and only the sum's effect (pausing a
+producer) is public.  An C{attrgetter}, not a function: the live feed asks
+it of every watcher it writes to, thousands a pass.
+"""
 
 
 def per_message_compress(protocol: Any) -> PerMessageCompress | None:

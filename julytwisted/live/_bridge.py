@@ -393,14 +393,23 @@ class LiveBridge(Service):
         visiting, watchers, fanouts = self._pass, self._watchers, self._fanouts
         seconds, until = self._clock.seconds, began + FLUSH_SLICE
         sent = 0
+        # Most watchers were handed the same entries as the one before: the
+        # same key object, and so the same fan-out, found without hashing.
+        last_seen: Any = False
+        fanout: Fanout | None = None
         while visiting:
             watcher = visiting.pop()
             seen = watcher.seen
-            if seen == newest or watcher not in watchers:
+            if seen is not last_seen:
+                if seen == newest:
+                    continue
+                fanout = fanouts.get(seen)
+                if fanout is None:
+                    fanout = fanouts[seen] = self._fanout(seen)
+                last_seen = seen
+            if watcher not in watchers:
                 continue
-            fanout = fanouts.get(seen)
-            if fanout is None:
-                fanout = fanouts[seen] = self._fanout(seen)
+            assert fanout is not None
             took = watcher.take(fanout)
             if took == SENT:
                 sent += 1
