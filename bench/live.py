@@ -370,7 +370,8 @@ def measure(
         if n:
             latencies.append((last - when) * 1000)
     out = setting.published.when
-    fanout = [(got[h][0] - out[h]) * 1000 for h in posted if h in got and h in out]
+    reached = [h for h in posted if got.get(h, [0.0, 0])[1] and h in out]
+    fanout = [(got[h][0] - out[h]) * 1000 for h in reached]
     finished = max((got[h][0] for h in posted if h in got), default=0.0)
     span = max(finished - min(posted.values()), 1e-3)
     times = list(posted.values())
