@@ -37,6 +37,9 @@ What a compressed frame's bytes depend on: the window (C{bits}) and memory
 level agreed with a watcher.
 """
 
+FramesKey = tuple[frozenset[str], Deflate | None]
+"""What a flush's shared frames depend on: the channels and compression."""
+
 Render = Callable[[FeedEntry, str], bytes]
 """Turns an entry, on one of its channels, into a message's JSON bytes."""
 
@@ -110,7 +113,7 @@ class Fanout:
         self.render = render
         self._messages: dict[frozenset[str], tuple[list[bytes], int]] = {}
         #: The frames made, by channels and compression.
-        self.made: dict[tuple[frozenset[str], Deflate | None], bytes] = {}
+        self.made: dict[FramesKey, bytes] = {}
 
     def messages(self, channels: frozenset[str]) -> tuple[list[bytes], int]:
         """
@@ -178,6 +181,7 @@ __all__ = [
     "FRAME_BATCH",
     "Deflate",
     "Fanout",
+    "FramesKey",
     "Render",
     "accept_deflate",
     "deflate",

@@ -38,6 +38,7 @@ from julytwisted.config import LiveSettings
 from julytwisted.live._frames import (
     Deflate,
     Fanout,
+    FramesKey,
     Render,
     accept_deflate,
     frames,
@@ -83,9 +84,6 @@ BOARD_PREFIX = "board:"
 
 #: What L{LiveProtocol.take} did with a flush's entries.
 NOTHING, SENT, QUEUED = 0, 1, 2
-
-FramesKey = tuple[frozenset[str], Deflate | None]
-"""What a flush's shared frames depend on: the channels and compression."""
 
 Frames = dict[tuple[tuple[int, ...], Deflate | None], tuple[list[bytes], bytes]]
 """
