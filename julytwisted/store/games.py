@@ -118,6 +118,7 @@ class Games:
         self.late_grace = late_grace
         self._stored: dict[str, Game] = {}
         self._version: str | None = None
+        self._loaded = False
 
     @property
     def configured(self) -> tuple[Game, ...]:
@@ -130,13 +131,18 @@ class Games:
         return tuple(known.values())
 
     async def refresh(self) -> None:
-        """Reload the games kept in Redis when their version has moved."""
+        """
+        Load the games kept in Redis, then again only when their version
+        has moved (none kept yet, as in an event run on its built-in games,
+        is a version too).
+        """
         version = await self._redis.execute("GET", _keys.GAMES_VERSION)
-        if version is not None and version == self._version:
+        if self._loaded and version == self._version:
             return
         pairs = hash_reply(await self._redis.execute("HGETALL", _keys.GAMES))
         self._stored = {slug: _game(text) for slug, text in pairs.items()}
         self._version = version
+        self._loaded = True
 
     def watch(self, interval: float = 0.5) -> Service:
         """

@@ -23,6 +23,7 @@ from julytwisted.game.games import Game
 from julytwisted.redis_service import RedisService
 from julytwisted.store import Store
 from tests.builders import commit, ingest, push
+from tests.live.test_live import calls
 from tests.store.test_store import ada
 from tests.store.test_store_members import assert_boards_match_tally
 
@@ -57,6 +58,26 @@ async def test_two_nodes_see_a_new_game(
         assert second.game("meetup-sprint").commit_points == 4
     finally:
         await other.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_refresh_reads_the_games_only_when_they_changed(
+    store: Store, redis: RedisService
+) -> None:
+    """
+    A node refreshes twice a second: with no game kept in Redis, it reads
+    the version alone once it has loaded, and the whole games again only
+    once one is made.
+    """
+    await store.games.refresh()
+    loaded = await calls(redis, "hgetall")
+    await store.games.refresh()
+    await store.games.refresh()
+    assert await calls(redis, "hgetall") == loaded
+    await store.games.create(SPRINT, "admin")
+    await store.games.refresh()
+    assert await calls(redis, "hgetall") == loaded + 1
+    assert store.game("meetup-sprint") == SPRINT
 
 
 @pytest_twisted.ensureDeferred
