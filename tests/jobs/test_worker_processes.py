@@ -203,8 +203,8 @@ def test_two_processes_never_run_one_job_at_once(cluster: Cluster) -> None:
     Two nodes of four workers each deliver 24 notify jobs.  The first eight
     deliveries are held until eight are in flight at once, which only both
     processes together can reach; then each takes up to 3 s, and each later
-    one up to 6 s, longer than the 4 s visibility timeout (a heartbeat a
-    second: a process starved of the CPU for 3 s, as the suite's other
+    one up to 8 s, longer than the 6 s visibility timeout (a heartbeat every
+    1.5 s: a process starved of the CPU for 4.5 s, as the suite's other
     worker can starve it, would lose its job).  Every job is delivered
     exactly once, none twice at the same time, and every job reads done.
     """
@@ -215,7 +215,7 @@ def test_two_processes_never_run_one_job_at_once(cluster: Cluster) -> None:
     broken: list[str] = []
 
     def answer(message: str) -> int:
-        longest = 6.0
+        longest = 8.0
         if next(arrivals) < 8:
             try:
                 eight.wait()
@@ -227,7 +227,7 @@ def test_two_processes_never_run_one_job_at_once(cluster: Cluster) -> None:
         return 200
 
     receiver = Receiver(answer)
-    options = ("--notify", receiver.url, "--job-visibility", "4", "--workers", "4")
+    options = ("--notify", receiver.url, "--job-visibility", "6", "--workers", "4")
     nodes = [cluster.node(*options), cluster.node(*options)]
     messages = [f"change {i}" for i in range(24)]
     for i, message in enumerate(messages):
