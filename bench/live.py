@@ -49,7 +49,6 @@ from _common import (
     machine,
     memory,
     percentile,
-    post_or_get,
     print_tail,
     raise_on_sigterm,
     redis_call,
@@ -164,35 +163,6 @@ class Servers:
 # One measurement
 
 
-def _seed_feed(url: str) -> None:
-    """
-    Fill the feed's last L{REPLAY_TAIL} entries before the first phase, so
-    that every phase's subscribers are replayed them on connecting, as a
-    page's watcher is, whichever phase comes first.
-    """
-    hashes = [
-        f"seed{i:08d}".encode().hex()[:40].ljust(40, "0") for i in range(REPLAY_TAIL)
-    ]
-    body = json.dumps(github_payload(hashes)).encode()
-    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
-    code, reply = post_or_get(url + "/api/v1/github", body, headers)
-    if code != 201:
-        raise BenchError(f"seeding the feed: the webhook answered {code}: {reply}")
-
-
-def _sha(tag: str, i: int) -> str:
-    return f"{tag}{i:08d}".encode().hex()[:40].ljust(40, "0")
-
-
-def _post(url: str, sha: str) -> None:
-    """Post a push of one commit."""
-    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
-    body = json.dumps(github_payload([sha])).encode()
-    code, reply = post_or_get(url + "/api/v1/github", body, headers)
-    if code != 201:
-        raise BenchError(f"the webhook answered {code}: {reply}")
-
-
 class _Poster:
     """
     Posts pushes over a kept-alive connection per thread, their bodies
@@ -230,6 +200,24 @@ class _Poster:
             return
 
 
+def _push(hashes: Sequence[str]) -> bytes:
+    """@return: the body of a GitHub push of one commit per hash."""
+    return json.dumps(github_payload(hashes)).encode()
+
+
+def _seed_feed(url: str) -> None:
+    """
+    Fill the feed's last L{REPLAY_TAIL} entries before the first phase, so
+    that every phase's subscribers are replayed them on connecting, as a
+    page's watcher is, whichever phase comes first.
+    """
+    _Poster(url).post(_push([_sha("seed", i) for i in range(REPLAY_TAIL)]))
+
+
+def _sha(tag: str, i: int) -> str:
+    return f"{tag}{i:08d}".encode().hex()[:40].ljust(40, "0")
+
+
 def _post_commits(url: str, rate: float, seconds: float, tag: str) -> dict[str, float]:
     """
     Post one commit a push at C{rate} a second, from a few threads so that
@@ -239,10 +227,8 @@ def _post_commits(url: str, rate: float, seconds: float, tag: str) -> dict[str, 
     """
     posted: dict[str, float] = {}
     poster = _Poster(url)
-    pushes = [
-        (sha, json.dumps(github_payload([sha])).encode())
-        for sha in (_sha(tag, i) for i in range(int(rate * seconds)))
-    ]
+    hashes = [_sha(tag, i) for i in range(int(rate * seconds))]
+    pushes = [(sha, _push([sha])) for sha in hashes]
 
     def post(sha: str, body: bytes) -> None:
         posted[sha] = time.time()
@@ -341,7 +327,7 @@ def run_phase(
         # Posted once every other was acknowledged, so published after them
         # all: a subscriber that has it has had every other it will get.
         last = _sha(tag, 99999999)
-        _post(setting.url, last)
+        _Poster(setting.url).post(_push([last]))
         clients.tell(json.dumps(setting.published.commits(prefix, last)))
         got = clients.results()
     return Phase(posted, got, clients, cpu, queues)
