@@ -130,11 +130,14 @@ class Fanout:
             found = self._messages[channels] = (chosen, sum(map(len, chosen)))
         return found
 
-    def frames(self, channels: frozenset[str], settings: Deflate | None) -> bytes:
-        """@return: L{messages} framed for one send, C{b""} when none."""
-        key = (channels, settings)
+    def frames(self, key: FramesKey) -> bytes:
+        """
+        @param key: a watcher's channels and compression.
+        @return: L{messages} framed for one send, C{b""} when none.
+        """
         found = self.made.get(key)
         if found is None:
+            channels, settings = key
             messages, _ = self.messages(channels)
             found = self.made[key] = frames(messages, settings)
         return found

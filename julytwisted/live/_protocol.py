@@ -82,6 +82,10 @@ _CHANNEL = re.compile(
 #: token's holders may watch: chosen when connecting, where they prove it.
 BOARD_PREFIX = "board:"
 
+#: The most distinct channels and compressions whose frames' keys a
+#: process shares between watchers (see L{LiveFactory.frames_key}).
+MAX_FRAMES_KEYS = 10_000
+
 #: What L{LiveProtocol.take} did with a flush's entries.
 NOTHING, SENT, QUEUED = 0, 1, 2
 
@@ -196,6 +200,17 @@ class LiveProtocol(WebSocketServerProtocol):
     _socket: socket.socket | None = None
     #: The key of the newest entry the bridge has handed this watcher.
     seen: tuple[int, int] | None = None
+    #: The key of the newest entry this watcher has been sent or queued.
+    last: tuple[int, int] | None = None
+    #: Whether the bridge may send this watcher the frames of the entries
+    #: after L{seen} at once, through L{send_steady}, checking nothing: it
+    #: has been sent every entry up to L{seen} (none waits for a replay or
+    #: in its outbox), it is open and not closing, and its TCP transport
+    #: holds nothing.  Set by L{take} when it finds all that true; cleared
+    #: by whatever may make one of them false: a write the socket did not
+    #: take whole, any of autobahn's writes (a ping, a pong, a close, our
+    #: own messages), a dropped connection, being detached.
+    steady = False
     #: The hub's L{Hub.revocations} when the resource checked that this
     #: watcher may watch the private boards it asks for; L{None} for none.
     admitted_at: int | None = None
@@ -204,7 +219,6 @@ class LiveProtocol(WebSocketServerProtocol):
         self._follow({"global"})
         self._since: str | None = None
         self._echo = False
-        self._last: tuple[int, int] | None = None
         self._pending: list[FeedEntry] | None = []
         self._outbox: list[bytes] = []
         self._queued = 0
@@ -242,10 +256,11 @@ class LiveProtocol(WebSocketServerProtocol):
 
     def _follow(self, channels: set[str]) -> None:
         self.channels = channels
-        #: The channels as a key of a flush's shared messages.
-        self._key = frozenset(channels)
-        #: The key of a flush's shared frames: the channels and compression.
-        self._frames_key: FramesKey = (self._key, self._deflate)
+        #: The key of a flush's shared frames: the channels and compression,
+        #: the same object for every watcher of the same.
+        self.frames_key: FramesKey = self.factory.frames_key(
+            frozenset(channels), self._deflate
+        )
 
     def onOpen(self) -> None:
         self._compression = per_message_compress(self)
@@ -256,7 +271,7 @@ class LiveProtocol(WebSocketServerProtocol):
         if isinstance(self._compression, PerMessageDeflate):
             compression = self._compression
             self._deflate = (compression.server_max_window_bits, compression.mem_level)
-            self._frames_key = (self._key, self._deflate)
+            self._follow(self.channels)
         # Behind WebSocketResource the HTTP channel is still the transport's
         # producer; the watcher's backpressure replaces it.
         transport: Any = self.transport
@@ -294,7 +309,7 @@ class LiveProtocol(WebSocketServerProtocol):
             return  # It left while its replay was read.
         entries, render = replayed
         if self._since is not None:
-            self._last = parse_id(self._since)
+            self.last = parse_id(self._since)
         pending, self._pending = self._pending or [], None
         self.offer(entries, render)
         self.offer(pending, render)
@@ -319,12 +334,12 @@ class LiveProtocol(WebSocketServerProtocol):
             return
         for entry in entries:
             key = entry.key
-            if self._last is not None and key <= self._last:
+            if self.last is not None and key <= self.last:
                 continue
             channel = next((c for c in entry.channels if c in self.channels), None)
             if channel is None:
                 continue
-            self._last = key
+            self.last = key
             self._enqueue(render(entry, channel))
 
     def take(self, fanout: Fanout) -> int:
@@ -339,24 +354,24 @@ class LiveProtocol(WebSocketServerProtocol):
         """
         self.seen = fanout.last
         if self._pending is not None or (
-            self._last is not None and self._last >= fanout.first
+            self.last is not None and self.last >= fanout.first
         ):
             # Replaying, or just done: pick entry by entry.
             before = len(self._outbox)
             self.offer(fanout.entries, fanout.render)
             return QUEUED if len(self._outbox) > before else NOTHING
-        self._last = fanout.last
+        self.last = fanout.last
         if self._closing or self.state != _OPEN:
             return NOTHING
         if not (self.paused or self._outbox):
-            data = fanout.made.get(self._frames_key)
+            data = fanout.made.get(self.frames_key)
             if data is None:
-                data = fanout.frames(self._key, self._deflate)
+                data = fanout.frames(self.frames_key)
             if not data:
                 return NOTHING
-            self._put(data)
+            self.steady = self._put(data)
             return SENT
-        messages, size = fanout.messages(self._key)
+        messages, size = fanout.messages(self.frames_key[0])
         if not messages:
             return NOTHING
         self._outbox.extend(messages)
@@ -369,6 +384,7 @@ class LiveProtocol(WebSocketServerProtocol):
     def _enqueue(self, message: bytes) -> None:
         if self._closing:
             return
+        self.steady = False
         self._outbox.append(message)
         self._queued += len(message)
         if self._queued > self.factory.settings.send_limit:
@@ -399,7 +415,7 @@ class LiveProtocol(WebSocketServerProtocol):
         self._put(found[1])
         return True
 
-    def _put(self, data: bytes) -> None:
+    def _put(self, data: bytes) -> bool:
         """
         Write, and wait for the transport to send it all before the next.
 
@@ -408,26 +424,55 @@ class LiveProtocol(WebSocketServerProtocol):
         next poll, two epoll changes and a dispatch per socket, which cost
         as much as the send itself when one message goes to thousands of
         watchers.  What the socket does not take waits in the transport.
+
+        @return: whether the socket took it all at once.
         """
-        sock = self._socket
         transport: Any = self.transport
         if (
-            sock is not None
+            self._socket is not None
             and not (transport.dataBuffer or queued_writes(transport))
             and transport.connected
             and not transport.disconnecting
         ):
-            try:
-                sent = sock.send(data)
-            except OSError:
-                # Full (EAGAIN), or broken: the transport's own write finds out.
-                sent = 0
-            if sent == len(data):
-                return
-            data = data[sent:]
-        transport.write(data)
+            return self.send_steady(data)
+        self._write_later(data)
+        return False
+
+    def send_steady(self, data: bytes) -> bool:
+        """
+        Write to the socket of a watcher whose transport holds nothing (a
+        L{steady} one); what the socket does not take waits in the transport.
+
+        @return: whether the socket took it all.
+        """
+        try:
+            sent = self._socket.send(data)  # type: ignore[union-attr]
+        except OSError:
+            # Full (EAGAIN), or broken: the transport's own write finds out.
+            sent = 0
+        if sent == len(data):
+            return True
+        self._write_later(data[sent:])
+        return False
+
+    def _write_later(self, data: bytes) -> None:
+        """Leave C{data} to the transport, and wait for it to be sent."""
+        self.steady = False
+        self.transport.write(data)  # type: ignore[union-attr]
         if self._pull:
             self.paused = True
+
+    def sendData(
+        self, data: bytes, sync: bool = False, chopsize: int | None = None
+    ) -> None:
+        # Every write of autobahn's own (the handshake, our own messages,
+        # pings, pongs, closes) goes through the transport.
+        self.steady = False
+        WebSocketServerProtocol.sendData(self, data, sync, chopsize)
+
+    def dropConnection(self, abort: bool = False) -> None:
+        self.steady = False
+        WebSocketServerProtocol.dropConnection(self, abort)
 
     def _too_slow(self) -> None:
         self._closing = True
@@ -519,6 +564,7 @@ class LiveFactory(WebSocketServerFactory):
         self.hub = hub
         self.settings = settings
         self.connections: Counter[str] = Counter()
+        self._frames_keys: dict[FramesKey, FramesKey] = {}
         # Echo runs (conformance) send large messages on purpose, and count
         # an unasked-for ping as a failure.
         size = 16 * 1024 * 1024 if settings.echo else settings.max_message
@@ -532,6 +578,23 @@ class LiveFactory(WebSocketServerFactory):
             closeHandshakeTimeout=5,
             perMessageCompressionAccept=accept_deflate if settings.deflate else None,
         )
+
+    def frames_key(
+        self, channels: frozenset[str], deflate: Deflate | None
+    ) -> FramesKey:
+        """
+        @return: the key of a flush's frames for watchers of C{channels}
+            with C{deflate}, the same object for all of them: the bridge
+            tells watchers sent the same frames apart by identity alone.
+        """
+        key = (channels, deflate)
+        found = self._frames_keys.get(key)
+        if found is None:
+            if len(self._frames_keys) >= MAX_FRAMES_KEYS:
+                # Those in use go on working, each a key of its own.
+                self._frames_keys.clear()
+            found = self._frames_keys[key] = key
+        return found
 
     def over_limit(self, ip: str) -> bool:
         """@return: whether C{ip} holds as many websockets as it may."""

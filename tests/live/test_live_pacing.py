@@ -8,6 +8,7 @@ permessage-deflate settings.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import zlib
@@ -262,10 +263,11 @@ def _frames_of(stream: bytes) -> list[bytes]:
     return found
 
 
-def _stalled_reader(url: str, go: threading.Event, until: bytes) -> list[bytes]:
+def _stalled_reader(url: str, go: threading.Event, until: bytes | None) -> list[bytes]:
     """
     A websocket by hand, with a small receive buffer, that reads nothing
-    until C{go} is set, then reads until C{until} has come.
+    until C{go} is set, then reads until C{until} has come (L{None}: until
+    the server closes the connection).
 
     @return: the payloads of the frames it was sent.
     """
@@ -285,8 +287,11 @@ def _stalled_reader(url: str, go: threading.Event, until: bytes) -> list[bytes]:
         go.wait(60)
         sock.settimeout(30)
         stream = b""
-        while until not in stream:
-            stream += sock.recv(65536)
+        while until is None or until not in stream:
+            data = sock.recv(65536)
+            if not data:
+                break
+            stream += data
     return _frames_of(stream)
 
 
@@ -321,6 +326,69 @@ async def test_what_arrives_before_the_last_send_is_out_goes_in_one_frame(
     assert flatten(payloads[-1])[-3:] == messages[-3:]
 
 
+async def _steady(paced: Paced, until: bytes | None) -> tuple[Any, Any]:
+    """
+    A watcher by hand (L{_stalled_reader}, reading at once) sent a commit
+    at once, by the pass: so that the next pass sends it its frames
+    without a check.
+
+    @return: the server's watcher, and the reader's payloads to come.
+    """
+    go = threading.Event()
+    go.set()
+    reader = threads.deferToThread(_stalled_reader, ws_url(paced.url), go, until)
+    while not paced.bridge.watchers:
+        await settle(0.02)
+    [watcher] = paced.bridge._watchers
+    await paced.push("first")
+    assert watcher.steady
+    return watcher, reader
+
+
+def _deliver_now(paced: Paced, data: str) -> None:
+    """
+    Hand the bridge an entry as its subscription would, and let it flush
+    in the same reactor turn, before the transport writes what it holds.
+    """
+    ms, seq = paced.bridge._last or (0, 0)
+    entry = {"id": f"{ms}-{seq + 1}", "type": "commit", "channels": ["global"]}
+    paced.bridge.published(json.dumps([{**entry, "data": data}]))
+    paced.bridge.read_ended()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_write_of_autobahn_waiting_in_the_transport_goes_first(
+    paced: Paced,
+) -> None:
+    """
+    A frame autobahn wrote (a ping here; a pong, a close or our own
+    acknowledgement alike) waits in the transport until the reactor's next
+    write: a commit handed out in the same turn must not reach the socket
+    before it, even to a watcher the pass sends to without checking.
+    """
+    watcher, reader = await _steady(paced, until=b"after the ping")
+    watcher.sendPing(b"ping first")
+    _deliver_now(paced, '"after the ping"')
+    payloads = await reader
+    assert b"ping first" in payloads
+    [after] = [i for i, p in enumerate(payloads) if b"after the ping" in p]
+    assert payloads.index(b"ping first") < after, payloads
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_dropped_watcher_is_sent_nothing_more(paced: Paced) -> None:
+    """
+    A connection autobahn drops (as on a timeout) is sent nothing after,
+    even in the turn it was dropped, before the transport closes.
+    """
+    watcher, reader = await _steady(paced, until=None)
+    watcher.dropConnection()
+    _deliver_now(paced, '"after the drop"')
+    payloads = await reader
+    assert not any(b"after the drop" in p for p in payloads), payloads
+    assert any(sha("first").encode() in p for p in payloads)
+
+
 def test_frames_are_made_once_per_channels_and_compression() -> None:
     """
     A flush's messages and frames are made once for each set of channels
@@ -340,11 +408,11 @@ def test_frames_are_made_once_per_channels_and_compression() -> None:
     fanout = Fanout(entries, render)
     both = frozenset({"global", "player:ada"})
     small = (9, 2)
-    assert fanout.frames(both, small) is fanout.frames(both, small)
-    assert fanout.frames(both, None) is fanout.frames(both, None)
-    assert fanout.frames(frozenset({"team:x"}), None) == b""
+    assert fanout.frames((both, small)) is fanout.frames((both, small))
+    assert fanout.frames((both, None)) is fanout.frames((both, None))
+    assert fanout.frames((frozenset({"team:x"}), None)) == b""
     assert rendered == [(f"1-{i}", "global") for i in range(3)]
-    frame = fanout.frames(both, small)
+    frame = fanout.frames((both, small))
     assert frame[0] == 0xC1  # FIN, RSV1 (compressed), text.
     inflated = zlib.decompressobj(-9).decompress(frame[2:] + b"\x00\x00\xff\xff")
     assert inflated == frames(fanout.messages(both)[0], None)[2:]
