@@ -548,7 +548,7 @@ def parse_args() -> argparse.Namespace:
     )
     add("--big", default="10000", help="rows of julython alone (N or N:RATE)")
     add("--memory", type=int, default=1000, help="idle watchers (0: skip)")
-    add("--seconds", type=float, default=10, help="per measurement")
+    add("--seconds", type=float, default=20, help="per measurement")
     add("--processes", type=int, default=4, help="client processes, at least")
     add("--servers", default="julython,websockets,tornado")
     add(
