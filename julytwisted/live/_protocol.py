@@ -364,9 +364,7 @@ class LiveProtocol(WebSocketServerProtocol):
         if self._closing or self.state != _OPEN:
             return NOTHING
         if not (self.paused or self._outbox):
-            data = fanout.made.get(self.frames_key)
-            if data is None:
-                data = fanout.frames(self.frames_key)
+            data = fanout.frames(self.frames_key)
             if not data:
                 return NOTHING
             self.steady = self._put(data)
