@@ -366,12 +366,15 @@ def measure(
     out = setting.published.when
     reached = [h for h in posted if got.get(h, [0.0, 0])[1] and h in out]
     fanout = [(got[h][0] - out[h]) * 1000 for h in reached]
+    shared = [(out[h] - posted[h]) * 1000 for h in reached]
     finished = max((got[h][0] for h in posted if h in got), default=0.0)
     span = max(finished - min(posted.values()), 1e-3)
     times = list(posted.values())
     per = clients.reads / max(delivered, 1)
     print(
         f"{phase.cpu.line()}\n  {phase.queues.line()}; reads per delivery {per:.2f}"
+        f"\n  from POST to publish (the webhook's, the same for all), ms: p50"
+        f" {percentile(shared, 50):.1f}, p99 {percentile(shared, 99):.1f}"
         f"\n  from publish to the last subscriber, ms: p50"
         f" {percentile(fanout, 50):.1f}, p99 {percentile(fanout, 99):.1f}",
         file=sys.stderr,
