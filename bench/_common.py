@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+import random
 import shutil
 import signal
 import socket
@@ -348,6 +349,33 @@ def percentile(samples: Iterable[float], p: float) -> float:
         return math.nan
     rank = max(1, math.ceil(p / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+def difference_interval(
+    ours: Sequence[float],
+    theirs: Sequence[float],
+    p: float,
+    rounds: int = 1000,
+    seed: int = 1,
+) -> tuple[float, float]:
+    """
+    How far apart two percentiles could be by the luck of the samples
+    alone: a bootstrap, each set resampled with replacement C{rounds}
+    times.
+
+    @param p: the percentile, 0 to 100.
+    @return: the 95 % interval of C{percentile(ours, p) - percentile(theirs,
+        p)}; NaNs when either set is empty.
+    """
+    if not ours or not theirs:
+        return math.nan, math.nan
+    draw = random.Random(seed).choices
+    differences = sorted(
+        percentile(draw(ours, k=len(ours)), p)
+        - percentile(draw(theirs, k=len(theirs)), p)
+        for _ in range(rounds)
+    )
+    return percentile(differences, 2.5), percentile(differences, 97.5)
 
 
 def memory(pid: int, field: str = "VmRSS") -> int:

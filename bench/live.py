@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     LOOPBACK,
     BenchError,
+    difference_interval,
     free_port,
     github_payload,
     machine,
@@ -343,13 +344,13 @@ def run_phase(
 
 def measure(
     server: Server, subscribers: int, rate: float, tag: str, setting: Setting
-) -> dict[str, float]:
+) -> tuple[list[float], dict[str, float]]:
     """
     Run a phase (L{run_phase}); print where the CPU went.
 
-    @return: deliveries per second, latency percentiles (ms), and the
-        deliveries missing and repeated, for one server and one number of
-        subscribers.
+    @return: each commit's latency to its last subscriber (ms); and the
+        deliveries per second, latency percentiles (ms), and the deliveries
+        missing and repeated, for one server and one number of subscribers.
     """
     phase = run_phase(server, subscribers, rate, tag, setting)
     posted, got, clients = phase.posted, phase.got, phase.clients
@@ -379,7 +380,7 @@ def measure(
         f" {percentile(fanout, 50):.1f}, p99 {percentile(fanout, 99):.1f}",
         file=sys.stderr,
     )
-    return {
+    return latencies, {
         "commits/s": (len(times) - 1) / max(times[-1] - times[0], 1e-3),
         "deliveries/s": delivered / span,
         "p50 ms": percentile(latencies, 50),
@@ -426,6 +427,10 @@ def _row(name: str, n: int, r: dict[str, float]) -> str:
 
 
 Results = dict[tuple[int, float], dict[str, dict[str, float]]]
+"""Each row's figures, by (subscribers, rate) and server."""
+
+Samples = dict[tuple[int, float], dict[str, list[float]]]
+"""Each row's latencies (ms), by (subscribers, rate) and server."""
 
 
 def latency_rows(
@@ -434,6 +439,7 @@ def latency_rows(
     sizes: Sequence[tuple[int, float]],
     setting: Setting,
     results: Results,
+    samples: Samples,
 ) -> None:
     """Measure and print one row per kind of server and (subscribers, rate)."""
     for n, rate in sizes:
@@ -442,12 +448,13 @@ def latency_rows(
             with contextlib.ExitStack() as own:
                 server = servers.feed(kind, own)
                 tag = f"{server.name[0]}{n}r{rate:g}"
-                r = measure(server, n, rate, tag, setting)
+                latencies, r = measure(server, n, rate, tag, setting)
             results.setdefault((n, rate), {})[server.name] = r
+            samples.setdefault((n, rate), {})[server.name] = latencies
             print(_row(server.name, n, r), flush=True)
 
 
-def verdicts(results: Results, args: argparse.Namespace) -> list[str]:
+def verdicts(results: Results, samples: Samples, args: argparse.Namespace) -> list[str]:
     """
     @return: the issue's targets, each with the figures it rests on and
         whether this run met it.
@@ -476,6 +483,7 @@ def verdicts(results: Results, args: argparse.Namespace) -> list[str]:
                     f"{n} at {rate:g}/s: p50 {mine['p50 ms']:.1f} vs"
                     f" {theirs['p50 ms']:.1f}, p99 {mine['p99 ms']:.1f} vs"
                     f" {theirs['p99 ms']:.1f} ({peer}): {'met' if ok else 'NOT met'}"
+                    + _noise(samples[n, rate][ours], samples[n, rate][peer])
                 )
         if (n, rate) in big:
             ok = mine["p99 ms"] < 250 and not (mine["missing"] or mine["repeated"])
@@ -484,6 +492,26 @@ def verdicts(results: Results, args: argparse.Namespace) -> list[str]:
                 f" {'met' if ok else 'NOT met'}"
             )
     return lines
+
+
+def _noise(ours: list[float], theirs: list[float]) -> str:
+    """
+    @return: how far apart julython's and a peer's p50 and p99 could be by
+        the luck of this run's samples alone (a bootstrap's 95 % interval of
+        each difference, julython's minus the peer's), and whether each
+        difference is ahead, behind or within that luck.
+    """
+    parts = []
+    for p in (50, 99):
+        low, high = difference_interval(ours, theirs, p)
+        if high < 0:
+            side = "ahead"
+        elif low > 0:
+            side = "behind"
+        else:
+            side = "level"
+        parts.append(f"p{p} {side} ({low:+.1f} to {high:+.1f} ms)")
+    return "; 95 % of resamples: " + ", ".join(parts)
 
 
 def _throughput(
@@ -622,13 +650,14 @@ def main() -> None:
             url, args.processes, args.seconds, others, published, args.py_spy
         )
         every = _sizes(args.subscribers, args.rate) + _sizes(args.heavy, args.rate)
-        latency_rows(servers, args.servers, every, setting, results)
+        samples: Samples = {}
+        latency_rows(servers, args.servers, every, setting, results, samples)
         if "julython" in args.servers:
             big = _sizes(args.big, args.rate)
-            latency_rows(servers, ["julython"], big, setting, results)
+            latency_rows(servers, ["julython"], big, setting, results, samples)
         if args.memory:
             memory_rows(servers, args)
-        print("\ntargets:", *verdicts(results, args), sep="\n  ")
+        print("\ntargets:", *verdicts(results, samples, args), sep="\n  ")
 
 
 if __name__ == "__main__":
