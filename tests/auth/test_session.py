@@ -90,7 +90,11 @@ async def test_session_round_trip_and_expiry(store: Store, redis: RedisService) 
     assert await sessions.viewer(_carry(sent)) == Viewer("bea")
     await deferLater(reactor, 0.5, lambda: None)
     assert await sessions.viewer(_carry(sent)) == ANONYMOUS
-    assert await redis.client.execute("KEYS", "*bea*") == []
+    # Only ada's session is left, and nothing of bea's: not "*bea*", which
+    # also matches a session's hex digest holding those letters (about
+    # one in 66: 62 places, each 1 in 4096).
+    assert await redis.client.execute("KEYS", "j:session:*") == [key]
+    assert await redis.client.execute("KEYS", "j:player:bea:*") == []
 
 
 @pytest_twisted.ensureDeferred
