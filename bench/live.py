@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     LOOPBACK,
     BenchError,
-    difference_interval,
+    difference_intervals,
     free_port,
     github_payload,
     machine,
@@ -502,8 +502,8 @@ def _noise(ours: list[float], theirs: list[float]) -> str:
         difference is ahead, behind or within that luck.
     """
     parts = []
-    for p in (50, 99):
-        low, high = difference_interval(ours, theirs, p)
+    ps = (50, 99)
+    for p, (low, high) in zip(ps, difference_intervals(ours, theirs, ps), strict=True):
         if high < 0:
             side = "ahead"
         elif low > 0:
