@@ -4,8 +4,8 @@ processes, commits posted to the webhook at a steady rate, and the time from
 each POST to its receipt by the last subscriber; then the memory each idle
 watcher costs a server.
 
-Three servers fan out the same commits in the same run, one after the other,
-each in a process of its own started for each row: julython's /live (a node
+Three servers fan out the same commits in the same run, taking turns, each
+in a process of its own started for each phase: julython's /live (a node
 of its own, with its Redis subscription and coalesced frames) and two peer
 broadcast servers (L{live_peers}: the C{websockets} library's and
 Tornado's), which subscribe to the same Redis channel and send every entry
@@ -16,7 +16,8 @@ feed is the node that answers the webhook too.
 The subscribers are L{live_clients}' processes, cheap on purpose.
 
     .venv/bin/python bench/live.py [--quick] [--subscribers 100,1000,5000]
-        [--heavy 1000:200] [--big 10000] [--memory 1000] [--one-node]
+        [--heavy 1000:200] [--big 10000] [--memory 1000] [--rounds 3]
+        [--one-node]
 """
 
 from __future__ import annotations
@@ -121,13 +122,13 @@ def start_julython(
 
 class Servers:
     """
-    Starts each server measured fresh for each row, alone beside the
+    Starts each server measured fresh for each phase, alone beside the
     webhook's node: an idle server subscribed to the same channel would be
     woken by every commit too, and Redis writes a message to the channel's
     subscribers newest first, so a server started later would get each
     commit before the one measured, and take a core from it meanwhile.
-    A fresh server also starts every row from the same state, whatever the
-    rows before it left.
+    A fresh server also starts every phase from the same state, whatever
+    the phases before it left.
     """
 
     def __init__(
@@ -260,8 +261,10 @@ class Setting(NamedTuple):
     url: str
     #: Client processes, at least.
     processes: int
-    #: How long commits are posted, per phase.
+    #: How long commits are posted, per row and server.
     seconds: float
+    #: The phases a row's time is cut into for each server, taking turns.
+    rounds: int
     #: The processes besides the server and its clients whose CPU each
     #: phase shows, by name (the webhook's twistd, Redis, this one).
     others: dict[str, int]
@@ -295,7 +298,7 @@ def _profile(
     out = setting.profiles / f"{tag}.txt"
     argv = [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking"]
     argv += ["--pid", str(server.process.pid), "--format", "raw", "--output", str(out)]
-    argv += ["--duration", str(round(setting.seconds))]
+    argv += ["--duration", str(round(setting.seconds / setting.rounds))]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -328,7 +331,8 @@ def run_phase(
         spy = _profile(server, tag, setting)
         cpu.start()
         queues.start()
-        posted = _post_commits(setting.url, rate, setting.seconds, tag)
+        seconds = setting.seconds / setting.rounds
+        posted = _post_commits(setting.url, rate, seconds, tag)
         cpu.stop()
         queues.stop()
         if spy is not None:
@@ -342,16 +346,25 @@ def run_phase(
     return Phase(posted, got, clients, cpu, queues)
 
 
+class Measured(NamedTuple):
+    """What one phase measured of one server, to be pooled with its others."""
+
+    #: Each commit's latency to its last subscriber, ms.
+    latencies: list[float]
+    #: Commits posted, and the seconds from the first POST to the last.
+    posted: int
+    posting: float
+    #: Deliveries, and the seconds from the first POST to the last receipt.
+    delivered: int
+    span: float
+    missing: int
+    repeated: int
+
+
 def measure(
     server: Server, subscribers: int, rate: float, tag: str, setting: Setting
-) -> tuple[list[float], dict[str, float]]:
-    """
-    Run a phase (L{run_phase}); print where the CPU went.
-
-    @return: each commit's latency to its last subscriber (ms); and the
-        deliveries per second, latency percentiles (ms), and the deliveries
-        missing and repeated, for one server and one number of subscribers.
-    """
+) -> Measured:
+    """Run a phase (L{run_phase}); print where the CPU and the time went."""
     phase = run_phase(server, subscribers, rate, tag, setting)
     posted, got, clients = phase.posted, phase.got, phase.clients
     if clients.closed:
@@ -369,7 +382,6 @@ def measure(
     fanout = [(got[h][0] - out[h]) * 1000 for h in reached]
     shared = [(out[h] - posted[h]) * 1000 for h in reached]
     finished = max((got[h][0] for h in posted if h in got), default=0.0)
-    span = max(finished - min(posted.values()), 1e-3)
     times = list(posted.values())
     per = clients.reads / max(delivered, 1)
     print(
@@ -380,14 +392,33 @@ def measure(
         f" {percentile(fanout, 50):.1f}, p99 {percentile(fanout, 99):.1f}",
         file=sys.stderr,
     )
-    return latencies, {
-        "commits/s": (len(times) - 1) / max(times[-1] - times[0], 1e-3),
-        "deliveries/s": delivered / span,
+    return Measured(
+        latencies=latencies,
+        posted=len(times),
+        posting=times[-1] - times[0],
+        delivered=delivered,
+        span=max(finished - min(times), 1e-3),
+        missing=missing,
+        repeated=clients.repeats,
+    )
+
+
+def pooled(phases: Sequence[Measured]) -> dict[str, float]:
+    """
+    @return: the deliveries per second, latency percentiles (ms), and the
+        deliveries missing and repeated, of one server's phases of a row
+        taken together.
+    """
+    latencies = [ms for phase in phases for ms in phase.latencies]
+    posting = sum(phase.posting for phase in phases)
+    return {
+        "commits/s": sum(p.posted - 1 for p in phases) / max(posting, 1e-3),
+        "deliveries/s": sum(p.delivered for p in phases) / sum(p.span for p in phases),
         "p50 ms": percentile(latencies, 50),
         "p99 ms": percentile(latencies, 99),
         "max ms": max(latencies, default=float("nan")),
-        "missing": missing,
-        "repeated": clients.repeats,
+        "missing": sum(p.missing for p in phases),
+        "repeated": sum(p.repeated for p in phases),
     }
 
 
@@ -441,17 +472,38 @@ def latency_rows(
     results: Results,
     samples: Samples,
 ) -> None:
-    """Measure and print one row per kind of server and (subscribers, rate)."""
+    """
+    Measure and print one row per kind of server and (subscribers, rate).
+
+    A row's time is cut into L{Setting.rounds} phases per server, and the
+    servers take turns, each round beginning one server later: the shared
+    path (the webhook's node, Redis, the poster) drifts from one phase to
+    the next by more than the servers differ at 100 subscribers, and so
+    each server meets every part of the row, and each place in the order.
+    """
     for n, rate in sizes:
         print(f"-- {n} subscribers, {rate:g} commits/s", flush=True)
-        for kind in kinds:
-            with contextlib.ExitStack() as own:
-                server = servers.feed(kind, own)
-                tag = f"{server.name[0]}{n}r{rate:g}"
-                latencies, r = measure(server, n, rate, tag, setting)
-            results.setdefault((n, rate), {})[server.name] = r
-            samples.setdefault((n, rate), {})[server.name] = latencies
-            print(_row(server.name, n, r), flush=True)
+        phases: dict[str, list[Measured]] = {}
+        for k in range(setting.rounds):
+            turn = k % len(kinds)
+            for kind in [*kinds[turn:], *kinds[:turn]]:
+                with contextlib.ExitStack() as own:
+                    server = servers.feed(kind, own)
+                    if setting.rounds > 1:
+                        print(
+                            f"  {server.name}, round {k + 1} of {setting.rounds}:",
+                            file=sys.stderr,
+                        )
+                    tag = f"{server.name[0]}{n}r{rate:g}k{k}"
+                    measured = measure(server, n, rate, tag, setting)
+                phases.setdefault(server.name, []).append(measured)
+        for name, measured_phases in phases.items():
+            r = pooled(measured_phases)
+            results.setdefault((n, rate), {})[name] = r
+            samples.setdefault((n, rate), {})[name] = [
+                ms for phase in measured_phases for ms in phase.latencies
+            ]
+            print(_row(name, n, r), flush=True)
 
 
 def verdicts(results: Results, samples: Samples, args: argparse.Namespace) -> list[str]:
@@ -579,7 +631,13 @@ def parse_args() -> argparse.Namespace:
     )
     add("--big", default="10000", help="rows of julython alone (N or N:RATE)")
     add("--memory", type=int, default=1000, help="idle watchers (0: skip)")
-    add("--seconds", type=float, default=20, help="per measurement")
+    add("--seconds", type=float, default=20, help="per row and server")
+    add(
+        "--rounds",
+        type=int,
+        default=3,
+        help="phases a row's seconds are cut into, the servers taking turns",
+    )
     add("--processes", type=int, default=4, help="client processes, at least")
     add("--servers", default="julython,websockets,tornado")
     add(
@@ -587,11 +645,12 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="julython's feed answers the webhook too, in the same process",
     )
-    add("--quick", action="store_true", help="100 and 1000, 4 s, no 10,000 row")
+    add("--quick", action="store_true", help="100 and 1000, 4 s, 1 round, no 10,000")
     add("--py-spy", type=Path, help="profile each server in each phase into DIR")
     args = parser.parse_args()
     if args.quick:
         args.subscribers, args.seconds, args.big = "100,1000", 4.0, ""
+        args.rounds = 1
         args.memory = min(args.memory, 500)
     args.servers = args.servers.split(",")
     if args.py_spy:
@@ -635,7 +694,12 @@ def main() -> None:
             f"one commit a push; at least {args.processes} client processes, "
             f"{PER_PROCESS} subscribers each at most; julython replays the last "
             f"{REPLAY_TAIL} entries to each subscriber as it connects; "
-            f"{args.seconds:g} s per row"
+            f"{args.seconds:g} s per row and server"
+            + (
+                f", in {args.rounds} phases taking turns with the other servers"
+                if args.rounds > 1 and len(args.servers) > 1
+                else ""
+            )
         )
         print(HEADER)
         results: Results = {}
@@ -647,14 +711,21 @@ def main() -> None:
         published = Published(redis_socket)
         stack.callback(published.close)
         setting = Setting(
-            url, args.processes, args.seconds, others, published, args.py_spy
+            url,
+            args.processes,
+            args.seconds,
+            args.rounds,
+            others,
+            published,
+            args.py_spy,
         )
         every = _sizes(args.subscribers, args.rate) + _sizes(args.heavy, args.rate)
         samples: Samples = {}
         latency_rows(servers, args.servers, every, setting, results, samples)
         if "julython" in args.servers:
             big = _sizes(args.big, args.rate)
-            latency_rows(servers, ["julython"], big, setting, results, samples)
+            alone = setting._replace(rounds=1)
+            latency_rows(servers, ["julython"], big, alone, results, samples)
         if args.memory:
             memory_rows(servers, args)
         print("\ntargets:", *verdicts(results, samples, args), sep="\n  ")
