@@ -636,7 +636,7 @@ def parse_args() -> argparse.Namespace:
         "--rounds",
         type=int,
         default=3,
-        help="phases a row's seconds are cut into, the servers taking turns",
+        help="phases each --subscribers row is cut into, the servers taking turns",
     )
     add("--processes", type=int, default=4, help="client processes, at least")
     add("--servers", default="julython,websockets,tornado")
@@ -696,7 +696,8 @@ def main() -> None:
             f"{REPLAY_TAIL} entries to each subscriber as it connects; "
             f"{args.seconds:g} s per row and server"
             + (
-                f", in {args.rounds} phases taking turns with the other servers"
+                f"; the {args.subscribers} rows in {args.rounds} phases a server,"
+                " the servers taking turns"
                 if args.rounds > 1 and len(args.servers) > 1
                 else ""
             )
@@ -719,13 +720,16 @@ def main() -> None:
             published,
             args.py_spy,
         )
-        every = _sizes(args.subscribers, args.rate) + _sizes(args.heavy, args.rate)
         samples: Samples = {}
-        latency_rows(servers, args.servers, every, setting, results, samples)
+        rows = _sizes(args.subscribers, args.rate)
+        latency_rows(servers, args.servers, rows, setting, results, samples)
+        # Verdicts on deliveries, or on julython alone: one phase is enough.
+        once = setting._replace(rounds=1)
+        heavy = _sizes(args.heavy, args.rate)
+        latency_rows(servers, args.servers, heavy, once, results, samples)
         if "julython" in args.servers:
             big = _sizes(args.big, args.rate)
-            alone = setting._replace(rounds=1)
-            latency_rows(servers, ["julython"], big, alone, results, samples)
+            latency_rows(servers, ["julython"], big, once, results, samples)
         if args.memory:
             memory_rows(servers, args)
         print("\ntargets:", *verdicts(results, samples, args), sep="\n  ")
