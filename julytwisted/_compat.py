@@ -25,6 +25,9 @@ import txredisapi
 from autobahn.websocket.compress import PerMessageCompress, PerMessageDeflate
 from twisted.internet.abstract import FileDescriptor
 from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.logger import Logger
+
+_log = Logger()
 
 
 def pending_method(channel: object) -> bytes:
@@ -181,7 +184,25 @@ class EagerLines:
         return None
 
 
-class EagerRedisProtocol(EagerLines, txredisapi.RedisProtocol):  # type: ignore[misc]
+class _EagerReplies(EagerLines):
+    """
+    L{EagerLines} for a command connection: before the replies of a read
+    are parsed, its factory's C{before_replies} runs, if it has one.
+    """
+
+    factory: Any
+
+    def dataReceived(self, data: bytes, unpause: bool = False) -> Any:
+        if self._rest is None:
+            before: Callable[[], object] | None = getattr(
+                self.factory, "before_replies", None
+            )
+            if before is not None:
+                before()
+        return EagerLines.dataReceived(self, data, unpause)
+
+
+class EagerRedisProtocol(_EagerReplies, txredisapi.RedisProtocol):  # type: ignore[misc]
     """
     txredisapi's command protocol, each read's replies parsed in the turn it
     arrives: a reply of N bulk strings (an C{HGETALL}, a board's page, the
@@ -191,10 +212,38 @@ class EagerRedisProtocol(EagerLines, txredisapi.RedisProtocol):  # type: ignore[
 
 
 class EagerSentinelRedisProtocol(
-    EagerLines,
+    _EagerReplies,
     txredisapi.SentinelRedisProtocol,  # type: ignore[misc]
 ):
     """L{EagerRedisProtocol} for a connection to a Sentinel-found master."""
+
+
+def read_waiting(protocol: Any) -> None:
+    """
+    Read now what waits in the socket of an L{EagerLines} connection, out
+    of the reactor's order, as the reactor would (C{IReadDescriptor.doRead}
+    of its transport): nothing when nothing waits.
+
+    Not while it parses a read, nor while txredisapi has paused it (the
+    C{paused} of Twisted's C{basic._PauseableMixin}, which its
+    C{LineReceiver} is): it resumes itself a turn later.  Not over TLS,
+    whose transport reads no socket of its own.  What a read returns other
+    than L{None} (the connection ended, or failed) is left for the
+    reactor: a socket at its end stays readable, and the reactor's next
+    poll reads that end again and closes the connection itself.
+    """
+    if protocol._rest is not None or protocol.paused:
+        return
+    transport = protocol.transport
+    do_read: Callable[[], object] | None = getattr(transport, "doRead", None)
+    if do_read is None or not transport.connected or transport.disconnecting:
+        return
+    try:
+        do_read()
+    except Exception:
+        # As the reactor does with a read that raises.
+        _log.failure("reading {protocol!r} out of turn", protocol=protocol)
+        transport.loseConnection()
 
 
 def eager_protocol(factory: Any) -> None:
@@ -238,5 +287,6 @@ __all__ = [
     "pending_path",
     "per_message_compress",
     "queued_writes",
+    "read_waiting",
     "sentinel_endpoint",
 ]

@@ -494,6 +494,7 @@ def build(
         on_flushed=metrics.live_frames,
     )
     metrics.live_from(lambda: bridge.watchers)
+    redis.before_replies(bridge.read_waiting)
     bridge.setServiceParent(top)
     site = build_site(
         store,

@@ -7,6 +7,7 @@ name, if a release removes it or changes what it means.
 
 from __future__ import annotations
 
+import socket
 import sys
 import zlib
 from pathlib import Path
@@ -46,6 +47,7 @@ from julytwisted._compat import (
     pending_path,
     per_message_compress,
     queued_writes,
+    read_waiting,
     sentinel_endpoint,
 )
 
@@ -344,6 +346,54 @@ def test_eager_lines() -> None:
         name="txredisapi.LineReceiver.setLineMode or dataReceived",
         function="EagerLines",
     )
+
+
+def test_read_waiting() -> None:
+    """
+    L{read_waiting} reads what waits in a connection's socket at once,
+    without a reactor turn (its transport's C{doRead}); not while
+    txredisapi has paused it (C{paused}, of Twisted's
+    C{basic._PauseableMixin}), nor while it parses a read; nothing, and
+    no error, when nothing waits.
+    """
+    message = CHANGED.format(
+        name="FileDescriptor.doRead or basic._PauseableMixin.paused",
+        function="read_waiting",
+    )
+    made: list[_Eager] = []
+
+    class Made(Factory):
+        protocol = _Eager
+
+        def buildProtocol(self, addr: Any) -> Any:
+            made.append(_Eager())
+            return made[-1]
+
+    ours, theirs = socket.socketpair()
+    reactor.adoptStreamConnection(ours.fileno(), socket.AF_UNIX, Made())
+    ours.close()
+    subscription = made[0]
+    try:
+        # No reactor turn between a send and the read: the test never awaits.
+        theirs.sendall(_published(2))
+        read_waiting(subscription)
+        assert subscription.got == ["entry 0", "entry 1"], message
+        subscription.pauseProducing()
+        theirs.sendall(_published(3)[len(_published(2)) :])
+        read_waiting(subscription)
+        assert subscription.paused and len(subscription.got) == 2, message
+        subscription.resumeProducing()
+        subscription._rest = []
+        read_waiting(subscription)
+        assert len(subscription.got) == 2, "read while it parsed a read"
+        subscription._rest = None
+        read_waiting(subscription)
+        assert subscription.got[2:] == ["entry 2"], message
+        read_waiting(subscription)
+        assert len(subscription.got) == 3
+    finally:
+        subscription.transport.loseConnection()
+        theirs.close()
 
 
 def _connected(kind: type[Any]) -> Any:

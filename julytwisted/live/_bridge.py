@@ -20,7 +20,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from julytwisted._compat import EagerLines
+from julytwisted._compat import EagerLines, read_waiting
 from julytwisted.errors import RedisUnavailable
 from julytwisted.live._frames import Fanout, FramesKey, Render
 from julytwisted.live._protocol import (
@@ -501,6 +501,19 @@ class LiveBridge(Service):
         for watcher in list(self._watchers):
             if any(which(channel) for channel in watcher.channels):
                 watcher.admit_again()
+
+    def read_waiting(self) -> None:
+        """
+        Read what waits on the subscription now, if a watcher is served:
+        run (L{RedisService.before_replies}) before a command connection's
+        replies are handed on.  On a node that answers webhooks too, the
+        ingest script's reply and the message it published arrive together,
+        and the webhook's code that follows the reply would otherwise run
+        before the watchers are sent the commit.
+        """
+        connection = self._connection
+        if self._watchers and connection is not None:
+            read_waiting(connection)
 
     def _current(self, connection: _Subscription) -> bool:
         return connection is self._connection and bool(self.running)

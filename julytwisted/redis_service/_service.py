@@ -8,6 +8,7 @@ a connection of its own for blocking commands, and pub/sub connections.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,8 @@ class RedisService(MultiService):
             self._endpoint: IStreamClientEndpoint | None = None
         else:
             self._endpoint = _endpoint(reactor, address, socket_path)
+        #: What runs before each read of a command connection is parsed.
+        self._before_replies: list[Callable[[], object]] = []
         self._factory = self._make_factory(poolsize)
         self._timeout = timeout
         self._factories = [self._factory]
@@ -131,10 +134,29 @@ class RedisService(MultiService):
                 **options,
             )  # fmt: skip
         _compat.eager_protocol(factory)
+        factory.before_replies = self._run_before_replies
         # Come back within a second or two of Redis returning, not ten.
         factory.initialDelay = 0.1
         factory.maxDelay = 2
         return factory
+
+    def before_replies(self, read: Callable[[], object]) -> None:
+        """
+        Run C{read} whenever a command connection has read replies, before
+        they are handed to whoever waits for them.
+
+        For a subscription that must not wait behind them: Redis writes a
+        command's reply before the messages the command published (its
+        clients with something to write are written to newest first), so
+        a poll that finds both hands the process the reply first, and the
+        code that awaited it (a webhook's, hundreds of microseconds) runs
+        before the message is read.
+        """
+        self._before_replies.append(read)
+
+    def _run_before_replies(self) -> None:
+        for read in self._before_replies:
+            read()
 
     def dedicated_client(self) -> RedisClient:
         """
