@@ -4,14 +4,16 @@ processes, commits posted to the webhook at a steady rate, and the time from
 each POST to its receipt by the last subscriber; then the memory each idle
 watcher costs a server.
 
-Three servers fan out the same commits in the same run, taking turns, each
+Four servers fan out the same commits in the same run, taking turns, each
 in a process of its own started for each phase: julython's /live (a node
-of its own, with its Redis subscription and coalesced frames) and two peer
+of its own, with its Redis subscription and coalesced frames), two peer
 broadcast servers (L{live_peers}: the C{websockets} library's and
 Tornado's), which subscribe to the same Redis channel and send every entry
-to every client, one frame each.  The webhook (another julython node), the
-ingest script and Redis are the same for all; with C{--one-node}, julython's
-feed is the node that answers the webhook too.
+to every client, one frame each, and the floor (a loop of bare C{send()}s,
+no library), which is shown beside the others but judged by no target.
+The webhook (another julython node), the ingest script and Redis are the
+same for all; with C{--one-node}, julython's feed is the node that answers
+the webhook too.
 
 The subscribers are L{live_clients}' processes, cheap on purpose.
 
@@ -68,6 +70,13 @@ _TOKEN = "bench-token"
 _HERE = Path(__file__).resolve().parent
 
 
+#: The servers' names in the table, where not "KIND broadcast".
+_NAMES = {"floor": "floor: bare sends"}
+
+#: A reference shown in the latency rows, not a peer the targets compare.
+FLOOR = _NAMES["floor"]
+
+
 class Server(NamedTuple):
     """A server under measurement: its name, port, path and process."""
 
@@ -96,7 +105,7 @@ def start_peer(
     assert process.stdout is not None
     if process.stdout.readline().strip() != "ready":
         raise BenchError(f"the {kind} peer did not start")
-    return Server(f"{kind} broadcast", port, "/", process)
+    return Server(_NAMES.get(kind, f"{kind} broadcast"), port, "/", process)
 
 
 def start_julython(
@@ -520,7 +529,7 @@ def verdicts(results: Results, samples: Samples, args: argparse.Namespace) -> li
         mine = by[ours]
         heavy = rate > args.rate
         for peer, theirs in by.items():
-            if peer == ours:
+            if peer in (ours, FLOOR):
                 continue
             if heavy:
                 lines.append(_throughput(n, rate, mine, theirs, peer))
@@ -537,6 +546,14 @@ def verdicts(results: Results, samples: Samples, args: argparse.Namespace) -> li
                     f" {theirs['p99 ms']:.1f} ({peer}): {'met' if ok else 'NOT met'}"
                     + _noise(samples[n, rate][ours], samples[n, rate][peer])
                 )
+        if FLOOR in by:
+            floor = by[FLOOR]
+            lines.append(
+                f"{n} at {rate:g}/s: p50 {mine['p50 ms']:.1f} vs"
+                f" {floor['p50 ms']:.1f}, p99 {mine['p99 ms']:.1f} vs"
+                f" {floor['p99 ms']:.1f} (the floor, no target)"
+                + _noise(samples[n, rate][ours], samples[n, rate][FLOOR])
+            )
         if (n, rate) in big:
             ok = mine["p99 ms"] < 250 and not (mine["missing"] or mine["repeated"])
             lines.append(
@@ -600,6 +617,8 @@ def memory_rows(servers: Servers, args: argparse.Namespace) -> None:
     print(f"\nmemory per idle watcher: (RSS with {n} watchers - RSS with none) / {n}")
     print(f"{'server':<22}{'deflate':>8}{'KiB/watcher':>13}")
     for kind in args.servers:
+        if kind == "floor":
+            continue  # It has no watchers: only sockets.
         for deflate in (False, True):
             with contextlib.ExitStack() as own:
                 server = servers.fresh(kind, own, deflate)
@@ -639,7 +658,11 @@ def parse_args() -> argparse.Namespace:
         help="phases each --subscribers row is cut into, the servers taking turns",
     )
     add("--processes", type=int, default=4, help="client processes, at least")
-    add("--servers", default="julython,websockets,tornado")
+    add(
+        "--servers",
+        default="julython,websockets,tornado,floor",
+        help="the floor is in the --subscribers rows only",
+    )
     add(
         "--one-node",
         action="store_true",
@@ -726,7 +749,8 @@ def main() -> None:
         # Verdicts on deliveries, or on julython alone: one phase is enough.
         once = setting._replace(rounds=1)
         heavy = _sizes(args.heavy, args.rate)
-        latency_rows(servers, args.servers, heavy, once, results, samples)
+        peers = [kind for kind in args.servers if kind != "floor"]
+        latency_rows(servers, peers, heavy, once, results, samples)
         if "julython" in args.servers:
             big = _sizes(args.big, args.rate)
             latency_rows(servers, ["julython"], big, once, results, samples)
