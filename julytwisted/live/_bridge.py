@@ -31,6 +31,7 @@ from julytwisted.live._protocol import (
     Frames,
     LiveProtocol,
     Replayed,
+    Seat,
     render_entry,
 )
 from julytwisted.store import FEED_LENGTH, LIVE_PUBSUB, Store
@@ -231,14 +232,15 @@ class LiveBridge(Service):
         self._retry = retry
         self._joining: Supervised | None = None
         self._replays = _Replays(store)
-        self._watchers: dict[LiveProtocol, None] = {}
+        self._watchers: dict[LiveProtocol, Seat] = {}
         self._dirty: dict[LiveProtocol, None] = {}
         #: The entries delivered since every watcher was last handed all.
         self._recent: list[FeedEntry] = []
         #: Their fan-outs, by the newest entry a watcher was handed before.
         self._fanouts: dict[tuple[int, int] | None, Fanout] = {}
         #: The watchers the pass under way has still to visit, last first.
-        self._pass: list[LiveProtocol] = []
+        #: The seats of the watchers the pass under way has yet to visit.
+        self._pass: list[Seat] = []
         #: Whether entries arrived since the pass under way began.
         self._behind = False
         #: The newest entry when the pass under way began.
@@ -280,7 +282,7 @@ class LiveBridge(Service):
 
     def attach(self, watcher: LiveProtocol) -> None:
         """Start delivering to a watcher."""
-        self._watchers[watcher] = None
+        self._watchers[watcher] = watcher.seat
 
     def detach(self, watcher: LiveProtocol) -> None:
         """Stop delivering to a watcher."""
@@ -370,7 +372,7 @@ class LiveBridge(Service):
         if done is not None and self._recent[0].key <= done:
             self._recent = [e for e in self._recent if e.key > done]
             self._fanouts, self._render = {}, _renderer()
-        self._pass = list(self._watchers)
+        self._pass = list(self._watchers.values())
         self._pass.reverse()
         self._pass_newest = self._recent[-1].key
         self._behind = False
@@ -399,31 +401,40 @@ class LiveBridge(Service):
         # and they follow the same channels: the same frames.
         last_seen: Any = False
         fanout: Fanout | None = None
+        newest_sent: tuple[int, int] | None = None
         key: FramesKey | None = None
         data = b""
         while visiting:
-            watcher = visiting.pop()
-            seen = watcher.seen
+            seat = visiting.pop()
+            seen = seat.seen
             if seen is not last_seen:
                 if seen == newest:
                     continue
                 fanout = fanouts.get(seen)
                 if fanout is None:
                     fanout = fanouts[seen] = self._fanout(seen)
-                last_seen, key = seen, None
+                last_seen, key, newest_sent = seen, None, fanout.last
             assert fanout is not None
-            if watcher.steady:
-                # Most watchers, most of the time: take() without its checks.
-                if watcher.frames_key is not key:
-                    key = watcher.frames_key
+            if seat.steady:
+                # Most watchers, most of the time: take() without its checks,
+                # the socket written to at once (see LiveProtocol.send_steady).
+                if seat.frames_key is not key:
+                    key = seat.frames_key
                     data = fanout.frames(key)
-                watcher.seen = watcher.last = fanout.last
+                seat.seen = seat.last = newest_sent
                 if data:
-                    watcher.send_steady(data)
+                    try:
+                        took = seat.send(data)  # type: ignore[misc]
+                    except OSError:
+                        # Full (EAGAIN), or broken: the transport finds out.
+                        took = 0
+                    if took != len(data):
+                        seat.watcher.write_later(data[took:])
                     sent += 1
                 if seconds() > until:
                     break
                 continue
+            watcher = seat.watcher
             if watcher not in watchers:
                 continue
             took = watcher.take(fanout)
