@@ -416,20 +416,13 @@ class LiveBridge(Service):
                 last_seen, key, newest_sent = seen, None, fanout.last
             assert fanout is not None
             if seat.steady:
-                # Most watchers, most of the time: take() without its checks,
-                # the socket written to at once (see LiveProtocol.send_steady).
+                # Most watchers, most of the time: take() without its checks.
                 if seat.frames_key is not key:
                     key = seat.frames_key
                     data = fanout.frames(key)
                 seat.seen = seat.last = newest_sent
                 if data:
-                    try:
-                        took = seat.send(data)  # type: ignore[misc]
-                    except OSError:
-                        # Full (EAGAIN), or broken: the transport finds out.
-                        took = 0
-                    if took != len(data):
-                        seat.watcher.write_later(data[took:])
+                    seat.write(data)
                     sent += 1
                 if seconds() > until:
                     break

@@ -206,9 +206,27 @@ class Seat:
         #: writes (a ping, a pong, a close, our own messages), a dropped
         #: connection, being detached.
         self.steady = False
-        #: The C{send} of the watcher's TCP socket; L{None} on another
-        #: transport, where the watcher is never steady.
+        #: The C{send} of the watcher's TCP socket, written to at once when
+        #: the transport holds nothing (see L{LiveProtocol._put}); L{None} on
+        #: another transport, where the watcher is never steady.
         self.send: Callable[[bytes], int] | None = None
+
+    def write(self, data: bytes) -> bool:
+        """
+        Write to the socket of a watcher whose transport holds nothing (a
+        L{steady} one); what the socket does not take waits in the transport.
+
+        @return: whether the socket took it all.
+        """
+        try:
+            sent = self.send(data)  # type: ignore[misc]
+        except OSError:
+            # Full (EAGAIN), or broken: the transport's own write finds out.
+            sent = 0
+        if sent == len(data):
+            return True
+        self.watcher.write_later(data[sent:])
+        return False
 
 
 class LiveProtocol(WebSocketServerProtocol):
@@ -231,9 +249,6 @@ class LiveProtocol(WebSocketServerProtocol):
     _deflate: Deflate | None = None
     #: Whether the transport resumes the watcher each time it drains.
     _pull = False
-    #: A TCP transport's socket, written to at once when the transport
-    #: holds nothing (see L{_put}); L{None} on another transport.
-    _socket: socket.socket | None = None
     #: The hub's L{Hub.revocations} when the resource checked that this
     #: watcher may watch the private boards it asks for; L{None} for none.
     admitted_at: int | None = None
@@ -338,7 +353,6 @@ class LiveProtocol(WebSocketServerProtocol):
         self._pull = isinstance(transport, tcp.Connection)
         transport.registerProducer(_Backpressure(self), not self._pull)
         if self._pull:
-            self._socket = transport.socket
             self.seat.send = transport.socket.send
             # Linux grows a socket's send buffer up to megabytes for a peer
             # that does not read; a fixed one keeps the send limit honest.
@@ -487,30 +501,13 @@ class LiveProtocol(WebSocketServerProtocol):
         """
         transport: Any = self.transport
         if (
-            self._socket is not None
+            self.seat.send is not None
             and not (transport.dataBuffer or queued_writes(transport))
             and transport.connected
             and not transport.disconnecting
         ):
-            return self.send_steady(data)
+            return self.seat.write(data)
         self.write_later(data)
-        return False
-
-    def send_steady(self, data: bytes) -> bool:
-        """
-        Write to the socket of a watcher whose transport holds nothing (a
-        L{steady} one); what the socket does not take waits in the transport.
-
-        @return: whether the socket took it all.
-        """
-        try:
-            sent = self._socket.send(data)  # type: ignore[union-attr]
-        except OSError:
-            # Full (EAGAIN), or broken: the transport's own write finds out.
-            sent = 0
-        if sent == len(data):
-            return True
-        self.write_later(data[sent:])
         return False
 
     def write_later(self, data: bytes) -> None:
