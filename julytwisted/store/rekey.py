@@ -38,6 +38,7 @@ _PENDING_COUNTS = "pending-counts"
 _ARRIVALS = "arrival-index"
 _URL_PREFIX = _keys.project_url("")
 _PENDING_PREFIX, _PENDING_SUFFIX = _keys.game_pending("\0").split("\0")
+_COMMIT_PREFIX = _keys.commit("")
 
 _COUNT_PENDING = script("pending_counts.lua", scoring=True)
 
@@ -169,7 +170,11 @@ class Migration:
         count = future = 0
         now = self._games.now()
         for keys in await self._scan(_keys.commit("*")):
-            for key in await self._redis.run(_WITHOUT_SUMMARY, keys=tuple(keys)):
+            # The pattern meets a commit's reports and review log too.
+            commits = tuple(k for k in keys if ":" not in k[len(_COMMIT_PREFIX) :])
+            if not commits:
+                continue
+            for key in await self._redis.run(_WITHOUT_SUMMARY, keys=commits):
                 message, timestamp = await self._redis.execute(
                     "HMGET", key, "message", "timestamp"
                 )

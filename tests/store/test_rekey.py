@@ -129,3 +129,27 @@ async def test_a_new_push_is_not_migrated(store: Store, redis: RedisService) -> 
     assert json.loads(row) == ["julython-2026"]
     assert (await store.commit(sha("a"))).arrived == "2026-07-15T12:00:00Z"
     assert datetime(2026, 7, 15, 12, tzinfo=UTC) == store.now()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_reviewed_commit_is_left_alone(
+    store: Store, redis: RedisService
+) -> None:
+    """
+    A commit's reports (a hash) and its review log (a list) share its key's
+    prefix: the migration neither writes a summary into the reports nor
+    stops at the log, which would fail every start of every node after the
+    first report. Nothing of either is lost.
+    """
+    await ingest(store, push(commit("a")))
+    await store.review.report(sha("a"), "bob", "copied from elsewhere")
+    await store.review.reject(sha("a"), "admin", "copied")
+    r = redis.client
+    reports = await r.execute("HGETALL", f"j:commit:{sha('a')}:reports")
+    log = await r.execute("LRANGE", f"j:commit:{sha('a')}:review-log", 0, -1)
+    await legacy_commit(r)
+    assert await store.migrate_commits() == CommitMigration(commits=1, future=1)
+    assert await r.execute("HGETALL", f"j:commit:{sha('a')}:reports") == reports
+    assert await r.execute("LRANGE", f"j:commit:{sha('a')}:review-log", 0, -1) == log
+    assert reports == ["bob", "copied from elsewhere"]
+    assert [json.loads(e)["action"] for e in log] == ["reject", "report"]
