@@ -72,18 +72,17 @@ def test_two_nodes_behind_nginx(cluster: tuple[Front, list[Node]]) -> None:
     front, (a, b) = cluster
     # Two watchers through nginx: round robin puts them on both nodes.
     wss = front.url.replace("https", "wss") + "/live?channels=global"
-    watchers = [connect(wss, ssl=front.tls) for _ in range(2)]
-    push = body(github_payload("one", "two"))
-    code, answer, headers = front.request("/api/v1/github", push, HOOK)
-    assert code == 201 and len(answer["commits"]) == 2, answer
-    assert len(headers["X-Request-ID"]) == 32  # nginx's $request_id
-    code, answer, _ = front.request("/api/v1/github", push, HOOK)
-    assert (code, answer["commits"]) == (200, [])
-    for watcher in watchers:
-        seen = ""
-        while "commit two" not in seen:
-            seen = str(watcher.recv(timeout=10))
-        watcher.close()
+    with connect(wss, ssl=front.tls) as one, connect(wss, ssl=front.tls) as two:
+        push = body(github_payload("one", "two"))
+        code, answer, headers = front.request("/api/v1/github", push, HOOK)
+        assert code == 201 and len(answer["commits"]) == 2, answer
+        assert len(headers["X-Request-ID"]) == 32  # nginx's $request_id
+        code, answer, _ = front.request("/api/v1/github", push, HOOK)
+        assert (code, answer["commits"]) == (200, [])
+        for watcher in (one, two):
+            seen = ""
+            while "commit two" not in seen:
+                seen = str(watcher.recv(timeout=10))
     for _ in range(4):  # round robin: both nodes answer, from one Redis
         code, page, _ = front.request("/api/v1/commits")
         assert code == 200 and len(page["models"]) == 2

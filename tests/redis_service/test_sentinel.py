@@ -133,43 +133,43 @@ def test_failover_and_the_service_writes_again(
         # Made safe by hand: acknowledged by the replica before the master dies.
         assert servers.cli(servers.master_port, "WAIT", "1", "5000") == "1"
 
-        watcher = connect(node.url.replace("http", "ws") + "/live?channels=global")
-        replayed = ""
-        while "commit before" not in replayed:  # the last 30, then live
-            replayed = str(watcher.recv(timeout=10))
+        live = node.url.replace("http", "ws") + "/live?channels=global"
+        with connect(live) as watcher:
+            replayed = ""
+            while "commit before" not in replayed:  # the last 30, then live
+                replayed = str(watcher.recv(timeout=10))
 
-        with urllib.request.urlopen(node.url + "/metrics", timeout=10) as answer:
-            scraped = answer.read().decode()
-        assert "julython_live_connections 1.0" in scraped
+            with urllib.request.urlopen(node.url + "/metrics", timeout=10) as answer:
+                scraped = answer.read().decode()
+            assert "julython_live_connections 1.0" in scraped
 
-        servers.master.kill()
-        servers.master.wait()
-        delivered.clear()
-        started = time.monotonic()
-        answered: list[int] = []
+            servers.master.kill()
+            servers.master.wait()
+            delivered.clear()
+            started = time.monotonic()
+            answered: list[int] = []
 
-        def stored_again() -> bool:
-            payload = body(github_payload("after"))
+            def stored_again() -> bool:
+                payload = body(github_payload("after"))
+                try:
+                    code, _ = request(node.url + "/api/v1/github", payload, hook)
+                except OSError:  # waited past the client's 10 s: Redis is away
+                    return False
+                answered.append(code)
+                return code == 201
+
             try:
-                code, _ = request(node.url + "/api/v1/github", payload, hook)
-            except OSError:  # waited past the client's 10 s: Redis is away
-                return False
-            answered.append(code)
-            return code == 201
-
-        try:
-            wait_for(stored_again, 60, "a push stored after the failover")
-        except AssertionError:
-            raise AssertionError(node.log()[-5000:]) from None
-        assert set(answered) <= {201, 503}, answered
-        assert time.monotonic() - started < 60
-        assert delivered.wait(30), "the worker never ran a job after the failover"
-        # The live bridge subscribed again, on the new master.
-        deadline = time.monotonic() + 20
-        seen = ""
-        while "commit after" not in seen:
-            seen = str(watcher.recv(timeout=deadline - time.monotonic()))
-        watcher.close()
+                wait_for(stored_again, 60, "a push stored after the failover")
+            except AssertionError:
+                raise AssertionError(node.log()[-5000:]) from None
+            assert set(answered) <= {201, 503}, answered
+            assert time.monotonic() - started < 60
+            assert delivered.wait(30), "the worker never ran a job after the failover"
+            # The live bridge subscribed again, on the new master.
+            deadline = time.monotonic() + 20
+            seen = ""
+            while "commit after" not in seen:
+                seen = str(watcher.recv(timeout=deadline - time.monotonic()))
         with urllib.request.urlopen(node.url + "/metrics", timeout=10) as answer:
             scraped = answer.read().decode()
         sent = re.search(r"^julython_live_frames_sent_total (\S+)$", scraped, re.M)
