@@ -7,6 +7,8 @@ the bytes that waited in the kernel meanwhile, sent by the server and not
 read yet by its clients.  So a row shows which process was the bottleneck:
 one that ran plus waited about a core was CPU-bound (starved, if it waited
 much), and clients that leave bytes unread are slower than their server.
+It also finds the CPU that processes the benchmark did not start used
+(L{outside}), which disturbs a phase whichever server it measures.
 """
 
 from __future__ import annotations
@@ -133,12 +135,61 @@ class Unread:
         )
 
 
-def machine_seconds() -> tuple[float, float]:
-    """@return: the CPU seconds every core spent busy, and idle, since boot."""
+def processes() -> dict[int, tuple[str, int, float]]:
+    """
+    @return: every process's name, parent and user and system CPU seconds
+        used so far, by process id (those gone while read are left out).
+    """
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / _TICKS
+        found[int(entry.name)] = (name, int(fields[1]), seconds)
+    return found
+
+
+def outside(
+    root: int, table: Mapping[int, tuple[str, int, float]]
+) -> dict[int, tuple[str, float]]:
+    """
+    @return: the name and CPU seconds of each process in C{table} that
+        C{root} did not start (nor any process it started), but for the
+        kernel's softirq threads, which run the network's work of whichever
+        process sent.
+    """
+    ours = {root}
+    children: dict[int, list[int]] = {}
+    for pid, (_, parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            ours.add(child)
+            todo.append(child)
+    return {
+        pid: (name, seconds)
+        for pid, (name, _, seconds) in table.items()
+        if pid not in ours and not name.startswith("ksoftirqd/")
+    }
+
+
+def machine_seconds() -> tuple[float, float, float]:
+    """
+    @return: the CPU seconds every core spent busy, idle, and stolen (its
+        virtual machine ready to run while the host ran something else;
+        counted as busy too), since boot.
+    """
     first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     ticks = [int(t) for t in first]
     idle = ticks[3] + ticks[4]
-    return (sum(ticks[:8]) - idle) / _TICKS, idle / _TICKS
+    return (sum(ticks[:8]) - idle) / _TICKS, idle / _TICKS, ticks[7] / _TICKS
 
 
 class CPU:
@@ -154,7 +205,7 @@ class CPU:
         """
         self.groups = {name: list(pids) for name, pids in groups.items()}
         self._began: dict[int, tuple[float, float, int]] = {}
-        self._machine = (0.0, 0.0)
+        self._machine = (0.0, 0.0, 0.0)
         self._clock = 0.0
         #: Per group, the cores each of its processes used.
         self.used: dict[str, list[float]] = {}
@@ -165,9 +216,16 @@ class CPU:
         #: The whole machine's busy cores, and all its cores.
         self.busy = 0.0
         self.cores = len(os.sched_getaffinity(0))
+        #: The cores used by the processes this one did not start, by name
+        #: (see L{outside}): load from outside the benchmark.
+        self.outside: dict[str, float] = {}
+        #: The cores the host did not give this machine when it was ready.
+        self.stolen = 0.0
+        self._outside: dict[int, tuple[str, float]] = {}
 
     def start(self) -> None:
         """Take the first sample."""
+        self._outside = outside(os.getpid(), processes())
         self._clock = time.monotonic()
         self._machine = machine_seconds()
         self._began = {
@@ -179,7 +237,15 @@ class CPU:
     def stop(self) -> None:
         """Take the second sample."""
         span = max(time.monotonic() - self._clock, 1e-3)
-        busy, _ = machine_seconds()
+        busy, _, stolen = machine_seconds()
+        self.stolen = (stolen - self._machine[2]) / span
+        self.outside = {}
+        for pid, (name, seconds) in outside(os.getpid(), processes()).items():
+            # One started meanwhile used all it has in the phase.
+            _, before = self._outside.get(pid, (name, 0.0))
+            if seconds > before:
+                used = (seconds - before) / span
+                self.outside[name] = self.outside.get(name, 0.0) + used
         self.busy = (busy - self._machine[0]) / span
         self.used = {
             name: [(process_seconds(pid) - self._began[pid][0]) / span for pid in pids]
@@ -209,19 +275,33 @@ class CPU:
         others = max(self.busy - ours, 0.0)
         parts.append(f"others {others:.2f}")
         shown = ", ".join(parts)
+        busiest = sorted(self.outside.items(), key=lambda item: -item[1])[:3]
+        named = " ".join(f"{name} {cores:.2f}" for name, cores in busiest)
         switches = ", ".join(f"{k} {v:.0f}" for k, v in self.preempted.items())
         return (
             f"  cpu used +waited, cores of {self.cores}: {shown}; busy {self.busy:.2f}"
             f"\n  preempted a second: {switches}"
+            f"\n  outside the benchmark {self.disturbance:.2f}: {named or 'none'};"
+            f" stolen by the host {self.stolen:.2f}"
         )
+
+    @property
+    def disturbance(self) -> float:
+        """
+        @return: the cores that processes outside the benchmark used, and
+            the host took.
+        """
+        return sum(self.outside.values()) + self.stolen
 
 
 __all__ = [
     "CPU",
     "Unread",
     "machine_seconds",
+    "outside",
     "preempted",
     "process_seconds",
+    "processes",
     "unread",
     "waited_seconds",
 ]
