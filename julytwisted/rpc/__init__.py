@@ -23,12 +23,7 @@ the public surface.
 """
 
 from julytwisted.rpc._browser import BrowserLayout
-from julytwisted.rpc._dispatch import (
-    Authenticator,
-    CallContext,
-    Credentials,
-    Translator,
-)
+from julytwisted.rpc._dispatch import CallContext, Translator
 from julytwisted.rpc._errors import (
     AuthenticationError,
     InternalError,
@@ -40,6 +35,7 @@ from julytwisted.rpc._errors import (
     ServerError,
 )
 from julytwisted.rpc._method import Bounds, Method, Param
+from julytwisted.rpc._proofs import Authenticator, Credentials
 from julytwisted.rpc._registry import Registry, default_registry, jsonrpc_method
 from julytwisted.rpc._resource import JSONRPCResource, header_credentials
 from julytwisted.rpc._signature import TYPES

@@ -6,7 +6,7 @@ version's envelope.
 
 Credentials are proved once per HTTP request, however many calls it holds:
 the C{Authorization} header's before any call runs, and the C{username,
-password} params of calls one set at a time (L{_Proofs}), so that a batch
+password} params of calls one set at a time (L{_proofs.Proofs}), so that a batch
 cannot try many passwords at once.
 
 Every error a call meets travels down its Deferred's errback chain and becomes
@@ -23,7 +23,6 @@ import attrs
 from twisted.internet.defer import (
     CancelledError,
     Deferred,
-    fail,
     gatherResults,
     succeed,
 )
@@ -43,6 +42,13 @@ from julytwisted.rpc._errors import (
     ServerError,
 )
 from julytwisted.rpc._method import Method
+from julytwisted.rpc._proofs import (
+    Authenticator,
+    Credentials,
+    Proofs,
+    as_deferred,
+    param_credentials,
+)
 from julytwisted.rpc._protocol import (
     Call,
     Reply,
@@ -54,25 +60,6 @@ from julytwisted.rpc._protocol import (
 )
 
 log = Logger()
-
-
-@attrs.frozen
-class Credentials:
-    """
-    What a request offered to prove who sent it.
-
-    @ivar scheme: C{"basic"} or C{"bearer"} from an C{Authorization} header,
-        or C{"params"} for the leading C{username, password} params of an
-        authenticated method.
-    @ivar username: the user name of C{basic} and C{params}, else L{None}.
-    @ivar password: the password of C{basic} and C{params}, else L{None}.
-    @ivar token: the token of C{bearer}, else L{None}.
-    """
-
-    scheme: str
-    username: str | None = None
-    password: str | None = None
-    token: str | None = None
 
 
 @attrs.frozen
@@ -93,22 +80,16 @@ class CallContext:
     method: str
 
 
-Authenticator: TypeAlias = Callable[[IRequest, Credentials], object]
-"""
-C{authenticate(request, credentials)}: the user the credentials prove, or
-L{None} when they prove nothing; or a Deferred or coroutine of either.
-"""
-
 Translator: TypeAlias = Callable[[Exception], JSONRPCError | None]
+"""
+C{translate(exception)}: the error object to send for an exception of the
+application's own, or L{None} to send an internal error.
+"""
 
 Answer: TypeAlias = "Reply | Deferred[Reply]"
 """
 A reply, or a Deferred of one while a call is still running: most calls
 answer at once, and are then answered without a Deferred.
-"""
-"""
-C{translate(exception)}: the error object to send for an exception of the
-application's own, or L{None} to send an internal error.
 """
 
 
@@ -133,117 +114,6 @@ UNPROVED = object()
 
 def _pending(d: Deferred[Any]) -> bool:
     return not d.called or bool(d.paused)
-
-
-def _deferred(function: Callable[..., object], *args: object) -> Deferred[Any]:
-    """Call C{function}; its value, Deferred, coroutine or exception as a Deferred."""
-    try:
-        result = function(*args)
-    except Exception:
-        return fail()
-    if isinstance(result, Deferred):
-        return result
-    if inspect.iscoroutine(result):
-        return Deferred.fromCoroutine(result)
-    return succeed(result)
-
-
-def _param_credentials(
-    args: list[Any], named: dict[str, Any]
-) -> tuple[Credentials | None, list[Any], dict[str, Any]]:
-    """Take django-json-rpc's leading C{username, password} params off a call."""
-    if "username" in named and "password" in named:
-        rest = {k: v for k, v in named.items() if k not in ("username", "password")}
-        username, password = named["username"], named["password"]
-    elif len(args) >= 2:
-        (username, password), rest_args = args[:2], args[2:]
-        return _credentials(username, password), rest_args, named
-    else:
-        return None, args, named
-    return _credentials(username, password), args, rest
-
-
-def _credentials(username: object, password: object) -> Credentials:
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise AuthenticationError("bad credentials")
-    return Credentials("params", username=username, password=password)
-
-
-class _Proofs:
-    """
-    The proving of the credentials the calls of one request carry as params:
-    one set at a time, each distinct set once, and none after one has
-    failed, whose error answers every later call that needs proving.  Run
-    concurrently, a batch of a thousand calls with a thousand passwords
-    would otherwise cost a thousand password checks, and find the right one.
-
-    Calls are answered in the order they asked, in a loop rather than by
-    callbacks that each start the next, so that a batch of a thousand
-    answered from one proof does not recurse a thousand deep.
-    """
-
-    def __init__(self, request: IRequest) -> None:
-        """
-        @param request: the request the credentials came with.
-        """
-        self._request = request
-        # By the authenticator's id (it lives as long as the request; it
-        # need not be hashable) and the credentials.
-        self._proven: dict[tuple[int, Credentials], object] = {}
-        self._refusal: BaseException | None = None
-        self._waiting: list[tuple[Authenticator, Credentials, Deferred[object]]] = []
-        self._proving = False
-        self._settling = False
-
-    def user(
-        self, credentials: Credentials, authenticate: Authenticator
-    ) -> Deferred[object]:
-        """
-        @param authenticate: the user credentials prove, or L{None}; it may
-            raise.
-        @return: the user C{credentials} prove, once the sets asked for
-            before them are proved; cancelling it gives up its place.
-        @raise AuthenticationError: (in the Deferred) when they prove no one.
-        """
-        d: Deferred[object] = Deferred(self._forget)
-        self._waiting.append((authenticate, credentials, d))
-        self._settle()
-        return d
-
-    def _forget(self, gone: Deferred[object]) -> None:
-        self._waiting = [w for w in self._waiting if w[2] is not gone]
-
-    def _settle(self) -> None:
-        """Answer the calls waiting, in order, up to one still to be proved."""
-        if self._settling:
-            return
-        self._settling = True
-        try:
-            while self._waiting and not self._proving:
-                authenticate, credentials, d = self._waiting[0]
-                key = (id(authenticate), credentials)
-                if self._refusal is None and key not in self._proven:
-                    self._proving = True
-                    proof = _deferred(authenticate, self._request, credentials)
-                    proof.addBoth(self._proved, key)
-                    continue
-                del self._waiting[0]
-                if self._refusal is not None:
-                    d.errback(Failure(self._refusal))
-                else:
-                    d.callback(self._proven[key])
-        finally:
-            self._settling = False
-
-    def _proved(self, user: object, key: tuple[int, Credentials]) -> None:
-        self._proving = False
-        if isinstance(user, Failure):
-            self._refusal = user.value
-        elif user is None:
-            self._refusal = AuthenticationError("bad credentials")
-        else:
-            self._proven[key] = user
-        self._settle()
 
 
 def _timed_out(result: object, timeout: float) -> object:
@@ -337,7 +207,7 @@ class Dispatcher:
         )
         if self.authenticate is None or not complete:
             return succeed(None)
-        d = _deferred(self.authenticate, incoming.request, incoming.credentials)
+        d = as_deferred(self.authenticate, incoming.request, incoming.credentials)
         if _pending(d):
             d.addTimeout(self.timeout, self.clock(), onTimeoutCancel=_timed_out)
         return d
@@ -352,7 +222,7 @@ class Dispatcher:
         if isinstance(user, Failure):
             error = self.error_for(user, "authenticate")
             return self._combine(self._refuse_all(planned, error), batch)
-        proofs = _Proofs(incoming.request)
+        proofs = Proofs(incoming.request)
         answers = [
             self.run(p, incoming, user, proofs) if isinstance(p, Call) else p
             for p in planned
@@ -394,7 +264,7 @@ class Dispatcher:
         call: Call,
         incoming: Incoming,
         user: object,
-        proofs: _Proofs | None = None,
+        proofs: Proofs | None = None,
     ) -> Answer:
         """
         Run one call under the deadline.
@@ -420,7 +290,7 @@ class Dispatcher:
         )
 
     def _start(
-        self, call: Call, incoming: Incoming, user: object, proofs: _Proofs | None
+        self, call: Call, incoming: Incoming, user: object, proofs: Proofs | None
     ) -> object:
         method = self.lookup(call.method)
         if method is None:
@@ -433,14 +303,14 @@ class Dispatcher:
             if user is None:
                 raise AuthenticationError("bad credentials")
             return self._invoke(method, call, incoming, user, call.args, call.named)
-        credentials, args, named = _param_credentials(call.args, call.named)
+        credentials, args, named = param_credentials(call.args, call.named)
         if credentials is None:
             raise AuthenticationError("authentication required")
         authenticate = method.prover or self.authenticate
         if authenticate is None:
             raise AuthenticationError("bad credentials")
         if proofs is None:
-            proofs = _Proofs(incoming.request)
+            proofs = Proofs(incoming.request)
         d = proofs.user(credentials, authenticate)
         return d.addCallback(
             lambda found: self._invoke(method, call, incoming, found, args, named)
@@ -523,9 +393,7 @@ class Dispatcher:
 __all__ = [
     "UNPROVED",
     "Answer",
-    "Authenticator",
     "CallContext",
-    "Credentials",
     "Dispatcher",
     "Incoming",
     "Translator",

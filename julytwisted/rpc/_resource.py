@@ -36,16 +36,10 @@ from twisted.web.server import NOT_DONE_YET
 from julytwisted.rpc import _browser as _rpc_browser
 from julytwisted.rpc._browser import BrowserLayout
 from julytwisted.rpc._describe import system_registry
-from julytwisted.rpc._dispatch import (
-    Answer,
-    Authenticator,
-    Credentials,
-    Dispatcher,
-    Incoming,
-    Translator,
-)
+from julytwisted.rpc._dispatch import Answer, Dispatcher, Incoming, Translator
 from julytwisted.rpc._errors import InvalidRequest, JSONRPCError
 from julytwisted.rpc._method import Method
+from julytwisted.rpc._proofs import Authenticator, Credentials
 from julytwisted.rpc._protocol import Reply, encode, failure
 from julytwisted.rpc._registry import Registry
 
