@@ -375,7 +375,7 @@ def run_phase(
 class Measured(NamedTuple):
     """What one phase measured of one server, to be pooled with its others."""
 
-    #: The cores processes outside the benchmark used meanwhile.
+    #: The cores processes outside the benchmark, and the host, took meanwhile.
     disturbance: float
 
     #: Each commit's latency to its last subscriber, ms.

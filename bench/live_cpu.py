@@ -22,15 +22,24 @@ from pathlib import Path
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _stat(stat: str) -> tuple[str, int, float]:
+    """
+    @return: the name, parent and user and system CPU seconds of a process,
+        from its C{/proc/PID/stat}.
+    """
+    # The command name, in parentheses, may hold spaces: split after it.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    return name, int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 def process_seconds(pid: int) -> float:
     """@return: the user and system CPU seconds a process has used (0 if gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return 0.0
-    # The command name, in parentheses, may hold spaces: split after it.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    return _stat(stat)[2]
 
 
 def waited_seconds(pid: int) -> float:
@@ -145,13 +154,9 @@ def processes() -> dict[int, tuple[str, int, float]]:
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            found[int(entry.name)] = _stat((entry / "stat").read_text())
         except OSError:
             continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        seconds = (int(fields[11]) + int(fields[12])) / _TICKS
-        found[int(entry.name)] = (name, int(fields[1]), seconds)
     return found
 
 

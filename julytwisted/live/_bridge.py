@@ -238,8 +238,8 @@ class LiveBridge(Service):
         self._recent: list[FeedEntry] = []
         #: Their fan-outs, by the newest entry a watcher was handed before.
         self._fanouts: dict[tuple[int, int] | None, Fanout] = {}
-        #: The watchers the pass under way has still to visit, last first.
-        #: The seats of the watchers the pass under way has yet to visit.
+        #: The seats of the watchers the pass under way has still to visit,
+        #: last first.
         self._pass: list[Seat] = []
         #: Whether entries arrived since the pass under way began.
         self._behind = False
@@ -286,7 +286,7 @@ class LiveBridge(Service):
 
     def detach(self, watcher: LiveProtocol) -> None:
         """Stop delivering to a watcher."""
-        watcher.steady = False
+        watcher.seat.steady = False
         self._watchers.pop(watcher, None)
         self._dirty.pop(watcher, None)
 

@@ -236,6 +236,9 @@ class LiveProtocol(WebSocketServerProtocol):
 
     @ivar channels: the channels followed now.
     @ivar paused: whether the transport holds bytes not sent yet.
+    @ivar seat: what the bridge's pass reads and writes of the watcher
+        (what it has been handed and sent, whether it is steady, its frames
+        key), kept there alone.
     """
 
     factory: LiveFactory
@@ -256,40 +259,6 @@ class LiveProtocol(WebSocketServerProtocol):
     def __init__(self) -> None:
         super().__init__()
         self.seat = Seat(self)
-
-    # The seat's fields, for all but the bridge's pass.
-
-    @property
-    def seen(self) -> tuple[int, int] | None:
-        """See L{Seat.seen}."""
-        return self.seat.seen
-
-    @seen.setter
-    def seen(self, key: tuple[int, int] | None) -> None:
-        self.seat.seen = key
-
-    @property
-    def last(self) -> tuple[int, int] | None:
-        """See L{Seat.last}."""
-        return self.seat.last
-
-    @last.setter
-    def last(self, key: tuple[int, int] | None) -> None:
-        self.seat.last = key
-
-    @property
-    def steady(self) -> bool:
-        """See L{Seat.steady}."""
-        return self.seat.steady
-
-    @steady.setter
-    def steady(self, steady: bool) -> None:
-        self.seat.steady = steady
-
-    @property
-    def frames_key(self) -> FramesKey:
-        """See L{Seat.frames_key}."""
-        return self.seat.frames_key
 
     def connectionMade(self) -> None:
         self._follow({"global"})
@@ -383,7 +352,7 @@ class LiveProtocol(WebSocketServerProtocol):
             return  # It left while its replay was read.
         entries, render = replayed
         if self._since is not None:
-            self.last = parse_id(self._since)
+            self.seat.last = parse_id(self._since)
         pending, self._pending = self._pending or [], None
         self.offer(entries, render)
         self.offer(pending, render)
@@ -406,14 +375,15 @@ class LiveProtocol(WebSocketServerProtocol):
         if self._pending is not None:
             self._pending.extend(entries)
             return
+        seat = self.seat
         for entry in entries:
             key = entry.key
-            if self.last is not None and key <= self.last:
+            if seat.last is not None and key <= seat.last:
                 continue
             channel = next((c for c in entry.channels if c in self.channels), None)
             if channel is None:
                 continue
-            self.last = key
+            seat.last = key
             self._enqueue(render(entry, channel))
 
     def take(self, fanout: Fanout) -> int:
@@ -426,24 +396,25 @@ class LiveProtocol(WebSocketServerProtocol):
 
         @return: L{SENT}, L{QUEUED} (to be flushed) or L{NOTHING}.
         """
-        self.seen = fanout.last
+        seat = self.seat
+        seat.seen = fanout.last
         if self._pending is not None or (
-            self.last is not None and self.last >= fanout.first
+            seat.last is not None and seat.last >= fanout.first
         ):
             # Replaying, or just done: pick entry by entry.
             before = len(self._outbox)
             self.offer(fanout.entries, fanout.render)
             return QUEUED if len(self._outbox) > before else NOTHING
-        self.last = fanout.last
+        seat.last = fanout.last
         if self._closing or self.state != _OPEN:
             return NOTHING
         if not (self.paused or self._outbox):
-            data = fanout.frames(self.frames_key)
+            data = fanout.frames(seat.frames_key)
             if not data:
                 return NOTHING
-            self.steady = self._put(data)
+            seat.steady = self._put(data)
             return SENT
-        messages, size = fanout.messages(self.frames_key[0])
+        messages, size = fanout.messages(seat.frames_key[0])
         if not messages:
             return NOTHING
         self._outbox.extend(messages)
@@ -456,7 +427,7 @@ class LiveProtocol(WebSocketServerProtocol):
     def _enqueue(self, message: bytes) -> None:
         if self._closing:
             return
-        self.steady = False
+        self.seat.steady = False
         self._outbox.append(message)
         self._queued += len(message)
         if self._queued > self.factory.settings.send_limit:
@@ -512,7 +483,7 @@ class LiveProtocol(WebSocketServerProtocol):
 
     def write_later(self, data: bytes) -> None:
         """Leave C{data} to the transport, and wait for it to be sent."""
-        self.steady = False
+        self.seat.steady = False
         self.transport.write(data)  # type: ignore[union-attr]
         if self._pull:
             self.paused = True
@@ -522,11 +493,11 @@ class LiveProtocol(WebSocketServerProtocol):
     ) -> None:
         # Every write of autobahn's own (the handshake, our own messages,
         # pings, pongs, closes) goes through the transport.
-        self.steady = False
+        self.seat.steady = False
         WebSocketServerProtocol.sendData(self, data, sync, chopsize)
 
     def dropConnection(self, abort: bool = False) -> None:
-        self.steady = False
+        self.seat.steady = False
         WebSocketServerProtocol.dropConnection(self, abort)
 
     def _too_slow(self) -> None:

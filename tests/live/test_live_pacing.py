@@ -341,7 +341,7 @@ async def _steady(paced: Paced, until: bytes | None) -> tuple[Any, Any]:
         await settle(0.02)
     [watcher] = paced.bridge._watchers
     await paced.push("first")
-    assert watcher.steady
+    assert watcher.seat.steady
     return watcher, reader
 
 
